@@ -1,0 +1,41 @@
+# pinwheel: `make run` serves the simulated board; `make test` runs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+FLASH ?= build/sim-flash
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv sysdeps image bench clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard).
+sysdeps:
+	@missing=""; for t in socat wrk chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+image: $(STAMP)
+	$(BIN)/python deploy.py --build-only build/image
+
+run: $(STAMP)
+	$(BIN)/python deploy.py --sim-flash $(FLASH)
+	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(abspath $(BIN))/micropython main.py
+
+test: $(STAMP) sysdeps
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP) sysdeps
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf build test-output

@@ -1,0 +1,192 @@
+"""The REST API: JSON in, JSON out, and JSON errors for everything."""
+import gc
+import json
+from time import ticks_diff, ticks_ms
+from microdot import Microdot, Request
+from app import config as configs
+from app.errors import ApiError, invalid
+from app.profiles import caps_list, pin_key
+
+VERSION = '0.1.0'
+Request.max_content_length = 8 * 1024  # larger bodies get 413
+Request.max_body_length = 8 * 1024
+_BOOT_MS = ticks_ms()
+
+
+def error(status, code, message, field=None):
+    return {'error': {'code': code, 'message': message, 'field': field}}, status
+
+
+def read_json(request):
+    """The body as JSON, whatever Content-Type says (curl -d sends a form
+    type by default)."""
+    raw = request.body
+    if not raw:
+        raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
+                       'object, e.g. -d \'{"kind": "blink", "pin": 2, '
+                       '"period_ms": 500}\'')
+    try:
+        return json.loads(raw)
+    except Exception:
+        raise ApiError(400, 'invalid_json', 'the body is not valid JSON')
+
+
+def _jsonify(handler):
+    """Run a route; an ApiError becomes its JSON error response."""
+    def route(request, *args, **kwargs):
+        try:
+            return handler(request, *args, **kwargs)
+        except ApiError as e:
+            return e.to_dict(), e.status
+    return route
+
+
+def create_app(registry, store):
+    """The Microdot app serving ``registry``, persisting to ``store``."""
+    app = Microdot()
+    board = registry.board
+
+    def save():
+        store.save(registry.specs())
+
+    registry.on_change = save
+
+    def status_codes(code, name, message):
+        def handle(request, *exc):
+            return error(code, name, message(request))
+        app.errorhandler(code)(handle)
+
+    status_codes(400, 'bad_request', lambda r: 'malformed HTTP request')
+    status_codes(404, 'not_found', lambda r: 'no such endpoint: %s; see '
+                 'the README for the API' % (r.path if r else '?'))
+    status_codes(405, 'method_not_allowed', lambda r: '%s is not allowed on '
+                 '%s' % (r.method, r.path) if r else 'method not allowed')
+    status_codes(413, 'too_large', lambda r: 'the body is larger than %d '
+                 'bytes' % Request.max_content_length)
+    status_codes(500, 'internal', lambda r: 'internal error; see the board log')
+
+    @app.errorhandler(Exception)
+    def crashed(request, exc):
+        return error(500, 'internal', '%s: %s' % (type(exc).__name__, exc))
+
+    def add(url, methods):
+        def wrap(handler):
+            app.route(url, methods=methods)(_jsonify(handler))
+            return handler
+        return wrap
+
+    @add('/api/bindings', ['GET'])
+    def list_bindings(request):
+        return {'bindings': [h.to_dict() for h in registry.bindings]}
+
+    @add('/api/bindings', ['POST'])
+    def create_binding(request):
+        h = registry.create(read_json(request))
+        return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
+
+    @add('/api/bindings/<binding_id>', ['GET'])
+    def get_binding(request, binding_id):
+        return registry.get(binding_id).to_dict()
+
+    @add('/api/bindings/<binding_id>', ['PATCH', 'PUT'])
+    def update_binding(request, binding_id):
+        registry.get(binding_id)  # 404 before 400 for a bad body
+        partial = request.method == 'PATCH'
+        return registry.update(binding_id, read_json(request), partial).to_dict()
+
+    @add('/api/bindings/<binding_id>', ['DELETE'])
+    def delete_binding(request, binding_id):
+        registry.delete(binding_id)
+        return '', 204
+
+    @add('/api/bindings/<binding_id>/start', ['POST'])
+    def start_binding(request, binding_id):
+        return registry.start(binding_id).to_dict()
+
+    @add('/api/bindings/<binding_id>/stop', ['POST'])
+    def stop_binding(request, binding_id):
+        return registry.stop(binding_id).to_dict()
+
+    @add('/api/status', ['GET'])
+    def status(request):
+        hs = registry.bindings
+        for h in hs:
+            h.sync()
+        return {
+            'version': VERSION, 'board': board.name,
+            'uptime_ms': ticks_diff(ticks_ms(), _BOOT_MS),
+            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(),
+            'bindings': len(hs),
+            'running': sum(1 for h in hs if h.running),
+            'drops_total': sum(h.drops for h in hs),
+            'timers_free': board.timers_free,
+            'safe_mode': store.safe_mode, 'config_error': store.error,
+        }
+
+    @add('/api/board', ['GET'])
+    def board_info(request):
+        pins = []
+        for pin in sorted(board.pins, key=pin_key):
+            caps = board.pins[pin]
+            h = registry.pin_user(pin)
+            pins.append({'pin': pin, 'caps': caps_list(caps),
+                         'used_by': h.id if h else None,
+                         'level': h.level if h else board.read(pin)})
+        return {'board': board.name, 'sim': board.sim, 'pins': pins,
+                'reserved': [{'pin': p, 'why': why}
+                             for p, why in board.reserved.items()],
+                'timers': {'total': board.timers_total,
+                           'free': board.timers_free},
+                'min_period_ms': board.min_period_ms,
+                'max_bindings': registry.max_bindings}
+
+    @add('/api/config', ['GET'])
+    def get_config(request):
+        store.data['bindings'] = registry.specs()
+        return configs.redact(store.data)
+
+    @add('/api/config', ['PUT'])
+    def put_config(request):
+        new = read_json(request)
+        if isinstance(new, dict):
+            configs.unredact(new, store.data)
+        data = configs.check(new)
+        if data['board'] not in ('auto', board.name):
+            raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
+                          'different board needs a reflash)'
+                          % (board.name, board.name))
+        limit = registry.max_bindings
+        registry.max_bindings = data['limits']['bindings']
+        try:
+            registry.replace_all(data['bindings'])
+        except ApiError:
+            registry.max_bindings = limit
+            raise
+        store.data = data
+        save()
+        return configs.redact(store.data)
+
+    if board.sim:
+        from app import sim
+
+        @add('/api/sim/pins/<pin>', ['PUT'])
+        def drive_pin(request, pin):
+            pin = int(pin) if pin.isdigit() else pin
+            body = read_json(request)
+            level = body.get('level') if isinstance(body, dict) else None
+            if level not in (0, 1) or isinstance(level, bool):
+                raise invalid('level', 'level must be 0 or 1')
+            if isinstance(body, dict) and len(body) > 1:
+                raise invalid('body', 'only "level" may be sent')
+            if not board.caps(pin):
+                raise ApiError(404, 'invalid_pin', 'pin %s does not exist on '
+                               'the simulated board' % pin, 'pin')
+            h = registry.pin_user(pin)
+            if h is not None and h.OUTPUT:
+                raise ApiError(409, 'pin_in_use', 'pin %s is an output of '
+                               'binding "%s"; only inputs can be driven'
+                               % (pin, h.id), 'pin')
+            sim.drive(pin, level)
+            return {'pin': pin, 'level': level}
+
+    return app

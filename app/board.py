@@ -1,0 +1,100 @@
+"""The board layer: the one module that knows about ``machine``.
+
+On a board it hands out ``machine.Pin`` and ``machine.Timer``; on the unix
+port (no ``machine.Timer``) the simulated ones from ``app.sim``. It also
+owns the board profile (pins and their capabilities) and the timer pool.
+"""
+import sys
+import micropython
+from app import profiles
+
+try:
+    from machine import Pin, Timer
+    SIM = False
+    schedule = micropython.schedule
+except ImportError:
+    from app.sim import Pin, Timer, schedule
+    SIM = True
+
+
+def detect():
+    """The profile name for the port we run on, or None if unknown."""
+    if SIM:
+        return 'sim'
+    return sys.platform if sys.platform in profiles.NAMES else None
+
+
+class Board:
+    """Pins, capabilities and a pool of timers for one board profile."""
+
+    def __init__(self, name='auto', virtual_timers=8):
+        if name == 'auto':
+            name = detect()
+        profile = profiles.load(name)
+        if profile is None:
+            raise ValueError('unknown board %r; use one of: auto, %s'
+                             % (name, ', '.join(profiles.NAMES)))
+        if not SIM and name == 'sim':
+            raise ValueError('board "sim" only runs on the unix port')
+        self.name = name
+        self.sim = SIM
+        self.pins = profile['pins']
+        self.reserved = profile['reserved']
+        self.min_period_ms = profile['min_period_ms']
+        self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
+        ids = profile['timers'] or (-1,) * virtual_timers
+        self._timer_ids = ids
+        self._timers = [None] * len(ids)  # created on first use
+        self._free = list(range(len(ids)))
+        if hasattr(micropython, 'alloc_emergency_exception_buf'):
+            micropython.alloc_emergency_exception_buf(100)
+
+    def caps(self, pin):
+        """Capability bits of ``pin``; 0 if it does not exist or is reserved."""
+        return self.pins.get(pin, 0)
+
+    def pin(self, pin_id, output, pull=None):
+        """Configure ``pin_id`` as an output (low) or an input with ``pull``."""
+        if output:
+            return Pin(pin_id, Pin.OUT, value=0)
+        if pull == 'up':
+            return Pin(pin_id, Pin.IN, Pin.PULL_UP)
+        if pull == 'down':
+            return Pin(pin_id, Pin.IN, Pin.PULL_DOWN)
+        return Pin(pin_id, Pin.IN)
+
+    def read(self, pin_id):
+        """The level of a pin no binding uses: known only on the simulated
+        board (reading a real pin would need to reconfigure it)."""
+        if SIM:
+            from app.sim import line
+            return line(pin_id).level
+        return None
+
+    def release_pin(self, pin_id):
+        """Leave a pin no binding uses as a high-impedance input."""
+        Pin(pin_id, Pin.IN)
+
+    @property
+    def timers_total(self):
+        return len(self._timer_ids)
+
+    @property
+    def timers_free(self):
+        return len(self._free)
+
+    def acquire_timer(self):
+        """A stopped timer from the pool, or None when all are in use."""
+        if not self._free:
+            return None
+        slot = self._free.pop(0)
+        timer = self._timers[slot]
+        if timer is None:
+            timer = self._timers[slot] = Timer(self._timer_ids[slot])
+        return timer
+
+    def release_timer(self, timer):
+        timer.deinit()
+        slot = self._timers.index(timer)
+        if slot not in self._free:
+            self._free.append(slot)

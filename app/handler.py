@@ -1,0 +1,183 @@
+"""The base of every binding kind: one pin, one timer, an allocation-free ISR.
+
+The ISR/main boundary: ``isr`` runs in interrupt context (on the unix port:
+the simulated timer thread, heap locked). It only does pin I/O, integer
+arithmetic and attribute stores on attributes ``__init__`` created. Anything
+that needs the heap (formatting an error, building JSON) happens later, in
+``_run_deferred`` (queued with ``schedule``) or when the state is read.
+"""
+from time import ticks_diff, ticks_us
+from micropython import const
+from app.board import Timer, schedule
+from app.errors import invalid
+
+MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
+MAX_PERIOD_MS = const(86400000)
+REQUIRED = object()
+PERIODIC = Timer.PERIODIC
+ONE_SHOT = Timer.ONE_SHOT
+
+
+def check_int(field, value, lo, hi):
+    # bool is an int subclass: refuse true/false where a number is meant
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(field, '%s must be an integer from %d to %d'
+                      % (field, lo, hi))
+    if not lo <= value <= hi:
+        raise invalid(field, '%s must be from %d to %d, got %d'
+                      % (field, lo, hi, value))
+    return value
+
+
+def check_period(field, value, board):
+    return check_int(field, value, board.min_period_ms, MAX_PERIOD_MS)
+
+
+def check_level(field, value, board):
+    return check_int(field, value, 0, 1)
+
+
+class Handler:
+    """A timer bound to a pin. Subclasses set KIND, OUTPUT, FIELDS and
+    implement ``begin`` (drive the pin, arm the timer) and ``tick`` (the
+    per-interrupt work)."""
+    KIND = ''
+    OUTPUT = True  # needs an output pin; False: an input pin
+    FIELDS = ()  # (name, check(field, value, board), default or REQUIRED)
+    ALIASES = {}  # request name -> field name
+    IDLE = 0  # the level of a stopped output
+
+    def __init__(self, board, binding_id, pin_id, params, timer):
+        self.id = binding_id
+        self.pin_id = pin_id
+        self.params = params
+        self.timer = timer
+        self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'))
+        self.level = 0  # software copy: outputs are never read back
+        self.running = False
+        self.error = None
+        self.version = 0  # bumped whenever deferred work ran: a change marker
+        self.fires = 0
+        self.deferred = 0
+        self.drops = 0
+        self.late_max_us = 0
+        self._fault = None
+        self._pending = 0
+        self._last_us = 0
+        self._period_us = 0
+        # Pre-bound once: looking up self.f in the ISR would allocate.
+        self._isr = self.isr
+        self._tick = self.tick
+        self._deferred = self._run_deferred
+        self._pin_value = self.pin.value
+        self._timer_init = timer.init
+        self._timer_deinit = timer.deinit
+        self.setup()
+        if self.OUTPUT:
+            self._drive(self.IDLE)
+
+    def setup(self):
+        """Allocate what the ISR touches (buffers, constants)."""
+
+    def begin(self):
+        """Drive the starting level and arm the timer."""
+        raise NotImplementedError
+
+    def tick(self):
+        """Per-interrupt work. Must not allocate."""
+        raise NotImplementedError
+
+    def report(self, out):
+        """Add kind-specific live state to the dict ``out``."""
+
+    def _drive(self, level):
+        self.level = level
+        self._pin_value(level)
+
+    def _arm(self, mode, period_ms):
+        self._period_us = period_ms * 1000
+        self._last_us = ticks_us()
+        self._timer_init(mode=mode, period=period_ms, callback=self._isr)
+
+    def start(self):
+        self._fault = None
+        self.error = None
+        self.running = True
+        self.begin()
+
+    def stop(self):
+        self._timer_deinit()
+        self.running = False
+        if self.OUTPUT:
+            self._drive(self.IDLE)
+
+    def isr(self, _timer):
+        try:
+            now = ticks_us()
+            late = ticks_diff(now, self._last_us) - self._period_us
+            if late > self.late_max_us:
+                self.late_max_us = late
+            self._last_us = now
+            self.fires = (self.fires + 1) & MASK
+            self._tick()
+        except Exception as e:  # stop here; the message is built later
+            self._fault = e
+            self._timer_deinit()
+            self.defer()
+
+    def defer(self):
+        """Queue ``_run_deferred`` once; a queue that is full or already
+        holds ours counts a drop, never raises."""
+        if self._pending:
+            self.drops = (self.drops + 1) & MASK
+            return
+        self._pending = 1
+        try:
+            schedule(self._deferred, 0)
+        except Exception:
+            self._pending = 0
+            self.drops = (self.drops + 1) & MASK
+
+    def _run_deferred(self, _arg):
+        self._pending = 0
+        self.deferred = (self.deferred + 1) & MASK
+        self.version = (self.version + 1) & MASK
+        self.sync()
+
+    def sync(self):
+        """Fold what the ISR left behind into the visible state."""
+        fault = self._fault
+        if fault is None:
+            fault = getattr(self.timer, 'error', None)  # a simulated timer's
+        if fault is not None and self.error is None:
+            self._fault = None
+            self.stop()
+            self.error = '%s in %s ISR: %s' % (
+                type(fault).__name__, self.KIND, fault)
+            self.version = (self.version + 1) & MASK
+
+    def to_dict(self):
+        self.sync()
+        out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id,
+               'running': self.running, 'level': self.level}
+        out.update(self.params)
+        self.report(out)
+        out['stats'] = {'fires': self.fires, 'deferred': self.deferred,
+                        'drops': self.drops, 'late_max_us': self.late_max_us}
+        out['error'] = self.error
+        return out
+
+    def spec(self):
+        """The create body that rebuilds this binding (config.json)."""
+        out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id}
+        out.update(self.params)
+        out['start'] = self.running
+        return out
+
+    def carry_stats(self, old):
+        """Keep the counters of the binding this one replaces."""
+        self.fires = old.fires
+        self.deferred = old.deferred
+        self.drops = old.drops
+        self.late_max_us = old.late_max_us
+        self.version = (old.version + 1) & MASK

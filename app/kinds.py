@@ -1,0 +1,192 @@
+"""The binding kinds. A new kind is one class here plus one ``register`` line."""
+from array import array
+from app.errors import invalid
+from app.handler import (Handler, MASK, ONE_SHOT, PERIODIC, REQUIRED,
+                         check_int, check_level, check_period)
+
+KINDS = {}
+
+
+def register(cls):
+    KINDS[cls.KIND] = cls
+
+
+def check_steps(field, value, board):
+    if not isinstance(value, list) or not 2 <= len(value) <= 32:
+        raise invalid(field, '%s must be a list of 2 to 32 durations in ms'
+                      % field)
+    for i, step in enumerate(value):
+        check_period('%s[%d]' % (field, i), step, board)
+    return value
+
+
+def check_repeat(field, value, board):
+    return check_int(field, value, 0, 1000000)
+
+
+def check_window(field, value, board):
+    return check_int(field, value, 1, 256)
+
+
+def check_pull(field, value, board):
+    if value is None or value in board.pulls:
+        return value
+    raise invalid(field, 'pull must be null or one of: %s'
+                  % ', '.join(board.pulls))
+
+
+class Blink(Handler):
+    """Toggles an output every ``period_ms``."""
+    KIND = 'blink'
+    FIELDS = (('period_ms', check_period, REQUIRED),)
+
+    def begin(self):
+        self._drive(1)
+        self._arm(PERIODIC, self.params['period_ms'])
+
+    def tick(self):
+        level = self.level ^ 1
+        self.level = level
+        self._pin_value(level)
+        self.defer()
+
+
+class Pulse(Handler):
+    """Drives ``active_level`` for ``duration_ms``, then back to idle.
+    Starting it again while it runs retriggers the full duration. A request
+    may say ``level`` for ``active_level``; the binding's ``level`` is the
+    pin's live level, as for every kind."""
+    KIND = 'pulse'
+    FIELDS = (('duration_ms', check_period, REQUIRED),
+              ('active_level', check_level, 1))
+    ALIASES = {'level': 'active_level'}
+
+    def setup(self):
+        self.IDLE = 1 - self.params['active_level']
+
+    def begin(self):
+        self._drive(self.params['active_level'])
+        self._arm(ONE_SHOT, self.params['duration_ms'])
+
+    def tick(self):
+        idle = self.IDLE
+        self.level = idle
+        self._pin_value(idle)
+        self.running = False
+        self.defer()
+
+    def spec(self):
+        out = Handler.spec(self)
+        out['start'] = False  # a pulse is an action, not a state to restore
+        return out
+
+
+class Pattern(Handler):
+    """Plays ``steps_ms``: high for the first step, toggling at each step
+    boundary; every repetition starts high. ``repeat`` 0 = forever."""
+    KIND = 'pattern'
+    FIELDS = (('steps_ms', check_steps, REQUIRED),
+              ('repeat', check_repeat, 0))
+
+    def setup(self):
+        self._steps = array('i', self.params['steps_ms'])
+        self._count = len(self._steps)
+        self._repeat = self.params['repeat']
+        self._index = 0
+        self._rounds = 0
+
+    def begin(self):
+        self._index = 0
+        self._rounds = 0
+        self._drive(1)
+        self._arm(ONE_SHOT, self._steps[0])
+
+    def tick(self):
+        i = self._index + 1
+        if i < self._count:
+            level = self.level ^ 1
+        else:
+            i = 0
+            self._rounds = (self._rounds + 1) & MASK
+            if self._repeat and self._rounds >= self._repeat:
+                self.level = 0
+                self._pin_value(0)
+                self.running = False
+                self.defer()
+                return
+            level = 1
+        self._index = i
+        self.level = level
+        self._pin_value(level)
+        step = self._steps[i]
+        self._period_us = step * 1000
+        self._timer_init(mode=ONE_SHOT, period=step, callback=self._isr)
+        self.defer()
+
+    def report(self, out):
+        out['step'] = self._index
+        out['rounds'] = self._rounds
+
+
+class Sample(Handler):
+    """Reads an input every ``period_ms`` into a ring of ``window`` values."""
+    KIND = 'sample'
+    OUTPUT = False
+    FIELDS = (('period_ms', check_period, REQUIRED),
+              ('window', check_window, 32),
+              ('pull', check_pull, None))
+
+    def setup(self):
+        self._window = self.params['window']
+        self._buf = bytearray(self._window)
+        self._head = 0
+        self._filled = 0
+        self.high_count = 0
+        self.edges = 0
+        self.level = self._pin_value()
+
+    def begin(self):
+        self._head = 0
+        self._filled = 0
+        self.high_count = 0
+        self.level = self._pin_value()
+        self._arm(PERIODIC, self.params['period_ms'])
+
+    def tick(self):
+        level = self._pin_value()
+        buf = self._buf
+        head = self._head
+        if self._filled == self._window:
+            self.high_count -= buf[head]
+        else:
+            self._filled += 1
+        buf[head] = level
+        self.high_count += level
+        head += 1
+        self._head = 0 if head == self._window else head
+        if level != self.level:
+            self.level = level
+            self.edges = (self.edges + 1) & MASK
+            self.defer()
+
+    def stop(self):
+        self._timer_deinit()
+        self.running = False
+
+    def report(self, out):
+        buf, head, n = self._buf, self._head, self._filled
+        if n < self._window:
+            out['samples'] = list(buf[:n])
+        else:
+            out['samples'] = list(buf[head:]) + list(buf[:head])
+        out['high_count'] = self.high_count
+        out['edges'] = self.edges
+        if not self.running:
+            self.level = self._pin_value()
+        out['level'] = self.level
+
+
+register(Blink)
+register(Pulse)
+register(Pattern)
+register(Sample)

@@ -1,0 +1,69 @@
+"""Boot: read the config, build board and registry, serve the API.
+
+Nothing here may brick a board: any problem with config.json boots in safe
+mode (no bindings, server up, /api/status names the problem).
+"""
+import asyncio
+import os
+from app.board import Board
+from app.config import Config
+from app.errors import ApiError
+from app.registry import Registry
+
+
+def _error_dict(e):
+    if isinstance(e, ApiError):
+        return {'code': e.code, 'message': e.message, 'field': e.field}
+    return {'code': 'invalid_config', 'message': str(e), 'field': 'board'}
+
+
+def boot(config_path='config.json'):
+    """Return (registry, store); never raises on a bad config."""
+    store = Config(config_path)
+    problem = None
+    try:
+        store.load()
+    except ApiError as e:
+        problem = e
+    limits = store.data['limits']
+    try:
+        board = Board(store.data['board'], limits['virtual_timers'])
+    except ValueError as e:
+        problem = problem or e
+        board = Board('auto', limits['virtual_timers'])
+    registry = Registry(board, limits['bindings'])
+    if problem is None:
+        try:
+            registry.replace_all(store.data['bindings'])
+        except ApiError as e:
+            problem = e
+    if problem is not None:
+        store.enter_safe_mode(_error_dict(problem))
+        print('pinwheel: SAFE MODE:', store.error['message'])
+    return registry, store
+
+
+def _port(store):
+    env = getattr(os, 'getenv', None)  # the unix port only
+    port = env and env('PINWHEEL_PORT')
+    return int(port) if port else store.data['http']['port']
+
+
+async def serve(registry, store):
+    from app.api import create_app
+    app = create_app(registry, store)
+    board = registry.board
+    if board.sim:
+        from app.sim import Waker
+        asyncio.create_task(Waker().run())
+    host = store.data['http'].get('host') or (
+        '127.0.0.1' if board.sim else '0.0.0.0')
+    port = _port(store)
+    print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
+          % (board.name, len(registry.bindings), host, port))
+    await app.start_server(host=host, port=port)
+
+
+def run(config_path='config.json'):
+    registry, store = boot(config_path)
+    asyncio.run(serve(registry, store))
