@@ -1,0 +1,146 @@
+"""Start pinwheel on the real MicroPython VM (unix port) and talk to it.
+
+Every process a test starts is stopped by its own pid.
+"""
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MICROPYTHON = str(BIN / 'micropython')
+sys.path.insert(0, str(ROOT))
+import deploy  # noqa: E402
+
+_image = None
+
+
+def image():
+    """Build the flash image once per test session (the same as a board's)."""
+    global _image
+    if _image is None:
+        _image = ROOT / 'build' / 'test-image'
+        deploy.build(_image)
+    return _image
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def make_flash(path, config=None):
+    """A "flash" dir holding the image and ``config`` (a dict, raw bytes/str,
+    or None for the repo default)."""
+    path = Path(path)
+    shutil.copytree(image(), path, dirs_exist_ok=True)
+    cfg = path / 'config.json'
+    if config is None:
+        shutil.copyfile(ROOT / 'config.json', cfg)
+    elif isinstance(config, (bytes, str)):
+        cfg.write_bytes(config.encode() if isinstance(config, str) else config)
+    else:
+        cfg.write_text(json.dumps(config))
+    return path
+
+
+class VM:
+    """One pinwheel process serving a flash dir on 127.0.0.1."""
+
+    def __init__(self, flash, port=None, heapsize=None):
+        self.flash = Path(flash)
+        self.port = port or free_port()
+        self.heapsize = heapsize
+        self.proc = None
+        self.log = self.flash / 'vm.log'
+
+    def start(self, timeout=15):
+        cmd = [MICROPYTHON]
+        if self.heapsize:
+            cmd += ['-X', 'heapsize=%s' % self.heapsize]
+        cmd += ['main.py']
+        env = dict(os.environ, PINWHEEL_PORT=str(self.port))
+        self._logf = open(self.log, 'ab')
+        self.proc = subprocess.Popen(cmd, cwd=self.flash, env=env,
+                                     stdout=self._logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('VM exited with %s:\n%s'
+                                   % (self.proc.returncode, self.output()))
+            try:
+                self.request('GET', '/api/status', timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError('VM did not answer within %ss:\n%s' % (timeout, self.output()))
+
+    def output(self):
+        try:
+            return self.log.read_text(errors='replace')
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # our own pid: never pkill by name
+            self.proc.wait(10)
+        if self.proc:
+            self._logf.close()
+        self.proc = None
+
+    def kill(self):
+        """SIGKILL, as a power cut would."""
+        self.stop()
+
+    def request(self, method, path, body=None, headers=None, timeout=10, raw=None):
+        """Return (status, parsed JSON or text, headers dict)."""
+        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
+        try:
+            data = raw
+            if data is None and body is not None:
+                data = json.dumps(body).encode()
+            conn.request(method, path, body=data, headers=headers or {})
+            res = conn.getresponse()
+            text = res.read()
+            hdrs = {k.lower(): v for k, v in res.getheaders()}
+            if 'json' in hdrs.get('content-type', ''):
+                return res.status, json.loads(text), hdrs
+            return res.status, text.decode(errors='replace'), hdrs
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request('GET', path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request('POST', path, body, **kw)
+
+    def patch(self, path, body=None, **kw):
+        return self.request('PATCH', path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.request('PUT', path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.request('DELETE', path, **kw)
+
+
+def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None):
+    """Run a script on the VM with the repo's ``app`` package importable."""
+    cmd = [MICROPYTHON]
+    if heapsize:
+        cmd += ['-X', 'heapsize=%s' % heapsize]
+    cmd += [str(script), *args]
+    env = dict(os.environ, MICROPYPATH='%s:%s:%s' % (
+        ROOT, ROOT / 'tests' / 'mp', image() / 'lib'))
+    return subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
