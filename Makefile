@@ -32,7 +32,7 @@ run: $(STAMP)
 	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(abspath $(BIN))/micropython main.py
 
 test: $(STAMP) sysdeps
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python bench/run.py
