@@ -140,7 +140,8 @@ def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None):
     if heapsize:
         cmd += ['-X', 'heapsize=%s' % heapsize]
     cmd += [str(script), *args]
-    env = dict(os.environ, MICROPYPATH='%s:%s:%s' % (
+    # .frozen keeps the VM's built-in modules (asyncio) importable
+    env = dict(os.environ, MICROPYPATH='.frozen:%s:%s:%s' % (
         ROOT, ROOT / 'tests' / 'mp', image() / 'lib'))
     return subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
