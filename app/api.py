@@ -5,7 +5,7 @@ from time import ticks_diff, ticks_ms
 from microdot import Microdot, Request
 from app import config as configs
 from app.errors import ApiError, invalid
-from app.profiles import caps_list, pin_key
+from app.profiles import CAP_IN, caps_list, pin_key
 
 VERSION = '0.1.0'
 Request.max_content_length = 8 * 1024  # larger bodies get 413
@@ -179,8 +179,9 @@ def create_app(registry, store):
             if isinstance(body, dict) and len(body) > 1:
                 raise invalid('body', 'only "level" may be sent')
             if not board.caps(pin):
-                raise ApiError(404, 'invalid_pin', 'pin %s does not exist on '
-                               'the simulated board' % pin, 'pin')
+                raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
+                               'the simulated board; input pins: %s'
+                               % (pin, registry.pins_for(CAP_IN, [])), 'pin')
             h = registry.pin_user(pin)
             if h is not None and h.OUTPUT:
                 raise ApiError(409, 'pin_in_use', 'pin %s is an output of '

@@ -1,0 +1,776 @@
+"""Contract and behaviour tests: real HTTP against pinwheel on the real
+MicroPython VM (the unix port), driving the simulated board.
+
+Module-scoped VMs where state allows (each test cleans up what it makes);
+tests that need their own boot (persistence, safe mode, small pools) start
+their own VM. Timing checks use wide bounds: the machine is shared.
+"""
+import json
+import time
+
+import pytest
+from vm import VM, make_flash
+
+EMPTY = {'board': 'auto', 'bindings': []}
+KINDS = ('blink', 'pattern', 'pulse', 'sample')
+STATUS_KEYS = {'version', 'board', 'uptime_ms', 'mem_free', 'mem_alloc',
+               'bindings', 'running', 'drops_total', 'timers_free',
+               'safe_mode', 'config_error'}
+BINDING_KEYS = {'id', 'kind', 'pin', 'running', 'level', 'stats', 'error'}
+STATS_KEYS = {'fires', 'deferred', 'drops', 'late_max_us'}
+FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
+
+
+@pytest.fixture(scope='module')
+def api(tmp_path_factory):
+    """One VM for the whole module, starting with no bindings. Tests leave
+    it as they found it (no bindings) so they stay independent."""
+    vm = VM(make_flash(tmp_path_factory.mktemp('api'), EMPTY)).start()
+    yield vm
+    vm.stop()
+
+
+@pytest.fixture
+def clean(api):
+    """The shared VM; every binding a test made is deleted afterwards."""
+    yield api
+    status, body, _ = api.get('/api/bindings')
+    for b in body['bindings']:
+        api.delete('/api/bindings/' + b['id'])
+    assert api.get('/api/bindings')[1] == {'bindings': []}
+
+
+def boot(tmp_path, config, name='flash', **kw):
+    return VM(make_flash(tmp_path / name, config), **kw).start()
+
+
+def raw(vm, method, path, data, headers=None):
+    """Send ``data`` (bytes) as is, with no Content-Type unless given."""
+    return vm.request(method, path, raw=data, headers=headers or {})
+
+
+def create(vm, **body):
+    status, out, hdrs = vm.post('/api/bindings', body)
+    assert status == 201, out
+    return out
+
+
+def check_error(reply, status, code, field=..., says=()):
+    """Assert ``reply`` is our JSON error; ``says``: words the message must
+    contain (what to fix)."""
+    got_status, body, hdrs = reply
+    assert got_status == status, (got_status, body)
+    assert 'application/json' in hdrs.get('content-type', ''), hdrs
+    assert set(body) == {'error'}, body
+    err = body['error']
+    assert set(err) == {'code', 'message', 'field'}, err
+    assert err['code'] == code, err
+    assert isinstance(err['message'], str) and err['message'], err
+    if field is not ...:
+        assert err['field'] == field, err
+    for word in says:
+        assert word in err['message'], (word, err)
+    return err
+
+
+def stable(binding):
+    """A binding without the fields a running timer changes."""
+    return {k: v for k, v in binding.items()
+            if k not in ('stats', 'level', 'samples', 'high_count', 'edges',
+                         'step', 'rounds')}
+
+
+def snapshot(vm):
+    """What a rejected request must leave alone: the bindings and the
+    saved config.json (bytes)."""
+    bindings = vm.get('/api/bindings')[1]['bindings']
+    saved = (vm.flash / 'config.json').read_bytes()
+    return sorted((stable(b) for b in bindings), key=lambda b: b['id']), saved
+
+
+def fires(vm, binding_id):
+    return vm.get('/api/bindings/' + binding_id)[1]['stats']['fires']
+
+
+def rate(vm, binding_id, seconds=1.0):
+    """Fires per second over a window of about ``seconds``."""
+    t0, f0 = time.monotonic(), fires(vm, binding_id)
+    time.sleep(seconds)
+    t1, f1 = time.monotonic(), fires(vm, binding_id)
+    return (f1 - f0) / (t1 - t0)
+
+
+def wait_for(fn, timeout=5.0, step=0.05):
+    """Poll ``fn`` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(step)
+
+
+def board_pin(vm, pin):
+    for p in vm.get('/api/board')[1]['pins']:
+        if p['pin'] == pin:
+            return p
+    raise AssertionError('pin %s not on /api/board' % pin)
+
+
+# ---------------------------------------------------------------- endpoints
+
+def test_create_returns_201_location_and_a_flat_binding(clean):
+    status, b, hdrs = clean.post('/api/bindings', {
+        'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500})
+    assert status == 201, b
+    assert hdrs['location'] == '/api/bindings/led'
+    assert BINDING_KEYS | {'period_ms'} == set(b), b
+    assert set(b['stats']) == STATS_KEYS
+    assert (b['id'], b['kind'], b['pin'], b['period_ms']) == ('led', 'blink', 2, 500)
+    assert b['running'] is True and b['error'] is None
+    status, got, _ = clean.get(hdrs['location'])
+    assert status == 200 and got['id'] == 'led' and got['period_ms'] == 500
+
+
+def test_create_generates_ids_and_honours_start_false(clean):
+    a = create(clean, kind='blink', pin=4, period_ms=100, start=False)
+    b = create(clean, kind='blink', pin=5, period_ms=100)
+    assert a['id'] != b['id']
+    assert a['id'].startswith('blink-') and b['id'].startswith('blink-')
+    assert a['running'] is False and a['level'] == 0 and b['running'] is True
+    status, _, hdrs = clean.post('/api/bindings', {'kind': 'sample', 'pin': 34,
+                                                    'period_ms': 100})
+    assert status == 201 and hdrs['location'].startswith('/api/bindings/sample-')
+
+
+def test_list_bindings(clean):
+    assert clean.get('/api/bindings')[:2] == (200, {'bindings': []})
+    create(clean, id='a', kind='blink', pin=2, period_ms=1000)
+    create(clean, id='b', kind='sample', pin=34, period_ms=1000, window=4)
+    status, body, hdrs = clean.get('/api/bindings')
+    assert status == 200 and set(body) == {'bindings'}
+    by_id = {b['id']: b for b in body['bindings']}
+    assert set(by_id) == {'a', 'b'}
+    assert by_id['b']['window'] == 4 and by_id['b']['pull'] is None
+    assert {'samples', 'high_count', 'edges'} <= set(by_id['b'])
+
+
+def test_get_one_binding_and_404(clean):
+    create(clean, id='p', kind='pattern', pin=2, steps_ms=[100, 200])
+    status, b, _ = clean.get('/api/bindings/p')
+    assert status == 200 and b['steps_ms'] == [100, 200] and b['repeat'] == 0
+    check_error(clean.get('/api/bindings/nope'), 404, 'not_found', 'id',
+                says=['nope', 'GET /api/bindings'])
+
+
+def test_patch_changes_only_what_is_sent(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=500)
+    status, b, _ = clean.patch('/api/bindings/led', {'period_ms': 250})
+    assert status == 200, b
+    assert (b['kind'], b['pin'], b['period_ms'], b['running']) == ('blink', 2, 250, True)
+    status, b, _ = clean.patch('/api/bindings/led', {'pin': 4})
+    assert status == 200 and b['pin'] == 4 and b['period_ms'] == 250
+    assert board_pin(clean, 2)['used_by'] is None
+    assert board_pin(clean, 4)['used_by'] == 'led'
+
+
+def test_put_replaces_the_whole_binding(clean):
+    create(clean, id='x', kind='sample', pin=34, period_ms=100, window=8)
+    # PUT: fields not sent go back to their defaults
+    status, b, _ = clean.put('/api/bindings/x', {'kind': 'sample', 'pin': 34,
+                                                 'period_ms': 200})
+    assert status == 200, b
+    assert b['window'] == 32 and b['period_ms'] == 200
+    # ... and a required field cannot be left out
+    check_error(clean.put('/api/bindings/x', {'kind': 'sample', 'pin': 34}),
+                400, 'invalid_field', 'period_ms', says=['required'])
+    # PUT may change the kind
+    status, b, _ = clean.put('/api/bindings/x', {'kind': 'pulse', 'pin': 5,
+                                                 'duration_ms': 1000,
+                                                 'start': False})
+    assert status == 200, b
+    assert (b['kind'], b['pin'], b['duration_ms'], b['running']) == ('pulse', 5, 1000, False)
+    assert 'window' not in b
+    check_error(clean.put('/api/bindings/x', {'id': 'y', 'kind': 'pulse', 'pin': 5,
+                                              'duration_ms': 9}),
+                400, 'invalid_field', 'id', says=['DELETE'])
+
+
+def test_delete_returns_204_then_404(clean):
+    create(clean, id='gone', kind='blink', pin=2, period_ms=100)
+    status, body, _ = clean.delete('/api/bindings/gone')
+    assert status == 204 and body == ''
+    check_error(clean.get('/api/bindings/gone'), 404, 'not_found')
+    check_error(clean.delete('/api/bindings/gone'), 404, 'not_found')
+
+
+def test_start_and_stop(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000, start=False)
+    status, b, _ = clean.post('/api/bindings/led/start')
+    assert status == 200 and b['running'] is True and b['level'] == 1
+    status, b, _ = clean.post('/api/bindings/led/stop')
+    assert status == 200 and b['running'] is False and b['level'] == 0
+    status, b, _ = clean.post('/api/bindings/led/stop')  # idempotent
+    assert status == 200 and b['running'] is False
+    for action in ('start', 'stop'):
+        check_error(clean.post('/api/bindings/nope/' + action), 404, 'not_found')
+
+
+def test_status_fields(clean):
+    status, s, _ = clean.get('/api/status')
+    assert status == 200 and set(s) == STATUS_KEYS, s
+    assert s['board'] == 'sim' and isinstance(s['version'], str)
+    assert s['safe_mode'] is False and s['config_error'] is None
+    for key in ('uptime_ms', 'mem_free', 'mem_alloc', 'bindings', 'running',
+                'drops_total', 'timers_free'):
+        assert isinstance(s[key], int) and s[key] >= 0, (key, s)
+    assert (s['bindings'], s['running']) == (0, 0)
+    free = s['timers_free']
+    create(clean, id='a', kind='blink', pin=2, period_ms=1000)
+    create(clean, id='b', kind='blink', pin=4, period_ms=1000, start=False)
+    s2 = clean.get('/api/status')[1]
+    assert (s2['bindings'], s2['running'], s2['timers_free']) == (2, 1, free - 2)
+    assert s2['uptime_ms'] >= s['uptime_ms']
+
+
+def test_board_shape(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=100000)
+    status, b, _ = clean.get('/api/board')
+    assert status == 200
+    assert {'board', 'pins', 'timers', 'min_period_ms'} <= set(b), b
+    assert b['board'] == 'sim' and b['min_period_ms'] == 1
+    assert set(b['timers']) == {'total', 'free'}
+    assert b['timers']['free'] == b['timers']['total'] - 1
+    pins = {p['pin']: p for p in b['pins']}
+    for p in b['pins']:
+        assert set(p) == {'pin', 'caps', 'used_by', 'level'}, p
+        assert set(p['caps']) <= {'out', 'in', 'adc', 'pull'}
+    assert pins[2]['used_by'] == 'led' and pins[2]['level'] == 1
+    assert pins[4]['used_by'] is None and 'out' in pins[4]['caps']
+    assert 'out' not in pins[34]['caps'] and 'in' in pins[34]['caps']
+    assert 6 not in pins  # SPI flash: reserved, never offered
+    assert [p['pin'] for p in b['pins']] == sorted(pins)
+
+
+def test_config_get_exports_the_bindings(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=300)
+    status, c, _ = clean.get('/api/config')
+    assert status == 200
+    assert {'board', 'http', 'wifi', 'api_token', 'bindings'} <= set(c), c
+    assert c['bindings'] == [{'id': 'led', 'kind': 'blink', 'pin': 2,
+                              'period_ms': 300, 'start': True}]
+    saved = json.loads((clean.flash / 'config.json').read_text())
+    assert saved['bindings'] == c['bindings']
+
+
+def test_config_put_applies_a_whole_config(clean):
+    create(clean, id='old', kind='blink', pin=2, period_ms=300)
+    c = clean.get('/api/config')[1]
+    c['bindings'] = [
+        {'id': 'a', 'kind': 'blink', 'pin': 4, 'period_ms': 100},
+        {'id': 'b', 'kind': 'sample', 'pin': 34, 'period_ms': 100,
+         'start': False},
+    ]
+    status, out, _ = clean.put('/api/config', c)
+    assert status == 200, out
+    ids = sorted(b['id'] for b in clean.get('/api/bindings')[1]['bindings'])
+    assert ids == ['a', 'b']
+    assert clean.get('/api/bindings/b')[1]['running'] is False
+    assert board_pin(clean, 2)['used_by'] is None
+    saved = json.loads((clean.flash / 'config.json').read_text())
+    assert sorted(b['id'] for b in saved['bindings']) == ['a', 'b']
+    assert clean.get('/api/config')[1] == out
+
+
+@pytest.mark.parametrize('change, code, field', [
+    (lambda c: c['bindings'].append({'kind': 'blink', 'pin': 6, 'period_ms': 5}),
+     'invalid_pin', 'bindings[1].pin'),
+    (lambda c: c['bindings'].append({'kind': 'blink', 'pin': 2, 'period_ms': 5}),
+     'pin_in_use', 'bindings[1].pin'),
+    (lambda c: c['bindings'].append({'kind': 'wobble', 'pin': 5}),
+     'unknown_kind', 'bindings[1].kind'),
+    (lambda c: c['bindings'].append({'id': 'a', 'kind': 'blink', 'pin': 5,
+                                     'period_ms': 5}),
+     'id_exists', 'bindings[1].id'),
+    (lambda c: c['http'].update(port='80'), 'invalid_field', 'http.port'),
+    (lambda c: c['limits'].update(bindings=0), 'invalid_field', 'limits.bindings'),
+    (lambda c: c['limits'].update(bindings=1) or c['bindings'].append(
+        {'kind': 'blink', 'pin': 5, 'period_ms': 5}), 'limit_reached', 'bindings[1]'),
+    (lambda c: c.update(colour='red'), 'invalid_field', 'colour'),
+    (lambda c: c.update(board='esp32'), 'invalid_field', 'board'),
+    (lambda c: c.update(bindings={}), 'invalid_field', 'bindings'),
+])
+def test_config_put_is_all_or_nothing(clean, change, code, field):
+    create(clean, id='keep', kind='blink', pin=4, period_ms=1000, start=False)
+    c = clean.get('/api/config')[1]
+    c['bindings'] = [{'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 100}]
+    change(c)
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    status = 409 if code in ('pin_in_use', 'id_exists', 'limit_reached') else 400
+    check_error(clean.put('/api/config', c), status, code, field)
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    assert clean.get('/api/board')[1]['max_bindings'] == config_before['limits']['bindings']
+
+
+def test_sim_pin_drive(clean):
+    status, out, _ = clean.put('/api/sim/pins/34', {'level': 1})
+    assert (status, out) == (200, {'pin': 34, 'level': 1})
+    assert board_pin(clean, 34)['level'] == 1
+    status, out, _ = clean.put('/api/sim/pins/34', {'level': 0})
+    assert status == 200 and board_pin(clean, 34)['level'] == 0
+    for bad in ({'level': 2}, {'level': True}, {'level': '1'}, {},
+                {'level': 1, 'extra': 1}):
+        check_error(clean.put('/api/sim/pins/34', bad), 400, 'invalid_field')
+    check_error(clean.put('/api/sim/pins/99', {'level': 1}), 400, 'invalid_pin',
+                'pin', says=['99', 'input pins: 0, 2,'])
+    check_error(clean.put('/api/sim/pins/6', {'level': 1}), 400, 'invalid_pin')
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000)
+    check_error(clean.put('/api/sim/pins/2', {'level': 1}), 409, 'pin_in_use',
+                'pin', says=['led'])
+    check_error(raw(clean, 'PUT', '/api/sim/pins/34', b'high'), 400, 'invalid_json')
+
+
+# ------------------------------------------------------- curl-style bodies
+
+@pytest.mark.parametrize('headers', [{}, FORM, {'Content-Type': 'text/plain'}],
+                         ids=['no-type', 'form-type', 'text-type'])
+def test_json_body_whatever_the_content_type(clean, headers):
+    body = b'{"id": "c", "kind": "blink", "pin": 2, "period_ms": 400}'
+    status, b, hdrs = raw(clean, 'POST', '/api/bindings', body, headers)
+    assert status == 201, b
+    assert hdrs['location'] == '/api/bindings/c' and b['period_ms'] == 400
+    status, b, _ = raw(clean, 'PATCH', '/api/bindings/c', b'{"period_ms": 200}',
+                       headers)
+    assert status == 200 and b['period_ms'] == 200, b
+    status, b, _ = raw(clean, 'PUT', '/api/sim/pins/34', b'{"level": 1}', headers)
+    assert status == 200, b
+    c = json.dumps(clean.get('/api/config')[1]).encode()
+    status, b, _ = raw(clean, 'PUT', '/api/config', c, headers)
+    assert status == 200, b
+
+
+# ------------------------------------------------------------ error codes
+
+@pytest.mark.parametrize('method, path', [
+    ('POST', '/api/bindings'), ('PATCH', '/api/bindings/k'),
+    ('PUT', '/api/bindings/k'), ('PUT', '/api/config'),
+])
+@pytest.mark.parametrize('data', [b'', b'nope', b'{"kind": "blink",', b'[1, 2]',
+                                  b'"blink"', b'null', b'{"a": 1}x'],
+                         ids=['empty', 'text', 'truncated', 'list', 'string',
+                              'null', 'trailing'])
+def test_invalid_json(clean, method, path, data):
+    create(clean, id='k', kind='blink', pin=2, period_ms=1000, start=False)
+    before = snapshot(clean)
+    err = check_error(raw(clean, method, path, data, FORM), 400, 'invalid_json')
+    assert 'JSON' in err['message'] or 'object' in err['message'], err
+    assert snapshot(clean) == before
+
+
+@pytest.mark.parametrize('body, field, says', [
+    ({'period_ms': 500.0}, 'period_ms', ['integer']),
+    ({'period_ms': '500'}, 'period_ms', ['integer']),
+    ({'period_ms': True}, 'period_ms', ['integer']),
+    ({'period_ms': None}, 'period_ms', ['integer']),
+    ({'period_ms': 0}, 'period_ms', ['1 to 86400000']),
+    ({'period_ms': -5}, 'period_ms', ['1 to 86400000']),
+    ({'period_ms': 86400001}, 'period_ms', ['86400000']),
+    ({'period_ms': 10 ** 30}, 'period_ms', ['86400000']),
+    ({'period_ms': 500, 'colour': 'red'}, 'colour', ['period_ms']),
+    ({'period_ms': 500, 'id': 'bad id!'}, 'id', ['1 to 32']),
+    ({'period_ms': 500, 'id': 'x' * 33}, 'id', ['1 to 32']),
+    ({'period_ms': 500, 'id': ''}, 'id', ['1 to 32']),
+    ({'period_ms': 500, 'id': 7}, 'id', ['1 to 32']),
+    ({'period_ms': 500, 'start': 'yes'}, 'start', ['true or false']),
+    ({}, 'period_ms', ['required']),
+])
+def test_invalid_field(clean, body, field, says):
+    before = snapshot(clean)
+    body = dict({'kind': 'blink', 'pin': 2}, **body)
+    check_error(clean.post('/api/bindings', body), 400, 'invalid_field', field,
+                says=says)
+    assert snapshot(clean) == before
+
+
+@pytest.mark.parametrize('body, field', [
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100]}, 'steps_ms'),
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100] * 33}, 'steps_ms'),
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': '100,100'}, 'steps_ms'),
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 0]}, 'steps_ms[1]'),
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 1.5]}, 'steps_ms[1]'),
+    ({'kind': 'pattern', 'pin': 2, 'steps_ms': [1, 2], 'repeat': -1}, 'repeat'),
+    ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 2}, 'active_level'),
+    ({'kind': 'pulse', 'pin': 2}, 'duration_ms'),
+    ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 0}, 'window'),
+    ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 257}, 'window'),
+    ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'pull': 'sideways'}, 'pull'),
+    ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'pull': 'up'}, 'pull'),
+    ({'kind': 'blink'}, None),
+])
+def test_invalid_kind_fields(clean, body, field):
+    before = snapshot(clean)
+    status, out, _ = clean.post('/api/bindings', body)
+    assert status == 400, out
+    if field is None:  # no pin: says which pins are free
+        check_error((status, out, {'content-type': 'application/json'}), 400,
+                    'invalid_pin', 'pin', says=['required', '2, 4'])
+    else:
+        check_error((status, out, {'content-type': 'application/json'}), 400,
+                    'invalid_field', field)
+    assert snapshot(clean) == before
+
+
+@pytest.mark.parametrize('kind', ['wobble', 'Blink', 7, None, ''])
+def test_unknown_kind_lists_the_valid_kinds(clean, kind):
+    before = snapshot(clean)
+    body = {'pin': 2, 'period_ms': 100}
+    if kind is not None:
+        body['kind'] = kind
+    reply = clean.post('/api/bindings', body)
+    code = 'invalid_field' if kind is None else 'unknown_kind'
+    check_error(reply, 400, code, 'kind', says=list(KINDS))
+    assert snapshot(clean) == before
+
+
+@pytest.mark.parametrize('body, says', [
+    ({'kind': 'blink', 'pin': 6, 'period_ms': 100}, ['reserved', 'SPI flash']),
+    ({'kind': 'blink', 'pin': 99, 'period_ms': 100}, ['does not exist']),
+    ({'kind': 'blink', 'pin': 'LED', 'period_ms': 100}, ['does not exist']),
+    ({'kind': 'blink', 'pin': 34, 'period_ms': 100}, ['output']),
+    ({'kind': 'blink', 'pin': True, 'period_ms': 100}, ['GPIO number']),
+    ({'kind': 'blink', 'pin': 2.0, 'period_ms': 100}, ['GPIO number']),
+    ({'kind': 'blink', 'pin': [2], 'period_ms': 100}, ['GPIO number']),
+    ({'kind': 'sample', 'pin': 6, 'period_ms': 100}, ['reserved', '34']),
+])
+def test_invalid_pin_lists_the_free_pins(clean, body, says):
+    create(clean, id='user', kind='blink', pin=4, period_ms=1000, start=False)
+    before = snapshot(clean)
+    err = check_error(clean.post('/api/bindings', body), 400, 'invalid_pin', 'pin',
+                      says=says)
+    if body['kind'] == 'blink' and 'GPIO' not in says[0]:
+        free = err['message'].split('free pins for blink: ')[1]
+        assert '2, 5,' in free and ' 4,' not in free and '34' not in free, err
+    assert snapshot(clean) == before
+
+
+@pytest.mark.parametrize('method, path', [
+    ('GET', '/nope'), ('GET', '/api'), ('GET', '/api/bindings/a/b/c'),
+    ('POST', '/api/nope'), ('GET', '/api/sim/pins'),
+    ('PATCH', '/api/bindings/nope'), ('PUT', '/api/bindings/nope'),
+    ('DELETE', '/api/bindings/nope'), ('POST', '/api/bindings/nope/start'),
+])
+def test_not_found_is_json(clean, method, path):
+    body = b'{"period_ms": 100}' if method in ('PATCH', 'PUT') else None
+    check_error(raw(clean, method, path, body), 404, 'not_found')
+
+
+def test_not_found_before_a_bad_body(clean):
+    check_error(raw(clean, 'PATCH', '/api/bindings/nope', b'junk'), 404, 'not_found')
+
+
+@pytest.mark.parametrize('method, path', [
+    ('DELETE', '/api/status'), ('POST', '/api/status'), ('PUT', '/api/bindings'),
+    ('DELETE', '/api/bindings'), ('POST', '/api/board'), ('DELETE', '/api/config'),
+    ('POST', '/api/bindings/x'), ('GET', '/api/bindings/x/start'),
+    ('GET', '/api/sim/pins/2'),
+])
+def test_method_not_allowed_is_json(clean, method, path):
+    err = check_error(raw(clean, method, path, None), 405, 'method_not_allowed')
+    assert method in err['message']
+
+
+def test_id_exists(clean):
+    create(clean, id='dup', kind='blink', pin=2, period_ms=100, start=False)
+    before = snapshot(clean)
+    check_error(clean.post('/api/bindings', {'id': 'dup', 'kind': 'blink', 'pin': 4,
+                                             'period_ms': 100}),
+                409, 'id_exists', 'id', says=['dup', 'PATCH'])
+    assert snapshot(clean) == before
+
+
+def test_pin_in_use_names_the_user_and_free_pins(clean):
+    create(clean, id='first', kind='blink', pin=2, period_ms=100, start=False)
+    create(clean, id='other', kind='blink', pin=4, period_ms=100, start=False)
+    before = snapshot(clean)
+    err = check_error(clean.post('/api/bindings', {'kind': 'pulse', 'pin': 2,
+                                                   'duration_ms': 100}),
+                      409, 'pin_in_use', 'pin', says=['"first"', 'free pins'])
+    assert '0, 5,' in err['message']
+    check_error(clean.patch('/api/bindings/other', {'pin': 2}), 409, 'pin_in_use',
+                'pin', says=['"first"'])
+    check_error(clean.put('/api/bindings/other', {'kind': 'blink', 'pin': 2,
+                                                  'period_ms': 5}),
+                409, 'pin_in_use')
+    assert snapshot(clean) == before
+
+
+def test_rejected_patch_and_put_change_nothing(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=100)
+    before = snapshot(clean)
+    for body in ({'period_ms': 0}, {'pin': 34}, {'pin': 6}, {'kind': 'nope'},
+                 {'kind': 'pulse'}, {'wat': 1}, {'start': 1}):
+        status, out, _ = clean.patch('/api/bindings/led', body)
+        assert status == 400, (body, out)
+    check_error(clean.put('/api/bindings/led', {'kind': 'blink', 'pin': 2}),
+                400, 'invalid_field', 'period_ms')
+    assert snapshot(clean) == before
+    assert clean.get('/api/bindings/led')[1]['running'] is True
+
+
+def test_too_large(clean):
+    before = snapshot(clean)
+    big = json.dumps({'kind': 'blink', 'pin': 2, 'period_ms': 100,
+                      'pad': 'x' * 10000}).encode()
+    for headers in ({}, FORM):
+        check_error(raw(clean, 'POST', '/api/bindings', big, headers), 413,
+                    'too_large', says=['8192'])
+    check_error(raw(clean, 'PUT', '/api/config', big), 413, 'too_large')
+    assert snapshot(clean) == before
+    assert clean.get('/api/status')[0] == 200  # still serving
+
+
+def test_no_free_timer_and_limit_reached(tmp_path):
+    cfg = dict(EMPTY, limits={'bindings': 3, 'virtual_timers': 2})
+    vm = boot(tmp_path, cfg)
+    try:
+        create(vm, kind='blink', pin=2, period_ms=100)
+        create(vm, kind='blink', pin=4, period_ms=100, start=False)
+        assert vm.get('/api/status')[1]['timers_free'] == 0
+        before = snapshot(vm)
+        check_error(vm.post('/api/bindings', {'kind': 'blink', 'pin': 5,
+                                              'period_ms': 100}),
+                    409, 'no_free_timer', says=['delete'])
+        assert snapshot(vm) == before
+        vm.delete('/api/bindings/blink-2')
+        create(vm, kind='blink', pin=5, period_ms=100)  # the freed timer
+        # a config asking for more bindings than timers is refused whole
+        c = vm.get('/api/config')[1]
+        c['bindings'] = [{'kind': 'blink', 'pin': p, 'period_ms': 100}
+                         for p in (12, 13, 14)]
+        before = snapshot(vm)
+        check_error(vm.put('/api/config', c), 409, 'no_free_timer')
+        assert snapshot(vm) == before
+        # limits.bindings is the other ceiling
+        c = vm.get('/api/config')[1]
+        c['limits'] = {'bindings': 2, 'virtual_timers': 8}
+        status, out, _ = vm.put('/api/config', c)
+        assert status == 200, out
+        check_error(vm.post('/api/bindings', {'kind': 'blink', 'pin': 12,
+                                              'period_ms': 100}),
+                    409, 'limit_reached', says=['2 bindings'])
+    finally:
+        vm.stop()
+
+
+# ---------------------------------------------------------------- behaviour
+
+def test_reconfigure_changes_the_toggle_rate(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=100)
+    slow = rate(clean, 'led')
+    assert 4 <= slow <= 13, slow  # 10/s nominal
+    status, b, _ = clean.patch('/api/bindings/led', {'period_ms': 20})
+    assert status == 200 and b['running'] is True
+    fast = rate(clean, 'led')
+    assert 20 <= fast <= 60, fast  # 50/s nominal
+    assert fast > 2.5 * slow, (slow, fast)
+    # the counters carry over a reconfigure
+    assert clean.get('/api/bindings/led')[1]['stats']['fires'] >= slow
+
+
+def test_stop_stops_the_fires(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=10)
+    assert wait_for(lambda: fires(clean, 'led') > 5)
+    status, b, _ = clean.post('/api/bindings/led/stop')
+    assert status == 200 and b['running'] is False and b['level'] == 0
+    time.sleep(0.05)
+    n = fires(clean, 'led')
+    time.sleep(0.3)
+    assert fires(clean, 'led') == n
+    assert board_pin(clean, 2)['level'] == 0
+    clean.post('/api/bindings/led/start')
+    assert wait_for(lambda: fires(clean, 'led') > n)
+
+
+def test_delete_frees_the_pin_and_timer(clean):
+    free = clean.get('/api/board')[1]['timers']['free']
+    create(clean, id='led', kind='blink', pin=2, period_ms=10)
+    assert board_pin(clean, 2)['used_by'] == 'led'
+    assert clean.delete('/api/bindings/led')[0] == 204
+    pin = board_pin(clean, 2)
+    assert pin['used_by'] is None and pin['level'] == 0
+    assert clean.get('/api/board')[1]['timers']['free'] == free
+    b = create(clean, id='again', kind='pulse', pin=2, duration_ms=5000)
+    assert b['pin'] == 2 and board_pin(clean, 2)['used_by'] == 'again'
+
+
+def test_pulse_runs_then_goes_idle(clean):
+    b = create(clean, id='p', kind='pulse', pin=2, duration_ms=200)
+    assert b['running'] is True and b['level'] == 1 and b['active_level'] == 1
+    assert board_pin(clean, 2)['level'] == 1
+    done = wait_for(lambda: not clean.get('/api/bindings/p')[1]['running'])
+    assert done
+    b = clean.get('/api/bindings/p')[1]
+    assert b['level'] == 0 and b['stats']['fires'] == 1 and b['error'] is None
+    assert board_pin(clean, 2)['level'] == 0
+    # start again retriggers; an active-low pulse idles high
+    b = clean.post('/api/bindings/p/start')[1]
+    assert b['running'] is True and b['level'] == 1
+    b = clean.put('/api/bindings/p', {'kind': 'pulse', 'pin': 2, 'duration_ms': 150,
+                                      'level': 0})[1]
+    assert b['active_level'] == 0 and b['level'] == 0 and b['running'] is True
+    assert wait_for(lambda: clean.get('/api/bindings/p')[1]['level'] == 1)
+
+
+def test_pattern_with_repeat_finishes(clean):
+    b = create(clean, id='pat', kind='pattern', pin=2, steps_ms=[30, 20, 30],
+               repeat=2)
+    assert b['running'] is True and b['level'] == 1
+    assert wait_for(lambda: not clean.get('/api/bindings/pat')[1]['running'])
+    b = clean.get('/api/bindings/pat')[1]
+    assert b['level'] == 0 and b['rounds'] == 2 and b['error'] is None
+    assert b['stats']['fires'] == 6  # 3 steps x 2 rounds
+    # repeat 0 keeps going
+    b = clean.patch('/api/bindings/pat', {'repeat': 0, 'start': True})[1]
+    assert b['running'] is True
+    assert wait_for(lambda: clean.get('/api/bindings/pat')[1]['rounds'] >= 3)
+    assert clean.get('/api/bindings/pat')[1]['running'] is True
+
+
+def test_sample_sees_driven_levels(clean):
+    clean.put('/api/sim/pins/34', {'level': 1})
+    create(clean, id='s', kind='sample', pin=34, period_ms=10, window=8)
+    full = wait_for(lambda: clean.get('/api/bindings/s')[1]['high_count'] == 8)
+    assert full
+    b = clean.get('/api/bindings/s')[1]
+    assert b['samples'] == [1] * 8 and b['level'] == 1
+    edges = b['edges']
+    clean.put('/api/sim/pins/34', {'level': 0})
+    assert wait_for(lambda: clean.get('/api/bindings/s')[1]['high_count'] == 0)
+    b = clean.get('/api/bindings/s')[1]
+    assert b['samples'] == [0] * 8 and b['level'] == 0
+    assert b['edges'] == edges + 1
+    clean.put('/api/sim/pins/34', {'level': 1})
+    b = wait_for(lambda: (lambda b: b if 0 < b['high_count'] < 8 else None)(
+        clean.get('/api/bindings/s')[1]), step=0.005)
+    if b:  # caught mid-way: the newest samples come last
+        assert b['samples'][-1] == 1 and b['samples'][0] == 0, b
+    clean.put('/api/sim/pins/34', {'level': 0})
+
+
+def test_persistence_across_a_restart(tmp_path):
+    flash = make_flash(tmp_path / 'flash', EMPTY)
+    vm = VM(flash).start()
+    try:
+        create(vm, id='led', kind='blink', pin=2, period_ms=50)
+        create(vm, id='pat', kind='pattern', pin=4, steps_ms=[100, 50], repeat=0,
+               start=False)
+        create(vm, id='in', kind='sample', pin=34, period_ms=20, window=4,
+               pull=None)
+        create(vm, id='p', kind='pulse', pin=5, duration_ms=60000)
+        vm.patch('/api/bindings/led', {'period_ms': 70})
+        vm.post('/api/bindings/in/stop')
+        before = snapshot(vm)[0]
+        config = vm.get('/api/config')[1]
+    finally:
+        vm.kill()  # SIGKILL, as a power cut
+    assert not (flash / 'config.json.tmp').exists()
+    json.loads((flash / 'config.json').read_text())
+    vm = VM(flash).start()
+    try:
+        after = snapshot(vm)[0]
+        # a pulse is an action, not a state: it comes back stopped
+        for b in before:
+            if b['id'] == 'p':
+                b['running'] = False
+        assert after == before
+        running = {b['id']: b['running'] for b in after}
+        assert running == {'led': True, 'pat': False, 'in': False, 'p': False}
+        assert wait_for(lambda: fires(vm, 'led') > 2)
+        assert vm.get('/api/config')[1] == config
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is False and s['bindings'] == 4
+    finally:
+        vm.stop()
+
+
+GOOD = {'board': 'auto', 'bindings': [
+    {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 100}]}
+
+
+def _dup_pin():
+    return json.dumps({'bindings': [
+        {'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 100},
+        {'id': 'b', 'kind': 'blink', 'pin': 2, 'period_ms': 100}]})
+
+
+@pytest.mark.parametrize('config, code, field, says', [
+    (json.dumps(GOOD)[:40], 'invalid_json', None, ['not valid JSON']),
+    ('', 'invalid_json', None, ['not valid JSON']),
+    ('[]', 'invalid_json', None, ['object']),
+    (json.dumps({'bindings': [{'kind': 'blink', 'pin': 2, 'period_ms': '100'}]}),
+     'invalid_field', 'bindings[0].period_ms', ['integer']),
+    (json.dumps({'http': {'port': 'eighty'}}), 'invalid_field', 'http.port',
+     ['int']),
+    (json.dumps({'bindings': {'led': 1}}), 'invalid_field', 'bindings', ['list']),
+    (json.dumps({'bindings': [{'kind': 'strobe', 'pin': 2}]}), 'unknown_kind',
+     'bindings[0].kind', ['blink', 'sample']),
+    (_dup_pin(), 'pin_in_use', 'bindings[1].pin', ['"a"']),
+    (json.dumps({'board': 'pyboard'}), 'invalid_config', 'board',
+     ['pyboard', 'esp32']),
+], ids=['truncated', 'empty', 'not-object', 'string-period', 'port-type',
+        'bindings-type', 'unknown-kind', 'duplicate-pin', 'other-board'])
+def test_safe_mode_for_a_bad_config(tmp_path, config, code, field, says):
+    vm = boot(tmp_path, config)
+    try:
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is True and s['bindings'] == 0, s
+        err = s['config_error']
+        assert err['code'] == code and err['field'] == field, err
+        for word in says:
+            assert word in err['message'], (word, err)
+        assert vm.get('/api/bindings')[1] == {'bindings': []}
+        assert 'SAFE MODE' in vm.output()
+        # a good config recovers it, no restart needed
+        status, out, _ = vm.put('/api/config', GOOD)
+        assert status == 200, out
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is False and s['config_error'] is None, s
+        assert s['bindings'] == 1 and s['running'] == 1
+        assert wait_for(lambda: fires(vm, 'led') > 0)
+        saved = json.loads((vm.flash / 'config.json').read_text())
+        assert saved['bindings'][0]['id'] == 'led'
+        # the broken file is kept for a look
+        assert (vm.flash / 'config.json.bad').read_text() == config
+    finally:
+        vm.stop()
+
+
+def test_safe_mode_for_a_missing_config(tmp_path):
+    flash = make_flash(tmp_path / 'flash', EMPTY)
+    (flash / 'config.json').unlink()
+    vm = VM(flash).start()
+    try:
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is True and 'not found' in s['config_error']['message']
+        create(vm, id='led', kind='blink', pin=2, period_ms=100)
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is False  # the first save leaves safe mode
+        assert json.loads((flash / 'config.json').read_text())['bindings'][0]['id'] == 'led'
+    finally:
+        vm.stop()
+
+
+@pytest.mark.xfail(reason='issue 6 owns the 96 KB budget: today the app needs '
+                   'about 112 KB to boot (microdot alone holds ~32 KB)',
+                   raises=RuntimeError, strict=False)
+def test_boots_in_96k_heap(tmp_path):
+    vm = boot(tmp_path, GOOD, heapsize='96k')
+    try:
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is False and s['running'] == 1
+        create(vm, kind='sample', pin=34, period_ms=10, window=256)
+        assert vm.get('/api/bindings')[0] == 200
+    finally:
+        vm.stop()
