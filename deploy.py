@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'sse.py')
+MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py', 'sse.py')  # sse needs helpers
 BOOT_SHIM = """\
 # pinwheel boot shim: find our modules, then start the controller.
 import sys
