@@ -190,4 +190,7 @@ def create_app(registry, store):
             sim.drive(pin, level)
             return {'pin': pin, 'level': level}
 
+    from app import events, web  # the dashboard and its live updates
+    web.add_routes(app)
+    events.add_routes(app, registry, store, status)
     return app

@@ -1,0 +1,65 @@
+"""The dashboard's files: ``/`` and ``/static/<name>``.
+
+The flash image holds only the gzipped copies deploy.py makes
+(``static/<name>.gz``); they go out as they are, with ``Content-Encoding:
+gzip``. Every response carries an ETag so a reload costs a 304, and
+``max-age=0`` so a phone never runs a stale app.js after a redeploy.
+"""
+import os
+from microdot import Response
+
+ROOT = 'static'
+TYPES = {
+    'html': 'text/html; charset=utf-8',
+    'js': 'application/javascript; charset=utf-8',
+    'css': 'text/css; charset=utf-8',
+    'json': 'application/json',
+    'svg': 'image/svg+xml',
+    'png': 'image/png',
+    'ico': 'image/x-icon',
+}
+_NAME_OK = '_-.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
+
+
+def _not_found(name):
+    return {'error': {'code': 'not_found', 'message': 'no such file: /static/'
+                      '%s' % name[:64], 'field': None}}, 404
+
+
+def _safe(name):
+    """One plain file name we have a type for: no '/', '..', '%' or dot file."""
+    if not name or name[0] == '.' or '..' in name or len(name) > 64:
+        return False
+    for c in name:
+        if c not in _NAME_OK:
+            return False
+    return name.rsplit('.', 1)[-1] in TYPES
+
+
+def send(request, name):
+    """``static/<name>.gz`` as a gzip-encoded response, or a JSON 404."""
+    if not _safe(name):
+        return _not_found(name)
+    path = '%s/%s.gz' % (ROOT, name)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _not_found(name)
+    # size and mtime: changes whenever deploy.py writes a different file
+    etag = '"%x-%x"' % (st[6], st[8])
+    if request.headers.get('If-None-Match') == etag:
+        return '', 304, {'ETag': etag, 'Cache-Control': 'max-age=0'}
+    res = Response.send_file(path, content_type=TYPES[name.rsplit('.', 1)[1]],
+                             compressed='gzip', max_age=0)
+    res.headers['ETag'] = etag
+    return res
+
+
+def add_routes(app):
+    @app.route('/')
+    def index(request):
+        return send(request, 'index.html')
+
+    @app.route('/static/<path:name>')
+    def static(request, name):
+        return send(request, name)
