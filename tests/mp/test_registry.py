@@ -1,0 +1,421 @@
+"""Registry and handler logic inside the VM, without HTTP: validation,
+reconfigure, replace_all, the timer pool, limits, the sample ring buffer."""
+import time
+import unit
+from app import sim
+from app.board import Board
+from app.errors import ApiError
+from app.registry import Registry
+
+
+def registry(name='sim', virtual_timers=8, max_bindings=16):
+    reg = Registry(Board(name, virtual_timers), max_bindings)
+    reg.changes = 0
+
+    def changed():
+        reg.changes += 1
+    reg.on_change = changed
+    return reg
+
+
+def refused(reg, fn, *args):
+    """Call fn(*args), expect an ApiError, and check nothing changed."""
+    before = (reg.specs(), reg.board.timers_free, reg.changes)
+    e = unit.raises(ApiError, fn, *args)
+    assert (reg.specs(), reg.board.timers_free, reg.changes) == before, e.message
+    return e
+
+
+def blink(pin=2, **kw):
+    body = {'kind': 'blink', 'pin': pin, 'period_ms': 100, 'start': False}
+    body.update(kw)
+    return body
+
+
+def cleanup(reg):
+    for h in list(reg.bindings):
+        reg.delete(h.id)
+
+
+# ------------------------------------------------------------- validation
+
+def test_numbers_must_be_integers_in_range():
+    reg = registry()
+    for value in (100.0, 1.5, '100', True, False, None, [100], 10 ** 30,
+                  -(10 ** 30), 0, -1, 86400001):
+        e = refused(reg, reg.create, blink(period_ms=value))
+        assert (e.status, e.code, e.field) == (400, 'invalid_field', 'period_ms'), (
+            value, e.message)
+    assert reg.create(blink(period_ms=1)).params['period_ms'] == 1
+    assert reg.create(blink(pin=4, period_ms=86400000)).params['period_ms'] == 86400000
+    cleanup(reg)
+
+
+def test_kind_fields_are_checked():
+    reg = registry()
+    cases = (
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5]}, 'steps_ms'),
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5] * 33}, 'steps_ms'),
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': (5, 5)}, 'steps_ms'),
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5, 5.0]}, 'steps_ms[1]'),
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5, True]}, 'steps_ms[1]'),
+        ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5, 5], 'repeat': 1.0}, 'repeat'),
+        ({'kind': 'pulse', 'pin': 2, 'duration_ms': 5, 'active_level': 2}, 'active_level'),
+        ({'kind': 'pulse', 'pin': 2, 'duration_ms': 5, 'level': True}, 'active_level'),
+        ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'window': 257}, 'window'),
+        ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'window': '8'}, 'window'),
+        ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'pull': 1}, 'pull'),
+        # 34 is input-only, with no internal pulls
+        ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'pull': 'up'}, 'pull'),
+        ({'kind': 'blink', 'pin': 2, 'period_ms': 5, 'window': 4}, 'window'),
+        ({'kind': 'blink', 'pin': 2, 'period_ms': 5, 'start': 1}, 'start'),
+    )
+    for body, field in cases:
+        e = refused(reg, reg.create, body)
+        assert e.code == 'invalid_field' and e.field == field, (body, e.field, e.message)
+    e = refused(reg, reg.create, {'kind': 'blink', 'pin': 2, 'period_ms': 5,
+                                  'colour': 1})
+    assert 'period_ms' in e.message and 'colour' in e.message, e.message
+    for kind in (None, 'Blink', 'x', 3, True):
+        body = {'pin': 2, 'period_ms': 5}
+        if kind is not None:
+            body['kind'] = kind
+        e = refused(reg, reg.create, body)
+        assert 'blink, pattern, pulse, sample' in e.message, e.message
+        assert e.code == ('invalid_field' if kind is None else 'unknown_kind')
+    e = refused(reg, reg.create, ['blink'])
+    assert e.code == 'invalid_json'
+    h = reg.create({'kind': 'sample', 'pin': 32, 'period_ms': 5, 'pull': 'up',
+                    'start': False})
+    assert h.params == {'period_ms': 5, 'window': 32, 'pull': 'up'}
+    assert sim.line(32).pull == sim.Pin.PULL_UP and h.to_dict()['level'] == 1
+    cleanup(reg)
+
+
+def test_pins():
+    reg = registry()
+    for pin, code in ((6, 'invalid_pin'), (1, 'invalid_pin'), (99, 'invalid_pin'),
+                      ('LED', 'invalid_pin'), (34, 'invalid_pin'),
+                      (True, 'invalid_pin'), (2.0, 'invalid_pin'), (None, 'invalid_pin')):
+        e = refused(reg, reg.create, blink(pin=pin))
+        assert (e.status, e.code, e.field) == (400, code, 'pin'), (pin, e.message)
+        assert 'free pins for blink: 0, 2, 4' in e.message or 'GPIO' in e.message, e.message
+    e = refused(reg, reg.create, {'kind': 'sample', 'period_ms': 5})
+    assert 'required' in e.message and '34, 35, 36, 39' in e.message, e.message
+    reg.create(blink(id='a', pin=2))
+    e = refused(reg, reg.create, blink(pin=2))
+    assert (e.status, e.code) == (409, 'pin_in_use') and '"a"' in e.message
+    assert 'free pins for blink: 0, 4,' in e.message, e.message
+    # an input kind on a pin an output kind holds is refused too
+    e = refused(reg, reg.create, {'kind': 'sample', 'pin': 2, 'period_ms': 5})
+    assert e.code == 'pin_in_use'
+    # rp2: the named "LED" pin works, input-only pins do not exist
+    rp2 = registry('rp2')
+    assert rp2.create(blink(pin='LED')).pin_id == 'LED'
+    e = refused(rp2, rp2.create, {'kind': 'sample', 'pin': 'LED', 'period_ms': 5})
+    assert e.code == 'invalid_pin' and 'input' in e.message
+    e = refused(rp2, rp2.create, blink(pin=23))
+    assert 'Wi-Fi' in e.message
+    cleanup(reg)
+    cleanup(rp2)
+
+
+def test_id_rules_and_generated_ids():
+    reg = registry()
+    for bad in ('', 'x' * 33, 'a b', 'a/b', 'é', 'a.b', 7, None, True, ['a']):
+        e = refused(reg, reg.create, blink(id=bad))
+        assert (e.code, e.field) == ('invalid_field', 'id'), (bad, e.code)
+    ok = 'Az09_-' + 'x' * 26
+    assert reg.create(blink(id=ok)).id == ok
+    e = refused(reg, reg.create, blink(id=ok, pin=4))
+    assert (e.status, e.code, e.field) == (409, 'id_exists', 'id')
+    a = reg.create(blink(pin=4))
+    b = reg.create(blink(pin=5))
+    s = reg.create({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'start': False})
+    assert (a.id, b.id, s.id) == ('blink-1', 'blink-2', 'sample-1')
+    reg.delete('blink-1')
+    assert reg.create(blink(pin=12)).id == 'blink-1'  # the first free number
+    reg.create(blink(id='blink-3', pin=13))
+    assert reg.create(blink(pin=14)).id == 'blink-4'
+    e = refused(reg, reg.update, 'blink-4', {'id': 'other'}, True)
+    assert e.field == 'id'
+    e = refused(reg, reg.get, 'nope')
+    assert (e.status, e.code) == (404, 'not_found')
+    cleanup(reg)
+
+
+def test_changes_are_reported_rejections_are_not():
+    reg = registry()
+    reg.create(blink(id='a'))
+    reg.update('a', {'period_ms': 50})
+    reg.start('a')
+    reg.stop('a')
+    reg.delete('a')
+    assert reg.changes == 5
+    refused(reg, reg.create, blink(period_ms=0))
+    refused(reg, reg.delete, 'a')
+    refused(reg, reg.start, 'a')
+
+
+# -------------------------------------------------------------- reconfigure
+
+def test_reconfigure_keeps_running_state_and_stats():
+    reg = registry()
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
+    time.sleep_ms(60)
+    fires = h.fires
+    assert fires > 3, fires
+    h2 = reg.update(h.id, {'period_ms': 3})
+    assert h2.running and h2.params['period_ms'] == 3 and h2.fires >= fires
+    assert reg.get(h.id) is h2 and len(reg.bindings) == 1
+    assert reg.board.timers_free == reg.board.timers_total - 1  # same timer
+    time.sleep_ms(60)
+    assert h2.fires > fires
+    assert not h.running  # the old object let go of the timer
+    reg.stop(h.id)
+    h3 = reg.update(h.id, {'period_ms': 5})
+    assert not h3.running and h3.level == 0
+    # PUT (not partial): a field left out returns to its default
+    s = reg.create({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'window': 4,
+                    'start': False})
+    s2 = reg.update(s.id, {'kind': 'sample', 'pin': 34, 'period_ms': 6}, False)
+    assert s2.params['window'] == 32 and not s2.running
+    cleanup(reg)
+
+
+def test_pin_change_idles_the_old_pin():
+    reg = registry()
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 100000})
+    assert sim.line(2).level == 1 and sim.line(2).mode == sim.Pin.OUT
+    h2 = reg.update(h.id, {'pin': 4})
+    assert h2.running and h2.pin_id == 4
+    assert sim.line(2).level == 0 and sim.line(2).mode == sim.Pin.IN
+    assert sim.line(4).level == 1 and sim.line(4).mode == sim.Pin.OUT
+    assert reg.pin_user(2) is None and reg.pin_user(4) is h2
+    # an active-low pulse idles high; moving it idles the old pin low again
+    p = reg.create({'kind': 'pulse', 'pin': 5, 'duration_ms': 100000, 'level': 0})
+    assert sim.line(5).level == 0 and p.running
+    p2 = reg.update(p.id, {'pin': 12})
+    assert sim.line(5).mode == sim.Pin.IN and sim.line(12).level == 0 and p2.running
+    reg.stop(p.id)
+    assert sim.line(12).level == 1
+    # a kind change on the same pin turns an output into an input
+    h3 = reg.update(h.id, {'kind': 'sample', 'period_ms': 5}, True)
+    assert h3.pin_id == 4 and sim.line(4).mode == sim.Pin.IN
+    cleanup(reg)
+
+
+def test_rejected_update_leaves_the_binding_running():
+    reg = registry()
+    reg.create({'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 100000})
+    reg.create(blink(id='b', pin=4))
+    h = reg.get('a')
+    for body in ({'pin': 4}, {'pin': 34}, {'period_ms': 0}, {'kind': 'pulse'},
+                 {'kind': 'nope'}, {'extra': 1}):
+        refused(reg, reg.update, 'a', body, True)
+    assert reg.get('a') is h and h.running and sim.line(2).level == 1
+    cleanup(reg)
+
+
+# --------------------------------------------------------------- replace_all
+
+def test_replace_all_is_all_or_nothing():
+    reg = registry()
+    reg.create({'id': 'keep', 'kind': 'blink', 'pin': 2, 'period_ms': 100000})
+    good = {'id': 'n1', 'kind': 'blink', 'pin': 4, 'period_ms': 10}
+    for bad, field in (
+            ([good, {'kind': 'blink', 'pin': 4, 'period_ms': 10}], 'bindings[1].pin'),
+            ([good, {'id': 'n1', 'kind': 'blink', 'pin': 5, 'period_ms': 10}],
+             'bindings[1].id'),
+            ([good, {'kind': 'nope', 'pin': 5}], 'bindings[1].kind'),
+            ([{'kind': 'blink', 'pin': 5, 'period_ms': 1.5}, good],
+             'bindings[0].period_ms'),
+            ([good, 'blink'], 'bindings[1]'),
+            ({'a': good}, 'bindings')):
+        e = refused(reg, reg.replace_all, bad)
+        assert e.field == field, (field, e.field, e.message)
+        assert field == 'bindings' or e.message.startswith(field[:11]), e.message
+        assert reg.get('keep').running and sim.line(2).level == 1
+    # a good set replaces everything, and may reuse the old pins and ids
+    reg.replace_all([good, {'id': 'keep', 'kind': 'pulse', 'pin': 2,
+                            'duration_ms': 1000, 'start': False}])
+    assert sorted(h.id for h in reg.bindings) == ['keep', 'n1']
+    assert reg.get('keep').KIND == 'pulse' and not reg.get('keep').running
+    assert reg.board.timers_free == reg.board.timers_total - 2
+    reg.replace_all([])
+    assert reg.bindings == [] and reg.board.timers_free == reg.board.timers_total
+    assert sim.line(4).mode == sim.Pin.IN
+
+
+# ------------------------------------------------------------ pool, limits
+
+def test_timer_pool_exhaustion():
+    reg = registry(virtual_timers=2)
+    reg.create(blink(pin=2))
+    reg.create(blink(pin=4))
+    e = refused(reg, reg.create, blink(pin=5))
+    assert (e.status, e.code) == (409, 'no_free_timer') and '2 timers' in e.message
+    e = refused(reg, reg.replace_all, [blink(pin=p) for p in (2, 4, 5)])
+    assert e.code == 'no_free_timer' and e.field == 'bindings[2]', e.field
+    reg.delete('blink-1')
+    reg.create(blink(pin=5))  # the freed timer is reused
+    # a reconfigure needs no second timer
+    reg.update('blink-2', {'pin': 12, 'period_ms': 7})
+    cleanup(reg)
+    # esp32: four hardware timers, whatever virtual_timers says
+    esp = registry('esp32', virtual_timers=16)
+    assert esp.board.timers_total == 4
+    ids = sorted(esp.create(blink(pin=p)).timer.id for p in (2, 4, 5, 12))
+    assert ids == [0, 1, 2, 3], ids
+    e = refused(esp, esp.create, blink(pin=13))
+    assert e.code == 'no_free_timer'
+    cleanup(esp)
+
+
+def test_max_bindings():
+    reg = registry(max_bindings=2)
+    reg.create(blink(pin=2))
+    reg.create(blink(pin=4))
+    e = refused(reg, reg.create, blink(pin=5))
+    assert (e.status, e.code) == (409, 'limit_reached') and '2 bindings' in e.message
+    e = refused(reg, reg.replace_all, [blink(pin=p) for p in (12, 13, 14)])
+    assert e.code == 'limit_reached'
+    reg.replace_all([blink(pin=p) for p in (12, 13)])
+    assert len(reg.bindings) == 2
+    cleanup(reg)
+
+
+def test_spec_rebuilds_the_binding():
+    reg = registry()
+    reg.create({'id': 'b', 'kind': 'blink', 'pin': 2, 'period_ms': 70})
+    reg.create({'id': 'p', 'kind': 'pattern', 'pin': 4, 'steps_ms': [5, 6, 7],
+                'repeat': 3, 'start': False})
+    reg.create({'id': 'u', 'kind': 'pulse', 'pin': 5, 'duration_ms': 100000})
+    reg.create({'id': 's', 'kind': 'sample', 'pin': 35, 'period_ms': 9,
+                'window': 3})
+    specs = {s['id']: s for s in reg.specs()}
+    assert specs['b'] == {'id': 'b', 'kind': 'blink', 'pin': 2, 'period_ms': 70,
+                          'start': True}
+    assert specs['p']['steps_ms'] == [5, 6, 7] and specs['p']['start'] is False
+    assert specs['u']['start'] is False  # a pulse is not restored as running
+    assert specs['s']['window'] == 3 and specs['s']['start'] is True
+    other = registry()
+    other.replace_all(reg.specs())
+    assert sorted(other.specs(), key=lambda s: s['id']) == sorted(
+        reg.specs(), key=lambda s: s['id'])
+    cleanup(other)
+    cleanup(reg)
+
+
+# ------------------------------------------------------------- the handlers
+
+def sampler(window):
+    reg = registry()
+    sim.drive(36, 0)
+    h = reg.create({'kind': 'sample', 'pin': 36, 'period_ms': 1000,
+                    'window': window})
+    h._timer_deinit()  # the test calls the tick itself
+    return reg, h
+
+
+def feed(h, levels):
+    for level in levels:
+        sim.drive(36, level)
+        h._tick()
+
+
+def test_sample_ring_buffer_order_high_count_edges():
+    reg, h = sampler(4)
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([], 0, 0)
+    feed(h, [1, 1])
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges'], d['level']) == ([1, 1], 2, 1, 1)
+    feed(h, [0, 1])
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([1, 1, 0, 1], 3, 3)
+    feed(h, [0])  # full: the oldest sample falls out
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([1, 0, 1, 0], 2, 4)
+    feed(h, [0, 0, 0])
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([0, 0, 0, 0], 0, 4)
+    for _ in range(10):  # wraps many times and stays consistent
+        feed(h, [1, 0, 1])
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([1, 1, 0, 1], 3, 25), d
+    # a restart clears the buffer
+    h.start()
+    h._timer_deinit()
+    d = h.to_dict()
+    assert d['samples'] == [] and d['high_count'] == 0
+    cleanup(reg)
+
+
+def test_sample_window_of_one():
+    reg, h = sampler(1)
+    feed(h, [1, 0, 1])
+    d = h.to_dict()
+    assert (d['samples'], d['high_count'], d['edges']) == ([1], 1, 3)
+    cleanup(reg)
+
+
+def test_sample_on_the_real_timer_sees_driven_levels():
+    reg = registry()
+    sim.drive(39, 1)
+    h = reg.create({'kind': 'sample', 'pin': 39, 'period_ms': 2, 'window': 8})
+    time.sleep_ms(60)
+    d = h.to_dict()
+    assert d['samples'] == [1] * 8 and d['high_count'] == 8, d
+    sim.drive(39, 0)
+    time.sleep_ms(60)
+    d = h.to_dict()
+    assert d['samples'] == [0] * 8 and d['edges'] == 1, d
+    sim.drive(39, 0)
+    cleanup(reg)
+
+
+def test_pattern_steps_and_repeat_by_hand():
+    reg = registry()
+    h = reg.create({'kind': 'pattern', 'pin': 2, 'steps_ms': [1000, 2000, 3000],
+                    'repeat': 2})
+    h._timer_deinit()
+    levels = [h.level]
+    for _ in range(6):
+        h._tick()
+        levels.append(h.level)
+    assert levels == [1, 0, 1, 1, 0, 1, 0], levels
+    assert not h.running and h.to_dict()['rounds'] == 2
+    assert sim.line(2).level == 0
+    cleanup(reg)
+
+
+def test_pulse_by_hand():
+    reg = registry()
+    h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
+    assert h.running and sim.line(2).level == 1
+    h._timer_deinit()
+    h._tick()
+    assert not h.running and h.level == 0 and sim.line(2).level == 0
+    reg.start(h.id)
+    assert h.running and sim.line(2).level == 1
+    cleanup(reg)
+    assert sim.line(2).mode == sim.Pin.IN
+
+
+def test_delete_frees_pin_and_timer():
+    reg = registry(virtual_timers=1)
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
+    time.sleep_ms(20)
+    reg.delete(h.id)
+    fires = h.fires
+    time.sleep_ms(20)
+    assert h.fires == fires and not h.timer.active
+    assert sim.line(2).mode == sim.Pin.IN and sim.line(2).level == 0
+    assert reg.board.timers_free == 1
+    h2 = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
+    assert h2.timer is h.timer  # the same timer, reused
+    cleanup(reg)
+
+
+unit.main(globals())
