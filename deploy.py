@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -476,9 +477,16 @@ def deploy(args):
     device = find_port(args.port)
     transport = open_board(device, args.timeout)
     board = Board(transport, device)
+    cleanup = []
     try:
-        image = ROOT / 'build' / 'image'
-        sizes = build(image)
+        if args.image:  # built earlier (--build-only DIR)
+            image = Path(args.image)
+            sizes = {str(p.relative_to(image)): p.stat().st_size
+                     for p in sorted(image.rglob('*')) if p.is_file()}
+        else:  # a private dir: a concurrent `make image` cannot race us
+            image = Path(tempfile.mkdtemp(prefix='pinwheel-image-'))
+            cleanup.append(image)
+            sizes = build(image)
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
         info = board.probe(['main.py', 'config.json'])
         name = check_firmware(info, image_mpy_version(image), args.board)
@@ -525,6 +533,8 @@ def deploy(args):
         restart(board, name, args)
     finally:
         close(transport)
+        for d in cleanup:
+            shutil.rmtree(d, ignore_errors=True)
     return 0
 
 
@@ -643,9 +653,7 @@ def follow_vm(board):
         n = ser.inWaiting()
         return ser.read(n) if n else b''
     show_boot(read, 30)
-    ser.write(b'\x03')
-    t.read_until(1, b'\x04', timeout=2)
-    t.read_until(1, b'\x04', timeout=2)
+    # closing the connection ends this micropython process (socat)
 
 
 def close(transport):
@@ -683,6 +691,9 @@ def main(argv=None):
                          'config has Wi-Fi but no api_token')
     ap.add_argument('--timeout', type=float, default=10,
                     help='seconds to wait for the board to answer (default 10)')
+    ap.add_argument('--image', metavar='DIR',
+                    help='deploy an image built earlier with --build-only DIR '
+                         '(default: build one now)')
     ap.add_argument('--build-only', metavar='DIR',
                     help='build the image into DIR and stop')
     ap.add_argument('--sim-flash', metavar='DIR',

@@ -1,0 +1,343 @@
+"""deploy.py end to end on a virtual board.
+
+The virtual board is the unix port in an empty "flash" dir with its console
+bridged to 127.0.0.1 by socat (a new micropython process per connection, so
+each deploy meets a freshly booted board; the files stay). deploy.py talks to
+it over mpremote's raw REPL without a soft reset, as it would over USB.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from vm import MICROPYTHON, ROOT, VM, free_port
+
+sys.path.insert(0, str(ROOT))
+import deploy  # noqa: E402
+
+PYTHON = sys.executable
+
+
+def start_socat(listen, target, cwd):
+    """socat in its own process group, so the micropython children it forks
+    are stopped with it (by our pid, never by name)."""
+    proc = subprocess.Popen(
+        ['socat', listen, target], cwd=cwd, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def wait_port(port, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(('127.0.0.1', port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError('socat did not listen on %d' % port)
+
+
+@pytest.fixture(scope='module')
+def board(tmp_path_factory):
+    """(url, flash dir) of a virtual board that starts with an empty flash."""
+    flash = tmp_path_factory.mktemp('deploy') / 'flash'
+    flash.mkdir()
+    port = free_port()
+    proc = start_socat(
+        'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork' % port,
+        'EXEC:%s,pty,raw,echo=0' % MICROPYTHON, flash)
+    try:
+        wait_port(port)
+        yield 'socket://127.0.0.1:%d' % port, flash
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope='module')
+def image(tmp_path_factory):
+    """An image built now, so every deploy here compares against the same
+    files even while app/ changes under us."""
+    out = tmp_path_factory.mktemp('deploy-image') / 'image'
+    sizes = deploy.build(out)
+    return out, sizes
+
+
+def run_deploy(*args, timeout=120):
+    result = subprocess.run([PYTHON, str(ROOT / 'deploy.py'), *args],
+                            cwd=ROOT, capture_output=True, text=True,
+                            timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+def deploy_to(board, image, *args):
+    code, out, err = run_deploy('--port', board[0], '--image', str(image[0]),
+                                *args)
+    assert code == 0, out + err
+    return out
+
+
+def summary(out):
+    """(copied, unchanged, removed) from the last line that has them."""
+    import re
+    m = re.search(r'(\d+) copied .*?, (\d+) unchanged, (\d+) stale removed', out)
+    assert m, out
+    return tuple(int(x) for x in m.groups())
+
+
+def snapshot(flash):
+    return {str(p.relative_to(flash)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(Path(flash).rglob('*')) if p.is_file()}
+
+
+def image_files(flash):
+    return {str(p.relative_to(flash)) for p in Path(flash).rglob('*')
+            if p.is_file() and p.name not in ('config.json', 'vm.log')}
+
+
+# The tests below run in order on one board: each starts from the state the
+# previous one left (as a user's redeploys do).
+
+def test_first_deploy_copies_the_full_image_and_it_boots(board, image):
+    url, flash = board
+    started = time.monotonic()
+    out = deploy_to(board, image)
+    took = time.monotonic() - started
+    files, sizes = image[0], image[1]
+    assert summary(out) == (len(sizes), 0, 0), out
+    assert '[%d/%d]' % (len(sizes), len(sizes)) in out
+    assert 'virtual board (unix port)' in out and '.mpy v6' in out
+    assert 'installed the repo default' in out
+    assert image_files(flash) == set(sizes)
+    for rel in sizes:
+        assert (flash / rel).read_bytes() == (files / rel).read_bytes(), rel
+    assert (flash / 'config.json').read_bytes() == (ROOT / 'config.json').read_bytes()
+    print('full deploy of %d files, %d bytes: %.1f s'
+          % (len(sizes), sum(sizes.values()), took))
+    vm = VM(flash).start()
+    try:
+        status, body, _ = vm.get('/api/status')
+        assert status == 200 and body['board'] == 'sim', body
+        # a runtime change: the board saves it to its config.json
+        status, body, _ = vm.post('/api/bindings', {
+            'id': 'runtime', 'kind': 'blink', 'pin': 4, 'period_ms': 250})
+        assert status == 201, body
+    finally:
+        vm.stop()
+    saved = json.loads((flash / 'config.json').read_text())
+    assert any(b['id'] == 'runtime' for b in saved['bindings'])
+
+
+def test_second_deploy_copies_nothing_and_keeps_the_runtime_config(board, image):
+    url, flash = board
+    before = (flash / 'config.json').read_bytes()
+    started = time.monotonic()
+    out = deploy_to(board, image)
+    print('no-change deploy: %.1f s' % (time.monotonic() - started))
+    assert summary(out) == (0, len(image[1]), 0), out
+    assert "kept the board's config.json" in out
+    assert (flash / 'config.json').read_bytes() == before
+
+
+def test_changing_one_app_file_copies_one(board, image, tmp_path):
+    url, flash = board
+    changed = tmp_path / 'image'
+    shutil.copytree(image[0], changed)
+    src = tmp_path / 'errors.py'
+    src.write_text((ROOT / 'app' / 'errors.py').read_text()
+                   + '\nDEPLOY_TEST_MARK = 1\n')
+    deploy.compile_mpy(src, changed / 'app' / 'errors.mpy', 'app/errors.py')
+    out = deploy_to(board, (changed, None))
+    assert summary(out) == (1, len(image[1]) - 1, 0), out
+    assert '[1/1] app/errors.mpy' in out
+    assert (flash / 'app/errors.mpy').read_bytes() == \
+        (changed / 'app/errors.mpy').read_bytes()
+    out = deploy_to(board, image)  # and back
+    assert summary(out)[0] == 1, out
+
+
+def test_dry_run_lists_and_touches_nothing(board, image):
+    url, flash = board
+    (flash / 'static' / 'style.css.gz').unlink(missing_ok=True)
+    missing = sorted(image_files(image[0]) - image_files(flash))
+    (flash / 'app' / 'old_module.mpy').write_bytes(b'M\x06stale')
+    before = snapshot(flash)
+    out = deploy_to(board, image, '--dry-run')
+    assert 'nothing is written' in out
+    for rel in missing:
+        assert 'would copy' in out and rel in out, out
+    assert 'would remove stale app/old_module.mpy' in out
+    assert snapshot(flash) == before
+    out = deploy_to(board, image)
+    assert summary(out) == (len(missing), len(image[1]) - len(missing), 1), out
+    assert not (flash / 'app' / 'old_module.mpy').exists()
+
+
+def test_config_flag_replaces_the_config(board, image, tmp_path):
+    url, flash = board
+    cfg = tmp_path / 'mine.json'
+    cfg.write_text(json.dumps({'board': 'auto', 'bindings': []}))
+    out = deploy_to(board, image, '--config', str(cfg))
+    assert "replaced the board's config.json with" in out
+    assert json.loads((flash / 'config.json').read_text()) == {
+        'board': 'auto', 'bindings': []}
+
+
+def test_wifi_without_token_gets_one_or_is_refused(board, image, tmp_path):
+    url, flash = board
+    cfg = tmp_path / 'wifi.json'
+    cfg.write_text(json.dumps({'wifi': {'ssid': 'home', 'password': 'secret12'},
+                               'bindings': []}))
+    before = snapshot(flash)
+    code, out, err = run_deploy('--port', url, '--image', str(image[0]),
+                                '--config', str(cfg), '--no-token-generation')
+    assert code == 1 and not out.count('copied'), out + err
+    assert err.count('\n') == 1 and 'api_token' in err, err
+    assert snapshot(flash) == before
+    out = deploy_to(board, image, '--config', str(cfg))
+    saved = json.loads((flash / 'config.json').read_text())
+    token = saved['api_token']
+    assert len(token) >= 20 and out.count(token) == 1, out
+    assert saved['wifi']['ssid'] == 'home'
+    out = deploy_to(board, image)  # has a token now: none generated again
+    assert 'api_token' not in out
+    assert json.loads((flash / 'config.json').read_text())['api_token'] == token
+
+
+def test_follow_shows_the_boot_output_with_the_url(board, image, tmp_path):
+    url, flash = board
+    port = free_port()
+    cfg = tmp_path / 'port.json'
+    cfg.write_text(json.dumps({'http': {'port': port}, 'bindings': []}))
+    out = deploy_to(board, image, '--config', str(cfg), '--follow')
+    assert 'http://127.0.0.1:%d/' % port in out, out
+
+
+def test_board_without_hashlib_compares_contents(board, image):
+    url, flash = board
+    transport = deploy.open_board(url, 10)
+    try:
+        b = deploy.Board(transport, url)
+        b.probe(['main.py'])
+        for rel, (size, digest) in b.files.items():
+            assert digest is not None
+            b.files[rel] = (size, None)  # as on firmware without hashlib
+        assert deploy.compare(b, image[0], {'main.py': image[1]['main.py']}) == []
+        (flash / 'main.py').write_bytes((flash / 'main.py').read_bytes()
+                                        .replace(b'sys', b'SYS'))
+        assert deploy.compare(b, image[0], {'main.py': image[1]['main.py']}) \
+            == ['main.py']
+    finally:
+        deploy.close(transport)
+    deploy_to(board, image)
+
+
+def one_line_error(code, out, err):
+    assert code != 0, out + err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('deploy: error: '), err
+    assert 'Traceback' not in out + err
+    return lines[0]
+
+
+def test_missing_port_is_one_line():
+    port = free_port()  # nothing listens there
+    line = one_line_error(*run_deploy('--port', 'socket://127.0.0.1:%d' % port))
+    assert 'no board found' in line
+    line = one_line_error(*run_deploy('--port', '/dev/ttyUSB-pinwheel-none'))
+    assert 'no board found' in line
+
+
+def test_board_that_does_not_answer_is_one_line():
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(1)
+    held = []
+
+    def accept():  # accept, then say nothing, like a hung board
+        try:
+            held.append(srv.accept()[0])
+        except OSError:
+            pass
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        started = time.monotonic()
+        line = one_line_error(*run_deploy(
+            '--port', 'socket://127.0.0.1:%d' % srv.getsockname()[1],
+            '--timeout', '2'))
+        assert 'does not answer' in line and 'RESET' in line
+        assert time.monotonic() - started < 30
+    finally:
+        for c in held:
+            c.close()
+        srv.close()
+
+
+def test_busy_port_is_one_line(tmp_path):
+    import fcntl
+    link = tmp_path / 'ttyVIRT'
+    proc = start_socat('PTY,link=%s,raw,echo=0' % link, 'EXEC:cat', tmp_path)
+    try:
+        deadline = time.monotonic() + 10
+        while not link.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(link, 'rb+', buffering=0) as other:  # another program
+            fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            line = one_line_error(*run_deploy('--port', str(link)))
+        assert 'busy' in line
+    finally:
+        stop(proc)
+
+
+class FakeTransport:
+    def __init__(self, error):
+        self.error = error
+
+    def exec(self, code):
+        from mpremote.transport import TransportExecError
+        raise TransportExecError(b'', self.error)
+
+
+def test_full_flash_is_one_line():
+    b = deploy.Board(FakeTransport(
+        'Traceback (most recent call last):\r\n  File "<stdin>", line 3\r\n'
+        'OSError: [Errno 28] ENOSPC\r\n'), 'test')
+    with pytest.raises(deploy.DeployError, match="flash is full"):
+        b.write('app/api.mpy', b'x' * 10)
+
+
+@pytest.mark.parametrize('version,mpy,why', [
+    ((1, 19, 1), 6, '1.21.0 or newer'),
+    ((1, 12, 0), 5, '1.21.0 or newer'),
+    ((1, 20, 0), None, '1.21.0 or newer'),
+    ((2, 0, 0), 7, '.mpy v7'),
+])
+def test_old_firmware_gets_a_clear_message(version, mpy, why):
+    info = {'version': version, 'platform': 'esp32',
+            'mpy': None if mpy is None else mpy | (10 << 10)}
+    with pytest.raises(deploy.DeployError) as e:
+        deploy.check_firmware(info, 6, 'auto')
+    assert why in str(e.value) and 'https://micropython.org/download/' in str(e.value)
+    assert '\n' not in str(e.value)
+
+
+def test_firmware_checks_pass_for_supported_boards():
+    for platform in ('esp32', 'rp2', 'esp8266'):
+        info = {'version': (1, 24, 1), 'platform': platform,
+                'mpy': 6 | (10 << 10)}
+        assert deploy.check_firmware(info, 6, 'auto') == platform
+    with pytest.raises(deploy.DeployError, match='--board rp2'):
+        deploy.check_firmware({'version': (1, 24, 1), 'platform': 'esp32',
+                               'mpy': 6}, 6, 'rp2')
