@@ -158,7 +158,9 @@ def create_app(registry, store):
         limit = registry.max_bindings
         registry.max_bindings = data['limits']['bindings']
         try:
-            registry.replace_all(data['bindings'])
+            # the pool takes the new size now, as it would at the next boot
+            registry.replace_all(data['bindings'],
+                                 data['limits']['virtual_timers'])
         except ApiError:
             registry.max_bindings = limit
             raise

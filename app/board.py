@@ -43,6 +43,7 @@ class Board:
         self.min_period_ms = profile['min_period_ms']
         self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
         ids = profile['timers'] or (-1,) * virtual_timers
+        self._virtual = not profile['timers']
         self._timer_ids = ids
         self._timers = [None] * len(ids)  # created on first use
         self._free = list(range(len(ids)))
@@ -82,6 +83,23 @@ class Board:
     @property
     def timers_free(self):
         return len(self._free)
+
+    def pool_size(self, virtual_timers=None):
+        """The pool size once ``virtual_timers`` applies: a hardware pool
+        keeps its size."""
+        if virtual_timers is None or not self._virtual:
+            return len(self._timer_ids)
+        return virtual_timers
+
+    def resize_pool(self, virtual_timers):
+        """Resize a virtual pool; only while every timer is free."""
+        n = self.pool_size(virtual_timers)
+        if n == len(self._timer_ids) or len(self._free) != len(self._timer_ids):
+            return
+        self._timer_ids = (-1,) * n
+        while len(self._timers) < n:  # timers made before are kept for reuse
+            self._timers.append(None)
+        self._free = list(range(n))
 
     def acquire_timer(self):
         """A stopped timer from the pool, or None when all are in use."""

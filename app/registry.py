@@ -74,7 +74,7 @@ class Registry:
         caps = board.caps(pin)
         if not caps:
             raise ApiError(400, 'invalid_pin', 'pin %s does not exist on %s%s'
-                           % (pin, board.name, hint), 'pin')
+                           % (_clip(pin), board.name, hint), 'pin')
         if not caps & need:
             raise ApiError(400, 'invalid_pin', 'pin %s cannot be %s; a %s needs'
                            ' %s pin%s' % (pin, what, cls.KIND, what, hint), 'pin')
@@ -92,21 +92,25 @@ class Registry:
             n += 1
         return '%s-%d' % (kind, n)
 
-    def validate(self, body, current=None, partial=False, taken=None):
+    def validate(self, body, current=None, partial=False, taken=None,
+                 timers_total=None):
         """Check a create/PATCH/PUT body; return (id, cls, pin, params, start).
 
         ``taken`` lists the (id, pin) pairs already in use; by default the
-        live bindings, so ``replace_all`` can check a whole new set.
+        live bindings, so ``replace_all`` can check a whole new set against
+        a pool of ``timers_total`` timers.
         """
         if not isinstance(body, dict):
             raise ApiError(400, 'invalid_json', 'the body must be a JSON object'
                            ' such as {"kind": "blink", "pin": 2, '
                            '"period_ms": 500}')
+        if timers_total is None:
+            timers_total = self.board.timers_total
         if taken is None:
             taken = [(h.id, h.pin_id) for h in self.bindings]
             timers_free = self.board.timers_free
         else:
-            timers_free = self.board.timers_total - len(taken)
+            timers_free = timers_total - len(taken)
         base = current.spec() if current is not None and partial else {}
         kind = body.get('kind', base.get('kind'))
         if kind is None:
@@ -171,7 +175,7 @@ class Registry:
             if timers_free <= 0:
                 raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
                                ' delete a binding to free one'
-                               % self.board.timers_total, None)
+                               % timers_total, None)
         return binding_id, cls, pin, params, start
 
     def _changed(self):
@@ -232,16 +236,19 @@ class Registry:
         self._remove(self.get(binding_id))
         self._changed()
 
-    def replace_all(self, bodies):
+    def replace_all(self, bodies, virtual_timers=None):
         """Swap every binding for ``bodies``: all of them or, if any is
-        invalid, none (the error's field says which one)."""
+        invalid, none (the error's field says which one). A virtual timer
+        pool takes the size ``virtual_timers`` (the config's limit)."""
+        timers_total = self.board.pool_size(virtual_timers)
         if not isinstance(bodies, list):
             raise invalid('bindings', 'bindings must be a list of bindings')
         checked = []
         taken = []
         for i, body in enumerate(bodies):
             try:
-                item = self.validate(body, taken=taken)
+                item = self.validate(body, taken=taken,
+                                     timers_total=timers_total)
             except ApiError as e:
                 e.field = 'bindings[%d]%s' % (i, '.' + e.field if e.field else '')
                 e.message = 'bindings[%d]: %s' % (i, e.message)
@@ -250,11 +257,21 @@ class Registry:
             taken.append((item[0], item[2]))
         for h in list(self.bindings):
             self._remove(h)
+        self.board.resize_pool(virtual_timers)
         for item in checked:
             self._add(*item)
 
 
 def _short(value, limit=40):
     """A value quoted for a message, cut so a hostile one cannot flood it."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RuntimeError:  # nested too deep to print (a hostile body)
+        return '(a value nested too deep)'
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def _clip(value, limit=40):
+    """``value`` as %s shows it, cut like ``_short`` (a 4000-digit pin)."""
+    text = str(value)
     return text if len(text) <= limit else text[:limit] + '...'

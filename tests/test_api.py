@@ -564,6 +564,43 @@ def test_no_free_timer_and_limit_reached(tmp_path):
         vm.stop()
 
 
+def test_put_config_resizes_the_virtual_timer_pool(tmp_path):
+    """limits.virtual_timers from PUT /api/config applies at once, so a
+    config accepted now cannot fail with no_free_timer at the next boot."""
+    vm = boot(tmp_path, EMPTY)
+    try:
+        c = vm.get('/api/config')[1]
+        c['limits']['virtual_timers'] = 2
+        c['bindings'] = [{'kind': 'blink', 'pin': p, 'period_ms': 100}
+                         for p in (2, 4, 5)]
+        before = snapshot(vm)
+        check_error(vm.put('/api/config', c), 409, 'no_free_timer', 'bindings[2]',
+                    says=['2 timers'])
+        assert snapshot(vm) == before
+        assert vm.get('/api/board')[1]['timers'] == {'total': 8, 'free': 8}
+        c['bindings'].pop()
+        status, out, _ = vm.put('/api/config', c)
+        assert status == 200, out
+        assert vm.get('/api/board')[1]['timers'] == {'total': 2, 'free': 0}
+        check_error(vm.post('/api/bindings', {'kind': 'blink', 'pin': 12,
+                                              'period_ms': 100}),
+                    409, 'no_free_timer')
+    finally:
+        vm.stop()
+    vm = VM(vm.flash).start()
+    try:
+        s = vm.get('/api/status')[1]
+        assert s['safe_mode'] is False and s['bindings'] == 2, s
+        assert vm.get('/api/board')[1]['timers'] == {'total': 2, 'free': 0}
+        c = vm.get('/api/config')[1]
+        c['limits']['virtual_timers'] = 4
+        assert vm.put('/api/config', c)[0] == 200
+        assert vm.get('/api/board')[1]['timers'] == {'total': 4, 'free': 2}
+        create(vm, kind='blink', pin=12, period_ms=100)
+    finally:
+        vm.stop()
+
+
 # ---------------------------------------------------------------- behaviour
 
 def test_reconfigure_changes_the_toggle_rate(clean):

@@ -272,6 +272,30 @@ def test_timer_pool_exhaustion():
     cleanup(esp)
 
 
+def test_replace_all_resizes_a_virtual_pool():
+    reg = registry(virtual_timers=8)
+    reg.create(blink(pin=2))
+    e = refused(reg, reg.replace_all, [blink(pin=p) for p in (2, 4, 5)], 2)
+    assert e.code == 'no_free_timer' and e.field == 'bindings[2]'
+    assert reg.board.timers_total == 8
+    reg.replace_all([blink(pin=p) for p in (2, 4)], 2)
+    assert (reg.board.timers_total, reg.board.timers_free) == (2, 0)
+    refused(reg, reg.create, blink(pin=5))
+    made = len(sim._timers)
+    reg.replace_all([blink(pin=p) for p in (2, 4, 5, 12)], 12)
+    assert (reg.board.timers_total, reg.board.timers_free) == (12, 8)
+    assert len(sim._timers) - made <= 2  # the timers made before are reused
+    reg.replace_all([], 1)
+    assert (reg.board.timers_total, reg.board.timers_free) == (1, 1)
+    # a hardware pool keeps its size
+    esp = registry('esp32')
+    esp.replace_all([blink(pin=2)], 2)
+    assert (esp.board.timers_total, esp.board.timers_free) == (4, 3)
+    e = refused(esp, esp.replace_all, [blink(pin=p) for p in (2, 4, 5, 12, 13)], 16)
+    assert e.code == 'no_free_timer'
+    cleanup(esp)
+
+
 def test_max_bindings():
     reg = registry(max_bindings=2)
     reg.create(blink(pin=2))
