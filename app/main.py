@@ -66,4 +66,7 @@ async def serve(registry, store):
 
 def run(config_path='config.json'):
     registry, store = boot(config_path)
+    if not registry.board.sim:  # the unix port has no Wi-Fi to bring up
+        from app import net
+        net.start(store.data['wifi'], _port(store))
     asyncio.run(serve(registry, store))

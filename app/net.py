@@ -1,0 +1,77 @@
+"""Wi-Fi at boot: join the configured network, or open an access point.
+
+The unix port (and a Pico without W) has no ``network`` module: the host's
+network is used and this does nothing.
+"""
+import time
+
+try:
+    import network
+except ImportError:
+    network = None
+
+MIN_AP_PASSWORD = 8  # WPA2 needs 8; shorter would mean an open AP
+
+
+def start(wifi, port):
+    """Bring Wi-Fi up from the config's ``wifi`` section and print where the
+    dashboard is; return the IP address or None. Never raises: a board with
+    bad Wi-Fi settings still boots (and serves on whatever it has)."""
+    if network is None:
+        return None
+    try:
+        sta = network.WLAN(network.STA_IF)
+        mac = sta.config('mac')
+        name = wifi.get('hostname') or 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
+        if hasattr(network, 'hostname'):  # before DHCP asks for an address
+            network.hostname(name)
+        ip = join(sta, wifi) if wifi.get('ssid') else None
+        if ip is None and wifi.get('ap_fallback'):
+            ip = access_point(name, wifi.get('ap_password') or '')
+        if ip is not None:
+            print('pinwheel: dashboard http://%s:%d/ (hostname %s)'
+                  % (ip, port, name))
+        return ip
+    except Exception as e:  # a driver error must not stop the boot
+        print('pinwheel: Wi-Fi failed: %r' % (e,))
+        return None
+
+
+def join(sta, wifi):
+    """Connect the station to ``wifi['ssid']``; its IP, or None on timeout."""
+    ssid = wifi['ssid']
+    sta.active(True)
+    if not sta.isconnected():  # a soft reset keeps the link up
+        sta.connect(ssid, wifi.get('password') or '')
+    limit = wifi.get('timeout_s', 20) * 1000
+    started = time.ticks_ms()
+    while not sta.isconnected():
+        if time.ticks_diff(time.ticks_ms(), started) > limit:
+            print('pinwheel: Wi-Fi: could not join "%s" within %d s (status %s)'
+                  '; check wifi.ssid and wifi.password in config.json'
+                  % (ssid, limit // 1000, sta.status()))
+            sta.active(False)
+            return None
+        time.sleep_ms(200)
+    ip = sta.ifconfig()[0]
+    print('pinwheel: Wi-Fi: joined "%s", IP %s' % (ssid, ip))
+    return ip
+
+
+def access_point(name, password):
+    """Start a WPA2 access point ``name``; its IP, or None if refused."""
+    if len(password) < MIN_AP_PASSWORD:
+        print('pinwheel: Wi-Fi: no access point: wifi.ap_password needs at '
+              'least %d characters (an open AP would let anyone nearby '
+              'drive the pins)' % MIN_AP_PASSWORD)
+        return None
+    ap = network.WLAN(network.AP_IF)
+    options = {'essid': name, 'password': password}
+    auth = getattr(network, 'AUTH_WPA2_PSK', None)
+    if auth is not None:  # esp32/esp8266 would start an open AP without it
+        options['authmode'] = auth
+    ap.config(**options)
+    ap.active(True)
+    ip = ap.ifconfig()[0]
+    print('pinwheel: Wi-Fi: access point "%s" (WPA2), IP %s' % (name, ip))
+    return ip

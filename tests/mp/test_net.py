@@ -1,0 +1,126 @@
+"""app.net on the VM against a fake ``network`` module (the unix port has
+none): join, timeout, access point fallback, refusing an open AP."""
+import sys
+import unit
+
+
+class FakeWLAN:
+    join_ok = True  # does connect() succeed?
+    made = []
+
+    def __init__(self, interface):
+        self.interface = interface
+        self.up = False
+        self.linked = False
+        self.options = {}
+        FakeWLAN.made.append(self)
+
+    def config(self, *args, **kw):
+        if args:
+            return b'\x24\x0a\xc4\x00\xab\xcd'
+        self.options.update(kw)
+
+    def active(self, up=None):
+        if up is not None:
+            self.up = bool(up)
+        return self.up
+
+    def connect(self, ssid, password):
+        self.linked = FakeWLAN.join_ok and self.up
+
+    def isconnected(self):
+        return self.linked
+
+    def status(self):
+        return -2
+
+    def ifconfig(self):
+        return ('192.168.4.1' if self.interface else '192.168.1.23',
+                '255.255.255.0', '0.0.0.0', '0.0.0.0')
+
+
+class FakeNetwork:
+    STA_IF = 0
+    AP_IF = 1
+    AUTH_WPA2_PSK = 3
+    WLAN = FakeWLAN
+    name = None
+
+    @staticmethod
+    def hostname(name=None):
+        FakeNetwork.name = name
+
+
+sys.modules['network'] = FakeNetwork
+from app import net  # noqa: E402  (after the fake is in place)
+
+WIFI = {'ssid': 'home', 'password': 'pw', 'timeout_s': 1,
+        'ap_fallback': True, 'ap_password': 'longenough'}
+
+
+def reset(join_ok):
+    FakeWLAN.join_ok = join_ok
+    FakeWLAN.made = []
+    FakeNetwork.name = None
+
+
+def test_joins_and_sets_the_hostname_from_the_mac():
+    reset(True)
+    assert net.start(WIFI, 8080) == '192.168.1.23'
+    assert FakeNetwork.name == 'pinwheel-abcd'
+
+
+def test_configured_hostname_wins():
+    reset(True)
+    wifi = dict(WIFI)
+    wifi['hostname'] = 'relays'
+    net.start(wifi, 8080)
+    assert FakeNetwork.name == 'relays'
+
+
+def test_failed_join_falls_back_to_a_wpa2_access_point():
+    reset(False)
+    assert net.start(WIFI, 8080) == '192.168.4.1'
+    ap = FakeWLAN.made[-1]
+    assert ap.interface == 1 and ap.up
+    assert ap.options == {'essid': 'pinwheel-abcd', 'password': 'longenough',
+                          'authmode': 3}, ap.options
+    assert not FakeWLAN.made[0].up  # the station was switched off
+
+
+def test_no_ssid_goes_straight_to_the_access_point():
+    reset(True)
+    wifi = dict(WIFI)
+    wifi['ssid'] = ''
+    assert net.start(wifi, 8080) == '192.168.4.1'
+
+
+def test_short_ap_password_is_refused():
+    reset(False)
+    wifi = dict(WIFI)
+    wifi['ap_password'] = 'short'
+    assert net.start(wifi, 8080) is None
+    assert all(w.interface == 0 for w in FakeWLAN.made)
+
+
+def test_no_fallback_no_access_point():
+    reset(False)
+    wifi = dict(WIFI)
+    wifi['ap_fallback'] = False
+    assert net.start(wifi, 8080) is None
+    assert all(w.interface == 0 for w in FakeWLAN.made)
+
+
+def test_driver_errors_do_not_stop_the_boot():
+    reset(True)
+
+    def broken(interface):
+        raise OSError(5)
+    FakeNetwork.WLAN = broken
+    try:
+        assert net.start(WIFI, 8080) is None
+    finally:
+        FakeNetwork.WLAN = FakeWLAN
+
+
+unit.main(globals())
