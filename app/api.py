@@ -2,10 +2,11 @@
 import gc
 import json
 from time import ticks_diff, ticks_ms
-from microdot import Microdot, Request
-from app import config as configs
+from microdot import Request, Response
+from app import auth, config as configs
 from app.errors import ApiError, invalid
 from app.profiles import CAP_IN, caps_list, pin_key
+from app.server import Server
 
 VERSION = '0.1.0'
 Request.max_content_length = 8 * 1024  # larger bodies get 413
@@ -43,7 +44,8 @@ def _jsonify(handler):
 
 def create_app(registry, store):
     """The Microdot app serving ``registry``, persisting to ``store``."""
-    app = Microdot()
+    app = Server(lambda: store.data['http'])  # read timeout, connection cap
+    auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
 
     def save():
@@ -109,6 +111,8 @@ def create_app(registry, store):
 
     @add('/api/status', ['GET'])
     def status(request):
+        if request.args.get('gc'):  # ?gc=1: live heap, without garbage
+            gc.collect()
         hs = registry.bindings
         for h in hs:
             h.sync()
@@ -139,6 +143,18 @@ def create_app(registry, store):
                            'free': board.timers_free},
                 'min_period_ms': board.min_period_ms,
                 'max_bindings': registry.max_bindings}
+
+    @add('/api/openapi.json', ['GET'])
+    def openapi(request):
+        # a file, gzipped by deploy.py: the document costs no heap
+        try:
+            stream = open('static/openapi.json.gz', 'rb')
+        except OSError:
+            raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
+                           'not on this board; redeploy')
+        return Response.send_file('openapi.json', content_type=
+                                  'application/json', stream=stream,
+                                  compressed=True, max_age=3600)
 
     @add('/api/config', ['GET'])
     def get_config(request):
@@ -176,14 +192,17 @@ def create_app(registry, store):
             pin = int(pin) if pin.isdigit() else pin
             body = read_json(request)
             level = body.get('level') if isinstance(body, dict) else None
-            if level not in (0, 1) or isinstance(level, bool):
+            if (not isinstance(level, int) or isinstance(level, bool)
+                    or level not in (0, 1)):  # not 1.0, not true
                 raise invalid('level', 'level must be 0 or 1')
-            if isinstance(body, dict) and len(body) > 1:
-                raise invalid('body', 'only "level" may be sent')
+            for key in body:
+                if key != 'level':
+                    raise invalid(key[:32], 'only "level" may be sent')
             if not board.caps(pin):
                 raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
                                'the simulated board; input pins: %s'
-                               % (pin, registry.pins_for(CAP_IN, [])), 'pin')
+                               % (str(pin)[:40], registry.pins_for(CAP_IN, [])),
+                               'pin')
             h = registry.pin_user(pin)
             if h is not None and h.OUTPUT:
                 raise ApiError(409, 'pin_in_use', 'pin %s is an output of '

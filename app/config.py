@@ -14,16 +14,20 @@ DEFAULTS = {
     'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
              'ap_fallback': True, 'ap_password': ''},
     'api_token': None,
+    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
     'limits': {'bindings': 16, 'virtual_timers': 8},
     'bindings': [],
 }
 _SECTIONS = {  # section -> {key: type}
-    'http': {'port': int, 'host': str, 'max_streams': int},
+    'http': {'port': int, 'host': str, 'max_streams': int,
+             'max_connections': int, 'read_timeout_s': int,
+             'cors_origins': list},
     'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
              'ap_fallback': bool, 'ap_password': str, 'hostname': str},
     'limits': {'bindings': int, 'virtual_timers': int},
 }
 _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
+           'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
            'wifi.timeout_s': (0, 600), 'limits.bindings': (1, 32),
            'limits.virtual_timers': (1, 32)}
 
@@ -48,6 +52,9 @@ def check(data):
                 not isinstance(value, str) or not value):
             raise invalid('api_token', 'api_token must be null or a non-empty '
                                        'string')
+        elif key == 'auth' and value not in ('writes', 'all'):
+            raise invalid('auth', 'auth must be "writes" (the token guards '
+                                  'changes) or "all" (reads too)')
         elif key == 'bindings' and not isinstance(value, list):
             raise invalid('bindings', 'bindings must be a list')
         out[key] = value
@@ -67,6 +74,8 @@ def _section(name, value, default):
                           % (field, ', '.join(sorted(types))))
         if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
             raise invalid(field, '%s must be of type %s' % (field, kind.__name__))
+        if kind is list and any(not isinstance(x, str) for x in item):
+            raise invalid(field, '%s must be a list of strings' % field)
         bounds = _RANGES.get(field)
         if bounds and not bounds[0] <= item <= bounds[1]:
             raise invalid(field, '%s must be from %d to %d'

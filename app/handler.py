@@ -24,8 +24,10 @@ def check_int(field, value, lo, hi):
         raise invalid(field, '%s must be an integer from %d to %d'
                       % (field, lo, hi))
     if not lo <= value <= hi:
-        raise invalid(field, '%s must be from %d to %d, got %d'
-                      % (field, lo, hi, value))
+        got = str(value)  # cut: a hostile 4000-digit number stays short
+        raise invalid(field, '%s must be from %d to %d, got %s'
+                      % (field, lo, hi, got if len(got) <= 20 else
+                         got[:20] + '...'))
     return value
 
 
@@ -138,11 +140,32 @@ class Handler:
             self._pending = 0
             self.drops = (self.drops + 1) & MASK
 
+    def work(self):
+        """Deferred work after an interrupt (runs in scheduled context, may
+        allocate). Kinds override it; the base has none."""
+
     def _run_deferred(self, _arg):
         self._pending = 0
         self.deferred = (self.deferred + 1) & MASK
         self.version = (self.version + 1) & MASK
-        self.sync()
+        # An exception escaping a scheduled callback surfaces in whatever
+        # the main thread runs next (a request, the event loop): keep it here.
+        try:
+            self.work()
+            self.sync()
+        except Exception as e:
+            self.fail(e, 'deferred work')
+
+    def fail(self, exc, where):
+        """Stop this binding and record why; never raises."""
+        try:
+            self.stop()
+        except Exception:
+            self.running = False
+        if self.error is None:
+            self.error = '%s in %s %s: %s' % (
+                type(exc).__name__, self.KIND, where, exc)
+        self.version = (self.version + 1) & MASK
 
     def sync(self):
         """Fold what the ISR left behind into the visible state."""

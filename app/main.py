@@ -61,6 +61,9 @@ async def serve(registry, store):
     port = _port(store)
     print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
           % (board.name, len(registry.bindings), host, port))
+    token = store.data.get('api_token')
+    if token and board.sim:  # make run: a link that logs the dashboard in
+        print('pinwheel: dashboard http://%s:%d/#token=%s' % (host, port, token))
     await app.start_server(host=host, port=port)
 
 

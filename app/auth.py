@@ -1,0 +1,117 @@
+"""Who may call the API: the bearer token, the Origin check and CORS.
+
+Settings come from the live config (``store.data``), so a PUT /api/config
+that sets or clears the token takes effect on the next request.
+
+- ``api_token`` set: every POST/PUT/PATCH/DELETE needs
+  ``Authorization: Bearer <token>``; with ``"auth": "all"`` so do the reads
+  under /api/ (the dashboard's files and /api/openapi.json stay public so the
+  page can load and ask for the token). ``EventSource`` cannot send headers,
+  so a GET may carry the token as ``?access_token=`` instead (RFC 6750).
+- A browser request whose ``Origin`` is neither this host nor listed in
+  ``http.cors_origins`` may not change anything (403): a web page the user
+  happens to visit cannot drive the relays, token or not.
+- CORS headers only for the origins in ``http.cors_origins`` (none by default).
+"""
+WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
+PUBLIC = '/api/openapi.json'
+
+
+def same(given, token):
+    """Compare two byte strings in time that depends only on ``token``'s
+    length, not on where they differ (no early exit)."""
+    n = len(token)
+    m = len(given)
+    diff = n ^ m
+    if m == 0:
+        given = b'\x00'
+        m = 1
+    i = 0
+    while i < n:
+        diff |= token[i] ^ given[i % m]
+        i += 1
+    return diff == 0
+
+
+def bearer(request):
+    """The token the request carries, as bytes (b'' if none)."""
+    header = request.headers.get('Authorization')
+    if header:
+        if header[:7].lower() == 'bearer ':
+            return header[7:].strip().encode()
+        return b''
+    if request.method == 'GET':
+        value = request.args.get('access_token')
+        if value:
+            return value.encode()
+    return b''
+
+
+def _deny(status, code, message, headers=None):
+    return ({'error': {'code': code, 'message': message, 'field': None}},
+            status, headers or {})
+
+
+def _origin_ok(origin, request, allowed):
+    if origin in allowed:
+        return True
+    # same origin: "http://<Host header>" (the dashboard served by the board)
+    host = request.headers.get('Host')
+    return host is not None and origin.split('://', 1)[-1] == host
+
+
+def install(app, store):
+    """Check every routed request before its handler runs; add CORS headers
+    to responses for the allowed origins."""
+
+    def check(request):
+        data = store.data
+        method = request.method
+        write = method in WRITES
+        if write:
+            origin = request.headers.get('Origin')
+            if origin is not None and not _origin_ok(
+                    origin, request, data['http'].get('cors_origins') or ()):
+                return _deny(403, 'forbidden_origin', 'requests from %s may '
+                             'not change this board; add the origin to '
+                             'http.cors_origins to allow it' % origin[:64])
+        token = data.get('api_token')
+        if not token:
+            return None
+        if not write and (data.get('auth') != 'all'
+                          or not request.path.startswith('/api/')
+                          or request.path == PUBLIC):
+            return None
+        given = bearer(request)
+        if same(given, token.encode()):
+            return None
+        challenge = 'Bearer realm="pinwheel"'
+        if given:
+            challenge += ', error="invalid_token"'
+        return _deny(401, 'unauthorized', 'this board needs its API token: '
+                     'send "Authorization: Bearer <token>"' if not given else
+                     'wrong API token', {'WWW-Authenticate': challenge})
+
+    def cors(request, response):
+        if request is None:
+            return response
+        origin = request.headers.get('Origin')
+        if origin is None:
+            return response
+        allowed = store.data['http'].get('cors_origins')
+        if not allowed or origin not in allowed:
+            return response
+        headers = response.headers
+        headers['Access-Control-Allow-Origin'] = origin
+        headers['Vary'] = 'Origin'
+        if request.method == 'OPTIONS':  # a preflight
+            headers['Access-Control-Allow-Methods'] = headers.get(
+                'Allow', 'GET, POST, PUT, PATCH, DELETE')
+            headers['Access-Control-Allow-Headers'] = \
+                'Authorization, Content-Type'
+            headers['Access-Control-Max-Age'] = '600'
+        return response
+
+    app.before_request(check)
+    app.after_request(cors)
+    app.after_error_request(cors)

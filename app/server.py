@@ -1,0 +1,149 @@
+"""Microdot with limits: a deadline for reading a request, a cap on open
+connections, and oversized bodies drained before the 413 goes out.
+
+Microdot waits for a request with no timeout, so a client that sends half
+a request and stops would hold its connection and its heap forever. Here
+the request must arrive within ``read_timeout_s`` (else 408 and close), and
+connections beyond ``max_connections`` get a 503 at once.
+"""
+import asyncio
+from microdot import Microdot, Request, Response
+from microdot.microdot import MUTED_SOCKET_ERRORS
+
+DRAIN_CHUNK = 512
+MAX_PATH = 96  # our longest route with a 32-char id is 51; static names 64
+
+
+def _error(status, code, message):
+    return Response({'error': {'code': code, 'message': message,
+                               'field': None}}, status)
+
+
+def _canned(status, reason, code, message):
+    body = ('{"error": {"code": "%s", "message": "%s", "field": null}}'
+            % (code, message)).encode()
+    return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
+            'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
+            % (status, reason, len(body))).encode() + body
+
+
+BUSY = _canned(503, 'Service Unavailable', 'busy', 'too many open '
+               'connections; retry in a second')
+TIMEOUT = _canned(408, 'Request Timeout', 'timeout', 'the request did not '
+                  'arrive in time')
+
+
+class Server(Microdot):
+    """The app's Microdot; ``limits`` is a callable returning the config's
+    ``http`` section, read per connection so PUT /api/config applies."""
+
+    def __init__(self, limits=None):
+        super().__init__()
+        self.limits = limits or dict
+        self.open = 0  # connections being served now
+        self.refused = 0  # answered 503 (cap reached)
+        self.timeouts = 0  # dropped: request not sent in time
+
+    async def handle_request(self, reader, writer):
+        self.open += 1
+        try:
+            http = self.limits()
+            timeout = http.get('read_timeout_s', 5)
+            if self.open > http.get('max_connections', 16):
+                self.refused += 1
+                await self._refuse(reader, writer, timeout)
+            else:
+                await self._serve(reader, writer, timeout)
+        except OSError as e:
+            if e.errno not in MUTED_SOCKET_ERRORS:
+                print('pinwheel: connection error', e)
+        finally:
+            self.open -= 1
+
+    async def _serve(self, reader, writer, timeout):
+        req = None
+        try:
+            req = await asyncio.wait_for(Request.create(
+                self, reader, writer, writer.get_extra_info('peername')),
+                timeout)
+        except asyncio.TimeoutError:
+            self.timeouts += 1
+            await _send_close(writer, TIMEOUT)
+            return
+        except OSError as exc:
+            if exc.errno not in MUTED_SOCKET_ERRORS:
+                raise
+        except Exception:  # malformed request: req stays None -> 400
+            pass
+        if req is not None and req.content_length > Request.max_body_length:
+            # unread body: drain it, or closing resets the connection and
+            # the client never sees the 413
+            await _drain(reader, req.content_length, timeout)
+        if req is not None and len(req.path) > MAX_PATH:
+            # MicroPython's re recurses per character: a long path would
+            # blow the stack inside Microdot's route matching
+            res = _error(414, 'uri_too_long', 'the path is longer than %d '
+                         'characters' % MAX_PATH)
+        else:
+            try:
+                res = await self.dispatch_request(req)
+            except Exception as e:  # never leave a client hanging
+                print('pinwheel: dispatch failed:', repr(e))
+                res = _error(500, 'internal', 'internal error: %s'
+                             % type(e).__name__)
+        try:
+            if res != Response.already_handled:
+                await res.write(writer)
+        finally:
+            try:
+                await writer.aclose()
+            except OSError:
+                pass
+
+    async def _refuse(self, reader, writer, timeout):
+        """Read the request head (so the close is clean), answer 503."""
+        try:
+            await asyncio.wait_for(_skip_head(reader), min(timeout, 2))
+        except Exception:
+            pass
+        await _send_close(writer, BUSY)
+
+
+async def _skip_head(reader):
+    length = 0
+    for _ in range(64):
+        line = await reader.readline()
+        if not line or line == b'\r\n' or line == b'\n':
+            break
+        if line[:15].lower() == b'content-length:':
+            try:
+                length = int(line[15:])
+            except ValueError:
+                pass
+    while 0 < length:
+        chunk = await reader.read(min(length, DRAIN_CHUNK))
+        if not chunk:
+            break
+        length -= len(chunk)
+
+
+async def _drain(reader, length, timeout):
+    async def skip():
+        left = length
+        while left > 0:
+            chunk = await reader.read(min(left, DRAIN_CHUNK))
+            if not chunk:
+                break
+            left -= len(chunk)
+    try:
+        await asyncio.wait_for(skip(), timeout)
+    except Exception:
+        pass
+
+
+async def _send_close(writer, data):
+    try:
+        await writer.awrite(data)
+        await writer.aclose()
+    except OSError:
+        pass
