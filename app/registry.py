@@ -67,6 +67,9 @@ class Registry:
         if isinstance(pin, bool) or not isinstance(pin, (int, str)):
             raise ApiError(400, 'invalid_pin', 'pin must be a GPIO number '
                            'or a pin name such as "LED"', 'pin')
+        if isinstance(pin, str) and pin.isdigit():  # "5" would read as 5
+            raise ApiError(400, 'invalid_pin', 'pin must be a JSON number: '
+                           '%s, not "%s"' % (_clip(pin), _clip(pin)), 'pin')
         hint = '; free pins for %s: %s' % (cls.KIND, self.pins_for(need, taken))
         if pin in board.reserved:
             raise ApiError(400, 'invalid_pin', 'pin %s is reserved on %s (%s)%s'

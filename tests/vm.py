@@ -2,6 +2,7 @@
 
 Every process a test starts is stopped by its own pid.
 """
+import atexit
 import http.client
 import json
 import os
@@ -22,11 +23,15 @@ _image = None
 
 
 def image():
-    """Build the flash image once per test session (the same as a board's)."""
+    """Build the flash image once per test session (the same as a board's),
+    in a directory of this session's own: concurrent sessions would otherwise
+    empty it under each other's running VMs."""
     global _image
     if _image is None:
-        _image = ROOT / 'build' / 'test-image'
-        deploy.build(_image)
+        path = ROOT / 'build' / ('test-image-%d' % os.getpid())
+        deploy.build(path)
+        atexit.register(shutil.rmtree, path, True)
+        _image = path
     return _image
 
 
