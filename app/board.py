@@ -45,7 +45,7 @@ class Board:
         ids = profile['timers'] or (-1,) * virtual_timers
         self._virtual = not profile['timers']
         self._timer_ids = ids
-        self._timers = [None] * len(ids)  # created on first use
+        self._timers: list = [None] * len(ids)  # created on first use
         self._free = list(range(len(ids)))
         if hasattr(micropython, 'alloc_emergency_exception_buf'):
             micropython.alloc_emergency_exception_buf(100)

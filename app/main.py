@@ -38,8 +38,9 @@ def boot(config_path='config.json'):
         except ApiError as e:
             problem = e
     if problem is not None:
-        store.enter_safe_mode(_error_dict(problem))
-        print('pinwheel: SAFE MODE:', store.error['message'])
+        error = _error_dict(problem)
+        store.enter_safe_mode(error)
+        print('pinwheel: SAFE MODE:', error['message'])
     return registry, store
 
 

@@ -27,7 +27,7 @@ def start(wifi, port):
             network.hostname(name)
         ip = join(sta, wifi) if wifi.get('ssid') else None
         if ip is None and wifi.get('ap_fallback'):
-            ip = access_point(name, wifi.get('ap_password') or '')
+            ip = access_point(network, name, wifi.get('ap_password') or '')
         if ip is not None:
             print('pinwheel: dashboard http://%s:%d/ (hostname %s)'
                   % (ip, port, name))
@@ -58,7 +58,7 @@ def join(sta, wifi):
     return ip
 
 
-def access_point(name, password):
+def access_point(network, name, password):
     """Start a WPA2 access point ``name``; its IP, or None if refused."""
     if len(password) < MIN_AP_PASSWORD:
         print('pinwheel: Wi-Fi: no access point: wifi.ap_password needs at '

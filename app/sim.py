@@ -11,7 +11,7 @@ HTTP request. So after a callback has scheduled work, the timer thread
 sends one byte to a loopback UDP socket that the loop waits on (see
 ``Waker``): deferred work runs at once, and an idle loop costs nothing.
 """
-import _thread
+import _thread  # pyright: ignore[reportMissingImports] (unix only; esp8266 has no threads)
 import micropython
 import socket
 from time import sleep_us, ticks_add, ticks_diff, ticks_us
