@@ -26,10 +26,29 @@ def read_json(request):
         raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
                        'object, e.g. -d \'{"kind": "blink", "pin": 2, '
                        '"period_ms": 500}\'')
+    if _surrogates(raw):
+        raise ApiError(400, 'invalid_json', 'the body holds a UTF-16 surrogate'
+                       ' (\\ud800-\\udfff); send characters as UTF-8')
     try:
         return json.loads(raw)
     except Exception:
         raise ApiError(400, 'invalid_json', 'the body is not valid JSON')
+
+
+def _surrogates(raw):
+    """True if ``raw`` holds a surrogate, escaped or as bytes: MicroPython
+    accepts them, and an error message echoing one would not be UTF-8."""
+    for mark, step, low in ((b'\\u', 2, b'dD'), (b'\xed', 1, None)):
+        i = raw.find(mark)
+        while i >= 0:
+            nxt = raw[i + step:i + step + 2]
+            if low is None:
+                if nxt and nxt[0] >= 0xa0:
+                    return True
+            elif len(nxt) == 2 and nxt[0] in low and nxt[1] in b'89abcdefABCDEF':
+                return True
+            i = raw.find(mark, i + 1)
+    return False
 
 
 def _jsonify(handler):
@@ -211,7 +230,6 @@ def create_app(registry, store):
             sim.drive(pin, level)
             return {'pin': pin, 'level': level}
 
-    from app import events, web  # the dashboard and its live updates
-    web.add_routes(app)
-    events.add_routes(app, registry, store, status)
+    from app import web  # the dashboard, its files and live updates
+    web.add_routes(app, registry, store, status)
     return app
