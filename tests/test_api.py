@@ -172,6 +172,10 @@ def test_patch_changes_only_what_is_sent(clean):
     assert status == 200 and b['pin'] == 4 and b['period_ms'] == 250
     assert board_pin(clean, 2)['used_by'] is None
     assert board_pin(clean, 4)['used_by'] == 'led'
+    status, b, _ = clean.patch('/api/bindings/led', {'start': False})
+    assert status == 200 and b['running'] is False and b['level'] == 0
+    status, b, _ = clean.patch('/api/bindings/led', {'period_ms': 300})
+    assert status == 200 and b['running'] is False  # a stopped one stays stopped
 
 
 def test_put_replaces_the_whole_binding(clean):
@@ -644,9 +648,9 @@ def test_delete_frees_the_pin_and_timer(clean):
 
 
 def test_pulse_runs_then_goes_idle(clean):
-    b = create(clean, id='p', kind='pulse', pin=2, duration_ms=200)
+    b = create(clean, id='p', kind='pulse', pin=2, duration_ms=1000)
     assert b['running'] is True and b['level'] == 1 and b['active_level'] == 1
-    assert board_pin(clean, 2)['level'] == 1
+    assert board_pin(clean, 2)['level'] == 1  # within the second
     done = wait_for(lambda: not clean.get('/api/bindings/p')[1]['running'])
     assert done
     b = clean.get('/api/bindings/p')[1]
@@ -662,9 +666,9 @@ def test_pulse_runs_then_goes_idle(clean):
 
 
 def test_pattern_with_repeat_finishes(clean):
-    b = create(clean, id='pat', kind='pattern', pin=2, steps_ms=[30, 20, 30],
+    b = create(clean, id='pat', kind='pattern', pin=2, steps_ms=[60, 40, 60],
                repeat=2)
-    assert b['running'] is True and b['level'] == 1
+    assert b['steps_ms'] == [60, 40, 60] and b['repeat'] == 2
     assert wait_for(lambda: not clean.get('/api/bindings/pat')[1]['running'])
     b = clean.get('/api/bindings/pat')[1]
     assert b['level'] == 0 and b['rounds'] == 2 and b['error'] is None

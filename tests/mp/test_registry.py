@@ -438,6 +438,29 @@ def test_pulse_by_hand():
     assert sim.line(2).mode == sim.Pin.IN
 
 
+def test_pulse_start_while_running_retriggers():
+    reg = registry()
+    h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
+    due = h.timer._due
+    time.sleep_ms(20)
+    reg.start(h.id)
+    assert h.running and h.timer.active and sim.line(2).level == 1
+    assert time.ticks_diff(h.timer._due, due) >= 15000, 'not re-armed'  # us
+    cleanup(reg)
+
+
+def test_defer_is_coalesced_per_binding_and_counted():
+    reg = registry()
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
+    assert wait_until(lambda: h.deferred > 3)
+    reg.stop(h.id)
+    d = h.to_dict()['stats']
+    # every fire either ran its deferred work or counted a drop
+    assert d['fires'] >= d['deferred'] and d['drops'] >= 0, d
+    assert d['fires'] - d['deferred'] - d['drops'] <= 1, d
+    cleanup(reg)
+
+
 def test_delete_frees_pin_and_timer():
     reg = registry(virtual_timers=1)
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
