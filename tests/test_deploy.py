@@ -214,6 +214,16 @@ def test_wifi_without_token_gets_one_or_is_refused(board, image, tmp_path):
     out = deploy_to(board, image)  # has a token now: none generated again
     assert 'api_token' not in out
     assert json.loads((flash / 'config.json').read_text())['api_token'] == token
+    # the board's own config (kept) gets Wi-Fi at runtime: a token is added,
+    # everything else in it stays
+    saved['api_token'] = None
+    saved['bindings'] = [{'id': 'kept', 'kind': 'blink', 'pin': 5,
+                          'period_ms': 100}]
+    (flash / 'config.json').write_text(json.dumps(saved))
+    out = deploy_to(board, image)
+    again = json.loads((flash / 'config.json').read_text())
+    assert again['api_token'] and out.count(again['api_token']) == 1, out
+    assert again['bindings'] == saved['bindings']
 
 
 def test_follow_shows_the_boot_output_with_the_url(board, image, tmp_path):
