@@ -122,13 +122,13 @@ class Config:
         if not _exists(path) and _exists(path + '.tmp'):
             os.rename(path + '.tmp', path)
         try:
-            with open(path) as f:
+            with open(path, 'rb') as f:  # bytes: text mode dies on non-UTF-8
                 text = f.read()
         except OSError:
             raise ApiError(400, 'invalid_json', '%s not found' % path, None)
         try:
             data = json.loads(text)
-        except ValueError:
+        except Exception:  # ValueError, UnicodeError, too deep, too big
             raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
                            '; truncated or corrupt?)' % (path, len(text)), None)
         self.data = check(data)  # leaves data at the defaults if it raises
