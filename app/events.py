@@ -132,10 +132,3 @@ class Streams:
                     status_ms = now
                     await sse.send(self.status(_Request), 'status')
             await asyncio.sleep_ms(POLL_MS)
-
-
-def add_routes(app, registry, store, status):
-    """Register ``GET /api/events``; ``status`` builds the status dict."""
-    streams = Streams(registry, store, status)
-    app.route('/api/events')(streams.route)
-    return streams

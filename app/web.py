@@ -1,4 +1,5 @@
-"""The dashboard's files: ``/`` and ``/static/<name>``.
+"""The dashboard: its files at ``/`` and ``/static/<name>``, and the hook
+for its live updates (``/api/events``, in app/events.py).
 
 The flash image holds only the gzipped copies deploy.py makes
 (``static/<name>.gz``); they go out as they are, with ``Content-Encoding:
@@ -55,7 +56,13 @@ def send(request, name):
     return res
 
 
-def add_routes(app):
+def add_routes(app, registry, store, status):
+    """``/``, ``/static/<name>`` and ``GET /api/events``; ``status`` is the
+    /api/status route. The event stream's code (app.events and microdot.sse,
+    ~6 KB of heap) loads on its first request: a board nobody watches never
+    pays for it, and boot needs no more heap than without a dashboard."""
+    streams = []
+
     @app.route('/')
     def index(request):
         return send(request, 'index.html')
@@ -63,3 +70,10 @@ def add_routes(app):
     @app.route('/static/<path:name>')
     def static(request, name):
         return send(request, name)
+
+    @app.route('/api/events')
+    def events(request):
+        if not streams:
+            from app.events import Streams
+            streams.append(Streams(registry, store, status))
+        return streams[0].route(request)

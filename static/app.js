@@ -258,6 +258,7 @@ function openEdit(b) {
   $('#f-cancel').hidden = false;
   form.setAttribute('aria-label', 'Edit ' + b.id);
   cards.get(b.id).el.append(form);
+  $('#home').hidden = true;
   showKind();
   f.pin.value = String(b.pin);
   loadPins().then(() => { f.pin.value = String(b.pin); });
@@ -274,6 +275,7 @@ function closeEdit() {
   $('#f-cancel').hidden = true;
   form.removeAttribute('aria-label');
   $('#home').append(form);
+  $('#home').hidden = false;
   showKind();
   loadPins();
 }
