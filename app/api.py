@@ -2,10 +2,11 @@
 import gc
 import json
 from time import ticks_diff, ticks_ms
-from microdot import Microdot, Request
-from app import config as configs
+from microdot import Request, Response
+from app import auth, config as configs
 from app.errors import ApiError, invalid
 from app.profiles import CAP_IN, caps_list, pin_key
+from app.server import Server
 
 VERSION = '0.1.0'
 Request.max_content_length = 8 * 1024  # larger bodies get 413
@@ -25,10 +26,29 @@ def read_json(request):
         raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
                        'object, e.g. -d \'{"kind": "blink", "pin": 2, '
                        '"period_ms": 500}\'')
+    if _surrogates(raw):
+        raise ApiError(400, 'invalid_json', 'the body holds a UTF-16 surrogate'
+                       ' (\\ud800-\\udfff); send characters as UTF-8')
     try:
         return json.loads(raw)
     except Exception:
         raise ApiError(400, 'invalid_json', 'the body is not valid JSON')
+
+
+def _surrogates(raw):
+    """True if ``raw`` holds a surrogate, escaped or as bytes: MicroPython
+    accepts them, and an error message echoing one would not be UTF-8."""
+    for mark, step, low in ((b'\\u', 2, b'dD'), (b'\xed', 1, None)):
+        i = raw.find(mark)
+        while i >= 0:
+            nxt = raw[i + step:i + step + 2]
+            if low is None:
+                if nxt and nxt[0] >= 0xa0:
+                    return True
+            elif len(nxt) == 2 and nxt[0] in low and nxt[1] in b'89abcdefABCDEF':
+                return True
+            i = raw.find(mark, i + 1)
+    return False
 
 
 def _jsonify(handler):
@@ -43,7 +63,8 @@ def _jsonify(handler):
 
 def create_app(registry, store):
     """The Microdot app serving ``registry``, persisting to ``store``."""
-    app = Microdot()
+    app = Server(lambda: store.data['http'])  # read timeout, connection cap
+    auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
 
     def save():
@@ -109,6 +130,8 @@ def create_app(registry, store):
 
     @add('/api/status', ['GET'])
     def status(request):
+        if request.args.get('gc'):  # ?gc=1: live heap, without garbage
+            gc.collect()
         hs = registry.bindings
         for h in hs:
             h.sync()
@@ -140,6 +163,18 @@ def create_app(registry, store):
                 'min_period_ms': board.min_period_ms,
                 'max_bindings': registry.max_bindings}
 
+    @add('/api/openapi.json', ['GET'])
+    def openapi(request):
+        # a file, gzipped by deploy.py: the document costs no heap
+        try:
+            stream = open('static/openapi.json.gz', 'rb')
+        except OSError:
+            raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
+                           'not on this board; redeploy')
+        return Response.send_file('openapi.json', content_type=
+                                  'application/json', stream=stream,
+                                  compressed=True, max_age=3600)
+
     @add('/api/config', ['GET'])
     def get_config(request):
         store.data['bindings'] = registry.specs()
@@ -158,7 +193,9 @@ def create_app(registry, store):
         limit = registry.max_bindings
         registry.max_bindings = data['limits']['bindings']
         try:
-            registry.replace_all(data['bindings'])
+            # the pool takes the new size now, as it would at the next boot
+            registry.replace_all(data['bindings'],
+                                 data['limits']['virtual_timers'])
         except ApiError:
             registry.max_bindings = limit
             raise
@@ -174,14 +211,17 @@ def create_app(registry, store):
             pin = int(pin) if pin.isdigit() else pin
             body = read_json(request)
             level = body.get('level') if isinstance(body, dict) else None
-            if level not in (0, 1) or isinstance(level, bool):
+            if (not isinstance(level, int) or isinstance(level, bool)
+                    or level not in (0, 1)):  # not 1.0, not true
                 raise invalid('level', 'level must be 0 or 1')
-            if isinstance(body, dict) and len(body) > 1:
-                raise invalid('body', 'only "level" may be sent')
+            for key in body:
+                if key != 'level':
+                    raise invalid(key[:32], 'only "level" may be sent')
             if not board.caps(pin):
                 raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
                                'the simulated board; input pins: %s'
-                               % (pin, registry.pins_for(CAP_IN, [])), 'pin')
+                               % (str(pin)[:40], registry.pins_for(CAP_IN, [])),
+                               'pin')
             h = registry.pin_user(pin)
             if h is not None and h.OUTPUT:
                 raise ApiError(409, 'pin_in_use', 'pin %s is an output of '
@@ -190,7 +230,6 @@ def create_app(registry, store):
             sim.drive(pin, level)
             return {'pin': pin, 'level': level}
 
-    from app import events, web  # the dashboard and its live updates
-    web.add_routes(app)
-    events.add_routes(app, registry, store, status)
+    from app import web  # the dashboard, its files and live updates
+    web.add_routes(app, registry, store, status)
     return app
