@@ -1,0 +1,45 @@
+"""pinwheel as it boots on the board (``app.main.run``), plus three
+benchmark-only routes added from outside ``app/``:
+
+- ``GET /bench/heap``: ``gc.collect()``, then ``mem_alloc`` / ``mem_free``
+- ``POST /bench/track/<id>``: start the lateness histogram of a binding's timer
+- ``GET /bench/hist/<id>``: that histogram since the last call (then reset)
+
+Run from a flash dir: ``PINWHEEL_PORT=N micropython serve.py``.
+"""
+import sys
+sys.path.append('lib')
+import gc
+import app.api as api
+
+_create_app = api.create_app
+
+
+def create_app(registry, store):
+    app = _create_app(registry, store)
+
+    @app.get('/bench/heap')
+    def heap(request):
+        gc.collect()
+        return {'mem_alloc': gc.mem_alloc(), 'mem_free': gc.mem_free()}
+
+    @app.post('/bench/track/<bid>')
+    def track(request, bid):
+        registry.get(bid).timer.track_lateness()
+        return {'ok': True}
+
+    @app.get('/bench/hist/<bid>')
+    def hist(request, bid):
+        timer = registry.get(bid).timer
+        h = timer.hist
+        out = {'bucket_us': 50, 'counts': list(h), 'fires': timer.fires}
+        for i in range(len(h)):
+            h[i] = 0
+        return out
+
+    return app
+
+
+api.create_app = create_app  # main.serve looks it up when it starts
+from app.main import run  # noqa: E402
+run()

