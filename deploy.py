@@ -266,6 +266,10 @@ def open_board(device, timeout):
             raise DeployError('no board found at %s: nothing answers there '
                               '(is the board\'s console bridge running?)'
                               % device) from None
+        if os.name == 'nt':  # COM ports are not paths
+            raise DeployError('cannot open %s: check the port name in Device '
+                              'Manager and close programs using it' % device
+                              ) from None
         if not os.path.exists(device):
             raise DeployError('no board found at %s: check the cable and the '
                               'port name (ls /dev/ttyUSB* /dev/ttyACM*), or '
@@ -433,7 +437,8 @@ def image_mpy_version(image):
 
 def plan_config(board, args):
     """Decide the config.json the board gets: (bytes or None to keep it,
-    note, token or None). Refuses before anything is written."""
+    (note, dry-run note), token or None). Refuses before anything is
+    written."""
     import json
     import secrets
     has = 'config.json' in board.files
@@ -443,16 +448,17 @@ def plan_config(board, args):
         except OSError as e:
             raise DeployError('cannot read --config %s: %s'
                               % (args.config, e.strerror)) from None
-        note = 'replaced the board\'s config.json with %s' % args.config
-        if not has:
-            note = 'installed %s as config.json (the board had none)' % args.config
+        note = ('replaced the board\'s config.json with %s' % args.config,
+                'would replace the board\'s config.json with %s' % args.config)
     elif not has:
         text = (ROOT / 'config.json').read_bytes()
-        note = 'the board had no config.json: installed the repo default'
+        note = ('the board had no config.json: installed the repo default',
+                'the board has no config.json: would install the repo default')
     else:
         text = None
-        note = ('kept the board\'s config.json (it holds runtime changes; '
-                '--config FILE replaces it)')
+        why = ' (it holds runtime changes; --config FILE replaces it)'
+        note = ('kept the board\'s config.json' + why,
+                'would keep the board\'s config.json' + why)
     raw = text if text is not None else board.read('config.json')
     try:
         data = json.loads(raw)
@@ -460,8 +466,9 @@ def plan_config(board, args):
         if text is not None:
             raise DeployError('%s is not valid JSON; fix it and deploy again'
                               % args.config) from None
-        return None, note + '; it is not valid JSON, so the board will boot in ' \
-            'safe mode: deploy with --config FILE to replace it', None
+        bad = ('; it is not valid JSON, so the board boots in safe mode: '
+               'deploy with --config FILE to replace it')
+        return None, (note[0] + bad, note[1] + bad), None
     if not isinstance(data, dict):
         raise DeployError('config.json must hold a JSON object')
     wifi = data.get('wifi') if isinstance(data.get('wifi'), dict) else {}
@@ -489,6 +496,10 @@ def deploy(args):
     try:
         if args.image:  # built earlier (--build-only DIR)
             image = Path(args.image)
+            if not (image / 'main.py').is_file() or not (image / 'app').is_dir():
+                raise DeployError('%s is not a pinwheel image (no main.py and '
+                                  'app/); build one with --build-only DIR'
+                                  % image)
             sizes = {str(p.relative_to(image)): p.stat().st_size
                      for p in sorted(image.rglob('*')) if p.is_file()}
         else:  # a private dir: a concurrent `make image` cannot race us
@@ -531,7 +542,7 @@ def deploy(args):
                      '{:,}'.format(done[0]), fmt_bytes(copy_bytes)), flush=True)
         if config is not None:
             board.write('config.json', config)
-        print('config.json: %s' % note)
+        print('config.json: %s' % note[0])
         if token:
             print('api_token generated and stored in the board\'s config.json '
                   '(shown once, keep it): %s' % token)
@@ -568,7 +579,7 @@ def dry_run(plan, sizes, stale, note, token):
                                                 fmt_bytes(sizes[rel])))
     for p in stale:
         print('  would remove stale %s' % p)
-    print('config.json: would have %s' % note.replace('kept', 'kept', 1))
+    print('config.json: %s' % note[1])
     if token:
         print('api_token: would generate one (the board has Wi-Fi and none)')
     print('would copy %d files (%s), %d unchanged, %d stale to remove'

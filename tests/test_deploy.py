@@ -179,10 +179,19 @@ def test_dry_run_lists_and_touches_nothing(board, image):
     for rel in missing:
         assert 'would copy' in out and rel in out, out
     assert 'would remove stale app/old_module.mpy' in out
+    assert "would keep the board's config.json" in out
     assert snapshot(flash) == before
     out = deploy_to(board, image)
     assert summary(out) == (len(missing), len(image[1]) - len(missing), 1), out
     assert not (flash / 'app' / 'old_module.mpy').exists()
+
+
+def test_a_dir_that_is_not_an_image_is_refused(board, tmp_path):
+    before = snapshot(board[1])
+    line = one_line_error(*run_deploy('--port', board[0], '--image',
+                                      str(tmp_path)))
+    assert 'not a pinwheel image' in line
+    assert snapshot(board[1]) == before
 
 
 def test_config_flag_replaces_the_config(board, image, tmp_path):
