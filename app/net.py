@@ -21,13 +21,19 @@ def start(wifi, port):
         return None
     try:
         sta = network.WLAN(network.STA_IF)
+        sta.active(True)  # the Pico W knows its MAC once the radio is up
         mac = sta.config('mac')
         name = wifi.get('hostname') or 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
         if hasattr(network, 'hostname'):  # before DHCP asks for an address
             network.hostname(name)
         ip = join(sta, wifi) if wifi.get('ssid') else None
+        if ip is None:
+            sta.active(False)
+        ap_ip = None
         if ip is None and wifi.get('ap_fallback'):
-            ip = access_point(network, name, wifi.get('ap_password') or '')
+            ip = ap_ip = access_point(network, name, wifi.get('ap_password') or '')
+        if ap_ip is None:  # an esp8266 starts its own AP, with a known password
+            network.WLAN(network.AP_IF).active(False)
         if ip is not None:
             print('pinwheel: dashboard http://%s:%d/ (hostname %s)'
                   % (ip, port, name))
@@ -40,7 +46,6 @@ def start(wifi, port):
 def join(sta, wifi):
     """Connect the station to ``wifi['ssid']``; its IP, or None on timeout."""
     ssid = wifi['ssid']
-    sta.active(True)
     if not sta.isconnected():  # a soft reset keeps the link up
         sta.connect(ssid, wifi.get('password') or '')
     limit = wifi.get('timeout_s', 20) * 1000
@@ -50,7 +55,6 @@ def join(sta, wifi):
             print('pinwheel: Wi-Fi: could not join "%s" within %d s (status %s)'
                   '; check wifi.ssid and wifi.password in config.json'
                   % (ssid, limit // 1000, sta.status()))
-            sta.active(False)
             return None
         time.sleep_ms(200)
     ip = sta.ifconfig()[0]

@@ -68,6 +68,9 @@ def test_joins_and_sets_the_hostname_from_the_mac():
     reset(True)
     assert net.start(WIFI, 8080) == '192.168.1.23'
     assert FakeNetwork.name == 'pinwheel-abcd'
+    sta, ap = FakeWLAN.made[0], FakeWLAN.made[-1]
+    assert sta.up and sta.linked
+    assert ap.interface == 1 and not ap.up  # no stray AP (esp8266 default)
 
 
 def test_configured_hostname_wins():
@@ -100,7 +103,7 @@ def test_short_ap_password_is_refused():
     wifi = dict(WIFI)
     wifi['ap_password'] = 'short'
     assert net.start(wifi, 8080) is None
-    assert all(w.interface == 0 for w in FakeWLAN.made)
+    assert not any(w.up for w in FakeWLAN.made)
 
 
 def test_no_fallback_no_access_point():
@@ -108,7 +111,7 @@ def test_no_fallback_no_access_point():
     wifi = dict(WIFI)
     wifi['ap_fallback'] = False
     assert net.start(wifi, 8080) is None
-    assert all(w.interface == 0 for w in FakeWLAN.made)
+    assert not any(w.up for w in FakeWLAN.made)
 
 
 def test_driver_errors_do_not_stop_the_boot():
