@@ -279,6 +279,14 @@ def test_missing_port_is_one_line():
     assert 'no board found' in line
 
 
+def test_auto_port_without_a_usb_board_is_one_line():
+    import serial.tools.list_ports
+    if any(p.vid is not None for p in serial.tools.list_ports.comports()):
+        pytest.skip('a USB serial device is plugged in here')
+    line = one_line_error(*run_deploy())
+    assert 'no board found' in line and '--port' in line
+
+
 def test_board_that_does_not_answer_is_one_line():
     srv = socket.socket()
     srv.bind(('127.0.0.1', 0))
