@@ -803,8 +803,9 @@ def test_safe_mode_for_a_missing_config(tmp_path):
         vm.stop()
 
 
-@pytest.mark.xfail(reason='issue 6 owns the 96 KB budget: today the app needs '
-                   'about 112 KB to boot (microdot alone holds ~32 KB)',
+@pytest.mark.xfail(reason='issue 6 owns the 96 KB budget: the core needed ~112 KB'
+                   ' to boot, ~140 KB with auth, dashboard and Wi-Fi added '
+                   '(microdot alone holds ~32 KB)',
                    raises=RuntimeError, strict=False)
 def test_boots_in_96k_heap(tmp_path):
     vm = boot(tmp_path, GOOD, heapsize='96k')
