@@ -36,6 +36,7 @@ test: $(STAMP) sysdeps
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/load.py  # 60 s under wrk -> bench/load_results.json
 
 clean:
 	rm -rf build test-output
