@@ -1,10 +1,12 @@
 """Heap figures measured inside the VM; prints one ``BENCH {json}`` line.
 
-    micropython memory.py MODULE...   (cwd: a flash dir with config.json)
+    micropython memory.py                (cwd: a flash dir with config.json)
+    micropython memory.py imports MODULE...
 
-- ``imports``: heap each module adds when imported in the given order (a
-  module's dependencies count where they are first imported);
-- ``boot``: heap after ``boot()`` + ``create_app()`` with that config;
+- ``boot``: heap after ``boot()`` + ``create_app()`` with that config, and
+  the modules that loaded (``modules``);
+- ``imports`` (second form, a fresh VM): heap each module adds when imported
+  in the given order (dependencies count where they are first imported);
 - ``per_binding``: heap per binding of each kind (N created, gc, delta / N),
   the first time (the pool creates its timer objects) and again (timers
   exist: the binding's own cost);
@@ -87,12 +89,16 @@ def churn(Registry, Board, cycles=2000, warmup=100):
 
 def main():
     result = {'base': heap()}
-    result['imports'] = imports(sys.argv[1:])
+    if sys.argv[1:2] == ['imports']:
+        result['imports'] = imports(sys.argv[2:])
+        print('BENCH ' + json.dumps(result))
+        return
     from app.main import boot
     from app.api import create_app
     registry, store = boot('config.json')
     app = create_app(registry, store)
     result['boot'] = heap()
+    result['modules'] = sorted(k for k in sys.modules)
     result['boot_bindings'] = len(registry.bindings)
     result['safe_mode'] = store.safe_mode
     from app.board import Board

@@ -1,0 +1,46 @@
+"""CPU cost of one request inside the VM, without sockets: N requests go
+through ``app.handle_request`` (pinwheel's Server or a bare Microdot app)
+from in-memory streams. run.py times the process with getrusage and
+subtracts a run with N = 0, so only the requests count.
+
+    micropython handle.py bare|pinwheel PATH N     (cwd: a flash dir)
+"""
+import sys
+sys.path.append('lib')
+sys.path.append('.')
+import asyncio  # noqa: E402
+from microdot.microdot import AsyncBytesIO  # noqa: E402
+
+REQUEST = b'GET %s HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n'
+
+
+class Writer(AsyncBytesIO):
+    def get_extra_info(self, name):
+        return ('127.0.0.1', 40000)
+
+
+def bare_app():
+    from microdot import Microdot
+    app = Microdot()
+
+    @app.get('/api/bindings')
+    def bindings(request):
+        return {'ok': True, 'n': 1}
+    return app
+
+
+def pinwheel_app():
+    from app.main import boot
+    from app.api import create_app
+    registry, store = boot('config.json')
+    return create_app(registry, store)
+
+
+async def main(which, path, n):
+    app = bare_app() if which == 'bare' else pinwheel_app()
+    raw = REQUEST % path.encode()
+    for _ in range(n):
+        await app.handle_request(AsyncBytesIO(raw), Writer(b''))
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
