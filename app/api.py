@@ -144,6 +144,9 @@ def create_app(registry, store):
             'drops_total': sum(h.drops for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
+            # connections open now, refused at the cap, dropped for slowness
+            'http': {'open': app.open, 'refused': app.refused,
+                     'timeouts': app.timeouts},
         }
 
     @add('/api/board', ['GET'])

@@ -44,6 +44,21 @@ class Server(Microdot):
         self.refused = 0  # answered 503 (cap reached)
         self.timeouts = 0  # dropped: request not sent in time
 
+    async def start_server(self, host='0.0.0.0', port=5000, debug=False,
+                           ssl=None):
+        """Microdot's, with a listen backlog as deep as the connection cap:
+        the default 5 makes a burst of clients wait for SYN retries (1 s,
+        3 s) instead of being accepted and answered (a 503 at worst)."""
+        self.debug = debug
+
+        async def serve(reader, writer):
+            await self.handle_request(reader, writer)
+
+        backlog = self.limits().get('max_connections', 16)
+        self.server = await asyncio.start_server(serve, host, port, backlog,
+                                                 ssl)
+        await self.server.wait_closed()
+
     async def handle_request(self, reader, writer):
         self.open += 1
         try:
