@@ -100,10 +100,17 @@ def md_memory(m):
              'figures)', '',
              '| figure | value | budget | met |', '|---|---:|---:|---|']
     serving = m.get('serving') or {}
+    rom = m.get('romfs') or {}
     lines.append('| heap after boot, default config (boot + create_app, in-VM)'
                  ' | %s | | |' % kb(m['boot'] - m['base']))
     lines.append('| heap while serving, default config | %s (bare Microdot: %s)'
                  ' | | |' % (kb(serving.get('pinwheel')), kb(serving.get('bare'))))
+    if 'boot_without_image' in rom:
+        lines.append('| heap after boot with app/ and lib/ in a ROMFS partition '
+                     '(bytecode runs in place; projected: the %s image, held '
+                     'in the heap on the unix port, subtracted) | %s | | |'
+                     % (kb(rom['image_bytes']), kb(rom['boot_without_image']
+                                                  - rom['base'])))
     if mh.get('min_kb') is not None:
         lines.append('| smallest `-X heapsize` that boots, serves %s and passes '
                      'create/reconfigure/delete | %d KB | %d KB | %s |' % (

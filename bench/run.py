@@ -426,11 +426,31 @@ def min_heap(image, dashboard, lo=32, hi=512, step=4, confirm=3):
             'fail_at_96k': None if at_budget else why_budget}
 
 
+def romfs_boot(image, flash):
+    """Heap after boot with the code in a ROMFS image (see memory.py)."""
+    src = WORK / 'romfs-src'
+    if src.exists():
+        shutil.rmtree(src)
+    for sub in ('app', 'lib'):
+        shutil.copytree(image / sub, src / sub)
+    rom = WORK / 'romfs.img'
+    res = subprocess.run([str(BIN / 'mpremote'), 'romfs', '--no-mpy', '-o',
+                          str(rom), 'build', str(src)], capture_output=True,
+                         text=True)
+    if res.returncode:
+        return {'error': 'mpremote romfs build failed: ' + res.stderr[-300:]}
+    try:
+        return run_in_vm('memory.py', image, ['romfs', str(rom)], cwd=flash)
+    except RuntimeError as e:
+        return {'error': str(e)[-300:]}
+
+
 def memory(image, opts):
     flash = make_flash('mem', image)
     out = run_in_vm('memory.py', image, cwd=flash)
     out['imports'] = run_in_vm('memory.py', image, ['imports'] + import_order(
         out['modules']), cwd=flash)['imports']
+    out['romfs'] = romfs_boot(image, flash)
     dashboard = any((image / 'static').glob('*.gz')) if (
         image / 'static').is_dir() else False
     out['dashboard_in_sequence'] = dashboard

@@ -2,6 +2,7 @@
 
     micropython memory.py                (cwd: a flash dir with config.json)
     micropython memory.py imports MODULE...
+    micropython memory.py romfs IMAGE   (app/ and lib/ from a ROMFS image)
 
 - ``boot``: heap after ``boot()`` + ``create_app()`` with that config, and
   the modules that loaded (``modules``);
@@ -11,6 +12,11 @@
   the first time (the pool creates its timer objects) and again (timers
   exist: the binding's own cost);
 - ``churn``: heap after 2,000 create/delete cycles vs after the first 100.
+
+With ``romfs`` the modules load from a ROMFS image (``mpremote romfs
+build``), as from a board's ROMFS partition: bytecode runs in place instead
+of being copied to the heap. The unix port has no ROM, so the image sits in
+one heap buffer; ``boot_without_image`` subtracts it.
 """
 import gc
 import json
@@ -87,8 +93,31 @@ def churn(Registry, Board, cycles=2000, warmup=100):
             'after_all': end, 'growth': end - start}
 
 
+def mount_romfs(path):
+    import vfs
+    with open(path, 'rb') as f:
+        image = f.read()
+    vfs.mount(vfs.VfsRom(image), '/rom')
+    sys.path.insert(0, '/rom/lib')
+    sys.path.insert(0, '/rom')
+    return len(image)
+
+
 def main():
     result = {'base': heap()}
+    if sys.argv[1:2] == ['romfs']:
+        size = mount_romfs(sys.argv[2])
+        result['image_bytes'] = size
+        with_image = heap()
+        from app.main import boot
+        from app.api import create_app
+        registry, store = boot('config.json')
+        app = create_app(registry, store)
+        result['boot'] = heap()
+        result['boot_without_image'] = result['boot'] - (with_image -
+                                                         result['base'])
+        print('BENCH ' + json.dumps(result))
+        return
     if sys.argv[1:2] == ['imports']:
         result['imports'] = imports(sys.argv[2:])
         print('BENCH ' + json.dumps(result))
