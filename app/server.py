@@ -55,8 +55,11 @@ class Server(Microdot):
             await self.handle_request(reader, writer)
 
         backlog = self.limits().get('max_connections', 16)
-        self.server = await asyncio.start_server(serve, host, port, backlog,
-                                                 ssl)
+        if ssl is None:  # firmware before asyncio TLS has no ssl parameter
+            self.server = await asyncio.start_server(serve, host, port, backlog)
+        else:
+            self.server = await asyncio.start_server(serve, host, port, backlog,
+                                                     ssl=ssl)
         await self.server.wait_closed()
 
     async def handle_request(self, reader, writer):
