@@ -242,6 +242,11 @@ form.onsubmit = e => {
 };
 
 form.elements.kind.onchange = showKind;
+form.oninput = e => { // editing a field clears its error
+  const slot = e.target.name && $(`[data-err="${e.target.name}"]`, form);
+  if (slot) slot.textContent = '';
+  e.target.removeAttribute('aria-invalid');
+};
 
 function openEdit(b) {
   closeEdit();
@@ -360,7 +365,7 @@ async function connect() {
   } catch (e) { /* refused or dropped: poll, then try again */ }
   if (stream != ctl) return; // replaced meanwhile
   setLive(false);
-  retryMs = wasLive ? 1000 : Math.min(retryMs * 2, 30000);
+  retryMs = wasLive ? 1000 : Math.min(retryMs * 2, 10000); // 503 says 10 s
   setTimeout(connect, retryMs);
 }
 
