@@ -17,7 +17,7 @@ def test_short_load(tmp_path):
     assert r['vm_alive'] and r['tracebacks'] == 0, r
     # every request got a valid response or a clean 503
     assert not r['bad_5xx'], r['statuses']
-    assert set(r['statuses']) <= {200, 503}, r['statuses']
+    assert set(r['statuses']) <= {200, 408, 503}, r['statuses']  # 408: a request that waited past read_timeout_s on a starved machine
     errors = r['socket_errors']
     assert errors['connect'] == errors['read'] == errors['write'] == 0, errors
     assert errors['timeout'] <= r['requests'] // 500, errors  # wrk's 10 s
