@@ -108,7 +108,14 @@ def image_files(flash):
 
 
 # The tests below run in order on one board: each starts from the state the
-# previous one left (as a user's redeploys do).
+# previous one left (as a user's redeploys do). Run alone, a test that needs
+# a deployed board gets one first.
+
+@pytest.fixture
+def deployed(board, image):
+    if not (board[1] / 'main.py').exists():
+        deploy_to(board, image)
+    return board
 
 def test_first_deploy_copies_the_full_image_and_it_boots(board, image):
     url, flash = board
@@ -140,48 +147,48 @@ def test_first_deploy_copies_the_full_image_and_it_boots(board, image):
     assert any(b['id'] == 'runtime' for b in saved['bindings'])
 
 
-def test_second_deploy_copies_nothing_and_keeps_the_runtime_config(board, image):
-    url, flash = board
+def test_second_deploy_copies_nothing_and_keeps_the_runtime_config(deployed, image):
+    url, flash = deployed
     before = (flash / 'config.json').read_bytes()
     started = time.monotonic()
-    out = deploy_to(board, image)
+    out = deploy_to(deployed, image)
     print('no-change deploy: %.1f s' % (time.monotonic() - started))
     assert summary(out) == (0, len(image[1]), 0), out
     assert "kept the board's config.json" in out
     assert (flash / 'config.json').read_bytes() == before
 
 
-def test_changing_one_app_file_copies_one(board, image, tmp_path):
-    url, flash = board
+def test_changing_one_app_file_copies_one(deployed, image, tmp_path):
+    url, flash = deployed
     changed = tmp_path / 'image'
     shutil.copytree(image[0], changed)
     src = tmp_path / 'errors.py'
     src.write_text((ROOT / 'app' / 'errors.py').read_text()
                    + '\nDEPLOY_TEST_MARK = 1\n')
     deploy.compile_mpy(src, changed / 'app' / 'errors.mpy', 'app/errors.py')
-    out = deploy_to(board, (changed, None))
+    out = deploy_to(deployed, (changed, None))
     assert summary(out) == (1, len(image[1]) - 1, 0), out
     assert '[1/1] app/errors.mpy' in out
     assert (flash / 'app/errors.mpy').read_bytes() == \
         (changed / 'app/errors.mpy').read_bytes()
-    out = deploy_to(board, image)  # and back
+    out = deploy_to(deployed, image)  # and back
     assert summary(out)[0] == 1, out
 
 
-def test_dry_run_lists_and_touches_nothing(board, image):
-    url, flash = board
+def test_dry_run_lists_and_touches_nothing(deployed, image):
+    url, flash = deployed
     (flash / 'static' / 'style.css.gz').unlink(missing_ok=True)
     missing = sorted(image_files(image[0]) - image_files(flash))
     (flash / 'app' / 'old_module.mpy').write_bytes(b'M\x06stale')
     before = snapshot(flash)
-    out = deploy_to(board, image, '--dry-run')
+    out = deploy_to(deployed, image, '--dry-run')
     assert 'nothing is written' in out
     for rel in missing:
         assert 'would copy' in out and rel in out, out
     assert 'would remove stale app/old_module.mpy' in out
     assert "would keep the board's config.json" in out
     assert snapshot(flash) == before
-    out = deploy_to(board, image)
+    out = deploy_to(deployed, image)
     assert summary(out) == (len(missing), len(image[1]) - len(missing), 1), out
     assert not (flash / 'app' / 'old_module.mpy').exists()
 
@@ -204,8 +211,8 @@ def test_config_flag_replaces_the_config(board, image, tmp_path):
         'board': 'auto', 'bindings': []}
 
 
-def test_wifi_without_token_gets_one_or_is_refused(board, image, tmp_path):
-    url, flash = board
+def test_wifi_without_token_gets_one_or_is_refused(deployed, image, tmp_path):
+    url, flash = deployed
     cfg = tmp_path / 'wifi.json'
     cfg.write_text(json.dumps({'wifi': {'ssid': 'home', 'password': 'secret12'},
                                'bindings': []}))
@@ -215,12 +222,12 @@ def test_wifi_without_token_gets_one_or_is_refused(board, image, tmp_path):
     assert code == 1 and not out.count('copied'), out + err
     assert err.count('\n') == 1 and 'api_token' in err, err
     assert snapshot(flash) == before
-    out = deploy_to(board, image, '--config', str(cfg))
+    out = deploy_to(deployed, image, '--config', str(cfg))
     saved = json.loads((flash / 'config.json').read_text())
     token = saved['api_token']
     assert len(token) >= 20 and out.count(token) == 1, out
     assert saved['wifi']['ssid'] == 'home'
-    out = deploy_to(board, image)  # has a token now: none generated again
+    out = deploy_to(deployed, image)  # has a token now: none generated again
     assert 'api_token' not in out
     assert json.loads((flash / 'config.json').read_text())['api_token'] == token
     # the board's own config (kept) gets Wi-Fi at runtime: a token is added,
@@ -229,7 +236,7 @@ def test_wifi_without_token_gets_one_or_is_refused(board, image, tmp_path):
     saved['bindings'] = [{'id': 'kept', 'kind': 'blink', 'pin': 5,
                           'period_ms': 100}]
     (flash / 'config.json').write_text(json.dumps(saved))
-    out = deploy_to(board, image)
+    out = deploy_to(deployed, image)
     again = json.loads((flash / 'config.json').read_text())
     assert again['api_token'] and out.count(again['api_token']) == 1, out
     assert again['bindings'] == saved['bindings']
@@ -244,8 +251,8 @@ def test_follow_shows_the_boot_output_with_the_url(board, image, tmp_path):
     assert 'http://127.0.0.1:%d/' % port in out, out
 
 
-def test_board_without_hashlib_compares_contents(board, image):
-    url, flash = board
+def test_board_without_hashlib_compares_contents(deployed, image):
+    url, flash = deployed
     transport = deploy.open_board(url, 10)
     try:
         b = deploy.Board(transport, url)
@@ -260,7 +267,7 @@ def test_board_without_hashlib_compares_contents(board, image):
             == ['main.py']
     finally:
         deploy.close(transport)
-    deploy_to(board, image)
+    deploy_to(deployed, image)
 
 
 def one_line_error(code, out, err):
