@@ -12,6 +12,19 @@ VERSION = '0.1.0'
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
 _BOOT_MS = ticks_ms()
+_heap = [0, 0, 0]  # when last read (ticks_ms, 0 = never), mem_free, mem_alloc
+
+
+def heap_stats(fresh=False):
+    """(mem_free, mem_alloc), read at most once a second unless ``fresh``:
+    each call walks the heap's whole allocation table (~0.35 ms on the unix
+    port's 2 MB heap: two of them were two thirds of a GET /api/status)."""
+    now = ticks_ms() or 1
+    if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 1000:
+        _heap[0] = now
+        _heap[1] = gc.mem_free()
+        _heap[2] = gc.mem_alloc()
+    return _heap[1], _heap[2]
 
 
 def error(status, code, message, field=None):
@@ -130,15 +143,17 @@ def create_app(registry, store):
 
     @add('/api/status', ['GET'])
     def status(request):
-        if request.args.get('gc'):  # ?gc=1: live heap, without garbage
+        fresh = bool(request.args.get('gc'))
+        if fresh:  # ?gc=1: live heap, without garbage
             gc.collect()
+        mem_free, mem_alloc = heap_stats(fresh)
         hs = registry.bindings
         for h in hs:
             h.sync()
         return {
             'version': VERSION, 'board': board.name,
             'uptime_ms': ticks_diff(ticks_ms(), _BOOT_MS),
-            'mem_free': gc.mem_free(), 'mem_alloc': gc.mem_alloc(),
+            'mem_free': mem_free, 'mem_alloc': mem_alloc,
             'bindings': len(hs),
             'running': sum(1 for h in hs if h.running),
             'drops_total': sum(h.drops for h in hs),
