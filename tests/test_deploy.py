@@ -335,6 +335,38 @@ def test_busy_port_is_one_line(tmp_path):
         stop(proc)
 
 
+@pytest.mark.parametrize('size_kb,before_copying', [
+    (40, True),  # less free than the image: refused before copying
+    (100, False),  # enough bytes, but each file takes whole 4 KB pages: ENOSPC
+])
+def test_full_flash_is_one_line(tmp_path, size_kb, before_copying):
+    """A virtual board whose flash is a small tmpfs, mounted in a private
+    mount namespace (gone with socat; needs root, as in CI)."""
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        pytest.skip('needs root for a private tmpfs')
+    flash = tmp_path / 'small'
+    flash.mkdir()
+    port = free_port()
+    proc = subprocess.Popen(
+        ['unshare', '-m', 'sh', '-c',
+         'mount -t tmpfs -o size=%dk tmpfs "$1" && cd "$1" && exec socat '
+         'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork '
+         'EXEC:%s,pty,raw,echo=0' % (size_kb, port, MICROPYTHON), 'sh',
+         str(flash)], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        try:
+            wait_port(port, timeout=5)
+        except RuntimeError:
+            pytest.skip('no private tmpfs here: %s' % proc.stderr.read1(200))
+        line = one_line_error(*run_deploy('--port', 'socket://127.0.0.1:%d'
+                                          % port))
+        assert "flash is full" in line
+        assert ('bytes needed' in line) == before_copying, line
+    finally:
+        stop(proc)
+
+
 class FakeTransport:
     def __init__(self, error):
         self.error = error
@@ -344,7 +376,7 @@ class FakeTransport:
         raise TransportExecError(b'', self.error)
 
 
-def test_full_flash_is_one_line():
+def test_enospc_from_the_board_is_one_line():
     b = deploy.Board(FakeTransport(
         'Traceback (most recent call last):\r\n  File "<stdin>", line 3\r\n'
         'OSError: [Errno 28] ENOSPC\r\n'), 'test')
