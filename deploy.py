@@ -478,13 +478,17 @@ def plan_config(board, args):
         raise DeployError('config.json must hold a JSON object')
     wifi = data.get('wifi') if isinstance(data.get('wifi'), dict) else {}
     token = None
-    if wifi.get('ssid') and not data.get('api_token'):
+    ap = wifi.get('ap_fallback', True) and len(wifi.get('ap_password') or '') >= 8
+    if wifi.get('ssid'):
+        network = 'Wi-Fi (ssid "%s")' % wifi['ssid']
+    else:  # its own access point counts too: whoever has that password
+        network = 'an access point' if ap else None
+    if network and not data.get('api_token'):
         if args.no_token_generation:
-            raise DeployError('the config sets up Wi-Fi (ssid "%s") but has no '
-                              'api_token, so anyone on that network could '
-                              'drive the pins: set "api_token" in the config, '
-                              'or deploy without --no-token-generation'
-                              % wifi['ssid'])
+            raise DeployError('the config sets up %s but has no api_token, so '
+                              'anyone on that network could drive the pins: '
+                              'set "api_token" in the config, or deploy '
+                              'without --no-token-generation' % network)
         token = secrets.token_urlsafe(18)
         data['api_token'] = token
         text = json.dumps(data).encode()

@@ -240,6 +240,17 @@ def test_wifi_without_token_gets_one_or_is_refused(deployed, image, tmp_path):
     again = json.loads((flash / 'config.json').read_text())
     assert again['api_token'] and out.count(again['api_token']) == 1, out
     assert again['bindings'] == saved['bindings']
+    # only its own access point (WPA2, so a password): a token as well;
+    # an AP that would be refused (short password) is no network
+    for ap_password, gets_token in (('longenough', True), ('short', False)):
+        cfg.write_text(json.dumps({'wifi': {'ap_password': ap_password},
+                                   'bindings': []}))
+        code, out, err = run_deploy('--port', url, '--image', str(image[0]),
+                                    '--config', str(cfg),
+                                    '--no-token-generation')
+        assert (code == 1) == gets_token, out + err
+        if gets_token:
+            assert 'access point' in err, err
 
 
 def test_follow_shows_the_boot_output_with_the_url(board, image, tmp_path):
