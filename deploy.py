@@ -148,8 +148,9 @@ MIN_FIRMWARE = (1, 21, 0)  # .mpy v6 and the `asyncio` module (was uasyncio)
 FIRMWARE_URL = 'https://micropython.org/download/'
 FIRMWARE_NAMES = {'esp32': 'ESP32_GENERIC', 'rp2': 'RPI_PICO_W',
                   'esp8266': 'ESP8266_GENERIC'}
+# sys.platform -> our board profile ('sim': the unix port, a virtual board)
 PLATFORM_BOARDS = {'esp32': 'esp32', 'rp2': 'rp2', 'esp8266': 'esp8266',
-                   'linux': 'sim'}  # sys.platform -> our board profile
+                   'linux': 'sim', 'darwin': 'sim'}
 MANAGED = ('app', 'lib/microdot', 'static')  # stale files here are removed
 CHUNK = 4096  # bytes per write (as base64 in the code sent to the board)
 SMALL_HEAP_CHUNK = 1024  # esp8266: ~30 KB of heap
@@ -590,7 +591,8 @@ def dry_run(plan, sizes, stale, note, token):
         print('  would remove stale %s' % p)
     print('config.json: %s' % note[1])
     if token:
-        print('api_token: would generate one (the board has Wi-Fi and none)')
+        print('api_token: would generate one (the config puts the board on '
+              'Wi-Fi and has none)')
     print('would copy %d files (%s), %d unchanged, %d stale to remove'
           % (len(plan), fmt_bytes(sum(sizes[p] for p in plan)),
              len(sizes) - len(plan), len(stale)))
