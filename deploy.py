@@ -288,14 +288,24 @@ def open_board(device, timeout):
                           'serial monitor, Thonny, another mpremote) and try '
                           'again' % device) from None
     try:
-        # mpremote prints what it read when the raw REPL fails: keep our
-        # error to one line. A network bridge (the virtual board) is never
-        # soft-reset: on the unix port that would end the process.
+        # Interrupt the running program and enter the raw REPL without a
+        # reset (`mpremote resume`); then soft-reset a real board, which
+        # stops its timers. Not the unix port (the virtual board): there a
+        # soft reset ends the process. mpremote prints what it read when
+        # the raw REPL fails: keep our error to one line.
         with contextlib.redirect_stdout(io.StringIO()):
-            transport.enter_raw_repl(soft_reset=not remote,
-                                     timeout_overall=timeout)
-    except (TransportError, OSError):
-        transport.close()
+            transport.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
+            platform = transport.exec('import sys\nprint(sys.platform)')
+            if PLATFORM_BOARDS.get(platform.decode().strip()) != 'sim':
+                transport.enter_raw_repl(soft_reset=True,
+                                         timeout_overall=timeout)
+    except OSError:  # the line went away: EIO from a vanished USB device
+        close(transport)
+        raise DeployError('the board on %s dropped the connection while deploy '
+                          'was connecting (unplugged, or it reset); check the '
+                          'cable and try again' % device) from None
+    except TransportError:
+        close(transport)
         raise DeployError('the board on %s does not answer: it may be running '
                           'a program that ignores Ctrl-C, or be in its '
                           'bootloader; press its RESET button (or unplug and '
@@ -737,10 +747,15 @@ def main(argv=None):
         if args.sim_flash:
             sync_local(image, args.sim_flash, args.config)
         return 0
+    from mpremote.transport import TransportError
     try:
         return deploy(args)
     except DeployError as e:
         print('deploy: error: %s' % e, file=sys.stderr)
+        return 1
+    except (OSError, TransportError) as e:  # e.g. unplugged during --follow
+        print('deploy: error: lost the board (%s): check the cable and run '
+              'deploy again' % (e,), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('deploy: interrupted; run it again to finish (only what is '
