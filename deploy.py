@@ -11,10 +11,11 @@ PyPI package, never vendored) compiled with mpy-cross, ``static/`` gzipped,
 and a tiny ``main.py`` boot shim. ``config.json`` is not part of the image:
 a board keeps its own (it holds runtime changes) unless told otherwise.
 
-A board is reset after the copy. A ``socket://`` port (the virtual board of
-the tests: the unix port behind socat) is never soft-reset on connect, and
-the unix port cannot reboot: there the reset is skipped, and ``--follow``
-runs ``main.py`` in the REPL to show its boot output instead.
+deploy connects without a reset, soft-resets a real board before copying
+and resets it afterwards. The unix port (the virtual board of the tests,
+behind socat) gets neither: a soft reset would end its process and it cannot
+reboot; there ``--follow`` runs ``main.py`` in the REPL to show its boot
+output instead.
 """
 import argparse
 import gzip
