@@ -175,6 +175,12 @@ def test_config_round_trip_keeps_the_secrets(board):
     assert board.post('/api/bindings/led/stop')[0] == 401
 
 
+def test_make_run_prints_the_dashboard_link_with_the_token(board):
+    # make run serves the sim board the same way: its console shows this line
+    assert ('dashboard http://127.0.0.1:%d/#token=%s' % (board.port, TOKEN)
+            in board.output())
+
+
 @pytest.fixture
 def auth_all(board):
     """Switch the shared board to auth "all" for one test."""
