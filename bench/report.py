@@ -86,7 +86,7 @@ def md_profile(p):
     lines = ['### Where a request\'s CPU time goes (in-VM, no sockets)', '',
              '%d requests through `app.handle_request` from in-memory streams;'
              ' CPU time of the VM process (getrusage), start-up subtracted, '
-             'median of 3. Sockets, accept and close come on top, the same for'
+             'least of 5 runs. Sockets, accept and close come on top, the same for'
              ' both apps.' % p['requests'], '',
              '| app and request | CPU us per request |', '|---|---:|']
     for label, path, us in p['us_per_request']:
@@ -286,10 +286,98 @@ def markdown(results):
             lines += ['### %s' % name, '', 'Not measured: %s' % err]
             continue
         lines += fn(results[name])
-    notes = results.get('notes')
+    notes = explain(results)
     if notes:
-        lines += ['', '### Notes', ''] + ['- ' + n for n in notes]
+        lines += ['', '### Where budgets are missed, and why', ''] + [
+            '- ' + n for n in notes]
     return '\n'.join(lines) + '\n'
+
+
+def _profile_us(results, label_start):
+    p = results.get('profile')
+    if not isinstance(p, dict) or 'us_per_request' not in p:
+        return None
+    for label, path, us in p['us_per_request']:
+        if label.startswith(label_start):
+            return us
+    return None
+
+
+def explain(results):
+    """One note per missed budget, with the figures that locate the cost."""
+    notes = []
+    tp = results.get('throughput')
+    if isinstance(tp, dict) and 'cases' in tp:
+        rows = [tp['cases'].get('GET /api/bindings @%d' % c) for c in (1, 10)]
+        worst = min(min(r['ratio'], r.get('cpu_ratio') or r['ratio'])
+                    for r in rows if r)
+        if worst < BUDGET_BINDINGS_RATIO:
+            bare = _profile_us(results, 'bare')
+            nope = _profile_us(results, 'pinwheel, unknown')
+            lst = _profile_us(results, 'pinwheel, GET /api/bindings')
+            rps = rows[0]['bare'].get('per_cpu_s') if rows[0] else None
+            notes.append(
+                '`GET /api/bindings` is %.2f× to %.2f× bare Microdot. The bare '
+                'app costs ~%s us of CPU per request end to end, most of it '
+                'the socket, accept and close in Microdot and asyncio; inside '
+                'the VM (profile table) its request is %s us and pinwheel\'s '
+                '%s us: ~%s us for routing among our routes, the auth/CORS '
+                'hooks and the connection limits (an unknown path costs %s us),'
+                ' and ~%s us for four bindings as ~1 KB of JSON (`json.dumps` '
+                'alone is ~40 us of it; the bare app returns 20 bytes). Fixed '
+                'in this round: a per-request `asyncio.wait_for` (a task per '
+                'request, ~50 us) became one watchdog task, and /api/status no '
+                'longer walks the 2 MB heap twice per request (~0.7 ms).'
+                % (min(r['ratio'] for r in rows if r),
+                   max(r['ratio'] for r in rows if r),
+                   '%.0f' % (1e6 / rps) if rps else '?', fmt(bare), fmt(lst),
+                   fmt(nope - bare) if nope and bare else '?', fmt(nope),
+                   fmt(lst - nope) if lst and nope else '?'))
+    m = results.get('memory')
+    if isinstance(m, dict) and 'imports' in m:
+        mh = m.get('min_heap') or {}
+        if mh.get('min_kb') is None or mh['min_kb'] > BUDGET_HEAP_KB:
+            imports = dict(m['imports'])
+            ours = sum(n for name, n in m['imports'] if name.startswith('app'))
+            rom = m.get('romfs') or {}
+            serving = (m.get('serving') or {}).get('pinwheel')
+            notes.append(
+                'The 96 KB heap is not met on the 64-bit unix port: the app '
+                'needs %s KB. Code loaded from .mpy files lives in the heap: '
+                'Microdot %s and asyncio %s before any pinwheel code, pinwheel\'s'
+                ' modules %s (largest: %s), plus %s of objects built at boot. '
+                'The live heap while serving is %s; the rest of the minimum is '
+                'headroom for requests and fragmentation (MicroPython\'s GC '
+                'never moves objects: a probe boot that failed at 130 KB still '
+                'had ~23 KB free, in pieces of at most 2 KB). Every object and pointer is '
+                'twice the size of a 32-bit board\'s. With app/ and lib/ in a '
+                'ROMFS partition (bytecode runs in place; MicroPython >= 1.25 '
+                'boards) the boot heap would be %s instead of %s.'
+                % (mh.get('min_kb'), kb(imports.get('microdot')),
+                   kb(imports.get('asyncio')), kb(ours), ', '.join(
+                       '`%s` %s' % (n, kb(b)) for n, b in sorted(
+                           ((n, b) for n, b in m['imports']
+                            if n.startswith('app')), key=lambda x: -x[1])[:3]),
+                   kb(m['boot'] - m['base'] - sum(imports.values())),
+                   kb(serving), kb(rom['boot_without_image'] - rom['base'])
+                   if 'boot_without_image' in rom else '?',
+                   kb(m['boot'] - m['base'])))
+    lat = results.get('lateness')
+    if isinstance(lat, dict) and '100 Hz' in lat.get('rates', {}):
+        row = lat['rates']['100 Hz']
+        p99 = row['pinwheel_load']['p99_us']
+        if p99 is None or p99 >= BUDGET_P99_US:
+            notes.append(
+                'Timer p99 at 100 Hz under load is %s us for pinwheel and %s us'
+                ' for a bare simulated timer with a do-nothing callback in the '
+                'bare Microdot app under the same load: the tail is the host, '
+                'not pinwheel. The simulated timer is a thread that the Linux '
+                'scheduler wakes, on 2 cores shared with wrk and other jobs '
+                '(load average %.1f at the start); on a board the timer is a '
+                'hardware interrupt.' % (
+                    lat_us(p99), lat_us(row['bare_load']['p99_us']),
+                    results['meta']['load_avg']))
+    return notes
 
 
 def chart(results, path=CHART):
