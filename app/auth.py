@@ -52,9 +52,7 @@ def _deny(status, code, message, headers=None):
             status, headers or {})
 
 
-def _origin_ok(origin, request, allowed):
-    if origin in allowed:
-        return True
+def _same_host(origin, request):
     # same origin: "http://<Host header>" (the dashboard served by the board)
     host = request.headers.get('Host')
     return host is not None and origin.split('://', 1)[-1] == host
@@ -62,19 +60,24 @@ def _origin_ok(origin, request, allowed):
 
 def install(app, store):
     """Check every routed request before its handler runs; add CORS headers
-    to responses for the allowed origins."""
+    to responses for the allowed origins. Only one hook runs on a normal
+    request: CORS is added per request, when an allowed Origin came."""
 
     def check(request):
         data = store.data
         method = request.method
         write = method in WRITES
-        if write:
+        allowed = data['http'].get('cors_origins') or ()
+        if write or allowed:
             origin = request.headers.get('Origin')
-            if origin is not None and not _origin_ok(
-                    origin, request, data['http'].get('cors_origins') or ()):
-                return _deny(403, 'forbidden_origin', 'requests from %s may '
-                             'not change this board; add the origin to '
-                             'http.cors_origins to allow it' % origin[:64])
+            if origin is not None:
+                if origin in allowed:
+                    request.after_request(grant)
+                elif write and not _same_host(origin, request):
+                    return _deny(403, 'forbidden_origin', 'requests from %s '
+                                 'may not change this board; add the origin '
+                                 'to http.cors_origins to allow it'
+                                 % origin[:64])
         token = data.get('api_token')
         if not token:
             return None
@@ -92,17 +95,10 @@ def install(app, store):
                      'send "Authorization: Bearer <token>"' if not given else
                      'wrong API token', {'WWW-Authenticate': challenge})
 
-    def cors(request, response):
-        if request is None:
-            return response
-        origin = request.headers.get('Origin')
-        if origin is None:
-            return response
-        allowed = store.data['http'].get('cors_origins')
-        if not allowed or origin not in allowed:
-            return response
+    def grant(request, response):
+        """CORS headers for an Origin that check() found allowed."""
         headers = response.headers
-        headers['Access-Control-Allow-Origin'] = origin
+        headers['Access-Control-Allow-Origin'] = request.headers['Origin']
         headers['Vary'] = 'Origin'
         if request.method == 'OPTIONS':  # a preflight
             headers['Access-Control-Allow-Methods'] = headers.get(
@@ -112,6 +108,14 @@ def install(app, store):
             headers['Access-Control-Max-Age'] = '600'
         return response
 
+    def grant_on_error(request, response):
+        """404/405 and preflights skip check(): look at the Origin here."""
+        if request is None:
+            return response
+        allowed = store.data['http'].get('cors_origins')
+        if allowed and request.headers.get('Origin') in allowed:
+            return grant(request, response)
+        return response
+
     app.before_request(check)
-    app.after_request(cors)
-    app.after_error_request(cors)
+    app.after_error_request(grant_on_error)
