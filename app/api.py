@@ -12,7 +12,7 @@ VERSION = '0.1.0'
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
 _BOOT_MS = ticks_ms()
-_heap = [0, 0, 0]  # when last read (ticks_ms, 0 = never), mem_free, mem_alloc
+_heap: list = [0, 0, 0]  # when last read (ticks_ms, 0 = never), mem_free, mem_alloc
 
 
 def heap_stats(fresh=False):
