@@ -6,7 +6,7 @@ PORT ?= 8080
 FLASH ?= build/sim-flash
 STAMP := $(VENV)/.installed
 
-.PHONY: run test venv sysdeps image bench clean
+.PHONY: run test venv sysdeps image bench clean typecheck
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ image: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)
 	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(abspath $(BIN))/micropython main.py
+
+# pyright over app/ against each port's MicroPython stubs (part of `make test`).
+typecheck: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_typecheck.py
 
 test: $(STAMP) sysdeps
 	$(BIN)/python -m pytest -q
