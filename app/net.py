@@ -25,7 +25,10 @@ def start(wifi, port):
         mac = sta.config('mac')
         name = wifi.get('hostname') or 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
         if hasattr(network, 'hostname'):  # before DHCP asks for an address
-            network.hostname(name)
+            try:
+                network.hostname(name)
+            except (ValueError, OSError) as e:  # too long: keep the default
+                print('pinwheel: Wi-Fi: hostname %r refused: %r' % (name, e))
         ip = join(sta, wifi) if wifi.get('ssid') else None
         if ip is None:
             sta.active(False)

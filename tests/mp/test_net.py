@@ -48,6 +48,8 @@ class FakeNetwork:
 
     @staticmethod
     def hostname(name=None):
+        if name and len(name) > 32:
+            raise ValueError('too long')
         FakeNetwork.name = name
 
 
@@ -79,6 +81,13 @@ def test_configured_hostname_wins():
     wifi['hostname'] = 'relays'
     net.start(wifi, 8080)
     assert FakeNetwork.name == 'relays'
+
+
+def test_a_bad_hostname_does_not_stop_the_wifi():
+    reset(True)
+    wifi = dict(WIFI)
+    wifi['hostname'] = 'x' * 40
+    assert net.start(wifi, 8080) == '192.168.1.23'
 
 
 def test_failed_join_falls_back_to_a_wpa2_access_point():
