@@ -38,7 +38,7 @@ async function api(method, path, body) {
   }
   let data = null;
   if (r.status != 204) try { data = await r.json(); } catch (e) { /* not JSON */ }
-  if (r.status == 401) askToken(data && data.error.message);
+  if (r.status == 401) askToken(data && data.error && data.error.message);
   if (!r.ok) throw (data && data.error) || { message: 'HTTP ' + r.status };
   return data;
 }
@@ -56,7 +56,7 @@ $('#token').onsubmit = e => {
   e.target.hidden = true;
   e.target.reset();
   refresh();
-  if (!live) connect();
+  connect();
 };
 
 function say(text) {
@@ -65,7 +65,8 @@ function say(text) {
 
 // Show an API error next to the field it names (else under the form/box).
 function showError(err, box) {
-  const key = (err.field || '').replace(/[[.].*/, '').replace(/^level$/, 'active_level');
+  const key = (err.field || '').replace(/[[.].*/, '').replace(/\W/g, '')
+    .replace(/^level$/, 'active_level');
   const slot = (box && key && $(`[data-err="${key}"]`, box)) || (box && $('[data-err=""]', box));
   if (!slot) return say(err.message);
   slot.textContent = err.message;
@@ -309,7 +310,7 @@ function status(s) {
 
 // ---- live updates: the event stream, else polling ---------------------
 
-let live = false, pollTimer = 0, retryMs = 2000, lastData = 0, stream = null;
+let live = false, pollTimer = 0, retryTimer = 0, retryMs = 1000, lastData = 0, stream = null;
 
 function setLive(on) {
   live = on;
@@ -344,6 +345,8 @@ function onEvent(block) {
 // GET /api/events read with fetch (EventSource cannot send the token header
 // and hides the 503 that says the board has no stream slot left).
 async function connect() {
+  clearTimeout(retryTimer);
+  if (stream) stream.abort(); // one stream per page
   const ctl = new AbortController();
   stream = ctl;
   let wasLive = false;
@@ -366,8 +369,13 @@ async function connect() {
   if (stream != ctl) return; // replaced meanwhile
   setLive(false);
   retryMs = wasLive ? 1000 : Math.min(retryMs * 2, 10000); // 503 says 10 s
-  setTimeout(connect, retryMs);
+  retryTimer = setTimeout(connect, retryMs);
 }
+
+// A phone that wakes up reconnects at once instead of waiting for a timer.
+document.onvisibilitychange = () => {
+  if (!document.hidden && !live) connect();
+};
 
 // The board sends status every few seconds: silence means a dead link.
 setInterval(() => {
