@@ -9,9 +9,10 @@ connections beyond ``max_connections`` get a 503 at once.
 import asyncio
 from time import ticks_add, ticks_diff, ticks_ms
 from microdot import Microdot, Request, Response
-from microdot.microdot import MUTED_SOCKET_ERRORS
+from microdot.microdot import MUTED_SOCKET_ERRORS, NoCaseDict
 
 DRAIN_CHUNK = 512
+MAX_HEAD = 4096  # request line + headers; a browser sends well under 2 KB
 MAX_PATH = 96  # our longest route with a 32-char id is 51; static names 64
 
 
@@ -104,8 +105,7 @@ class Server(Microdot):
         if self._watchdog is None:
             self._watchdog = asyncio.create_task(self._watch())
         try:
-            req = await Request.create(self, reader, writer,
-                                       writer.get_extra_info('peername'))
+            req = await read_request(self, reader, writer)
         except asyncio.CancelledError:
             if task in self._reading:  # not the watchdog's: pass it on
                 raise
@@ -151,6 +151,47 @@ class Server(Microdot):
         except Exception:
             pass
         await _send_close(writer, BUSY)
+
+
+async def read_request(app, reader, writer):
+    """Microdot's ``Request.create`` with the head capped at MAX_HEAD
+    bytes: Microdot caps each line (2 KB) but not their number, so one client
+    could fill a 96 KB heap with headers. Too long a head raises (-> 400)."""
+    left = MAX_HEAD
+    limit = Request.max_readline
+    line = await reader.readline()
+    left -= len(line)
+    if len(line) > limit:
+        raise ValueError('line too long')
+    line = line.strip().decode()
+    if not line:
+        return None
+    method, url, http_version = line.split()
+    http_version = http_version.split('/', 1)[1]
+    headers = NoCaseDict()
+    content_length = 0
+    while True:
+        line = await reader.readline()
+        left -= len(line)
+        if left < 0 or len(line) > limit:
+            raise ValueError('request head too large')
+        line = line.strip().decode()
+        if line == '':
+            break
+        header, value = line.split(':', 1)
+        value = value.strip()
+        headers[header] = value
+        if header.lower() == 'content-length':
+            content_length = int(value)
+    body = b''
+    stream = None
+    if content_length and content_length <= Request.max_body_length:
+        body = await reader.readexactly(content_length)
+    else:
+        stream = reader
+    return Request(app, writer.get_extra_info('peername'), method, url,
+                   http_version, headers, body=body, stream=stream,
+                   sock=(reader, writer))
 
 
 async def _skip_head(reader):

@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -576,3 +577,40 @@ def test_server_still_answers_and_bindings_still_run(board):
     time.sleep(0.3)
     assert board.get('/api/bindings/led')[1]['stats']['fires'] > f0
     assert 'Traceback' not in board.output(), board.output()[-3000:]
+
+
+def test_header_floods_do_not_exhaust_a_small_heap(tmp_path):
+    """Microdot caps each header line (2 KB) but not their number; the head
+    is capped at 4 KB here. Three clients at once, in a 200 KB heap."""
+    vm = VM(make_flash(tmp_path / 'flash', {'board': 'auto', 'bindings': [
+        {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 10}]}),
+        heapsize='200k').start()
+    floods = {
+        'many-headers': b'GET /api/status HTTP/1.1\r\n' + b''.join(
+            b'X-H%d: %s\r\n' % (i, b'a' * 1900) for i in range(200)) + b'\r\n',
+        'one-huge-line': b'GET /api/status HTTP/1.1\r\nX-Big: ' +
+        b'a' * 1000000 + b'\r\n\r\n',
+    }
+    try:
+        for name, data in floods.items():
+            replies = []
+
+            def send():
+                try:
+                    replies.append(raw_http(vm, data, timeout=15)[0])
+                except OSError as e:  # the server may close before reading all
+                    replies.append(repr(e))
+            threads = [threading.Thread(target=send) for _ in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert all(r == 400 or 'reset' in str(r).lower() for r in replies), \
+                (name, replies)
+            status, body, _ = vm.get('/api/status')
+            assert status == 200, (name, body)
+        assert vm.get('/api/bindings/led')[1]['running'] is True
+        assert vm.proc.poll() is None
+        assert 'Traceback' not in vm.output(), vm.output()[-2000:]
+    finally:
+        vm.stop()
