@@ -3,8 +3,16 @@
 Nothing here may brick a board: any problem with config.json boots in safe
 mode (no bindings, server up, /api/status names the problem).
 """
-import asyncio
-import os
+import gc
+# Collect every 16 KB while the modules load and boot builds its objects:
+# otherwise the heap fills with the loader's garbage before the first
+# collection, and what stays is left scattered between the holes (the GC
+# never moves objects). Measured: the smallest heap that boots and serves
+# drops by ~20 KB. serve() turns it off again: at run time it would cost
+# a collection every few requests.
+gc.threshold(16384)
+import asyncio  # noqa: E402
+import os  # noqa: E402
 from app.board import Board
 from app.config import Config
 from app.errors import ApiError
@@ -53,6 +61,8 @@ def _port(store):
 async def serve(registry, store):
     from app.api import create_app
     app = create_app(registry, store)
+    gc.collect()
+    gc.threshold(-1)  # booted: collect only when the heap is full
     board = registry.board
     if board.sim:
         from app.sim import Waker
