@@ -55,7 +55,9 @@ $('#token').onsubmit = e => {
   localStorage.setItem('pinwheel.token', token);
   e.target.hidden = true;
   e.target.reset();
+  clearErrors(form);
   refresh();
+  loadPins();
   connect();
 };
 

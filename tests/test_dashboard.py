@@ -529,6 +529,34 @@ def test_token_from_the_url_fragment_and_the_prompt(browser, tmp_path_factory):
         vm.stop()
 
 
+def test_token_guarding_reads_too(browser, tmp_path_factory):
+    flash = make_flash(tmp_path_factory.mktemp('dash-auth-all'), {
+        'board': 'auto', 'api_token': 'tok-456', 'auth': 'all', 'bindings': [
+            {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 200}]})
+    vm = VM(flash).start()
+    try:
+        if vm.get('/api/bindings')[0] != 401:
+            pytest.skip('this build does not guard reads with "auth": "all"')
+        ctx = browser.new_context(**PHONE)
+        pg = ctx.new_page()
+        errors = []
+        pg.on('pageerror', lambda e: errors.append(str(e)))
+        pg.goto('http://127.0.0.1:%d/' % vm.port)  # the files stay public
+        expect(pg.locator('#token')).to_be_visible()
+        expect(card(pg, 'led')).to_have_count(0)
+        pg.fill('#t-token', 'tok-456')
+        pg.locator('#token button').tap()
+        expect(card(pg, 'led')).to_be_visible()
+        expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
+        expect(card(pg, 'led')).to_have_attribute('data-level', '1')
+        expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
+        expect(pg.locator('#edit [data-err=""]')).to_have_text('')
+        assert errors == []
+        ctx.close()
+    finally:
+        vm.stop()
+
+
 @pytest.mark.xfail(reason='issue 6 owns the 96 KB budget: the app does not '
                    'boot in 96k with or without the dashboard (microdot alone '
                    'holds ~32 KB); the dashboard adds ~3.6 KB at boot, its '
