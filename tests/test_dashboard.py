@@ -489,6 +489,23 @@ def test_stream_refused_falls_back_to_polling_and_reconnects(page, board):
     no_reload(page)
 
 
+def test_safe_mode_banner_names_the_config_problem(browser, tmp_path_factory):
+    vm = VM(make_flash(tmp_path_factory.mktemp('dash-safe'), b'{"board": "auto", "bi')).start()
+    try:
+        problem = vm.get('/api/status')[1]['config_error']['message']
+        ctx = browser.new_context(**PHONE)
+        pg = ctx.new_page()
+        pg.goto('http://127.0.0.1:%d/' % vm.port)
+        banner = pg.locator('#safe')
+        expect(banner).to_be_visible()
+        expect(banner).to_have_text('Safe mode, no bindings loaded: ' + problem)
+        assert banner.get_attribute('role') == 'alert'
+        pg.screenshot(path=str(SHOTS / '09-safe-mode.png'))
+        ctx.close()
+    finally:
+        vm.stop()
+
+
 def test_token_from_the_url_fragment_and_the_prompt(browser, tmp_path_factory):
     flash = make_flash(tmp_path_factory.mktemp('dash-token'), {
         'board': 'auto', 'api_token': 'tok-123', 'bindings': []})
