@@ -50,8 +50,13 @@ def send(request, name):
     etag = '"%x-%x"' % (st[6], st[8])
     if request.headers.get('If-None-Match') == etag:
         return '', 304, {'ETag': etag, 'Cache-Control': 'max-age=0'}
-    res = Response.send_file(path, content_type=TYPES[name.rsplit('.', 1)[1]],
-                             compressed='gzip', max_age=0)
+    ctype = TYPES[name.rsplit('.', 1)[1]]
+    if request.method == 'HEAD':  # Microdot would open the file and never close it
+        return '', 200, {'Content-Type': ctype, 'Content-Encoding': 'gzip',
+                         'Content-Length': str(st[6]), 'ETag': etag,
+                         'Cache-Control': 'max-age=0'}
+    res = Response.send_file(path, content_type=ctype, compressed='gzip',
+                             max_age=0)
     res.headers['ETag'] = etag
     return res
 

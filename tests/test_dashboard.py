@@ -71,11 +71,11 @@ def board(tmp_path_factory):
     vm.stop()
 
 
-def raw_get(vm, path, headers=None):
+def raw_get(vm, path, headers=None, method='GET'):
     """(status, headers, body bytes as sent: still gzipped)."""
     conn = http.client.HTTPConnection('127.0.0.1', vm.port, timeout=10)
     try:
-        conn.request('GET', path, headers=headers or {})
+        conn.request(method, path, headers=headers or {})
         res = conn.getresponse()
         return res.status, {k.lower(): v for k, v in res.getheaders()}, res.read()
     finally:
@@ -97,6 +97,19 @@ def test_files_are_served_gzipped_with_cache_headers(board, path, name, ctype):
     assert gzip.decompress(body) == (STATIC / name).read_bytes()
     again, hdrs2, body2 = raw_get(board, path, {'If-None-Match': hdrs['etag']})
     assert again == 304 and body2 == b'' and hdrs2['etag'] == hdrs['etag']
+    status, hdrs3, body3 = raw_get(board, path, method='HEAD')
+    assert status == 200 and body3 == b''
+    assert hdrs3['content-encoding'] == 'gzip' and hdrs3['etag'] == hdrs['etag']
+    assert int(hdrs3['content-length']) == len(body)
+
+
+def test_head_requests_do_not_leak_open_files(board):
+    def open_fds():
+        return len(list(Path('/proc/%d/fd' % board.proc.pid).iterdir()))
+    before = open_fds()
+    for _ in range(100):
+        assert raw_get(board, '/static/app.js', method='HEAD')[0] == 200
+    assert open_fds() <= before + 5
 
 
 @pytest.mark.parametrize('path', [
