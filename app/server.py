@@ -54,15 +54,20 @@ class Server(Microdot):
 
     async def start_server(self, host='0.0.0.0', port=5000, debug=False,
                            ssl=None):
-        """Microdot's, with a listen backlog as deep as the connection cap:
-        the default 5 makes a burst of clients wait for SYN retries (1 s,
-        3 s) instead of being accepted and answered (a 503 at worst)."""
+        """Microdot's, with a deeper listen backlog: the default 5 makes a
+        burst of clients wait for SYN retries (1 s, 3 s) instead of being
+        accepted and answered (a 503 at worst)."""
         self.debug = debug
 
         async def serve(reader, writer):
             await self.handle_request(reader, writer)
 
-        backlog = self.limits().get('max_connections', 16)
+        # 3x the cap: the kernel holds a burst instead of dropping SYNs.
+        # 50 wrk clients, cap 16: backlog 16 gave 430 req/s and 6.7 s worst
+        # latency (SYN retries left the server idle), 48 gave 920 req/s and
+        # 0.2 s. Queued connections cost no MicroPython heap; lwIP bounds
+        # them by its own PCB pool.
+        backlog = 3 * self.limits().get('max_connections', 16)
         if ssl is None:  # firmware before asyncio TLS has no ssl parameter
             self.server = await asyncio.start_server(serve, host, port, backlog)
         else:
