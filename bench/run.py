@@ -99,7 +99,7 @@ class VM:
                 status, _ = self.request('GET', self.ready, timeout=2)
                 if status < 500:
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError('VM did not answer: %s' % self.output()[-600:])
@@ -388,7 +388,7 @@ def fits(image, heap_kb, dashboard):
         if status != 200 or not vm.alive():
             return False, 'died after the sequence'
         return True, None
-    except (RuntimeError, OSError) as e:
+    except (RuntimeError, OSError, http.client.HTTPException) as e:
         lines = str(e).splitlines() or [repr(e)]
         where = [x.strip() for x in lines if x.strip().startswith('File ')]
         return False, ((where[-1] + ': ') if where else '') + lines[-1][:200]

@@ -33,7 +33,11 @@ def pinwheel_app():
     from app.main import boot
     from app.api import create_app
     registry, store = boot('config.json')
-    return create_app(registry, store)
+    app = create_app(registry, store)
+    import gc  # as app.main.serve does once booted (see app/main.py)
+    gc.collect()
+    gc.threshold(-1)
+    return app
 
 
 async def main(which, path, n):
