@@ -124,6 +124,18 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path):
             cases.group(1) if cases else '?', took))
         assert result.returncode == 0, out[-6000:]
         assert cases and int(cases.group(1)) > 300, out[-3000:]
+        # then sequences: create, use, delete, use after delete (links are
+        # inferred from the paths)
+        stateful = cmd[:cmd.index('--checks')] + [
+            '--checks', CHECKS + ',use_after_free,ensure_resource_availability',
+            '--phases', 'stateful', '--max-examples', '40', '--workers', '1',
+            '--seed', '1', '--request-timeout', '10', '--max-failures', '20']
+        result = subprocess.run(stateful, capture_output=True, text=True,
+                                timeout=200, cwd=tmp_path)
+        out = result.stdout + result.stderr
+        steps = re.search(r'(\d+) generated', out)
+        print('schemathesis stateful: %s cases' % (steps.group(1) if steps else '?'))
+        assert result.returncode == 0, out[-6000:]
         # the server still answers and nothing crashed inside
         status, body, _ = vm.get('/api/status', headers={
             'Authorization': 'Bearer ' + TOKEN})
