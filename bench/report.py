@@ -73,6 +73,16 @@ def md_throughput(r):
                         fmt(bare.get('per_cpu_s')),
                         '%.2f×' % row['cpu_ratio'] if row.get('cpu_ratio')
                         else '—', pw['lat_p99_us'] / 1000))
+    for case, row in r['cases'].items():
+        doc = row.get('bare_doc')
+        if doc:
+            lines += ['', 'Same payload: bare Microdot returning pinwheel\'s '
+                      '`/api/bindings` document (~1 KB) as a static dict, %s '
+                      'conn: %s req/s, %s req/CPU-s; pinwheel is %.2f× (%.2f× '
+                      'per CPU-s) of that.' % (
+                          case.rsplit(' @', 1)[1], fmt(doc['rps']),
+                          fmt(doc.get('per_cpu_s')), row['doc_ratio'],
+                          row['doc_cpu_ratio'])]
     churn = r.get('http_churn') or {}
     lines += ['', 'A POST+DELETE cycle persists config.json twice (write a '
               'temp file, rename). Heap after each round of runs (after '

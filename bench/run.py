@@ -261,6 +261,8 @@ def cpu_per_request(flash, which, path, n):
 
 PROFILE = [  # (label, app, path): where a request's CPU time goes
     ('bare Microdot, small dict', 'bare', '/api/bindings'),
+    ('bare Microdot, pinwheel\'s /api/bindings document as a static dict',
+     'bare', '/bench/doc'),
     ('pinwheel, unknown path (routing, hooks, JSON 404)', 'pinwheel',
      '/nope'),
     ('pinwheel, GET /api/bindings (4 bindings)', 'pinwheel', '/api/bindings'),
@@ -270,6 +272,12 @@ PROFILE = [  # (label, app, path): where a request's CPU time goes
 
 def profile(image, opts):
     flash = make_flash('profile', image, BENCH_CONFIG)
+    vm = VM(flash).start()
+    try:
+        (flash / 'doc.json').write_text(json.dumps(
+            vm.request('GET', '/api/bindings')[1]))
+    finally:
+        vm.stop()
     n = 500 if opts.quick else 3000
     return {'requests': n, 'us_per_request': [
         [label, path, cpu_per_request(flash, which, path, n)]
@@ -284,19 +292,25 @@ def throughput(image, opts):
     try:
         pw.start()
         bare.start()
-        for vm in (pw, bare):  # warm up both (first requests allocate)
-            wrk(vm, '/api/bindings', 10, 1)
+        # the bare app also serves pinwheel's document as a static dict
+        (bare.flash / 'doc.json').write_text(json.dumps(
+            pw.request('GET', '/api/bindings')[1]))
+        for vm, path in ((pw, '/api/bindings'), (bare, '/api/bindings'),
+                         (bare, '/bench/doc')):  # warm up: first requests allocate
+            wrk(vm, path, 10, 1)
         cleanup_cycle(pw)
         heaps = []
         runs = {}
         for rep in range(opts.reps):
             for name, path, mode in CASES:
                 for conns in (1, 10):
-                    order = [('pinwheel', pw), ('bare', bare)]
+                    order = [('pinwheel', pw, path), ('bare', bare, path)]
+                    if path == '/api/bindings' and mode == 'get':
+                        order.append(('bare_doc', bare, '/bench/doc'))
                     if rep % 2:  # ABBA: drift hits both sides alike
                         order.reverse()
-                    for label, vm in order:
-                        r = wrk(vm, path, conns, opts.secs, mode)
+                    for label, vm, url in order:
+                        r = wrk(vm, url, conns, opts.secs, mode)
                         runs.setdefault((name, conns), {}).setdefault(
                             label, []).append(r)
                         if mode == 'cycle' and label == 'pinwheel':
@@ -323,6 +337,14 @@ def throughput(image, opts):
                       zip(sides['pinwheel'], sides['bare'])
                       if a['per_cpu_s'] and b['per_cpu_s']]
             row['cpu_ratio'] = round(median(ratios), 3) if ratios else None
+            if 'bare_doc' in sides:
+                row['doc_ratio'] = round(median(
+                    [a['rps'] / b['rps'] for a, b in
+                     zip(sides['pinwheel'], sides['bare_doc']) if b['rps']]), 3)
+                row['doc_cpu_ratio'] = round(median(
+                    [a['per_cpu_s'] / b['per_cpu_s'] for a, b in
+                     zip(sides['pinwheel'], sides['bare_doc'])
+                     if a['per_cpu_s'] and b['per_cpu_s']]), 3)
             out['cases']['%s @%d' % (name, conns)] = row
         cycles = sum(r['requests'] // 2 for (n, c), s in runs.items()
                      if n.startswith('POST') for r in s['pinwheel'])

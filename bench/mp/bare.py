@@ -38,6 +38,21 @@ def delete(request, bid):
     return '', 204
 
 
+_doc = None
+
+
+@app.get('/bench/doc')
+def doc(request):
+    """pinwheel's GET /api/bindings document as a static dict (doc.json,
+    written by run.py): the same payload with none of the work behind it."""
+    global _doc
+    if _doc is None:
+        import json
+        with open('doc.json') as f:
+            _doc = json.load(f)
+    return _doc
+
+
 @app.get('/')
 def index(request):
     return '<!doctype html><title>bare</title><h1>bare</h1>', 200, {

@@ -4,6 +4,9 @@ from in-memory streams. run.py times the process with getrusage and
 subtracts a run with N = 0, so only the requests count.
 
     micropython handle.py bare|pinwheel PATH N     (cwd: a flash dir)
+
+The bare app also serves ``/bench/doc``: pinwheel's GET /api/bindings
+document (``doc.json``) as a static dict.
 """
 import sys
 sys.path.append('lib')
@@ -26,6 +29,16 @@ def bare_app():
     @app.get('/api/bindings')
     def bindings(request):
         return {'ok': True, 'n': 1}
+
+    doc = []
+
+    @app.get('/bench/doc')
+    def document(request):  # pinwheel's /api/bindings, as a static dict
+        if not doc:
+            import json
+            with open('doc.json') as f:
+                doc.append(json.load(f))
+        return doc[0]
     return app
 
 
