@@ -322,27 +322,34 @@ def explain(results):
         worst = min(min(r['ratio'], r.get('cpu_ratio') or r['ratio'])
                     for r in rows if r)
         if worst < BUDGET_BINDINGS_RATIO:
-            bare = _profile_us(results, 'bare')
-            nope = _profile_us(results, 'pinwheel, unknown')
-            lst = _profile_us(results, 'pinwheel, GET /api/bindings')
+            bare = _profile_us(results, 'bare Microdot, small')
+            doc = _profile_us(results, 'bare Microdot, pinwheel')
+            empty = _profile_us(results, 'pinwheel, GET /api/bindings, no')
+            full = _profile_us(results, 'pinwheel, GET /api/bindings (4')
             rps = rows[0]['bare'].get('per_cpu_s') if rows[0] else None
+            known = None not in (bare, doc, empty, full)
             notes.append(
-                '`GET /api/bindings` is %.2f× to %.2f× bare Microdot. The bare '
-                'app costs ~%s us of CPU per request end to end, most of it '
-                'the socket, accept and close in Microdot and asyncio; inside '
-                'the VM (profile table) its request is %s us and pinwheel\'s '
-                '%s us: ~%s us for routing among our routes, the auth/CORS '
-                'hooks and the connection limits (an unknown path costs %s us),'
-                ' and ~%s us for four bindings as ~1 KB of JSON (`json.dumps` '
-                'alone is ~40 us of it; the bare app returns 20 bytes). Fixed '
-                'in this round: a per-request `asyncio.wait_for` (a task per '
-                'request, ~50 us) became one watchdog task, and /api/status no '
-                'longer walks the 2 MB heap twice per request (~0.7 ms).'
+                '`GET /api/bindings` is %.2f× to %.2f× bare Microdot (budget '
+                '%.2f×). The bare app costs ~%s us of CPU per request end to '
+                'end, most of it Microdot and asyncio on the socket (strace: '
+                'every byte of the request head is its own read() call, and '
+                'every response header line its own write and trip through the'
+                ' event loop). Inside the VM (profile table) the bare request is %s '
+                'us and pinwheel\'s %s us: %s us for the connection cap, the '
+                'read deadline, the auth hook and routing (no bindings: %s us),'
+                ' %s us to build four binding dicts, and %s us because the '
+                'answer is ~1 KB of JSON instead of 20 bytes (the bare app '
+                'sending the same document as a static dict: %s us). Fixed in '
+                'this round: a per-request `asyncio.wait_for` (a task per '
+                'request, ~50 us) became one watchdog task; /api/status no '
+                'longer walks the 2 MB heap twice per request (~0.7 ms; now '
+                'once a second).'
                 % (min(r['ratio'] for r in rows if r),
-                   max(r['ratio'] for r in rows if r),
-                   '%.0f' % (1e6 / rps) if rps else '?', fmt(bare), fmt(lst),
-                   fmt(nope - bare) if nope and bare else '?', fmt(nope),
-                   fmt(lst - nope) if lst and nope else '?'))
+                   max(r['ratio'] for r in rows if r), BUDGET_BINDINGS_RATIO,
+                   '%.0f' % (1e6 / rps) if rps else '?', fmt(bare), fmt(full),
+                   fmt(empty - bare) if known else '?', fmt(empty),
+                   fmt(full - empty - (doc - bare)) if known else '?',
+                   fmt(doc - bare) if known else '?', fmt(doc)))
     m = results.get('memory')
     if isinstance(m, dict) and 'imports' in m:
         mh = m.get('min_heap') or {}

@@ -263,15 +263,19 @@ PROFILE = [  # (label, app, path): where a request's CPU time goes
     ('bare Microdot, small dict', 'bare', '/api/bindings'),
     ('bare Microdot, pinwheel\'s /api/bindings document as a static dict',
      'bare', '/bench/doc'),
-    ('pinwheel, unknown path (routing, hooks, JSON 404)', 'pinwheel',
-     '/nope'),
+    ('pinwheel, GET /api/bindings, no bindings (connection limits, read '
+     'deadline, auth hook, routing)', 'pinwheel0', '/api/bindings'),
     ('pinwheel, GET /api/bindings (4 bindings)', 'pinwheel', '/api/bindings'),
+    ('pinwheel, unknown path (all routes tried, JSON 404)', 'pinwheel',
+     '/nope'),
     ('pinwheel, GET /api/status', 'pinwheel', '/api/status'),
 ]
 
 
 def profile(image, opts):
     flash = make_flash('profile', image, BENCH_CONFIG)
+    empty = dict(BENCH_CONFIG, bindings=[])
+    (flash / 'config0.json').write_text(json.dumps(empty))
     vm = VM(flash).start()
     try:
         (flash / 'doc.json').write_text(json.dumps(

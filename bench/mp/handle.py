@@ -3,7 +3,7 @@ through ``app.handle_request`` (pinwheel's Server or a bare Microdot app)
 from in-memory streams. run.py times the process with getrusage and
 subtracts a run with N = 0, so only the requests count.
 
-    micropython handle.py bare|pinwheel PATH N     (cwd: a flash dir)
+    micropython handle.py bare|pinwheel|pinwheel0 PATH N   (cwd: a flash dir)
 
 The bare app also serves ``/bench/doc``: pinwheel's GET /api/bindings
 document (``doc.json``) as a static dict.
@@ -42,10 +42,10 @@ def bare_app():
     return app
 
 
-def pinwheel_app():
+def pinwheel_app(config):
     from app.main import boot
     from app.api import create_app
-    registry, store = boot('config.json')
+    registry, store = boot(config)
     app = create_app(registry, store)
     import gc  # as app.main.serve does once booted (see app/main.py)
     gc.collect()
@@ -54,7 +54,11 @@ def pinwheel_app():
 
 
 async def main(which, path, n):
-    app = bare_app() if which == 'bare' else pinwheel_app()
+    if which == 'bare':
+        app = bare_app()
+    else:  # pinwheel: config.json; pinwheel0: config0.json (no bindings)
+        app = pinwheel_app('config0.json' if which == 'pinwheel0'
+                           else 'config.json')
     raw = REQUEST % path.encode()
     for _ in range(n):
         await app.handle_request(AsyncBytesIO(raw), Writer(b''))
