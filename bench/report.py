@@ -278,9 +278,12 @@ def summary(results):
 
 def markdown(results):
     meta = results['meta']
-    lines = ['Measured by `make bench` on %s: MicroPython %s, %s, %s CPUs '
-             '(shared; load average %.1f at the start), %s s in all%s. '
-             'Chart: [docs/bench.png](docs/bench.png).' % (
+    lines = ['`make bench` measures each figure next to its baseline in the '
+             'same run (interleaved, repeated, medians) and writes '
+             'bench/results.json, bench/results.md, this section and the '
+             'chart. This run: %s, MicroPython %s unix port, %s, %s CPUs '
+             '(shared with other jobs; load average %.1f at the start), %s s '
+             '(bench/load.py, the 60 s load test, runs after it)%s.' % (
                  meta['date'], meta['micropython'], meta['host'], meta['cpus'],
                  meta['load_avg'], meta.get('total_s'),
                  ' (**--quick run: noisy**)' if meta.get('quick') else ''),
