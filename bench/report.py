@@ -411,12 +411,18 @@ def chart(results, path=CHART):
         x = range(len(names))
         pw = [tp['cases'][n]['pinwheel']['rps'] for n in names]
         bare = [tp['cases'][n]['bare']['rps'] for n in names]
-        ax1.bar([i - 0.2 for i in x], bare, 0.4, label='bare Microdot',
+        doc = [(tp['cases'][n].get('bare_doc') or {}).get('rps') or 0
+               for n in names]
+        ax1.bar([i - 0.27 for i in x], bare, 0.27, label='bare Microdot',
                 color='#bbbbbb')
-        ax1.bar([i + 0.2 for i in x], pw, 0.4, label='pinwheel',
+        if any(doc):
+            ax1.bar([i for i in x], doc, 0.27, color='#dddddd', hatch='//',
+                    edgecolor='#999999',
+                    label='bare Microdot, same ~1 KB document')
+        ax1.bar([i + 0.27 for i in x], pw, 0.27, label='pinwheel',
                 color='#2a7ab0')
         for i, n in enumerate(names):
-            ax1.text(i + 0.2, pw[i], '%.2f×' % tp['cases'][n]['ratio'],
+            ax1.text(i + 0.27, pw[i], '%.2f×' % tp['cases'][n]['ratio'],
                      ha='center', va='bottom', fontsize=8)
         ax1.set_xticks(list(x))
         ax1.set_xticklabels([n.replace(' @', '\n@').replace(' /api', '\n/api')
