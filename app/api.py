@@ -5,7 +5,7 @@ from time import ticks_diff, ticks_ms
 from microdot import Request, Response
 from app import auth, config as configs
 from app.errors import ApiError, invalid
-from app.profiles import CAP_IN, caps_list, pin_key
+from app.board import CAP_IN, caps_list, pin_key
 from app.server import Server
 
 VERSION = '0.1.0'
@@ -74,6 +74,34 @@ def _jsonify(handler):
     return route
 
 
+def _bad_request(request, *exc):
+    return error(400, 'bad_request', 'malformed HTTP request')
+
+
+def _not_found(request, *exc):
+    return error(404, 'not_found', 'no such endpoint: %s; see the README for '
+                 'the API' % (request.path if request else '?'))
+
+
+def _not_allowed(request, *exc):
+    return error(405, 'method_not_allowed', '%s is not allowed on %s'
+                 % (request.method, request.path) if request else
+                 'method not allowed')
+
+
+def _too_large(request, *exc):
+    return error(413, 'too_large', 'the body is larger than %d bytes'
+                 % Request.max_content_length)
+
+
+def _internal(request, *exc):
+    return error(500, 'internal', 'internal error; see the board log')
+
+
+ERRORS = ((400, _bad_request), (404, _not_found), (405, _not_allowed),
+          (413, _too_large), (500, _internal))
+
+
 def create_app(registry, store):
     """The Microdot app serving ``registry``, persisting to ``store``."""
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
@@ -85,19 +113,8 @@ def create_app(registry, store):
 
     registry.on_change = save
 
-    def status_codes(code, name, message):
-        def handle(request, *exc):
-            return error(code, name, message(request))
-        app.errorhandler(code)(handle)
-
-    status_codes(400, 'bad_request', lambda r: 'malformed HTTP request')
-    status_codes(404, 'not_found', lambda r: 'no such endpoint: %s; see '
-                 'the README for the API' % (r.path if r else '?'))
-    status_codes(405, 'method_not_allowed', lambda r: '%s is not allowed on '
-                 '%s' % (r.method, r.path) if r else 'method not allowed')
-    status_codes(413, 'too_large', lambda r: 'the body is larger than %d '
-                 'bytes' % Request.max_content_length)
-    status_codes(500, 'internal', lambda r: 'internal error; see the board log')
+    for code, handler in ERRORS:
+        app.errorhandler(code)(handler)
 
     @app.errorhandler(Exception)
     def crashed(request, exc):
@@ -109,29 +126,26 @@ def create_app(registry, store):
             return handler
         return wrap
 
-    @add('/api/bindings', ['GET'])
-    def list_bindings(request):
-        return {'bindings': [h.to_dict() for h in registry.bindings]}
-
-    @add('/api/bindings', ['POST'])
-    def create_binding(request):
+    # One route per URL, whatever its methods: each route costs Microdot a
+    # pattern, a compiled regex and a list (~250 bytes of heap).
+    @add('/api/bindings', ['GET', 'POST'])
+    def bindings(request):
+        if request.method != 'POST':  # GET or HEAD
+            return {'bindings': [h.to_dict() for h in registry.bindings]}
         h = registry.create(read_json(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
-    @add('/api/bindings/<binding_id>', ['GET'])
-    def get_binding(request, binding_id):
-        return registry.get(binding_id).to_dict()
-
-    @add('/api/bindings/<binding_id>', ['PATCH', 'PUT'])
-    def update_binding(request, binding_id):
-        registry.get(binding_id)  # 404 before 400 for a bad body
-        partial = request.method == 'PATCH'
+    @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
+    def binding(request, binding_id):
+        method = request.method
+        if method == 'DELETE':
+            registry.delete(binding_id)
+            return '', 204
+        h = registry.get(binding_id)  # 404 before 400 for a bad body
+        if method in ('GET', 'HEAD'):
+            return h.to_dict()
+        partial = method == 'PATCH'
         return registry.update(binding_id, read_json(request), partial).to_dict()
-
-    @add('/api/bindings/<binding_id>', ['DELETE'])
-    def delete_binding(request, binding_id):
-        registry.delete(binding_id)
-        return '', 204
 
     @add('/api/bindings/<binding_id>/start', ['POST'])
     def start_binding(request, binding_id):
@@ -193,13 +207,11 @@ def create_app(registry, store):
                                   'application/json', stream=stream,
                                   compressed=True, max_age=3600)
 
-    @add('/api/config', ['GET'])
-    def get_config(request):
-        store.data['bindings'] = registry.specs()
-        return configs.redact(store.data)
-
-    @add('/api/config', ['PUT'])
-    def put_config(request):
+    @add('/api/config', ['GET', 'PUT'])
+    def config(request):
+        if request.method != 'PUT':
+            store.data['bindings'] = registry.specs()
+            return configs.redact(store.data)
         new = read_json(request)
         if isinstance(new, dict):
             configs.unredact(new, store.data)

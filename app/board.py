@@ -6,7 +6,16 @@ owns the board profile (pins and their capabilities) and the timer pool.
 """
 import sys
 import micropython
-from app import profiles
+from micropython import const
+from app import forget
+
+CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
+CAP_IN = const(2)
+CAP_ADC = const(4)
+CAP_PULL = const(8)  # internal pull-up/down available
+CAP_NAMES = ((CAP_OUT, 'out'), (CAP_IN, 'in'), (CAP_ADC, 'adc'),
+             (CAP_PULL, 'pull'))
+NAMES = ('sim', 'esp32', 'rp2', 'esp8266')  # the profiles we ship
 
 try:
     from machine import Pin, Timer
@@ -21,7 +30,7 @@ def detect():
     """The profile name for the port we run on, or None if unknown."""
     if SIM:
         return 'sim'
-    return sys.platform if sys.platform in profiles.NAMES else None
+    return sys.platform if sys.platform in NAMES else None
 
 
 class Board:
@@ -30,10 +39,14 @@ class Board:
     def __init__(self, name='auto', virtual_timers=8):
         if name == 'auto':
             name = detect()
-        profile = profiles.load(name)
+        from app import profiles  # dropped again below: see forget()
+        try:
+            profile = profiles.load(name)
+        finally:
+            forget('profiles')
         if profile is None:
             raise ValueError('unknown board %r; use one of: auto, %s'
-                             % (name, ', '.join(profiles.NAMES)))
+                             % (name, ', '.join(NAMES)))
         if not SIM and name == 'sim':
             raise ValueError('board "sim" only runs on the unix port')
         self.name = name
@@ -116,3 +129,13 @@ class Board:
         slot = self._timers.index(timer)
         if slot not in self._free:
             self._free.append(slot)
+
+
+def caps_list(caps):
+    """``CAP_OUT | CAP_IN`` -> ``['out', 'in']``."""
+    return [n for bit, n in CAP_NAMES if caps & bit]
+
+
+def pin_key(pin):
+    """Sort key: GPIO numbers in order, then named pins such as "LED"."""
+    return (1, pin) if isinstance(pin, str) else (0, pin)

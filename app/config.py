@@ -5,7 +5,8 @@ power cut leaves the old file or the new one, never half of one.
 """
 import json
 import os
-from app.errors import ApiError, invalid
+from app import forget
+from app.errors import ApiError
 
 SECRET = '********'  # what GET /api/config shows instead of a secret
 DEFAULTS = {
@@ -18,70 +19,28 @@ DEFAULTS = {
     'limits': {'bindings': 16, 'virtual_timers': 8},
     'bindings': [],
 }
-_SECTIONS = {  # section -> {key: type}
-    'http': {'port': int, 'host': str, 'max_streams': int,
-             'max_connections': int, 'read_timeout_s': int,
-             'cors_origins': list},
-    'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
-             'ap_fallback': bool, 'ap_password': str, 'hostname': str},
-    'limits': {'bindings': int, 'virtual_timers': int},
-}
-_RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
-           'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
-           'wifi.timeout_s': (0, 600), 'limits.bindings': (1, 32),
-           'limits.virtual_timers': (1, 32)}
+
+
+def defaults():
+    """A fresh config holding the defaults."""
+    out = dict(DEFAULTS)
+    for key in ('http', 'wifi', 'limits'):
+        out[key] = dict(DEFAULTS[key])
+    out['bindings'] = []
+    return out
 
 
 def check(data):
-    """Check everything but the bindings; return a full config dict."""
-    if not isinstance(data, dict):
-        raise ApiError(400, 'invalid_json', 'the config must be a JSON object')
-    for key in data:
-        if key not in DEFAULTS:
-            raise invalid(key[:32], 'unknown config key "%s"; allowed: %s'
-                          % (key[:32], ', '.join(sorted(DEFAULTS))))
-    out = {}
-    for key, default in DEFAULTS.items():
-        value = data.get(key, default)
-        if key in _SECTIONS:
-            value = _section(key, value, default)
-        elif key == 'board' and not isinstance(value, str):
-            raise invalid('board', 'board must be a string: auto, sim, esp32, '
-                                   'rp2 or esp8266')
-        elif key == 'api_token' and value is not None and (
-                not isinstance(value, str) or not value):
-            raise invalid('api_token', 'api_token must be null or a non-empty '
-                                       'string')
-        elif key == 'auth' and value not in ('writes', 'all'):
-            raise invalid('auth', 'auth must be "writes" (the token guards '
-                                  'changes) or "all" (reads too)')
-        elif key == 'bindings' and not isinstance(value, list):
-            raise invalid('bindings', 'bindings must be a list')
-        out[key] = value
-    return out
+    """Check everything but the bindings; return a full config dict.
 
-
-def _section(name, value, default):
-    if not isinstance(value, dict):
-        raise invalid(name, '%s must be an object' % name)
-    types = _SECTIONS[name]
-    out = dict(default)
-    for key, item in value.items():
-        field = '%s.%s' % (name, key[:32])
-        kind = types.get(key)
-        if kind is None:
-            raise invalid(field, 'unknown key %s; allowed: %s'
-                          % (field, ', '.join(sorted(types))))
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
-            raise invalid(field, '%s must be of type %s' % (field, kind.__name__))
-        if kind is list and any(not isinstance(x, str) for x in item):
-            raise invalid(field, '%s must be a list of strings' % field)
-        bounds = _RANGES.get(field)
-        if bounds and not bounds[0] <= item <= bounds[1]:
-            raise invalid(field, '%s must be from %d to %d'
-                          % (field, bounds[0], bounds[1]))
-        out[key] = item
-    return out
+    The checking code (app.schema) loads for the call and is dropped after
+    it: boot and PUT /api/config are its only users, and it would otherwise
+    hold ~3 KB of heap for good."""
+    from app import schema
+    try:
+        return schema.check(data)
+    finally:
+        forget('schema')
 
 
 def redact(data):
@@ -111,7 +70,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
-        self.data = check({})
+        self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
 

@@ -13,43 +13,17 @@ import gc
 gc.threshold(16384)
 import asyncio  # noqa: E402
 import os  # noqa: E402
-from app.board import Board
-from app.config import Config
-from app.errors import ApiError
-from app.registry import Registry
-
-
-def _error_dict(e):
-    if isinstance(e, ApiError):
-        return {'code': e.code, 'message': e.message, 'field': e.field}
-    return {'code': 'invalid_config', 'message': str(e), 'field': 'board'}
+from app import forget
 
 
 def boot(config_path='config.json'):
-    """Return (registry, store); never raises on a bad config."""
-    store = Config(config_path)
-    problem = None
+    """Return (registry, store); never raises on a bad config. The boot
+    code (app.startup) is dropped once it has run."""
+    from app import startup
     try:
-        store.load()
-    except ApiError as e:
-        problem = e
-    limits = store.data['limits']
-    try:
-        board = Board(store.data['board'], limits['virtual_timers'])
-    except ValueError as e:
-        problem = problem or e
-        board = Board('auto', limits['virtual_timers'])
-    registry = Registry(board, limits['bindings'])
-    if problem is None:
-        try:
-            registry.replace_all(store.data['bindings'])
-        except ApiError as e:
-            problem = e
-    if problem is not None:
-        error = _error_dict(problem)
-        store.enter_safe_mode(error)
-        print('pinwheel: SAFE MODE:', error['message'])
-    return registry, store
+        return startup.boot(config_path)
+    finally:
+        forget('startup')
 
 
 def _port(store):

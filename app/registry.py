@@ -3,7 +3,7 @@ is touched, so a rejected request changes nothing."""
 from app.errors import ApiError, invalid
 from app.handler import REQUIRED
 from app.kinds import KINDS
-from app.profiles import CAP_IN, CAP_OUT, CAP_PULL, pin_key
+from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
 
 COMMON = ('id', 'kind', 'pin', 'start')
 _ID_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
