@@ -374,9 +374,8 @@ def explain(results):
                 ' modules %s (largest: %s), plus %s of objects built at boot. '
                 'The live heap while serving is %s; the rest of the minimum is '
                 'headroom for requests and fragmentation (MicroPython\'s GC '
-                'never moves objects, so a request that needs one block of 1-2 '
-                'KB can fail with more than that free in pieces; below the '
-                'minimum the app still boots but requests fail). Every object '
+                'never moves objects, so one block of a KB or two can be '
+                'missing with more than that free in pieces; %s). Every object '
                 'and pointer is '
                 'twice the size of a 32-bit board\'s. With app/ and lib/ in a '
                 'ROMFS partition (bytecode runs in place; MicroPython >= 1.25 '
@@ -387,7 +386,9 @@ def explain(results):
                            ((n, b) for n, b in m['imports']
                             if n.startswith('app')), key=lambda x: -x[1])[:3]),
                    kb(m['boot'] - m['base'] - sum(imports.values())),
-                   kb(serving), kb(rom['boot_without_image'] - rom['base'])
+                   kb(serving), 'at %s KB: %s' % tuple(mh['below'])
+                   if mh.get('below') else 'see the probes in results.json',
+                   kb(rom['boot_without_image'] - rom['base'])
                    if 'boot_without_image' in rom else '?',
                    kb(m['boot'] - m['base'])))
     lat = results.get('lateness')

@@ -448,8 +448,10 @@ def min_heap(image, dashboard, lo=32, hi=512, step=4, confirm=3):
         if all(ok for ok, _ in results):
             break
         hi += step
+    below = fits(image, hi - step, dashboard)
     return {'min_kb': hi, 'fits_96k': at_budget, 'step_kb': step,
             'confirm': confirm, 'probes': probes,
+            'below': [hi - step, below[1]],
             'fail_at_96k': None if at_budget else why_budget}
 
 
