@@ -1,0 +1,32 @@
+"""PUT /api/sim/pins/<pin>: force the level of a simulated input pin.
+
+For tests and demos on the unix port; ``app.api`` loads it for the request
+and drops it after, so its code holds no heap between requests.
+"""
+from app import sim
+from app.board import CAP_IN
+from app.errors import ApiError, invalid
+
+
+def drive(registry, pin, body):
+    """Drive ``pin`` (the path segment) to ``body['level']``; the answer."""
+    pin = int(pin) if pin.isdigit() else pin
+    level = body.get('level') if isinstance(body, dict) else None
+    if (not isinstance(level, int) or isinstance(level, bool)
+            or level not in (0, 1)):  # not 1.0, not true
+        raise invalid('level', 'level must be 0 or 1')
+    for key in body:
+        if key != 'level':
+            raise invalid(key[:32], 'only "level" may be sent')
+    if not registry.board.caps(pin):
+        raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
+                       'the simulated board; input pins: %s'
+                       % (str(pin)[:40], registry.pins_for(CAP_IN, [])),
+                       'pin')
+    h = registry.pin_user(pin)
+    if h is not None and h.OUTPUT:
+        raise ApiError(409, 'pin_in_use', 'pin %s is an output of '
+                       'binding "%s"; only inputs can be driven'
+                       % (pin, h.id), 'pin')
+    sim.drive(pin, level)
+    return {'pin': pin, 'level': level}
