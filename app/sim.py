@@ -159,6 +159,9 @@ class Timer:
         if locked:
             _lock.acquire()
         self.active = False
+        # let go of the callback: a pooled timer would otherwise keep a
+        # deleted binding (its bound ISR) alive until the timer is reused
+        self._cb = None
         if locked:
             _lock.release()
 
