@@ -212,10 +212,7 @@ def create_app(registry, store):
         if request.method != 'PUT':
             store.data['bindings'] = registry.specs()
             return configs.redact(store.data)
-        new = read_json(request)
-        if isinstance(new, dict):
-            configs.unredact(new, store.data)
-        data = configs.check(new)
+        data = configs.check(read_json(request), store.data)
         if data['board'] not in ('auto', board.name):
             raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
                           'different board needs a reflash)'

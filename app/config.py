@@ -6,7 +6,6 @@ power cut leaves the old file or the new one, never half of one.
 import json
 import os
 from app import forget
-from app.errors import ApiError
 
 SECRET = '********'  # what GET /api/config shows instead of a secret
 DEFAULTS = {
@@ -30,15 +29,17 @@ def defaults():
     return out
 
 
-def check(data):
-    """Check everything but the bindings; return a full config dict.
+def check(data, old=None):
+    """Check everything but the bindings; return a full config dict. With
+    ``old`` (the running config) a secret sent back as SECRET keeps its
+    stored value.
 
     The checking code (app.schema) loads for the call and is dropped after
     it: boot and PUT /api/config are its only users, and it would otherwise
     hold ~3 KB of heap for good."""
     from app import schema
     try:
-        return schema.check(data)
+        return schema.check(data, old)
     finally:
         forget('schema')
 
@@ -54,17 +55,6 @@ def redact(data):
     return out
 
 
-def unredact(new, old):
-    """Keep the stored secrets where a client sent back SECRET."""
-    if new.get('api_token') == SECRET:
-        new['api_token'] = old.get('api_token')
-    wifi = new.get('wifi')
-    if isinstance(wifi, dict):
-        for key in ('password', 'ap_password'):
-            if wifi.get(key) == SECRET:
-                wifi[key] = old['wifi'].get(key, '')
-
-
 class Config:
     """The config file and the state of the last load or save."""
 
@@ -73,25 +63,6 @@ class Config:
         self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
-
-    def load(self):
-        """Read and check the file; on any problem raise ApiError with the
-        field. A crash between write and rename may leave only the .tmp."""
-        path = self.path
-        if not _exists(path) and _exists(path + '.tmp'):
-            os.rename(path + '.tmp', path)
-        try:
-            with open(path, 'rb') as f:  # bytes: text mode dies on non-UTF-8
-                text = f.read()
-        except OSError:
-            raise ApiError(400, 'invalid_json', '%s not found' % path, None)
-        try:
-            data = json.loads(text)
-        except Exception:  # ValueError, UnicodeError, too deep, too big
-            raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
-                           '; truncated or corrupt?)' % (path, len(text)), None)
-        self.data = check(data)  # leaves data at the defaults if it raises
-        return self.data
 
     def enter_safe_mode(self, error):
         """Run with no bindings. The broken file stays until the first save,
@@ -104,7 +75,7 @@ class Config:
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
-            if self.safe_mode and _exists(self.path):
+            if self.safe_mode and exists(self.path):
                 _replace(self.path, self.path + '.bad')
             with open(tmp, 'w') as f:
                 json.dump(self.data, f)
@@ -120,7 +91,7 @@ class Config:
             self.error = None
 
 
-def _exists(path):
+def exists(path):
     try:
         os.stat(path)
         return True

@@ -2,7 +2,7 @@
 
 Loaded only while a config is checked (see ``app.config.check``).
 """
-from app.config import DEFAULTS
+from app.config import DEFAULTS, SECRET
 from app.errors import ApiError, invalid
 
 _SECTIONS = {  # section -> {key: type}
@@ -19,10 +19,12 @@ _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'limits.virtual_timers': (1, 32)}
 
 
-def check(data):
+def check(data, old=None):
     """Check everything but the bindings; return a full config dict."""
     if not isinstance(data, dict):
         raise ApiError(400, 'invalid_json', 'the config must be a JSON object')
+    if old is not None:
+        unredact(data, old)
     for key in data:
         if key not in DEFAULTS:
             raise invalid(key[:32], 'unknown config key "%s"; allowed: %s'
@@ -68,3 +70,14 @@ def _section(name, value, default):
                           % (field, bounds[0], bounds[1]))
         out[key] = item
     return out
+
+
+def unredact(new, old):
+    """Keep the stored secrets where a client sent back SECRET."""
+    if new.get('api_token') == SECRET:
+        new['api_token'] = old.get('api_token')
+    wifi = new.get('wifi')
+    if isinstance(wifi, dict):
+        for key in ('password', 'ap_password'):
+            if wifi.get(key) == SECRET:
+                wifi[key] = old['wifi'].get(key, '')

@@ -4,10 +4,32 @@ Loaded by ``app.main.boot`` and dropped after it (its code is heap on most
 ports). Nothing here may brick a board: any problem with config.json boots
 in safe mode.
 """
+import json
+import os
 from app.board import Board
-from app.config import Config
+from app.config import Config, check, exists
 from app.errors import ApiError
 from app.registry import Registry
+
+
+def load(store):
+    """Read and check ``store``'s file; on any problem raise ApiError with the
+    field. A crash between write and rename may leave only the .tmp."""
+    path = store.path
+    if not exists(path) and exists(path + '.tmp'):
+        os.rename(path + '.tmp', path)
+    try:
+        with open(path, 'rb') as f:  # bytes: text mode dies on non-UTF-8
+            text = f.read()
+    except OSError:
+        raise ApiError(400, 'invalid_json', '%s not found' % path, None)
+    try:
+        data = json.loads(text)
+    except Exception:  # ValueError, UnicodeError, too deep, too big
+        raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
+                       '; truncated or corrupt?)' % (path, len(text)), None)
+    store.data = check(data)  # leaves data at the defaults if it raises
+    return store.data
 
 
 def _error_dict(e):
@@ -21,7 +43,7 @@ def boot(config_path='config.json'):
     store = Config(config_path)
     problem = None
     try:
-        store.load()
+        load(store)
     except ApiError as e:
         problem = e
     limits = store.data['limits']
