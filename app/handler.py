@@ -174,10 +174,7 @@ class Handler:
             fault = getattr(self.timer, 'error', None)  # a simulated timer's
         if fault is not None and self.error is None:
             self._fault = None
-            self.stop()
-            self.error = '%s in %s ISR: %s' % (
-                type(fault).__name__, self.KIND, fault)
-            self.version = (self.version + 1) & MASK
+            self.fail(fault, 'ISR')
 
     def to_dict(self):
         self.sync()
