@@ -70,22 +70,27 @@ class Registry:
         if isinstance(pin, str) and pin.isdigit():  # "5" would read as 5
             raise ApiError(400, 'invalid_pin', 'pin must be a JSON number: '
                            '%s, not "%s"' % (_clip(pin), _clip(pin)), 'pin')
-        hint = '; free pins for %s: %s' % (cls.KIND, self.pins_for(need, taken))
-        if pin in board.reserved:
-            raise ApiError(400, 'invalid_pin', 'pin %s is reserved on %s (%s)%s'
-                           % (pin, board.name, board.reserved[pin], hint), 'pin')
         caps = board.caps(pin)
-        if not caps:
-            raise ApiError(400, 'invalid_pin', 'pin %s does not exist on %s%s'
-                           % (_clip(pin), board.name, hint), 'pin')
-        if not caps & need:
-            raise ApiError(400, 'invalid_pin', 'pin %s cannot be %s; a %s needs'
-                           ' %s pin%s' % (pin, what, cls.KIND, what, hint), 'pin')
-        for other_id, other_pin in taken:
-            if other_pin == pin and other_id != binding_id:
-                raise ApiError(409, 'pin_in_use', 'pin %s is used by binding "%s"'
-                               '; delete it or pick another pin%s'
-                               % (pin, other_id, hint), 'pin')
+        status, code = 400, 'invalid_pin'
+        if pin in board.reserved:
+            problem = 'pin %s is reserved on %s (%s)' % (
+                pin, board.name, board.reserved[pin])
+        elif not caps:
+            problem = 'pin %s does not exist on %s' % (_clip(pin), board.name)
+        elif not caps & need:
+            problem = 'pin %s cannot be %s; a %s needs %s pin' % (
+                pin, what, cls.KIND, what)
+        else:
+            problem = None
+            for other_id, other_pin in taken:
+                if other_pin == pin and other_id != binding_id:
+                    status, code = 409, 'pin_in_use'
+                    problem = ('pin %s is used by binding "%s"; delete it or '
+                               'pick another pin' % (pin, other_id))
+                    break
+        if problem is not None:  # the free-pin list is built only for errors
+            raise ApiError(status, code, '%s; free pins for %s: %s' % (
+                problem, cls.KIND, self.pins_for(need, taken)), 'pin')
         return caps
 
     def _new_id(self, kind, taken):
