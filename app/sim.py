@@ -19,8 +19,6 @@ from micropython import const
 
 _MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
 _MAX_SLEEP_US = const(5000)
-HIST_BUCKET_US = const(50)  # lateness histogram: 50 us buckets ...
-HIST_BUCKETS = const(100)  # ... up to 5 ms, the last bucket takes the rest
 
 
 class _Line:
@@ -125,7 +123,6 @@ class Timer:
         self._due = 0
         self.fires = 0
         self.late_max_us = 0
-        self.hist = None  # array('I') of lateness buckets, see track_lateness
         self.error = None  # the exception that stopped this timer, if any
         _lock.acquire()
         _timers.append(self)
@@ -165,11 +162,6 @@ class Timer:
         if locked:
             _lock.release()
 
-    def track_lateness(self):
-        """Start a lateness histogram (benchmarks; never on the ISR path)."""
-        from array import array
-        self.hist = array('I', bytes(4 * HIST_BUCKETS))
-
 
 def _fire(timer, now):
     late = ticks_diff(now, timer._due)
@@ -183,10 +175,6 @@ def _fire(timer, now):
     timer.fires = (timer.fires + 1) & _MASK
     if late > timer.late_max_us:
         timer.late_max_us = late
-    hist = timer.hist
-    if hist is not None:
-        b = late // HIST_BUCKET_US
-        hist[b if b < HIST_BUCKETS else HIST_BUCKETS - 1] += 1
     micropython.heap_lock()
     try:
         timer._cb(timer)

@@ -149,6 +149,8 @@ def make_flash(name, image, config=None, scripts=()):
     (flash / 'config.json').write_text(json.dumps(cfg))
     for s in scripts:
         shutil.copyfile(MP / s, flash / s)
+    if scripts:  # bare.py and serve.py count timer lateness with it
+        shutil.copyfile(MP / 'lateness.py', flash / 'lateness.py')
     return flash
 
 

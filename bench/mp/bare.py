@@ -68,11 +68,8 @@ def heap(request):
 @app.get('/bench/hist')
 def hist(request):
     """The lateness histogram since the last call (then reset)."""
-    h = _timer.hist
-    out = {'bucket_us': 50, 'counts': list(h), 'fires': _timer.fires}
-    for i in range(len(h)):
-        h[i] = 0
-    return out
+    import lateness
+    return lateness.take(_timer)
 
 
 def _noop(t):
@@ -85,8 +82,9 @@ def main():
     if len(sys.argv) > 2:
         sys.path.append('.')
         from app.sim import Timer, Waker
+        import lateness
         _timer = Timer(-1)
-        _timer.track_lateness()
+        lateness.track(_timer)
         _timer.init(mode=Timer.PERIODIC, freq=int(sys.argv[2]), callback=_noop)
 
         async def serve():
