@@ -1,4 +1,5 @@
 """pinwheel: timers bound to pins, served as a REST API (see README.md)."""
+import gc
 import sys
 
 
@@ -8,3 +9,28 @@ def forget(name):
     request runs; nothing of it may still be referenced."""
     sys.modules.pop('app.' + name, None)
     globals().pop(name, None)  # the package's own attribute for it
+
+
+def call(name, func, *args):
+    """``app.<name>.<func>(*args)`` with the module loaded for this call
+    only (see ``forget``): ~0.1 ms to load on the unix port, and its heap
+    is free again after."""
+    gc.collect()
+    try:
+        return getattr(__import__('app.' + name, None, None, ('',)),
+                       func)(*args)
+    finally:
+        forget(name)
+
+
+def intern(names, libs=()):
+    """Load and drop the modules ``app.<name>`` (and the library modules
+    ``libs`` they pull in) once, at boot. Their names stay interned, so
+    loading them again later adds none: a name table that must grow needs
+    one large block (7.8 KB on the 64-bit unix port), which a heap cut up
+    by requests may no longer have (the GC never moves objects)."""
+    for name in names:
+        __import__('app.' + name)
+        forget(name)
+    for lib in libs:
+        sys.modules.pop(lib, None)

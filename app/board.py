@@ -7,14 +7,12 @@ owns the board profile (pins and their capabilities) and the timer pool.
 import sys
 import micropython
 from micropython import const
-from app import forget
+from app import call
 
 CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
 CAP_IN = const(2)
 CAP_ADC = const(4)
 CAP_PULL = const(8)  # internal pull-up/down available
-CAP_NAMES = ((CAP_OUT, 'out'), (CAP_IN, 'in'), (CAP_ADC, 'adc'),
-             (CAP_PULL, 'pull'))
 NAMES = ('sim', 'esp32', 'rp2', 'esp8266')  # the profiles we ship
 
 try:
@@ -39,11 +37,7 @@ class Board:
     def __init__(self, name='auto', virtual_timers=8):
         if name == 'auto':
             name = detect()
-        from app import profiles  # dropped again below: see forget()
-        try:
-            profile = profiles.load(name)
-        finally:
-            forget('profiles')
+        profile = call('profiles', 'load', name)  # its tables: boot only
         if profile is None:
             raise ValueError('unknown board %r; use one of: auto, %s'
                              % (name, ', '.join(NAMES)))
@@ -129,11 +123,6 @@ class Board:
         slot = self._timers.index(timer)
         if slot not in self._free:
             self._free.append(slot)
-
-
-def caps_list(caps):
-    """``CAP_OUT | CAP_IN`` -> ``['out', 'in']``."""
-    return [n for bit, n in CAP_NAMES if caps & bit]
 
 
 def pin_key(pin):

@@ -5,54 +5,7 @@ power cut leaves the old file or the new one, never half of one.
 """
 import json
 import os
-from app import forget
-
-SECRET = '********'  # what GET /api/config shows instead of a secret
-DEFAULTS = {
-    'board': 'auto',
-    'http': {'port': 8080},
-    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
-             'ap_fallback': True, 'ap_password': ''},
-    'api_token': None,
-    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8},
-    'bindings': [],
-}
-
-
-def defaults():
-    """A fresh config holding the defaults."""
-    out = dict(DEFAULTS)
-    for key in ('http', 'wifi', 'limits'):
-        out[key] = dict(DEFAULTS[key])
-    out['bindings'] = []
-    return out
-
-
-def check(data, old=None):
-    """Check everything but the bindings; return a full config dict. With
-    ``old`` (the running config) a secret sent back as SECRET keeps its
-    stored value.
-
-    The checking code (app.schema) loads for the call and is dropped after
-    it: boot and PUT /api/config are its only users, and it would otherwise
-    hold ~3 KB of heap for good."""
-    from app import schema
-    try:
-        return schema.check(data, old)
-    finally:
-        forget('schema')
-
-
-def redact(data):
-    """A copy of ``data`` safe to send to a client: no token, no password."""
-    out = dict(data)
-    out['wifi'] = dict(data['wifi'])
-    for section, key in ((out, 'api_token'), (out['wifi'], 'password'),
-                         (out['wifi'], 'ap_password')):
-        if section.get(key):
-            section[key] = SECRET
-    return out
+from app import call
 
 
 class Config:
@@ -60,7 +13,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
-        self.data = defaults()
+        self.data = call('schema', 'defaults')
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
 

@@ -13,15 +13,16 @@ throughput from ~5,500 to ~150 req/s.
 """
 import asyncio
 from time import ticks_diff, ticks_ms
+from micropython import const
 from microdot.sse import sse_response
 
-POLL_MS = 100  # how often a stream looks at the change markers
+_POLL_MS = const(100)  # how often a stream looks at the change markers
 BINDING_MS = 250  # at most one event per binding per 250 ms (1 kHz blink)...
 STATS_MS = 2000  # ...and one per 2 s when only its counters moved
-STATUS_MS = 4000  # also bounds how long a vanished client holds a slot
+_STATUS_MS = const(4000)  # also bounds how long a vanished client holds a slot
 MAX_QUEUE = 8  # events a slow client may have waiting before we hold back
 STALL_MS = 30000  # a client that reads nothing for this long is dropped
-DEFAULT_STREAMS = 3
+_DEFAULT_STREAMS = const(3)
 
 
 class _Request:
@@ -70,7 +71,7 @@ class Streams:
 
     @property
     def limit(self):
-        return self.store.data['http'].get('max_streams', DEFAULT_STREAMS)
+        return self.store.data['http'].get('max_streams', _DEFAULT_STREAMS)
 
     def route(self, request):
         if self.open >= self.limit:
@@ -128,7 +129,7 @@ class Streams:
                     first = False
                     await sse.send({'ids': [h.id for h in registry.bindings]},
                                    'ready')
-                if ticks_diff(now, status_ms) >= STATUS_MS:
+                if ticks_diff(now, status_ms) >= _STATUS_MS:
                     status_ms = now
                     await sse.send(self.status(_Request), 'status')
-            await asyncio.sleep_ms(POLL_MS)
+            await asyncio.sleep_ms(_POLL_MS)

@@ -9,34 +9,11 @@ that needs the heap (formatting an error, building JSON) happens later, in
 from time import ticks_diff, ticks_us
 from micropython import const
 from app.board import Timer, schedule
-from app.errors import invalid
 
 MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
-MAX_PERIOD_MS = const(86400000)
 REQUIRED = object()
 PERIODIC = Timer.PERIODIC
 ONE_SHOT = Timer.ONE_SHOT
-
-
-def check_int(field, value, lo, hi):
-    # bool is an int subclass: refuse true/false where a number is meant
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(field, '%s must be an integer from %d to %d'
-                      % (field, lo, hi))
-    if not lo <= value <= hi:
-        got = str(value)  # cut: a hostile 4000-digit number stays short
-        raise invalid(field, '%s must be from %d to %d, got %s'
-                      % (field, lo, hi, got if len(got) <= 20 else
-                         got[:20] + '...'))
-    return value
-
-
-def check_period(field, value, board):
-    return check_int(field, value, board.min_period_ms, MAX_PERIOD_MS)
-
-
-def check_level(field, value, board):
-    return check_int(field, value, 0, 1)
 
 
 class Handler:
@@ -45,7 +22,10 @@ class Handler:
     per-interrupt work)."""
     KIND = ''
     OUTPUT = True  # needs an output pin; False: an input pin
-    FIELDS = ()  # (name, check(field, value, board), default or REQUIRED)
+    # (name, rule, default or REQUIRED); a rule is 'period' (ms, from the
+    # board's shortest to a day), 'periods' (a list of 2 to 32 of them),
+    # 'pull' (null or one the board has) or (lo, hi): an integer in range
+    FIELDS = ()
     ALIASES = {}  # request name -> field name
     IDLE = 0  # the level of a stopped output
 

@@ -1,8 +1,7 @@
-"""The binding kinds. A new kind is one class here plus one ``register`` line."""
+"""The binding kinds. A new kind is one class here plus one ``register``
+line (and, for a new kind of field, its rule in ``app.validate``)."""
 from array import array
-from app.errors import invalid
-from app.handler import (Handler, MASK, ONE_SHOT, PERIODIC, REQUIRED,
-                         check_int, check_level, check_period)
+from app.handler import Handler, MASK, ONE_SHOT, PERIODIC, REQUIRED
 
 KINDS = {}
 
@@ -11,34 +10,10 @@ def register(cls):
     KINDS[cls.KIND] = cls
 
 
-def check_steps(field, value, board):
-    if not isinstance(value, list) or not 2 <= len(value) <= 32:
-        raise invalid(field, '%s must be a list of 2 to 32 durations in ms'
-                      % field)
-    for i, step in enumerate(value):
-        check_period('%s[%d]' % (field, i), step, board)
-    return value
-
-
-def check_repeat(field, value, board):
-    return check_int(field, value, 0, 1000000)
-
-
-def check_window(field, value, board):
-    return check_int(field, value, 1, 256)
-
-
-def check_pull(field, value, board):
-    if value is None or value in board.pulls:
-        return value
-    raise invalid(field, 'pull must be null or one of: %s'
-                  % ', '.join(board.pulls))
-
-
 class Blink(Handler):
     """Toggles an output every ``period_ms``."""
     KIND = 'blink'
-    FIELDS = (('period_ms', check_period, REQUIRED),)
+    FIELDS = (('period_ms', 'period', REQUIRED),)
 
     def begin(self):
         self._drive(1)
@@ -57,8 +32,8 @@ class Pulse(Handler):
     may say ``level`` for ``active_level``; the binding's ``level`` is the
     pin's live level, as for every kind."""
     KIND = 'pulse'
-    FIELDS = (('duration_ms', check_period, REQUIRED),
-              ('active_level', check_level, 1))
+    FIELDS = (('duration_ms', 'period', REQUIRED),
+              ('active_level', (0, 1), 1))
     ALIASES = {'level': 'active_level'}
 
     def setup(self):
@@ -85,8 +60,8 @@ class Pattern(Handler):
     """Plays ``steps_ms``: high for the first step, toggling at each step
     boundary; every repetition starts high. ``repeat`` 0 = forever."""
     KIND = 'pattern'
-    FIELDS = (('steps_ms', check_steps, REQUIRED),
-              ('repeat', check_repeat, 0))
+    FIELDS = (('steps_ms', 'periods', REQUIRED),
+              ('repeat', (0, 1000000), 0))
 
     def setup(self):
         self._steps = array('i', self.params['steps_ms'])
@@ -132,9 +107,9 @@ class Sample(Handler):
     """Reads an input every ``period_ms`` into a ring of ``window`` values."""
     KIND = 'sample'
     OUTPUT = False
-    FIELDS = (('period_ms', check_period, REQUIRED),
-              ('window', check_window, 32),
-              ('pull', check_pull, None))
+    FIELDS = (('period_ms', 'period', REQUIRED),
+              ('window', (1, 256), 32),
+              ('pull', 'pull', None))
 
     def setup(self):
         self._window = self.params['window']

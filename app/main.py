@@ -13,17 +13,13 @@ import gc
 gc.threshold(16384)
 import asyncio  # noqa: E402
 import os  # noqa: E402
-from app import forget
+from app import call
 
 
 def boot(config_path='config.json'):
     """Return (registry, store); never raises on a bad config. The boot
     code (app.startup) is dropped once it has run."""
-    from app import startup
-    try:
-        return startup.boot(config_path)
-    finally:
-        forget('startup')
+    return call('startup', 'boot', config_path)
 
 
 def _port(store):

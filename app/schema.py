@@ -1,9 +1,42 @@
-"""Checking a config: every key known, of the right type, in range.
+"""The config's shape: its defaults, the checks (every key known, of the
+right type, in range) and the secrets a client never sees.
 
-Loaded only while a config is checked (see ``app.config.check``).
+Loaded only for a call (see ``app.call``): at boot, and for GET and PUT
+/api/config.
 """
-from app.config import DEFAULTS, SECRET
 from app.errors import ApiError, invalid
+
+SECRET = '********'  # what GET /api/config shows instead of a secret
+DEFAULTS = {
+    'board': 'auto',
+    'http': {'port': 8080},
+    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
+             'ap_fallback': True, 'ap_password': ''},
+    'api_token': None,
+    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
+    'limits': {'bindings': 16, 'virtual_timers': 8},
+    'bindings': [],
+}
+
+
+def defaults():
+    """A fresh config holding the defaults."""
+    out = dict(DEFAULTS)
+    for key in ('http', 'wifi', 'limits'):
+        out[key] = dict(DEFAULTS[key])
+    out['bindings'] = []
+    return out
+
+
+def redact(data):
+    """A copy of ``data`` safe to send to a client: no token, no password."""
+    out = dict(data)
+    out['wifi'] = dict(data['wifi'])
+    for section, key in ((out, 'api_token'), (out['wifi'], 'password'),
+                         (out['wifi'], 'ap_password')):
+        if section.get(key):
+            section[key] = SECRET
+    return out
 
 _SECTIONS = {  # section -> {key: type}
     'http': {'port': int, 'host': str, 'max_streams': int,

@@ -3,7 +3,7 @@
 For tests and demos on the unix port; ``app.api`` loads it for the request
 and drops it after, so its code holds no heap between requests.
 """
-from app import sim
+from app import call, sim
 from app.board import CAP_IN
 from app.errors import ApiError, invalid
 
@@ -19,10 +19,10 @@ def drive(registry, pin, body):
         if key != 'level':
             raise invalid(key[:32], 'only "level" may be sent')
     if not registry.board.caps(pin):
+        pins = call('validate', 'free_pins', registry.board, CAP_IN)
         raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
                        'the simulated board; input pins: %s'
-                       % (str(pin)[:40], registry.pins_for(CAP_IN, [])),
-                       'pin')
+                       % (str(pin)[:40], pins), 'pin')
     h = registry.pin_user(pin)
     if h is not None and h.OUTPUT:
         raise ApiError(409, 'pin_in_use', 'pin %s is an output of '

@@ -7,7 +7,8 @@ in safe mode.
 import json
 import os
 from app.board import Board
-from app.config import Config, check, exists
+from app import call
+from app.config import Config, exists
 from app.errors import ApiError
 from app.registry import Registry
 
@@ -28,7 +29,8 @@ def load(store):
     except Exception:  # ValueError, UnicodeError, too deep, too big
         raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
                        '; truncated or corrupt?)' % (path, len(text)), None)
-    store.data = check(data)  # leaves data at the defaults if it raises
+    # leaves data at the defaults if it raises
+    store.data = call('schema', 'check', data, None)
     return store.data
 
 

@@ -1,5 +1,8 @@
-"""The dashboard: its files at ``/`` and ``/static/<name>``, and the hook
-for its live updates (``/api/events``, in app/events.py).
+"""The dashboard's files, served at ``/`` and ``/static/<name>`` (the
+routes are in app/api.py; its live updates are app/events.py).
+
+Loaded for each file request and dropped after (see ``app.call``): a phone
+fetches the four files once, and a 304 costs the same.
 
 The flash image holds only the gzipped copies deploy.py makes
 (``static/<name>.gz``); they go out as they are, with ``Content-Encoding:
@@ -7,9 +10,10 @@ gzip``. Every response carries an ETag so a reload costs a 304, and
 ``max-age=0`` so a phone never runs a stale app.js after a redeploy.
 """
 import os
+from micropython import const
 from microdot import Response
 
-ROOT = 'static'
+_ROOT = const('static')
 TYPES = {
     'html': 'text/html; charset=utf-8',
     'js': 'application/javascript; charset=utf-8',
@@ -19,7 +23,8 @@ TYPES = {
     'png': 'image/png',
     'ico': 'image/x-icon',
 }
-_NAME_OK = '_-.0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
+_NAME_OK = const('_-.0123456789abcdefghijklmnopqrstuvwxyz'
+                 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 
 def _not_found(name):
@@ -41,7 +46,7 @@ def send(request, name):
     """``static/<name>.gz`` as a gzip-encoded response, or a JSON 404."""
     if not _safe(name):
         return _not_found(name)
-    path = '%s/%s.gz' % (ROOT, name)
+    path = '%s/%s.gz' % (_ROOT, name)
     try:
         st = os.stat(path)
     except OSError:
@@ -60,25 +65,3 @@ def send(request, name):
     res.headers['ETag'] = etag
     return res
 
-
-def add_routes(app, registry, store, status):
-    """``/``, ``/static/<name>`` and ``GET /api/events``; ``status`` is the
-    /api/status route. The event stream's code (app.events and microdot.sse,
-    ~6 KB of heap) loads on its first request: a board nobody watches never
-    pays for it, and boot needs no more heap than without a dashboard."""
-    streams = []
-
-    @app.route('/')
-    def index(request):
-        return send(request, 'index.html')
-
-    @app.route('/static/<path:name>')
-    def static(request, name):
-        return send(request, name)
-
-    @app.route('/api/events')
-    def events(request):
-        if not streams:
-            from app.events import Streams
-            streams.append(Streams(registry, store, status))
-        return streams[0].route(request)

@@ -1,6 +1,6 @@
 """app.auth in the VM: the token comparison and the config keys it reads."""
 import unit
-from app import auth, config
+from app import auth, schema as config
 from app.errors import ApiError
 
 

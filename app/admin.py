@@ -1,0 +1,59 @@
+"""The rare routes: GET/PUT /api/config and GET /api/board.
+
+``app.api`` loads this module for each such request and drops it after
+(see ``app.call``): a board that is only ever read or blinked keeps none
+of this code in its heap.
+"""
+from app import call
+from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
+from app.errors import ApiError, invalid
+
+
+def config(request, registry, store):
+    """GET: the running config, secrets redacted. PUT: check the whole new
+    config, apply it (all bindings replaced at once), save it."""
+    board = registry.board
+    if request.method != 'PUT':
+        store.data['bindings'] = registry.specs()
+        return call('schema', 'redact', store.data)
+    data = call('schema', 'check', call('body', 'read_json', request),
+                store.data)
+    if data['board'] not in ('auto', board.name):
+        raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
+                      'different board needs a reflash)'
+                      % (board.name, board.name))
+    limit = registry.max_bindings
+    registry.max_bindings = data['limits']['bindings']
+    try:
+        # the pool takes the new size now, as it would at the next boot
+        registry.replace_all(data['bindings'],
+                             data['limits']['virtual_timers'])
+    except ApiError:
+        registry.max_bindings = limit
+        raise
+    store.data = data
+    registry.on_change()
+    return call('schema', 'redact', store.data)
+
+
+def board(registry):
+    """Every pin with its capabilities and user, the reserved pins and the
+    timer pool."""
+    board = registry.board
+    names = ((CAP_OUT, 'out'), (CAP_IN, 'in'), (CAP_ADC, 'adc'),
+             (CAP_PULL, 'pull'))
+    pins = []
+    for pin in sorted(board.pins, key=pin_key):
+        caps = board.pins[pin]
+        h = registry.pin_user(pin)
+        pins.append({'pin': pin,
+                     'caps': [n for bit, n in names if caps & bit],
+                     'used_by': h.id if h else None,
+                     'level': h.level if h else board.read(pin)})
+    return {'board': board.name, 'sim': board.sim, 'pins': pins,
+            'reserved': [{'pin': p, 'why': why}
+                         for p, why in board.reserved.items()],
+            'timers': {'total': board.timers_total,
+                       'free': board.timers_free},
+            'min_period_ms': board.min_period_ms,
+            'max_bindings': registry.max_bindings}

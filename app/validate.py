@@ -1,0 +1,239 @@
+"""Checking a binding's create, PATCH or PUT body, in full, before anything
+is touched.
+
+``Registry`` loads this module for each change and drops it after (see
+``app.call``): only a request that changes something runs it, and its
+code would otherwise hold ~5 KB of heap for good. Nothing here may be kept
+referenced after the call.
+
+A kind lists its fields with their rules in ``FIELDS``; a new kind with a
+new kind of field adds its rule to ``check_field``.
+"""
+from app.errors import ApiError, invalid
+from micropython import const
+from app.handler import REQUIRED
+from app.kinds import KINDS
+from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
+
+_COMMON = const(('id', 'kind', 'pin', 'start'))
+_MAX_PERIOD_MS = const(86400000)  # one day
+_ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
+               'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+
+
+def check_int(field, value, lo, hi):
+    # bool is an int subclass: refuse true/false where a number is meant
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(field, '%s must be an integer from %d to %d'
+                      % (field, lo, hi))
+    if not lo <= value <= hi:
+        raise invalid(field, '%s must be from %d to %d, got %s'
+                      % (field, lo, hi, clip(value, 20)))
+    return value
+
+
+def check_field(field, rule, value, board):
+    """``value`` of ``field`` checked against its ``rule`` (see
+    ``Handler.FIELDS``); returns the value."""
+    if rule == 'period':
+        return check_int(field, value, board.min_period_ms, _MAX_PERIOD_MS)
+    if rule == 'periods':
+        if not isinstance(value, list) or not 2 <= len(value) <= 32:
+            raise invalid(field, '%s must be a list of 2 to 32 durations in '
+                          'ms' % field)
+        for i, step in enumerate(value):
+            check_field('%s[%d]' % (field, i), 'period', step, board)
+        return value
+    if rule == 'pull':
+        if value is None or value in board.pulls:
+            return value
+        raise invalid(field, 'pull must be null or one of: %s'
+                      % ', '.join(board.pulls))
+    return check_int(field, value, rule[0], rule[1])
+
+
+def check_id(value):
+    if (not isinstance(value, str) or not 1 <= len(value) <= 32
+            or any(c not in _ID_OK for c in value)):
+        raise invalid('id', 'id must be 1 to 32 characters from '
+                            'A-Z, a-z, 0-9, "_" and "-"')
+    return value
+
+
+def free_pins(board, need, taken=()):
+    """The pins with capability ``need`` not in ``taken`` ((id, pin)
+    pairs), as text for an error message."""
+    used = [pin for _, pin in taken]
+    pins = [p for p, caps in board.pins.items()
+            if caps & need and p not in used]
+    pins.sort(key=pin_key)
+    return ', '.join(str(p) for p in pins) or 'none left'
+
+
+def _kinds():
+    return ', '.join(sorted(KINDS))
+
+
+def _check_pin(board, pin, cls, binding_id, taken):
+    need = CAP_OUT if cls.OUTPUT else CAP_IN
+    what = 'an output' if cls.OUTPUT else 'an input'
+    if isinstance(pin, bool) or not isinstance(pin, (int, str)):
+        raise ApiError(400, 'invalid_pin', 'pin must be a GPIO number '
+                       'or a pin name such as "LED"', 'pin')
+    if isinstance(pin, str) and pin.isdigit():  # "5" would read as 5
+        raise ApiError(400, 'invalid_pin', 'pin must be a JSON number: '
+                       '%s, not "%s"' % (clip(pin), clip(pin)), 'pin')
+    caps = board.caps(pin)
+    status, code = 400, 'invalid_pin'
+    if pin in board.reserved:
+        problem = 'pin %s is reserved on %s (%s)' % (
+            pin, board.name, board.reserved[pin])
+    elif not caps:
+        problem = 'pin %s does not exist on %s' % (clip(pin), board.name)
+    elif not caps & need:
+        problem = 'pin %s cannot be %s; a %s needs %s pin' % (
+            pin, what, cls.KIND, what)
+    else:
+        problem = None
+        for other_id, other_pin in taken:
+            if other_pin == pin and other_id != binding_id:
+                status, code = 409, 'pin_in_use'
+                problem = ('pin %s is used by binding "%s"; delete it or '
+                           'pick another pin' % (pin, other_id))
+                break
+    if problem is not None:  # the free-pin list is built only for errors
+        raise ApiError(status, code, '%s; free pins for %s: %s' % (
+            problem, cls.KIND, free_pins(board, need, taken)), 'pin')
+    return caps
+
+
+def _new_id(kind, taken):
+    ids = [i for i, _ in taken]
+    n = 1
+    while '%s-%d' % (kind, n) in ids:
+        n += 1
+    return '%s-%d' % (kind, n)
+
+
+def body(registry, body, current=None, partial=False, taken=None,
+         timers_total=None):
+    """Check a create/PATCH/PUT ``body`` against ``registry``; return
+    (id, cls, pin, params, start).
+
+    ``taken`` lists the (id, pin) pairs already in use; by default the
+    live bindings, so ``Registry.replace_all`` can check a whole new set
+    against a pool of ``timers_total`` timers.
+    """
+    board = registry.board
+    if not isinstance(body, dict):
+        raise ApiError(400, 'invalid_json', 'the body must be a JSON object'
+                       ' such as {"kind": "blink", "pin": 2, '
+                       '"period_ms": 500}')
+    if timers_total is None:
+        timers_total = board.timers_total
+    if taken is None:
+        taken = [(h.id, h.pin_id) for h in registry.bindings]
+        timers_free = board.timers_free
+    else:
+        timers_free = timers_total - len(taken)
+    base = current.spec() if current is not None and partial else {}
+    kind = body.get('kind', base.get('kind'))
+    if kind is None:
+        raise invalid('kind', 'kind is required: one of ' + _kinds())
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
+                       '%s' % (short(kind), _kinds()), 'kind')
+    for alias, name in cls.ALIASES.items():
+        if alias in body:
+            body = dict(body)
+            body[name] = body.pop(alias)
+    if base and cls.KIND != base['kind']:
+        base = {'pin': base['pin']}  # the old kind's fields do not apply
+    names = [f[0] for f in cls.FIELDS]
+    for key in body:
+        if key not in _COMMON and key not in names:
+            raise invalid(key[:32], 'unknown field %s for %s; allowed: %s'
+                          % (short(key), cls.KIND,
+                             ', '.join(_COMMON + tuple(names))))
+    if current is not None:
+        binding_id = current.id
+        if 'id' in body and body['id'] != binding_id:
+            raise invalid('id', 'id cannot change; DELETE the binding and '
+                                'POST it with the new id')
+    elif 'id' in body:
+        binding_id = check_id(body['id'])
+        if any(i == binding_id for i, _ in taken):
+            raise ApiError(409, 'id_exists', 'a binding with id "%s" exists'
+                           ' already; PATCH it or choose another id'
+                           % binding_id, 'id')
+    else:
+        binding_id = _new_id(cls.KIND, taken)
+    pin = body.get('pin', base.get('pin'))
+    if pin is None:
+        raise ApiError(400, 'invalid_pin', 'pin is required; free pins for '
+                       '%s: %s' % (cls.KIND, free_pins(
+                           board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
+                       'pin')
+    caps = _check_pin(board, pin, cls, binding_id, taken)
+    params = {}
+    for name, rule, default in cls.FIELDS:
+        if name in body:
+            params[name] = check_field(name, rule, body[name], board)
+        elif name in base:
+            params[name] = base[name]
+        elif default is REQUIRED:
+            raise invalid(name, '%s is required for a %s binding'
+                          % (name, cls.KIND))
+        else:
+            params[name] = default
+    if params.get('pull') and not caps & CAP_PULL:
+        raise invalid('pull', 'pin %s has no internal pull resistors; '
+                              'use "pull": null and an external one' % pin)
+    start = body.get('start', True if current is None else current.running)
+    if not isinstance(start, bool):
+        raise invalid('start', 'start must be true or false')
+    if current is None:
+        if len(taken) >= registry.max_bindings:
+            raise ApiError(409, 'limit_reached', 'this board holds at most'
+                           ' %d bindings; delete one first'
+                           % registry.max_bindings, None)
+        if timers_free <= 0:
+            raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
+                           ' delete a binding to free one'
+                           % timers_total, None)
+    return binding_id, cls, pin, params, start
+
+
+def bodies(registry, bodies, timers_total):
+    """Check a whole set of bindings (``Registry.replace_all``) for a pool
+    of ``timers_total`` timers; the error's field names the one at fault."""
+    if not isinstance(bodies, list):
+        raise invalid('bindings', 'bindings must be a list of bindings')
+    checked = []
+    taken = []
+    for i, one in enumerate(bodies):
+        try:
+            item = body(registry, one, None, False, taken, timers_total)
+        except ApiError as e:
+            e.field = 'bindings[%d]%s' % (i, '.' + e.field if e.field else '')
+            e.message = 'bindings[%d]: %s' % (i, e.message)
+            raise
+        checked.append(item)
+        taken.append((item[0], item[2]))
+    return checked
+
+
+def short(value, limit=40):
+    """A value quoted for a message, cut so a hostile one cannot flood it."""
+    try:
+        text = repr(value)
+    except RuntimeError:  # nested too deep to print (a hostile body)
+        return '(a value nested too deep)'
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def clip(value, limit=40):
+    """``value`` as %s shows it, cut like ``short`` (a 4000-digit pin)."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + '...'

@@ -1,0 +1,90 @@
+"""Run from a flash dir (the built image): boot, serve requests through
+``app.handle_request`` from in-memory streams, and print one ``HEAP {json}``
+line: the modules loaded after each step and the VM's name table
+(``micropython.qstr_info``, read back by tests/test_heap.py from stdout).
+
+    micropython heap_probe.py
+"""
+import sys
+sys.path.append('lib')
+sys.path.append('.')
+import asyncio  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import micropython  # noqa: E402
+from microdot.microdot import AsyncBytesIO  # noqa: E402
+
+REQUESTS = [  # (method, path, body, status)
+    ('GET', '/api/status', None, 200),
+    ('GET', '/', None, 200),
+    ('POST', '/api/bindings', {'id': 'p', 'kind': 'blink', 'pin': 13,
+                               'period_ms': 50}, 201),
+    ('PATCH', '/api/bindings/p', {'period_ms': 20}, 200),
+    ('PUT', '/api/bindings/p', {'kind': 'pattern', 'pin': 14,
+                                'steps_ms': [10, 20]}, 200),
+    ('POST', '/api/bindings', {'kind': 'nope', 'pin': 14}, 400),
+    ('GET', '/api/board', None, 200),
+    ('GET', '/api/config', None, 200),
+    ('PUT', '/api/sim/pins/34', {'level': 1}, 200),
+    ('GET', '/static/app.js', None, 200),
+    ('DELETE', '/api/bindings/p', None, 204),
+]
+
+
+class Writer(AsyncBytesIO):
+    """A client socket that keeps only the status line."""
+    status = 0
+
+    def get_extra_info(self, name):
+        return ('127.0.0.1', 40000)
+
+    async def awrite(self, data):
+        if not self.status:
+            self.status = int(bytes(data[9:12]))
+
+    def write(self, data):
+        if not self.status:
+            self.status = int(bytes(data[9:12]))
+
+    async def drain(self):
+        pass
+
+    async def aclose(self):
+        pass
+
+
+def table():
+    micropython.qstr_info()  # "qstr pool: n_pool=N, n_qstr=N, ..." on stdout
+
+
+def modules():
+    return sorted(m for m in sys.modules if m.startswith('app.'))
+
+
+async def main():
+    from app.main import boot
+    from app.api import create_app
+    registry, store = boot('config.json')
+    app = create_app(registry, store)
+    gc.collect()
+    out = {'booted': modules()}
+    print('TABLE booted')
+    table()
+    for step in ('served', 'again'):  # again: nothing new may be interned
+        statuses = []
+        for method, path, body, _ in REQUESTS:
+            data = json.dumps(body).encode() if body is not None else b''
+            raw = (b'%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n'
+                   % (method.encode(), path.encode(), len(data)) + data)
+            w = Writer(b'')
+            await app.handle_request(AsyncBytesIO(raw), w)
+            statuses.append(w.status)
+        out['statuses'] = statuses
+        out[step] = modules()
+        print('TABLE ' + step)
+        table()
+    out['want'] = [r[3] for r in REQUESTS]
+    print('HEAP ' + json.dumps(out))
+
+
+asyncio.run(main())
