@@ -399,19 +399,25 @@ SEQUENCE = [  # (method, path, body, expected status)
 ]
 
 
-def fits(image, heap_kb, dashboard):
-    """Does the app boot, serve / and pass SEQUENCE in a heap of heap_kb?"""
-    flash = make_flash('heap-probe', image)
-    vm = VM(flash, heapsize='%dk' % heap_kb)
+BARE_SEQUENCE = [('GET', '/api/bindings', None, 200)] * 20 + [
+    ('GET', '/api/status', None, 200),
+    ('POST', '/api/bindings', {'id': 'x'}, 201),
+    ('DELETE', '/api/bindings/x', None, 204),
+]
+
+
+def fits(start, sequence, heap_kb, settle=0.2):
+    """Does the app that ``start(heapsize)`` returns (a VM, not started)
+    start and answer ``sequence`` with the expected statuses in a heap of
+    heap_kb, and still answer after ``settle`` seconds?"""
+    vm = start('%dk' % heap_kb)
     try:
         vm.start(timeout=10)
-        for method, path, body, want in SEQUENCE:
-            if path == '/' and not dashboard:
-                continue
+        for method, path, body, want in sequence:
             status, _ = vm.request(method, path, body, timeout=5)
             if status != want:
                 return False, '%s %s -> %s' % (method, path, status)
-        time.sleep(0.2)  # let the timers run a little with the heap tight
+        time.sleep(settle)  # let the timers run a little with the heap tight
         status, _ = vm.request('GET', '/api/bindings', timeout=5)
         if status != 200 or not vm.alive():
             return False, 'died after the sequence'
@@ -424,37 +430,56 @@ def fits(image, heap_kb, dashboard):
         vm.stop()
 
 
-def min_heap(image, dashboard, lo=32, hi=512, step=4, confirm=3):
-    """The smallest -X heapsize (KB, on a ``step`` grid) that passes
-    ``fits`` ``confirm`` times in a row. Near the edge a pass depends on
-    fragmentation (MicroPython's GC does not move objects), so one lucky
-    pass is not enough: bisect, then step up until the answer holds."""
-    ok_hi, why = fits(image, hi, dashboard)
+def min_heap(probe, lo=32, hi=512, step=4, confirm=3):
+    """The smallest -X heapsize (KB, on a ``step`` grid) at which
+    ``probe(kb)`` (-> ok, why) passes ``confirm`` times in a row. Near the
+    edge a pass depends on fragmentation (MicroPython's GC does not move
+    objects), so one lucky pass is not enough: bisect, then step up until
+    the answer holds."""
+    ok_hi, why = probe(hi)
     if not ok_hi:
         return {'min_kb': None, 'error': 'fails even at %d KB: %s' % (hi, why)}
-    at_budget, why_budget = fits(image, BUDGET_HEAP_KB, dashboard)
+    at_budget, why_budget = probe(BUDGET_HEAP_KB)
     if at_budget:
         hi = BUDGET_HEAP_KB
     else:
         lo = BUDGET_HEAP_KB
     while hi - lo > step:
         mid = (lo + hi) // 2 // step * step
-        if fits(image, mid, dashboard)[0]:
+        if probe(mid)[0]:
             hi = mid
         else:
             lo = mid
     probes = []
     while True:
-        results = [fits(image, hi, dashboard) for _ in range(confirm)]
+        results = [probe(hi) for _ in range(confirm)]
         probes.append([hi, sum(1 for ok, _ in results if ok)])
         if all(ok for ok, _ in results):
             break
         hi += step
-    below = fits(image, hi - step, dashboard)
+    below = probe(hi - step)
     return {'min_kb': hi, 'fits_96k': at_budget, 'step_kb': step,
             'confirm': confirm, 'probes': probes,
             'below': [hi - step, below[1]],
             'fail_at_96k': None if at_budget else why_budget}
+
+
+def min_heap_pinwheel(image, dashboard):
+    """pinwheel (a fresh flash each probe: the sequence rewrites its
+    config.json) booting, serving / and passing SEQUENCE."""
+    sequence = [s for s in SEQUENCE if dashboard or s[1] != '/']
+    return min_heap(lambda kb: fits(
+        lambda heap: VM(make_flash('heap-probe', image), heapsize=heap),
+        sequence, kb))
+
+
+def min_heap_bare(image):
+    """The bare Microdot app (bench/mp/bare.py) answering BARE_SEQUENCE:
+    the floor under any Microdot app on this VM."""
+    flash = make_flash('heap-probe-bare', image, scripts=['bare.py'])
+    return min_heap(lambda kb: fits(
+        lambda heap: VM(flash, 'bare.py', ['{port}'], heapsize=heap),
+        BARE_SEQUENCE, kb, settle=0))
 
 
 def romfs_boot(image, flash):
@@ -479,13 +504,16 @@ def romfs_boot(image, flash):
 def memory(image, opts):
     flash = make_flash('mem', image)
     out = run_in_vm('memory.py', image, cwd=flash)
+    # heap totals: the VM alone, then + asyncio, then + Microdot
+    out['vm'] = run_in_vm('vm.py', image, cwd=flash)
     out['imports'] = run_in_vm('memory.py', image, ['imports'] + import_order(
         out['modules']), cwd=flash)['imports']
     out['romfs'] = romfs_boot(image, flash)
     dashboard = any((image / 'static').glob('*.gz')) if (
         image / 'static').is_dir() else False
     out['dashboard_in_sequence'] = dashboard
-    out['min_heap'] = min_heap(image, dashboard)
+    out['min_heap'] = min_heap_pinwheel(image, dashboard)
+    out['min_heap_bare'] = min_heap_bare(image)
     # live heap while serving, next to the bare app (same VM, same Microdot)
     pw = VM(make_flash('mem-pinwheel', image))
     bare = VM(make_flash('mem-bare', image, scripts=['bare.py']),
