@@ -122,7 +122,9 @@ def body(registry, body, current=None, partial=False, taken=None,
 
     ``taken`` lists the (id, pin) pairs already in use; by default the
     live bindings, so ``Registry.replace_all`` can check a whole new set
-    against a pool of ``timers_total`` timers.
+    against a pool of ``timers_total`` timers. (Small functions: each
+    one's bytecode is one block of heap, found more easily in a heap that
+    requests have cut up.)
     """
     board = registry.board
     if not isinstance(body, dict):
@@ -137,6 +139,31 @@ def body(registry, body, current=None, partial=False, taken=None,
     else:
         timers_free = timers_total - len(taken)
     base = current.spec() if current is not None and partial else {}
+    cls, body, base = _kind(body, base)
+    binding_id = _binding_id(body, cls, current, taken)
+    pin = body.get('pin', base.get('pin'))
+    if pin is None:
+        raise ApiError(400, 'invalid_pin', 'pin is required; free pins for '
+                       '%s: %s' % (cls.KIND, free_pins(
+                           board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
+                       'pin')
+    caps = _check_pin(board, pin, cls, binding_id, taken)
+    params = _params(body, base, cls, board)
+    if params.get('pull') and not caps & CAP_PULL:
+        raise invalid('pull', 'pin %s has no internal pull resistors; '
+                              'use "pull": null and an external one' % pin)
+    start = body.get('start', True if current is None else current.running)
+    if not isinstance(start, bool):
+        raise invalid('start', 'start must be true or false')
+    if current is None:
+        _check_room(registry, taken, timers_free, timers_total)
+    return binding_id, cls, pin, params, start
+
+
+def _kind(body, base):
+    """The kind's class, ``body`` with aliases resolved and the part of
+    ``base`` that still applies; a field the kind does not have is
+    refused."""
     kind = body.get('kind', base.get('kind'))
     if kind is None:
         raise invalid('kind', 'kind is required: one of ' + _kinds())
@@ -156,26 +183,27 @@ def body(registry, body, current=None, partial=False, taken=None,
             raise invalid(key[:32], 'unknown field %s for %s; allowed: %s'
                           % (short(key), cls.KIND,
                              ', '.join(_COMMON + tuple(names))))
+    return cls, body, base
+
+
+def _binding_id(body, cls, current, taken):
     if current is not None:
-        binding_id = current.id
-        if 'id' in body and body['id'] != binding_id:
+        if 'id' in body and body['id'] != current.id:
             raise invalid('id', 'id cannot change; DELETE the binding and '
                                 'POST it with the new id')
-    elif 'id' in body:
-        binding_id = check_id(body['id'])
-        if any(i == binding_id for i, _ in taken):
-            raise ApiError(409, 'id_exists', 'a binding with id "%s" exists'
-                           ' already; PATCH it or choose another id'
-                           % binding_id, 'id')
-    else:
-        binding_id = _new_id(cls.KIND, taken)
-    pin = body.get('pin', base.get('pin'))
-    if pin is None:
-        raise ApiError(400, 'invalid_pin', 'pin is required; free pins for '
-                       '%s: %s' % (cls.KIND, free_pins(
-                           board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
-                       'pin')
-    caps = _check_pin(board, pin, cls, binding_id, taken)
+        return current.id
+    if 'id' not in body:
+        return _new_id(cls.KIND, taken)
+    binding_id = check_id(body['id'])
+    if any(i == binding_id for i, _ in taken):
+        raise ApiError(409, 'id_exists', 'a binding with id "%s" exists'
+                       ' already; PATCH it or choose another id'
+                       % binding_id, 'id')
+    return binding_id
+
+
+def _params(body, base, cls, board):
+    """The kind's fields: from ``body``, else ``base``, else the default."""
     params = {}
     for name, rule, default in cls.FIELDS:
         if name in body:
@@ -187,22 +215,18 @@ def body(registry, body, current=None, partial=False, taken=None,
                           % (name, cls.KIND))
         else:
             params[name] = default
-    if params.get('pull') and not caps & CAP_PULL:
-        raise invalid('pull', 'pin %s has no internal pull resistors; '
-                              'use "pull": null and an external one' % pin)
-    start = body.get('start', True if current is None else current.running)
-    if not isinstance(start, bool):
-        raise invalid('start', 'start must be true or false')
-    if current is None:
-        if len(taken) >= registry.max_bindings:
-            raise ApiError(409, 'limit_reached', 'this board holds at most'
-                           ' %d bindings; delete one first'
-                           % registry.max_bindings, None)
-        if timers_free <= 0:
-            raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
-                           ' delete a binding to free one'
-                           % timers_total, None)
-    return binding_id, cls, pin, params, start
+    return params
+
+
+def _check_room(registry, taken, timers_free, timers_total):
+    """A new binding needs a free slot and a free timer."""
+    if len(taken) >= registry.max_bindings:
+        raise ApiError(409, 'limit_reached', 'this board holds at most'
+                       ' %d bindings; delete one first'
+                       % registry.max_bindings, None)
+    if timers_free <= 0:
+        raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
+                       ' delete a binding to free one' % timers_total, None)
 
 
 def bodies(registry, bodies, timers_total):
