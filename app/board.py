@@ -24,19 +24,13 @@ except ImportError:
     SIM = True
 
 
-def detect():
-    """The profile name for the port we run on, or None if unknown."""
-    if SIM:
-        return 'sim'
-    return sys.platform if sys.platform in NAMES else None
-
-
 class Board:
     """Pins, capabilities and a pool of timers for one board profile."""
 
     def __init__(self, name='auto', virtual_timers=8):
-        if name == 'auto':
-            name = detect()
+        if name == 'auto':  # the port we run on; None if unknown
+            name = 'sim' if SIM else (
+                sys.platform if sys.platform in NAMES else None)
         profile = call('profiles', 'load', name)  # its tables: boot only
         if profile is None:
             raise ValueError('unknown board %r; use one of: auto, %s'

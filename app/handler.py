@@ -93,7 +93,7 @@ class Handler:
         if self.OUTPUT:
             self._drive(self.IDLE)
 
-    def isr(self, _timer):
+    def isr(self, _):  # _: the timer
         try:
             now = ticks_us()
             late = ticks_diff(now, self._last_us) - self._period_us
@@ -124,7 +124,7 @@ class Handler:
         """Deferred work after an interrupt (runs in scheduled context, may
         allocate). Kinds override it; the base has none."""
 
-    def _run_deferred(self, _arg):
+    def _run_deferred(self, _):
         self._pending = 0
         self.deferred = (self.deferred + 1) & MASK
         self.version = (self.version + 1) & MASK

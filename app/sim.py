@@ -124,10 +124,13 @@ class Timer:
         self.fires = 0
         self.late_max_us = 0
         self.error = None  # the exception that stopped this timer, if any
+        global _timer_thread
         _lock.acquire()
         _timers.append(self)
         _lock.release()
-        _start_thread()
+        if not _timer_thread:  # the first timer starts the thread
+            _timer_thread = -1
+            _thread.start_new_thread(_run, ())
         if kw:
             self.init(**kw)
 
@@ -218,13 +221,6 @@ def _run():
             sleep_us(wait)
 
 
-def _start_thread():
-    global _timer_thread
-    if not _timer_thread:
-        _timer_thread = -1
-        _thread.start_new_thread(_run, ())
-
-
 def schedule(func, arg):
     """``micropython.schedule``, plus a nudge that wakes the asyncio loop."""
     global _need_wake
@@ -257,11 +253,10 @@ class Waker:
         self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.tx.connect(addr)
         self.tx.setblocking(False)
-        self._byte = b'!'
         self._send = self.tx.send
 
     def poke(self):
-        self._send(self._byte)
+        self._send(b'!')
 
     async def run(self):
         global _wake
