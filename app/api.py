@@ -79,7 +79,7 @@ def create_app(registry, store):
     # The code that requests load on demand (see app.call): its names now,
     # while the heap is in one piece. The live updates (app.events) are
     # not among them: a board nobody watches keeps the VM's name table
-    # below its next doubling (7.8 KB on the 64-bit unix port).
+    # below its next doubling (7 KB on the 64-bit unix port).
     intern(('validate', 'body', 'admin', 'web', 'schema')
            + (('simpins',) if registry.board.sim else ()))
     app = Server(lambda: store.data['http'])  # read timeout, connection cap

@@ -15,6 +15,10 @@ PLACEHOLDER = '<!-- section: benchmarks -->'
 
 BUDGET_BINDINGS_RATIO = 0.85
 BUDGET_HEAP_KB = 96
+# the VM's name table (qstr pools, 64-bit unix port 1.29): the 621st name
+# allocates a 6th pool of 640 entries, one 7 KB block (tests/test_heap.py)
+NAMES_LIMIT = 620
+NAMES_BLOCK = 7104  # 640 entries x 11 bytes + header
 BUDGET_PER_BINDING = 1024
 BUDGET_P99_US = 2000
 BUDGET_STATIC_GZ = 12 * 1024
@@ -144,6 +148,13 @@ def md_memory(m):
                      ' | |' % (kb(vm['vm']), kb(vm['asyncio'] - vm['vm']),
                                kb(vm['microdot'] - vm['asyncio']),
                                kb(split[0]), kb(split[1]), kb(split[2])))
+    names = m.get('names')
+    if names:
+        lines.append('| names in the VM\'s table after boot (it grows by '
+                     'doubling, in one block: name %d would cost %s more; the '
+                     'live updates take that block when they load) | %d of %d'
+                     ' | | |' % (NAMES_LIMIT + 1, kb(NAMES_BLOCK),
+                                 names['count'], NAMES_LIMIT))
     lines.append('| heap while serving, default config | %s (bare Microdot: %s)'
                  ' | | |' % (kb(serving.get('pinwheel')), kb(serving.get('bare'))))
     if 'boot_without_image' in rom:

@@ -161,9 +161,14 @@ def run_in_vm(script, image, args=(), cwd=None, timeout=300):
     res = subprocess.run([MICROPYTHON, str(MP / script)] + list(args),
                          cwd=cwd or image, env=env, capture_output=True,
                          text=True, timeout=timeout)
+    names = re.search(r'qstr pool: n_pool=(\d+), n_qstr=(\d+)', res.stdout)
     for line in res.stdout.splitlines():
         if line.startswith('BENCH '):
-            return json.loads(line[6:])
+            out = json.loads(line[6:])
+            if names:  # the script printed micropython.qstr_info()
+                out['names'] = {'pools': int(names.group(1)),
+                                'count': int(names.group(2))}
+            return out
     raise RuntimeError('%s failed (%s):\n%s%s' % (
         script, res.returncode, res.stdout[-2000:], res.stderr[-2000:]))
 
@@ -504,6 +509,8 @@ def romfs_boot(image, flash):
 def memory(image, opts):
     flash = make_flash('mem', image)
     out = run_in_vm('memory.py', image, cwd=flash)
+    # heap after boot from a script with few names of its own (see boot.py)
+    out.update(run_in_vm('boot.py', image, cwd=flash))
     # heap totals: the VM alone, then + asyncio, then + Microdot
     out['vm'] = run_in_vm('vm.py', image, cwd=flash)
     out['imports'] = run_in_vm('memory.py', image, ['imports'] + import_order(

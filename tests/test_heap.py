@@ -12,7 +12,7 @@ PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
 ON_DEMAND = ['app.admin', 'app.body', 'app.profiles', 'app.schema',
              'app.simpins', 'app.startup', 'app.validate', 'app.web']
 # micropython.qstr_info() on this VM (64-bit unix port, 1.29): the 6th pool
-# of names, 640 entries in one 7.8 KB block, comes with the 621st name
+# of names, 640 entries in one 7 KB block, comes with the 621st name
 TABLE_LIMIT = 620
 
 
@@ -47,7 +47,7 @@ def test_names_stay_below_the_next_table_doubling(tmp_path):
     assert served[0] == booted[0], (booted, served)
     # ... requests intern nothing (the table never shrinks: that would leak)
     assert tables['again'] == served, (served, tables['again'])
-    # ... and all of them fit below the doubling: 7.8 KB of heap
+    # ... and all of them fit below the doubling: 7 KB of heap
     assert served[1] <= TABLE_LIMIT, (
-        '%d names: over %d the VM allocates a 7.8 KB name table; shorten '
+        '%d names: over %d the VM allocates a 7 KB name table; shorten '
         'or share names (see README, memory)' % (served[1], TABLE_LIMIT))
