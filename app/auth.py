@@ -13,8 +13,10 @@ that sets or clears the token takes effect on the next request.
   happens to visit cannot drive the relays, token or not.
 - CORS headers only for the origins in ``http.cors_origins`` (none by default).
 """
-WRITES = ('POST', 'PUT', 'PATCH', 'DELETE')
-PUBLIC = '/api/openapi.json'
+from micropython import const
+
+_WRITES = const(('POST', 'PUT', 'PATCH', 'DELETE'))
+_PUBLIC = const('/api/openapi.json')
 
 
 def same(given, token):
@@ -66,7 +68,7 @@ def install(app, store):
     def check(request):
         data = store.data
         method = request.method
-        write = method in WRITES
+        write = method in _WRITES
         allowed = data['http'].get('cors_origins') or ()
         if write or allowed:
             origin = request.headers.get('Origin')
@@ -83,7 +85,7 @@ def install(app, store):
             return None
         if not write and (data.get('auth') != 'all'
                           or not request.path.startswith('/api/')
-                          or request.path == PUBLIC):
+                          or request.path == _PUBLIC):
             return None
         given = bearer(request)
         if same(given, token.encode()):

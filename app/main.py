@@ -16,10 +16,10 @@ import os  # noqa: E402
 from app import call
 
 
-def boot(config_path='config.json'):
+def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config. The boot
     code (app.startup) is dropped once it has run."""
-    return call('startup', 'boot', config_path)
+    return call('startup', 'boot', path)
 
 
 def _port(store):
@@ -48,8 +48,8 @@ async def serve(registry, store):
     await app.start_server(host=host, port=port)
 
 
-def run(config_path='config.json'):
-    registry, store = boot(config_path)
+def run(path='config.json'):
+    registry, store = boot(path)
     if not registry.board.sim:  # the unix port has no Wi-Fi to bring up
         from app import net
         net.start(store.data['wifi'], _port(store))

@@ -40,9 +40,9 @@ def _error_dict(e):
     return {'code': 'invalid_config', 'message': str(e), 'field': 'board'}
 
 
-def boot(config_path='config.json'):
+def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config."""
-    store = Config(config_path)
+    store = Config(path)
     problem = None
     try:
         load(store)
