@@ -23,14 +23,12 @@ def call(name, func, *args):
         forget(name)
 
 
-def intern(names, libs=()):
-    """Load and drop the modules ``app.<name>`` (and the library modules
-    ``libs`` they pull in) once, at boot. Their names stay interned, so
-    loading them again later adds none: a name table that must grow needs
-    one large block (7 KB on the 64-bit unix port), which a heap cut up
-    by requests may no longer have (the GC never moves objects)."""
+def intern(names):
+    """Load and drop the modules ``app.<name>`` once, at boot. Their names
+    stay interned, so loading them again later adds none: a name table that
+    must grow needs one large block (7 KB on the 64-bit unix port), which a
+    heap cut up by requests may no longer have (the GC never moves
+    objects)."""
     for name in names:
         __import__('app.' + name)
         forget(name)
-    for lib in libs:
-        sys.modules.pop(lib, None)
