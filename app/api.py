@@ -6,6 +6,7 @@ from microdot import Request, Response
 from app import auth, config as configs, forget
 from app.errors import ApiError, invalid
 from app.board import caps_list, pin_key
+from app.handler import Listing
 from app.server import Server
 
 VERSION = '0.1.0'
@@ -25,6 +26,9 @@ def heap_stats(fresh=False):
         _heap[1] = gc.mem_free()
         _heap[2] = gc.mem_alloc()
     return _heap[1], _heap[2]
+
+
+JSON = {'Content-Type': 'application/json; charset=UTF-8'}  # as Microdot's
 
 
 def error(status, code, message, field=None):
@@ -107,6 +111,7 @@ def create_app(registry, store):
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
+    listing = Listing()  # GET /api/bindings, kept until a binding changes
 
     def save():
         store.save(registry.specs())
@@ -131,7 +136,7 @@ def create_app(registry, store):
     @add('/api/bindings', ['GET', 'POST'])
     def bindings(request):
         if request.method != 'POST':  # GET or HEAD
-            return {'bindings': [h.to_dict() for h in registry.bindings]}
+            return listing.json(registry.bindings), 200, JSON
         h = registry.create(read_json(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
