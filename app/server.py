@@ -143,7 +143,9 @@ class Server(Microdot):
                              % type(e).__name__)
         try:
             if res != Response.already_handled:
-                await res.write(writer)
+                out = _Coalesced(writer, isinstance(res.body, bytes))
+                await res.write(out)
+                await out.flush()
         finally:
             try:
                 await writer.aclose()
@@ -157,6 +159,43 @@ class Server(Microdot):
         except Exception:
             pass
         await _send_close(writer, BUSY)
+
+
+class _Coalesced:
+    """The writer Microdot's ``Response.write`` gets: it writes the status
+    line, each header and the blank line as writes of their own, each a
+    system call and a trip through the event loop. The head is kept until
+    its blank line and goes out in one write, with the body when the body
+    is bytes (known whole); a streamed body (a file, events) follows as
+    written."""
+
+    def __init__(self, writer, merge):
+        self.writer = writer
+        self.merge = merge
+        self.head = []  # None once the head is out
+        self.pending = None  # the whole head, waiting for the body
+
+    async def awrite(self, data):
+        head = self.head
+        if head is not None:
+            head.append(data)
+            if data != b'\r\n':
+                return
+            self.head = None
+            data = b''.join(head)
+            if self.merge:
+                self.pending = data
+                return
+        elif self.pending is not None:
+            data = self.pending + data
+            self.pending = None
+        await self.writer.awrite(data)
+
+    async def flush(self):
+        data = self.pending or (b''.join(self.head) if self.head else None)
+        self.pending = self.head = None
+        if data:
+            await self.writer.awrite(data)
 
 
 async def read_request(app, reader, writer):
