@@ -14,6 +14,7 @@ from microdot.microdot import MUTED_SOCKET_ERRORS, NoCaseDict
 DRAIN_CHUNK = 512
 MAX_HEAD = 4096  # request line + headers; a browser sends well under 2 KB
 MAX_PATH = 96  # our longest route with a 32-char id is 51; static names 64
+HEAD_CHUNK = 512  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 
 
 def _error(status, code, message):
@@ -59,9 +60,6 @@ class Server(Microdot):
         accepted and answered (a 503 at worst)."""
         self.debug = debug
 
-        async def serve(reader, writer):
-            await self.handle_request(reader, writer)
-
         # 3x the cap: the kernel holds a burst instead of dropping SYNs.
         # 50 wrk clients, cap 16: backlog 16 gave 430 req/s and 6.7 s worst
         # latency (SYN retries left the server idle), 48 gave 920 req/s and
@@ -69,13 +67,16 @@ class Server(Microdot):
         # them by its own PCB pool.
         backlog = 3 * self.limits().get('max_connections', 16)
         if ssl is None:  # firmware before asyncio TLS has no ssl parameter
-            self.server = await asyncio.start_server(serve, host, port, backlog)
+            self.server = await asyncio.start_server(self.handle_request, host,
+                                                     port, backlog)
         else:
-            self.server = await asyncio.start_server(serve, host, port, backlog,
-                                                     ssl=ssl)
+            self.server = await asyncio.start_server(self.handle_request, host,
+                                                     port, backlog, ssl=ssl)
         await self.server.wait_closed()
 
     async def handle_request(self, reader, writer):
+        # one coroutine per request, not two: on the unix port's 2 MB heap
+        # each coroutine call costs ~10 us of CPU
         self.open += 1
         try:
             http = self.limits()
@@ -83,8 +84,58 @@ class Server(Microdot):
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
                 await self._refuse(reader, writer, timeout)
+                return
+            req = out = None
+            task = asyncio.current_task()
+            self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
+            if self._watchdog is None:
+                self._watchdog = asyncio.create_task(self._watch())
+            try:
+                req = await read_request(self, reader, writer)
+            except asyncio.CancelledError:
+                if task in self._reading:  # not the watchdog's: pass it on
+                    raise
+                self.timeouts += 1
+                await _send_close(writer, TIMEOUT)
+                return
+            except OSError as exc:
+                if exc.errno not in MUTED_SOCKET_ERRORS:
+                    raise
+            except Exception:  # malformed request: req stays None -> 400
+                pass
+            finally:
+                self._reading.pop(task, None)
+            if req is not None and req.content_length > Request.max_body_length:
+                # unread body: drain it, or closing resets the connection
+                # and the client never sees the 413
+                await _drain(reader, req.content_length - req.consumed, timeout)
+            if req is not None and len(req.path) > MAX_PATH:
+                # MicroPython's re recurses per character: a long path
+                # would blow the stack inside Microdot's route matching
+                res = _error(414, 'uri_too_long', 'the path is longer than '
+                             '%d characters' % MAX_PATH)
             else:
-                await self._serve(reader, writer, timeout)
+                try:
+                    res = await self.dispatch_request(req)
+                except Exception as e:  # never leave a client hanging
+                    print('pinwheel: dispatch failed:', repr(e))
+                    res = _error(500, 'internal', 'internal error: %s'
+                                 % type(e).__name__)
+            try:
+                if res != Response.already_handled:
+                    out = _Coalesced(writer, isinstance(res.body, bytes))
+                    await res.write(out)
+                    rest = out.rest()
+                    if rest:
+                        await writer.awrite(rest)
+            finally:
+                # this frame may outlive the request (a stale pointer the
+                # GC sees): it should not hold the request and its answer
+                req = res = out = None
+                try:
+                    await writer.aclose()
+                except OSError:
+                    pass
         except OSError as e:
             if e.errno not in MUTED_SOCKET_ERRORS:
                 print('pinwheel: connection error', e)
@@ -103,52 +154,6 @@ class Server(Microdot):
                 task.cancel()
         self._watchdog = None
 
-    async def _serve(self, reader, writer, timeout):
-        req = None
-        task = asyncio.current_task()
-        self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
-        if self._watchdog is None:
-            self._watchdog = asyncio.create_task(self._watch())
-        try:
-            req = await read_request(self, reader, writer)
-        except asyncio.CancelledError:
-            if task in self._reading:  # not the watchdog's: pass it on
-                raise
-            self.timeouts += 1
-            await _send_close(writer, TIMEOUT)
-            return
-        except OSError as exc:
-            if exc.errno not in MUTED_SOCKET_ERRORS:
-                raise
-        except Exception:  # malformed request: req stays None -> 400
-            pass
-        finally:
-            self._reading.pop(task, None)
-        if req is not None and req.content_length > Request.max_body_length:
-            # unread body: drain it, or closing resets the connection and
-            # the client never sees the 413
-            await _drain(reader, req.content_length, timeout)
-        if req is not None and len(req.path) > MAX_PATH:
-            # MicroPython's re recurses per character: a long path would
-            # blow the stack inside Microdot's route matching
-            res = _error(414, 'uri_too_long', 'the path is longer than %d '
-                         'characters' % MAX_PATH)
-        else:
-            try:
-                res = await self.dispatch_request(req)
-            except Exception as e:  # never leave a client hanging
-                print('pinwheel: dispatch failed:', repr(e))
-                res = _error(500, 'internal', 'internal error: %s'
-                             % type(e).__name__)
-        try:
-            if res != Response.already_handled:
-                await res.write(writer)
-        finally:
-            try:
-                await writer.aclose()
-            except OSError:
-                pass
-
     async def _refuse(self, reader, writer, timeout):
         """Read the request head (so the close is clean), answer 503."""
         try:
@@ -158,45 +163,107 @@ class Server(Microdot):
         await _send_close(writer, BUSY)
 
 
+_DONE = ()  # awaiting it returns at once (MicroPython's await is yield from)
+
+
+class _Coalesced:
+    """The writer Microdot's ``Response.write`` gets: it writes the status
+    line, each header and the blank line as writes of their own, each a
+    system call and a trip through the event loop. The head is kept until
+    its blank line and goes out in one write, with the body when the body
+    is bytes (known whole); a streamed body (a file, events) follows as
+    written. ``awrite`` is a plain method returning what to await: nothing
+    (``_DONE``) while it keeps the head, the socket's write otherwise."""
+
+    def __init__(self, writer, merge):
+        self.writer = writer
+        self.merge = merge
+        self.head = []  # None once the head is out
+        self.pending = None  # the whole head, waiting for the body
+
+    def awrite(self, data):
+        head = self.head
+        if head is not None:
+            head.append(data)
+            if data != b'\r\n':
+                return _DONE
+            self.head = None
+            data = b''.join(head)
+            if self.merge:
+                self.pending = data
+                return _DONE
+        elif self.pending is not None:
+            data = self.pending + data
+            self.pending = None
+        return self.writer.awrite(data)
+
+    def rest(self):
+        """What is still kept (a head with no body after it), once."""
+        data = self.pending or (b''.join(self.head) if self.head else None)
+        self.pending = self.head = None
+        return data
+
+
 async def read_request(app, reader, writer):
     """Microdot's ``Request.create`` with the head capped at MAX_HEAD
     bytes: Microdot caps each line (2 KB) but not their number, so one client
-    could fill a 96 KB heap with headers. Too long a head raises (-> 400)."""
-    left = MAX_HEAD
+    could fill a 96 KB heap with headers. Too long a head raises (-> 400).
+
+    The head is read in chunks, not by ``readline``: on a socket that reads
+    one byte per system call (a 60-byte GET: 60 reads and a trip through the
+    event loop per line). Bytes read past the head start the body; the
+    request's ``consumed`` says how many (a body too large to keep is
+    drained, less those)."""
     limit = Request.max_readline
-    line = await reader.readline()
-    left -= len(line)
-    if len(line) > limit:
-        raise ValueError('line too long')
-    line = line.strip().decode()
-    if not line:
-        return None
-    method, url, http_version = line.split()
-    http_version = http_version.split('/', 1)[1]
+    buf = await reader.read(HEAD_CHUNK)
+    start = 0  # of the next line
+    method = url = http_version = None
     headers = NoCaseDict()
     content_length = 0
     while True:
-        line = await reader.readline()
-        left -= len(line)
-        if left < 0 or len(line) > limit:
+        nl = buf.find(b'\n', start)
+        if nl < 0:
+            if len(buf) > MAX_HEAD or len(buf) - start > limit:
+                raise ValueError('request head too large')
+            chunk = await reader.read(HEAD_CHUNK)
+            if chunk:
+                buf += chunk
+                continue
+            if start >= len(buf):  # closed: what came is all there is
+                break
+            nl = len(buf)  # closed mid-line: the line as it is, as readline
+        if nl >= MAX_HEAD or nl + 1 - start > limit:
             raise ValueError('request head too large')
-        line = line.strip().decode()
-        if line == '':
+        line = buf[start:nl].strip()
+        start = nl + 1
+        if not line:  # the blank line; first: no request at all
             break
+        line = line.decode()
+        if method is None:
+            method, url, http_version = line.split()
+            http_version = http_version.split('/', 1)[1]
+            continue
         header, value = line.split(':', 1)
         value = value.strip()
         headers[header] = value
         if header.lower() == 'content-length':
             content_length = int(value)
+    if method is None:
+        return None
+    extra = buf[start:]
     body = b''
     stream = None
-    if content_length and content_length <= Request.max_body_length:
-        body = await reader.readexactly(content_length)
+    if 0 < content_length <= Request.max_body_length:
+        need = content_length - len(extra)
+        body = extra[:content_length] if need <= 0 else \
+            extra + await reader.readexactly(need)
     else:
         stream = reader
-    return Request(app, writer.get_extra_info('peername'), method, url,
-                   http_version, headers, body=body, stream=stream,
-                   sock=(reader, writer))
+    req = Request(app, writer.get_extra_info('peername'), method, url,
+                  http_version, headers, body=body, stream=stream,
+                  sock=(reader, writer))
+    req.consumed = len(extra)
+    return req
 
 
 async def _skip_head(reader):

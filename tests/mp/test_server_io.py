@@ -1,0 +1,189 @@
+"""app.server's socket side, through the app with scripted streams: the
+head is read in chunks (not a system call per byte), bytes read past it
+start the body, and the response goes out in as few writes as it can."""
+import asyncio
+import json
+import unit
+from app import config
+from app.api import create_app
+from app.board import Board
+from app.registry import Registry
+
+GET = b'GET /api/bindings HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n'
+BODY = b'{"id": "led", "kind": "blink", "pin": 2, "period_ms": 1000}'
+
+
+class Store(config.Config):
+    def save(self, bindings):  # no file
+        self.data['bindings'] = bindings
+
+
+class Reader:
+    """Hands out ``chunks`` as a socket would (at most n bytes a read)."""
+
+    def __init__(self, chunks):
+        self.chunks = list(chunks)
+        self.reads = 0
+        self.empty_reads = 0  # reads past the end: a drain that over-reads
+
+    async def read(self, n=-1):
+        self.reads += 1
+        if not self.chunks:
+            self.empty_reads += 1
+            return b''
+        c = self.chunks[0]
+        if 0 <= n < len(c):
+            self.chunks[0] = c[n:]
+            return c[:n]
+        self.chunks.pop(0)
+        return c
+
+    async def readexactly(self, n):
+        out = b''
+        while len(out) < n:
+            c = await self.read(n - len(out))
+            if not c:
+                raise EOFError
+            out += c
+        return out
+
+    async def readline(self):
+        raise AssertionError('the head is not read line by line')
+
+
+class Writer:
+    def __init__(self):
+        self.writes = []
+
+    async def awrite(self, data):
+        self.writes.append(bytes(data))
+
+    async def aclose(self):
+        pass
+
+    def get_extra_info(self, name):
+        return ('127.0.0.1', 40000)
+
+
+def make_app():
+    reg = Registry(Board('sim'))
+    return reg, create_app(reg, Store())
+
+
+def serve(app, chunks):
+    reader, writer = Reader(chunks), Writer()
+    asyncio.run(app.handle_request(reader, writer))
+    out = b''.join(writer.writes)
+    head, body = out.split(b'\r\n\r\n', 1)
+    status = int(head.split(b' ', 2)[1])
+    return status, head, body, reader, writer
+
+
+def post(body, extra=b''):
+    return (b'POST /api/bindings HTTP/1.1\r\nHost: x\r\nContent-Type: '
+            b'application/json\r\n' + extra + b'Content-Length: '
+            + str(len(body)).encode() + b'\r\n\r\n')
+
+
+def test_a_get_is_one_read_and_one_write():
+    reg, app = make_app()
+    status, head, body, reader, writer = serve(app, [GET])
+    assert status == 200 and json.loads(body) == {'bindings': []}
+    assert reader.reads == 1, reader.reads
+    assert len(writer.writes) == 1, writer.writes
+    assert b'\r\nContent-Length: %d\r\n' % len(body) in head + b'\r\n', head
+
+
+def test_the_head_may_arrive_in_any_pieces():
+    reg, app = make_app()
+    for cut in range(1, len(GET)):
+        status, _, body, _, _ = serve(app, [GET[:cut], GET[cut:]])
+        assert status == 200, (cut, status, body)
+    # a trickle, one byte at a time
+    status, _, _, reader, _ = serve(app, [GET[i:i + 1] for i in range(len(GET))])
+    assert status == 200 and reader.reads == len(GET)
+
+
+def test_bare_newlines_and_a_closed_connection():
+    reg, app = make_app()
+    status, _, _, _, _ = serve(app, [b'GET /api/status HTTP/1.0\n\n'])
+    assert status == 200
+    # closed after the headers without a blank line: served as before
+    status, _, _, _, _ = serve(app, [b'GET /api/status HTTP/1.0\r\nHost: x\r\n'])
+    assert status == 200
+    status, _, body, _, _ = serve(app, [b'\r\n'])  # no request line
+    assert status == 400, body
+
+
+def test_a_body_in_the_same_read_as_the_head():
+    reg, app = make_app()
+    status, _, body, _, _ = serve(app, [post(BODY) + BODY])
+    assert status == 201, body
+    assert reg.get('led').params['period_ms'] == 1000
+
+
+def test_a_body_after_the_head_or_split():
+    reg, app = make_app()
+    body2 = BODY.replace(b'"led"', b'"led2"').replace(b'pin": 2', b'pin": 4')
+    status, _, body, _, _ = serve(app, [post(body2), body2[:7], body2[7:]])
+    assert status == 201, body
+    body3 = BODY.replace(b'"led"', b'"led3"').replace(b'pin": 2', b'pin": 5')
+    req = post(body3) + body3
+    status, _, body, _, _ = serve(app, [req[:len(req) - 9], req[len(req) - 9:]])
+    assert status == 201, body
+    assert [h.id for h in reg.bindings] == ['led2', 'led3']
+
+
+def test_an_oversized_body_is_drained_less_what_came_with_the_head():
+    reg, app = make_app()
+    big = b'{"x": "' + b'y' * 9000 + b'"}'
+    req = post(big) + big
+    for first in (len(post(big)), len(post(big)) + 100, 600):
+        chunks = [req[:first]] + [req[i:i + 1000]
+                                  for i in range(first, len(req), 1000)]
+        status, _, body, reader, _ = serve(app, chunks)
+        assert status == 413, body
+        assert not reader.chunks, 'body not drained'
+        assert reader.empty_reads == 0, 'the drain read past the body'
+
+
+def test_a_head_too_large_is_400():
+    reg, app = make_app()
+    many = b'GET /api/status HTTP/1.1\r\n' + b'X-A: b\r\n' * 600 + b'\r\n'
+    status, _, body, reader, _ = serve(app, [many])
+    assert status == 400, body
+    assert reader.chunks, 'read on past MAX_HEAD'
+    line = b'GET /api/status HTTP/1.1\r\nX: ' + b'a' * 3000 + b'\r\n\r\n'
+    status, _, _, _, _ = serve(app, [line])
+    assert status == 400
+
+
+def test_head_and_empty_bodies_go_out_whole():
+    reg, app = make_app()
+    status, head, body, _, writer = serve(
+        app, [b'HEAD /api/bindings HTTP/1.1\r\n\r\n'])
+    assert status == 200 and body == b'' and len(writer.writes) == 1
+    reg.create({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})
+    status, head, body, _, writer = serve(
+        app, [b'DELETE /api/bindings/led HTTP/1.1\r\n\r\n'])
+    assert status == 204 and body == b'' and len(writer.writes) == 1
+
+
+def test_a_streamed_body_follows_its_head():
+    reg, app = make_app()
+
+    def parts():
+        yield b'one,'
+        yield b'two'
+
+    @app.route('/stream')
+    def stream(request):
+        return parts(), 200, {'Content-Type': 'text/plain'}
+    status, head, body, _, writer = serve(app, [b'GET /stream HTTP/1.1\r\n\r\n'])
+    assert status == 200 and body == b'one,two', body
+    # the head on its own (a stream's first part may be long in coming)
+    assert writer.writes[0].endswith(b'\r\n\r\n'), writer.writes
+    assert writer.writes[1:] == [b'one,', b'two'], writer.writes
+
+
+unit.main(globals())
