@@ -84,10 +84,6 @@ def _internal(request, *exc):
     return error(500, 'internal', 'internal error; see the board log')
 
 
-ERRORS = ((400, _bad_request), (404, _not_found), (405, _not_allowed),
-          (413, _too_large), (500, _internal))
-
-
 def create_app(registry, store):
     """The Microdot app serving ``registry``, persisting to ``store``."""
     # The code that requests load on demand (see app.call): its names now,
@@ -106,7 +102,9 @@ def create_app(registry, store):
 
     registry.on_change = save
 
-    for code, handler in ERRORS:
+    for code, handler in ((400, _bad_request), (404, _not_found),
+                          (405, _not_allowed), (413, _too_large),
+                          (500, _internal)):
         app.errorhandler(code)(handler)
 
     @app.errorhandler(Exception)
@@ -141,11 +139,11 @@ def create_app(registry, store):
         return registry.update(binding_id, read_json(request), partial).to_dict()
 
     @add('/api/bindings/<binding_id>/start', ['POST'])
-    def start_binding(request, binding_id):
+    def start(request, binding_id):
         return registry.start(binding_id).to_dict()
 
     @add('/api/bindings/<binding_id>/stop', ['POST'])
-    def stop_binding(request, binding_id):
+    def stop(request, binding_id):
         return registry.stop(binding_id).to_dict()
 
     @add('/api/status', ['GET'])
@@ -194,7 +192,7 @@ def create_app(registry, store):
 
     if board.sim:
         @add('/api/sim/pins/<pin>', ['PUT'])
-        def drive_pin(request, pin):
+        def drive(request, pin):
             # tests and demos only: its code loads for the request and is
             # dropped after it
             return call('simpins', 'drive', registry, pin, read_json(request))

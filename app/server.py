@@ -8,13 +8,14 @@ connections beyond ``max_connections`` get a 503 at once.
 """
 import asyncio
 from time import ticks_add, ticks_diff, ticks_ms
+from micropython import const
 from microdot import Microdot, Request, Response
 from microdot.microdot import MUTED_SOCKET_ERRORS, NoCaseDict
 
-DRAIN_CHUNK = 512
-MAX_HEAD = 4096  # request line + headers; a browser sends well under 2 KB
-MAX_PATH = 96  # our longest route with a 32-char id is 51; static names 64
-HEAD_CHUNK = 512  # a GET from curl or wrk is under 100 bytes, a browser's ~600
+_DRAIN_CHUNK = const(512)
+_MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
+_MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
+_HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 
 
 def _error(status, code, message):
@@ -109,11 +110,11 @@ class Server(Microdot):
                 # unread body: drain it, or closing resets the connection
                 # and the client never sees the 413
                 await _drain(reader, req.content_length - req.consumed, timeout)
-            if req is not None and len(req.path) > MAX_PATH:
+            if req is not None and len(req.path) > _MAX_PATH:
                 # MicroPython's re recurses per character: a long path
                 # would blow the stack inside Microdot's route matching
                 res = _error(414, 'uri_too_long', 'the path is longer than '
-                             '%d characters' % MAX_PATH)
+                             '%d characters' % _MAX_PATH)
             else:
                 try:
                     res = await self.dispatch_request(req)
@@ -163,7 +164,7 @@ class Server(Microdot):
         await _send_close(writer, BUSY)
 
 
-_DONE = ()  # awaiting it returns at once (MicroPython's await is yield from)
+_DONE = const(())  # awaiting it returns at once (MicroPython's await is yield from)
 
 
 class _Coalesced:
@@ -205,7 +206,7 @@ class _Coalesced:
 
 
 async def read_request(app, reader, writer):
-    """Microdot's ``Request.create`` with the head capped at MAX_HEAD
+    """Microdot's ``Request.create`` with the head capped at _MAX_HEAD
     bytes: Microdot caps each line (2 KB) but not their number, so one client
     could fill a 96 KB heap with headers. Too long a head raises (-> 400).
 
@@ -215,7 +216,7 @@ async def read_request(app, reader, writer):
     request's ``consumed`` says how many (a body too large to keep is
     drained, less those)."""
     limit = Request.max_readline
-    buf = await reader.read(HEAD_CHUNK)
+    buf = await reader.read(_HEAD_CHUNK)
     start = 0  # of the next line
     method = url = http_version = None
     headers = NoCaseDict()
@@ -223,16 +224,16 @@ async def read_request(app, reader, writer):
     while True:
         nl = buf.find(b'\n', start)
         if nl < 0:
-            if len(buf) > MAX_HEAD or len(buf) - start > limit:
+            if len(buf) > _MAX_HEAD or len(buf) - start > limit:
                 raise ValueError('request head too large')
-            chunk = await reader.read(HEAD_CHUNK)
+            chunk = await reader.read(_HEAD_CHUNK)
             if chunk:
                 buf += chunk
                 continue
             if start >= len(buf):  # closed: what came is all there is
                 break
             nl = len(buf)  # closed mid-line: the line as it is, as readline
-        if nl >= MAX_HEAD or nl + 1 - start > limit:
+        if nl >= _MAX_HEAD or nl + 1 - start > limit:
             raise ValueError('request head too large')
         line = buf[start:nl].strip()
         start = nl + 1
@@ -278,7 +279,7 @@ async def _skip_head(reader):
             except ValueError:
                 pass
     while 0 < length:
-        chunk = await reader.read(min(length, DRAIN_CHUNK))
+        chunk = await reader.read(min(length, _DRAIN_CHUNK))
         if not chunk:
             break
         length -= len(chunk)
@@ -288,7 +289,7 @@ async def _drain(reader, length, timeout):
     async def skip():
         left = length
         while left > 0:
-            chunk = await reader.read(min(left, DRAIN_CHUNK))
+            chunk = await reader.read(min(left, _DRAIN_CHUNK))
             if not chunk:
                 break
             left -= len(chunk)
