@@ -35,6 +35,10 @@ BUSY = _canned(503, 'Service Unavailable', 'busy', 'too many open '
                'connections; retry in a second')
 TIMEOUT = _canned(408, 'Request Timeout', 'timeout', 'the request did not '
                   'arrive in time')
+# built now: when the heap is too full for a request, it is too full to
+# build an answer saying so
+LOW_MEMORY = _canned(503, 'Service Unavailable', 'low_memory', 'the board '
+                     'ran out of memory for this request; retry')
 
 
 class Server(Microdot):
@@ -118,17 +122,29 @@ class Server(Microdot):
             else:
                 try:
                     res = await self.dispatch_request(req)
+                except MemoryError:  # even the error answer did not fit
+                    res = None
                 except Exception as e:  # never leave a client hanging
                     print('pinwheel: dispatch failed:', repr(e))
                     res = _error(500, 'internal', 'internal error: %s'
                                  % type(e).__name__)
             try:
-                if res != Response.already_handled:
+                if res is None:
+                    await writer.awrite(LOW_MEMORY)
+                elif res != Response.already_handled:
                     out = _Coalesced(writer, isinstance(res.body, bytes))
-                    await res.write(out)
-                    rest = out.rest()
-                    if rest:
-                        await writer.awrite(rest)
+                    try:
+                        await res.write(out)
+                    except MemoryError:
+                        # nothing went out yet: say so; else part of the
+                        # answer went out and closing is all that is left
+                        if out.head is not None or out.pending is not None:
+                            out = None
+                            await writer.awrite(LOW_MEMORY)
+                    else:
+                        rest = out.rest()
+                        if rest:
+                            await writer.awrite(rest)
             finally:
                 # this frame may outlive the request (a stale pointer the
                 # GC sees): it should not hold the request and its answer

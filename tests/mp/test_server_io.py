@@ -186,4 +186,37 @@ def test_a_streamed_body_follows_its_head():
     assert writer.writes[1:] == [b'one,', b'two'], writer.writes
 
 
+def test_out_of_memory_is_a_canned_503():
+    reg, app = make_app()
+
+    @app.route('/starved')
+    def starved(request):
+        raise MemoryError
+
+    def no_room_either(request, *exc):  # nor do the error answers
+        raise MemoryError
+
+    app.errorhandler(MemoryError)(no_room_either)
+    app.errorhandler(500)(no_room_either)
+
+    status, head, body, _, _ = serve(app, [b'GET /starved HTTP/1.1\r\n\r\n'])
+    assert status == 503, (head, body)
+    assert json.loads(body)['error']['code'] == 'low_memory', body
+
+    class Huge:  # a body whose writing runs out of memory
+        def __iter__(self):
+            raise MemoryError
+
+    @app.route('/huge')
+    def huge(request):
+        return Huge(), 200, {'Content-Type': 'text/plain'}
+
+    # a streamed body's head is out before the body fails: the connection
+    # just closes (no second answer glued to the first)
+    status, head, body, _, writer = serve(
+        app, [b'GET /huge HTTP/1.1\r\n\r\n'])
+    assert status == 200 and body == b'', (head, body)
+    assert len(writer.writes) == 1, writer.writes
+
+
 unit.main(globals())
