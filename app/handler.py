@@ -206,12 +206,12 @@ class Listing:
         # per binding: (params, fires, version, drops, running, level, error)
         self.shown = []
 
-    def json(self, handlers):
+    def json(self, bindings):
         doc = self.doc
         shown = self.shown
-        if doc is not None and len(handlers) == len(shown):
+        if doc is not None and len(bindings) == len(shown):
             i = 0
-            for h in handlers:
+            for h in bindings:
                 _live(h)
                 at = shown[i]
                 i += 1
@@ -226,7 +226,7 @@ class Listing:
         shown = []
         # small pieces and one join: the only ~1 KB block a render makes
         parts = [b'{"bindings": [']
-        for h in handlers:
+        for h in bindings:
             _live(h)
             # noted before it is read: an ISR that fires meanwhile leaves
             # the binding moved, so the next call renders again
