@@ -87,6 +87,15 @@ def md_throughput(r):
                           case.rsplit(' @', 1)[1], fmt(doc['rps']),
                           fmt(doc.get('per_cpu_s')), row['doc_ratio'],
                           row['doc_cpu_ratio'])]
+    lines += ['', 'Why pinwheel can beat the bare app: both run the same '
+              'Microdot, but pinwheel\'s server (app/server.py) reads a '
+              'request head in 512-byte chunks (Microdot\'s `readline` on a '
+              'socket is one read() system call per byte) and sends the '
+              'response head, and a bytes body with it, in one write '
+              '(Microdot writes the status line and each header on its own, '
+              'each a system call and a trip through the event loop); and '
+              'GET /api/bindings keeps its document as bytes until a binding '
+              'changes (app.handler.Listing). The bare app is stock Microdot.']
     churn = r.get('http_churn') or {}
     lines += ['', 'A POST+DELETE cycle persists config.json twice (write a '
               'temp file, rename). Heap after each round of runs (after '
@@ -469,6 +478,22 @@ def explain(results):
                    kb(rom['boot_without_image'] - rom['base'])
                    if 'boot_without_image' in rom else '?',
                    kb(m['boot'] - m['base'])))
+            if floor:
+                notes.append(
+                    'What it would take: the bare app\'s %d KB leaves %d KB '
+                    'of a 96 KB heap for pinwheel, headroom included, and '
+                    'pinwheel\'s modules that stay loaded already hold %s '
+                    '(`app.sim`, the simulated board a real board never loads, '
+                    '%s of it). Code only a change or a rare request runs is '
+                    'loaded per call and dropped (app.call), and the VM\'s '
+                    'name table is kept below its next doubling (%d of %d '
+                    'names, else one more %s block); going further means '
+                    'dropping features the API, the limits or the simulated '
+                    'board need.' % (
+                        floor[0], BUDGET_HEAP_KB - floor[0], kb(ours),
+                        kb(imports.get('app.sim')),
+                        (m.get('names') or {}).get('count', 0), NAMES_LIMIT,
+                        kb(NAMES_BLOCK)))
     lat = results.get('lateness')
     if isinstance(lat, dict) and '100 Hz' in lat.get('rates', {}):
         row = lat['rates']['100 Hz']
