@@ -13,8 +13,8 @@ def forget(name):
 
 def call(name, func, *args):
     """``app.<name>.<func>(*args)`` with the module loaded for this call
-    only (see ``forget``): ~0.1 ms to load on the unix port, and its heap
-    is free again after."""
+    only (see ``forget``): ~0.2 ms on the unix port to collect and load,
+    and its heap is free again after."""
     gc.collect()
     try:
         return getattr(__import__('app.' + name, None, None, ('',)),
