@@ -62,7 +62,7 @@ def module_name(package, src):
     show as its file. The VM interns a module's name anyway, so a file
     name that is the same string costs no entry of its own in the VM's
     string table, where a path such as "app/board.py" would cost one per
-    module (and the table grows by doubling: see README, memory)."""
+    module (and the table grows by doubling: see README, How it is built)."""
     stem = Path(src).stem
     return package if stem == '__init__' else package + '.' + stem
 

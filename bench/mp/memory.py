@@ -4,8 +4,9 @@
     micropython memory.py imports MODULE...
     micropython memory.py romfs IMAGE   (app/ and lib/ from a ROMFS image)
 
-- ``boot``: heap after ``boot()`` + ``create_app()`` with that config, and
-  the modules that loaded (``modules``);
+- ``modules``: the modules loaded after ``boot()`` + ``create_app()`` with
+  that config (the heap after boot comes from boot.py: this script's own
+  names would push the VM's name table past a doubling);
 - ``imports`` (second form, a fresh VM): heap each module adds when imported
   in the given order (dependencies count where they are first imported);
 - ``per_binding``: heap per binding of each kind (N created, gc, delta / N),
@@ -127,7 +128,6 @@ def main():
     registry, store = boot('config.json')
     app = create_app(registry, store)
     gc.threshold(-1)  # as app.main.serve does once booted
-    result['boot'] = heap()
     result['modules'] = sorted(k for k in sys.modules)
     result['boot_bindings'] = len(registry.bindings)
     result['safe_mode'] = store.safe_mode
