@@ -1,10 +1,6 @@
-"""The rare routes: GET/PUT /api/config and GET /api/board.
-
-``app.api`` loads this module for each such request and drops it after
-(see ``app.call``): a board that is only ever read or blinked keeps none
-of this code in its heap.
-"""
-from app import call
+"""The rare routes: GET/PUT /api/config and GET /api/board."""
+from app import schema
+from app.body import read_json
 from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
 from app.errors import ApiError, invalid
 
@@ -15,9 +11,8 @@ def config(request, registry, store):
     board = registry.board
     if request.method != 'PUT':
         store.data['bindings'] = registry.specs()
-        return call('schema', 'redact', store.data)
-    data = call('schema', 'check', call('body', 'read_json', request),
-                store.data)
+        return schema.redact(store.data)
+    data = schema.check(read_json(request), store.data)
     if data['board'] not in ('auto', board.name):
         raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
                       'different board needs a reflash)'
@@ -33,7 +28,7 @@ def config(request, registry, store):
         raise
     store.data = data
     registry.on_change()
-    return call('schema', 'redact', store.data)
+    return schema.redact(store.data)
 
 
 def board(registry):

@@ -1,11 +1,12 @@
 """The REST API: JSON in, JSON out, and JSON errors for everything."""
 import gc
-import sys
 from micropython import const
 from time import ticks_diff, ticks_ms
 from microdot import Request, Response
-from app import auth, call, forget, intern
-from app.errors import ApiError
+from app import admin, auth, web
+from app.body import read_json
+from app.errors import ApiError, error
+from app.events import Streams
 from app.handler import Listing
 from app.server import Server
 
@@ -41,22 +42,13 @@ def _scrub(depth):
     return a or b or c or d or e or f or g or h
 
 
-def error(status, code, message, field=None):
-    return {'error': {'code': code, 'message': message, 'field': field}}, status
-
-
-def read_json(request):
-    """The request's JSON body (app.body, loaded for the call)."""
-    return call('body', 'read_json', request)
-
-
 def _jsonify(handler):
     """Run a route; an ApiError becomes its JSON error response."""
     def route(request, *args, **kwargs):
         try:
             return handler(request, *args, **kwargs)
         except ApiError as e:
-            return e.to_dict(), e.status
+            return e.response()
     return route
 
 
@@ -86,12 +78,6 @@ def _internal(request, *exc):
 
 def create_app(registry, store):
     """The Microdot app serving ``registry``, persisting to ``store``."""
-    # The code that requests load on demand (see app.call): its names now,
-    # while the heap is in one piece. The live updates (app.events) are
-    # not among them: a board nobody watches keeps the VM's name table
-    # below its next doubling (7 KB on the 64-bit unix port).
-    intern(('validate', 'body', 'admin', 'web', 'schema')
-           + (('simpins',) if registry.board.sim else ()))
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
@@ -172,7 +158,7 @@ def create_app(registry, store):
 
     @add('/api/board', ['GET'])
     def board_info(request):
-        return call('admin', 'board', registry)
+        return admin.board(registry)
 
     @add('/api/openapi.json', ['GET'])
     def openapi(request):
@@ -188,41 +174,28 @@ def create_app(registry, store):
 
     @add('/api/config', ['GET', 'PUT'])
     def config(request):
-        return call('admin', 'config', request, registry, store)
+        return admin.config(request, registry, store)
 
     if board.sim:
         @add('/api/sim/pins/<pin>', ['PUT'])
         def drive(request, pin):
-            # tests and demos only: its code loads for the request and is
-            # dropped after it
-            return call('simpins', 'drive', registry, pin, read_json(request))
+            from app import simpins  # the unix port only
+            return simpins.drive(registry, pin, read_json(request))
 
     # The dashboard: its files (app.web) and live updates (app.events).
     @app.route('/')
     def index(request):
-        return call('web', 'send', request, 'index.html')
+        return web.send(request, 'index.html')
 
     @app.route('/static/<path:name>')
     def static(request, name):
-        return call('web', 'send', request, name)
+        return web.send(request, name)
 
-    streams = []
+    streams = Streams(registry, store, status)
 
     @app.route('/api/events')
     def events(request):
-        # app.events and microdot.sse (~10 KB of heap with their names)
-        # load on the first stream: a board nobody watches never pays
-        if not streams:
-            try:
-                from app.events import Streams
-            except MemoryError:  # the page polls instead
-                forget('events')
-                sys.modules.pop('microdot.sse', None)
-                return error(503, 'low_memory', 'not enough free memory for '
-                             'live updates; poll /api/bindings instead'
-                             ) + ({'Retry-After': '60'},)
-            streams.append(Streams(registry, store, status))
-        return streams[0].route(request)
+        return streams.route(request)
 
     # Microdot compiles a route's regex on its first request, which would
     # leave long-lived objects scattered through a heap that requests have

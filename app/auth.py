@@ -14,6 +14,7 @@ that sets or clears the token takes effect on the next request.
 - CORS headers only for the origins in ``http.cors_origins`` (none by default).
 """
 from micropython import const
+from app.errors import error
 
 _WRITES = const(('POST', 'PUT', 'PATCH', 'DELETE'))
 _PUBLIC = const('/api/openapi.json')
@@ -49,11 +50,6 @@ def bearer(request):
     return b''
 
 
-def _deny(status, code, message, headers=None):
-    return ({'error': {'code': code, 'message': message, 'field': None}},
-            status, headers or {})
-
-
 def _same_host(origin, request):
     # same origin: "http://<Host header>" (the dashboard served by the board)
     host = request.headers.get('Host')
@@ -76,7 +72,7 @@ def install(app, store):
                 if origin in allowed:
                     request.after_request(grant)
                 elif write and not _same_host(origin, request):
-                    return _deny(403, 'forbidden_origin', 'requests from %s '
+                    return error(403, 'forbidden_origin', 'requests from %s '
                                  'may not change this board; add the origin '
                                  'to http.cors_origins to allow it'
                                  % origin[:64])
@@ -93,9 +89,10 @@ def install(app, store):
         challenge = 'Bearer realm="pinwheel"'
         if given:
             challenge += ', error="invalid_token"'
-        return _deny(401, 'unauthorized', 'this board needs its API token: '
+        return error(401, 'unauthorized', 'this board needs its API token: '
                      'send "Authorization: Bearer <token>"' if not given else
-                     'wrong API token', {'WWW-Authenticate': challenge})
+                     'wrong API token', None,
+                     {'WWW-Authenticate': challenge})
 
     def grant(request, response):
         """CORS headers for an Origin that check() found allowed."""

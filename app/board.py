@@ -7,7 +7,6 @@ owns the board profile (pins and their capabilities) and the timer pool.
 import sys
 import micropython
 from micropython import const
-from app import call
 
 CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
 CAP_IN = const(2)
@@ -17,10 +16,11 @@ NAMES = ('sim', 'esp32', 'rp2', 'esp8266')  # the profiles we ship
 
 try:
     from machine import Pin, Timer
+    from time import ticks_ms, ticks_us
     SIM = False
     schedule = micropython.schedule
-except ImportError:
-    from app.sim import Pin, Timer, schedule
+except ImportError:  # the clock too: without threads the tests drive it
+    from app.sim import Pin, Timer, schedule, ticks_ms, ticks_us
     SIM = True
 
 
@@ -31,7 +31,8 @@ class Board:
         if name == 'auto':  # the port we run on; None if unknown
             name = 'sim' if SIM else (
                 sys.platform if sys.platform in NAMES else None)
-        profile = call('profiles', 'load', name)  # its tables: boot only
+        from app.profiles import load  # its tables: boot only
+        profile = load(name)
         if profile is None:
             raise ValueError('unknown board %r; use one of: auto, %s'
                              % (name, ', '.join(NAMES)))

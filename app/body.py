@@ -1,7 +1,4 @@
-"""A request's JSON body, for the routes that take one.
-
-Loaded for the call only (see ``app.call``): reads never need it.
-"""
+"""A request's JSON body, for the routes that take one."""
 import json
 from app.errors import ApiError
 

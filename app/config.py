@@ -5,7 +5,7 @@ power cut leaves the old file or the new one, never half of one.
 """
 import json
 import os
-from app import call
+from app import schema
 
 
 class Config:
@@ -13,7 +13,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
-        self.data = call('schema', 'defaults')
+        self.data = schema.defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
 

@@ -1,4 +1,11 @@
-"""The one error type the API turns into ``{"error": {...}}`` JSON."""
+"""The one shape of every error the API sends:
+``{"error": {"code", "message", "field"}}`` with an HTTP status."""
+
+
+def error(status, code, message, field=None, headers=None):
+    """A route's return value for an error: (body, status, headers)."""
+    return ({'error': {'code': code, 'message': message, 'field': field}},
+            status, headers or {})
 
 
 class ApiError(Exception):
@@ -11,9 +18,8 @@ class ApiError(Exception):
         self.message = message
         self.field = field
 
-    def to_dict(self):
-        return {'error': {'code': self.code, 'message': self.message,
-                          'field': self.field}}
+    def response(self):
+        return error(self.status, self.code, self.message, self.field)
 
 
 def invalid(field, message):

@@ -15,6 +15,7 @@ import asyncio
 from time import ticks_diff, ticks_ms
 from micropython import const
 from microdot.sse import sse_response
+from app.errors import error
 
 _POLL_MS = const(100)  # how often a stream looks at the change markers
 BINDING_MS = 250  # at most one event per binding per 250 ms (1 kHz blink)...
@@ -75,11 +76,10 @@ class Streams:
 
     def route(self, request):
         if self.open >= self.limit:
-            return {'error': {'code': 'too_many_streams', 'field': None,
-                              'message': 'at most %d event streams may be open'
-                              ' (http.max_streams); poll /api/bindings and '
-                              '/api/status instead' % self.limit}}, 503, {
-                'Retry-After': '10'}
+            return error(503, 'too_many_streams', 'at most %d event streams '
+                         'may be open (http.max_streams); poll /api/bindings '
+                         'and /api/status instead' % self.limit, None,
+                         {'Retry-After': '10'})
         self.open += 1  # given back when the stream's task ends
         body, code, headers = sse_response(request, self._stream)
         headers['Cache-Control'] = 'no-cache'

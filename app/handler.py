@@ -7,9 +7,9 @@ that needs the heap (formatting an error, building JSON) happens later, in
 ``_run_deferred`` (queued with ``schedule``) or when the state is read.
 """
 from json import dumps
-from time import ticks_diff, ticks_us
+from time import ticks_diff
 from micropython import const
-from app.board import Timer, schedule
+from app.board import Timer, schedule, ticks_us
 
 MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
 REQUIRED = object()
@@ -23,9 +23,10 @@ class Handler:
     per-interrupt work)."""
     KIND = ''
     OUTPUT = True  # needs an output pin; False: an input pin
-    # (name, rule, default or REQUIRED); a rule is 'period' (ms, from the
-    # board's shortest to a day), 'periods' (a list of 2 to 32 of them),
-    # 'pull' (null or one the board has) or (lo, hi): an integer in range
+    # (name, rule, default or REQUIRED, unit, help); a rule is 'period' (ms,
+    # from the board's shortest to a day), 'periods' (a list of 2 to 32 of
+    # them), 'pull' (null or one the board has) or (lo, hi): an integer in
+    # range. unit and help are for people: the dashboard's forms show them.
     FIELDS = ()
     ALIASES = {}  # request name -> field name
     IDLE = 0  # the level of a stopped output

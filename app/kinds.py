@@ -13,7 +13,8 @@ def register(cls):
 class Blink(Handler):
     """Toggles an output every ``period_ms``."""
     KIND = 'blink'
-    FIELDS = (('period_ms', 'period', REQUIRED),)
+    FIELDS = (('period_ms', 'period', REQUIRED, 'ms',
+               'time between toggles: on for one period, off for the next'),)
 
     def begin(self):
         self._drive(1)
@@ -32,8 +33,10 @@ class Pulse(Handler):
     may say ``level`` for ``active_level``; the binding's ``level`` is the
     pin's live level, as for every kind."""
     KIND = 'pulse'
-    FIELDS = (('duration_ms', 'period', REQUIRED),
-              ('active_level', (0, 1), 1))
+    FIELDS = (('duration_ms', 'period', REQUIRED, 'ms',
+               'how long the output stays active'),
+              ('active_level', (0, 1), 1, None,
+               'the level that means on: 1, or 0 for an active-low relay'))
     ALIASES = {'level': 'active_level'}
 
     def setup(self):
@@ -60,8 +63,10 @@ class Pattern(Handler):
     """Plays ``steps_ms``: high for the first step, toggling at each step
     boundary; every repetition starts high. ``repeat`` 0 = forever."""
     KIND = 'pattern'
-    FIELDS = (('steps_ms', 'periods', REQUIRED),
-              ('repeat', (0, 1000000), 0))
+    FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms',
+               'step lengths: on, off, on, ... (2 to 32 steps)'),
+              ('repeat', (0, 1000000), 0, None,
+               'times to play the pattern; 0 plays it forever'))
 
     def setup(self):
         self._steps = array('i', self.params['steps_ms'])
@@ -107,9 +112,11 @@ class Sample(Handler):
     """Reads an input every ``period_ms`` into a ring of ``window`` values."""
     KIND = 'sample'
     OUTPUT = False
-    FIELDS = (('period_ms', 'period', REQUIRED),
-              ('window', (1, 256), 32),
-              ('pull', 'pull', None))
+    FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
+              ('window', (1, 256), 32, 'readings',
+               'how many recent readings to keep'),
+              ('pull', 'pull', None, None,
+               'internal pull resistor: up, down or none'))
 
     def setup(self):
         self._window = self.params['window']
@@ -143,10 +150,6 @@ class Sample(Handler):
             self.level = level
             self.edges = (self.edges + 1) & MASK
             self.defer()
-
-    def stop(self):
-        self._timer_deinit()
-        self.running = False
 
     def report(self, out):
         buf, head, n = self._buf, self._head, self._filled

@@ -13,13 +13,19 @@ import gc
 gc.threshold(16384)
 import asyncio  # noqa: E402
 import os  # noqa: E402
-from app import call
 
 
 def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config. The boot
-    code (app.startup) is dropped once it has run."""
-    return call('startup', 'boot', path)
+    code (app.startup, app.profiles) is dropped once it has run: it runs
+    once and a board keeps its heap for requests."""
+    import sys
+    from app import startup
+    try:
+        return startup.boot(path)
+    finally:
+        for name in ('app.startup', 'app.profiles'):
+            sys.modules.pop(name, None)
 
 
 def _port(store):

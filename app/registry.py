@@ -1,7 +1,6 @@
-"""The bindings, by id. A change is checked in full (``app.validate``,
-loaded for the call) before anything is touched, so a rejected request
-changes nothing."""
-from app import call
+"""The bindings, by id. A change is checked in full (``app.validate``)
+before anything is touched, so a rejected request changes nothing."""
+from app import validate
 from app.errors import ApiError
 
 
@@ -53,15 +52,14 @@ class Registry:
         return h
 
     def create(self, body):
-        h = self._add(*call('validate', 'body', self, body))
+        h = self._add(*validate.body(self, body))
         self._changed()
         return h
 
     def update(self, binding_id, body, partial=True):
         """PATCH (``partial``) or PUT. A running binding stays running."""
         old = self.get(binding_id)
-        _, cls, pin, params, start = call('validate', 'body', self, body,
-                                          old, partial)
+        _, cls, pin, params, start = validate.body(self, body, old, partial)
         old.stop()
         if pin != old.pin_id:
             self.board.release_pin(old.pin_id)
@@ -99,8 +97,8 @@ class Registry:
         """Swap every binding for ``bodies``: all of them or, if any is
         invalid, none (the error's field says which one). A virtual timer
         pool takes the size ``virtual_timers`` (the config's limit)."""
-        checked = call('validate', 'bodies', self, bodies,
-                       self.board.pool_size(virtual_timers))
+        checked = validate.bodies(
+            self, bodies, self.board.pool_size(virtual_timers))
         for h in list(self.bindings):
             self._remove(h)
         self.board.resize_pool(virtual_timers)

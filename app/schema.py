@@ -1,8 +1,5 @@
 """The config's shape: its defaults, the checks (every key known, of the
 right type, in range) and the secrets a client never sees.
-
-Loaded only for a call (see ``app.call``): at boot, and for GET and PUT
-/api/config.
 """
 from app.errors import ApiError, invalid
 

@@ -9,8 +9,10 @@ connections beyond ``max_connections`` get a 503 at once.
 import asyncio
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
+from json import dumps
 from microdot import Microdot, Request, Response
 from microdot.microdot import MUTED_SOCKET_ERRORS, NoCaseDict
+from app.errors import error
 
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
@@ -19,13 +21,11 @@ _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser
 
 
 def _error(status, code, message):
-    return Response({'error': {'code': code, 'message': message,
-                               'field': None}}, status)
+    return Response(*error(status, code, message))
 
 
 def _canned(status, reason, code, message):
-    body = ('{"error": {"code": "%s", "message": "%s", "field": null}}'
-            % (code, message)).encode()
+    body = dumps(error(status, code, message)[0]).encode()
     return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
             % (status, reason, len(body))).encode() + body

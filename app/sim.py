@@ -14,7 +14,7 @@ sends one byte to a loopback UDP socket that the loop waits on (see
 import _thread  # pyright: ignore[reportMissingImports] (unix only; esp8266 has no threads)
 import micropython
 import socket
-from time import sleep_us, ticks_add, ticks_diff, ticks_us
+from time import sleep_us, ticks_add, ticks_diff, ticks_ms, ticks_us
 from micropython import const
 
 _MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range

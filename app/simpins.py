@@ -1,11 +1,11 @@
 """PUT /api/sim/pins/<pin>: force the level of a simulated input pin.
 
-For tests and demos on the unix port; ``app.api`` loads it for the request
-and drops it after, so its code holds no heap between requests.
+For tests and demos on the unix port.
 """
-from app import call, sim
+from app import sim
 from app.board import CAP_IN
 from app.errors import ApiError, invalid
+from app.validate import free_pins
 
 
 def drive(registry, pin, body):
@@ -19,7 +19,7 @@ def drive(registry, pin, body):
         if key != 'level':
             raise invalid(key[:32], 'only "level" may be sent')
     if not registry.board.caps(pin):
-        pins = call('validate', 'free_pins', registry.board, CAP_IN)
+        pins = free_pins(registry.board, CAP_IN)
         raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
                        'the simulated board; input pins: %s'
                        % (str(pin)[:40], pins), 'pin')

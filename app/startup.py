@@ -7,7 +7,7 @@ in safe mode.
 import json
 import os
 from app.board import Board
-from app import call
+from app import schema
 from app.config import Config, exists
 from app.errors import ApiError
 from app.registry import Registry
@@ -30,7 +30,7 @@ def load(store):
         raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
                        '; truncated or corrupt?)' % (path, len(text)), None)
     # leaves data at the defaults if it raises
-    store.data = call('schema', 'check', data, None)
+    store.data = schema.check(data, None)
     return store.data
 
 

@@ -1,11 +1,6 @@
 """Checking a binding's create, PATCH or PUT body, in full, before anything
 is touched.
 
-``Registry`` loads this module for each change and drops it after (see
-``app.call``): only a request that changes something runs it, and its
-code would otherwise hold ~5 KB of heap for good. Nothing here may be kept
-referenced after the call.
-
 A kind lists its fields with their rules in ``FIELDS``; a new kind with a
 new kind of field adds its rule to ``check_field``.
 """
@@ -28,7 +23,7 @@ def check_int(field, value, lo, hi):
                       % (field, lo, hi))
     if not lo <= value <= hi:
         raise invalid(field, '%s must be from %d to %d, got %s'
-                      % (field, lo, hi, clip(value, 20)))
+                      % (field, lo, hi, short(value, 20, str)))
     return value
 
 
@@ -82,14 +77,16 @@ def _check_pin(board, pin, cls, binding_id, taken):
                        'or a pin name such as "LED"', 'pin')
     if isinstance(pin, str) and pin.isdigit():  # "5" would read as 5
         raise ApiError(400, 'invalid_pin', 'pin must be a JSON number: '
-                       '%s, not "%s"' % (clip(pin), clip(pin)), 'pin')
+                       '%s, not "%s"' % (short(pin, show=str), short(pin, show=str)),
+                       'pin')
     caps = board.caps(pin)
     status, code = 400, 'invalid_pin'
     if pin in board.reserved:
         problem = 'pin %s is reserved on %s (%s)' % (
             pin, board.name, board.reserved[pin])
     elif not caps:
-        problem = 'pin %s does not exist on %s' % (clip(pin), board.name)
+        problem = 'pin %s does not exist on %s' % (short(pin, show=str),
+                                                   board.name)
     elif not caps & need:
         problem = 'pin %s cannot be %s; a %s needs %s pin' % (
             pin, what, cls.KIND, what)
@@ -122,9 +119,7 @@ def body(registry, body, current=None, partial=False, taken=None,
 
     ``taken`` lists the (id, pin) pairs already in use; by default the
     live bindings, so ``Registry.replace_all`` can check a whole new set
-    against a pool of ``timers_total`` timers. (Small functions: each
-    one's bytecode is one block of heap, found more easily in a heap that
-    requests have cut up.)
+    against a pool of ``timers_total`` timers.
     """
     board = registry.board
     if not isinstance(body, dict):
@@ -205,7 +200,7 @@ def _binding_id(body, cls, current, taken):
 def _params(body, base, cls, board):
     """The kind's fields: from ``body``, else ``base``, else the default."""
     params = {}
-    for name, rule, default in cls.FIELDS:
+    for name, rule, default, _, _ in cls.FIELDS:
         if name in body:
             params[name] = check_field(name, rule, body[name], board)
         elif name in base:
@@ -248,16 +243,11 @@ def bodies(registry, bodies, timers_total):
     return checked
 
 
-def short(value, limit=40):
-    """A value quoted for a message, cut so a hostile one cannot flood it."""
+def short(value, limit=40, show=repr):
+    """``value`` for a message (``show`` it: repr quotes, str does not),
+    cut so a hostile one cannot flood it (a 4000-digit pin)."""
     try:
-        text = repr(value)
+        text = show(value)
     except RuntimeError:  # nested too deep to print (a hostile body)
         return '(a value nested too deep)'
-    return text if len(text) <= limit else text[:limit] + '...'
-
-
-def clip(value, limit=40):
-    """``value`` as %s shows it, cut like ``short`` (a 4000-digit pin)."""
-    text = str(value)
     return text if len(text) <= limit else text[:limit] + '...'

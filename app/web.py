@@ -1,9 +1,6 @@
 """The dashboard's files, served at ``/`` and ``/static/<name>`` (the
 routes are in app/api.py; its live updates are app/events.py).
 
-Loaded for each file request and dropped after (see ``app.call``): a phone
-fetches the four files once, and a 304 costs the same.
-
 The flash image holds only the gzipped copies deploy.py makes
 (``static/<name>.gz``); they go out as they are, with ``Content-Encoding:
 gzip``. Every response carries an ETag so a reload costs a 304, and
@@ -12,6 +9,7 @@ gzip``. Every response carries an ETag so a reload costs a 304, and
 import os
 from micropython import const
 from microdot import Response
+from app.errors import error
 
 _ROOT = const('static')
 TYPES = {
@@ -28,8 +26,7 @@ _NAME_OK = const('_-.0123456789abcdefghijklmnopqrstuvwxyz'
 
 
 def _not_found(name):
-    return {'error': {'code': 'not_found', 'message': 'no such file: /static/'
-                      '%s' % name[:64], 'field': None}}, 404
+    return error(404, 'not_found', 'no such file: /static/%s' % name[:64])
 
 
 def _safe(name):

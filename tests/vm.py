@@ -96,15 +96,11 @@ class VM:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()  # our own pid: never pkill by name
+            self.proc.kill()  # SIGKILL, as a power cut; our own pid, never by name
             self.proc.wait(10)
         if self.proc:
             self._logf.close()
         self.proc = None
-
-    def kill(self):
-        """SIGKILL, as a power cut would."""
-        self.stop()
 
     def request(self, method, path, body=None, headers=None, timeout=10, raw=None):
         """Return (status, parsed JSON or text, headers dict)."""

@@ -1,7 +1,6 @@
 """Run from a flash dir (the built image): boot, serve requests through
 ``app.handle_request`` from in-memory streams, and print one ``HEAP {json}``
-line: the modules loaded after each step and the VM's name table
-(``micropython.qstr_info``, read back by tests/test_heap.py from stdout).
+line: the modules loaded after each step (read back by tests/test_heap.py).
 
     micropython heap_probe.py
 """
@@ -11,7 +10,6 @@ sys.path.append('.')
 import asyncio  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
-import micropython  # noqa: E402
 from microdot.microdot import AsyncBytesIO  # noqa: E402
 
 REQUESTS = [  # (method, path, body, status)
@@ -53,10 +51,6 @@ class Writer(AsyncBytesIO):
         pass
 
 
-def table():
-    micropython.qstr_info()  # "qstr pool: n_pool=N, n_qstr=N, ..." on stdout
-
-
 def modules():
     return sorted(m for m in sys.modules if m.startswith('app.'))
 
@@ -68,9 +62,7 @@ async def main():
     app = create_app(registry, store)
     gc.collect()
     out = {'booted': modules()}
-    print('TABLE booted')
-    table()
-    for step in ('served', 'again'):  # again: nothing new may be interned
+    for step in ('served', 'again'):
         statuses = []
         for method, path, body, _ in REQUESTS:
             data = json.dumps(body).encode() if body is not None else b''
@@ -81,8 +73,6 @@ async def main():
             statuses.append(w.status)
         out['statuses'] = statuses
         out[step] = modules()
-        print('TABLE ' + step)
-        table()
     out['want'] = [r[3] for r in REQUESTS]
     print('HEAP ' + json.dumps(out))
 

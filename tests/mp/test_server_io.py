@@ -219,27 +219,4 @@ def test_out_of_memory_is_a_canned_503():
     assert len(writer.writes) == 1, writer.writes
 
 
-def test_live_updates_that_do_not_fit_are_a_503_and_leave_nothing():
-    import builtins
-    import sys
-    reg, app = make_app()
-    real = builtins.__import__
-
-    def starved(name, *args):
-        if name == 'app.events':
-            raise MemoryError
-        return real(name, *args)
-
-    builtins.__import__ = starved
-    try:
-        status, head, body, _, _ = serve(
-            app, [b'GET /api/events HTTP/1.1\r\n\r\n'])
-    finally:
-        builtins.__import__ = real
-    assert status == 503, (head, body)
-    assert json.loads(body)['error']['code'] == 'low_memory', body
-    assert b'Retry-After: 60' in head, head
-    assert 'app.events' not in sys.modules
-
-
 unit.main(globals())
