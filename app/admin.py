@@ -48,7 +48,6 @@ def board(registry):
     return {'board': board.name, 'sim': board.sim, 'pins': pins,
             'reserved': [{'pin': p, 'why': why}
                          for p, why in board.reserved.items()],
-            'timers': {'total': board.timers_total,
-                       'free': board.timers_free},
+            'timers': board.pool(),
             'min_period_ms': board.min_period_ms,
             'max_bindings': registry.max_bindings}

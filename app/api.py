@@ -7,7 +7,6 @@ from app import admin, auth, web
 from app.body import read_json
 from app.errors import ApiError, error
 from app.events import Streams
-from app.handler import Listing
 from app.server import Server
 
 _VERSION = const('0.1.0')
@@ -81,7 +80,6 @@ def create_app(registry, store):
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
-    listing = Listing()  # GET /api/bindings, kept until a binding changes
 
     def save():
         store.save(registry.specs())
@@ -108,7 +106,7 @@ def create_app(registry, store):
     @add('/api/bindings', ['GET', 'POST'])
     def bindings(request):
         if request.method != 'POST':  # GET or HEAD
-            return listing.json(registry.bindings), 200, JSON
+            return {'bindings': [h.to_dict() for h in registry.bindings]}
         h = registry.create(read_json(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 

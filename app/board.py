@@ -7,6 +7,7 @@ owns the board profile (pins and their capabilities) and the timer pool.
 import sys
 import micropython
 from micropython import const
+from app.timerqueue import QueuedTimer, TimerQueue
 
 CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
 CAP_IN = const(2)
@@ -26,8 +27,9 @@ except ImportError:  # the clock too: without threads the tests drive it
 
 class Board:
     """Pins, capabilities and a pool of timers for one board profile."""
+    timer_hard = None  # Timer.init's hard=: None where the port has no such keyword
 
-    def __init__(self, name='auto', virtual_timers=8):
+    def __init__(self, name='auto', virtual_timers=8, shared_timers=16):
         if name == 'auto':  # the port we run on; None if unknown
             name = 'sim' if SIM else (
                 sys.platform if sys.platform in NAMES else None)
@@ -46,6 +48,16 @@ class Board:
         self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
         ids = profile['timers'] or (-1,) * virtual_timers
         self._virtual = not profile['timers']
+        # A hardware pool keeps its last timer for a queue that more
+        # bindings share (app.timerqueue); virtual timers are a queue in
+        # the firmware already (rp2's soft timers, esp8266's os timers).
+        self._shared_id = -1
+        self.shared_max = 0  # 0: no shared timer
+        if not self._virtual and len(ids) > 1:
+            self._shared_id = ids[-1]
+            ids = ids[:-1]
+            self.shared_max = shared_timers
+        self._queue = None  # made when the first binding needs it
         self._timer_ids = ids
         self._timers: list = [None] * len(ids)  # created on first use
         self._free = list(range(len(ids)))
@@ -80,23 +92,42 @@ class Board:
 
     @property
     def timers_total(self):
-        return len(self._timer_ids)
+        return len(self._timer_ids) + self.shared_max
 
     @property
     def timers_free(self):
-        return len(self._free)
+        return len(self._free) + self.shared_max - self._shared_used()
+
+    def _shared_used(self):
+        return len(self._queue.slots) if self._queue else 0
+
+    def pool(self):
+        """How the timers are used, for GET /api/board."""
+        queue = self._queue
+        shared = None
+        if self.shared_max:
+            shared = {'timer': self._shared_id, 'total': self.shared_max,
+                      'used': self._shared_used(),
+                      'interrupts': queue.fires if queue else 0,
+                      'error': repr(queue.error) if queue and queue.error
+                      else None}
+        return {'total': self.timers_total, 'free': self.timers_free,
+                'virtual': self._virtual,
+                'own': {'total': len(self._timer_ids), 'free': len(self._free),
+                        'ids': list(self._timer_ids)},
+                'shared': shared}
 
     def pool_size(self, virtual_timers=None):
         """The pool size once ``virtual_timers`` applies: a hardware pool
         keeps its size."""
         if virtual_timers is None or not self._virtual:
-            return len(self._timer_ids)
+            return self.timers_total
         return virtual_timers
 
     def resize_pool(self, virtual_timers):
         """Resize a virtual pool; only while every timer is free."""
         n = self.pool_size(virtual_timers)
-        if n == len(self._timer_ids) or len(self._free) != len(self._timer_ids):
+        if not self._virtual or n == len(self._timer_ids) or len(self._free) != len(self._timer_ids):
             return
         self._timer_ids = (-1,) * n
         while len(self._timers) < n:  # timers made before are kept for reuse
@@ -104,9 +135,15 @@ class Board:
         self._free = list(range(n))
 
     def acquire_timer(self):
-        """A stopped timer from the pool, or None when all are in use."""
+        """A stopped timer from the pool: one of its own while there are,
+        then a slot of the shared queue; None when all are in use."""
         if not self._free:
-            return None
+            if self._shared_used() >= self.shared_max:
+                return None
+            if self._queue is None:
+                self._queue = TimerQueue(Timer(self._shared_id), ticks_ms,
+                                         self.timer_hard)
+            return self._queue.add()
         slot = self._free.pop(0)
         timer = self._timers[slot]
         if timer is None:
@@ -114,6 +151,9 @@ class Board:
         return timer
 
     def release_timer(self, timer):
+        if isinstance(timer, QueuedTimer):
+            timer.queue.remove(timer)
+            return
         timer.deinit()
         slot = self._timers.index(timer)
         if slot not in self._free:

@@ -1,26 +1,47 @@
-"""The base of every binding kind: one pin, one timer, an allocation-free ISR.
+"""The base of every binding kind: one pin, a timer while it runs, an
+allocation-free ISR.
 
-The ISR/main boundary: ``isr`` runs in interrupt context (on the unix port:
-the simulated timer thread, heap locked). It only does pin I/O, integer
-arithmetic and attribute stores on attributes ``__init__`` created. Anything
-that needs the heap (formatting an error, building JSON) happens later, in
-``_run_deferred`` (queued with ``schedule``) or when the state is read.
+The ISR/main boundary: ``isr`` runs in interrupt context (a hard IRQ on
+rp2, a scheduled callback on esp32; on the unix port the simulated timer
+thread with the heap locked). It only does pin I/O, small-int arithmetic
+and stores to attributes ``__init__`` created. Anything that needs the
+heap (formatting an error, building JSON) happens later: in
+``_run_deferred``, queued with ``schedule`` only when a fire changed
+something that has work (a fault, a pulse ending, a pattern finishing, a
+sample edge), or when the state is read.
+
+Integers in ISR code stay below 2**30, the small-int limit of a 32-bit
+port (see docs/internals.md): counters wrap at ``MASK``, and a period is
+timed in microseconds only while that fits ``ticks_diff``'s range of
++-2**29; longer periods are timed in milliseconds.
 """
 from json import dumps
 from time import ticks_diff
 from micropython import const
-from app.board import Timer, schedule, ticks_us
+from app.board import Timer, schedule, ticks_ms, ticks_us
 
-MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
+MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
+US_MAX_MS = const(268435)  # periods up to this many ms are timed in us (2**28 us)
 REQUIRED = object()
 PERIODIC = Timer.PERIODIC
 ONE_SHOT = Timer.ONE_SHOT
 
 
+def _no_timer(*_, **__):
+    """A stopped binding's timer calls: it holds no timer."""
+
+
+def clock_for(longest_ms):
+    """(ticks function, its units per ms) to time periods up to
+    ``longest_ms``: microseconds where they fit ``ticks_diff`` with room
+    for lateness, else milliseconds."""
+    return (ticks_us, 1000) if longest_ms <= US_MAX_MS else (ticks_ms, 1)
+
+
 class Handler:
-    """A timer bound to a pin. Subclasses set KIND, OUTPUT, FIELDS and
-    implement ``begin`` (drive the pin, arm the timer) and ``tick`` (the
-    per-interrupt work)."""
+    """A binding: a pin and, while it runs, a timer. Subclasses set KIND,
+    OUTPUT, FIELDS and implement ``begin`` (drive the pin, arm the timer)
+    and ``tick`` (the per-interrupt work)."""
     KIND = ''
     OUTPUT = True  # needs an output pin; False: an input pin
     # (name, rule, default or REQUIRED, unit, help); a rule is 'period' (ms,
@@ -31,11 +52,12 @@ class Handler:
     ALIASES = {}  # request name -> field name
     IDLE = 0  # the level of a stopped output
 
-    def __init__(self, board, binding_id, pin_id, params, timer):
+    def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
         self.pin_id = pin_id
         self.params = params
-        self.timer = timer
+        self.timer = None  # held only while running (see attach)
+        self._hard = board.timer_hard
         self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'))
         self.level = 0  # software copy: outputs are never read back
         self.running = False
@@ -43,23 +65,29 @@ class Handler:
         self.version = 0  # bumped whenever deferred work ran or it started:
         # a change marker
         self.fires = 0
+        self.missed = 0  # periodic fires that never came (a gap of k periods)
         self.deferred = 0
-        self.drops = 0
-        self.late_max_us = 0
+        self.drops = 0  # deferred work lost: the schedule queue was full
+        self.late_max = 0  # in the clock's units
         self._fault = None
         self._pending = 0
-        self._last_us = 0
-        self._period_us = 0
+        self._periodic = False
+        self._last = 0
+        self._period = 0  # in the clock's units
+        self._clock, self._per_ms = clock_for(self.longest_ms(params))
         # Pre-bound once: looking up self.f in the ISR would allocate.
         self._isr = self.isr
         self._tick = self.tick
         self._deferred = self._run_deferred
         self._pin_value = self.pin.value
-        self._timer_init = timer.init
-        self._timer_deinit = timer.deinit
+        self._timer_init = self._timer_deinit = _no_timer
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
+
+    def longest_ms(self, params):
+        """The longest period this binding arms its timer for."""
+        return params.get('period_ms', 0)
 
     def setup(self):
         """Allocate what the ISR touches (buffers, constants)."""
@@ -73,18 +101,41 @@ class Handler:
         raise NotImplementedError
 
     def report(self, out):
-        """Add kind-specific live state to the dict ``out``. It may change
-        only with fires, version, drops, running, level or error (a Listing
-        renders it again only then)."""
+        """Add kind-specific live state to the dict ``out``."""
 
     def _drive(self, level):
         self.level = level
         self._pin_value(level)
 
+    def attach(self, timer):
+        """Take ``timer`` from the board's pool to run on."""
+        self.timer = timer
+        self._timer_init = timer.init
+        self._timer_deinit = timer.deinit
+
+    def detach(self):
+        """Stop and give back the timer (None if it held none)."""
+        timer = self.timer
+        if timer is not None:
+            timer.deinit()
+            self.timer = None
+            self._timer_init = self._timer_deinit = _no_timer
+        return timer
+
     def _arm(self, mode, period_ms):
-        self._period_us = period_ms * 1000
-        self._last_us = ticks_us()
-        self._timer_init(mode=mode, period=period_ms, callback=self._isr)
+        self._periodic = mode == PERIODIC
+        self._period = period_ms * self._per_ms
+        self._last = self._clock()
+        self._rearm(mode, period_ms)
+
+    def _rearm(self, mode, period_ms):
+        """Timer.init with ``hard=`` where the port takes it (ISR-safe:
+        keyword calls to a pre-bound method allocate nothing)."""
+        if self._hard is None:
+            self._timer_init(mode=mode, period=period_ms, callback=self._isr)
+        else:
+            self._timer_init(mode=mode, period=period_ms, callback=self._isr,
+                             hard=self._hard)
 
     def start(self):
         # begin() may reset a kind's state (a sample's window) while fires
@@ -103,11 +154,19 @@ class Handler:
 
     def isr(self, _):  # _: the timer
         try:
-            now = ticks_us()
-            late = ticks_diff(now, self._last_us) - self._period_us
-            if late > self.late_max_us:
-                self.late_max_us = late
-            self._last_us = now
+            now = self._clock()
+            elapsed = ticks_diff(now, self._last)  # pyright: ignore (one clock per binding: ms or us ticks)
+            self._last = now
+            period = self._period
+            late = elapsed - period
+            if self._periodic and late >= period >> 1:
+                # a gap of k periods: k - 1 fires never came (a soft
+                # callback lost in a full schedule queue, or the IRQ off)
+                gone = (elapsed + (period >> 1)) // period - 1
+                self.missed = (self.missed + gone) & MASK
+                late -= gone * period
+            if late > self.late_max:
+                self.late_max = late
             self.fires = (self.fires + 1) & MASK
             self._tick()
         except Exception as e:  # stop here; the message is built later
@@ -117,7 +176,9 @@ class Handler:
 
     def defer(self):
         """Queue ``_run_deferred`` once; a queue that is full or already
-        holds ours counts a drop, never raises."""
+        holds ours counts a drop, never raises. On every port, esp32's
+        already-scheduled callbacks included, only rare events defer, so
+        one code path holds everywhere."""
         if self._pending:
             self.drops = (self.drops + 1) & MASK
             return
@@ -170,8 +231,9 @@ class Handler:
                'running': self.running, 'level': self.level}
         out.update(self.params)
         self.report(out)
-        out['stats'] = {'fires': self.fires, 'deferred': self.deferred,
-                        'drops': self.drops, 'late_max_us': self.late_max_us}
+        out['stats'] = {'fires': self.fires, 'missed': self.missed,
+                        'deferred': self.deferred, 'drops': self.drops,
+                        'late_max_us': self.late_max * 1000 // self._per_ms}
         out['error'] = self.error
         return out
 
@@ -185,65 +247,8 @@ class Handler:
     def carry_stats(self, old):
         """Keep the counters of the binding this one replaces."""
         self.fires = old.fires
+        self.missed = old.missed
         self.deferred = old.deferred
         self.drops = old.drops
-        self.late_max_us = old.late_max_us
+        self.late_max = old.late_max * self._per_ms // old._per_ms
         self.version = (old.version + 1) & MASK
-
-
-class Listing:
-    """The JSON of ``{"bindings": [to_dict() of each]}`` as bytes, rendered
-    again only when a binding changed, came or went. Dumping four bindings'
-    dicts was a third of a GET /api/bindings; a hit allocates no ~1 KB
-    body either (on a fragmented heap a block that size is slow to find).
-
-    What each binding showed is kept here, not on the handlers: an
-    attribute more grows every binding's attribute table (+96 to +128
-    bytes). A binding is known by its ``params`` dict (each handler has its
-    own, and holding it here keeps it from being reused by another)."""
-
-    def __init__(self):
-        self.doc = None
-        # per binding: (params, fires, version, drops, running, level, error)
-        self.shown = []
-
-    def json(self, bindings):
-        doc = self.doc
-        shown = self.shown
-        if doc is not None and len(bindings) == len(shown):
-            i = 0
-            for h in bindings:
-                _live(h)
-                at = shown[i]
-                i += 1
-                if (at[0] is not h.params or at[1] != h.fires
-                        or at[2] != h.version or at[3] != h.drops
-                        or at[4] is not h.running or at[5] != h.level
-                        or at[6] is not h.error):
-                    break
-            else:
-                return doc
-        self.doc = None  # let go of the old body before building the new
-        shown = []
-        # small pieces and one join: the only ~1 KB block a render makes
-        parts = [b'{"bindings": [']
-        for h in bindings:
-            _live(h)
-            # noted before it is read: an ISR that fires meanwhile leaves
-            # the binding moved, so the next call renders again
-            shown.append((h.params, h.fires, h.version, h.drops, h.running,
-                          h.level, h.error))
-            if len(parts) > 1:
-                parts.append(b', ')
-            parts.append(dumps(h.to_dict()).encode())
-        parts.append(b']}')
-        self.shown = shown
-        doc = self.doc = b''.join(parts)
-        return doc
-
-
-def _live(h):
-    """Bring what to_dict() reads up to date, before it is compared."""
-    h.sync()
-    if not h.OUTPUT and not h.running:
-        h.level = h._pin_value()  # a stopped input shows its pin

@@ -24,7 +24,6 @@ class Blink(Handler):
         level = self.level ^ 1
         self.level = level
         self._pin_value(level)
-        self.defer()
 
 
 class Pulse(Handler):
@@ -41,6 +40,9 @@ class Pulse(Handler):
 
     def setup(self):
         self.IDLE = 1 - self.params['active_level']
+
+    def longest_ms(self, params):
+        return params['duration_ms']
 
     def begin(self):
         self._drive(self.params['active_level'])
@@ -68,8 +70,13 @@ class Pattern(Handler):
               ('repeat', (0, 1000000), 0, None,
                'times to play the pattern; 0 plays it forever'))
 
+    def longest_ms(self, params):
+        return max(params['steps_ms'])
+
     def setup(self):
         self._steps = array('i', self.params['steps_ms'])
+        # the same steps in the clock's units, for lateness
+        self._periods = array('i', [ms * self._per_ms for ms in self._steps])
         self._count = len(self._steps)
         self._repeat = self.params['repeat']
         self._index = 0
@@ -98,10 +105,8 @@ class Pattern(Handler):
         self._index = i
         self.level = level
         self._pin_value(level)
-        step = self._steps[i]
-        self._period_us = step * 1000
-        self._timer_init(mode=ONE_SHOT, period=step, callback=self._isr)
-        self.defer()
+        self._period = self._periods[i]
+        self._rearm(ONE_SHOT, self._steps[i])
 
     def report(self, out):
         out['step'] = self._index

@@ -1,5 +1,9 @@
 """The bindings, by id. A change is checked in full (``app.validate``)
-before anything is touched, so a rejected request changes nothing."""
+before anything is touched, so a rejected request changes nothing.
+
+A binding holds a timer from the board's pool only while it runs: a
+start takes one, a stop gives it back (a pulse or pattern that ended on
+its own gives it back at the next change)."""
 from app import validate
 from app.errors import ApiError
 
@@ -39,16 +43,43 @@ class Registry:
         if self.on_change is not None:
             self.on_change()
 
-    def _add(self, binding_id, cls, pin, params, start):
-        timer = self.board.acquire_timer()
-        try:
-            h = cls(self.board, binding_id, pin, params, timer)
-        except Exception:
+    def _release_idle(self):
+        """Give back the timers of bindings that stopped on their own."""
+        for h in self.bindings:
+            if h.timer is not None and not h.running:
+                h.sync()
+                self.board.release_timer(h.detach())
+
+    def _check_timer(self):
+        """Raise 409 unless the pool has a timer free."""
+        self._release_idle()
+        if not self.board.timers_free:
+            running = [b.id for b in self.bindings if b.running]
+            raise ApiError(409, 'no_free_timer', 'all %d timers are in use '
+                           'by running bindings: %s; stop one first'
+                           % (self.board.timers_total, ', '.join(running)),
+                           None)
+
+    def _run(self, h):
+        """Start ``h`` on a timer from the pool (it keeps the one it has)."""
+        if h.timer is None:
+            self._check_timer()
+            h.attach(self.board.acquire_timer())
+        h.start()
+
+    def _halt(self, h):
+        h.stop()
+        timer = h.detach()
+        if timer is not None:
             self.board.release_timer(timer)
-            raise
+
+    def _add(self, binding_id, cls, pin, params, start):
+        if start:
+            self._check_timer()  # before the pin is touched
+        h = cls(self.board, binding_id, pin, params)
         self.bindings.append(h)
         if start:
-            h.start()
+            self._run(h)
         return h
 
     def create(self, body):
@@ -60,32 +91,33 @@ class Registry:
         """PATCH (``partial``) or PUT. A running binding stays running."""
         old = self.get(binding_id)
         _, cls, pin, params, start = validate.body(self, body, old, partial)
-        old.stop()
+        if start and old.timer is None:
+            self._check_timer()
+        self._halt(old)
         if pin != old.pin_id:
             self.board.release_pin(old.pin_id)
-        h = cls(self.board, binding_id, pin, params, old.timer)
+        h = cls(self.board, binding_id, pin, params)
         h.carry_stats(old)
         self.bindings[self.bindings.index(old)] = h
         if start:
-            h.start()
+            self._run(h)  # the timer old gave back is free again
         self._changed()
         return h
 
     def start(self, binding_id):
         h = self.get(binding_id)
-        h.start()
+        self._run(h)
         self._changed()
         return h
 
     def stop(self, binding_id):
         h = self.get(binding_id)
-        h.stop()
+        self._halt(h)
         self._changed()
         return h
 
     def _remove(self, h):
-        h.stop()
-        self.board.release_timer(h.timer)
+        self._halt(h)
         self.board.release_pin(h.pin_id)
         self.bindings.remove(h)
 
@@ -104,4 +136,3 @@ class Registry:
         self.board.resize_pool(virtual_timers)
         for item in checked:
             self._add(*item)
-

@@ -112,27 +112,21 @@ def _new_id(kind, taken):
     return '%s-%d' % (kind, n)
 
 
-def body(registry, body, current=None, partial=False, taken=None,
-         timers_total=None):
+def body(registry, body, current=None, partial=False, taken=None):
     """Check a create/PATCH/PUT ``body`` against ``registry``; return
-    (id, cls, pin, params, start).
+    (id, cls, pin, params, start). Whether a timer is free to start it is
+    the registry's to check.
 
     ``taken`` lists the (id, pin) pairs already in use; by default the
-    live bindings, so ``Registry.replace_all`` can check a whole new set
-    against a pool of ``timers_total`` timers.
+    live bindings, so ``Registry.replace_all`` can check a whole new set.
     """
     board = registry.board
     if not isinstance(body, dict):
         raise ApiError(400, 'invalid_json', 'the body must be a JSON object'
                        ' such as {"kind": "blink", "pin": 2, '
                        '"period_ms": 500}')
-    if timers_total is None:
-        timers_total = board.timers_total
     if taken is None:
         taken = [(h.id, h.pin_id) for h in registry.bindings]
-        timers_free = board.timers_free
-    else:
-        timers_free = timers_total - len(taken)
     base = current.spec() if current is not None and partial else {}
     cls, body, base = _kind(body, base)
     binding_id = _binding_id(body, cls, current, taken)
@@ -150,8 +144,10 @@ def body(registry, body, current=None, partial=False, taken=None,
     start = body.get('start', True if current is None else current.running)
     if not isinstance(start, bool):
         raise invalid('start', 'start must be true or false')
-    if current is None:
-        _check_room(registry, taken, timers_free, timers_total)
+    if current is None and len(taken) >= registry.max_bindings:
+        raise ApiError(409, 'limit_reached', 'this board holds at most'
+                       ' %d bindings; delete one first'
+                       % registry.max_bindings, None)
     return binding_id, cls, pin, params, start
 
 
@@ -213,27 +209,23 @@ def _params(body, base, cls, board):
     return params
 
 
-def _check_room(registry, taken, timers_free, timers_total):
-    """A new binding needs a free slot and a free timer."""
-    if len(taken) >= registry.max_bindings:
-        raise ApiError(409, 'limit_reached', 'this board holds at most'
-                       ' %d bindings; delete one first'
-                       % registry.max_bindings, None)
-    if timers_free <= 0:
-        raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
-                       ' delete a binding to free one' % timers_total, None)
-
-
 def bodies(registry, bodies, timers_total):
     """Check a whole set of bindings (``Registry.replace_all``) for a pool
-    of ``timers_total`` timers; the error's field names the one at fault."""
+    of ``timers_total`` timers (for those that start); the error's field
+    names the one at fault."""
     if not isinstance(bodies, list):
         raise invalid('bindings', 'bindings must be a list of bindings')
     checked = []
     taken = []
+    starting = 0
     for i, one in enumerate(bodies):
         try:
-            item = body(registry, one, None, False, taken, timers_total)
+            item = body(registry, one, None, False, taken)
+            starting += item[4]
+            if starting > timers_total:
+                raise ApiError(409, 'no_free_timer', 'more bindings start '
+                               'than the %d timers; set "start": false on '
+                               'some' % timers_total, None)
         except ApiError as e:
             e.field = 'bindings[%d]%s' % (i, '.' + e.field if e.field else '')
             e.message = 'bindings[%d]: %s' % (i, e.message)

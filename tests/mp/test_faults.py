@@ -8,8 +8,17 @@ from app.kinds import KINDS, Blink, register
 from app.registry import Registry
 
 
-class Faulty(Blink):
-    """A blink whose deferred work raises on its third run."""
+class Chatty(Blink):
+    """A blink with deferred work on every fire (blink itself has none)."""
+    KIND = 'chatty'
+
+    def tick(self):
+        Blink.tick(self)
+        self.defer()
+
+
+class Faulty(Chatty):
+    """A chatty blink whose deferred work raises on its third run."""
     KIND = 'faulty'
 
     def setup(self):
@@ -51,7 +60,7 @@ def test_deferred_exception_stops_only_that_binding():
         reg.start(bad.id)
         assert bad.error is None and bad.running
         for h in reg.bindings:
-            h.stop()
+            reg.stop(h.id)
     finally:
         KINDS.pop('faulty', None)
 
@@ -73,7 +82,7 @@ def test_isr_exception_recorded_timer_stops():
         n = ok.fires
         settle(100)
         assert ok.fires > n + 5 and ok.running
-        ok.stop()
+        reg.stop(ok.id)
     finally:
         KINDS.pop('raising', None)
 
@@ -87,6 +96,14 @@ def busy_no_bytecode(ms):
 
 
 def test_schedule_flood_counts_drops_never_stops_timers():
+    register(Chatty)
+    try:
+        flood()
+    finally:
+        KINDS.pop('chatty', None)
+
+
+def flood():
     n = 24
     reg = Registry(Board('sim', n), n)
     pins = [p for p in sorted(reg.board.pins, key=str)
@@ -94,7 +111,7 @@ def test_schedule_flood_counts_drops_never_stops_timers():
     hs = []
     for i in range(n):
         try:
-            hs.append(reg.create({'kind': 'blink', 'pin': pins[i],
+            hs.append(reg.create({'kind': 'chatty', 'pin': pins[i],
                                   'period_ms': 1}))
         except Exception:
             break
@@ -113,7 +130,7 @@ def test_schedule_flood_counts_drops_never_stops_timers():
     # while it is flooded: that is what ``drops`` reports)
     assert sum(h.deferred for h in hs) > 0
     for h in hs:
-        h.stop()
+        reg.stop(h.id)
     settle(50)
     # nothing queued was lost: no binding is wedged with a pending marker
     assert all(h._pending == 0 for h in hs), [

@@ -252,7 +252,8 @@ def test_replace_all_is_all_or_nothing():
                             'duration_ms': 1000, 'start': False}])
     assert sorted(h.id for h in reg.bindings) == ['keep', 'n1']
     assert reg.get('keep').KIND == 'pulse' and not reg.get('keep').running
-    assert reg.board.timers_free == reg.board.timers_total - 2
+    # only the running one holds a timer
+    assert reg.board.timers_free == reg.board.timers_total - 1
     reg.replace_all([])
     assert reg.bindings == [] and reg.board.timers_free == reg.board.timers_total
     assert sim.line(4).mode == sim.Pin.IN
@@ -260,50 +261,99 @@ def test_replace_all_is_all_or_nothing():
 
 # ------------------------------------------------------------ pool, limits
 
-def test_timer_pool_exhaustion():
+def test_only_running_bindings_hold_a_timer():
     reg = registry(virtual_timers=2)
-    reg.create(blink(pin=2))
-    reg.create(blink(pin=4))
-    e = refused(reg, reg.create, blink(pin=5))
-    assert (e.status, e.code) == (409, 'no_free_timer') and '2 timers' in e.message
-    e = refused(reg, reg.replace_all, [blink(pin=p) for p in (2, 4, 5)])
-    assert e.code == 'no_free_timer' and e.field == 'bindings[2]', e.field
-    reg.delete('blink-1')
-    reg.create(blink(pin=5))  # the freed timer is reused
-    # a reconfigure needs no second timer
-    reg.update('blink-2', {'pin': 12, 'period_ms': 7})
-    cleanup(reg)
-    # esp32: four hardware timers, whatever virtual_timers says
-    esp = registry('esp32', virtual_timers=16)
-    assert esp.board.timers_total == 4
-    ids = sorted(esp.create(blink(pin=p)).timer.id for p in (2, 4, 5, 12))
-    assert ids == [0, 1, 2, 3], ids
-    e = refused(esp, esp.create, blink(pin=13))
+    for p in (2, 4, 5, 12):  # stopped: as many as the limit allows
+        reg.create(blink(pin=p))
+    assert reg.board.timers_free == 2
+    reg.start('blink-1')
+    reg.start('blink-2')
+    assert reg.board.timers_free == 0
+    e = refused(reg, reg.start, 'blink-3')
+    assert (e.status, e.code) == (409, 'no_free_timer'), e.message
+    assert '2 timers' in e.message and 'blink-1, blink-2' in e.message, e.message
+    e = refused(reg, reg.create, blink(pin=13, start=True))
     assert e.code == 'no_free_timer'
+    assert sim.line(13).mode != sim.Pin.OUT  # the pin was not touched
+    e = refused(reg, reg.update, 'blink-3', {'start': True})
+    assert e.code == 'no_free_timer'
+    reg.stop('blink-1')  # gives its timer back
+    reg.start('blink-3')
+    # a reconfigure of a running binding needs no second timer
+    reg.update('blink-2', {'pin': 14, 'period_ms': 7})
+    assert reg.get('blink-2').running and reg.board.timers_free == 0
+    # a pulse that ended on its own gives its timer back at the next change
+    reg.stop('blink-3')
+    pulse = reg.create({'kind': 'pulse', 'pin': 15, 'duration_ms': 5})
+    assert wait_until(lambda: not pulse.running)
+    reg.start('blink-1')
+    assert pulse.timer is None and reg.get('blink-1').running
+    e = refused(reg, reg.replace_all, [blink(pin=p, start=True)
+                                      for p in (2, 4, 5)])
+    assert e.code == 'no_free_timer' and e.field == 'bindings[2]', e.field
+    cleanup(reg)
+
+
+def test_esp32_shares_its_last_timer_beyond_three():
+    """Four hardware timers: three of their own, the fourth a queue that
+    the rest share (app.timerqueue)."""
+    esp = registry('esp32', virtual_timers=16)
+    assert esp.board.timers_total == 3 + 16
+    hs = [esp.create(blink(pin=p, start=True))
+          for p in (2, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21)]
+    assert sorted(h.timer.id for h in hs[:3]) == [0, 1, 2]
+    pool = esp.board.pool()
+    assert pool['own'] == {'ids': [0, 1, 2], 'total': 3, 'free': 0}, pool
+    assert pool['shared']['timer'] == 3 and pool['shared']['used'] == 9, pool
+    assert all(h.running for h in hs)
+    for h in hs[3:]:
+        esp.delete(h.id)
+    assert esp.board.pool()['shared']['used'] == 0
+    cleanup(esp)
+
+
+def test_twelve_blinks_on_four_timers_keep_their_rates():
+    """12 running blinks at distinct periods on the esp32 profile (4
+    hardware timers): each fires within 1 % of its rate (or one fire)."""
+    esp = registry('esp32')
+    pins = (2, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21)
+    periods = [20 + 3 * i for i in range(12)]
+    hs = []
+    t0 = []
+    for p, ms in zip(pins, periods):
+        hs.append(esp.create({'kind': 'blink', 'pin': p, 'period_ms': ms}))
+        t0.append(time.ticks_ms())
+    time.sleep_ms(1500)
+    got = [h.fires for h in hs]
+    now = time.ticks_ms()
+    for h, start, ms, n in zip(hs, t0, periods, got):
+        want = time.ticks_diff(now, start) // ms
+        assert abs(n - want) <= max(1, want // 100), (h.id, ms, n, want)
+        assert h.error is None and h.running and h.missed == 0
+    assert esp.board.pool()['shared']['error'] is None
     cleanup(esp)
 
 
 def test_replace_all_resizes_a_virtual_pool():
     reg = registry(virtual_timers=8)
-    reg.create(blink(pin=2))
-    e = refused(reg, reg.replace_all, [blink(pin=p) for p in (2, 4, 5)], 2)
+    reg.create(blink(pin=2, start=True))
+    e = refused(reg, reg.replace_all,
+                [blink(pin=p, start=True) for p in (2, 4, 5)], 2)
     assert e.code == 'no_free_timer' and e.field == 'bindings[2]'
     assert reg.board.timers_total == 8
-    reg.replace_all([blink(pin=p) for p in (2, 4)], 2)
+    reg.replace_all([blink(pin=p, start=True) for p in (2, 4)], 2)
     assert (reg.board.timers_total, reg.board.timers_free) == (2, 0)
-    refused(reg, reg.create, blink(pin=5))
+    refused(reg, reg.create, blink(pin=5, start=True))
     made = len(sim._timers)
-    reg.replace_all([blink(pin=p) for p in (2, 4, 5, 12)], 12)
+    reg.replace_all([blink(pin=p, start=True) for p in (2, 4, 5, 12)], 12)
     assert (reg.board.timers_total, reg.board.timers_free) == (12, 8)
     assert len(sim._timers) - made <= 2  # the timers made before are reused
     reg.replace_all([], 1)
     assert (reg.board.timers_total, reg.board.timers_free) == (1, 1)
     # a hardware pool keeps its size
     esp = registry('esp32')
-    esp.replace_all([blink(pin=2)], 2)
-    assert (esp.board.timers_total, esp.board.timers_free) == (4, 3)
-    e = refused(esp, esp.replace_all, [blink(pin=p) for p in (2, 4, 5, 12, 13)], 16)
-    assert e.code == 'no_free_timer'
+    esp.replace_all([blink(pin=2, start=True)], 2)
+    assert (esp.board.timers_total, esp.board.timers_free) == (19, 18)
     cleanup(esp)
 
 
@@ -449,15 +499,13 @@ def test_pulse_start_while_running_retriggers():
     cleanup(reg)
 
 
-def test_defer_is_coalesced_per_binding_and_counted():
+def test_blink_fires_schedule_nothing():
     reg = registry()
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
-    assert wait_until(lambda: h.deferred > 3)
+    assert wait_until(lambda: h.fires > 20)
     reg.stop(h.id)
     d = h.to_dict()['stats']
-    # every fire either ran its deferred work or counted a drop
-    assert d['fires'] >= d['deferred'] and d['drops'] >= 0, d
-    assert d['fires'] - d['deferred'] - d['drops'] <= 1, d
+    assert d['deferred'] == 0 and d['drops'] == 0, d
     cleanup(reg)
 
 
@@ -465,14 +513,15 @@ def test_delete_frees_pin_and_timer():
     reg = registry(virtual_timers=1)
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
     assert wait_until(lambda: h.fires > 2)
+    timer = h.timer
     reg.delete(h.id)
     fires = h.fires
     time.sleep_ms(20)
-    assert h.fires == fires and not h.timer.active
+    assert h.fires == fires and not timer.active and h.timer is None
     assert sim.line(2).mode == sim.Pin.IN and sim.line(2).level == 0
     assert reg.board.timers_free == 1
     h2 = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
-    assert h2.timer is h.timer  # the same timer, reused
+    assert h2.timer is timer  # the same timer, reused
     cleanup(reg)
 
 
