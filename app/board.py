@@ -34,7 +34,13 @@ class Board:
         and what to set; with ``safe`` an unknown board is built anyway,
         with no pins, for safe mode (never a guessed pin map). ``facts``:
         ``(port, build, machine)`` instead of the running firmware's."""
-        from app import profiles  # its table: boot only
+        from app import profiles  # its table: boot only, dropped below
+        try:
+            self._load(profiles, name, virtual_timers, safe, facts)
+        finally:
+            drop_profiles()
+
+    def _load(self, profiles, name, virtual_timers, safe, facts):
         port, build, machine = facts or firmware()
         if name == 'auto':
             name = 'sim' if SIM and not facts else profiles.detect(
@@ -160,6 +166,18 @@ class Board:
         slot = self._timers.index(timer)
         if slot not in self._free:
             self._free.append(slot)
+
+
+def drop_profiles():
+    """Forget app.profiles so its table is freed: an import binds the
+    module on the ``app`` package too, and that reference alone would keep
+    it alive after ``sys.modules`` lets go."""
+    import app
+    sys.modules.pop('app.profiles', None)
+    try:
+        del app.profiles
+    except AttributeError:
+        pass
 
 
 def firmware():

@@ -80,11 +80,11 @@ def check(data, old=None):
     return out
 
 def _board_names():
-    """The board names, from app.profiles' table; dropped again at once:
-    it is boot-time data (see app.main)."""
-    import sys
+    """The board names, from app.profiles' table (boot-time data: dropped
+    again at once, see app.board)."""
+    from app.board import drop_profiles
     from app.profiles import NAMES
-    sys.modules.pop('app.profiles', None)
+    drop_profiles()
     return NAMES
 
 
