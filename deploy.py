@@ -157,11 +157,21 @@ def sync_local(image, flash, config=None):
 
 MIN_FIRMWARE = (1, 21, 0)  # .mpy v6 and the `asyncio` module (was uasyncio)
 FIRMWARE_URL = 'https://micropython.org/download/'
-FIRMWARE_NAMES = {'esp32': 'ESP32_GENERIC', 'rp2': 'RPI_PICO_W',
-                  'esp8266': 'ESP8266_GENERIC'}
-# sys.platform -> our board profile ('sim': the unix port, a virtual board)
-PLATFORM_BOARDS = {'esp32': 'esp32', 'rp2': 'rp2', 'esp8266': 'esp8266',
-                   'linux': 'sim', 'darwin': 'sim'}
+SIM_PLATFORMS = ('linux', 'darwin')  # the unix port: the virtual board
+
+
+def _load_profiles():
+    """app/profiles.py, the board table the firmware uses too (plain data:
+    it imports nothing on the host)."""
+    spec = importlib.util.spec_from_file_location(
+        'pinwheel_profiles', ROOT / 'app' / 'profiles.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PROFILES = _load_profiles()
+BOARD_CHOICES = ('auto',) + tuple(n for n in PROFILES.NAMES if n != 'sim')
 MANAGED = ('app', 'lib/microdot', 'static')  # stale files here are removed
 CHUNK = 4096  # bytes per write (as base64 in the code sent to the board)
 SMALL_HEAP_CHUNK = 1024  # esp8266: ~30 KB of heap
@@ -215,6 +225,7 @@ except Exception:
  _pw_free = None
 print(repr(('I', {'version': tuple(sys.implementation.version),
  'platform': sys.platform, 'mpy': getattr(sys.implementation, '_mpy', None),
+ 'build': getattr(sys.implementation, '_build', ''),
  'machine': getattr(sys.implementation, '_machine', ''), 'free': _pw_free,
  'hash': _pw_sha is not None})))
 """
@@ -307,7 +318,7 @@ def open_board(device, timeout):
         with contextlib.redirect_stdout(io.StringIO()):
             transport.enter_raw_repl(soft_reset=False, timeout_overall=timeout)
             platform = transport.exec('import sys\nprint(sys.platform)')
-            if PLATFORM_BOARDS.get(platform.decode().strip()) != 'sim':
+            if platform.decode().strip() not in SIM_PLATFORMS:
                 transport.enter_raw_repl(soft_reset=True,
                                          timeout_overall=timeout)
     except OSError:  # the line went away: EIO from a vanished USB device
@@ -426,20 +437,34 @@ def _parents(path):
 
 
 def check_firmware(info, image_mpy, board_arg):
-    """Raise DeployError unless this board can run our image."""
+    """Raise DeployError unless this board can run our image; return its
+    profile name ('sim' for the unix port, 'unknown' for a board of a known
+    port that the table has no row for: it will boot in safe mode)."""
     platform = info['platform']
-    board = PLATFORM_BOARDS.get(platform)
-    if board is None:
+    known = PROFILES.port_names(platform)
+    if platform in SIM_PLATFORMS:
+        board = 'sim'
+    elif not known:
         raise DeployError('this board runs MicroPython on "%s", which pinwheel '
-                          'has no profile for; supported: esp32, rp2 (Pico W),'
-                          ' esp8266' % platform)
-    if board_arg not in ('auto', board):
-        raise DeployError('--board %s, but the board on this port is %s: pass '
-                          '--board auto or pick the right port'
-                          % (board_arg, board))
+                          'has no profile for; boards it knows: %s'
+                          % (platform, ', '.join(BOARD_CHOICES[1:])))
+    elif board_arg != 'auto':
+        if board_arg not in known:
+            raise DeployError('--board %s, but the board on this port runs %s'
+                              ' (boards: %s): pass --board auto or pick the '
+                              'right port' % (board_arg, platform,
+                                              ', '.join(known)))
+        board = board_arg
+    else:
+        board = PROFILES.detect(platform, info.get('build', ''),
+                                info.get('machine', '')) or 'unknown'
+    row = PROFILES.find(board)
+    rows = [row] if row else [PROFILES.find(n) for n in known]
+    if rows and all(r['why_not'] for r in rows):  # esp8266
+        raise DeployError('%s: %s' % (rows[0]['name'], rows[0]['why_not']))
     version = tuple(v for v in info['version'][:3])
     shown = '.'.join(str(v) for v in version)
-    fw = FIRMWARE_URL + FIRMWARE_NAMES.get(board, '')
+    fw = FIRMWARE_URL + (row['builds'][0] if row and row['builds'] else '')
     mpy = info.get('mpy')
     if version < MIN_FIRMWARE or mpy is None:
         raise DeployError('this board runs MicroPython %s; pinwheel needs %s or '
@@ -546,6 +571,12 @@ def deploy(args):
                  info['machine'], info['mpy'] & 0xff,
                  fmt_bytes(info['free']) if info['free'] is not None else '?',
                  device))
+        if name == 'unknown':
+            print('note: pinwheel has no profile for this %s board (build "%s"'
+                  '): it boots in safe mode with no pins until "board" in its '
+                  'config.json names one of: %s (see docs/boards.md)'
+                  % (info['platform'], info.get('build', ''),
+                     ', '.join(PROFILES.port_names(info['platform']))))
         plan = compare(board, image, sizes)
         config, note, token = plan_config(board, args)
         stale = sorted(p for p in board.files
@@ -727,8 +758,9 @@ def main(argv=None):
                     help='auto (the first USB serial board), a device such as '
                          '/dev/ttyUSB0 or COM3, or socket://HOST:PORT')
     ap.add_argument('--board', default='auto',
-                    choices=('auto', 'esp32', 'rp2', 'esp8266'),
-                    help='expected board; auto takes what the port reports')
+                    choices=BOARD_CHOICES,
+                    help='expected board (see docs/boards.md); auto takes '
+                         'what the firmware reports')
     ap.add_argument('--config', metavar='FILE',
                     help='replace the board\'s config.json with FILE (default:'
                          ' keep the board\'s, which holds runtime changes)')

@@ -32,8 +32,11 @@ def config(request, registry, store):
 
 
 def board(registry):
-    """Every pin with its capabilities and user, the reserved pins and the
-    timer pool."""
+    """Every pin with its capabilities and user, the reserved pins, the
+    timer pool, and which board this is: the profile's name and port, what
+    the firmware said (``_build``, ``_machine``, version), the on-board LED
+    and how timer callbacks run (``hard`` interrupt, ``scheduled``, or
+    ``direct`` on the simulated board)."""
     board = registry.board
     names = ((CAP_OUT, 'out'), (CAP_IN, 'in'), (CAP_ADC, 'adc'),
              (CAP_PULL, 'pull'))
@@ -45,7 +48,11 @@ def board(registry):
                      'caps': [n for bit, n in names if caps & bit],
                      'used_by': h.id if h else None,
                      'level': h.level if h else board.read(pin)})
-    return {'board': board.name, 'sim': board.sim, 'pins': pins,
+    return {'board': board.name, 'port': board.port,
+            'firmware': board.firmware, 'sim': board.sim, 'led': board.led,
+            'callbacks': 'hard' if board.timer_hard else
+                         'scheduled' if board.soft_callbacks else 'direct',
+            'pins': pins,
             'reserved': [{'pin': p, 'why': why}
                          for p, why in board.reserved.items()],
             'timers': board.pool(),

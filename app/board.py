@@ -2,7 +2,8 @@
 
 On a board it hands out ``machine.Pin`` and ``machine.Timer``; on the unix
 port (no ``machine.Timer``) the simulated ones from ``app.sim``. It also
-owns the board profile (pins and their capabilities) and the timer pool.
+owns the board profile (pins and their capabilities, from the table in
+``app/profiles.py``) and the timer pool.
 """
 import sys
 import micropython
@@ -13,7 +14,6 @@ CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
 CAP_IN = const(2)
 CAP_ADC = const(4)
 CAP_PULL = const(8)  # internal pull-up/down available
-NAMES = ('sim', 'esp32', 'rp2', 'esp8266')  # the profiles we ship
 
 try:
     from machine import Pin, Timer
@@ -27,27 +27,78 @@ except ImportError:  # the clock too: without threads the tests drive it
 
 class Board:
     """Pins, capabilities and a pool of timers for one board profile."""
-    timer_hard = None  # Timer.init's hard=: None where the port has no such keyword
 
-    def __init__(self, name='auto', virtual_timers=8, shared_timers=16):
-        if name == 'auto':  # the port we run on; None if unknown
-            name = 'sim' if SIM else (
-                sys.platform if sys.platform in NAMES else None)
-        from app.profiles import load  # its tables: boot only
-        profile = load(name)
-        if profile is None:
-            raise ValueError('unknown board %r; use one of: auto, %s'
-                             % (name, ', '.join(NAMES)))
-        if not SIM and name == 'sim':
-            raise ValueError('board "sim" only runs on the unix port')
-        self.name = name
+    def __init__(self, name='auto', virtual_timers=8, safe=False,
+                 facts=None, shared_timers=16):
+        """The board ``name`` (a row of ``app.profiles``), or ``'auto'``:
+        the one the firmware says it is. ValueError names what is wrong
+        and what to set; with ``safe`` an unknown board is built anyway,
+        with no pins, for safe mode (never a guessed pin map). ``facts``:
+        ``(port, build, machine)`` instead of the running firmware's."""
+        from app import profiles  # its table: boot only, dropped below
+        try:
+            self._load(profiles, name, virtual_timers, safe, facts)
+            self._pool(virtual_timers, shared_timers)
+        finally:
+            drop_profiles()
+
+    def _load(self, profiles, name, virtual_timers, safe, facts):
+        port, build, machine = facts or firmware()
+        if name == 'auto':
+            name = 'sim' if SIM and not facts else profiles.detect(
+                port, build, machine)
+        profile = profiles.load(name) if name is not None else None
+        problem = None
+        if name is None:
+            known = profiles.port_names(port)
+            problem = (
+                'pinwheel has no profile for this %s board (firmware build '
+                '"%s", machine "%s"), so it runs in safe mode with no pins: '
+                'if its pins are those of a board pinwheel knows, set "board"'
+                ' in config.json to that name (%s; see docs/boards.md) and '
+                'reset it' % (port, build, machine, ', '.join(known))
+                if known else
+                'pinwheel has no profile for the "%s" port (machine "%s"); '
+                'boards it knows: %s' % (port, machine, ', '.join(
+                    n for n in profiles.NAMES if n != 'sim')))
+        elif profile is None:
+            problem = 'unknown board "%s"; use one of: auto, %s' % (
+                name, ', '.join(profiles.NAMES))
+        elif not SIM and profile['port'] != port:
+            problem = ('board "%s" is a %s board, but this one runs %s: use '
+                       '"auto" or one of: %s' % (
+                           name, profile['port'], port,
+                           ', '.join(profiles.port_names(port))))
+        if problem and not safe:
+            raise ValueError(problem)
+        if problem or profile is None:  # safe mode: no pins, nothing to guess
+            profile = {'name': 'unknown', 'port': port, 'pins': {},
+                       'reserved': {}, 'led': None, 'timers': None,
+                       'min_period_ms': 1}
+            hard, soft = None, False
+        elif SIM:  # the simulated Timer runs whatever profile is loaded
+            hard, soft = profiles.callbacks(profiles.find('sim'), (0, 0, 0))
+        else:
+            hard, soft = profiles.callbacks(profile,
+                                            sys.implementation.version)
+        self.name = profile['name']
+        self.port = profile['port']
+        self.firmware = {'build': build, 'machine': machine,
+                         'version': '.'.join(
+                             str(v) for v in sys.implementation.version[:3])}
         self.sim = SIM
         self.pins = profile['pins']
         self.reserved = profile['reserved']
+        self.led = profile['led']
         self.min_period_ms = profile['min_period_ms']
+        self.timer_hard = hard  # True, False or None: see profiles.callbacks
+        self.soft_callbacks = soft
         self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
-        ids = profile['timers'] or (-1,) * virtual_timers
-        self._virtual = not profile['timers']
+        self._hardware = profile['timers']
+
+    def _pool(self, virtual_timers, shared_timers):
+        ids = self._hardware or (-1,) * virtual_timers
+        self._virtual = not self._hardware
         # A hardware pool keeps its last timer for a queue that more
         # bindings share (app.timerqueue); virtual timers are a queue in
         # the firmware already (rp2's soft timers, esp8266's os timers).
@@ -113,6 +164,7 @@ class Board:
                       else None}
         return {'total': self.timers_total, 'free': self.timers_free,
                 'virtual': self._virtual,
+                'hardware': len(self._hardware or ()),
                 'own': {'total': len(self._timer_ids), 'free': len(self._free),
                         'ids': list(self._timer_ids)},
                 'shared': shared}
@@ -158,6 +210,26 @@ class Board:
         slot = self._timers.index(timer)
         if slot not in self._free:
             self._free.append(slot)
+
+
+def drop_profiles():
+    """Forget app.profiles so its table is freed: an import binds the
+    module on the ``app`` package too, and that reference alone would keep
+    it alive after ``sys.modules`` lets go."""
+    import app
+    sys.modules.pop('app.profiles', None)
+    try:
+        del app.profiles  # pyright: ignore[reportAttributeAccessIssue]
+    except AttributeError:
+        pass
+
+
+def firmware():
+    """What the running firmware says it is: ``(port, build, machine)``
+    (``_build`` exists from MicroPython 1.22; '' before)."""
+    impl = sys.implementation
+    return (sys.platform, getattr(impl, '_build', ''),
+            getattr(impl, '_machine', ''))
 
 
 def pin_key(pin):

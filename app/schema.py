@@ -65,8 +65,8 @@ def check(data, old=None):
         if key in _SECTIONS:
             value = _section(key, value, default)
         elif key == 'board' and not isinstance(value, str):
-            raise invalid('board', 'board must be a string: auto, sim, esp32, '
-                                   'rp2 or esp8266')
+            raise invalid('board', 'board must be a string: auto or one of '
+                                   + ', '.join(_board_names()))
         elif key == 'api_token' and value is not None and (
                 not isinstance(value, str) or not value):
             raise invalid('api_token', 'api_token must be null or a non-empty '
@@ -78,6 +78,15 @@ def check(data, old=None):
             raise invalid('bindings', 'bindings must be a list')
         out[key] = value
     return out
+
+def _board_names():
+    """The board names, from app.profiles' table (boot-time data: dropped
+    again at once, see app.board)."""
+    from app.board import drop_profiles
+    from app.profiles import NAMES
+    drop_profiles()
+    return NAMES
+
 
 def _section(name, value, default):
     if not isinstance(value, dict):

@@ -53,7 +53,7 @@ def boot(path='config.json'):
         board = Board(store.data['board'], limits['virtual_timers'])
     except ValueError as e:
         problem = problem or e
-        board = Board('auto', limits['virtual_timers'])
+        board = Board('auto', limits['virtual_timers'], safe=True)
     registry = Registry(board, limits['bindings'])
     if problem is None:
         try:

@@ -247,6 +247,9 @@ def test_board_shape(clean):
     assert status == 200
     assert {'board', 'pins', 'timers', 'min_period_ms'} <= set(b), b
     assert b['board'] == 'sim' and b['min_period_ms'] == 1
+    # the variant and what the firmware said (the unix port's build)
+    assert (b['port'], b['led'], b['callbacks']) == ('unix', None, 'direct')
+    assert b['firmware']['build'] == 'standard' and b['firmware']['machine']
     assert {'total', 'free', 'virtual', 'own', 'shared'} <= set(b['timers'])
     assert b['timers']['free'] == b['timers']['total'] - 1
     pins = {p['pin']: p for p in b['pins']}

@@ -411,10 +411,29 @@ def test_old_firmware_gets_a_clear_message(version, mpy, why):
 
 
 def test_firmware_checks_pass_for_supported_boards():
-    for platform in ('esp32', 'rp2', 'esp8266'):
-        info = {'version': (1, 24, 1), 'platform': platform,
-                'mpy': 6 | (10 << 10)}
-        assert deploy.check_firmware(info, 6, 'auto') == platform
-    with pytest.raises(deploy.DeployError, match='--board rp2'):
+    # the variant comes from _build, or from _machine on firmware without it
+    for platform, build, machine, name in (
+            ('esp32', 'ESP32_GENERIC', '', 'esp32'),
+            ('esp32', 'ESP32_GENERIC_C3', '', 'esp32_c3'),
+            ('rp2', 'RPI_PICO_W', '', 'pico_w'),
+            ('rp2', '', 'Raspberry Pi Pico with RP2040', 'pico'),
+            ('rp2', 'SOME_OTHER_RP2040', '', 'unknown')):
+        info = {'version': (1, 24, 1), 'platform': platform, 'build': build,
+                'machine': machine, 'mpy': 6 | (10 << 10)}
+        assert deploy.check_firmware(info, 6, 'auto') == name
+    with pytest.raises(deploy.DeployError, match='--board pico_w'):
         deploy.check_firmware({'version': (1, 24, 1), 'platform': 'esp32',
-                               'mpy': 6}, 6, 'rp2')
+                               'mpy': 6}, 6, 'pico_w')
+
+
+@pytest.mark.parametrize('build,board', [('ESP8266_GENERIC', 'auto'),
+                                         ('', 'auto'), ('ESP8266_GENERIC',
+                                                        'esp8266')])
+def test_esp8266_is_refused_with_its_one_line(build, board):
+    info = {'version': (1, 24, 1), 'platform': 'esp8266', 'build': build,
+            'machine': 'ESP module with ESP8266', 'mpy': 6 | (10 << 10)}
+    with pytest.raises(deploy.DeployError) as e:
+        deploy.check_firmware(info, 6, board)
+    assert str(e.value) == 'esp8266: ' + deploy.PROFILES.find('esp8266')[
+        'why_not']
+    assert '\n' not in str(e.value) and 'frozen' in str(e.value)

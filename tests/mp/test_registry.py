@@ -122,8 +122,8 @@ def test_pins():
     # an input kind on a pin an output kind holds is refused too
     e = refused(reg, reg.create, {'kind': 'sample', 'pin': 2, 'period_ms': 5})
     assert e.code == 'pin_in_use'
-    # rp2: the named "LED" pin works, input-only pins do not exist
-    rp2 = registry('rp2')
+    # Pico W: the named "LED" pin works, input-only pins do not exist
+    rp2 = registry('pico_w')
     assert rp2.create(blink(pin='LED')).pin_id == 'LED'
     e = refused(rp2, rp2.create, {'kind': 'sample', 'pin': 'LED', 'period_ms': 5})
     assert e.code == 'invalid_pin' and 'input' in e.message
