@@ -44,7 +44,9 @@ class Board:
 
     def _load(self, profiles, name, virtual_timers, safe, facts):
         port, build, machine = facts or firmware()
-        if name == 'auto':
+        if name == 'auto' or (name == port and profiles.find(name) is None):
+            # a port's name ("rp2", as configs before variants said): its
+            # variant is what the firmware says
             name = 'sim' if SIM and not facts else profiles.detect(
                 port, build, machine)
         profile = profiles.load(name) if name is not None else None

@@ -218,4 +218,12 @@ def test_unknown_variant_boots_in_safe_mode_with_the_message():
     assert b.firmware['build'] == 'PIMORONI_TINY2040'
 
 
+def test_a_port_name_from_an_older_config_picks_the_variant():
+    """Configs written before variants said "board": "rp2": that board
+    boots as the variant its firmware names, not in safe mode."""
+    from app.board import Board
+    assert Board('rp2', facts=('rp2', 'RPI_PICO_W', '')).name == 'pico_w'
+    assert Board('rp2', facts=('rp2', 'RPI_PICO', '')).name == 'pico'
+
+
 unit.main(globals())
