@@ -131,3 +131,16 @@ def test_no_socket_module_runs_the_bindings_headless(tmp_path):
     # the blink keeps toggling pin 2 (every 20 ms) while nothing is served
     assert len(counts) >= 5 and counts[-1] > counts[0] + 5, (counts, text)
     assert proc.returncode == 0 and STOPPED.search(text), text
+
+
+def test_a_taken_port_is_one_line_and_exit_1(tmp_path, make_vm):
+    first = make_vm(config=BLINK)
+    flash = make_flash(tmp_path / 'second', BLINK)
+    res = subprocess.run([MICROPYTHON, 'main.py'], cwd=flash, timeout=30,
+                         env={'PINWHEEL_PORT': str(first.port)},
+                         capture_output=True, text=True)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert 'Traceback' not in out and 'serving' not in out, out
+    assert re.search(r'^pinwheel: cannot serve on 127\.0\.0\.1:%d: '
+                     % first.port, out, re.M), out
