@@ -4,16 +4,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 FLASH ?= build/sim-flash
+ARGS ?=
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+# Two stamps: `make run` installs only what running and deploying need
+# (requirements.txt, a few MB); `make test` adds the test and bench stack.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .PHONY: run test venv sysdeps image bench clean typecheck
 
-$(STAMP): requirements.txt
+$(RUN_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP) -r requirements.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-test.txt
+	$(PIP) -r requirements-test.txt
 	touch $(STAMP)
 
-venv: $(STAMP)
+venv: $(RUN_STAMP)
 
 # Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard).
 sysdeps:
@@ -24,12 +33,13 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-image: $(STAMP)
+image: $(RUN_STAMP)
 	$(BIN)/python deploy.py --build-only build/image
 
-run: $(STAMP)
+# Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off.
+run: $(RUN_STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)
-	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(abspath $(BIN))/micropython main.py
+	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(abspath $(BIN))/micropython main.py $(ARGS)
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).
 typecheck: $(STAMP)

@@ -2,7 +2,7 @@
 """Build pinwheel's flash image and put it on a board (or a local "flash" dir).
 
     python deploy.py                               # to the board on USB (auto)
-    python deploy.py --port /dev/ttyUSB0 --follow  # ... and show its boot output
+    python deploy.py --port /dev/ttyUSB0 --follow  # ... and show its boot (exit 1 if it fails)
     python deploy.py --sim-flash build/sim-flash   # what `make run` uses
     python deploy.py --build-only build/image      # just build the image
 
@@ -672,30 +672,61 @@ def restart(board, name, args):
         follow_serial(board.device, args.follow_s)
 
 
+# The lines app.main prints once the board runs: serving (the socket is
+# bound) or headless (no network; the bindings run anyway).
+BOOTED = ('serving http://', ', headless (')
+# The program is over: a board falls back to its REPL, whose banner ends
+# with this line; the unix port's raw REPL ends an exec with \x04 after its
+# output and again after its errors.
+REPL_BANNER = 'Type "help()" for more information.'
+
+
 def show_boot(read, limit_s):
-    """Print boot output from ``read()`` until the URL line (and a little
-    after), ``limit_s`` seconds, or Ctrl-C."""
+    """Print boot output from ``read()`` until the serving (or headless)
+    line and a little after, ``limit_s`` seconds, or Ctrl-C. A traceback,
+    or the program ending, before that line is a failed boot: DeployError
+    with the traceback's last line (the exception)."""
     deadline = time.monotonic() + limit_s
     buf = b''
-    seen_url = None
+    booted = None
+    in_traceback = False
+    ends = 0  # \x04 seen
     try:
         while time.monotonic() < deadline:
             data = read()
             if not data:
-                if seen_url and time.monotonic() > seen_url:
+                if booted and time.monotonic() > booted:
                     return True
                 time.sleep(0.05)
                 continue
+            ends += data.count(b'\x04')
             buf += data
-            while b'\n' in buf:
-                line, buf = buf.split(b'\n', 1)
-                text = line.decode(errors='replace').rstrip()
-                print('  | ' + text, flush=True)
-                if 'http://' in text and seen_url is None:
-                    seen_url = time.monotonic() + 1.0
+            lines = buf.split(b'\n')
+            buf = lines.pop()
+            if ends >= 2:  # the exec is over: nothing more will come
+                lines.append(buf)
+                buf = b''
+            for line in lines:
+                text = line.decode(errors='replace').replace('\x04', '')
+                text = text.rstrip()
+                if text:
+                    print('  | ' + text, flush=True)
+                if booted is not None:
+                    continue
+                if any(m in text for m in BOOTED):
+                    booted = time.monotonic() + 1.0
+                elif text.startswith('Traceback (most recent call last)'):
+                    in_traceback = True
+                elif in_traceback and text and not text[0].isspace():
+                    raise DeployError('the board did not boot: %s' % text)
+                elif text == REPL_BANNER:
+                    ends = 2
+            if booted is None and ends >= 2:
+                raise DeployError('the board did not boot: main.py ended '
+                                  'before serving; see its output above')
     except KeyboardInterrupt:
         return True
-    if seen_url:
+    if booted:
         return True
     print('no URL within %d s (still connecting to Wi-Fi?); see the output '
           'above' % limit_s)
@@ -725,7 +756,7 @@ def follow_serial(device, limit_s):
 
 def follow_vm(board):
     """The virtual board: run main.py in the REPL and show its output until
-    the URL, then stop it with Ctrl-C."""
+    the URL (or a failed boot: DeployError), then stop it."""
     t = board.t
     print('boot output of main.py on the virtual board:')
     t.exec_raw_no_follow("exec(open('main.py').read(), {'__name__': '__main__'})")
@@ -767,7 +798,8 @@ def main(argv=None):
     ap.add_argument('--dry-run', action='store_true',
                     help='show what would be copied/removed; write nothing')
     ap.add_argument('--follow', action='store_true',
-                    help='after the reset, show the boot output (with the URL)')
+                    help='after the reset, show the boot output up to the '
+                         'serving line; exit 1 with the error if boot fails')
     ap.add_argument('--follow-s', type=float, default=60, help=argparse.SUPPRESS)
     ap.add_argument('--no-token-generation', action='store_true',
                     help='refuse (instead of generating an api_token) when the '

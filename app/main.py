@@ -1,7 +1,10 @@
 """Boot: read the config, build board and registry, serve the API.
 
 Nothing here may brick a board: any problem with config.json boots in safe
-mode (no bindings, server up, /api/status names the problem).
+mode (no bindings, server up, /api/status names the problem), and a board
+with no network (no ``socket`` module, as on a Pico without W, or Wi-Fi
+and access point both down) runs its bindings headless. Ctrl-C stops the
+timers, releases the pins and returns (exit status 0 on the unix port).
 """
 import gc
 # Collect every 16 KB while the modules load and boot builds its objects:
@@ -13,19 +16,26 @@ import gc
 gc.threshold(16384)
 import asyncio  # noqa: E402
 import os  # noqa: E402
+import sys  # noqa: E402
+from time import ticks_diff, ticks_ms  # noqa: E402
+
+BOOT_ONLY = ('app.startup', 'app.profiles', 'app.net')
 
 
 def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config. The boot
     code (app.startup, app.profiles) is dropped once it has run: it runs
     once and a board keeps its heap for requests."""
-    import sys
     from app import startup
     try:
         return startup.boot(path)
     finally:
-        for name in ('app.startup', 'app.profiles'):
-            sys.modules.pop(name, None)
+        _drop_boot_code()
+
+
+def _drop_boot_code():
+    for name in BOOT_ONLY:
+        sys.modules.pop(name, None)
 
 
 def _port(store):
@@ -34,9 +44,59 @@ def _port(store):
     return int(port) if port else store.data['http']['port']
 
 
-async def serve(registry, store):
+def log_requests(app):
+    """Print one line per request: method, path, status and milliseconds.
+
+    Microdot's documented hooks: ``before_request`` notes the time (put
+    first, so the time includes the token check), ``after_request`` and
+    ``after_error_request`` print. A request that matched no route (404,
+    405, a malformed one) never reaches ``before_request``: its time shows
+    as ``-``. Answers the server sends without Microdot (408, 414, 503 at
+    the connection cap) are not logged; /api/status counts them."""
+    def started(request):
+        request.g.t0 = ticks_ms()
+
+    write = sys.stdout.write
+
+    def done(request, response):
+        if request is not None:  # None: a request Microdot could not parse
+            t0 = getattr(request.g, 't0', None)
+            # one write per line: print() writes the newline on its own,
+            # a second system call per request on the unix port
+            write('%s %s %d %s ms\n' % (
+                request.method, request.path, response.status_code,
+                '-' if t0 is None else ticks_diff(ticks_ms(), t0)))
+        return response
+
+    app.before_request_handlers.insert(0, started)
+    app.after_request(done)
+    app.after_error_request(done)
+
+
+async def idle(registry, why):
+    """No network: the bindings run on their timers, nothing is served.
+    The loop stays up for deferred work (and on the simulated board for
+    the waker that runs it)."""
+    board = registry.board
+    if board.sim:
+        from app.sim import Waker
+        asyncio.create_task(Waker().run())
+    print('pinwheel: %s board, %d bindings, headless (%s): running the '
+          'bindings from config.json, no API' % (board.name,
+                                                 len(registry.bindings), why))
+    while True:
+        await asyncio.sleep(3600)
+
+
+async def serve(registry, store, log=True, running=None):
+    """Serve the API; once the socket is bound, print where. ``running``
+    (a list) receives the app, so Ctrl-C can close its socket."""
     from app.api import create_app
     app = create_app(registry, store)
+    if running is not None:
+        running.append(app)
+    if log:
+        log_requests(app)
     gc.collect()
     gc.threshold(-1)  # booted: collect only when the heap is full
     board = registry.board
@@ -46,17 +106,57 @@ async def serve(registry, store):
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
-    print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
-          % (board.name, len(registry.bindings), host, port))
-    token = store.data.get('api_token')
-    if token and board.sim:  # make run: a link that logs the dashboard in
-        print('pinwheel: dashboard http://%s:%d/#token=%s' % (host, port, token))
-    await app.start_server(host=host, port=port)
+
+    def ready():
+        print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
+              % (board.name, len(registry.bindings), host, port))
+        token = store.data.get('api_token')
+        if token and board.sim:  # make run: a link that logs the dashboard in
+            print('pinwheel: dashboard http://%s:%d/#token=%s'
+                  % (host, port, token))
+
+    try:
+        await app.start_server(host=host, port=port, ready=ready)
+    except OSError as e:  # the port is taken, or the address is not ours
+        print('pinwheel: cannot serve on %s:%d: %r' % (host, port, e))
+        if board.sim:  # make run: say so and stop (PORT=... picks another)
+            raise SystemExit(1)
+        await idle(registry, 'no socket on port %d' % port)
 
 
-def run(path='config.json'):
+def shutdown(registry, running):
+    """Ctrl-C: stop every timer and leave every pin a high-impedance input,
+    as a reset would; config.json keeps what runs at the next boot.
+    Return how many bindings were running."""
+    for app in running:
+        server = getattr(app, 'server', None)
+        if server is not None:
+            server.close()
+    stopped = 0
+    for h in registry.bindings:
+        if h.running:
+            stopped += 1
+        h.stop()  # not registry.stop: that would save "start": false
+        registry.board.release_pin(h.pin_id)
+    return stopped
+
+
+def run(path='config.json', argv=None):
+    """Boot and serve until Ctrl-C. ``--quiet`` (or ``"http": {"log":
+    false}`` in config.json) turns the request log off."""
+    argv = sys.argv if argv is None else argv
     registry, store = boot(path)
-    if not registry.board.sim:  # the unix port has no Wi-Fi to bring up
-        from app import net
-        net.start(store.data['wifi'], _port(store))
-    asyncio.run(serve(registry, store))
+    log = '--quiet' not in argv and store.data['http'].get('log', True)
+    from app import net
+    why = net.unavailable(store.data['wifi'], _port(store))
+    _drop_boot_code()
+    running = []
+    try:
+        if why:
+            asyncio.run(idle(registry, why))
+        else:
+            asyncio.run(serve(registry, store, log, running))
+    except KeyboardInterrupt:
+        n = shutdown(registry, running)
+        print('pinwheel: stopped (Ctrl-C): timers off, pins released (%d of '
+              '%d bindings were running)' % (n, len(registry.bindings)))

@@ -1,7 +1,9 @@
 """Wi-Fi at boot: join the configured network, or open an access point.
 
-The unix port (and a Pico without W) has no ``network`` module: the host's
-network is used and this does nothing.
+The unix port has no ``network`` module: the host's network is used. A
+board with no ``socket`` module (a Pico without W) has no network at all:
+it runs headless (see ``unavailable``). Boot-only: app.main drops this
+module once it has run.
 """
 import time
 
@@ -11,6 +13,20 @@ except ImportError:
     network = None
 
 MIN_AP_PASSWORD = 8  # WPA2 needs 8; shorter would mean an open AP
+
+
+def unavailable(wifi, port):
+    """None when there is a network to serve on, else why not (a few words
+    for the boot line): no ``socket`` module, or Wi-Fi and the access
+    point both down. Without a ``network`` module the host's network is
+    used (the unix port)."""
+    try:
+        import socket  # noqa: F401
+    except ImportError:  # a Pico without W
+        return 'no socket module'
+    if network is None or start(wifi, port) is not None:
+        return None
+    return 'Wi-Fi and access point both down'
 
 
 def start(wifi, port):

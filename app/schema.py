@@ -38,7 +38,7 @@ def redact(data):
 _SECTIONS = {  # section -> {key: type}
     'http': {'port': int, 'host': str, 'max_streams': int,
              'max_connections': int, 'read_timeout_s': int,
-             'cors_origins': list},
+             'cors_origins': list, 'log': bool},
     'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
              'ap_fallback': bool, 'ap_password': str, 'hostname': str},
     'limits': {'bindings': int, 'virtual_timers': int},

@@ -59,10 +59,12 @@ class Server(Microdot):
         self._watchdog = None
 
     async def start_server(self, host='0.0.0.0', port=5000, debug=False,
-                           ssl=None):
+                           ssl=None, ready=None):
         """Microdot's, with a deeper listen backlog: the default 5 makes a
         burst of clients wait for SYN retries (1 s, 3 s) instead of being
-        accepted and answered (a 503 at worst)."""
+        accepted and answered (a 503 at worst). ``ready()``, if given, is
+        called once the socket is bound and listening: a "serving" line
+        printed before could announce a server that never comes up."""
         self.debug = debug
 
         # 3x the cap: the kernel holds a burst instead of dropping SYNs.
@@ -77,6 +79,8 @@ class Server(Microdot):
         else:
             self.server = await asyncio.start_server(self.handle_request, host,
                                                      port, backlog, ssl=ssl)
+        if ready is not None:
+            ready()
         await self.server.wait_closed()
 
     async def handle_request(self, reader, writer):

@@ -262,6 +262,28 @@ def test_follow_shows_the_boot_output_with_the_url(board, image, tmp_path):
     assert 'http://127.0.0.1:%d/' % port in out, out
 
 
+def test_follow_fails_with_the_last_line_of_a_failed_boot(deployed, image,
+                                                         tmp_path):
+    """A boot that dies is not a success because something printed a URL:
+    deploy exits 1 with the exception (the traceback's last line)."""
+    broken = tmp_path / 'image'
+    shutil.copytree(image[0], broken)
+    src = tmp_path / 'main.py'
+    src.write_text("print('pinwheel: dashboard http://192.168.1.23:8080/')\n"
+                   "def run():\n"
+                   "    raise MemoryError('memory allocation failed, "
+                   "allocating 4096 bytes')\n")
+    deploy.compile_mpy(src, broken / 'app' / 'main.mpy', 'app.main')
+    code, out, err = run_deploy('--port', deployed[0], '--image', str(broken),
+                                '--follow', timeout=60)
+    assert code == 1, out + err
+    assert err.strip() == ('deploy: error: the board did not boot: MemoryError:'
+                           ' memory allocation failed, allocating 4096 bytes'
+                           ), out + err
+    assert 'Traceback' in out  # the board's output is shown as it came
+    deploy_to(deployed, image)  # and back
+
+
 def test_board_without_hashlib_compares_contents(deployed, image):
     url, flash = deployed
     transport = deploy.open_board(url, 10)

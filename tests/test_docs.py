@@ -1,0 +1,134 @@
+"""The docs stay true: README.md is a short front page whose curl taste runs
+as written, every relative link and #anchor resolves, no page describes a
+mechanism that is gone, and the figures in prose match the generated files
+they come from (bench/results.json, bench/load_results.json) or the limit a
+test enforces."""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import test_requirements
+from vm import ROOT
+
+README = ROOT / 'README.md'
+PAGES = [README, ROOT / 'CHANGES.md'] + sorted((ROOT / 'docs').glob('*.md'))
+GUIDE = [p for p in PAGES if p.name != 'CHANGES.md']  # history may name the past
+FENCE = re.compile(r'^```.*?^```', re.S | re.M)
+LINK = re.compile(r'\]\(([^)\s]+)\)')
+
+
+def prose(path):
+    """The page without its fenced code blocks."""
+    return FENCE.sub('', path.read_text())
+
+
+def slug(heading):
+    """GitHub's anchor for a heading."""
+    text = re.sub(r'[^\w\- ]', '', heading.strip().lower())
+    return text.replace(' ', '-')
+
+
+def anchors(path):
+    seen, out = {}, set()
+    for line in prose(path).splitlines():
+        m = re.match(r'#{1,6}\s+(.*)', line)
+        if m:
+            base = slug(m.group(1))
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            out.add(base if n == 0 else '%s-%d' % (base, n))
+    return out
+
+
+def test_readme_is_a_front_page():
+    lines = README.read_text().splitlines()
+    assert len(lines) <= 150, len(lines)
+    assert '](docs/dashboard.png)' in README.read_text()
+    for page in ('docs/api.md', 'docs/deploy.md', 'docs/security.md',
+                 'docs/internals.md', 'bench/results.md', 'CHANGES.md'):
+        assert '](%s)' % page in README.read_text(), page
+
+
+@pytest.mark.parametrize('page', PAGES, ids=lambda p: p.name)
+def test_every_relative_link_and_anchor_resolves(page):
+    checked = 0
+    for target in LINK.findall(prose(page)):
+        if re.match(r'[a-z]+:', target):  # http:, https:, mailto:
+            continue
+        path, _, anchor = target.partition('#')
+        dest = (page.parent / path).resolve() if path else page
+        assert dest.exists(), (page.name, target)
+        if anchor:
+            assert dest.suffix == '.md', (page.name, target)
+            assert anchor in anchors(dest), (page.name, target,
+                                             sorted(anchors(dest)))
+        checked += 1
+    assert checked, page  # each page links somewhere
+
+
+GONE = ['app.call', 'app.intern', 'app.forget', '620 names', 'of 620',
+        'name table', 'per call', 'fits in holes', 'loaded for the call',
+        'loaded per call']
+
+
+@pytest.mark.parametrize('page', GUIDE, ids=lambda p: p.name)
+def test_no_page_describes_a_mechanism_that_is_gone(page):
+    text = page.read_text()
+    assert not [g for g in GONE if g in text], page.name
+
+
+def results():
+    return json.loads((ROOT / 'bench' / 'results.json').read_text())
+
+
+def test_deploy_figures_are_the_generated_ones():
+    d = results()['deploy']
+    text = (ROOT / 'docs' / 'deploy.md').read_text()
+    shown = re.findall(r'image: (\d+) files, ([\d,]+) bytes', text)
+    assert shown == [(str(d['files']), '{:,}'.format(d['image_bytes']))]
+    copied = re.findall(r'(\d+) copied \(([\d,]+) bytes\)', text)
+    assert copied == [shown[0]], copied
+    steps = re.findall(r'\[1/(\d+)\]', text)
+    assert steps == [str(d['files'])], steps
+    later = re.findall(r'1 copied, (\d+) unchanged', text)
+    assert later == [str(d['files'] - 1)], later
+
+
+def test_load_figures_are_the_generated_ones():
+    load = json.loads((ROOT / 'bench' / 'load_results.json').read_text())
+    text = prose(ROOT / 'docs' / 'security.md')
+    m = re.search(r'([\d,]+)\s+requests, (\d+) answered 503, the eight '
+                  r'bindings\' rates within ([\d.]+) %', text)
+    assert m, 'the load figures sentence moved: update this test'
+    assert m.group(1) == '{:,}'.format(load['requests'])
+    assert int(m.group(2)) == load['refused_503']
+    assert load['bindings'] == 8
+    assert float(m.group(3)) == round(load['rate_error_max'] * 100, 2)
+
+
+def test_size_limit_is_the_one_the_test_enforces():
+    text = prose(README)
+    assert re.findall(r'under (\d+) MB', text) == [str(test_requirements.LIMIT_MB)]
+
+
+TASTE = re.compile(r'## A taste\n.*?```sh\n(.*?)```', re.S)
+
+
+def test_the_curl_taste_runs_as_written(make_vm):
+    """Each line of README's taste, pasted as it is (only the address is
+    ours), against the repo's default config; twice, since a reader may."""
+    block = TASTE.search(README.read_text()).group(1).splitlines()
+    assert 3 <= len(block) <= 10, block
+    assert block[0] == 'H=127.0.0.1:8080', block[0]
+    vm = make_vm()  # the repo's config.json, as make run
+    env = {'H': '127.0.0.1:%d' % vm.port, 'PATH': '/usr/bin:/bin'}
+    for round_ in (1, 2):
+        for line in block[1:]:
+            command, _, want = line.partition('# -> ')
+            assert want, 'every line says what comes back: %s' % line
+            res = subprocess.run(['bash', '-c', command], env=env,
+                                 capture_output=True, text=True, timeout=20)
+            assert res.returncode == 0, (line, res.stderr)
+            assert want.strip() in res.stdout, (round_, line, res.stdout)
