@@ -730,6 +730,7 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
     try:
         if vm.get('/api/bindings')[0] != 401:
             pytest.skip('this build does not guard reads with "auth": "all"')
+        assert vm.get('/api/kinds')[0] == 401  # guarded like every read
         ctx = browser.new_context(**PHONE)
         pg = ctx.new_page()
         errors = []
@@ -741,6 +742,9 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
         pg.locator('#token button').tap()
         expect(card(pg, 'led')).to_be_visible()
         expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
+        # the kinds came with the token: the card's summary and the form
+        expect(card(pg, 'led').locator('[data-k=params]')).to_have_text('period 200 ms')
+        expect(pg.locator('#f-kind option')).to_have_count(4)
         expect(card(pg, 'led')).to_have_attribute('data-level', '1')
         expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
         expect(pg.locator('#edit [data-err=""]')).to_have_text('')
