@@ -3,7 +3,8 @@ emulating a phone, against pinwheel on the real MicroPython VM.
 
 One VM and one browser page for the whole module; the browser tests run in
 file order and build on each other (create -> edit -> stop -> delete), the
-way a person would use the page. Screenshots go to test-output/dashboard/.
+way a person would use the page. Screenshots go to test-output/dashboard/,
+and the README's two pictures to docs/ (dashboard.png, dashboard-phone.png).
 """
 import gzip
 import http.client

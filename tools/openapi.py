@@ -19,6 +19,7 @@ ROOT = (__file__.rpartition('/')[0] or '.') + '/..'  # tools/..
 sys.path.insert(0, ROOT)
 
 from app.board import NAMES  # noqa: E402
+from app.handler import REQUIRED  # noqa: E402
 from app.kindinfo import doc, schema  # noqa: E402
 from app.kinds import KINDS  # noqa: E402
 from app.profiles import load  # noqa: E402
@@ -168,7 +169,6 @@ def field_schema(spec, board):
 
 
 def is_required(spec):
-    from app.handler import REQUIRED
     return spec[2] is REQUIRED
 
 
