@@ -158,6 +158,11 @@ def create_app(registry, store):
     def board_info(request):
         return admin.board(registry)
 
+    @add('/api/kinds', ['GET'])
+    def kinds(request):
+        from app import kindinfo  # loaded by the first request for it
+        return kindinfo.kinds(board)
+
     @add('/api/openapi.json', ['GET'])
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap

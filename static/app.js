@@ -1,15 +1,18 @@
 // pinwheel dashboard: plain JS, no build step, everything from the board.
+// The forms come from GET /api/kinds: a new kind needs nothing here.
 'use strict';
 const $ = (sel, el = document) => el.querySelector(sel);
-const FIELDS = { // the form fields each kind sends (the API's names)
-  blink: ['period_ms'], pulse: ['duration_ms', 'active_level'],
-  pattern: ['steps_ms', 'repeat'], sample: ['period_ms', 'window', 'pull'],
-};
-const form = $('#edit'), list = $('#cards'), tpl = $('#card-t');
+const form = $('#edit'), list = $('#cards'), tpl = $('#card-t'), home = $('#home');
 const cards = new Map(); // id -> {el, b: last binding seen}
 let token = localStorage.getItem('pinwheel.token');
 let editing = null; // id of the binding the form edits, null = create
 let board = null; // last GET /api/board
+let kinds = {}; // kind -> its GET /api/kinds entry
+let keepPin = false; // the pin the user picked stays picked (after an error)
+const typed = {}; // field name -> what was typed, kept across kind changes
+// Per-kind hints, optional: a start button's verb, the wave of an output.
+const VERB = { pulse: 'Pulse' };
+const WAVE = { blink: b => [b.period_ms, b.period_ms, b.period_ms, b.period_ms] };
 
 // A token in the URL fragment (#token=...) logs in; drop it from the URL.
 const fromUrl = location.hash.match(/token=([^&]+)/);
@@ -56,30 +59,60 @@ $('#token').onsubmit = e => {
   e.target.hidden = true;
   e.target.reset();
   clearErrors(form);
-  refresh();
-  loadPins();
+  start();
   connect();
 };
 
+// A toast, fixed in view: the user sees it wherever the page is scrolled.
+let toastTimer = 0;
 function say(text) {
-  $('#msg').textContent = text;
+  const m = $('#msg');
+  m.textContent = text;
+  clearTimeout(toastTimer);
+  if (text) toastTimer = setTimeout(() => { m.textContent = ''; }, 5000);
 }
+
+// ---- words for people --------------------------------------------------
+
+const num = n => Number(n).toLocaleString('en');
+// "period_ms" -> "Period", "active_level" -> "Active level"
+const label = f => (f.name[0].toUpperCase() + f.name.slice(1)).replace(/_ms$/, '').replace(/_/g, ' ');
+const unit = f => f.unit ? ' ' + f.unit : '';
+
+// What a field takes, from its schema: "a whole number from 1 to 86,400,000 ms"
+function takes(f, s = f.schema) {
+  if (s.enum) return 'one of: ' + s.enum.map(v => v == null ? 'none' : v).join(', ');
+  if (s.type == 'array') return `${s.minItems} to ${s.maxItems} numbers separated by commas, each ${takes(f, s.items)}`;
+  return `a whole number from ${num(s.minimum)} to ${num(s.maximum)}${unit(f)}`;
+}
+
+// The API's error on a kind's field ("steps_ms[1] must be an integer from 1
+// to 86400000") said in the form's words; other errors keep the API's.
+function explain(err) {
+  const f = (kinds[form.elements.kind.value] || { fields: [] }).fields
+    .find(f => f.name == key(err.field));
+  if (!f) return err.message;
+  const i = /\[(\d+)\]/.exec(err.field);
+  return i ? `${label(f)}: value ${+i[1] + 1} must be ${takes(f, f.schema.items)}.`
+    : `${label(f)} must be ${takes(f)}.`;
+}
+
+const key = field => (field || '').replace(/[[.].*/, '');
 
 // Show an API error next to the field it names (else under the form/box).
 function showError(err, box) {
-  const key = (err.field || '').replace(/[[.].*/, '').replace(/\W/g, '')
-    .replace(/^level$/, 'active_level');
-  const slot = (box && key && $(`[data-err="${key}"]`, box)) || (box && $('[data-err=""]', box));
+  const name = key(err.field);
+  const slot = (box && name && $(`[data-err="${name}"]`, box)) || (box && $('[data-err=""]', box));
   if (!slot) return say(err.message);
-  slot.textContent = err.message;
-  const input = box.elements && box.elements[key];
+  slot.textContent = box == form ? explain(err) : err.message;
+  slot.title = err.message; // the API's precise words, for the curious
+  const input = box.elements && box.elements[name];
   if (input && input.setAttribute) input.setAttribute('aria-invalid', 'true');
 }
 
 function clearErrors(box) {
   for (const el of box.querySelectorAll('[data-err]')) el.textContent = '';
   for (const el of box.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-  say('');
 }
 
 // Run an action; its error is shown, never swallowed.
@@ -93,16 +126,32 @@ async function run(fn, box) {
 
 // ---- cards -------------------------------------------------------------
 
+const show = v => Array.isArray(v) ? v.map(num).join(', ') : v == null ? 'none' : num(v);
+const raw = v => Array.isArray(v) ? v.join(', ') : v == null ? '' : String(v); // as typed
+
+// "period 300 ms · window 16 readings": the kind's fields with their units
 function paramsText(b) {
-  switch (b.kind) {
-    case 'blink': return `toggles every ${b.period_ms} ms`;
-    case 'pulse': return `${b.duration_ms} ms at level ${b.active_level}`;
-    case 'pattern': return `steps ${b.steps_ms.join(' · ')} ms, ` +
-      (b.repeat ? `${b.repeat}× (round ${b.rounds})` : 'forever');
-    case 'sample': return `reads every ${b.period_ms} ms, window ${b.window}` +
-      (b.pull ? `, pull ${b.pull}` : '');
-  }
-  return '';
+  const k = kinds[b.kind];
+  return k ? k.fields.map(f => `${label(f).toLowerCase()} ${show(b[f.name])}${unit(f)}`).join(' · ') : '';
+}
+
+// A step line through levels (1 up, 0 down), each ``widths[i]`` wide.
+function wave(levels, widths) {
+  let x = 0, d = '';
+  levels.forEach((v, i) => {
+    const y = v ? 2 : 18;
+    d += (i ? `H${x}V${y}` : `M0 ${y}`);
+    x += widths ? widths[i] : 1;
+  });
+  return `<svg viewBox="0 0 ${x} 20" preserveAspectRatio="none" aria-hidden="true">` +
+    `<path d="${d}H${x}"/></svg>`;
+}
+
+function waveOf(b) {
+  if (b.samples) return b.samples.length ? wave(b.samples) : '';
+  const k = kinds[b.kind], arr = k && k.fields.find(f => f.schema.type == 'array');
+  const steps = WAVE[b.kind] ? WAVE[b.kind](b) : arr && b[arr.name];
+  return steps ? wave(steps.map((_, i) => 1 - i % 2), steps) : '';
 }
 
 function upsert(b) {
@@ -118,28 +167,33 @@ function upsert(b) {
   }
   c.b = b;
   const el = c.el, k = name => $(`[data-k=${name}]`, el);
+  // on and off in the binding's own sense: an active-low output is on at 0
+  const on = b.level == (b.active_level == null ? 1 : b.active_level);
   const led = $('.led', el);
-  led.classList.toggle('on', b.level == 1);
-  led.setAttribute('aria-label', b.level == 1 ? 'pin high' : 'pin low');
+  led.classList.toggle('on', on);
+  led.setAttribute('aria-label', `${on ? 'on' : 'off'} (pin ${b.level ? 'high' : 'low'})`);
   el.dataset.level = b.level;
+  el.dataset.on = on ? 1 : 0;
   el.classList.toggle('stopped', !b.running);
   k('id').textContent = b.id;
   k('kind').textContent = b.kind;
   k('pin').textContent = typeof b.pin == 'number' ? 'GPIO ' + b.pin : b.pin;
   k('params').textContent = paramsText(b);
-  k('state').textContent = b.running ? 'running' : 'stopped';
+  const state = k('state');
+  state.textContent = b.error ? 'failed' : b.running ? 'running' : 'stopped';
+  state.dataset.state = state.textContent;
   k('fires').textContent = b.stats.fires;
   k('drops').textContent = b.stats.drops;
   k('late').textContent = (b.stats.late_max_us / 1000).toFixed(1);
+  const w = k('wave'), svg = waveOf(b);
+  if (w.dataset.svg != svg) w.innerHTML = w.dataset.svg = svg;
+  w.hidden = !svg;
   const s = k('samples');
   s.hidden = !b.samples;
-  if (b.samples) {
-    s.textContent = `high ${b.high_count}/${b.samples.length} · edges ${b.edges} · ` +
-      b.samples.slice(-32).map(v => v ? '█' : '▁').join('');
-  }
+  if (b.samples) s.textContent = `high ${b.high_count}/${b.samples.length} · edges ${b.edges}`;
   k('error').hidden = !b.error;
   k('error').textContent = b.error || '';
-  $('[data-a=toggle]', el).textContent = b.running ? 'Stop' : 'Start';
+  $('[data-a=toggle]', el).textContent = b.running ? 'Stop' : VERB[b.kind] || 'Start';
 }
 
 function drop(id) {
@@ -176,24 +230,56 @@ list.onclick = e => {
 
 // ---- the form: create, or edit a binding inside its card --------------------
 
-function showKind() {
-  const kind = form.elements.kind.value;
-  for (const p of form.querySelectorAll('[data-kinds]')) {
-    const on = p.dataset.kinds.split(' ').includes(kind);
-    p.hidden = !on;
-    for (const input of p.querySelectorAll('input, select')) input.disabled = !on;
+// One input for a field, from its schema: a select for a choice or a 0/1,
+// a number, or a list of numbers.
+function input(f) {
+  const s = f.schema, id = 'f-' + f.name;
+  let el;
+  if (s.enum || s.maximum - s.minimum == 1) {
+    el = document.createElement('select');
+    const values = s.enum || [s.minimum, s.maximum];
+    el.append(...values.map(v => new Option(v == null ? 'none' : v, v == null ? '' : v)));
+  } else {
+    el = document.createElement('input');
+    if (s.type == 'array') {
+      el.autocomplete = 'off';
+      el.placeholder = 'e.g. 200, 200, 600';
+    } else {
+      Object.assign(el, { type: 'number', min: s.minimum, max: s.maximum });
+      el.inputMode = 'numeric';
+    }
   }
+  el.id = id;
+  el.name = f.name;
+  const p = document.createElement('p');
+  p.className = 'field';
+  p.innerHTML = `<label for="${id}"></label><small class="hint"></small>` +
+    `<small class="err" data-err="${f.name}" aria-live="polite"></small>`;
+  p.firstChild.textContent = label(f) + (f.unit ? ` (${f.unit})` : '');
+  p.firstChild.after(el);
+  $('.hint', p).textContent = f.help;
+  el.value = f.name in typed ? typed[f.name] : raw(f.default);
+  return p;
+}
+
+function showKind() {
+  const k = kinds[form.elements.kind.value];
+  if (!k) return;
+  for (const el of $('#f-fields').querySelectorAll('input, select')) typed[el.name] = el.value;
+  $('#f-fields').replaceChildren(...k.fields.map(input));
+  $('#f-doc').textContent = k.doc;
   fillPins();
 }
 
 function fillPins() {
-  if (!board) return;
+  const k = kinds[form.elements.kind.value];
+  if (!board || !k) return;
   const sel = form.elements.pin, old = sel.value;
-  const need = form.elements.kind.value == 'sample' ? 'in' : 'out';
-  const pins = board.pins.filter(p => p.caps.includes(need) &&
-    (!p.used_by || p.used_by == editing));
+  const pins = board.pins.filter(p => p.caps.includes(k.output ? 'out' : 'in') &&
+    (!p.used_by || p.used_by == editing || keepPin && String(p.pin) == old));
   sel.replaceChildren(...pins.map(p =>
-    new Option(typeof p.pin == 'number' ? 'GPIO ' + p.pin : p.pin, p.pin)));
+    new Option((typeof p.pin == 'number' ? 'GPIO ' + p.pin : p.pin) +
+      (p.used_by && p.used_by != editing ? ` (used by ${p.used_by})` : ''), p.pin)));
   if (!pins.length) sel.append(new Option('no free pin', ''));
   if (pins.some(p => String(p.pin) == old)) sel.value = old;
 }
@@ -207,17 +293,28 @@ async function loadPins() {
   }
 }
 
+async function loadKinds() {
+  const all = (await api('GET', '/api/kinds')).kinds, sel = form.elements.kind;
+  kinds = {};
+  for (const k of all) kinds[k.kind] = k;
+  const old = sel.value;
+  sel.replaceChildren(...all.map(k => new Option(k.kind)));
+  if (kinds[old]) sel.value = old;
+  showKind();
+  for (const c of cards.values()) upsert(c.b); // their summaries need the kinds
+}
+
 const number = v => /^-?\d+(\.\d*)?$/.test(v) ? Number(v) : v; // else the API explains
 
 function readForm() {
   const f = form.elements, kind = f.kind.value, pin = f.pin.value;
   const body = { kind };
   if (pin !== '') body.pin = /^\d+$/.test(pin) ? Number(pin) : pin;
-  for (const name of FIELDS[kind]) {
-    const v = f[name].value.trim();
-    if (name == 'pull') body.pull = v || null;
-    else if (name == 'steps_ms') body.steps_ms = v.split(/[\s,]+/).filter(Boolean).map(number);
-    else if (v !== '') body[name] = number(v);
+  for (const field of kinds[kind].fields) {
+    const v = f[field.name].value.trim(), s = field.schema;
+    if (s.type == 'array') body[field.name] = v.split(/[\s,]+/).filter(Boolean).map(number);
+    else if (s.enum) body[field.name] = v === '' ? null : number(v);
+    else if (v !== '') body[field.name] = number(v);
   }
   if (!editing) {
     if (f.id.value.trim()) body.id = f.id.value.trim();
@@ -230,6 +327,7 @@ form.onsubmit = e => {
   e.preventDefault();
   clearErrors(form);
   const id = editing;
+  keepPin = false;
   run(async () => {
     try {
       const b = id ? await api('PATCH', '/api/bindings/' + encodeURIComponent(id), readForm())
@@ -237,7 +335,14 @@ form.onsubmit = e => {
       upsert(b);
       say(id ? `Saved ${b.id}.` : `Created ${b.id}.`);
       if (id) closeEdit();
-      else form.elements.id.value = '';
+      else {
+        form.elements.id.value = '';
+        openNew(false);
+      }
+      cards.get(b.id).el.scrollIntoView({ block: 'nearest' });
+    } catch (err) {
+      keepPin = true; // the message may name the pin: keep it in view
+      throw err;
     } finally {
       loadPins(); // someone else may have taken or freed pins meanwhile
     }
@@ -251,39 +356,45 @@ form.oninput = e => { // editing a field clears its error
   e.target.removeAttribute('aria-invalid');
 };
 
+// The "+" at the top opens (or closes) the new binding form there.
+function openNew(open) {
+  if (editing) closeEdit();
+  home.hidden = !open;
+  $('#add').setAttribute('aria-expanded', open);
+  $('#add').textContent = open ? '×' : '+';
+  if (open) form.elements.kind.focus();
+}
+
+$('#add').onclick = () => openNew(home.hidden);
+
 function openEdit(b) {
   closeEdit();
   editing = b.id;
   clearErrors(form);
   const f = form.elements;
   f.kind.value = b.kind;
-  for (const name of FIELDS[b.kind]) {
-    const v = b[name];
-    f[name].value = Array.isArray(v) ? v.join(', ') : v == null ? '' : v;
-  }
   for (const p of form.querySelectorAll('[data-new]')) p.hidden = true;
   $('#f-go').textContent = 'Save';
-  $('#f-cancel').hidden = false;
   form.setAttribute('aria-label', 'Edit ' + b.id);
   cards.get(b.id).el.append(form);
-  $('#home').hidden = true;
   showKind();
+  for (const field of kinds[b.kind].fields) f[field.name].value = raw(b[field.name]);
   f.pin.value = String(b.pin);
   loadPins().then(() => { f.pin.value = String(b.pin); });
   f.kind.focus();
 }
 
 function closeEdit() {
-  if (!editing) return;
+  if (!editing) return openNew(false);
   editing = null;
   form.reset();
   clearErrors(form);
+  $('#f-fields').replaceChildren(); // the binding's values are not typed ones
+  for (const name in typed) delete typed[name];
   for (const p of form.querySelectorAll('[data-new]')) p.hidden = false;
   $('#f-go').textContent = 'Create';
-  $('#f-cancel').hidden = true;
   form.removeAttribute('aria-label');
-  $('#home').append(form);
-  $('#home').hidden = false;
+  home.append(form);
   showKind();
   loadPins();
 }
@@ -410,7 +521,12 @@ $('#restore').onchange = e => {
   }, box);
 };
 
-showKind();
-loadPins();
-refresh();
+// The kinds first: cards and forms are built from them.
+async function start() {
+  await run(loadKinds, form);
+  loadPins();
+  await refresh();
+}
+
+start();
 connect();

@@ -3,7 +3,8 @@ emulating a phone, against pinwheel on the real MicroPython VM.
 
 One VM and one browser page for the whole module; the browser tests run in
 file order and build on each other (create -> edit -> stop -> delete), the
-way a person would use the page. Screenshots go to test-output/dashboard/.
+way a person would use the page. Screenshots go to test-output/dashboard/,
+and the README's two pictures to docs/ (dashboard.png, dashboard-phone.png).
 """
 import gzip
 import http.client
@@ -22,6 +23,7 @@ expect = playwright.expect
 STATIC = ROOT / 'static'
 BUDGET = 12 * 1024  # all dashboard assets together, gzipped
 SHOTS = ROOT / 'test-output' / 'dashboard'
+DOCS = ROOT / 'docs'  # the README's pictures: dashboard.png, dashboard-phone.png
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run']
@@ -226,15 +228,63 @@ def no_reload(page):
     assert page.evaluate('window.notReloaded') is True
 
 
-def test_page_shows_status_and_goes_live(page):
+def in_view(page, locator):
+    """``locator`` lies inside the viewport as it is scrolled now."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    return (box is not None and box['y'] >= 0 and box['x'] >= 0
+            and box['y'] + box['height'] <= size['height']
+            and box['x'] + box['width'] <= size['width'])
+
+
+def open_new(page):
+    """Tap the "+" at the top: the new binding form opens there."""
+    if page.locator('#home').is_hidden():
+        page.locator('#add').tap()
+    expect(page.locator('#home')).to_be_visible()
+
+
+def test_kinds_describe_their_fields(board):
+    status, body, _ = board.get('/api/kinds')
+    assert status == 200
+    kinds = {k['kind']: k for k in body['kinds']}
+    assert sorted(kinds) == ['blink', 'pattern', 'pulse', 'sample']
+    assert kinds['sample']['output'] is False and kinds['blink']['output'] is True
+    assert all(k['doc'] for k in kinds.values())
+    period, = kinds['blink']['fields']
+    assert period == {'name': 'period_ms', 'required': True, 'default': None,
+                      'unit': 'ms', 'help': period['help'],
+                      'schema': {'type': 'integer', 'minimum': 1,
+                                 'maximum': 86400000}}
+    assert 'toggle' in period['help']
+    steps = kinds['pattern']['fields'][0]
+    assert steps['schema'] == {'type': 'array', 'minItems': 2, 'maxItems': 32,
+                               'items': period['schema']}
+    window, pull = kinds['sample']['fields'][1:]
+    assert window['required'] is False and window['default'] == 32
+    assert window['schema'] == {'type': 'integer', 'minimum': 1, 'maximum': 256}
+    assert pull['default'] is None and pull['required'] is False
+    assert pull['schema']['enum'][-1] is None  # the board's pulls, or null
+
+
+def test_page_shows_status_and_goes_live(page, board):
     expect(page.locator('#s-board')).to_have_text('sim')
     expect(page.locator('#s-live')).to_have_text('live')
     expect(page.locator('#s-heap')).to_have_text(re.compile(r'^\d+\.\d KB$'))
     expect(page.locator('#empty')).to_be_visible()
     expect(page.locator('#safe')).to_be_hidden()
-    # only the blink fields, and only free output pins in the picker
-    expect(page.locator('#f-period')).to_be_visible()
-    expect(page.locator('#f-steps')).to_be_hidden()
+    # no bindings yet: "+" opens the form at the top, its kinds from the board
+    expect(page.locator('#empty')).to_contain_text('tap +')
+    expect(page.locator('#home')).to_be_hidden()
+    open_new(page)
+    kinds = [k['kind'] for k in board.get('/api/kinds')[1]['kinds']]
+    assert page.locator('#f-kind option').all_text_contents() == kinds
+    # only the blink fields, with their unit and help, and only free output
+    # pins in the picker
+    page.select_option('#f-kind', 'blink')
+    expect(page.locator('label[for=f-period_ms]')).to_have_text('Period (ms)')
+    expect(page.locator('#f-period_ms ~ .hint')).to_contain_text('toggles')
+    expect(page.locator('#f-steps_ms')).to_have_count(0)
     pins = page.locator('#f-pin option').all_text_contents()
     assert 'GPIO 2' in pins and 'GPIO 34' not in pins  # 34 is input-only
     shot(page, '01-empty')
@@ -244,12 +294,20 @@ def test_create_blink_through_the_form(page, board):
     page.fill('#f-id', 'led')
     page.select_option('#f-kind', 'blink')
     page.select_option('#f-pin', '2')
-    page.fill('#f-period', '300')
+    page.fill('#f-period_ms', '300')
     page.locator('#f-go').tap()
     c = card(page, 'led')
     expect(c).to_be_visible()
-    expect(c.locator('[data-k=params]')).to_have_text('toggles every 300 ms')
+    # the summary is the kind's fields with their units
+    expect(c.locator('[data-k=params]')).to_have_text('period 300 ms')
     expect(c.locator('[data-k=state]')).to_have_text('running')
+    # the confirmation shows where the user is; the form closed
+    expect(page.locator('#msg')).to_have_text('Created led.')
+    assert in_view(page, page.locator('#msg'))
+    expect(page.locator('#home')).to_be_hidden()
+    # a blink card draws its pattern: on one period, off the next
+    expect(c.locator('[data-k=wave] path')).to_have_attribute(
+        'd', 'M0 2H300V18H600V2H900V18H1200')
     # the LED follows the pin, from the event stream, without a reload
     expect(c).to_have_attribute('data-level', '1', timeout=5000)
     expect(c.locator('.led')).to_have_class(re.compile(r'\bon\b'))
@@ -267,12 +325,12 @@ def test_edit_changes_the_period(page, board):
     c = card(page, 'led')
     c.locator('[data-a=edit]').tap()
     form = c.locator('form')
-    expect(form.locator('#f-period')).to_have_value('300')
+    expect(form.locator('#f-period_ms')).to_have_value('300')
     expect(form.locator('#f-pin')).to_have_value('2')  # its own pin is offered
     shot(page, '03-edit')
-    form.locator('#f-period').fill('120')
+    form.locator('#f-period_ms').fill('120')
     form.locator('#f-go').tap()
-    expect(c.locator('[data-k=params]')).to_have_text('toggles every 120 ms')
+    expect(c.locator('[data-k=params]')).to_have_text('period 120 ms')
     expect(c.locator('form')).to_have_count(0)  # back under "New binding"
     b = board.get('/api/bindings/led')[1]
     assert b['period_ms'] == 120 and b['running'] is True
@@ -285,6 +343,10 @@ def fires(c):
 
 def test_stop_stops_the_fires(page, board):
     c = card(page, 'led')
+    state = c.locator('[data-k=state]')
+    running_look = state.evaluate('e => [getComputedStyle(e).color, '
+                                  'getComputedStyle(e, "::before").content]')
+    assert '▶' in running_look[1]
     before = fires(c)
     page.wait_for_function(
         'n => +document.querySelector("#b-led [data-k=fires]").textContent > n',
@@ -293,6 +355,11 @@ def test_stop_stops_the_fires(page, board):
     expect(c.locator('[data-k=state]')).to_have_text('stopped')
     expect(c.locator('[data-a=toggle]')).to_have_text('Start')
     expect(c).to_have_attribute('data-level', '0')
+    # running and stopped differ in colour and icon, not only in words
+    stopped_look = state.evaluate('e => [getComputedStyle(e).color, '
+                                  'getComputedStyle(e, "::before").content]')
+    assert stopped_look[0] != running_look[0]
+    assert '■' in stopped_look[1]
     stopped = fires(c)
     time.sleep(1.5)
     assert fires(c) == stopped
@@ -301,24 +368,33 @@ def test_stop_stops_the_fires(page, board):
 
 
 def test_sample_follows_a_driven_input(page, board):
+    open_new(page)
     page.select_option('#f-kind', 'sample')
-    expect(page.locator('#f-win')).to_be_visible()
-    expect(page.locator('#f-period')).to_be_visible()
-    expect(page.locator('#f-dur')).to_be_hidden()
+    expect(page.locator('#f-window')).to_be_visible()
+    expect(page.locator('#f-window')).to_have_value('32')  # the kind's default
+    expect(page.locator('#f-period_ms')).to_be_visible()
+    expect(page.locator('#f-duration_ms')).to_have_count(0)
     # input pins now: 34 (input-only) is offered, the LED's pin 2 is not
     expect(page.locator('#f-pin option[value="34"]')).to_have_count(1)
     page.fill('#f-id', 'button')
     page.select_option('#f-pin', '34')
-    page.fill('#f-period', '20')
-    page.fill('#f-win', '16')
+    page.fill('#f-period_ms', '20')
+    page.fill('#f-window', '16')
     page.locator('#f-go').tap()
     c = card(page, 'button')
     expect(c.locator('[data-k=state]')).to_have_text('running')
+    expect(c.locator('[data-k=params]')).to_have_text(
+        'period 20 ms · window 16 readings · pull none')
     expect(c).to_have_attribute('data-level', '0')
     assert board.put('/api/sim/pins/34', {'level': 1})[0] == 200
     expect(c).to_have_attribute('data-level', '1')
-    expect(c.locator('[data-k=samples]')).to_contain_text('edges 1')
-    expect(c.locator('[data-k=samples]')).to_contain_text('█')
+    samples = c.locator('[data-k=samples]')
+    expect(samples).to_contain_text('edges 1')
+    assert not samples.text_content().rstrip().endswith('·')
+    # the window as a step line: it ends high, 16 readings wide
+    expect(c.locator('[data-k=wave] svg')).to_have_attribute('viewBox', '0 0 16 20')
+    expect(c.locator('[data-k=wave] path')).to_have_attribute(
+        'd', re.compile(r'V2H16$'))
     shot(page, '05-sample-high')
     assert board.put('/api/sim/pins/34', {'level': 0})[0] == 200
     expect(c).to_have_attribute('data-level', '0')
@@ -327,10 +403,11 @@ def test_sample_follows_a_driven_input(page, board):
 
 
 def test_pin_in_use_shows_the_apis_message(page, board):
+    open_new(page)
     page.select_option('#f-kind', 'blink')
     page.fill('#f-id', 'late')
     page.select_option('#f-pin', '4')
-    page.fill('#f-period', '500')
+    page.fill('#f-period_ms', '500')
     # meanwhile someone else takes pin 4 (the picker was filled before)
     status, _, _ = board.post('/api/bindings', {'id': 'other', 'kind': 'blink',
                                                 'pin': 4, 'period_ms': 500})
@@ -345,18 +422,41 @@ def test_pin_in_use_shows_the_apis_message(page, board):
     assert body['error']['field'] == 'pin'
     expect(err).to_have_text(body['error']['message'])
     expect(page.locator('#f-pin')).to_have_attribute('aria-invalid', 'true')
+    # the picker keeps the user's pick, the pin the message names
+    expect(page.locator('#f-pin')).to_have_value('4')
+    expect(page.locator('#f-pin option:checked')).to_contain_text('used by other')
     expect(card(page, 'late')).to_have_count(0)
     shot(page, '06-pin-in-use')
-    # an invalid number: the message goes next to the period field
+    # an invalid number: the message goes next to the period field, in
+    # words with the field's unit, while the API keeps its precise ones
     page.select_option('#f-pin', '5')
-    page.fill('#f-period', '0')
+    page.fill('#f-period_ms', '0')
     page.locator('#f-go').tap()
-    expect(page.locator('[data-err=period_ms]')).to_contain_text('period_ms must be')
+    expect(page.locator('[data-err=period_ms]')).to_have_text(
+        'Period must be a whole number from 1 to 86,400,000 ms.')
     expect(page.locator('[data-err=pin]')).to_have_text('')
+    api = board.post('/api/bindings', {'kind': 'blink', 'pin': 5, 'period_ms': 0})[1]
+    assert api['error']['message'] == 'period_ms must be from 1 to 86400000, got 0'
     page.fill('#f-id', '')
-    page.fill('#f-period', '500')  # editing a field clears its error
+    page.fill('#f-period_ms', '500')  # editing a field clears its error
     expect(page.locator('[data-err=period_ms]')).to_have_text('')
-    expect(page.locator('#f-period')).not_to_have_attribute('aria-invalid', 'true')
+    expect(page.locator('#f-period_ms')).not_to_have_attribute('aria-invalid', 'true')
+    # one bad step of a pattern: named by its place, next to the steps
+    page.select_option('#f-kind', 'pattern')
+    page.fill('#f-steps_ms', '100, 0, 300')
+    page.locator('#f-go').tap()
+    err = page.locator('[data-err=steps_ms]')
+    expect(err).to_have_text('Steps: value 2 must be a whole number from 1 '
+                             'to 86,400,000 ms.')
+    expect(page.locator('#f-steps_ms')).to_have_attribute('aria-invalid', 'true')
+    assert in_view(page, err)
+    api = board.post('/api/bindings', {'kind': 'pattern', 'pin': 5,
+                                       'steps_ms': [100, 0, 300]})[1]
+    assert api['error']['field'] == 'steps_ms[1]'
+    assert api['error']['message'].startswith('steps_ms[1] must be')
+    shot(page, '06-field-in-words')
+    page.select_option('#f-kind', 'blink')
+    expect(page.locator('#f-period_ms')).to_have_value('500')  # kept while away
 
 
 def test_delete_asks_first(page, board):
@@ -376,6 +476,9 @@ def test_delete_asks_first(page, board):
     c.locator('[data-a=delete]').tap()
     expect(c).to_have_count(0)
     assert 'other' in messages[0]
+    # the confirmation shows where the user is, however far they scrolled
+    expect(page.locator('#msg')).to_have_text('Deleted other.')
+    assert in_view(page, page.locator('#msg'))
     assert board.get('/api/bindings/other')[0] == 404
     # its pin is offered again
     expect(page.locator('#f-pin option[value="4"]')).to_have_count(1)
@@ -386,7 +489,10 @@ def test_removed_elsewhere_disappears(page, board):
     assert board.post('/api/bindings', {'id': 'tmp', 'kind': 'pattern', 'pin': 13,
                                         'steps_ms': [100, 100, 300]})[0] == 201
     expect(card(page, 'tmp').locator('[data-k=params]')).to_have_text(
-        'steps 100 · 100 · 300 ms, forever')
+        'steps 100, 100, 300 ms · repeat 0')
+    # its pattern drawn: high 100, low 100, high 300
+    expect(card(page, 'tmp').locator('[data-k=wave] path')).to_have_attribute(
+        'd', 'M0 2H100V18H200V2H500')
     board.delete('/api/bindings/tmp')
     expect(card(page, 'tmp')).to_have_count(0)
 
@@ -414,7 +520,7 @@ def test_backup_and_restore(page, board, tmp_path):
     expect(card(page, 'relay')).to_be_visible()
     expect(card(page, 'led')).to_have_count(0)
     expect(card(page, 'relay').locator('[data-k=params]')).to_have_text(
-        '60000 ms at level 1')
+        'duration 60,000 ms · active level 1')
     # and back to the backup
     page.once('dialog', lambda d: d.accept())
     page.set_input_files('#restore', str(saved))
@@ -424,8 +530,56 @@ def test_backup_and_restore(page, board, tmp_path):
     expect(page.locator('#cfg [data-err=""]')).to_have_text('')
 
 
+def test_active_low_pulse_shows_on_in_its_own_sense(page, board):
+    assert board.post('/api/bindings', {
+        'id': 'relay', 'kind': 'pulse', 'pin': 12, 'duration_ms': 60000,
+        'active_level': 0, 'start': False})[0] == 201
+    c = card(page, 'relay')
+    # stopped, its pin idles high: that is "off" for an active-low relay
+    expect(c).to_have_attribute('data-level', '1')
+    expect(c).to_have_attribute('data-on', '0')
+    expect(c.locator('.led')).not_to_have_class(re.compile(r'\bon\b'))
+    expect(c.locator('.led')).to_have_attribute('aria-label', 'off (pin high)')
+    # a pulse is an action: its button says so
+    toggle = c.locator('[data-a=toggle]')
+    expect(toggle).to_have_text('Pulse')
+    expect(c.locator('[data-k=params]')).to_have_text(
+        'duration 60,000 ms · active level 0')
+    toggle.tap()
+    expect(c.locator('[data-k=state]')).to_have_text('running')
+    expect(c).to_have_attribute('data-level', '0')
+    expect(c).to_have_attribute('data-on', '1')
+    expect(c.locator('.led')).to_have_class(re.compile(r'\bon\b'))
+    expect(toggle).to_have_text('Stop')
+    shot(page, '10-relay-on')
+    toggle.tap()
+    expect(c).to_have_attribute('data-on', '0')
+    expect(toggle).to_have_text('Pulse')
+
+
+def test_plus_at_the_top_opens_the_form_there(page):
+    page.evaluate('scrollTo(0, document.body.scrollHeight)')
+    add = page.locator('#add')
+    add.scroll_into_view_if_needed()
+    if page.locator('#home').is_visible():
+        add.tap()  # close it first
+    expect(page.locator('#home')).to_be_hidden()
+    expect(add).to_have_attribute('aria-expanded', 'false')
+    page.evaluate('scrollTo(0, 0)')
+    assert in_view(page, add)  # at the top, above every card
+    assert add.bounding_box()['y'] < card(page, 'led').bounding_box()['y']
+    add.tap()
+    expect(page.locator('#home')).to_be_visible()
+    expect(add).to_have_attribute('aria-expanded', 'true')
+    expect(page.locator('#f-kind')).to_be_focused()
+    assert (page.locator('#edit').bounding_box()['y']
+            < card(page, 'led').bounding_box()['y'])
+    page.locator('#f-cancel').tap()
+    expect(page.locator('#home')).to_be_hidden()
+
+
 def test_phone_layout_touch_targets_and_labels(page, board):
-    # a busy board for the picture (docs/dashboard.png is a copy of it)
+    # a busy board for the pictures in docs/
     assert board.post('/api/bindings/led/start')[0] == 200
     assert board.post('/api/bindings', {'id': 'beacon', 'kind': 'pattern', 'pin': 13,
                                         'steps_ms': [100, 100, 100, 700]})[0] == 201
@@ -434,7 +588,11 @@ def test_phone_layout_touch_targets_and_labels(page, board):
     expect(card(page, 'button').locator('[data-k=samples]')).to_contain_text('high 16/16')
     page.evaluate('scrollTo(0, 0)')
     expect(card(page, 'led')).to_have_attribute('data-level', '1')
-    page.screenshot(path=str(SHOTS / 'dashboard.png'))
+    page.evaluate('say("")')  # no leftover toast in the pictures
+    page.screenshot(path=str(DOCS / 'dashboard-phone.png'))
+    page.set_viewport_size({'width': 1000, 'height': 900})
+    expect(card(page, 'led')).to_have_attribute('data-level', '1')
+    page.screenshot(path=str(DOCS / 'dashboard.png'))
     board.put('/api/sim/pins/34', {'level': 0})
     for width in (360, 430):
         page.set_viewport_size({'width': width, 'height': 844})
@@ -450,7 +608,8 @@ def test_phone_layout_touch_targets_and_labels(page, board):
     unlabelled = page.evaluate('''() => [...document.querySelectorAll(
         'input, select')].filter(e => !e.labels.length).map(e => e.id || e.name)''')
     assert unlabelled == []
-    assert page.locator('[aria-live]').count() >= 10
+    assert page.evaluate('''() => [...document.querySelectorAll('[data-err]')]
+      .every(e => e.getAttribute('aria-live') == 'polite')''')
     # the form's error slots sit right after their field, inside its label block
     assert page.evaluate('''() => [...document.querySelectorAll('#edit [data-err]')]
       .filter(e => e.dataset.err).every(e =>
@@ -535,7 +694,9 @@ def test_token_from_the_url_fragment_and_the_prompt(browser, tmp_path_factory):
         url = 'http://127.0.0.1:%d/' % vm.port
         # no token: a write gets 401 and the page asks for the token
         pg.goto(url)
+        open_new(pg)
         pg.fill('#f-id', 'one')
+        pg.fill('#f-period_ms', '500')
         pg.locator('#f-go').tap()
         expect(pg.locator('#token')).to_be_visible()
         pg.fill('#t-token', 'tok-123')
@@ -549,7 +710,9 @@ def test_token_from_the_url_fragment_and_the_prompt(browser, tmp_path_factory):
         pg.goto('about:blank')
         pg.goto(url + '#token=tok-123')
         assert '#' not in pg.url
+        open_new(pg)
         pg.fill('#f-id', 'two')
+        pg.fill('#f-period_ms', '500')
         pg.select_option('#f-pin', '4')
         pg.locator('#f-go').tap()
         expect(card(pg, 'two')).to_be_visible()
@@ -568,6 +731,7 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
     try:
         if vm.get('/api/bindings')[0] != 401:
             pytest.skip('this build does not guard reads with "auth": "all"')
+        assert vm.get('/api/kinds')[0] == 401  # guarded like every read
         ctx = browser.new_context(**PHONE)
         pg = ctx.new_page()
         errors = []
@@ -579,9 +743,90 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
         pg.locator('#token button').tap()
         expect(card(pg, 'led')).to_be_visible()
         expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
+        # the kinds came with the token: the card's summary and the form
+        expect(card(pg, 'led').locator('[data-k=params]')).to_have_text('period 200 ms')
+        expect(pg.locator('#f-kind option')).to_have_count(4)
         expect(card(pg, 'led')).to_have_attribute('data-level', '1')
         expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
         expect(pg.locator('#edit [data-err=""]')).to_have_text('')
+        assert errors == []
+        ctx.close()
+    finally:
+        vm.stop()
+
+
+GUIDE = ROOT / 'docs' / 'internals.md'
+
+
+def guide_example():
+    """The example kind of docs/internals.md's "Adding a kind", as written."""
+    section = GUIDE.read_text().split('\n## Adding a kind\n', 1)[1]
+    section = section.split('\n## ', 1)[0]
+    code, = re.findall(r'```python\n(.*?)```', section, re.S)
+    return code
+
+
+def test_a_kind_added_as_the_guide_says(browser, tmp_path_factory):
+    """A kind that exists only in this test (a module on the VM's path that
+    a wrapper main.py imports) is served, checked and given a form."""
+    flash = make_flash(tmp_path_factory.mktemp('dash-kind'),
+                       {'board': 'auto', 'bindings': []})
+    (flash / 'guide_kind.py').write_text(guide_example())
+    main = flash / 'main.py'
+    shim = main.read_text()
+    assert 'from app.main import run' in shim
+    main.write_text(shim.replace('from app.main import run',
+                                 'import guide_kind\nfrom app.main import run'))
+    vm = VM(flash).start()
+    try:
+        kinds = {k['kind']: k for k in vm.get('/api/kinds')[1]['kinds']}
+        flash_kind = kinds['flash']
+        assert flash_kind['output'] is True
+        on, off = flash_kind['fields']
+        assert (on['name'], on['required'], on['unit']) == ('on_ms', True, 'ms')
+        assert (off['name'], off['default']) == ('off_ms', 1000)
+        # the API checks it as any kind: create, PATCH, delete
+        status, b, _ = vm.post('/api/bindings', {'id': 'fl', 'kind': 'flash',
+                                                 'pin': 2, 'on_ms': 20})
+        assert status == 201 and b['off_ms'] == 1000 and b['running'] is True
+        status, b, _ = vm.patch('/api/bindings/fl', {'off_ms': 0})
+        assert status == 400 and b['error']['field'] == 'off_ms'
+        status, b, _ = vm.patch('/api/bindings/fl', {'off_ms': 30})
+        assert status == 200 and (b['on_ms'], b['off_ms']) == (20, 30)
+        deadline = time.monotonic() + 10
+        while b['stats']['fires'] < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            b = vm.get('/api/bindings/fl')[1]
+        assert b['stats']['fires'] >= 6 and b['error'] is None, b  # its ISR works
+        assert vm.delete('/api/bindings/fl')[0] == 204
+        assert vm.get('/api/bindings/fl')[0] == 404
+        # the dashboard gives it a form, in words, and a card
+        ctx = browser.new_context(**PHONE)
+        pg = ctx.new_page()
+        errors = []
+        pg.on('pageerror', lambda e: errors.append(str(e)))
+        pg.goto('http://127.0.0.1:%d/' % vm.port)
+        open_new(pg)
+        pg.select_option('#f-kind', 'flash')
+        expect(pg.locator('label[for=f-on_ms]')).to_have_text('On (ms)')
+        expect(pg.locator('#f-on_ms ~ .hint')).to_have_text(on['help'])
+        expect(pg.locator('#f-off_ms')).to_have_value('1000')
+        pg.select_option('#f-pin', '4')
+        pg.fill('#f-on_ms', '0')
+        pg.locator('#f-go').tap()
+        expect(pg.locator('[data-err=on_ms]')).to_have_text(
+            'On must be a whole number from 1 to 86,400,000 ms.')
+        pg.fill('#f-on_ms', '50')
+        pg.locator('#f-go').tap()
+        c = card(pg, 'flash-1')
+        expect(c.locator('[data-k=params]')).to_have_text('on 50 ms · off 1,000 ms')
+        expect(c.locator('[data-k=state]')).to_have_text('running')
+        assert vm.get('/api/bindings/flash-1')[1]['on_ms'] == 50
+        c.locator('[data-a=edit]').tap()
+        c.locator('#f-off_ms').fill('200')
+        c.locator('#f-go').tap()
+        expect(c.locator('[data-k=params]')).to_have_text('on 50 ms · off 200 ms')
+        pg.screenshot(path=str(SHOTS / '11-added-kind.png'), full_page=True)
         assert errors == []
         ctx.close()
     finally:

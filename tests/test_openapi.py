@@ -57,6 +57,24 @@ def test_every_registered_route_is_documented(tmp_path):
     assert documented == set(routes), documented ^ set(routes)
 
 
+def test_kind_schemas_are_generated_from_fields(tmp_path):
+    """The per-kind schemas come from each kind's FIELDS: regenerating them
+    (tools/openapi.py, on the VM) must give the file as it is."""
+    out = tmp_path / 'openapi.json'
+    result = run_micropython(ROOT / 'tools' / 'openapi.py', [str(out)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert out.read_text() == DOC.read_text(), (
+        'static/openapi.json is stale: run .venv/bin/micropython '
+        'tools/openapi.py')
+    schemas = doc()['components']['schemas']
+    refs = [r['$ref'] for r in schemas['BindingCreate']['oneOf']]
+    assert refs == ['#/components/schemas/%sCreate' % k for k in
+                    ('Blink', 'Pattern', 'Pulse', 'Sample')]
+    period = schemas['BlinkCreate']['properties']['period_ms']
+    assert period['type'] == 'integer' and period['maximum'] == 86400000
+    assert 'toggles' in period['description']
+
+
 def test_document_is_openapi_3_and_refs_resolve():
     d = doc()
     assert d['openapi'].startswith('3.')

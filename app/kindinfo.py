@@ -1,0 +1,58 @@
+"""GET /api/kinds: each binding kind as its class describes it, for the
+dashboard's forms and for tools/openapi.py (the API document's per-kind
+schemas). Loaded on the first request for it: a board that never serves
+the dashboard never pays for it.
+
+A field's ``schema`` is JSON Schema (``type``, ``minimum``, ``maximum``,
+``items``, ``enum``...) built from the field's rule in ``Handler.FIELDS``;
+``app.validate.check_field`` checks the same rules. A new rule needs both.
+"""
+from micropython import const
+from app.handler import REQUIRED
+from app.kinds import KINDS
+
+# app.validate's limits: its constants are private to it (MicroPython
+# drops a module's underscored const names).
+_MAX_PERIOD_MS = const(86400000)  # one day
+_MIN_STEPS = const(2)
+_MAX_STEPS = const(32)
+
+
+def schema(rule, board):
+    """The JSON Schema of a field with ``rule`` on ``board`` (anything with
+    ``min_period_ms`` and ``pulls``)."""
+    if rule == 'period':
+        return {'type': 'integer', 'minimum': board.min_period_ms,
+                'maximum': _MAX_PERIOD_MS}
+    if rule == 'periods':
+        return {'type': 'array', 'minItems': _MIN_STEPS,
+                'maxItems': _MAX_STEPS, 'items': schema('period', board)}
+    if rule == 'pull':
+        return {'type': ['string', 'null'],
+                'enum': list(board.pulls) + [None]}
+    return {'type': 'integer', 'minimum': rule[0], 'maximum': rule[1]}
+
+
+def doc(cls):
+    """One line about the kind: its ``DOC`` if it has one (MicroPython
+    keeps no docstrings), else what kind of pin it drives or reads."""
+    return getattr(cls, 'DOC', None) or (
+        'drives an output pin' if cls.OUTPUT else 'reads an input pin')
+
+
+def field(spec, board):
+    name, rule, default, unit, help_text = spec
+    required = default is REQUIRED
+    return {'name': name, 'schema': schema(rule, board),
+            'required': required, 'default': None if required else default,
+            'unit': unit, 'help': help_text}
+
+
+def kind(cls, board):
+    return {'kind': cls.KIND, 'output': cls.OUTPUT, 'doc': doc(cls),
+            'fields': [field(f, board) for f in cls.FIELDS]}
+
+
+def kinds(board):
+    """The document of GET /api/kinds: every registered kind, by name."""
+    return {'kinds': [kind(KINDS[k], board) for k in sorted(KINDS)]}
