@@ -376,6 +376,42 @@ def test_invalid_json(clean, method, path, data):
     assert snapshot(clean) == before
 
 
+# MicroPython's json.loads takes commas and colons as optional: each of
+# these parsed (and a POST made a binding) before the strict check.
+LENIENT = [
+    (b'{"kind": "blink", "pin": 12, "period_ms": 100,}', 46),
+    (b'{"kind": "blink" "pin": 12, "period_ms": 100}', 17),
+    (b'{"kind" "blink", "pin": 12, "period_ms": 100}', 8),
+    (b'{"kind": "blink",, "pin": 12, "period_ms": 100}', 17),
+    (b'{, "kind": "blink", "pin": 12, "period_ms": 100}', 1),
+    (b'{"kind": "pattern", "pin": 12, "steps_ms": [100, 200,]}', 53),
+    (b'{"id" "t4" "kind" "blink" "pin" 12 "period_ms" 100}', 6),
+]
+
+
+@pytest.mark.parametrize('method, path', [
+    ('POST', '/api/bindings'), ('PATCH', '/api/bindings/k'),
+    ('PUT', '/api/bindings/k'), ('PUT', '/api/config'),
+    ('PATCH', '/api/config'), ('PUT', '/api/sim/pins/34'),
+])
+@pytest.mark.parametrize('data, offset', LENIENT,
+                         ids=['trailing-comma', 'no-comma', 'no-colon',
+                              'double-comma', 'leading-comma',
+                              'list-trailing-comma', 'no-separators'])
+def test_lenient_json_is_refused_with_its_offset(clean, method, path, data,
+                                                 offset):
+    create(clean, id='k', kind='blink', pin=2, period_ms=1000, start=False)
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    err = check_error(raw(clean, method, path, data, FORM), 400,
+                      'invalid_json', None, says=['at byte %d' % offset,
+                                                  'expected'])
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    assert board_pin(clean, 34)['level'] == 0
+    assert len(err['message']) < 200, err
+
+
 @pytest.mark.parametrize('body, field, says', [
     ({'period_ms': 500.0}, 'period_ms', ['integer']),
     ({'period_ms': '500'}, 'period_ms', ['integer']),
@@ -761,8 +797,14 @@ def _dup_pin():
     (_dup_pin(), 'pin_in_use', 'bindings[1].pin', ['"a"']),
     (json.dumps({'board': 'pyboard'}), 'invalid_config', 'board',
      ['pyboard', 'esp32']),
+    # MicroPython's lenient parser would have booted these, half-applied
+    (json.dumps(GOOD)[:-2] + ',]}', 'invalid_json', None,
+     ['not valid JSON', 'at byte %d' % (len(json.dumps(GOOD)) - 1)]),
+    (json.dumps(GOOD).replace('"period_ms": 100', '"period_ms" 100'),
+     'invalid_json', None, ['not valid JSON', "expected ':'"]),
 ], ids=['truncated', 'empty', 'not-object', 'string-period', 'port-type',
-        'bindings-type', 'unknown-kind', 'duplicate-pin', 'other-board'])
+        'bindings-type', 'unknown-kind', 'duplicate-pin', 'other-board',
+        'trailing-comma', 'missing-colon'])
 def test_safe_mode_for_a_bad_config(tmp_path, config, code, field, says):
     vm = boot(tmp_path, config)
     try:

@@ -310,19 +310,20 @@ HOSTILE = [
     ('string-period', 'POST', '/api/bindings', (B % '"100"').encode(), 400,
      'invalid_field', 'period_ms'),
     ('deep-body', 'POST', '/api/bindings', DEEP.encode(), 400, 'invalid_json', None),
+    # nesting deeper than 32 is refused before parsing (the strict check)
     ('deep-period', 'POST', '/api/bindings', (B % DEEP).encode(), 400,
-     'invalid_field', 'period_ms'),
+     'invalid_json', None),
     ('deep-kind', 'POST', '/api/bindings',
-     ('{"kind": %s, "pin": 12}' % DEEP).encode(), 400, 'unknown_kind', 'kind'),
+     ('{"kind": %s, "pin": 12}' % DEEP).encode(), 400, 'invalid_json', None),
     ('deep-pin', 'POST', '/api/bindings',
      ('{"kind": "blink", "pin": %s, "period_ms": 9}' % DEEP).encode(), 400,
-     'invalid_pin', 'pin'),
+     'invalid_json', None),
     ('deep-object', 'POST', '/api/bindings',
      ('{"kind": "blink", "pin": 12, "period_ms": 100, "x": %s}' % DEEP_OBJ)
-     .encode(), 400, 'invalid_field', 'x'),
+     .encode(), 400, 'invalid_json', None),
     ('deep-steps', 'POST', '/api/bindings',
      ('{"kind": "pattern", "pin": 12, "steps_ms": [%s, %s]}' % (DEEP, DEEP))
-     .encode(), 400, 'invalid_field', 'steps_ms[0]'),
+     .encode(), 400, 'invalid_json', None),
     ('unicode-id', 'POST', '/api/bindings',
      '{"id": "l\u00e9d", "kind": "blink", "pin": 12, "period_ms": 9}'
      .encode(), 400, 'invalid_field', 'id'),
