@@ -156,9 +156,8 @@ def body(registry, body, current=None, partial=False, taken=None,
 
 
 def _kind(body, base):
-    """The kind's class, ``body`` with aliases resolved and the part of
-    ``base`` that still applies; a field the kind does not have is
-    refused."""
+    """The kind's class, ``body`` and the part of ``base`` that still
+    applies; a field the kind does not have is refused."""
     kind = body.get('kind', base.get('kind'))
     if kind is None:
         raise invalid('kind', 'kind is required: one of ' + _kinds())
@@ -166,14 +165,15 @@ def _kind(body, base):
     if cls is None:
         raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
                        '%s' % (short(kind), _kinds()), 'kind')
-    for alias, name in cls.ALIASES.items():
-        if alias in body:
-            body = dict(body)
-            body[name] = body.pop(alias)
     if base and cls.KIND != base['kind']:
         base = {'pin': base['pin']}  # the old kind's fields do not apply
     names = [f[0] for f in cls.FIELDS]
     for key in body:
+        if key == 'level':  # in every answer, and a pulse has active_level
+            raise invalid('level', 'level is the pin\'s live level, not a '
+                          'setting; %s' % ('use active_level for the level '
+                                           'that means on' if 'active_level'
+                                           in names else 'remove it'))
         if key not in _COMMON and key not in names:
             raise invalid(key[:32], 'unknown field %s for %s; allowed: %s'
                           % (short(key), cls.KIND,

@@ -444,7 +444,8 @@ def test_invalid_field(clean, body, field, says):
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 0]}, 'steps_ms[1]'),
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 1.5]}, 'steps_ms[1]'),
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [1, 2], 'repeat': -1}, 'repeat'),
-    ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 2}, 'active_level'),
+    ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'active_level': 2},
+     'active_level'),
     ({'kind': 'pulse', 'pin': 2}, 'duration_ms'),
     ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 0}, 'window'),
     ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 257}, 'window'),
@@ -460,6 +461,26 @@ def test_invalid_kind_fields(clean, body, field):
     else:
         check_error(reply, 400, 'invalid_field', field)
     assert snapshot(clean) == before
+
+
+def test_level_is_not_a_setting(clean):
+    """A binding's level is the pin's live level; a pulse's setting is
+    active_level, under that one name (level was once an alias of it)."""
+    create(clean, id='p', kind='pulse', pin=4, duration_ms=60000, start=False)
+    before = snapshot(clean)
+    for body in ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 0,
+                  'active_level': 1},
+                 {'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 0}):
+        check_error(clean.post('/api/bindings', body), 400, 'invalid_field',
+                    'level', says=['use active_level'])
+    check_error(clean.patch('/api/bindings/p', {'level': 0}), 400,
+                'invalid_field', 'level', says=['use active_level'])
+    check_error(clean.post('/api/bindings', {'kind': 'blink', 'pin': 2,
+                                             'period_ms': 10, 'level': 1}),
+                400, 'invalid_field', 'level', says=['live level'])
+    assert snapshot(clean) == before
+    b = clean.patch('/api/bindings/p', {'active_level': 0})[1]
+    assert b['active_level'] == 0 and b['level'] == 1  # idle high
 
 
 @pytest.mark.parametrize('kind', ['wobble', 'Blink', 7, None, ''])
@@ -696,7 +717,7 @@ def test_pulse_runs_then_goes_idle(clean):
     b = clean.post('/api/bindings/p/start')[1]
     assert b['running'] is True and b['level'] == 1
     b = clean.put('/api/bindings/p', {'kind': 'pulse', 'pin': 2, 'duration_ms': 150,
-                                      'level': 0})[1]
+                                      'active_level': 0})[1]
     assert b['active_level'] == 0 and b['level'] == 0 and b['running'] is True
     assert wait_for(lambda: clean.get('/api/bindings/p')[1]['level'] == 1)
 
