@@ -69,7 +69,7 @@ def _kinds():
     return ', '.join(sorted(KINDS))
 
 
-def _check_pin(board, pin, cls, binding_id, taken):
+def _check_pin(board, pin, cls, binding_id, taken, in_config):
     need = CAP_OUT if cls.OUTPUT else CAP_IN
     what = 'an output' if cls.OUTPUT else 'an input'
     if isinstance(pin, bool) or not isinstance(pin, (int, str)):
@@ -95,8 +95,12 @@ def _check_pin(board, pin, cls, binding_id, taken):
         for other_id, other_pin in taken:
             if other_pin == pin and other_id != binding_id:
                 status, code = 409, 'pin_in_use'
-                problem = ('pin %s is used by binding "%s"; delete it or '
-                           'pick another pin' % (pin, other_id))
+                if in_config:  # the other one is in the same document
+                    problem = ('two bindings in this config use pin %s: '
+                               '"%s" and "%s"' % (pin, other_id, binding_id))
+                else:
+                    problem = ('pin %s is used by binding "%s"; delete it '
+                               'or pick another pin' % (pin, other_id))
                 break
     if problem is not None:  # the free-pin list is built only for errors
         raise ApiError(status, code, '%s; free pins for %s: %s' % (
@@ -128,6 +132,7 @@ def body(registry, body, current=None, partial=False, taken=None,
                        '"period_ms": 500}')
     if timers_total is None:
         timers_total = board.timers_total
+    in_config = taken is not None  # checked against its own config
     if taken is None:
         taken = [(h.id, h.pin_id) for h in registry.bindings]
         timers_free = board.timers_free
@@ -142,7 +147,7 @@ def body(registry, body, current=None, partial=False, taken=None,
                        '%s: %s' % (cls.KIND, free_pins(
                            board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
                        'pin')
-    caps = _check_pin(board, pin, cls, binding_id, taken)
+    caps = _check_pin(board, pin, cls, binding_id, taken, in_config)
     params = _params(body, base, cls, board)
     if params.get('pull') and not caps & CAP_PULL:
         raise invalid('pull', 'pin %s has no internal pull resistors; '
@@ -151,7 +156,7 @@ def body(registry, body, current=None, partial=False, taken=None,
     if not isinstance(start, bool):
         raise invalid('start', 'start must be true or false')
     if current is None:
-        _check_room(registry, taken, timers_free, timers_total)
+        _check_room(registry, taken, timers_free, timers_total, in_config)
     return binding_id, cls, pin, params, start
 
 
@@ -213,15 +218,24 @@ def _params(body, base, cls, board):
     return params
 
 
-def _check_room(registry, taken, timers_free, timers_total):
+def _check_room(registry, taken, timers_free, timers_total, in_config):
     """A new binding needs a free slot and a free timer."""
     if len(taken) >= registry.max_bindings:
-        raise ApiError(409, 'limit_reached', 'this board holds at most'
-                       ' %d bindings; delete one first'
-                       % registry.max_bindings, None)
+        raise ApiError(409, 'limit_reached', (
+            'this config has more than %s (limits.bindings)' if in_config
+            else 'this board holds at most %s; delete one first')
+            % count(registry.max_bindings, 'binding'), None)
     if timers_free <= 0:
-        raise ApiError(409, 'no_free_timer', 'all %d timers are in use;'
-                       ' delete a binding to free one' % timers_total, None)
+        raise ApiError(409, 'no_free_timer', (
+            'this config needs more than the %s of the pool '
+            '(limits.virtual_timers)' if in_config else
+            'no free timer: %s in use; delete a binding to free one')
+            % count(timers_total, 'timer'), None)
+
+
+def count(n, noun):
+    """'1 binding', '2 bindings'."""
+    return '%d %s%s' % (n, noun, '' if n == 1 else 's')
 
 
 def bodies(registry, bodies, timers_total):

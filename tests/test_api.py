@@ -321,6 +321,122 @@ def test_config_put_is_all_or_nothing(clean, change, code, field):
     assert clean.get('/api/board')[1]['max_bindings'] == config_before['limits']['bindings']
 
 
+def test_config_patch_changes_only_what_is_sent(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=300)
+    before = clean.get('/api/config')[1]
+    status, out, _ = clean.patch('/api/config',
+                                 {'limits': {'virtual_timers': 12}})
+    assert status == 200, out
+    assert out['limits'] == dict(before['limits'], virtual_timers=12)
+    assert [b['id'] for b in out['bindings']] == ['led']
+    assert clean.get('/api/board')[1]['timers'] == {'total': 12, 'free': 11}
+    assert clean.get('/api/bindings/led')[1]['running'] is True
+    status, out, _ = clean.patch('/api/config', {'http': {'max_streams': 2}})
+    assert status == 200, out
+    assert out['http'] == dict(before['http'], max_streams=2)
+    assert out['limits']['virtual_timers'] == 12
+    saved = json.loads((clean.flash / 'config.json').read_text())
+    assert saved['http']['max_streams'] == 2 and saved['bindings'] == \
+        out['bindings']
+    # bindings, when sent, replace the list
+    status, out, _ = clean.patch('/api/config', {'bindings': [
+        {'id': 'b', 'kind': 'blink', 'pin': 4, 'period_ms': 100}]})
+    assert status == 200, out
+    assert [b['id'] for b in clean.get('/api/bindings')[1]['bindings']] == ['b']
+    # checked whole: a bad part changes nothing
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    check_error(clean.patch('/api/config', {'http': {'max_streams': 2},
+                                            'limits': {'bindings': 0}}),
+                400, 'invalid_field', 'limits.bindings')
+    check_error(clean.patch('/api/config', {'http': 5}), 400, 'invalid_field',
+                'http')
+    check_error(clean.patch('/api/config', [1]), 400, 'invalid_json')
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    assert clean.patch('/api/config', {'http': {'max_streams': 3},
+                                       'limits': {'virtual_timers': 8}})[0] == 200
+
+
+def test_config_put_without_bindings_is_refused(clean):
+    """A PUT is the whole config: one without bindings used to delete them
+    all (200, "bindings": [])."""
+    create(clean, id='led', kind='blink', pin=2, period_ms=300)
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    check_error(clean.put('/api/config', {'limits': {'virtual_timers': 12}}),
+                400, 'invalid_field', 'bindings',
+                says=['bindings is required in a PUT', 'PATCH'])
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    # a backup put back as it is: still fine
+    status, out, _ = clean.put('/api/config', config_before)
+    assert status == 200 and out == config_before, out
+
+
+def test_config_messages_fit_a_config(clean):
+    create(clean, id='live', kind='blink', pin=4, period_ms=300)
+    c = clean.get('/api/config')[1]
+    c['bindings'] = [{'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 5},
+                     {'id': 'b', 'kind': 'pulse', 'pin': 2, 'duration_ms': 5}]
+    err = check_error(clean.put('/api/config', c), 409, 'pin_in_use',
+                      'bindings[1].pin',
+                      says=['two bindings in this config use pin 2: "a" and '
+                            '"b"'])
+    assert 'delete' not in err['message'], err
+    for method in ('PUT', 'PATCH'):
+        err = check_error(raw(clean, method, '/api/config', b''), 400,
+                          'invalid_json', says=['empty', 'PATCH'])
+        assert 'period_ms' not in err['message'], err
+    c['bindings'] = c['bindings'][:1] + [
+        {'id': 'c', 'kind': 'blink', 'pin': 5, 'period_ms': 5}]
+    c['limits'] = dict(c['limits'], bindings=1)
+    err = check_error(clean.put('/api/config', c), 409, 'limit_reached',
+                      'bindings[1]', says=['more than 1 binding ('])
+    c['limits'] = {'bindings': 4, 'virtual_timers': 1}
+    err = check_error(clean.put('/api/config', c), 409, 'no_free_timer',
+                      'bindings[1]', says=['the 1 timer of the pool'])
+    assert [b['id'] for b in clean.get('/api/bindings')[1]['bindings']] == \
+        ['live']
+
+
+def test_one_binding_limit_says_one_binding(tmp_path):
+    vm = boot(tmp_path, dict(EMPTY, limits={'bindings': 1,
+                                            'virtual_timers': 8}))
+    try:
+        create(vm, kind='blink', pin=2, period_ms=100)
+        err = check_error(vm.post('/api/bindings', {
+            'kind': 'blink', 'pin': 4, 'period_ms': 100}), 409,
+            'limit_reached', says=['at most 1 binding;'])
+    finally:
+        vm.stop()
+
+
+def test_not_found_shows_the_id_decoded_and_clipped(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000, start=False)
+    err = check_error(clean.get('/api/bindings/my%20led'), 404, 'not_found',
+                      'id', says=['"my led"'])
+    assert '%' not in err['message'], err
+    long_id = 'x%22' + 'y' * 70
+    for method, path in (('GET', '/api/bindings/' + long_id),
+                         ('DELETE', '/api/bindings/' + long_id),
+                         ('POST', '/api/bindings/%s/start' % long_id)):
+        err = check_error(raw(clean, method, path, None), 404, 'not_found',
+                          'id', says=['x"yyy'])
+        assert 'y' * 41 not in err['message'], err
+    # a percent-encoded valid id finds its binding
+    assert clean.get('/api/bindings/%6Ced')[1]['id'] == 'led'
+
+
+def test_sim_pin_404_lists_only_drivable_pins(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000)
+    create(clean, id='in', kind='sample', pin=34, period_ms=1000)
+    err = check_error(clean.put('/api/sim/pins/-1', {'level': 1}), 400,
+                      'invalid_pin', 'pin', says=['pins you can drive: '])
+    pins = err['message'].split('pins you can drive: ')[1].split(', ')
+    assert '2' not in pins and '34' in pins and '4' in pins, pins
+
+
 def test_sim_pin_drive(clean):
     status, out, _ = clean.put('/api/sim/pins/34', {'level': 1})
     assert (status, out) == (200, {'pin': 34, 'level': 1})
@@ -331,7 +447,7 @@ def test_sim_pin_drive(clean):
                 {'level': 1, 'extra': 1}):
         check_error(clean.put('/api/sim/pins/34', bad), 400, 'invalid_field')
     check_error(clean.put('/api/sim/pins/99', {'level': 1}), 400, 'invalid_pin',
-                'pin', says=['99', 'input pins: 0, 2,'])
+                'pin', says=['99', 'pins you can drive: 0, 2,'])
     check_error(clean.put('/api/sim/pins/6', {'level': 1}), 400, 'invalid_pin')
     create(clean, id='led', kind='blink', pin=2, period_ms=1000)
     check_error(clean.put('/api/sim/pins/2', {'level': 1}), 409, 'pin_in_use',
