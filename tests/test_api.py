@@ -455,6 +455,30 @@ def test_sim_pin_drive(clean):
     check_error(raw(clean, 'PUT', '/api/sim/pins/34', b'high'), 400, 'invalid_json')
 
 
+def test_reason_phrases_are_the_standard_ones(clean):
+    """Microdot sends "N/A" for every status but 200."""
+    import http.client
+
+    def reason(method, path, body=None):
+        conn = http.client.HTTPConnection('127.0.0.1', clean.port, timeout=10)
+        try:
+            conn.request(method, path, body=body)
+            res = conn.getresponse()
+            res.read()
+            return res.status, res.reason
+        finally:
+            conn.close()
+    led = b'{"id": "led", "kind": "blink", "pin": 2, "period_ms": 1000}'
+    assert reason('POST', '/api/bindings', led) == (201, 'Created')
+    assert reason('GET', '/api/bindings/led') == (200, 'OK')
+    assert reason('POST', '/api/bindings', led) == (409, 'Conflict')
+    assert reason('GET', '/api/bindings/nope') == (404, 'Not Found')
+    assert reason('POST', '/api/bindings', b'{,}') == (400, 'Bad Request')
+    assert reason('DELETE', '/api/status') == (405, 'Method Not Allowed')
+    assert reason('DELETE', '/api/bindings/led') == (204, 'No Content')
+    assert reason('GET', '/static/' + 'a' * 100) == (414, 'URI Too Long')
+
+
 # ------------------------------------------------------- curl-style bodies
 
 @pytest.mark.parametrize('headers', [{}, FORM, {'Content-Type': 'text/plain'}],
