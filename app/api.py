@@ -2,7 +2,7 @@
 import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
-from microdot import Request, Response
+from microdot import Request
 from app import admin, auth, web
 from app.body import read_json
 from app.errors import ApiError, error
@@ -198,14 +198,12 @@ def create_app(registry, store):
     @add('/api/openapi.json', ['GET'])
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap
-        try:
-            stream = open('static/openapi.json.gz', 'rb')
-        except OSError:
+        res = web.gzip_file(request, 'static/openapi.json.gz',
+                            'application/json', 3600)
+        if res is None:
             raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
                            'not on this board; redeploy')
-        return Response.send_file('openapi.json', content_type=
-                                  'application/json', stream=stream,
-                                  compressed=True, max_age=3600)
+        return res
 
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):

@@ -27,7 +27,7 @@ _GONE = const((32, 54, 104, 128))
 # RFC 9110 section 15; Microdot sends "N/A" for all but 200
 REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
-           404: 'Not Found', 405: 'Method Not Allowed',
+           404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
            408: 'Request Timeout', 409: 'Conflict',
            413: 'Content Too Large', 414: 'URI Too Long',
            500: 'Internal Server Error', 503: 'Service Unavailable'}

@@ -71,7 +71,8 @@ def test_served_document_is_the_file(tmp_path):
     vm = VM(make_flash(tmp_path / 'flash', {'board': 'auto'})).start()
     try:
         conn = http.client.HTTPConnection('127.0.0.1', vm.port, timeout=10)
-        conn.request('GET', '/api/openapi.json')
+        conn.request('GET', '/api/openapi.json',
+                     headers={'Accept-Encoding': 'gzip'})
         res = conn.getresponse()
         body = res.read()
         assert res.status == 200
