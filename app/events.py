@@ -77,8 +77,8 @@ class _Taken:
     """The stream's body: ``sse_response``'s async iterator of events,
     counting those Microdot has taken to write."""
 
-    def __init__(self):
-        self.events = None
+    def __init__(self, events):
+        self.events = events
         self.taken = 0
 
     def __aiter__(self):
@@ -113,15 +113,15 @@ class Streams:
                          'and /api/status instead' % self.limit, None,
                          {'Retry-After': '10'})
         self.open += 1  # given back when the stream's task ends
-        out = _Taken()
-        body, code, headers = sse_response(request, self._stream, out)
-        out.events = body
+        made = []  # the body, once made: the task reads its count
+        body, code, headers = sse_response(request, self._stream, made)
+        made.append(_Taken(body))
         headers['Cache-Control'] = 'no-cache'
-        return out, code, headers
+        return made[0], code, headers
 
-    async def _stream(self, request, sse, out):
+    async def _stream(self, request, sse, made):
         try:
-            await self._run(_Counted(sse), out)
+            await self._run(_Counted(sse), made[0])
         finally:
             self.open -= 1
 

@@ -17,9 +17,10 @@ from microdot import Response
 from app.errors import error
 
 try:
-    import deflate
+    import deflate  # noqa: F401 (its presence is what counts here)
+    _CAN_UNGZIP = True
 except ImportError:  # a port built without it: gzip or nothing
-    deflate = None
+    _CAN_UNGZIP = False
 
 _ROOT = const('static')
 _WINDOW_BITS = const(12)  # deploy.GZIP_WINDOW_BITS
@@ -93,7 +94,7 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
     if gz:
         headers['Content-Encoding'] = 'gzip'
         size = st[6]
-    elif deflate is None:
+    elif not _CAN_UNGZIP:
         return error(406, 'not_acceptable', 'this board stores %s gzipped '
                      'and cannot un-gzip it; send Accept-Encoding: gzip'
                      % path[:64], None, {'Vary': 'Accept-Encoding'})
@@ -104,12 +105,18 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
         return '', 200, headers
     f = open(path, 'rb')
     if not gz:
-        f = deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
+        f = _ungzip(f)
     res = Response(f, 200, headers)
     # 512-byte reads, not Microdot's 1 KB: one block of 512 is found more
     # easily in a small, cut-up heap; a file is a few KB gzipped
     res.send_file_buffer_size = 512
     return res
+
+
+def _ungzip(f):
+    """``f`` (a gzip file) read as its plain bytes; closing it closes ``f``."""
+    import deflate
+    return deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
 
 
 def _plain_size(path):
