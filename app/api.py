@@ -2,14 +2,16 @@
 import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
-from microdot import Request, Response
+from microdot import Request
 from app import admin, auth, web
 from app.body import read_json
 from app.errors import ApiError, error
 from app.events import Streams
 from app.server import Server
+from app.validate import check_id, short
 
 _VERSION = const('0.1.0')
+_HEX = const('0123456789abcdefABCDEF')
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
 _BOOT_MS = ticks_ms()
@@ -49,6 +51,38 @@ def _jsonify(handler):
         except ApiError as e:
             return e.response()
     return route
+
+
+def _unquote(text):
+    """``text`` with its %XX escapes decoded (a URL's "my%20led" is "my
+    led"); as it came if the result is not UTF-8."""
+    if '%' not in text:
+        return text
+    parts = text.split('%')
+    out = bytearray(parts[0].encode())
+    for part in parts[1:]:
+        code = part[:2]
+        if len(code) == 2 and all(c in _HEX for c in code):
+            out.append(int(code, 16))
+            out.extend(part[2:].encode())
+        else:
+            out.extend(b'%' + part.encode())
+    try:
+        return bytes(out).decode()
+    except UnicodeError:
+        return text
+
+
+def _binding_id(text):
+    """The id in a binding's URL; one no binding could have is a 404 here,
+    its text clipped (an id is at most 32 plain characters)."""
+    binding_id = _unquote(text)
+    try:
+        return check_id(binding_id)
+    except ApiError:
+        raise ApiError(404, 'not_found', 'no binding with id "%s"; GET '
+                       '/api/bindings lists them'
+                       % short(binding_id, 40, str), 'id')
 
 
 def _bad_request(request, *exc):
@@ -112,6 +146,7 @@ def create_app(registry, store):
 
     @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
     def binding(request, binding_id):
+        binding_id = _binding_id(binding_id)
         method = request.method
         if method == 'DELETE':
             registry.delete(binding_id)
@@ -124,11 +159,11 @@ def create_app(registry, store):
 
     @add('/api/bindings/<binding_id>/start', ['POST'])
     def start(request, binding_id):
-        return registry.start(binding_id).to_dict()
+        return registry.start(_binding_id(binding_id)).to_dict()
 
     @add('/api/bindings/<binding_id>/stop', ['POST'])
     def stop(request, binding_id):
-        return registry.stop(binding_id).to_dict()
+        return registry.stop(_binding_id(binding_id)).to_dict()
 
     @add('/api/status', ['GET'])
     def status(request):
@@ -166,16 +201,14 @@ def create_app(registry, store):
     @add('/api/openapi.json', ['GET'])
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap
-        try:
-            stream = open('static/openapi.json.gz', 'rb')
-        except OSError:
+        res = web.gzip_file(request, 'static/openapi.json.gz',
+                            'application/json', 3600)
+        if res is None:
             raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
                            'not on this board; redeploy')
-        return Response.send_file('openapi.json', content_type=
-                                  'application/json', stream=stream,
-                                  compressed=True, max_age=3600)
+        return res
 
-    @add('/api/config', ['GET', 'PUT'])
+    @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
         return admin.config(request, registry, store)
 

@@ -1,36 +1,251 @@
-"""A request's JSON body, for the routes that take one."""
+"""A request's JSON body, for the routes that take one, and the strict
+JSON check that config.json passes through at boot as well.
+
+MicroPython's ``json.loads`` is lenient: it treats commas and colons as
+optional, so ``{"pin": 12,}``, ``[1,,2]`` and ``{"id" "a"}`` all parse.
+``problem`` checks a text against RFC 8259 before it is parsed: one pass
+over the bytes, keeping only the kind of each open bracket (a 32-byte
+array), so checking an 8 KB body costs no heap beyond that array.
+"""
 import json
+from micropython import const
 from app.errors import ApiError
 
+_MAX_DEPTH = const(32)  # our documents nest 4 deep; json.loads recurses
+_QUOTE = const(0x22)
+_BACKSLASH = const(0x5c)
+_OPEN_OBJECT = const(0x7b)  # '{'; its closer '}' is 2 above, as for '[' ']'
+_OPEN_ARRAY = const(0x5b)
+_COMMA = const(0x2c)
+_COLON = const(0x3a)
+BINDING_EXAMPLE = const('-d \'{"kind": "blink", "pin": 2, "period_ms": 500}\'')
 
-def read_json(request):
+
+def read_json(request, example=BINDING_EXAMPLE):
     """The body as JSON, whatever Content-Type says (curl -d sends a form
-    type by default)."""
+    type by default). ``example``: what an empty body is told to send."""
     raw = request.body
     if not raw:
         raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
-                       'object, e.g. -d \'{"kind": "blink", "pin": 2, '
-                       '"period_ms": 500}\'')
-    if _surrogates(raw):
-        raise ApiError(400, 'invalid_json', 'the body holds a UTF-16 surrogate'
-                       ' (\\ud800-\\udfff); send characters as UTF-8')
+                       'object, e.g. ' + example)
+    where = problem(raw)
+    if where is not None:
+        raise ApiError(400, 'invalid_json', 'the body is not valid JSON: '
+                       + where)
     try:
         return json.loads(raw)
-    except Exception:
+    except MemoryError:
+        raise
+    except Exception:  # checked above; a parser that disagrees still says no
         raise ApiError(400, 'invalid_json', 'the body is not valid JSON')
 
 
-def _surrogates(raw):
-    """True if ``raw`` holds a surrogate, escaped or as bytes: MicroPython
-    accepts them, and an error message echoing one would not be UTF-8."""
-    for mark, step, low in ((b'\\u', 2, b'dD'), (b'\xed', 1, None)):
-        i = raw.find(mark)
-        while i >= 0:
-            nxt = raw[i + step:i + step + 2]
-            if low is None:
-                if nxt and nxt[0] >= 0xa0:
-                    return True
-            elif len(nxt) == 2 and nxt[0] in low and nxt[1] in b'89abcdefABCDEF':
-                return True
-            i = raw.find(mark, i + 1)
-    return False
+class _Bad(Exception):
+    """(offset, what was expected there)"""
+
+
+def problem(raw):
+    """None if ``raw`` (bytes) is one JSON text as RFC 8259 defines it, in
+    UTF-8; else where and what was expected, for a message: ``at byte 41:
+    expected ',' or '}'``. Also refused, though RFC 8259 allows them:
+    UTF-16 surrogate escapes (MicroPython turns them into bytes that are
+    not UTF-8) and nesting deeper than 32."""
+    try:
+        _scan(raw)
+    except _Bad as e:
+        return 'at byte %d: expected %s' % e.args
+    return None
+
+
+def _scan(raw):
+    n = len(raw)
+    opened = bytearray(_MAX_DEPTH)  # the bracket of each open container
+    depth = 0
+    i = _space(raw, 0, n)
+    while True:
+        # a value starts at i
+        if i >= n:
+            raise _Bad(i, 'a value')
+        c = raw[i]
+        if c == _OPEN_OBJECT or c == _OPEN_ARRAY:
+            if depth == _MAX_DEPTH:
+                raise _Bad(i, 'at most %d levels of nesting' % _MAX_DEPTH)
+            opened[depth] = c
+            depth += 1
+            i = _space(raw, i + 1, n)
+            if i < n and raw[i] == c + 2:  # empty: {} or []
+                depth -= 1
+                i += 1
+            elif c == _OPEN_OBJECT:
+                i = _key(raw, i, n, "'\"' (a key) or '}'")
+                continue
+            else:
+                continue
+        elif c == _QUOTE:
+            i = _string(raw, i + 1, n)
+        elif c == 0x2d or 0x30 <= c <= 0x39:  # '-' or a digit
+            i = _number(raw, i, n)
+        elif raw.startswith(b'true', i):
+            i += 4
+        elif raw.startswith(b'false', i):
+            i += 5
+        elif raw.startswith(b'null', i):
+            i += 4
+        else:
+            raise _Bad(i, 'a value (an object, array, string, number, '
+                       'true, false or null)')
+        # after a value: close what it ends, or find the next one
+        while True:
+            i = _space(raw, i, n)
+            if depth == 0:
+                if i < n:
+                    raise _Bad(i, 'the end of the text')
+                return
+            bracket = opened[depth - 1]
+            c = raw[i] if i < n else -1
+            if c == bracket + 2:
+                depth -= 1
+                i += 1
+                continue
+            if c != _COMMA:
+                raise _Bad(i, "',' or '}'" if bracket == _OPEN_OBJECT
+                           else "',' or ']'")
+            i = _space(raw, i + 1, n)
+            if bracket == _OPEN_OBJECT:
+                i = _key(raw, i, n, "'\"' (a key)")
+            break
+
+
+def _space(raw, i, n):
+    while i < n:
+        c = raw[i]
+        if c != 0x20 and c != 0x0a and c != 0x0d and c != 0x09:
+            break
+        i += 1
+    return i
+
+
+def _key(raw, i, n, expected):
+    """A key and its colon at ``i``; returns where its value starts."""
+    if i >= n or raw[i] != _QUOTE:
+        raise _Bad(i, expected)
+    i = _space(raw, _string(raw, i + 1, n), n)
+    if i >= n or raw[i] != _COLON:
+        raise _Bad(i, "':'")
+    return _space(raw, i + 1, n)
+
+
+def _number(raw, i, n):
+    """-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at ``i``; returns
+    just after it."""
+    if raw[i] == 0x2d:
+        i += 1
+    c = raw[i] if i < n else -1
+    if c == 0x30:
+        i += 1
+    else:
+        i = _digits(raw, i, n)
+    c = raw[i] if i < n else -1
+    if c == 0x2e:  # '.'
+        i = _digits(raw, i + 1, n)
+        c = raw[i] if i < n else -1
+    if c == 0x65 or c == 0x45:  # 'e' 'E'
+        i += 1
+        c = raw[i] if i < n else -1
+        if c == 0x2b or c == 0x2d:
+            i += 1
+        i = _digits(raw, i, n)
+    return i
+
+
+def _digits(raw, i, n):
+    """One digit or more at ``i``; returns just after them."""
+    start = i
+    while i < n and 0x30 <= raw[i] <= 0x39:
+        i += 1
+    if i == start:
+        raise _Bad(i, 'a digit')
+    return i
+
+
+def _string(raw, i, n):
+    """From just after the opening quote; returns just after the closing."""
+    while i < n:
+        c = raw[i]
+        if c == _QUOTE:
+            return i + 1
+        if c == _BACKSLASH:
+            i = _escape(raw, i + 1, n)
+        elif c < 0x20:
+            raise _Bad(i, 'a character, not a control byte (escape it: \\n,'
+                       ' \\t, \\u0000)')
+        elif c < 0x80:
+            i += 1
+        else:
+            i = _utf8(raw, i, n)
+    raise _Bad(n, "'\"' (the end of the string)")
+
+
+def _escape(raw, i, n):
+    """After a backslash; returns just after the escape."""
+    c = raw[i] if i < n else -1
+    if c == 0x75:  # \uXXXX
+        value = 0
+        k = i + 1
+        while k < i + 5:
+            d = raw[k] if k < n else -1
+            if 0x30 <= d <= 0x39:
+                d -= 0x30
+            elif 0x61 <= d <= 0x66:
+                d -= 0x57
+            elif 0x41 <= d <= 0x46:
+                d -= 0x37
+            else:
+                raise _Bad(k, 'a hex digit (\\u and 4 of them)')
+            value = value * 16 + d
+            k += 1
+        if 0xd800 <= value <= 0xdfff:
+            raise _Bad(i - 1, 'no UTF-16 surrogate (\\ud800-\\udfff); send '
+                       'the character as UTF-8')
+        return i + 5
+    if (c == _QUOTE or c == _BACKSLASH or c == 0x2f or c == 0x62
+            or c == 0x66 or c == 0x6e or c == 0x72 or c == 0x74):
+        return i + 1  # \" \\ \/ \b \f \n \r \t
+    raise _Bad(i, 'an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX')
+
+
+def _utf8(raw, i, n):
+    """A multi-byte UTF-8 character at ``i`` (RFC 3629: no overlong forms,
+    no surrogates, nothing above U+10FFFF); returns just after it."""
+    c = raw[i]
+    lo, hi = 0x80, 0xbf  # the range of the second byte
+    if 0xc2 <= c <= 0xdf:
+        more = 1
+    elif 0xe0 <= c <= 0xef:
+        more = 2
+        if c == 0xe0:
+            lo = 0xa0
+        elif c == 0xed:  # U+D800-DFFF
+            hi = 0x9f
+    elif 0xf0 <= c <= 0xf4:
+        more = 3
+        if c == 0xf0:
+            lo = 0x90
+        elif c == 0xf4:
+            hi = 0x8f
+    else:
+        more = 0
+    if more == 0 or i + more >= n:
+        raise _Bad(i, 'UTF-8 text')
+    c = raw[i + 1]
+    if not lo <= c <= hi:
+        raise _Bad(i, 'UTF-8 text (no UTF-16 surrogates)' if hi == 0x9f
+                   else 'UTF-8 text')
+    end = i + more + 1
+    i += 2
+    while i < end:
+        c = raw[i]
+        if not 0x80 <= c <= 0xbf:
+            raise _Bad(i, 'UTF-8 text')
+        i += 1
+    return end

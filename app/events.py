@@ -61,6 +61,38 @@ class _Seen:
         self.sent_ms = now
 
 
+class _Counted:
+    """An SSE object that counts the events sent to it."""
+
+    def __init__(self, sse):
+        self.sse = sse
+        self.sent = 0
+
+    async def send(self, data, event):
+        self.sent += 1
+        await self.sse.send(data, event)
+
+
+class _Taken:
+    """The stream's body: ``sse_response``'s async iterator of events,
+    counting those Microdot has taken to write."""
+
+    def __init__(self, events):
+        self.events = events
+        self.taken = 0
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        event = await self.events.__anext__()
+        self.taken += 1
+        return event
+
+    async def aclose(self):
+        await self.events.aclose()
+
+
 class Streams:
     """The open event streams of one app, at most ``http.max_streams``."""
 
@@ -81,35 +113,37 @@ class Streams:
                          'and /api/status instead' % self.limit, None,
                          {'Retry-After': '10'})
         self.open += 1  # given back when the stream's task ends
-        body, code, headers = sse_response(request, self._stream)
+        made = []  # the body, once made: the task reads its count
+        body, code, headers = sse_response(request, self._stream, made)
+        made.append(_Taken(body))
         headers['Cache-Control'] = 'no-cache'
-        return body, code, headers
+        return made[0], code, headers
 
-    async def _stream(self, request, sse):
+    async def _stream(self, request, sse, made):
         try:
-            await self._run(sse)
+            await self._run(_Counted(sse), made[0])
         finally:
             self.open -= 1
 
-    async def _run(self, sse):
+    async def _run(self, sse, out):
         registry = self.registry
         seen = {}  # binding id -> _Seen
         status_ms = ticks_ms()
         await sse.send(self.status(_Request), 'status')
         first = True
-        head = None
+        taken = -1
         moved_ms = status_ms
         while True:
             now = ticks_ms()
-            queue = sse.queue
-            # Microdot writes the queue out; if its head has not moved for
-            # STALL_MS the client is gone without a reset: free the slot.
-            if not queue or queue[0] is not head:
-                head = queue[0] if queue else None
+            # Microdot takes an event when it has written the one before;
+            # if none was taken for STALL_MS while some wait, the client
+            # is gone without a reset: free the slot.
+            if out.taken != taken or sse.sent == out.taken:
+                taken = out.taken
                 moved_ms = now
             elif ticks_diff(now, moved_ms) > STALL_MS:
                 return
-            if len(queue) < MAX_QUEUE:
+            if sse.sent - out.taken < MAX_QUEUE:
                 for h in registry.bindings:
                     h.sync()  # fold in an ISR fault, as to_dict would
                     s = seen.get(h.id)

@@ -49,7 +49,6 @@ class Handler:
     # them), 'pull' (null or one the board has) or (lo, hi): an integer in
     # range. unit and help are for people: the dashboard's forms show them.
     FIELDS = ()
-    ALIASES = {}  # request name -> field name
     IDLE = 0  # the level of a stopped output
 
     def __init__(self, board, binding_id, pin_id, params):

@@ -28,15 +28,13 @@ class Blink(Handler):
 
 class Pulse(Handler):
     """Drives ``active_level`` for ``duration_ms``, then back to idle.
-    Starting it again while it runs retriggers the full duration. A request
-    may say ``level`` for ``active_level``; the binding's ``level`` is the
-    pin's live level, as for every kind."""
+    Starting it again while it runs retriggers the full duration. The
+    binding's ``level`` is the pin's live level, as for every kind."""
     KIND = 'pulse'
     FIELDS = (('duration_ms', 'period', REQUIRED, 'ms',
                'how long the output stays active'),
               ('active_level', (0, 1), 1, None,
                'the level that means on: 1, or 0 for an active-low relay'))
-    ALIASES = {'level': 'active_level'}
 
     def setup(self):
         self.IDLE = 1 - self.params['active_level']

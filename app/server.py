@@ -5,40 +5,51 @@ Microdot waits for a request with no timeout, so a client that sends half
 a request and stops would hold its connection and its heap forever. Here
 the request must arrive within ``read_timeout_s`` (else 408 and close), and
 connections beyond ``max_connections`` get a 503 at once.
+
+Microdot still parses each request (``Request.create``) and writes each
+response (``Response.write``); what it is given to read from and write to
+makes that cheaper (``_Lines``, ``_Out``). tests/mp/test_server_io.py checks
+what this relies on in Microdot, so an upgrade that changes it fails there.
 """
 import asyncio
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
 from microdot import Microdot, Request, Response
-from microdot.microdot import MUTED_SOCKET_ERRORS, NoCaseDict
 from app.errors import error
 
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
 _MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
+# a client that went away: broken pipe, reset (BSD, Linux), closed socket
+_GONE = const((32, 54, 104, 128))
+# RFC 9110 section 15; Microdot sends "N/A" for all but 200
+REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
+           400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+           404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
+           408: 'Request Timeout', 409: 'Conflict',
+           413: 'Content Too Large', 414: 'URI Too Long',
+           500: 'Internal Server Error', 503: 'Service Unavailable'}
 
 
 def _error(status, code, message):
     return Response(*error(status, code, message))
 
 
-def _canned(status, reason, code, message):
+def _canned(status, code, message):
     body = dumps(error(status, code, message)[0]).encode()
     return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
-            % (status, reason, len(body))).encode() + body
+            % (status, REASONS[status], len(body))).encode() + body
 
 
-BUSY = _canned(503, 'Service Unavailable', 'busy', 'too many open '
-               'connections; retry in a second')
-TIMEOUT = _canned(408, 'Request Timeout', 'timeout', 'the request did not '
-                  'arrive in time')
+BUSY = _canned(503, 'busy', 'too many open connections; retry in a second')
+TIMEOUT = _canned(408, 'timeout', 'the request did not arrive in time')
 # built now: when the heap is too full for a request, it is too full to
 # build an answer saying so
-LOW_MEMORY = _canned(503, 'Service Unavailable', 'low_memory', 'the board '
-                     'ran out of memory for this request; retry')
+LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
+                     'this request; retry')
 
 
 class Server(Microdot):
@@ -99,8 +110,10 @@ class Server(Microdot):
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
             if self._watchdog is None:
                 self._watchdog = asyncio.create_task(self._watch())
+            lines = _Lines(reader)
             try:
-                req = await read_request(self, reader, writer)
+                req = await Request.create(self, lines, writer,
+                                           writer.get_extra_info('peername'))
             except asyncio.CancelledError:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
@@ -108,7 +121,7 @@ class Server(Microdot):
                 await _send_close(writer, TIMEOUT)
                 return
             except OSError as exc:
-                if exc.errno not in MUTED_SOCKET_ERRORS:
+                if exc.errno not in _GONE:
                     raise
             except Exception:  # malformed request: req stays None -> 400
                 pass
@@ -117,7 +130,7 @@ class Server(Microdot):
             if req is not None and req.content_length > Request.max_body_length:
                 # unread body: drain it, or closing resets the connection
                 # and the client never sees the 413
-                await _drain(reader, req.content_length - req.consumed, timeout)
+                await _drain(lines, req.content_length, timeout)
             if req is not None and len(req.path) > _MAX_PATH:
                 # MicroPython's re recurses per character: a long path
                 # would blow the stack inside Microdot's route matching
@@ -136,29 +149,29 @@ class Server(Microdot):
                 if res is None:
                     await writer.awrite(LOW_MEMORY)
                 elif res != Response.already_handled:
-                    out = _Coalesced(writer, isinstance(res.body, bytes))
+                    if res.reason is None:  # Microdot's own: "N/A"
+                        res.reason = REASONS.get(res.status_code)
+                    out = _Out(writer, isinstance(res.body, bytes))
                     try:
                         await res.write(out)
                     except MemoryError:
                         # nothing went out yet: say so; else part of the
                         # answer went out and closing is all that is left
-                        if out.head is not None or out.pending is not None:
+                        if not out.sent:
                             out = None
                             await writer.awrite(LOW_MEMORY)
                     else:
-                        rest = out.rest()
-                        if rest:
-                            await writer.awrite(rest)
+                        await out.flush()
             finally:
                 # this frame may outlive the request (a stale pointer the
                 # GC sees): it should not hold the request and its answer
-                req = res = out = None
+                req = res = out = lines = None
                 try:
                     await writer.aclose()
                 except OSError:
                     pass
         except OSError as e:
-            if e.errno not in MUTED_SOCKET_ERRORS:
+            if e.errno not in _GONE:
                 print('pinwheel: connection error', e)
         finally:
             self.open -= 1
@@ -184,107 +197,92 @@ class Server(Microdot):
         await _send_close(writer, BUSY)
 
 
-_DONE = const(())  # awaiting it returns at once (MicroPython's await is yield from)
+class _Lines:
+    """The connection's reader as ``Request.create`` reads it: it asks for
+    the head a line at a time, and a socket's ``readline`` makes a system
+    call per byte (a 60-byte GET: 60 of them, and a trip through the event
+    loop each). Lines are cut from 512-byte reads instead; bytes read past
+    the head start the body. The head is capped at _MAX_HEAD bytes:
+    Microdot caps each line (``Request.max_readline``) but not their
+    number, so one client could fill a 96 KB heap with headers."""
 
+    def __init__(self, reader):
+        self.reader = reader
+        self.buf = b''
+        self.pos = 0  # of the first byte not handed out
+        self.head = 0  # bytes handed out as lines
 
-class _Coalesced:
-    """The writer Microdot's ``Response.write`` gets: it writes the status
-    line, each header and the blank line as writes of their own, each a
-    system call and a trip through the event loop. The head is kept until
-    its blank line and goes out in one write, with the body when the body
-    is bytes (known whole); a streamed body (a file, events) follows as
-    written. ``awrite`` is a plain method returning what to await: nothing
-    (``_DONE``) while it keeps the head, the socket's write otherwise."""
+    async def readline(self):
+        buf, start = self.buf, self.pos
+        limit = Request.max_readline
+        while True:
+            nl = buf.find(b'\n', start)
+            if nl >= 0:
+                nl += 1
+                break
+            if len(buf) - start > limit:
+                raise ValueError('line too long')
+            chunk = await self.reader.read(_HEAD_CHUNK)
+            if not chunk:  # closed: the rest, as a socket's readline
+                nl = len(buf)
+                break
+            buf = buf[start:] + chunk if start < len(buf) else chunk
+            start = 0
+        self.head += nl - start
+        if self.head > _MAX_HEAD:
+            raise ValueError('request head too large')
+        self.buf, self.pos = buf, nl
+        return buf[start:nl]
 
-    def __init__(self, writer, merge):
-        self.writer = writer
-        self.merge = merge
-        self.head = []  # None once the head is out
-        self.pending = None  # the whole head, waiting for the body
+    def _kept(self, n):
+        """Up to ``n`` bytes read past the head, handed out once."""
+        buf, pos = self.buf, self.pos
+        if pos >= len(buf):
+            return b''
+        end = len(buf) if n < 0 else min(len(buf), pos + n)
+        self.pos = end
+        if end == len(buf):
+            self.buf, self.pos = b'', 0
+        return buf[pos:end]
 
-    def awrite(self, data):
-        head = self.head
-        if head is not None:
-            head.append(data)
-            if data != b'\r\n':
-                return _DONE
-            self.head = None
-            data = b''.join(head)
-            if self.merge:
-                self.pending = data
-                return _DONE
-        elif self.pending is not None:
-            data = self.pending + data
-            self.pending = None
-        return self.writer.awrite(data)
+    async def read(self, n=-1):
+        return self._kept(n) or await self.reader.read(n)
 
-    def rest(self):
-        """What is still kept (a head with no body after it), once."""
-        data = self.pending or (b''.join(self.head) if self.head else None)
-        self.pending = self.head = None
+    async def readexactly(self, n):
+        if n < 0:  # a negative Content-Length
+            raise ValueError('negative length')
+        data = self._kept(n)
+        if len(data) < n:
+            data += await self.reader.readexactly(n - len(data))
         return data
 
 
-async def read_request(app, reader, writer):
-    """Microdot's ``Request.create`` with the head capped at _MAX_HEAD
-    bytes: Microdot caps each line (2 KB) but not their number, so one client
-    could fill a 96 KB heap with headers. Too long a head raises (-> 400).
+class _Out:
+    """What ``Response.write`` writes to. It writes the status line, each
+    header and the blank line as writes of their own, each a system call
+    and a trip through the event loop. A body that is bytes is known whole:
+    then all is kept and goes out in one write (``flush``). A streamed body
+    (a file, events) goes out as written: its first part may be long in
+    coming, and the head must not wait for it."""
 
-    The head is read in chunks, not by ``readline``: on a socket that reads
-    one byte per system call (a 60-byte GET: 60 reads and a trip through the
-    event loop per line). Bytes read past the head start the body; the
-    request's ``consumed`` says how many (a body too large to keep is
-    drained, less those)."""
-    limit = Request.max_readline
-    buf = await reader.read(_HEAD_CHUNK)
-    start = 0  # of the next line
-    method = url = http_version = None
-    headers = NoCaseDict()
-    content_length = 0
-    while True:
-        nl = buf.find(b'\n', start)
-        if nl < 0:
-            if len(buf) > _MAX_HEAD or len(buf) - start > limit:
-                raise ValueError('request head too large')
-            chunk = await reader.read(_HEAD_CHUNK)
-            if chunk:
-                buf += chunk
-                continue
-            if start >= len(buf):  # closed: what came is all there is
-                break
-            nl = len(buf)  # closed mid-line: the line as it is, as readline
-        if nl >= _MAX_HEAD or nl + 1 - start > limit:
-            raise ValueError('request head too large')
-        line = buf[start:nl].strip()
-        start = nl + 1
-        if not line:  # the blank line; first: no request at all
-            break
-        line = line.decode()
-        if method is None:
-            method, url, http_version = line.split()
-            http_version = http_version.split('/', 1)[1]
-            continue
-        header, value = line.split(':', 1)
-        value = value.strip()
-        headers[header] = value
-        if header.lower() == 'content-length':
-            content_length = int(value)
-    if method is None:
-        return None
-    extra = buf[start:]
-    body = b''
-    stream = None
-    if 0 < content_length <= Request.max_body_length:
-        need = content_length - len(extra)
-        body = extra[:content_length] if need <= 0 else \
-            extra + await reader.readexactly(need)
-    else:
-        stream = reader
-    req = Request(app, writer.get_extra_info('peername'), method, url,
-                  http_version, headers, body=body, stream=stream,
-                  sock=(reader, writer))
-    req.consumed = len(extra)
-    return req
+    def __init__(self, writer, whole):
+        self.writer = writer
+        self.kept = [] if whole else None
+        self.sent = False  # something went out
+
+    async def awrite(self, data):
+        if self.kept is None:
+            self.sent = True
+            await self.writer.awrite(data)
+        else:
+            self.kept.append(data)
+
+    async def flush(self):
+        if self.kept:
+            data = b''.join(self.kept)
+            self.kept = None
+            self.sent = True
+            await self.writer.awrite(data)
 
 
 async def _skip_head(reader):

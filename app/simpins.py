@@ -19,10 +19,12 @@ def drive(registry, pin, body):
         if key != 'level':
             raise invalid(key[:32], 'only "level" may be sent')
     if not registry.board.caps(pin):
-        pins = free_pins(registry.board, CAP_IN)
+        # the pins an answer of 200 awaits: inputs no output drives
+        held = [(h.id, h.pin_id) for h in registry.bindings if h.OUTPUT]
         raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
-                       'the simulated board; input pins: %s'
-                       % (str(pin)[:40], pins), 'pin')
+                       'the simulated board; pins you can drive: %s'
+                       % (str(pin)[:40], free_pins(registry.board, CAP_IN,
+                                                   held)), 'pin')
     h = registry.pin_user(pin)
     if h is not None and h.OUTPUT:
         raise ApiError(409, 'pin_in_use', 'pin %s is an output of '

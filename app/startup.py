@@ -8,6 +8,7 @@ import json
 import os
 from app.board import Board
 from app import schema
+from app.body import problem
 from app.config import Config, exists
 from app.errors import ApiError
 from app.registry import Registry
@@ -24,11 +25,18 @@ def load(store):
             text = f.read()
     except OSError:
         raise ApiError(400, 'invalid_json', '%s not found' % path, None)
+    # strict: MicroPython's parser would half-read a damaged file (commas
+    # and colons are optional to it) and apply what it made of it
+    where = problem(text)
     try:
+        if where is not None:
+            raise ValueError
         data = json.loads(text)
-    except Exception:  # ValueError, UnicodeError, too deep, too big
-        raise ApiError(400, 'invalid_json', '%s is not valid JSON (%d bytes'
-                       '; truncated or corrupt?)' % (path, len(text)), None)
+    except Exception:  # ValueError, UnicodeError, too big
+        raise ApiError(400, 'invalid_json', '%s is not valid JSON (%s%d bytes'
+                       '; truncated or corrupt?)' % (
+                           path, where + '; ' if where else '', len(text)),
+                       None)
     # leaves data at the defaults if it raises
     store.data = schema.check(data, None)
     return store.data

@@ -69,7 +69,7 @@ def _kinds():
     return ', '.join(sorted(KINDS))
 
 
-def _check_pin(board, pin, cls, binding_id, taken):
+def _check_pin(board, pin, cls, binding_id, taken, in_config):
     need = CAP_OUT if cls.OUTPUT else CAP_IN
     what = 'an output' if cls.OUTPUT else 'an input'
     if isinstance(pin, bool) or not isinstance(pin, (int, str)):
@@ -95,8 +95,12 @@ def _check_pin(board, pin, cls, binding_id, taken):
         for other_id, other_pin in taken:
             if other_pin == pin and other_id != binding_id:
                 status, code = 409, 'pin_in_use'
-                problem = ('pin %s is used by binding "%s"; delete it or '
-                           'pick another pin' % (pin, other_id))
+                if in_config:  # the other one is in the same document
+                    problem = ('two bindings in this config use pin %s: '
+                               '"%s" and "%s"' % (pin, other_id, binding_id))
+                else:
+                    problem = ('pin %s is used by binding "%s"; delete it '
+                               'or pick another pin' % (pin, other_id))
                 break
     if problem is not None:  # the free-pin list is built only for errors
         raise ApiError(status, code, '%s; free pins for %s: %s' % (
@@ -125,6 +129,7 @@ def body(registry, body, current=None, partial=False, taken=None):
         raise ApiError(400, 'invalid_json', 'the body must be a JSON object'
                        ' such as {"kind": "blink", "pin": 2, '
                        '"period_ms": 500}')
+    in_config = taken is not None  # checked against its own config
     if taken is None:
         taken = [(h.id, h.pin_id) for h in registry.bindings]
     base = current.spec() if current is not None and partial else {}
@@ -136,7 +141,7 @@ def body(registry, body, current=None, partial=False, taken=None):
                        '%s: %s' % (cls.KIND, free_pins(
                            board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
                        'pin')
-    caps = _check_pin(board, pin, cls, binding_id, taken)
+    caps = _check_pin(board, pin, cls, binding_id, taken, in_config)
     params = _params(body, base, cls, board)
     if params.get('pull') and not caps & CAP_PULL:
         raise invalid('pull', 'pin %s has no internal pull resistors; '
@@ -145,16 +150,16 @@ def body(registry, body, current=None, partial=False, taken=None):
     if not isinstance(start, bool):
         raise invalid('start', 'start must be true or false')
     if current is None and len(taken) >= registry.max_bindings:
-        raise ApiError(409, 'limit_reached', 'this board holds at most'
-                       ' %d bindings; delete one first'
-                       % registry.max_bindings, None)
+        raise ApiError(409, 'limit_reached', (
+            'this config has more than %s (limits.bindings)' if in_config
+            else 'this board holds at most %s; delete one first')
+            % count(registry.max_bindings, 'binding'), None)
     return binding_id, cls, pin, params, start
 
 
 def _kind(body, base):
-    """The kind's class, ``body`` with aliases resolved and the part of
-    ``base`` that still applies; a field the kind does not have is
-    refused."""
+    """The kind's class, ``body`` and the part of ``base`` that still
+    applies; a field the kind does not have is refused."""
     kind = body.get('kind', base.get('kind'))
     if kind is None:
         raise invalid('kind', 'kind is required: one of ' + _kinds())
@@ -162,14 +167,15 @@ def _kind(body, base):
     if cls is None:
         raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
                        '%s' % (short(kind), _kinds()), 'kind')
-    for alias, name in cls.ALIASES.items():
-        if alias in body:
-            body = dict(body)
-            body[name] = body.pop(alias)
     if base and cls.KIND != base['kind']:
         base = {'pin': base['pin']}  # the old kind's fields do not apply
     names = [f[0] for f in cls.FIELDS]
     for key in body:
+        if key == 'level':  # in every answer, and a pulse has active_level
+            raise invalid('level', 'level is the pin\'s live level, not a '
+                          'setting; %s' % ('use active_level for the level '
+                                           'that means on' if 'active_level'
+                                           in names else 'remove it'))
         if key not in _COMMON and key not in names:
             raise invalid(key[:32], 'unknown field %s for %s; allowed: %s'
                           % (short(key), cls.KIND,
@@ -209,6 +215,11 @@ def _params(body, base, cls, board):
     return params
 
 
+def count(n, noun):
+    """'1 binding', '2 bindings'."""
+    return '%d %s%s' % (n, noun, '' if n == 1 else 's')
+
+
 def bodies(registry, bodies, timers_total):
     """Check a whole set of bindings (``Registry.replace_all``) for a pool
     of ``timers_total`` timers (for those that start); the error's field
@@ -223,9 +234,10 @@ def bodies(registry, bodies, timers_total):
             item = body(registry, one, None, False, taken)
             starting += item[4]
             if starting > timers_total:
-                raise ApiError(409, 'no_free_timer', 'more bindings start '
-                               'than the %d timers; set "start": false on '
-                               'some' % timers_total, None)
+                raise ApiError(409, 'no_free_timer', 'this config starts '
+                               'more bindings than the %s of the pool; set '
+                               '"start": false on some'
+                               % count(timers_total, 'timer'), None)
         except ApiError as e:
             e.field = 'bindings[%d]%s' % (i, '.' + e.field if e.field else '')
             e.message = 'bindings[%d]: %s' % (i, e.message)

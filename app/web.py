@@ -2,16 +2,28 @@
 routes are in app/api.py; its live updates are app/events.py).
 
 The flash image holds only the gzipped copies deploy.py makes
-(``static/<name>.gz``); they go out as they are, with ``Content-Encoding:
-gzip``. Every response carries an ETag so a reload costs a 304, and
-``max-age=0`` so a phone never runs a stale app.js after a redeploy.
+(``static/<name>.gz``). A client that takes gzip (``Accept-Encoding``,
+RFC 9110 section 12.5.3) gets them as they are, with ``Content-Encoding:
+gzip``; any other gets the plain bytes, un-gzipped as they stream out by
+MicroPython's ``deflate`` module (a 4 KB window: deploy.py compresses
+with one). A port built without ``deflate`` answers such a client 406.
+Every response says ``Vary: Accept-Encoding`` and carries an ETag (one per
+encoding) so a reload costs a 304, and ``max-age=0`` so a phone never runs
+a stale app.js after a redeploy.
 """
 import os
 from micropython import const
 from microdot import Response
 from app.errors import error
 
+try:
+    import deflate  # noqa: F401 (its presence is what counts here)
+    _CAN_UNGZIP = True
+except ImportError:  # a port built without it: gzip or nothing
+    _CAN_UNGZIP = False
+
 _ROOT = const('static')
+_WINDOW_BITS = const(12)  # deploy.GZIP_WINDOW_BITS
 TYPES = {
     'html': 'text/html; charset=utf-8',
     'js': 'application/javascript; charset=utf-8',
@@ -39,29 +51,87 @@ def _safe(name):
     return name.rsplit('.', 1)[-1] in TYPES
 
 
-def send(request, name):
-    """``static/<name>.gz`` as a gzip-encoded response, or a JSON 404."""
-    if not _safe(name):
-        return _not_found(name)
-    path = '%s/%s.gz' % (_ROOT, name)
+def accepts_gzip(request):
+    """True if the request's Accept-Encoding takes gzip: named (or ``*``)
+    with a q above 0. No header: only identity (what urllib sends)."""
+    header = request.headers.get('Accept-Encoding')
+    if not header:
+        return False
+    star = False
+    for item in header.split(','):
+        parts = item.split(';')
+        name = parts[0].strip().lower()
+        wanted = True
+        for param in parts[1:]:
+            key, _, value = param.strip().partition('=')
+            if key.strip().lower() == 'q':
+                # q=0, q=0.0, q=0.000: refused (no floats needed)
+                wanted = value.strip().rstrip('0') not in ('0.', '0', '')
+        if name == 'gzip' or name == 'x-gzip':
+            return wanted
+        if name == '*':
+            star = wanted
+    return star
+
+
+def gzip_file(request, path, ctype, max_age=0, etag=None):
+    """The response for the gzipped file at ``path``: as it is if the
+    client takes gzip, else un-gzipped as it streams; None if it is not
+    there."""
     try:
         st = os.stat(path)
     except OSError:
-        return _not_found(name)
-    # size and mtime: changes whenever deploy.py writes a different file
-    etag = '"%x-%x"' % (st[6], st[8])
-    if request.headers.get('If-None-Match') == etag:
-        return '', 304, {'ETag': etag, 'Cache-Control': 'max-age=0'}
-    ctype = TYPES[name.rsplit('.', 1)[1]]
+        return None
+    gz = accepts_gzip(request)
+    headers = {'Content-Type': ctype, 'Vary': 'Accept-Encoding',
+               'Cache-Control': 'max-age=%d' % max_age}
+    if etag:
+        # size and mtime: change whenever deploy.py writes a different file
+        tag = '"%x-%x%s"' % (st[6], st[8], '-gz' if gz else '')
+        headers['ETag'] = tag
+        if request.headers.get('If-None-Match') == tag:
+            return '', 304, headers
+    if gz:
+        headers['Content-Encoding'] = 'gzip'
+        size = st[6]
+    elif not _CAN_UNGZIP:
+        return error(406, 'not_acceptable', 'this board stores %s gzipped '
+                     'and cannot un-gzip it; send Accept-Encoding: gzip'
+                     % path[:64], None, {'Vary': 'Accept-Encoding'})
+    else:
+        size = _plain_size(path)
+    headers['Content-Length'] = str(size)
     if request.method == 'HEAD':  # Microdot would open the file and never close it
-        return '', 200, {'Content-Type': ctype, 'Content-Encoding': 'gzip',
-                         'Content-Length': str(st[6]), 'ETag': etag,
-                         'Cache-Control': 'max-age=0'}
-    res = Response.send_file(path, content_type=ctype, compressed='gzip',
-                             max_age=0)
+        return '', 200, headers
+    f = open(path, 'rb')
+    if not gz:
+        f = _ungzip(f)
+    res = Response(f, 200, headers)
     # 512-byte reads, not Microdot's 1 KB: one block of 512 is found more
     # easily in a small, cut-up heap; a file is a few KB gzipped
     res.send_file_buffer_size = 512
-    res.headers['ETag'] = etag
     return res
 
+
+def _ungzip(f):
+    """``f`` (a gzip file) read as its plain bytes; closing it closes ``f``."""
+    import deflate
+    return deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
+
+
+def _plain_size(path):
+    """The un-gzipped size: a gzip file ends with it (RFC 1952 ISIZE, 4
+    bytes little-endian)."""
+    with open(path, 'rb') as f:
+        f.seek(-4, 2)
+        tail = f.read(4)
+    return tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
+
+
+def send(request, name):
+    """``static/<name>.gz``, gzip-encoded or plain, or a JSON 404."""
+    if not _safe(name):
+        return _not_found(name)
+    res = gzip_file(request, '%s/%s.gz' % (_ROOT, name),
+                    TYPES[name.rsplit('.', 1)[1]], 0, True)
+    return _not_found(name) if res is None else res

@@ -325,6 +325,122 @@ def test_config_put_is_all_or_nothing(clean, change, code, field):
     assert clean.get('/api/board')[1]['max_bindings'] == config_before['limits']['bindings']
 
 
+def test_config_patch_changes_only_what_is_sent(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=300)
+    before = clean.get('/api/config')[1]
+    status, out, _ = clean.patch('/api/config',
+                                 {'limits': {'virtual_timers': 12}})
+    assert status == 200, out
+    assert out['limits'] == dict(before['limits'], virtual_timers=12)
+    assert [b['id'] for b in out['bindings']] == ['led']
+    assert pool(clean) == (12, 11)
+    assert clean.get('/api/bindings/led')[1]['running'] is True
+    status, out, _ = clean.patch('/api/config', {'http': {'max_streams': 2}})
+    assert status == 200, out
+    assert out['http'] == dict(before['http'], max_streams=2)
+    assert out['limits']['virtual_timers'] == 12
+    saved = json.loads((clean.flash / 'config.json').read_text())
+    assert saved['http']['max_streams'] == 2 and saved['bindings'] == \
+        out['bindings']
+    # bindings, when sent, replace the list
+    status, out, _ = clean.patch('/api/config', {'bindings': [
+        {'id': 'b', 'kind': 'blink', 'pin': 4, 'period_ms': 100}]})
+    assert status == 200, out
+    assert [b['id'] for b in clean.get('/api/bindings')[1]['bindings']] == ['b']
+    # checked whole: a bad part changes nothing
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    check_error(clean.patch('/api/config', {'http': {'max_streams': 2},
+                                            'limits': {'bindings': 0}}),
+                400, 'invalid_field', 'limits.bindings')
+    check_error(clean.patch('/api/config', {'http': 5}), 400, 'invalid_field',
+                'http')
+    check_error(clean.patch('/api/config', [1]), 400, 'invalid_json')
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    assert clean.patch('/api/config', {'http': {'max_streams': 3},
+                                       'limits': {'virtual_timers': 8}})[0] == 200
+
+
+def test_config_put_without_bindings_is_refused(clean):
+    """A PUT is the whole config: one without bindings used to delete them
+    all (200, "bindings": [])."""
+    create(clean, id='led', kind='blink', pin=2, period_ms=300)
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    check_error(clean.put('/api/config', {'limits': {'virtual_timers': 12}}),
+                400, 'invalid_field', 'bindings',
+                says=['bindings is required in a PUT', 'PATCH'])
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    # a backup put back as it is: still fine
+    status, out, _ = clean.put('/api/config', config_before)
+    assert status == 200 and out == config_before, out
+
+
+def test_config_messages_fit_a_config(clean):
+    create(clean, id='live', kind='blink', pin=4, period_ms=300)
+    c = clean.get('/api/config')[1]
+    c['bindings'] = [{'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 5},
+                     {'id': 'b', 'kind': 'pulse', 'pin': 2, 'duration_ms': 5}]
+    err = check_error(clean.put('/api/config', c), 409, 'pin_in_use',
+                      'bindings[1].pin',
+                      says=['two bindings in this config use pin 2: "a" and '
+                            '"b"'])
+    assert 'delete' not in err['message'], err
+    for method in ('PUT', 'PATCH'):
+        err = check_error(raw(clean, method, '/api/config', b''), 400,
+                          'invalid_json', says=['empty', 'PATCH'])
+        assert 'period_ms' not in err['message'], err
+    c['bindings'] = c['bindings'][:1] + [
+        {'id': 'c', 'kind': 'blink', 'pin': 5, 'period_ms': 5}]
+    c['limits'] = dict(c['limits'], bindings=1)
+    err = check_error(clean.put('/api/config', c), 409, 'limit_reached',
+                      'bindings[1]', says=['more than 1 binding ('])
+    c['limits'] = {'bindings': 4, 'virtual_timers': 1}
+    err = check_error(clean.put('/api/config', c), 409, 'no_free_timer',
+                      'bindings[1]', says=['the 1 timer of the pool'])
+    assert [b['id'] for b in clean.get('/api/bindings')[1]['bindings']] == \
+        ['live']
+
+
+def test_one_binding_limit_says_one_binding(tmp_path):
+    vm = boot(tmp_path, dict(EMPTY, limits={'bindings': 1,
+                                            'virtual_timers': 8}))
+    try:
+        create(vm, kind='blink', pin=2, period_ms=100)
+        err = check_error(vm.post('/api/bindings', {
+            'kind': 'blink', 'pin': 4, 'period_ms': 100}), 409,
+            'limit_reached', says=['at most 1 binding;'])
+    finally:
+        vm.stop()
+
+
+def test_not_found_shows_the_id_decoded_and_clipped(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000, start=False)
+    err = check_error(clean.get('/api/bindings/my%20led'), 404, 'not_found',
+                      'id', says=['"my led"'])
+    assert '%' not in err['message'], err
+    long_id = 'x%22' + 'y' * 70
+    for method, path in (('GET', '/api/bindings/' + long_id),
+                         ('DELETE', '/api/bindings/' + long_id),
+                         ('POST', '/api/bindings/%s/start' % long_id)):
+        err = check_error(raw(clean, method, path, None), 404, 'not_found',
+                          'id', says=['x"yyy'])
+        assert 'y' * 41 not in err['message'], err
+    # a percent-encoded valid id finds its binding
+    assert clean.get('/api/bindings/%6Ced')[1]['id'] == 'led'
+
+
+def test_sim_pin_404_lists_only_drivable_pins(clean):
+    create(clean, id='led', kind='blink', pin=2, period_ms=1000)
+    create(clean, id='in', kind='sample', pin=34, period_ms=1000)
+    err = check_error(clean.put('/api/sim/pins/-1', {'level': 1}), 400,
+                      'invalid_pin', 'pin', says=['pins you can drive: '])
+    pins = err['message'].split('pins you can drive: ')[1].split(', ')
+    assert '2' not in pins and '34' in pins and '4' in pins, pins
+
+
 def test_sim_pin_drive(clean):
     status, out, _ = clean.put('/api/sim/pins/34', {'level': 1})
     assert (status, out) == (200, {'pin': 34, 'level': 1})
@@ -335,12 +451,36 @@ def test_sim_pin_drive(clean):
                 {'level': 1, 'extra': 1}):
         check_error(clean.put('/api/sim/pins/34', bad), 400, 'invalid_field')
     check_error(clean.put('/api/sim/pins/99', {'level': 1}), 400, 'invalid_pin',
-                'pin', says=['99', 'input pins: 0, 2,'])
+                'pin', says=['99', 'pins you can drive: 0, 2,'])
     check_error(clean.put('/api/sim/pins/6', {'level': 1}), 400, 'invalid_pin')
     create(clean, id='led', kind='blink', pin=2, period_ms=1000)
     check_error(clean.put('/api/sim/pins/2', {'level': 1}), 409, 'pin_in_use',
                 'pin', says=['led'])
     check_error(raw(clean, 'PUT', '/api/sim/pins/34', b'high'), 400, 'invalid_json')
+
+
+def test_reason_phrases_are_the_standard_ones(clean):
+    """Microdot sends "N/A" for every status but 200."""
+    import http.client
+
+    def reason(method, path, body=None):
+        conn = http.client.HTTPConnection('127.0.0.1', clean.port, timeout=10)
+        try:
+            conn.request(method, path, body=body)
+            res = conn.getresponse()
+            res.read()
+            return res.status, res.reason
+        finally:
+            conn.close()
+    led = b'{"id": "led", "kind": "blink", "pin": 2, "period_ms": 1000}'
+    assert reason('POST', '/api/bindings', led) == (201, 'Created')
+    assert reason('GET', '/api/bindings/led') == (200, 'OK')
+    assert reason('POST', '/api/bindings', led) == (409, 'Conflict')
+    assert reason('GET', '/api/bindings/nope') == (404, 'Not Found')
+    assert reason('POST', '/api/bindings', b'{,}') == (400, 'Bad Request')
+    assert reason('DELETE', '/api/status') == (405, 'Method Not Allowed')
+    assert reason('DELETE', '/api/bindings/led') == (204, 'No Content')
+    assert reason('GET', '/static/' + 'a' * 100) == (414, 'URI Too Long')
 
 
 # ------------------------------------------------------- curl-style bodies
@@ -380,6 +520,43 @@ def test_invalid_json(clean, method, path, data):
     assert snapshot(clean) == before
 
 
+# MicroPython's json.loads takes commas and colons as optional: each of
+# these parsed (and a POST made a binding) before the strict check.
+LENIENT = [
+    (b'{"kind": "blink", "pin": 12, "period_ms": 100,}', 46),
+    (b'{"kind": "blink" "pin": 12, "period_ms": 100}', 17),
+    (b'{"kind" "blink", "pin": 12, "period_ms": 100}', 8),
+    (b'{"kind": "blink",, "pin": 12, "period_ms": 100}', 17),
+    (b'{, "kind": "blink", "pin": 12, "period_ms": 100}', 1),
+    (b'{"kind": "pattern", "pin": 12, "steps_ms": [100, 200,]}', 53),
+    (b'{"id" "t4" "kind" "blink" "pin" 12 "period_ms" 100}', 6),
+]
+
+
+@pytest.mark.parametrize('method, path', [
+    ('POST', '/api/bindings'), ('PATCH', '/api/bindings/k'),
+    ('PUT', '/api/bindings/k'), ('PUT', '/api/config'),
+    ('PATCH', '/api/config'), ('PUT', '/api/sim/pins/34'),
+])
+@pytest.mark.parametrize('data, offset', LENIENT,
+                         ids=['trailing-comma', 'no-comma', 'no-colon',
+                              'double-comma', 'leading-comma',
+                              'list-trailing-comma', 'no-separators'])
+def test_lenient_json_is_refused_with_its_offset(clean, method, path, data,
+                                                 offset):
+    create(clean, id='k', kind='blink', pin=2, period_ms=1000, start=False)
+    before = snapshot(clean)
+    config_before = clean.get('/api/config')[1]
+    level = board_pin(clean, 34)['level']
+    err = check_error(raw(clean, method, path, data, FORM), 400,
+                      'invalid_json', None, says=['at byte %d' % offset,
+                                                  'expected'])
+    assert snapshot(clean) == before
+    assert clean.get('/api/config')[1] == config_before
+    assert board_pin(clean, 34)['level'] == level
+    assert len(err['message']) < 200, err
+
+
 @pytest.mark.parametrize('body, field, says', [
     ({'period_ms': 500.0}, 'period_ms', ['integer']),
     ({'period_ms': '500'}, 'period_ms', ['integer']),
@@ -412,7 +589,8 @@ def test_invalid_field(clean, body, field, says):
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 0]}, 'steps_ms[1]'),
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [100, 1.5]}, 'steps_ms[1]'),
     ({'kind': 'pattern', 'pin': 2, 'steps_ms': [1, 2], 'repeat': -1}, 'repeat'),
-    ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 2}, 'active_level'),
+    ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'active_level': 2},
+     'active_level'),
     ({'kind': 'pulse', 'pin': 2}, 'duration_ms'),
     ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 0}, 'window'),
     ({'kind': 'sample', 'pin': 34, 'period_ms': 10, 'window': 257}, 'window'),
@@ -428,6 +606,26 @@ def test_invalid_kind_fields(clean, body, field):
     else:
         check_error(reply, 400, 'invalid_field', field)
     assert snapshot(clean) == before
+
+
+def test_level_is_not_a_setting(clean):
+    """A binding's level is the pin's live level; a pulse's setting is
+    active_level, under that one name (level was once an alias of it)."""
+    create(clean, id='p', kind='pulse', pin=4, duration_ms=60000, start=False)
+    before = snapshot(clean)
+    for body in ({'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 0,
+                  'active_level': 1},
+                 {'kind': 'pulse', 'pin': 2, 'duration_ms': 10, 'level': 0}):
+        check_error(clean.post('/api/bindings', body), 400, 'invalid_field',
+                    'level', says=['use active_level'])
+    check_error(clean.patch('/api/bindings/p', {'level': 0}), 400,
+                'invalid_field', 'level', says=['use active_level'])
+    check_error(clean.post('/api/bindings', {'kind': 'blink', 'pin': 2,
+                                             'period_ms': 10, 'level': 1}),
+                400, 'invalid_field', 'level', says=['live level'])
+    assert snapshot(clean) == before
+    b = clean.patch('/api/bindings/p', {'active_level': 0})[1]
+    assert b['active_level'] == 0 and b['level'] == 1  # idle high
 
 
 @pytest.mark.parametrize('kind', ['wobble', 'Blink', 7, None, ''])
@@ -674,7 +872,7 @@ def test_pulse_runs_then_goes_idle(clean):
     b = clean.post('/api/bindings/p/start')[1]
     assert b['running'] is True and b['level'] == 1
     b = clean.put('/api/bindings/p', {'kind': 'pulse', 'pin': 2, 'duration_ms': 150,
-                                      'level': 0})[1]
+                                      'active_level': 0})[1]
     assert b['active_level'] == 0 and b['level'] == 0 and b['running'] is True
     assert wait_for(lambda: clean.get('/api/bindings/p')[1]['level'] == 1)
 
@@ -775,8 +973,14 @@ def _dup_pin():
     (_dup_pin(), 'pin_in_use', 'bindings[1].pin', ['"a"']),
     (json.dumps({'board': 'pyboard'}), 'invalid_config', 'board',
      ['pyboard', 'esp32']),
+    # MicroPython's lenient parser would have booted these, half-applied
+    (json.dumps(GOOD)[:-2] + ',]}', 'invalid_json', None,
+     ['not valid JSON', 'at byte %d' % (len(json.dumps(GOOD)) - 1)]),
+    (json.dumps(GOOD).replace('"period_ms": 100', '"period_ms" 100'),
+     'invalid_json', None, ['not valid JSON', "expected ':'"]),
 ], ids=['truncated', 'empty', 'not-object', 'string-period', 'port-type',
-        'bindings-type', 'unknown-kind', 'duplicate-pin', 'other-board'])
+        'bindings-type', 'unknown-kind', 'duplicate-pin', 'other-board',
+        'trailing-comma', 'missing-colon'])
 def test_safe_mode_for_a_bad_config(tmp_path, config, code, field, says):
     vm = boot(tmp_path, config)
     try:

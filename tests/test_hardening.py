@@ -6,11 +6,14 @@ import gzip
 import http.client
 import json
 import socket
+from pathlib import Path
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
-from vm import VM, make_flash
+from vm import ROOT, VM, make_flash
 
 TOKEN = 'T0ken-for-tests_0123456789abcdef'
 AUTH = {'Authorization': 'Bearer ' + TOKEN}
@@ -102,6 +105,67 @@ def raw_http(vm, data, timeout=5.0):
     hdrs = {k.strip().lower(): v.strip() for k, _, v in
             (ln.partition(':') for ln in lines[1:])}
     return status, hdrs, body
+
+
+# ------------------------------------------------------- content coding
+
+STATIC = ROOT / 'static'
+
+
+def fetch(vm, path, accept=None, method='GET', headers=None):
+    """(status, headers, body as sent) over urllib, which asks for no
+    gzip unless ``accept`` says so."""
+    req = urllib.request.Request('http://127.0.0.1:%d%s' % (vm.port, path),
+                                 method=method, headers=headers or {})
+    if accept is not None:
+        req.add_header('Accept-Encoding', accept)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, {k.lower(): v for k, v in res.getheaders()}, \
+                res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+@pytest.mark.parametrize('path, name', [
+    ('/', 'index.html'), ('/static/app.js', 'app.js'),
+    ('/static/style.css', 'style.css'), ('/api/openapi.json', 'openapi.json'),
+])
+def test_gzip_only_for_clients_that_take_it(board, path, name):
+    plain = (STATIC / name).read_bytes()
+    status, hdrs, body = fetch(board, path)
+    assert status == 200 and 'content-encoding' not in hdrs, hdrs
+    assert body == plain
+    assert int(hdrs['content-length']) == len(plain)
+    assert hdrs['vary'] == 'Accept-Encoding'
+    for accept in ('gzip', 'br, gzip;q=0.5', 'GZIP', '*', 'deflate, *;q=1'):
+        status, hdrs2, body = fetch(board, path, accept)
+        assert status == 200 and hdrs2['content-encoding'] == 'gzip', accept
+        assert gzip.decompress(body) == plain
+        assert int(hdrs2['content-length']) == len(body)
+        assert hdrs2['vary'] == 'Accept-Encoding'
+    for accept in ('gzip;q=0', 'gzip; q=0.000, br', 'identity', '*;q=0',
+                   'br', ''):
+        status, hdrs3, body = fetch(board, path, accept)
+        assert status == 200 and 'content-encoding' not in hdrs3, accept
+        assert body == plain, accept
+    status, hdrs4, body = fetch(board, path, method='HEAD')
+    assert status == 200 and body == b'' and 'content-encoding' not in hdrs4
+    assert int(hdrs4['content-length']) == len(plain)
+    if name != 'openapi.json':  # one ETag per coding; a 304 varies too
+        assert hdrs['etag'] != hdrs2['etag']
+        status, hdrs5, _ = fetch(board, path, headers={
+            'If-None-Match': hdrs['etag']})
+        assert status == 304 and hdrs5['vary'] == 'Accept-Encoding'
+        status, _, body = fetch(board, path, 'gzip', headers={
+            'If-None-Match': hdrs['etag']})
+        assert status == 200 and gzip.decompress(body) == plain
+    # the un-gzipping stream closes its file
+    fds = Path('/proc/%d/fd' % board.proc.pid)
+    before = len(list(fds.iterdir()))
+    for _ in range(20):
+        assert fetch(board, path)[2] == plain
+    assert len(list(fds.iterdir())) <= before + 2
 
 
 # ------------------------------------------------------------------- auth
@@ -310,19 +374,20 @@ HOSTILE = [
     ('string-period', 'POST', '/api/bindings', (B % '"100"').encode(), 400,
      'invalid_field', 'period_ms'),
     ('deep-body', 'POST', '/api/bindings', DEEP.encode(), 400, 'invalid_json', None),
+    # nesting deeper than 32 is refused before parsing (the strict check)
     ('deep-period', 'POST', '/api/bindings', (B % DEEP).encode(), 400,
-     'invalid_field', 'period_ms'),
+     'invalid_json', None),
     ('deep-kind', 'POST', '/api/bindings',
-     ('{"kind": %s, "pin": 12}' % DEEP).encode(), 400, 'unknown_kind', 'kind'),
+     ('{"kind": %s, "pin": 12}' % DEEP).encode(), 400, 'invalid_json', None),
     ('deep-pin', 'POST', '/api/bindings',
      ('{"kind": "blink", "pin": %s, "period_ms": 9}' % DEEP).encode(), 400,
-     'invalid_pin', 'pin'),
+     'invalid_json', None),
     ('deep-object', 'POST', '/api/bindings',
      ('{"kind": "blink", "pin": 12, "period_ms": 100, "x": %s}' % DEEP_OBJ)
-     .encode(), 400, 'invalid_field', 'x'),
+     .encode(), 400, 'invalid_json', None),
     ('deep-steps', 'POST', '/api/bindings',
      ('{"kind": "pattern", "pin": 12, "steps_ms": [%s, %s]}' % (DEEP, DEEP))
-     .encode(), 400, 'invalid_field', 'steps_ms[0]'),
+     .encode(), 400, 'invalid_json', None),
     ('unicode-id', 'POST', '/api/bindings',
      '{"id": "l\u00e9d", "kind": "blink", "pin": 12, "period_ms": 9}'
      .encode(), 400, 'invalid_field', 'id'),
@@ -357,19 +422,19 @@ HOSTILE = [
      None, ...),
     ('patch-pin-taken', 'PATCH', '/api/bindings/led', b'{"pin": 4}', 409,
      'pin_in_use', 'pin'),
-    ('config-unknown', 'PUT', '/api/config', b'{"bogus": 1}', 400,
+    ('config-unknown', 'PATCH', '/api/config', b'{"bogus": 1}', 400,
      'invalid_field', 'bogus'),
-    ('config-unknown-http', 'PUT', '/api/config', b'{"http": {"bogus": 1}}',
+    ('config-unknown-http', 'PATCH', '/api/config', b'{"http": {"bogus": 1}}',
      400, 'invalid_field', 'http.bogus'),
-    ('config-float-port', 'PUT', '/api/config', b'{"http": {"port": 80.5}}',
+    ('config-float-port', 'PATCH', '/api/config', b'{"http": {"port": 80.5}}',
      400, 'invalid_field', 'http.port'),
-    ('config-huge-port', 'PUT', '/api/config',
+    ('config-huge-port', 'PATCH', '/api/config',
      ('{"http": {"port": %s}}' % HUGE).encode(), 400, 'invalid_field', 'http.port'),
-    ('config-cors-type', 'PUT', '/api/config', b'{"http": {"cors_origins": [1]}}',
+    ('config-cors-type', 'PATCH', '/api/config', b'{"http": {"cors_origins": [1]}}',
      400, 'invalid_field', 'http.cors_origins'),
-    ('config-auth', 'PUT', '/api/config', b'{"auth": "none"}', 400,
+    ('config-auth', 'PATCH', '/api/config', b'{"auth": "none"}', 400,
      'invalid_field', 'auth'),
-    ('config-token-type', 'PUT', '/api/config', b'{"api_token": 5}', 400,
+    ('config-token-type', 'PATCH', '/api/config', b'{"api_token": 5}', 400,
      'invalid_field', 'api_token'),
     ('config-bad-binding', 'PUT', '/api/config',
      b'{"bindings": [{"kind": "blink", "pin": 99, "period_ms": 10}]}', 400,

@@ -89,7 +89,8 @@ def test_served_document_is_the_file(tmp_path):
     vm = VM(make_flash(tmp_path / 'flash', {'board': 'auto'})).start()
     try:
         conn = http.client.HTTPConnection('127.0.0.1', vm.port, timeout=10)
-        conn.request('GET', '/api/openapi.json')
+        conn.request('GET', '/api/openapi.json',
+                     headers={'Accept-Encoding': 'gzip'})
         res = conn.getresponse()
         body = res.read()
         assert res.status == 200
@@ -105,15 +106,17 @@ CHECKS = ('not_a_server_error,status_code_conformance,content_type_conformance,'
 
 
 def fuzz_schema(path):
-    """The document without ``api_token`` in the config body: a fuzzed PUT
-    /api/config that set a random token would lock the rest of the run out
-    (the token itself is covered by tests/test_hardening.py)."""
+    """The document without ``api_token`` in the config bodies: a fuzzed
+    PUT or PATCH /api/config that set a random token would lock the rest of
+    the run out (the token itself is covered by tests/test_hardening.py)."""
     d = doc()
     schemas = d['components']['schemas']
-    body = schemas['ConfigBody'] = json.loads(json.dumps(schemas['Config']))
-    body['properties'].pop('api_token')
-    put = d['paths']['/api/config']['put']['requestBody']['content']
-    put['application/json']['schema'] = {'$ref': '#/components/schemas/ConfigBody'}
+    for method, name in (('put', 'Config'), ('patch', 'ConfigPatch')):
+        body = schemas[name + 'Fuzz'] = json.loads(json.dumps(schemas[name]))
+        body['properties'].pop('api_token')
+        content = d['paths']['/api/config'][method]['requestBody']['content']
+        content['application/json']['schema'] = {
+            '$ref': '#/components/schemas/%sFuzz' % name}
     path.write_text(json.dumps(d))
     return path
 

@@ -18,11 +18,10 @@ import sys
 ROOT = (__file__.rpartition('/')[0] or '.') + '/..'  # tools/..
 sys.path.insert(0, ROOT)
 
-from app.board import NAMES  # noqa: E402
 from app.handler import REQUIRED  # noqa: E402
 from app.kindinfo import doc, schema  # noqa: E402
 from app.kinds import KINDS  # noqa: E402
-from app.profiles import load  # noqa: E402
+from app.profiles import NAMES, load  # noqa: E402
 
 SOURCE = ROOT + '/static/openapi.json'
 
@@ -179,12 +178,6 @@ def create_schema(cls, common, board):
                  ('start', obj(('type', 'boolean')))])
     for spec in cls.FIELDS:
         props.set(spec[0], field_schema(spec, board))
-    aliases = getattr(cls, 'ALIASES', {})
-    for alias in sorted(aliases):
-        target = props.get(aliases[alias])
-        props.set(alias, Obj([(k, v) for k, v in target.pairs
-                              if k != 'description'] +
-                             [('description', 'alias of ' + aliases[alias])]))
     required = ['kind', 'pin'] + [f[0] for f in cls.FIELDS if is_required(f)]
     return obj(('type', 'object'), ('additionalProperties', False),
                ('description', cls.KIND + ': ' + doc(cls)),

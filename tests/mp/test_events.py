@@ -21,6 +21,10 @@ class FakeSSE:
         if not self.drain:
             self.queue.append(data)
 
+    @property
+    def taken(self):  # as app.events._Taken: what Microdot took to write
+        return len(self.sent) if self.drain else 0
+
     def names(self, event):
         return [d for e, d in self.sent if e == event]
 
@@ -38,7 +42,7 @@ def run_stream(st, sse, ms, during=None):
     """Run one stream's task for ``ms``; ``during()`` runs halfway."""
     async def main():
         st.open += 1  # as route() does
-        task = asyncio.create_task(st._stream(None, sse))
+        task = asyncio.create_task(st._stream(None, sse, [sse]))
         await asyncio.sleep_ms(ms // 2)
         if during:
             during()
@@ -124,7 +128,7 @@ def test_a_client_that_reads_nothing_is_dropped():
         done = []
 
         async def main():
-            await st._stream(None, sse)
+            await st._stream(None, sse, [sse])
             done.append(1)
         asyncio.run(asyncio.wait_for_ms(main(), 3000))
         reg.delete('x')

@@ -72,7 +72,8 @@ def test_kind_fields_are_checked():
         ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5, True]}, 'steps_ms[1]'),
         ({'kind': 'pattern', 'pin': 2, 'steps_ms': [5, 5], 'repeat': 1.0}, 'repeat'),
         ({'kind': 'pulse', 'pin': 2, 'duration_ms': 5, 'active_level': 2}, 'active_level'),
-        ({'kind': 'pulse', 'pin': 2, 'duration_ms': 5, 'level': True}, 'active_level'),
+        ({'kind': 'pulse', 'pin': 2, 'duration_ms': 5, 'active_level': True},
+         'active_level'),
         ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'window': 257}, 'window'),
         ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'window': '8'}, 'window'),
         ({'kind': 'sample', 'pin': 34, 'period_ms': 5, 'pull': 1}, 'pull'),
@@ -204,7 +205,8 @@ def test_pin_change_idles_the_old_pin():
     assert sim.line(4).level == 1 and sim.line(4).mode == sim.Pin.OUT
     assert reg.pin_user(2) is None and reg.pin_user(4) is h2
     # an active-low pulse idles high; moving it idles the old pin low again
-    p = reg.create({'kind': 'pulse', 'pin': 5, 'duration_ms': 100000, 'level': 0})
+    p = reg.create({'kind': 'pulse', 'pin': 5, 'duration_ms': 100000,
+                    'active_level': 0})
     assert sim.line(5).level == 0 and p.running
     p2 = reg.update(p.id, {'pin': 12})
     assert sim.line(5).mode == sim.Pin.IN and sim.line(12).level == 0 and p2.running
