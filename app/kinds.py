@@ -124,43 +124,39 @@ class Sample(Handler):
     def setup(self):
         self._window = self.params['window']
         self._buf = bytearray(self._window)
-        self._head = 0
-        self._filled = 0
-        self.high_count = 0
+        self._head = 0  # where the next reading goes
+        self._full = False  # the ring has wrapped: all of it is readings
         self.edges = 0
         self.level = self._pin_value()
 
     def begin(self):
         self._head = 0
-        self._filled = 0
-        self.high_count = 0
+        self._full = False
         self.level = self._pin_value()
         self._arm(PERIODIC, self.params['period_ms'])
 
     def tick(self):
         level = self._pin_value()
-        buf = self._buf
         head = self._head
-        if self._filled == self._window:
-            self.high_count -= buf[head]
-        else:
-            self._filled += 1
-        buf[head] = level
-        self.high_count += level
+        self._buf[head] = level
         head += 1
-        self._head = 0 if head == self._window else head
+        if head == self._window:
+            head = 0
+            self._full = True
+        self._head = head
         if level != self.level:
             self.level = level
             self.edges = (self.edges + 1) & MASK
             self.defer()
 
     def report(self, out):
-        buf, head, n = self._buf, self._head, self._filled
-        if n < self._window:
-            out['samples'] = list(buf[:n])
+        buf, head = self._buf, self._head
+        if self._full:
+            samples = list(buf[head:]) + list(buf[:head])
         else:
-            out['samples'] = list(buf[head:]) + list(buf[:head])
-        out['high_count'] = self.high_count
+            samples = list(buf[:head])
+        out['samples'] = samples
+        out['high_count'] = sum(samples)
         out['edges'] = self.edges
         if not self.running:
             self.level = self._pin_value()

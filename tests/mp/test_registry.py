@@ -451,11 +451,11 @@ def test_sample_on_the_real_timer_sees_driven_levels():
     reg = registry()
     sim.drive(39, 1)
     h = reg.create({'kind': 'sample', 'pin': 39, 'period_ms': 2, 'window': 8})
-    assert wait_until(lambda: h.high_count == 8), h.to_dict()
+    assert wait_until(lambda: h.to_dict()['high_count'] == 8), h.to_dict()
     d = h.to_dict()
     assert d['samples'] == [1] * 8 and d['high_count'] == 8, d
     sim.drive(39, 0)
-    assert wait_until(lambda: h.high_count == 0), h.to_dict()
+    assert wait_until(lambda: h.to_dict()['high_count'] == 0), h.to_dict()
     d = h.to_dict()
     assert d['samples'] == [0] * 8 and d['edges'] == 1, d
     sim.drive(39, 0)
