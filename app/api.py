@@ -20,8 +20,8 @@ _heap: list = [0, 0, 0]  # when last read (ticks_ms, 0 = never), mem_free, mem_a
 
 def heap_stats(fresh=False):
     """(mem_free, mem_alloc), read at most once a second unless ``fresh``:
-    each call walks the heap's whole allocation table (~0.35 ms on the unix
-    port's 2 MB heap: two of them were two thirds of a GET /api/status)."""
+    each call walks the heap's whole allocation table, a cost that grows
+    with the heap."""
     now = ticks_ms() or 1
     if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 1000:
         _heap[0] = now

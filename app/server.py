@@ -64,8 +64,7 @@ class Server(Microdot):
         self.timeouts = 0  # dropped: request not sent in time
         # connection task -> deadline (ms) while its request is being read;
         # one watchdog task enforces them all: an asyncio.wait_for per
-        # request costs a task each (~50 us of CPU, a fifth of the in-VM
-        # cost of a GET /api/bindings)
+        # request would cost a task each
         self._reading = {}
         self._watchdog = None
 
@@ -78,11 +77,10 @@ class Server(Microdot):
         printed before could announce a server that never comes up."""
         self.debug = debug
 
-        # 3x the cap: the kernel holds a burst instead of dropping SYNs.
-        # 50 wrk clients, cap 16: backlog 16 gave 430 req/s and 6.7 s worst
-        # latency (SYN retries left the server idle), 48 gave 920 req/s and
-        # 0.2 s. Queued connections cost no MicroPython heap; lwIP bounds
-        # them by its own PCB pool.
+        # 3x the cap: the kernel holds a burst instead of dropping SYNs
+        # (with a backlog of the cap alone, 50 clients waited seconds for
+        # SYN retries while the server idled). Queued connections cost no
+        # MicroPython heap; lwIP bounds them by its own PCB pool.
         backlog = 3 * self.limits().get('max_connections', 16)
         if ssl is None:  # firmware before asyncio TLS has no ssl parameter
             self.server = await asyncio.start_server(self.handle_request, host,
@@ -95,8 +93,7 @@ class Server(Microdot):
         await self.server.wait_closed()
 
     async def handle_request(self, reader, writer):
-        # one coroutine per request, not two: on the unix port's 2 MB heap
-        # each coroutine call costs ~10 us of CPU
+        # one coroutine per request, not two: each coroutine call costs CPU
         self.open += 1
         try:
             http = self.limits()
