@@ -2,8 +2,8 @@
 allocating ISR is caught (so these checks cannot pass vacuously)."""
 import gc
 import micropython
-import time
 import unit
+from app import sim
 from app.board import Board
 from app.kinds import KINDS, Blink, register
 from app.registry import Registry
@@ -113,12 +113,12 @@ def test_allocating_isr_stops_binding_with_error_on_sim_timer():
     try:
         reg = Registry(Board('sim'))
         h = reg.create({'kind': 'leaky', 'pin': 2, 'period_ms': 2})
-        time.sleep_ms(50)
+        sim.advance_ms(50)
         d = h.to_dict()
         assert d['running'] is False, d
         assert d['error'] and 'MemoryError' in d['error'], d
         fires = h.fires
-        time.sleep_ms(30)
+        sim.advance_ms(30)
         assert h.fires == fires, 'timer kept firing after the fault'
         assert h.level == 0  # pin back to idle
     finally:
@@ -145,7 +145,7 @@ def test_defer_counts_drops_when_queue_full():
         seen['pending'] = h._pending
 
     micropython.schedule(inside_scheduled, 0)
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     assert 0 < seen['filled'] < 64, seen
     assert seen['err'] is None, seen
     assert seen['after'] == seen['drops'] + 1, seen
@@ -164,7 +164,7 @@ def test_defer_coalesces_to_one_pending():
         seen['pending'] = h._pending
 
     micropython.schedule(inside_scheduled, 0)
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     assert seen == {'drops': 2, 'pending': 1}, seen
     assert h._pending == 0 and h.deferred == 1, (h._pending, h.deferred)
 

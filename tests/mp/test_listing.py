@@ -1,7 +1,6 @@
 """GET /api/bindings and /api/bindings/<id> through the app's routes (no
 sockets): the cached JSON (handler.Listing) says what to_dict() says, and
 follows every live change: a stale cache fails here."""
-import asyncio
 import json
 import unit
 from microdot.microdot import AsyncBytesIO
@@ -45,7 +44,7 @@ def setup():
 def request(app, method, path):
     raw = method + b' ' + path + b' HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
     writer = Writer(b'')
-    asyncio.run(app.handle_request(AsyncBytesIO(raw), writer))
+    unit.run(app.handle_request(AsyncBytesIO(raw), writer))
     head, body = writer.stream.getvalue().split(b'\r\n\r\n', 1)
     lines = head.decode().split('\r\n')
     status = int(lines[0].split()[1])

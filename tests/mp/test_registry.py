@@ -35,11 +35,11 @@ def blink(pin=2, **kw):
 def wait_until(fn, ms=3000):
     """Poll ``fn`` until it is true or ``ms`` pass (the machine is shared:
     no fixed sleeps for the timer thread)."""
-    t0 = time.ticks_ms()
+    t0 = sim.ticks_ms()  # board time: virtual where the sim has no thread
     while not fn():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
+        if time.ticks_diff(sim.ticks_ms(), t0) > ms:
             return False
-        time.sleep_ms(5)
+        sim.advance_ms(5)
     return True
 
 
@@ -442,7 +442,7 @@ def test_pulse_start_while_running_retriggers():
     reg = registry()
     h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
     due = h.timer._due
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     reg.start(h.id)
     assert h.running and h.timer.active and sim.line(2).level == 1
     assert time.ticks_diff(h.timer._due, due) >= 15000, 'not re-armed'  # us
@@ -467,7 +467,7 @@ def test_delete_frees_pin_and_timer():
     assert wait_until(lambda: h.fires > 2)
     reg.delete(h.id)
     fires = h.fires
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     assert h.fires == fires and not h.timer.active
     assert sim.line(2).mode == sim.Pin.IN and sim.line(2).level == 0
     assert reg.board.timers_free == 1

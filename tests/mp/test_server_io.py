@@ -1,7 +1,6 @@
 """app.server's socket side, through the app with scripted streams: the
 head is read in chunks (not a system call per byte), bytes read past it
 start the body, and the response goes out in as few writes as it can."""
-import asyncio
 import json
 import unit
 from app import config
@@ -72,7 +71,7 @@ def make_app():
 
 def serve(app, chunks):
     reader, writer = Reader(chunks), Writer()
-    asyncio.run(app.handle_request(reader, writer))
+    unit.run(app.handle_request(reader, writer))
     out = b''.join(writer.writes)
     head, body = out.split(b'\r\n\r\n', 1)
     status = int(head.split(b' ', 2)[1])
