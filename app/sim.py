@@ -143,7 +143,9 @@ if THREADED:
     ticks_us = time.ticks_us
     ticks_ms = time.ticks_ms
 else:
-    _now_us = 0  # the virtual clock, as ticks (they wrap as the VM's do)
+    # The virtual clock, as ticks (they wrap as the VM's do). The stubs type
+    # ticks as opaque per-clock values: plain ints here are ignored below.
+    _now_us = 0
     _now_ms = 0
     _sub_ms = 0  # us past the last whole ms
 
@@ -155,9 +157,9 @@ else:
 
     def _move(us):  # 0 <= us <= _STEP_US
         global _now_us, _now_ms, _sub_ms
-        _now_us = ticks_add(_now_us, us)
+        _now_us = ticks_add(_now_us, us)  # pyright: ignore[reportArgumentType]
         sub = _sub_ms + us
-        _now_ms = ticks_add(_now_ms, sub // 1000)
+        _now_ms = ticks_add(_now_ms, sub // 1000)  # pyright: ignore[reportArgumentType]
         _sub_ms = sub % 1000
 
 
@@ -166,7 +168,7 @@ else:
 _timers = []
 _firing = None  # the timer whose callback runs now (hard mode)
 thread_error = None  # the last exception in the timer thread's bookkeeping
-if THREADED:
+if _thread is not None:
     _lock = _thread.allocate_lock()
     _started = False
 
@@ -207,7 +209,7 @@ class Timer:
             start = not _started
             _started = True
             _lock.release()
-            if start:  # the first timer starts the thread
+            if start and _thread is not None:  # the first timer starts it
                 _thread.start_new_thread(_run, ())
         else:
             _timers.append(self)
@@ -232,7 +234,7 @@ class Timer:
             span = period if in_ms else period * 1000
         else:
             raise ValueError('period or freq required')
-        due = ticks_add(ticks_ms() if in_ms else ticks_us(), span)
+        due = ticks_add(ticks_ms() if in_ms else ticks_us(), span)  # pyright: ignore[reportArgumentType]
         if THREADED:
             _lock.acquire()
         try:
