@@ -439,8 +439,29 @@ def _call_firing(t):
 
 # ----------------------------------------------- real time: the timer thread
 
+def _fire(t, now):
+    """One fire of the due timer ``t`` at ``now`` (ticks_us), on the timer
+    thread, which holds the lock around this call (bench/mp/lateness.py
+    wraps this module global to count lateness)."""
+    global _firing
+    _account(t, now, ticks_ms())
+    if SOFT:
+        _queue(t)
+        return
+    # the callback runs without the lock: init/deinit from it take the
+    # lock as from anywhere; deinit from elsewhere waits for it to end
+    cb = t._cb
+    _firing = t
+    _lock.release()
+    try:
+        _call(t, cb)
+    finally:
+        _firing = None
+        _lock.acquire()
+
+
 def _run():
-    global _firing, thread_error
+    global thread_error
     while True:
         wait = _MAX_SLEEP_US
         _lock.acquire()
@@ -449,22 +470,8 @@ def _run():
             while i < len(_timers):
                 t = _timers[i]
                 i += 1
-                if not t.active or _until(t, ticks_us(), ticks_ms(), 0) > 0:
-                    continue
-                _account(t, ticks_us(), ticks_ms())
-                if SOFT:
-                    _queue(t)
-                    continue
-                # the callback runs without the lock: init/deinit from it
-                # take the lock as from anywhere; deinit elsewhere waits
-                cb = t._cb
-                _firing = t
-                _lock.release()
-                try:
-                    _call(t, cb)
-                finally:
-                    _firing = None
-                    _lock.acquire()
+                if t.active and _until(t, ticks_us(), ticks_ms(), 0) <= 0:
+                    _fire(t, ticks_us())
             now_us = ticks_us()
             now_ms = ticks_ms()
             for t in _timers:
