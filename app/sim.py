@@ -17,7 +17,9 @@ a test that lets board time pass runs on either VM.
 Two callback modes, the same on both clocks:
 
 - **Hard** (the default; ``hard=True`` on rp2): each fire calls the callback
-  at once (from the timer thread or from ``advance``).
+  at once, from the timer thread or, on virtual time, from ``advance`` as a
+  scheduled callback of its own: a board runs a hard IRQ with the scheduler
+  locked, so work the callback schedules runs after it, never inside it.
 - **Soft** (``sim.SOFT = True``; rp2 with ``hard=False``, esp32 always):
   each fire is queued with ``micropython.schedule``, the VM's one queue that
   the app's deferred work shares, and the callback runs when the main
@@ -166,11 +168,20 @@ else:
 # ------------------------------------------------------------------ timers
 
 _timers = []
+_started = False  # the timer thread (real time only)
 _firing = None  # the timer whose callback runs now (hard mode)
 thread_error = None  # the last exception in the timer thread's bookkeeping
 if _thread is not None:
     _lock = _thread.allocate_lock()
-    _started = False
+    # Called, not branched on: the main thread runs queued callbacks at any
+    # jump, and one run while it holds the lock (a soft fire) would take it
+    # again and hang. Between these two calls there is no jump.
+    _acquire = _lock.acquire
+    _release = _lock.release
+else:
+    def _acquire():  # virtual time: one thread, nothing to lock
+        pass
+    _release = _acquire
 
 
 def _heap_locked():
@@ -202,17 +213,16 @@ class Timer:
         self.lost = 0  # soft fires the full queue refused
         self.late_max_us = 0
         self.error = None  # the exception that stopped this timer, if any
-        if THREADED:
-            global _started
-            _lock.acquire()
+        global _started
+        _acquire()
+        try:
             _timers.append(self)
             start = not _started
             _started = True
-            _lock.release()
-            if start and _thread is not None:  # the first timer starts it
-                _thread.start_new_thread(_run, ())
-        else:
-            _timers.append(self)
+        finally:
+            _release()
+        if start and _thread is not None:  # the first timer starts the thread
+            _thread.start_new_thread(_run, ())
         if kw:
             self.init(**kw)
 
@@ -235,8 +245,8 @@ class Timer:
         else:
             raise ValueError('period or freq required')
         due = ticks_add(ticks_ms() if in_ms else ticks_us(), span)  # pyright: ignore[reportArgumentType]
-        if THREADED:
-            _lock.acquire()
+        active = callback is not None
+        _acquire()
         try:
             self._mode = mode
             self._period = span
@@ -244,17 +254,15 @@ class Timer:
             self._due = due
             self._cb = callback
             self.error = None
-            self.active = callback is not None
+            self.active = active
         finally:
-            if THREADED:
-                _lock.release()
+            _release()
 
     def deinit(self):
         """Stop; once this returns no callback of this timer runs (one
         running on the timer thread is waited for, unless this is it) and
         none that is queued (soft mode) will."""
-        if THREADED:
-            _lock.acquire()
+        _acquire()
         try:
             self.active = False
             # let go of the callback: a pooled timer would otherwise keep a
@@ -262,24 +270,21 @@ class Timer:
             self._cb = None
             self._queued = 0
         finally:
-            if THREADED:
-                _lock.release()
+            _release()
         if THREADED and _firing is self and not _heap_locked():
             while _firing is self:
                 sleep_us(50)
 
     def _run_soft(self, _):
         """A queued soft fire, on the main thread."""
-        if THREADED:
-            _lock.acquire()
+        _acquire()  # jumps are safe here: queued callbacks do not nest
         try:
             run = self._queued > 0  # 0: deinit came after it was queued
             if run:
                 self._queued -= 1
             cb = self._cb
         finally:
-            if THREADED:
-                _lock.release()
+            _release()
         if run and cb is not None:
             _call(self, cb)
 
