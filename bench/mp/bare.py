@@ -81,16 +81,13 @@ def main():
     port = int(sys.argv[1])
     if len(sys.argv) > 2:
         sys.path.append('.')
-        from app.sim import Timer, Waker
+        from app.sim import Timer
         import lateness
         _timer = Timer(-1)
         lateness.track(_timer)
         _timer.init(mode=Timer.PERIODIC, freq=int(sys.argv[2]), callback=_noop)
 
-        async def serve():
-            asyncio.create_task(Waker().run())
-            await app.start_server(host='127.0.0.1', port=port)
-        asyncio.run(serve())
+        asyncio.run(app.start_server(host='127.0.0.1', port=port))
     else:
         app.run(host='127.0.0.1', port=port)
 

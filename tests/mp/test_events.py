@@ -49,7 +49,7 @@ def run_stream(st, sse, ms, during=None):
         await asyncio.sleep_ms(ms - ms // 2)
         task.cancel()
         await asyncio.sleep_ms(10)
-    asyncio.run(main())
+    unit.run(main())
 
 
 def registry():
@@ -130,7 +130,7 @@ def test_a_client_that_reads_nothing_is_dropped():
         async def main():
             await st._stream(None, sse, [sse])
             done.append(1)
-        asyncio.run(asyncio.wait_for_ms(main(), 3000))
+        unit.run(asyncio.wait_for_ms(main(), 3000))
         reg.delete('x')
         assert done and st.open == 0
         # it stopped adding once MAX_QUEUE events were waiting

@@ -3,6 +3,7 @@ a flooded schedule queue counts drops and never stops a timer."""
 import time
 import micropython
 import unit
+from app import sim
 from app.board import Board
 from app.kinds import KINDS, Blink, register
 from app.registry import Registry
@@ -31,10 +32,11 @@ class Faulty(Chatty):
 
 
 def settle(ms):
-    """Sleep while letting scheduled callbacks run (bytecode executes)."""
-    end = time.ticks_add(time.ticks_ms(), ms)
-    while time.ticks_diff(end, time.ticks_ms()) > 0:
-        time.sleep_ms(1)
+    """Let ``ms`` of board time pass while scheduled callbacks run
+    (bytecode executes)."""
+    end = time.ticks_add(sim.ticks_ms(), ms)
+    while time.ticks_diff(end, sim.ticks_ms()) > 0:
+        sim.advance_ms(1)
 
 
 def test_deferred_exception_stops_only_that_binding():

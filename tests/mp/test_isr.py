@@ -5,8 +5,9 @@ where ints from 2**30 up are heap objects. An allocating ISR is caught (so
 these checks cannot pass vacuously)."""
 import gc
 import micropython
-import time
 import unit
+import time
+from app import sim
 from app.board import Board, ticks_ms, ticks_us
 from app.handler import MASK
 from app.kinds import KINDS, Blink, register
@@ -36,13 +37,6 @@ def make(body, board='sim'):
     h = reg.create(body)
     h._timer_deinit()  # the test calls the ISR itself
     return h
-
-
-def settle(ms):
-    """Sleep while letting scheduled callbacks run (bytecode executes)."""
-    end = time.ticks_add(time.ticks_ms(), ms)
-    while time.ticks_diff(end, time.ticks_ms()) > 0:
-        time.sleep_ms(1)
 
 
 def call_locked(fn, arg, n):
@@ -179,13 +173,13 @@ def test_only_rare_events_defer():
     h.start()
     h._timer_deinit()
     assert call_locked(h._isr, h.timer, 50) is None
-    settle(5)
+    sim.advance_ms(5)
     assert h.deferred == 0 and h.drops == 0
     p = make(BODIES['pulse'])
     p.start()
     p._timer_deinit()
     assert call_locked(p._isr, p.timer, 1) is None
-    settle(5)
+    sim.advance_ms(5)
     assert p.deferred == 1 and not p.running
 
 
@@ -205,6 +199,23 @@ def test_allocating_tick_is_caught_under_heap_lock():
                         'start': False})
         err = call_locked(lambda _: h._tick(), None, 1)
         assert isinstance(err, MemoryError), repr(err)
+    finally:
+        del KINDS['leaky']
+
+
+def test_allocating_isr_stops_binding_with_error_on_sim_timer():
+    register(Leaky)
+    try:
+        reg = Registry(Board('sim'))
+        h = reg.create({'kind': 'leaky', 'pin': 2, 'period_ms': 2})
+        sim.advance_ms(50)
+        d = h.to_dict()
+        assert d['running'] is False, d
+        assert d['error'] and 'MemoryError' in d['error'], d
+        fires = h.fires
+        sim.advance_ms(30)
+        assert h.fires == fires, 'timer kept firing after the fault'
+        assert h.level == 0  # pin back to idle
     finally:
         del KINDS['leaky']
 
@@ -229,7 +240,7 @@ def test_defer_counts_drops_when_queue_full():
         seen['pending'] = h._pending
 
     micropython.schedule(inside_scheduled, 0)
-    settle(20)
+    sim.advance_ms(20)
     assert 0 < seen['filled'] < 64, seen
     assert seen['err'] is None, seen
     assert seen['after'] == seen['drops'] + 1, seen
@@ -248,7 +259,7 @@ def test_defer_coalesces_to_one_pending():
         seen['pending'] = h._pending
 
     micropython.schedule(inside_scheduled, 0)
-    settle(20)
+    sim.advance_ms(20)
     assert seen == {'drops': 2, 'pending': 1}, seen
     assert h._pending == 0 and h.deferred == 1, (h._pending, h.deferred)
 

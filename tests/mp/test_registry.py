@@ -35,11 +35,11 @@ def blink(pin=2, **kw):
 def wait_until(fn, ms=3000):
     """Poll ``fn`` until it is true or ``ms`` pass (the machine is shared:
     no fixed sleeps for the timer thread)."""
-    t0 = time.ticks_ms()
+    t0 = sim.ticks_ms()  # board time: virtual where the sim has no thread
     while not fn():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
+        if time.ticks_diff(sim.ticks_ms(), t0) > ms:
             return False
-        time.sleep_ms(5)
+        sim.advance_ms(5)
     return True
 
 
@@ -324,10 +324,10 @@ def test_twelve_blinks_on_four_timers_keep_their_rates():
     t0 = []
     for p, ms in zip(pins, periods):
         hs.append(esp.create({'kind': 'blink', 'pin': p, 'period_ms': ms}))
-        t0.append(time.ticks_ms())
-    time.sleep_ms(1500)
+        t0.append(sim.ticks_ms())
+    sim.advance_ms(1500)
     got = [h.fires for h in hs]
-    now = time.ticks_ms()
+    now = sim.ticks_ms()
     for h, start, ms, n in zip(hs, t0, periods, got):
         want = time.ticks_diff(now, start) // ms
         assert abs(n - want) <= max(1, want // 100), (h.id, ms, n, want)
@@ -494,7 +494,7 @@ def test_pulse_start_while_running_retriggers():
     reg = registry()
     h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
     due = h.timer._due
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     reg.start(h.id)
     assert h.running and h.timer.active and sim.line(2).level == 1
     assert time.ticks_diff(h.timer._due, due) >= 15000, 'not re-armed'  # us
@@ -518,7 +518,7 @@ def test_delete_frees_pin_and_timer():
     timer = h.timer
     reg.delete(h.id)
     fires = h.fires
-    time.sleep_ms(20)
+    sim.advance_ms(20)
     assert h.fires == fires and not timer.active and h.timer is None
     assert sim.line(2).mode == sim.Pin.IN and sim.line(2).level == 0
     assert reg.board.timers_free == 1

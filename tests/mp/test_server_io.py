@@ -75,7 +75,7 @@ def make_app():
 
 def serve(app, chunks):
     reader, writer = Reader(chunks), Writer()
-    asyncio.run(app.handle_request(reader, writer))
+    unit.run(app.handle_request(reader, writer))
     out = b''.join(writer.writes)
     head, body = out.split(b'\r\n\r\n', 1)
     status = int(head.split(b' ', 2)[1])
@@ -256,7 +256,7 @@ def test_microdot_reads_a_request_by_readline_and_readexactly():
     from microdot import Request
     reg, app = make_app()
     stream = OnlyReadline(post(BODY) + BODY)
-    req = asyncio.run(Request.create(app, stream, Writer(), ('x', 1)))
+    req = unit.run(Request.create(app, stream, Writer(), ('x', 1)))
     assert req.method == 'POST' and req.path == '/api/bindings'
     assert req.headers['content-length'] == str(len(BODY))
     assert req.body == BODY and req.content_length == len(BODY)
@@ -264,13 +264,13 @@ def test_microdot_reads_a_request_by_readline_and_readexactly():
     assert stream.calls == ['readline'] * 5 + ['readexactly'], stream.calls
     big = b'x' * (Request.max_body_length + 1)
     stream = OnlyReadline(post(big) + big)
-    req = asyncio.run(Request.create(app, stream, Writer(), ('x', 1)))
+    req = unit.run(Request.create(app, stream, Writer(), ('x', 1)))
     # a body too large to keep is left unread, for the drain
     assert req.body == b'' and stream.calls == ['readline'] * 5, stream.calls
     assert req.content_length == len(big)
     # a closed connection: no request
     stream = OnlyReadline(b'')
-    assert asyncio.run(Request.create(app, stream, Writer(), ('x', 1))) is None
+    assert unit.run(Request.create(app, stream, Writer(), ('x', 1))) is None
 
 
 def test_microdot_writes_a_response_by_awrite_and_says_its_reason():
@@ -279,7 +279,7 @@ def test_microdot_writes_a_response_by_awrite_and_says_its_reason():
     assert res.reason is None and isinstance(res.body, bytes)
     res.reason = 'Conflict'
     out = OnlyAwrite()
-    asyncio.run(res.write(out))
+    unit.run(res.write(out))
     data = b''.join(out.writes)
     assert data.startswith(b'HTTP/1.0 409 Conflict\r\n'), data
     assert data.endswith(b'\r\n\r\n{"a": 1}'), data
@@ -289,9 +289,9 @@ def test_microdot_writes_a_response_by_awrite_and_says_its_reason():
 def test_microdot_dispatch_returns_a_response_object():
     from microdot import Response
     reg, app = make_app()
-    req = asyncio.run(__import__('microdot').Request.create(
+    req = unit.run(__import__('microdot').Request.create(
         app, OnlyReadline(GET), Writer(), ('x', 1)))
-    res = asyncio.run(app.dispatch_request(req))
+    res = unit.run(app.dispatch_request(req))
     # app.server sets reason on it and picks one write by its body's type
     assert isinstance(res, Response) and res.reason is None, res
     assert isinstance(res.body, bytes) and res.status_code == 200
@@ -346,9 +346,9 @@ def test_an_event_stream_through_microdot_counts_what_it_wrote():
 
     for _ in range(5):  # more than the 3 streams allowed at once
         writer = Gone()
-        asyncio.run(app.handle_request(
+        unit.run(app.handle_request(
             Reader([b'GET /api/events HTTP/1.1\r\n\r\n']), writer))
-        asyncio.run(pause())  # the stream's task ends
+        unit.run(pause())  # the stream's task ends
         out = b''.join(writer.writes)
         # the slot came back when the client left
         assert out.startswith(b'HTTP/1.0 200 OK\r\n'), out

@@ -1,17 +1,24 @@
 """A tiny test runner for tests that run inside the MicroPython VM.
 
 A test module defines ``test_*`` functions and ends with ``unit.main(globals())``.
-Output: one ``PASS name`` / ``FAIL name`` line each, then ``N passed, M failed``.
+Arguments: test names to run only those; ``-name`` to skip one.
+Output: one ``PASS name`` / ``FAIL name`` / ``SKIP name`` line each, then
+``N passed, M failed``.
+It runs on the unix port and on the 32-bit WebAssembly port (test_in_vm32.py).
 """
 import sys
 
 
 def main(scope):
     names = sorted(k for k in scope if k.startswith('test_'))
-    only = sys.argv[1:]
+    only = [a for a in sys.argv[1:] if not a.startswith('-')]
+    skip = [a[1:] for a in sys.argv[1:] if a.startswith('-')]
     passed = failed = 0
     for name in names:
         if only and name not in only:
+            continue
+        if name in skip:
+            print('SKIP', name)
             continue
         try:
             scope[name]()
@@ -31,3 +38,44 @@ def raises(exc_type, fn, *args, **kw):
     except exc_type as e:
         return e
     raise AssertionError('%s not raised' % exc_type.__name__)
+
+
+def run(coro):
+    """Run a coroutine to completion and return its value, on either VM.
+
+    The unix port has ``asyncio.run``. The WebAssembly port's asyncio rides
+    the JS event loop and has none: there its loop (``asyncio.core._run_iter``,
+    which runs every task that is ready, then returns) is turned by hand
+    until the coroutine is done, sleeping while the next task waits on time
+    (ports/webassembly/asyncio/core.py). The simulated board's virtual
+    clock moves along with those sleeps: board time passes while the loop
+    waits, as it does on a board."""
+    import asyncio
+    if hasattr(asyncio, 'run'):
+        return asyncio.run(coro)
+    import time
+    from asyncio import core
+    from app import sim
+    outcome = []
+
+    async def main():
+        try:
+            outcome.append((True, await coro))
+        except BaseException as e:  # re-raised below, outside the loop
+            outcome.append((False, e))
+    asyncio.create_task(main())
+    while not outcome:
+        core._run_iter()
+        if outcome:
+            break
+        nxt = core._task_queue.peek()
+        if nxt is None:
+            raise RuntimeError('unit.run: every task waits on something '
+                               'only the JS event loop delivers')
+        wait = max(0, time.ticks_diff(nxt.ph_key, time.ticks_ms()))
+        time.sleep_ms(wait)
+        sim.advance_ms(wait)
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
