@@ -182,6 +182,7 @@ def create_app(registry, store):
             'bindings': len(hs),
             'running': sum(1 for h in hs if h.running),
             'drops_total': sum(h.drops for h in hs),
+            'missed_total': sum(h.missed_now() for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
             # connections open now, refused at the cap, dropped for slowness

@@ -414,7 +414,7 @@ function status(s) {
   $('#s-board').textContent = s.board;
   $('#s-uptime').textContent = uptime(s.uptime_ms);
   $('#s-heap').textContent = (s.mem_free / 1024).toFixed(1) + ' KB';
-  $('#s-drops').textContent = s.drops_total;
+  $('#s-drops').textContent = s.missed_total + s.drops_total;
   const banner = $('#safe'), problem = s.config_error;
   banner.hidden = !s.safe_mode && !problem;
   banner.textContent = (s.safe_mode ? 'Safe mode, no bindings loaded: ' : 'Config problem: ') +

@@ -15,7 +15,7 @@ from vm import VM, make_flash
 EMPTY = {'board': 'auto', 'bindings': []}
 KINDS = ('blink', 'pattern', 'pulse', 'sample')
 STATUS_KEYS = {'version', 'board', 'uptime_ms', 'mem_free', 'mem_alloc',
-               'bindings', 'running', 'drops_total', 'timers_free',
+               'bindings', 'running', 'drops_total', 'missed_total', 'timers_free',
                'safe_mode', 'config_error'}
 BINDING_KEYS = {'id', 'kind', 'pin', 'running', 'level', 'stats', 'error'}
 STATS_KEYS = {'fires', 'missed', 'deferred', 'drops', 'late_max_us'}
@@ -229,7 +229,7 @@ def test_status_fields(clean):
     assert s['board'] == 'sim' and isinstance(s['version'], str)
     assert s['safe_mode'] is False and s['config_error'] is None
     for key in ('uptime_ms', 'mem_free', 'mem_alloc', 'bindings', 'running',
-                'drops_total', 'timers_free'):
+                'drops_total', 'missed_total', 'timers_free'):
         assert isinstance(s[key], int) and s[key] >= 0, (key, s)
     assert (s['bindings'], s['running']) == (0, 0)
     free = s['timers_free']
