@@ -33,7 +33,7 @@ Two callback modes, the same on both clocks:
 In both modes a callback runs with the heap locked: an allocation fails
 exactly as in a hard IRQ on a board. An exception in a callback stops its
 timer (``timer.error`` keeps it), as on a board. ``Timer.init`` accepts
-``hard=`` and ignores it (the mode is ``SOFT``'s), as every port accepts it.
+``hard=`` and keeps it in ``timer.hard`` (the mode is ``SOFT``'s).
 
 Periods: ``freq`` or ``period`` (ms) up to ``MAX_PERIOD_MS`` (~3.1 days).
 A period longer than ``_US_PERIOD_MS`` keeps a ms deadline: on a 32-bit
@@ -213,6 +213,7 @@ class Timer:
         self.lost = 0  # soft fires the full queue refused
         self.late_max_us = 0
         self.error = None  # the exception that stopped this timer, if any
+        self.hard = None  # the hard= of the last init
         global _started
         _acquire()
         try:
@@ -227,7 +228,7 @@ class Timer:
             self.init(**kw)
 
     def init(self, mode=PERIODIC, period=-1, freq=-1, callback=None,
-             hard=True):
+             hard=None):
         # Everything that can raise comes before the lock. Allocation-free
         # for small periods: a callback re-arms its timer with the heap locked.
         if mode != Timer.PERIODIC and mode != Timer.ONE_SHOT:
@@ -253,6 +254,7 @@ class Timer:
             self._long = in_ms
             self._due = due
             self._cb = callback
+            self.hard = hard  # what the caller asked for (tests read it)
             self.error = None
             self.active = active
         finally:

@@ -290,4 +290,21 @@ def test_timer_queue_isr_heap_locked_with_12_slots():
     reg.replace_all([])
 
 
+def test_hard_is_passed_where_the_port_takes_it():
+    """rp2 (1.26+) takes hard=True, esp32 only hard=False, esp8266 no hard
+    keyword at all: a handler passes what its board says, also when a
+    pattern re-arms from inside its interrupt."""
+    for hard in (True, False, None):
+        board = Board('sim')
+        board.timer_hard = hard
+        reg = Registry(board)
+        h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [1000, 2000]})
+        assert h.timer.hard is hard, (hard, h.timer.hard)
+        h.timer.hard = 'unset'
+        h._timer_deinit()
+        assert call_locked(h._isr, h.timer, 1) is None
+        assert h.timer.hard is hard, (hard, h.timer.hard)
+        reg.delete(h.id)
+
+
 unit.main(globals())
