@@ -75,17 +75,14 @@ def log_requests(app):
 
 async def idle(registry, why):
     """No network: the bindings run on their timers, nothing is served.
-    The loop stays up for deferred work (and on the simulated board for
-    the waker that runs it)."""
+    The loop stays up for deferred work: it wakes every second, which on
+    the unix port is when work a timer thread scheduled gets to run."""
     board = registry.board
-    if board.sim:
-        from app.sim import Waker
-        asyncio.create_task(Waker().run())
     print('pinwheel: %s board, %d bindings, headless (%s): running the '
           'bindings from config.json, no API' % (board.name,
                                                  len(registry.bindings), why))
     while True:
-        await asyncio.sleep(3600)
+        await asyncio.sleep(1)
 
 
 async def serve(registry, store, log=True, running=None):

@@ -84,10 +84,16 @@ import app.sim
 sys.modules.pop('socket', None)
 sys.path.insert(0, 'nosocket')
 
-async def report():  # the side channel: pin 2's level changes so far
+async def report():  # the side channel: pin 2's level changes seen so far
+    seen = 0
+    level = app.sim.line(2).level
     while True:
-        await asyncio.sleep_ms(100)
-        print('PIN2 %d' % app.sim.line(2).transitions)
+        for _ in range(10):
+            await asyncio.sleep_ms(10)
+            if app.sim.line(2).level != level:
+                level ^= 1
+                seen += 1
+        print('PIN2 %d' % seen)
 asyncio.create_task(report())
 from app.main import run
 run()
