@@ -85,12 +85,7 @@ class TimerQueue:
 
     def _arm(self, now):
         wait = _MAX_WAIT_MS
-        slots = self.slots
-        i = 0
-        n = len(slots)
-        while i < n:
-            slot = slots[i]
-            i += 1
+        for slot in self.slots:  # a list's iterator lives on the C stack
             if slot.active:
                 left = ticks_diff(slot.due, now)
                 if left < wait:
@@ -109,12 +104,7 @@ class TimerQueue:
         if self.fires > 0x1FFFFFFF:  # stays a small int on 32-bit
             self.fires = 0
         now = self.clock()
-        slots = self.slots
-        i = 0
-        n = len(slots)
-        while i < n:
-            slot = slots[i]
-            i += 1
+        for slot in self.slots:
             if slot.active and ticks_diff(slot.due, now) <= 0:
                 if slot.periodic:
                     due = ticks_add(slot.due, slot.period)
