@@ -14,14 +14,12 @@ importable as ``deploy.build`` and so on, for the tests and the bench.
 """
 import sys
 
-from tools.deploy import ROOT, DeployError  # noqa: F401
+from tools.deploy import DeployError  # noqa: F401
 from tools.deploy.board import (  # noqa: F401
-    BOARD_CHOICES, PROFILES, Board, check_firmware, close, compare,
-    find_port, open_board)
+    PROFILES, Board, check_firmware, close, compare, open_board)
 from tools.deploy.build import (  # noqa: F401
-    BOOT_SHIM, MICRODOT_MODULES, build, compile_mpy, file_hash,
-    image_mpy_version, microdot_dir, module_name, mpy_cross_command,
-    sync_local)
+    BOOT_SHIM, MICRODOT_MODULES, build, compile_mpy, microdot_dir,
+    mpy_cross_command)
 from tools.deploy.cli import main
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ paths are relative to the board's working directory: "/" on a board, the
 mpremote's ``fs_*`` calls cost a round trip or more each (``fs_hashfile``
 three, ``fs_writefile`` one per 256 bytes plus open and close), so the two
 hot paths, looking at the whole tree and writing files, are one snippet of
-our own each; docs/deploy.md ("How it works") has the measurements.
+our own each; docs/deploy.md ("How deploy works") has the measurements.
 """
 import ast
 import base64
@@ -26,7 +26,7 @@ MIN_FIRMWARE = (1, 21, 0)  # .mpy v6 and the `asyncio` module (was uasyncio)
 FIRMWARE_URL = 'https://micropython.org/download/'
 SIM_PLATFORMS = ('linux', 'darwin')  # the unix port: the virtual board
 MANAGED = ('app', 'lib/microdot', 'static')  # stale files here are removed
-CHUNK = 4096  # bytes per write (base64 in the code sent), per read
+CHUNK = 4096  # bytes per write (base64 in the code sent)
 
 
 def _load_profiles():
@@ -43,7 +43,8 @@ PROFILES = _load_profiles()
 BOARD_CHOICES = ('auto',) + tuple(n for n in PROFILES.NAMES if n != 'sim')
 
 # Run on the board: one line per file (path, size, sha256 hex or None when
-# the firmware has no hashlib), then one line of board facts.
+# the firmware has no hashlib), one per file read (path, contents), then
+# one line of board facts.
 PROBE = """\
 import sys, os
 try:
@@ -81,6 +82,12 @@ for _pw_d in %(dirs)r:
 for _pw_p in %(files)r:
  try:
   _pw_file(_pw_p)
+ except OSError:
+  pass
+for _pw_p in %(read)r:
+ try:
+  with open(_pw_p, 'rb') as f:
+   print(repr(('R', _pw_p, f.read())))
  except OSError:
   pass
 try:
@@ -187,6 +194,7 @@ class Board:
         self.device = device
         self.info = {}
         self.files = {}  # relpath -> (size, sha256 hex or None)
+        self.contents = {}  # relpath -> bytes, of the files probe() read
         self.dirs = set()  # folders known to exist on the board
 
     @contextlib.contextmanager
@@ -219,10 +227,11 @@ class Board:
         with self._commands():
             return self.t.exec(code).decode(errors='replace')
 
-    def probe(self, names):
-        """List and hash our folders (and ``names``) and read the board's
-        facts, in one round trip; return the facts."""
-        out = self.run(PROBE % {'dirs': MANAGED, 'files': names})
+    def probe(self, names, read=()):
+        """List and hash our folders and ``names``, read the files in
+        ``read`` and the board's facts, all in one round trip; return the
+        facts."""
+        out = self.run(PROBE % {'dirs': MANAGED, 'files': names, 'read': read})
         for line in out.splitlines():
             line = line.strip()
             if not line.startswith('('):
@@ -233,6 +242,8 @@ class Board:
                 parts = item[1].split('/')[:-1]
                 self.dirs.update('/'.join(parts[:i])
                                  for i in range(1, len(parts) + 1))
+            elif item[0] == 'R':
+                self.contents[item[1]] = item[2]
             elif item[0] == 'I':
                 self.info = item[1]
         if not self.info:
@@ -244,11 +255,7 @@ class Board:
         """The SHA-256 hex of ``path`` on the board (mpremote reads the file
         and hashes it here when the firmware has no hashlib)."""
         with self._commands(path):
-            return self.t.fs_hashfile(path, 'sha256', chunk_size=CHUNK).hex()
-
-    def read(self, path):
-        with self._commands(path):
-            return bytes(self.t.fs_readfile(path, chunk_size=CHUNK))
+            return self.t.fs_hashfile(path, 'sha256').hex()
 
     def remove(self, path):
         with self._commands(path):

@@ -25,7 +25,7 @@ def plan_config(board, args):
     """Decide the config.json the board gets: (bytes or None to keep it,
     (note, dry-run note), token or None). Refuses before anything is
     written."""
-    has = 'config.json' in board.files
+    has = 'config.json' in board.contents
     if args.config:
         try:
             text = Path(args.config).read_bytes()
@@ -43,7 +43,7 @@ def plan_config(board, args):
         why = ' (it holds runtime changes; --config FILE replaces it)'
         note = ('kept the board\'s config.json' + why,
                 'would keep the board\'s config.json' + why)
-    raw = text if text is not None else board.read('config.json')
+    raw = text if text is not None else board.contents['config.json']
     try:
         data = json.loads(raw)
     except ValueError:
@@ -90,7 +90,7 @@ def deploy(args):
             cleanup.append(image)
             sizes = build(image)
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
-        info = board.probe(['main.py', 'config.json'])
+        info = board.probe(['main.py'], read=['config.json'])
         name = check_firmware(info, image_mpy_version(image), args.board)
         print('board: %s, MicroPython %s (%s), .mpy v%d, %s free on %s'
               % (name if name != 'sim' else 'virtual board (unix port)',
