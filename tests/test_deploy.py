@@ -404,28 +404,36 @@ def test_full_flash_is_one_line(tmp_path, size_kb, before_copying):
         stop(proc)
 
 
-def full_flash_transport():
-    """mpremote's transport on a board whose every command fails with
-    ENOSPC, as a full flash does."""
+def failing_transport(error='OSError: [Errno 28] ENOSPC'):
+    """mpremote's transport on a board where every command raises
+    ``error`` (by default what a full flash raises)."""
     from mpremote.transport import Transport, TransportExecError
 
-    class FullFlash(Transport):
+    class Failing(Transport):
         def exec(self, code, data_consumer=None):
             raise TransportExecError(b'', (
                 'Traceback (most recent call last):\r\n  File "<stdin>", '
-                'line 3\r\nOSError: [Errno 28] ENOSPC\r\n'))
-    return FullFlash()
+                'line 3\r\n%s\r\n' % error))
+    return Failing()
 
 
 @pytest.mark.parametrize('folder_known', [False, True])
 def test_enospc_from_the_board_is_one_line(folder_known):
     """From making the folder (mpremote's fs_mkdir) or from the write."""
-    b = deploy.Board(full_flash_transport(), 'test')
+    b = deploy.Board(failing_transport(), 'test')
     if folder_known:
         b.dirs.add('app')
     with pytest.raises(deploy.DeployError) as e:
         b.write('app/api.mpy', b'x' * 10)
     assert str(e.value).startswith("the board's flash is full: ")
+
+
+def test_a_failing_fs_call_names_the_file():
+    b = deploy.Board(failing_transport('OSError: [Errno 2] ENOENT'), 'test')
+    with pytest.raises(deploy.DeployError) as e:
+        b.remove('app/old.mpy')
+    assert str(e.value) == ('the board failed on app/old.mpy: No such file or '
+                            'directory')
 
 
 @pytest.mark.parametrize('version,mpy,why', [

@@ -209,16 +209,13 @@ class Board:
                 raise DeployError(FLASH_FULL) from None
             last = err.splitlines()[-1] if err else '?'
             raise DeployError('the board failed a command: %s' % last) from None
-        except OSError as e:
-            if e.errno == errno.ENOSPC:
+        except (OSError, TransportError) as e:
+            if getattr(e, 'errno', None) == errno.ENOSPC:
                 raise DeployError(FLASH_FULL) from None
-            if path is not None and e.strerror == path:
+            if path is not None and getattr(e, 'strerror', None) == path:
                 # mpremote's fs_* raise the board's error as OSError(errno, path)
                 raise DeployError('the board failed on %s: %s' % (
                     path, os.strerror(e.errno))) from None
-            raise DeployError('lost the board on %s (%s): check the cable and '
-                              'try again' % (self.device, e)) from None
-        except TransportError as e:
             raise DeployError('lost the board on %s (%s): check the cable and '
                               'try again' % (self.device, e)) from None
 
