@@ -285,19 +285,23 @@ def test_follow_fails_with_the_last_line_of_a_failed_boot(deployed, image,
 
 
 def test_board_without_hashlib_compares_contents(deployed, image):
+    """Firmware built without hashlib: the probe lists sizes only, and a
+    file of the right size is compared by mpremote's fs_hashfile, which
+    then reads it and hashes it on the host."""
     url, flash = deployed
     transport = deploy.open_board(url, 10)
     try:
+        # `import hashlib` now finds a module without sha256, as on such
+        # firmware (this VM process ends when the connection closes)
+        transport.exec("import sys\nsys.modules['hashlib'] = sys")
         b = deploy.Board(transport, url)
         b.probe(['main.py'])
-        for rel, (size, digest) in b.files.items():
-            assert digest is not None
-            b.files[rel] = (size, None)  # as on firmware without hashlib
-        assert deploy.compare(b, image[0], {'main.py': image[1]['main.py']}) == []
+        assert b.files and all(h is None for _, h in b.files.values()), b.files
+        main = {'main.py': image[1]['main.py']}
+        assert deploy.compare(b, image[0], main) == []
         (flash / 'main.py').write_bytes((flash / 'main.py').read_bytes()
                                         .replace(b'sys', b'SYS'))
-        assert deploy.compare(b, image[0], {'main.py': image[1]['main.py']}) \
-            == ['main.py']
+        assert deploy.compare(b, image[0], main) == ['main.py']
     finally:
         deploy.close(transport)
     deploy_to(deployed, image)
@@ -400,21 +404,36 @@ def test_full_flash_is_one_line(tmp_path, size_kb, before_copying):
         stop(proc)
 
 
-class FakeTransport:
-    def __init__(self, error):
-        self.error = error
+def failing_transport(error='OSError: [Errno 28] ENOSPC'):
+    """mpremote's transport on a board where every command raises
+    ``error`` (by default what a full flash raises)."""
+    from mpremote.transport import Transport, TransportExecError
 
-    def exec(self, code):
-        from mpremote.transport import TransportExecError
-        raise TransportExecError(b'', self.error)
+    class Failing(Transport):
+        def exec(self, code, data_consumer=None):
+            raise TransportExecError(b'', (
+                'Traceback (most recent call last):\r\n  File "<stdin>", '
+                'line 3\r\n%s\r\n' % error))
+    return Failing()
 
 
-def test_enospc_from_the_board_is_one_line():
-    b = deploy.Board(FakeTransport(
-        'Traceback (most recent call last):\r\n  File "<stdin>", line 3\r\n'
-        'OSError: [Errno 28] ENOSPC\r\n'), 'test')
-    with pytest.raises(deploy.DeployError, match="flash is full"):
+@pytest.mark.parametrize('folder_known', [False, True])
+def test_enospc_from_the_board_is_one_line(folder_known):
+    """From making the folder (mpremote's fs_mkdir) or from the write."""
+    b = deploy.Board(failing_transport(), 'test')
+    if folder_known:
+        b.dirs.add('app')
+    with pytest.raises(deploy.DeployError) as e:
         b.write('app/api.mpy', b'x' * 10)
+    assert str(e.value).startswith("the board's flash is full: ")
+
+
+def test_a_failing_fs_call_names_the_file():
+    b = deploy.Board(failing_transport('OSError: [Errno 2] ENOENT'), 'test')
+    with pytest.raises(deploy.DeployError) as e:
+        b.remove('app/old.mpy')
+    assert str(e.value) == ('the board failed on app/old.mpy: No such file or '
+                            'directory')
 
 
 @pytest.mark.parametrize('version,mpy,why', [

