@@ -238,12 +238,14 @@ class Bridge:
             self.client_id, cfg['user'], cfg['password'], cfg['keepalive_s'],
             (status, 'offline'), _MAX_BODY + 256)
         await client.connect(cfg['host'], cfg['port'], self._ssl())
+        # subscribed before "online": the broker takes one client's packets
+        # in order, so whoever sees "online" may send commands
+        await client.subscribe(self.base + '/+/set', 1)
+        await client.publish(status, b'online', True, 1)
         up_ms = ticks_ms()
         self.state = 'connected'
         self.error = None
         self._lost = None
-        await client.publish(status, b'online', True, 1)
-        await client.subscribe(self.base + '/+/set', 1)
         listener = asyncio.create_task(self._listen(client))
         publisher = asyncio.create_task(self._publish(client))
         try:
