@@ -125,7 +125,7 @@ def _why(e):
     if isinstance(e, MqttError):
         return str(e)
     if isinstance(e, OSError):
-        return 'cannot reach the broker: %s' % e
+        return 'the link to the broker broke: %s' % e
     return '%s: %s' % (type(e).__name__, e)
 
 

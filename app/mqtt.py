@@ -80,13 +80,21 @@ class Client:
     async def connect(self, host, port, ssl=None, timeout_ms=5000):
         """Open the link and log in. ``host`` should be an address: a name
         is resolved by ``socket.getaddrinfo``, which blocks. Raises
-        MqttError (refused, no CONNACK) or OSError (unreachable)."""
+        MqttError saying why (unreachable, refused, no answer)."""
         try:
-            self._reader, self._writer = await asyncio.wait_for_ms(
-                asyncio.open_connection(host, port, ssl), timeout_ms)
+            await self._open(host, port, ssl, timeout_ms)
+        except OSError as e:  # refused shows here too, at the first write
+            raise MqttError('cannot connect to the broker: %s' % e)
+        except EOFError:
+            raise MqttError('the broker closed the connection before CONNACK')
         except asyncio.TimeoutError:
-            raise MqttError('no TCP connection to the broker within %d s'
+            raise MqttError('no answer from the broker within %d s'
                             % (timeout_ms // 1000))
+
+    async def _open(self, host, port, ssl, timeout_ms):
+        """TCP (TLS if ``ssl``), CONNECT, and the CONNACK's verdict."""
+        self._reader, self._writer = await asyncio.wait_for_ms(
+            asyncio.open_connection(host, port, ssl), timeout_ms)
         flags = 0x02  # clean session
         payload = _string(self.client_id)
         if self.will:
@@ -101,13 +109,7 @@ class Client:
         await self._send(_CONNECT, b'\x00\x04MQTT\x04' + bytes((flags,))
                          + (self.keepalive_ms // 1000).to_bytes(2, 'big')
                          + payload)
-        try:
-            kind, data = await asyncio.wait_for_ms(self._packet(), timeout_ms)
-        except EOFError:
-            raise MqttError('the broker closed the connection before CONNACK')
-        except asyncio.TimeoutError:
-            raise MqttError('no CONNACK from the broker within %d s'
-                            % (timeout_ms // 1000))
+        kind, data = await asyncio.wait_for_ms(self._packet(), timeout_ms)
         if kind != _CONNACK or len(data) != 2:
             raise MqttError('the broker answered CONNECT with packet type %d'
                             % (kind >> 4))
