@@ -481,3 +481,47 @@ def test_ten_boards_on_one_broker_with_eight_bindings_each(
     finally:
         for vm in vms:
             vm.stop()
+
+
+def test_dashboard_shows_mqtt_and_sets_the_broker(make_vm, broker, watch):
+    sync_api = pytest.importorskip('playwright.sync_api')
+    chromium = '/usr/bin/chromium'
+    if not Path(chromium).exists():
+        pytest.fail('%s is missing: run `make sysdeps`' % chromium)
+    expect = sync_api.expect
+    vm = make_vm(config={'board': 'auto', 'bindings': [BLINK]})
+    w = watch()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=['--no-sandbox', '--disable-gpu'])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10000)
+            errors = []
+            page.on('pageerror', lambda e: errors.append(str(e)))
+            page.goto('http://127.0.0.1:%d/' % vm.port)
+            expect(page.locator('#s-mqtt')).to_have_text('off')
+            # a wrong password first: the status bar says retrying, and why
+            page.fill('#m-host', '127.0.0.1')
+            page.fill('#m-port', str(broker.port))
+            page.fill('#m-user', USER)
+            page.fill('#m-password', 'wrong')
+            page.fill('#m-client_id', 'dash')
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#s-mqtt')).to_have_text('retrying')
+            expect(page.locator('#m-state')).to_contain_text('CONNACK')
+            expect(page.locator('#m-password')).to_have_value('********')
+            page.fill('#m-password', PASSWORD)
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#s-mqtt')).to_have_text('connected')
+            expect(page.locator('#m-state')).to_contain_text('pinwheel/dash/')
+            w.wait(discovery_topic('dash', 'switch', 'led'))
+            page.fill('#m-host', '')  # refused: the API's message shows
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#mqtt .err')).to_contain_text('mqtt.host')
+            page.click('#m-off')
+            expect(page.locator('#s-mqtt')).to_have_text('off')
+            w.wait('pinwheel/dash/status', lambda p: p == b'offline')
+            assert not errors, errors
+        finally:
+            browser.close()
