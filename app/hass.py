@@ -168,23 +168,26 @@ class Bridge:
         self._counts = [0, 0]  # published, received by links that ended
         self._lost = None  # why the current link is dead
 
-    def start(self):
-        self.task = asyncio.create_task(self.run())
+    def start(self, after=None):
+        """Run the link as a task; ``after``: a task to wait for first (the
+        goodbye of the bridge this one replaces)."""
+        self.task = asyncio.create_task(self.run(after))
 
     def stop(self):
         """Leave: end the link's tasks, publish ``offline`` and DISCONNECT
-        (in a task of their own), so Home Assistant sees it at once."""
+        (in a task of their own, returned), so Home Assistant sees it at
+        once."""
         if self.task is not None:
             self.task.cancel()
             self.task = None
-        client = self.client
+        client, up = self.client, self.state == 'connected'
         self.client = None
-        if client is not None:
-            if self.state == 'connected':
-                asyncio.create_task(_goodbye(client, self.base + '/status'))
-            else:
-                client.close()
         self.state = 'off'
+        if client is not None and up:
+            return asyncio.create_task(_goodbye(client, self.base + '/status'))
+        if client is not None:
+            client.close()
+        return None
 
     def status(self):
         """The ``mqtt`` block of GET /api/status."""
@@ -198,8 +201,12 @@ class Bridge:
                 'client_id': self.client_id, 'base': self.base,
                 'published': published, 'received': received}
 
-    async def run(self):
+    async def run(self, after=None):
         """Connect, and reconnect with backoff, until cancelled."""
+        if after is not None:
+            # the old link's "offline" must not land after our "online", and
+            # a second link with its client_id would push it off (its will)
+            await after
         delay = _FIRST_RETRY_MS
         while True:
             self.state = 'connecting'

@@ -108,14 +108,15 @@ class Mqtt:
         if config == self.config:
             return
         self.config = config
+        goodbye = None
         if self.bridge is not None:
-            self.bridge.stop()
+            goodbye = self.bridge.stop()
             self.bridge = None
         if config:
             from app.hass import Bridge
             self.bridge = Bridge(self.registry, self.store, config, self.host,
                                  self.port, self.apply)
-            self.bridge.start()
+            self.bridge.start(goodbye)
 
     def status(self):
         """The bridge's status, or None when MQTT is off."""

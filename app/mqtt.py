@@ -143,9 +143,16 @@ class Client:
         await self._send(_PINGREQ, b'')
 
     async def disconnect(self):
-        """Say goodbye (the broker then drops the will) and close."""
+        """Say goodbye (the broker then drops the will), wait for the
+        broker to close the link, and close. Waiting matters: a link we
+        close while a PUBACK is on its way counts as lost to mosquitto
+        before 2.0.22, which then publishes the will after all
+        (eclipse-mosquitto/mosquitto#3253). Bound it with a timeout."""
         try:
             await self._send(_DISCONNECT, b'')
+            reader = self._reader
+            while reader is not None and await reader.read(64):
+                pass  # acknowledgements still on their way
         finally:
             self.close()
 

@@ -425,6 +425,17 @@ def test_config_turns_mqtt_on_and_off_without_a_reboot(make_vm, broker,
     assert st['broker'] == '127.0.0.1:%d' % broker.port
     base = 'pinwheel/' + st['client_id']
     w.wait(base + '/status', lambda p: p == b'online')
+    # a changed section restarts the link: the old one's goodbye first
+    seen = len(w.log)
+    assert vm.patch('/api/config', {'mqtt': {'keepalive_s': 30}})[0] == 200
+    said = lambda: [p for t, p, _ in w.log[seen:] if t == base + '/status']
+    try:
+        wait_for(lambda: said() == [b'offline', b'online'], what='goodbye')
+    except AssertionError:
+        raise AssertionError('offline, then online, not %s; broker log:\n%s'
+                             % (said(), (broker.dir / 'mosquitto.log')
+                                .read_text()[-1500:]))
+    assert connected(vm)['published'] > 0
     assert vm.patch('/api/config', {'mqtt': None})[0] == 200
     w.wait(base + '/status', lambda p: p == b'offline')  # said goodbye
     assert status(vm)['state'] == 'off'
