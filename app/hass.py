@@ -117,8 +117,12 @@ class _Message:
 
 
 class _Entity(_Seen):
-    """What this link last published about one binding."""
-    component = None
+    """What this link last published about one binding, and as which
+    Home Assistant component."""
+
+    def __init__(self, name):
+        _Seen.__init__(self)
+        self.component = name
 
 
 def _why(e):
@@ -331,8 +335,7 @@ class Bridge:
                         self.discovery_topic(name, h.id),
                         json.dumps(self.discovery(name, h.id)), True, 1)
                 self.announced[h.id] = name
-                s = seen[h.id] = _Entity()
-                s.component = name
+                s = seen[h.id] = _Entity(name)
             age = ticks_diff(now, s.sent_ms)
             if s.handler is None or (age >= BINDING_MS and s.changed(h)) or (
                     age >= STATS_MS and s.fires != h.fires):

@@ -83,18 +83,18 @@ class Client:
         MqttError saying why (unreachable, refused, no answer)."""
         try:
             await self._open(host, port, ssl, timeout_ms)
+        except asyncio.TimeoutError:  # first: an OSError on some ports
+            raise MqttError('no answer from the broker within %d s'
+                            % (timeout_ms // 1000))
         except OSError as e:  # refused shows here too, at the first write
             raise MqttError('cannot connect to the broker: %s' % e)
         except EOFError:
             raise MqttError('the broker closed the connection before CONNACK')
-        except asyncio.TimeoutError:
-            raise MqttError('no answer from the broker within %d s'
-                            % (timeout_ms // 1000))
 
     async def _open(self, host, port, ssl, timeout_ms):
         """TCP (TLS if ``ssl``), CONNECT, and the CONNACK's verdict."""
         self._reader, self._writer = await asyncio.wait_for_ms(
-            asyncio.open_connection(host, port, ssl), timeout_ms)
+            asyncio.open_connection(host, port, ssl=ssl), timeout_ms)
         flags = 0x02  # clean session
         payload = _string(self.client_id)
         if self.will:
@@ -162,7 +162,9 @@ class Client:
         if writer is not None:
             try:
                 writer.close()
-                writer.s.close()  # MicroPython's Stream.close() may not
+                # the socket itself: MicroPython's Stream.close() leaves it
+                # open (its wait_closed() closes it, but that is a coroutine)
+                getattr(writer, 's').close()
             except Exception:
                 pass
 
