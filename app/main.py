@@ -85,21 +85,58 @@ async def idle(registry, why):
         await asyncio.sleep(1)
 
 
+class Mqtt:
+    """The MQTT bridge (``app.hass``) as the config's ``mqtt`` says:
+    started when it is set, restarted when it changes, stopped when it is
+    null. ``app.hass`` and ``app.mqtt`` are imported only when first used:
+    a board without MQTT keeps that heap."""
+
+    def __init__(self, registry, store, host, port):
+        self.registry = registry
+        self.store = store
+        self.host = host
+        self.port = port
+        self.config = None
+        self.bridge = None
+
+    def apply(self):
+        """Call after the config changed; does nothing if ``mqtt`` did not."""
+        config = self.store.data.get('mqtt')
+        if config == self.config:
+            return
+        self.config = config
+        goodbye = None
+        if self.bridge is not None:
+            goodbye = self.bridge.stop()
+            self.bridge = None
+        if config:
+            from app.hass import Bridge
+            self.bridge = Bridge(self.registry, self.store, config, self.host,
+                                 self.port, self.apply)
+            self.bridge.start(goodbye)
+
+    def status(self):
+        """The bridge's status, or None when MQTT is off."""
+        return self.bridge.status() if self.bridge is not None else None
+
+
 async def serve(registry, store, log=True, running=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
     from app.api import create_app
-    app = create_app(registry, store)
-    if running is not None:
-        running.append(app)
-    if log:
-        log_requests(app)
-    gc.collect()
-    gc.threshold(-1)  # booted: collect only when the heap is full
     board = registry.board
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
+    mqtt = Mqtt(registry, store, host, port)
+    app = create_app(registry, store, mqtt)
+    if running is not None:
+        running.append(app)
+    if log:
+        log_requests(app)
+    mqtt.apply()  # before the collection: the bridge lives as long
+    gc.collect()
+    gc.threshold(-1)  # booted: collect only when the heap is full
 
     def ready():
         print('pinwheel: %s board, %d bindings, serving http://%s:%d/'

@@ -12,8 +12,17 @@ DEFAULTS = {
     'api_token': None,
     'auth': 'writes',  # with a token: "writes" or "all" (reads too)
     'limits': {'bindings': 16, 'virtual_timers': 8},
+    'mqtt': None,  # off; a dict switches it on (MQTT below)
     'bindings': [],
 }
+# MQTT (app.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
+# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
+# base pinwheel/<client_id>.
+MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
+        'client_id': '', 'base': '', 'discovery': True,
+        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
+        'tls': False, 'allow_config': False}
+_TOPIC_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 
 def defaults():
@@ -29,8 +38,10 @@ def redact(data):
     """A copy of ``data`` safe to send to a client: no token, no password."""
     out = dict(data)
     out['wifi'] = dict(data['wifi'])
+    mqtt = out['mqtt'] = dict(data['mqtt']) if data.get('mqtt') else None
     for section, key in ((out, 'api_token'), (out['wifi'], 'password'),
-                         (out['wifi'], 'ap_password')):
+                         (out['wifi'], 'ap_password'),
+                         (mqtt or {}, 'password')):
         if section.get(key):
             section[key] = SECRET
     return out
@@ -42,11 +53,16 @@ _SECTIONS = {  # section -> {key: type}
     'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
              'ap_fallback': bool, 'ap_password': str, 'hostname': str},
     'limits': {'bindings': int, 'virtual_timers': int},
+    'mqtt': {'host': str, 'port': int, 'user': str, 'password': str,
+             'client_id': str, 'base': str, 'discovery': bool,
+             'discovery_prefix': str, 'keepalive_s': int, 'tls': bool,
+             'allow_config': bool},
 }
 _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
            'wifi.timeout_s': (0, 600), 'limits.bindings': (1, 32),
-           'limits.virtual_timers': (1, 32)}
+           'limits.virtual_timers': (1, 32), 'mqtt.port': (1, 65535),
+           'mqtt.keepalive_s': (5, 3600)}
 
 
 def check(data, old=None):
@@ -62,7 +78,9 @@ def check(data, old=None):
     out = {}
     for key, default in DEFAULTS.items():
         value = data.get(key, default)
-        if key in _SECTIONS:
+        if key == 'mqtt':
+            value = None if value is None else _mqtt(value)
+        elif key in _SECTIONS:
             value = _section(key, value, default)
         elif key == 'board' and not isinstance(value, str):
             raise invalid('board', 'board must be a string: auto or one of '
@@ -86,6 +104,35 @@ def _board_names():
     from app.profiles import NAMES
     drop_profiles()
     return NAMES
+
+
+def _mqtt(value):
+    """The ``mqtt`` section with its defaults; names that go into topics
+    are checked so that every topic built from them is valid."""
+    if not isinstance(value, dict):
+        raise invalid('mqtt', 'mqtt must be null (off) or an object with at '
+                              'least "host"')
+    out = _section('mqtt', value, MQTT)
+    if not out['host'] or len(out['host']) > 253:
+        raise invalid('mqtt.host', 'mqtt.host must be the broker\'s address '
+                                   'or name (1 to 253 characters)')
+    if out['password'] and not out['user']:
+        raise invalid('mqtt.password', 'mqtt.password needs mqtt.user (MQTT '
+                                       '3.1.1 sends no password alone)')
+    client_id = out['client_id']
+    if len(client_id) > 32 or any(c not in _TOPIC_OK for c in client_id):
+        raise invalid('mqtt.client_id', 'mqtt.client_id must be up to 32 '
+                      'characters from A-Z, a-z, 0-9, "_" and "-" ("" is '
+                      'pinwheel-XXXX)')
+    for key in ('base', 'discovery_prefix'):
+        topic = out[key]
+        if (len(topic) > 64 or topic[:1] in ('/', '$') or topic[-1:] == '/'
+                or '//' in topic or any(c in topic for c in '+#\x00')
+                or not (topic or key == 'base')):
+            raise invalid('mqtt.' + key, 'mqtt.%s must be a topic of up to 64 '
+                          'characters without "+", "#", "$" first, an empty '
+                          'level or a "/" at either end' % key)
+    return out
 
 
 def _section(name, value, default):
@@ -120,3 +167,6 @@ def unredact(new, old):
         for key in ('password', 'ap_password'):
             if wifi.get(key) == SECRET:
                 wifi[key] = old['wifi'].get(key, '')
+    mqtt = new.get('mqtt')
+    if isinstance(mqtt, dict) and mqtt.get('password') == SECRET:
+        mqtt['password'] = (old.get('mqtt') or {}).get('password', '')

@@ -308,6 +308,29 @@ def md_deploy(d):
     return lines
 
 
+def md_mqtt(r):
+    lines = ['### MQTT', '',
+             '%d bindings, a local mosquitto; docs/mqtt.md.' % r['bindings'], '',
+             '| figure | value |', '|---|---:|']
+    heap = r['heap']
+    lines.append('| live heap, MQTT connected / off (cost) | %s / %s (%s) |' % (
+        kb(heap['connected']), kb(heap['off']), kb(heap['cost'])))
+    for label, lat in r['publish_latency'].items():
+        lines.append('| publish latency, binding change to broker, %s (n=%d)'
+                     ' | p50 %s ms, p99 %s ms |' % (
+                         label.replace('_', ' '), lat['n'], fmt(lat['p50_ms']),
+                         fmt(lat['p99_ms'])))
+    tp = r['throughput']
+    for label, ratio in tp['ratio'].items():
+        why = (r.get('errors') or {}).get(label)
+        lines.append('| GET /api/bindings @10, broker %s%s: req/s against MQTT '
+                     'off | %s / %s = %s |' % (
+                         label, ' (%s)' % why if why else '',
+                         fmt(tp['rps'][label]), fmt(tp['rps']['off']),
+                         fmt(ratio)))
+    return lines
+
+
 def summary(results):
     """The budgets, one line each."""
     rows = []
@@ -376,7 +399,8 @@ def markdown(results):
     for name, fn in (('throughput', md_throughput), ('profile', md_profile),
                      ('memory', md_memory),
                      ('isr', md_isr), ('lateness', md_lateness),
-                     ('dashboard', md_dashboard), ('deploy', md_deploy)):
+                     ('dashboard', md_dashboard), ('deploy', md_deploy),
+                     ('mqtt', md_mqtt)):
         lines.append('')
         err = failed(results, name)
         if err:

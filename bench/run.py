@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -727,10 +728,168 @@ def deploy_figures(image, opts):
 
 # -- report -----------------------------------------------------------------------
 
+# -- 8. MQTT -------------------------------------------------------------------
+
+MQTT_BINDINGS = BINDINGS + [
+    {'id': 'out%d' % i, 'kind': 'blink', 'pin': pin, 'period_ms': 1000,
+     'start': False} for i, pin in enumerate((12, 13, 14, 15))]  # 8 in all
+
+
+class Mosquitto:
+    """Debian's mosquitto on a free 127.0.0.1 port, stopped by its pid."""
+
+    def __init__(self, name):
+        import getpass
+        self.dir = WORK / name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        conf = self.dir / 'mosquitto.conf'
+        conf.write_text('listener %d 127.0.0.1\nallow_anonymous true\n'
+                        'persistence false\nuser %s\n'
+                        % (self.port, getpass.getuser()))
+        exe = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
+        self.proc = subprocess.Popen([exe, '-c', str(conf)],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError('mosquitto did not start')
+                time.sleep(0.05)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+
+
+def mqtt_vm(name, image, host=None, port=None):
+    config = dict(BENCH_CONFIG, bindings=MQTT_BINDINGS)
+    if host:
+        config['mqtt'] = {'host': host, 'port': port, 'client_id': name}
+    return VM(make_flash(name, image, config))
+
+
+def mqtt_state(vm):
+    return vm.request('GET', '/api/status')[1]['mqtt']
+
+
+def publish_latency(vm, broker, n, under_load):
+    """Milliseconds from a binding change (the PATCH's answer) to its state
+    message at a subscriber, ``n`` times, changes 400 ms apart (the bridge
+    publishes a binding at most every 250 ms); with wrk on GET
+    /api/bindings meanwhile if ``under_load``."""
+    import threading
+    import paho.mqtt.client as paho
+    got = {}
+    cond = threading.Condition()
+
+    def message(client, userdata, msg):
+        if msg.payload:
+            period = json.loads(msg.payload).get('period_ms')
+            with cond:
+                got.setdefault(period, time.monotonic())
+                cond.notify_all()
+    sub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id='bench-sub')
+    sub.on_message = message
+    sub.connect('127.0.0.1', broker.port)
+    sub.subscribe('pinwheel/mqtt-on/out0/state', 0)
+    sub.loop_start()
+    load = Load(vm, conns=10, seconds=int(n * 0.5) + 5) if under_load else None
+    out = []
+    try:
+        time.sleep(1)
+        for i in range(n):
+            period = 2000 + i + (1000 if under_load else 0)  # never the stored one
+            status, _ = vm.request('PATCH', '/api/bindings/out0',
+                                   {'period_ms': period})
+            t0 = time.monotonic()
+            with cond:
+                cond.wait_for(lambda: period in got, 5)
+            if status == 200 and period in got:
+                out.append((got[period] - t0) * 1000)
+            # a random phase against the bridge's 100 ms poll
+            time.sleep(0.4 + random.random() / 10)
+    finally:
+        if load:
+            load.proc.kill()
+            load.wait(10)
+        sub.loop_stop()
+        sub.disconnect()
+    return out
+
+
+def pct(values, q):
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(q * len(values)))], 1) \
+        if values else None
+
+
+def mqtt(image, opts):
+    """Heap with MQTT on (8 bindings, discovery published) against off;
+    publish latency, binding change to broker, p50/p99, idle and under
+    HTTP load; API throughput (GET /api/bindings, 10 connections) with the
+    broker unreachable (refusing, and a blackhole address), and connected,
+    each against MQTT off."""
+    broker = Mosquitto('mqtt-broker')
+    dead = free_port()  # nothing listens: connections are refused
+    vms = {'off': mqtt_vm('mqtt-off', image),
+           'connected': mqtt_vm('mqtt-on', image, '127.0.0.1', broker.port),
+           'refused': mqtt_vm('mqtt-refused', image, '127.0.0.1', dead),
+           # TEST-NET-1 (RFC 5737): no one answers, a connect times out
+           'blackhole': mqtt_vm('mqtt-blackhole', image, '192.0.2.1', 1883)}
+    out = {'bindings': len(MQTT_BINDINGS)}
+    try:
+        for vm in vms.values():
+            vm.start()
+        deadline = time.monotonic() + 15
+        while mqtt_state(vms['connected'])['state'] != 'connected':
+            if time.monotonic() > deadline:
+                raise RuntimeError('the board did not connect')
+            time.sleep(0.1)
+        time.sleep(2)  # discovery and state published
+        heap = {k: live_heap(vms[k]) for k in ('off', 'connected')}
+        out['heap'] = dict(heap, cost=heap['connected'] - heap['off'])
+        n = 10 if opts.quick else 60
+        lat = {}
+        for label, loaded in (('idle', False), ('http_load', True)):
+            ms = publish_latency(vms['connected'], broker, n, loaded)
+            lat[label] = {'n': len(ms), 'p50_ms': pct(ms, 0.5),
+                          'p99_ms': pct(ms, 0.99), 'max_ms': pct(ms, 1.0)}
+        out['publish_latency'] = lat
+        runs = {k: [] for k in vms}
+        for vm in vms.values():
+            wrk(vm, '/api/bindings', 10, 1)  # warm up
+        for rep in range(opts.reps):
+            order = list(vms) if rep % 2 == 0 else list(vms)[::-1]  # ABBA
+            for label in order:
+                runs[label].append(wrk(vms[label], '/api/bindings', 10,
+                                       opts.secs)['rps'])
+        rps = {k: round(median(v), 1) for k, v in runs.items()}
+        out['throughput'] = {
+            'rps': rps, 'runs': {k: [round(x, 1) for x in v]
+                                 for k, v in runs.items()},
+            'ratio': {k: round(rps[k] / rps['off'], 3)
+                      for k in rps if k != 'off' and rps['off']}}
+        out['states'] = {k: mqtt_state(vm)['state'] for k, vm in vms.items()}
+        out['errors'] = {k: mqtt_state(vm)['error'] for k, vm in vms.items()}
+        out['alive'] = all(vm.alive() for vm in vms.values())
+    finally:
+        for vm in vms.values():
+            vm.stop()
+        broker.stop()
+    return out
+
+
 SECTIONS = {'throughput': throughput, 'profile': profile,
             'memory': memory, 'isr': isr,
             'lateness': lateness, 'dashboard': dashboard,
-            'deploy': deploy_figures}
+            'deploy': deploy_figures, 'mqtt': mqtt}
 
 
 def main(argv=None):

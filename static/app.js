@@ -415,6 +415,11 @@ function status(s) {
   $('#s-uptime').textContent = uptime(s.uptime_ms);
   $('#s-heap').textContent = (s.mem_free / 1024).toFixed(1) + ' KB';
   $('#s-drops').textContent = s.missed_total + s.drops_total;
+  const m = s.mqtt || { state: 'off' };
+  $('#s-mqtt').textContent = m.state;
+  $('#s-mqtt').title = m.error || m.broker || '';
+  $('#m-state').textContent = m.state == 'off' ? 'Off: no broker set.' :
+    `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : '');
   const banner = $('#safe'), problem = s.config_error;
   banner.hidden = !s.safe_mode && !problem;
   banner.textContent = (s.safe_mode ? 'Safe mode, no bindings loaded: ' : 'Config problem: ') +
@@ -521,10 +526,42 @@ $('#restore').onchange = e => {
   }, box);
 };
 
+// ---- MQTT settings: PATCHed into the config's mqtt section -------------
+
+const mq = $('#mqtt');
+
+async function loadMqtt() {
+  const m = (await api('GET', '/api/config')).mqtt || {};
+  for (const el of mq.elements) {
+    if (el.type == 'checkbox') el.checked = m[el.name] ?? el.defaultChecked;
+    else if (el.name) el.value = m[el.name] ?? '';
+  }
+}
+
+function saveMqtt(body, done) {
+  clearErrors(mq);
+  run(async () => {
+    await api('PATCH', '/api/config', { mqtt: body });
+    say(done);
+    await loadMqtt();
+    refresh();
+  }, mq);
+}
+
+mq.onsubmit = e => {
+  e.preventDefault();
+  const m = {}; // a password shown as ******** is sent back as that: kept
+  for (const el of mq.elements) if (el.name)
+    m[el.name] = el.type == 'checkbox' ? el.checked : el.type == 'number' ? +el.value || 1883 : el.value.trim();
+  saveMqtt(m, 'MQTT settings saved: connecting.');
+};
+$('#m-off').onclick = () => saveMqtt(null, 'MQTT is off.');
+
 // The kinds first: cards and forms are built from them.
 async function start() {
   await run(loadKinds, form);
   loadPins();
+  run(loadMqtt, mq);
   await refresh();
 }
 

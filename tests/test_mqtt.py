@@ -1,0 +1,538 @@
+"""MQTT and Home Assistant discovery against a real broker.
+
+Each test starts Debian's mosquitto (``make sysdeps`` installs it) on a
+free 127.0.0.1 port with a config file of its own, drives pinwheel on the
+VM over HTTP and watches the broker with paho-mqtt; every process is
+stopped by its own pid.
+"""
+import getpass
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+paho = pytest.importorskip('paho.mqtt.client')
+from vm import free_port  # noqa: E402
+
+MOSQUITTO = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
+PASSWD = shutil.which('mosquitto_passwd') or '/usr/bin/mosquitto_passwd'
+USER, PASSWORD = 'board', 'right-password'
+BLINK = {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500}
+KINDS = [  # one binding of every kind, and the component each appears as
+    ({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500}, 'switch'),
+    ({'id': 'relay', 'kind': 'pulse', 'pin': 4, 'duration_ms': 300},
+     'button'),
+    ({'id': 'sos', 'kind': 'pattern', 'pin': 5, 'steps_ms': [100, 200]},
+     'switch'),
+    ({'id': 'door', 'kind': 'sample', 'pin': 34, 'period_ms': 50},
+     'binary_sensor'),
+]
+
+
+def wait_for(check, timeout=10, what='the condition'):
+    """Poll ``check`` until it returns something true; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %ss waiting for %s'
+                                 % (timeout, what))
+        time.sleep(0.05)
+
+
+class Broker:
+    """mosquitto on 127.0.0.1:``port``: anonymous clients allowed, and
+    one user (USER, PASSWORD) whose wrong password is refused."""
+
+    def __init__(self, tmp, port=None):
+        self.dir = Path(tmp)
+        self.port = port or free_port()
+        self.proc = None
+        passwd = self.dir / 'passwd'
+        subprocess.run([PASSWD, '-b', '-c', str(passwd), USER, PASSWORD],
+                       check=True, capture_output=True)
+        self.conf = self.dir / 'mosquitto.conf'
+        self.conf.write_text(
+            # user: started as root, mosquitto would switch to the
+            # mosquitto user, who cannot read this test's files
+            'listener %d 127.0.0.1\nallow_anonymous true\n'
+            'password_file %s\npersistence false\nlog_dest stderr\n'
+            'user %s\n' % (self.port, passwd, getpass.getuser()))
+
+    def start(self):
+        self.log = open(self.dir / 'mosquitto.log', 'ab')
+        self.proc = subprocess.Popen([MOSQUITTO, '-c', str(self.conf)],
+                                     stdout=self.log, stderr=self.log)
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise RuntimeError('mosquitto exited: '
+                                   + (self.dir / 'mosquitto.log').read_text())
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, 'mosquitto to listen')
+        return self
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL our own pid: a crashed broker
+            self.proc.wait(10)
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+
+class Watcher:
+    """A paho client subscribed to everything, keeping what it sees:
+    ``last[topic]`` (the latest payload, retained ones included) and
+    ``log`` (every (topic, payload, retain) in order)."""
+
+    def __init__(self, port, topic='#'):
+        self.last = {}
+        self.log = []
+        self.lock = threading.Lock()
+        self.client = paho.Client(paho.CallbackAPIVersion.VERSION2,
+                                  client_id='watcher-%d' % free_port())
+        self.client.on_message = self._message
+        self.client.on_connect = (
+            lambda c, u, f, rc, p: c.subscribe(topic, 1))
+        self.client.connect('127.0.0.1', port)
+        self.client.loop_start()
+
+    def _message(self, client, userdata, msg):
+        with self.lock:
+            self.last[msg.topic] = msg.payload
+            self.log.append((msg.topic, msg.payload, msg.retain))
+
+    def get(self, topic):
+        with self.lock:
+            return self.last.get(topic)
+
+    def json(self, topic):
+        raw = self.get(topic)
+        return json.loads(raw) if raw else None
+
+    def wait(self, topic, check=None, timeout=10):
+        """The payload (bytes) of ``topic`` once there is one and ``check``
+        (if given) accepts it."""
+        def ok():
+            raw = self.get(topic)
+            if raw is None or (check is not None and not check(raw)):
+                return None
+            return (raw,)
+        return wait_for(ok, timeout, 'a message on %s' % topic)[0]
+
+    def wait_json(self, topic, check, timeout=10):
+        def ok():
+            raw = self.get(topic)
+            if not raw:
+                return None
+            doc = json.loads(raw)
+            return doc if check(doc) else None
+        return wait_for(ok, timeout, 'a matching message on %s' % topic)
+
+    def publish(self, topic, payload, qos=1):
+        self.client.publish(topic, payload, qos).wait_for_publish(5)
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def broker(tmp_path):
+    b = Broker(tmp_path).start()
+    yield b
+    b.kill()
+
+
+@pytest.fixture
+def watch(broker):
+    watchers = []
+
+    def make(topic='#'):
+        w = Watcher(broker.port, topic)
+        watchers.append(w)
+        return w
+    yield make
+    for w in watchers:
+        w.close()
+
+
+def mqtt_config(broker, bindings=(), **mqtt):
+    cfg = {'host': '127.0.0.1', 'port': broker.port}
+    cfg.update(mqtt)
+    return {'board': 'auto', 'bindings': list(bindings), 'mqtt': cfg}
+
+
+def status(vm):
+    return vm.get('/api/status')[1]['mqtt']
+
+
+def connected(vm):
+    return wait_for(lambda: status(vm)['state'] == 'connected' and status(vm),
+                    10, 'the board to connect')
+
+
+
+def discovery_topic(client_id, component, binding_id):
+    return 'homeassistant/%s/%s_%s/config' % (component, client_id,
+                                               binding_id)
+
+
+def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
+        make_vm, broker, watch):
+    w = watch()
+    bindings = [dict(b, start=False) for b, _ in KINDS]
+    vm = make_vm(config=mqtt_config(broker, bindings, client_id='kit'))
+    connected(vm)
+    assert w.wait('pinwheel/kit/status') == b'online'
+    for binding, component in KINDS:
+        doc = w.wait_json(discovery_topic('kit', component, binding['id']),
+                          lambda d: True)
+        assert doc['unique_id'] == 'kit_' + binding['id']
+        assert doc['name'] == binding['id']
+        assert doc['availability_topic'] == 'pinwheel/kit/status'
+        assert doc['device'] == {
+            'identifiers': ['kit'], 'name': 'kit', 'manufacturer': 'pinwheel',
+            'model': 'pinwheel sim', 'sw_version': vm.get(
+                '/api/status')[1]['version'],
+            'configuration_url': 'http://127.0.0.1:%d/' % vm.port}
+        if component != 'button':
+            assert doc['state_topic'] == 'pinwheel/kit/%s/state' % binding['id']
+        if component in ('switch', 'button'):
+            assert doc['command_topic'] == 'pinwheel/kit/%s/set' % binding['id']
+    # retained: a client that connects now gets them too
+    late = watch()
+    for binding, component in KINDS:
+        late.wait(discovery_topic('kit', component, binding['id']))
+
+    # a new binding appears, a deleted one is emptied (retained), and one
+    # PUT to another kind moves to its new component
+    assert vm.post('/api/bindings', {'id': 'fan', 'kind': 'blink', 'pin': 12,
+                                     'period_ms': 100, 'start': False})[0] == 201
+    w.wait(discovery_topic('kit', 'switch', 'fan'))
+    assert vm.delete('/api/bindings/relay')[0] == 204
+    w.wait(discovery_topic('kit', 'button', 'relay'), lambda p: p == b'')
+    w.wait('pinwheel/kit/relay/state', lambda p: p == b'')
+    assert vm.put('/api/bindings/led', {'kind': 'sample', 'pin': 35,
+                                        'period_ms': 100})[0] == 200
+    w.wait(discovery_topic('kit', 'switch', 'led'), lambda p: p == b'')
+    doc = w.wait_json(discovery_topic('kit', 'binary_sensor', 'led'),
+                      lambda d: True)
+    assert doc['unique_id'] == 'kit_led'
+    # what a client connecting now is given: no trace of relay
+    fresh = watch()
+    fresh.wait(discovery_topic('kit', 'switch', 'fan'))
+    time.sleep(0.5)
+    assert fresh.get(discovery_topic('kit', 'button', 'relay')) is None
+    assert fresh.get(discovery_topic('kit', 'switch', 'led')) is None
+    assert fresh.get('pinwheel/kit/relay/state') is None
+
+
+def binding(vm, binding_id):
+    return vm.get('/api/bindings/' + binding_id)[1]
+
+
+def test_set_commands_drive_bindings_through_the_api_checks(
+        make_vm, broker, watch):
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        dict(BLINK, start=False),
+        {'id': 'relay', 'kind': 'pulse', 'pin': 4, 'duration_ms': 60000}],
+        client_id='cmd'))
+    connected(vm)
+    w.wait('pinwheel/cmd/led/state')
+    w.publish('pinwheel/cmd/led/set', 'ON')
+    wait_for(lambda: binding(vm, 'led')['running'], what='ON to start led')
+    w.wait_json('pinwheel/cmd/led/state', lambda d: d['running'])
+    w.publish('pinwheel/cmd/led/set', 'OFF')
+    wait_for(lambda: not binding(vm, 'led')['running'], what='OFF')
+    w.publish('pinwheel/cmd/led/set', 'TOGGLE')
+    wait_for(lambda: binding(vm, 'led')['running'], what='TOGGLE on')
+    w.publish('pinwheel/cmd/led/set', 'TOGGLE')
+    wait_for(lambda: not binding(vm, 'led')['running'], what='TOGGLE off')
+    w.publish('pinwheel/cmd/relay/set', 'PULSE')
+    wait_for(lambda: binding(vm, 'relay')['running'], what='PULSE')
+    assert binding(vm, 'relay')['level'] == 1
+    w.publish('pinwheel/cmd/led/set', '{"period_ms": 250}')
+    wait_for(lambda: binding(vm, 'led')['period_ms'] == 250, what='a PATCH')
+    w.wait_json('pinwheel/cmd/led/state', lambda d: d['period_ms'] == 250)
+    # what changed over MQTT is saved as a REST change is
+    config = vm.get('/api/config')[1]
+    assert [b['period_ms'] for b in config['bindings'] if b['id'] == 'led'] \
+        == [250]
+
+    # refusals: the REST API's error for the same body, on .../error
+    def refused(topic, payload):
+        w.last.pop(topic.replace('/set', '/error'), None)
+        w.publish(topic, payload)
+        return w.wait_json(topic.replace('/set', '/error'), lambda d: True)
+
+    too_fast = {'period_ms': 0}
+    rest = vm.patch('/api/bindings/led', too_fast)
+    assert rest[0] == 400
+    assert refused('pinwheel/cmd/led/set', json.dumps(too_fast)) == rest[1]
+    bad = refused('pinwheel/cmd/led/set', '{"period_ms": 100,}')  # strict
+    assert bad['error']['code'] == 'invalid_json'
+    assert refused('pinwheel/cmd/led/set', '{"pin": 34}')['error'][
+        'code'] == 'invalid_pin'
+    assert refused('pinwheel/cmd/led/set', 'PULSE')['error'][
+        'code'] == 'invalid_command'
+    assert refused('pinwheel/cmd/led/set', 'BLINK')['error'][
+        'code'] == 'invalid_command'
+    assert refused('pinwheel/cmd/nope/set', 'ON')['error'][
+        'code'] == 'not_found'
+    assert refused('pinwheel/cmd/led/set', b'{' + b' ' * 9000 + b'}')[
+        'error']['code'] == 'too_large'
+    assert refused('pinwheel/cmd/config/set', '{"limits": {"bindings": 4}}')[
+        'error'] == {'code': 'forbidden', 'field': 'mqtt.allow_config',
+                     'message': 'config over MQTT is off: set '
+                     'mqtt.allow_config to true (PATCH /api/config) to '
+                     'allow it'}
+    assert binding(vm, 'led')['period_ms'] == 250  # nothing refused applied
+    assert vm.get('/api/config')[1]['limits']['bindings'] == 16
+    assert status(vm)['received'] >= 14
+
+
+def test_config_set_applies_a_patch_when_allowed(make_vm, broker, watch):
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [BLINK], client_id='cfg',
+                                    allow_config=True))
+    connected(vm)
+    w.publish('pinwheel/cfg/config/set', '{"limits": {"bindings": 4}}')
+    wait_for(lambda: vm.get('/api/config')[1]['limits']['bindings'] == 4,
+             what='the config PATCH')
+    w.publish('pinwheel/cfg/config/set', '{"limits": {"bindings": 0}}')
+    err = w.wait_json('pinwheel/cfg/config/error', lambda d: True)
+    assert err['error']['field'] == 'limits.bindings'
+    # a change of the mqtt section restarts the bridge with it
+    w.publish('pinwheel/cfg/config/set', '{"mqtt": {"base": "moved/cfg"}}')
+    w.wait('moved/cfg/status', lambda p: p == b'online')
+    w.wait('pinwheel/cfg/status', lambda p: p == b'offline')
+    assert connected(vm)['base'] == 'moved/cfg'
+
+
+def test_retained_state_matches_the_api(make_vm, broker, watch):
+    bindings = [dict(b, start=False) for b, _ in KINDS]
+    vm = make_vm(config=mqtt_config(broker, bindings, client_id='st'))
+    connected(vm)
+    vm.put('/api/sim/pins/34', {'level': 1})
+    vm.post('/api/bindings/led/start')
+    vm.patch('/api/bindings/sos', {'repeat': 3})
+    vm.post('/api/bindings/relay/start')  # 300 ms, then it stops itself
+    vm.post('/api/bindings/door/start')
+    time.sleep(0.4)
+    vm.post('/api/bindings/door/stop')
+    vm.post('/api/bindings/led/stop')
+    wait_for(lambda: not binding(vm, 'relay')['running'], what='the pulse')
+    api = {b['id']: b for b in vm.get('/api/bindings')[1]['bindings']}
+    late = watch()  # sees only what the broker retained
+    for binding_id, want in api.items():
+        late.wait_json('pinwheel/st/%s/state' % binding_id,
+                       lambda d: d == want)
+
+
+def test_broker_killed_and_restarted(make_vm, broker, watch, tmp_path):
+    vm = make_vm(config=mqtt_config(broker, [dict(BLINK, start=False)],
+                                    client_id='phoenix'))
+    connected(vm)
+    broker.kill()
+    st = wait_for(lambda: status(vm)['state'] in ('retrying', 'connecting')
+                  and status(vm), what='the board to notice')
+    # the API keeps answering, and changes made now are published later
+    for _ in range(20):
+        assert vm.get('/api/bindings')[0] == 200
+    assert vm.patch('/api/bindings/led', {'period_ms': 300})[0] == 200
+    assert vm.post('/api/bindings', {'id': 'fan', 'kind': 'blink', 'pin': 12,
+                                     'period_ms': 100,
+                                     'start': False})[0] == 201
+    st = wait_for(lambda: status(vm)['error'] and status(vm),
+                  what='an error in /api/status')
+    assert 'broker' in st['error'], st
+    time.sleep(2)  # down a while: the backoff has grown
+    broker.start()  # same port, nothing retained (persistence false)
+    t0 = time.monotonic()
+    w = watch()
+    w.wait('pinwheel/phoenix/status', lambda p: p == b'online', timeout=10)
+    assert time.monotonic() - t0 < 10
+    w.wait(discovery_topic('phoenix', 'switch', 'led'))
+    w.wait(discovery_topic('phoenix', 'switch', 'fan'))
+    w.wait_json('pinwheel/phoenix/led/state', lambda d: d['period_ms'] == 300)
+    w.wait_json('pinwheel/phoenix/fan/state', lambda d: d['id'] == 'fan')
+    st = status(vm)
+    assert st['state'] == 'connected' and st['error'] is None, st
+
+
+def test_last_will_says_offline_when_the_vm_dies(make_vm, broker, watch):
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [BLINK], client_id='mortal',
+                                    keepalive_s=10))
+    connected(vm)
+    w.wait('pinwheel/mortal/status', lambda p: p == b'online')
+    vm.stop()  # SIGKILL: no DISCONNECT, so the broker sends the will
+    w.wait('pinwheel/mortal/status', lambda p: p == b'offline')
+    assert ('pinwheel/mortal/status', b'offline', False) in w.log or (
+        watch().wait('pinwheel/mortal/status') == b'offline')  # retained
+
+
+def test_wrong_credentials_are_a_clear_error_then_right_ones_connect(
+        make_vm, broker):
+    vm = make_vm(config=mqtt_config(broker, [BLINK], client_id='auth',
+                                    user=USER, password='wrong'))
+    st = wait_for(lambda: status(vm)['error'] and status(vm),
+                  what='the refusal')
+    assert st['state'] in ('retrying', 'connecting'), st
+    assert 'refused' in st['error'] and 'CONNACK' in st['error'], st
+    assert vm.get('/api/bindings')[0] == 200  # no crash
+    # the password never leaves the board, and sent back as shown keeps it
+    config = vm.get('/api/config')[1]
+    assert config['mqtt']['password'] == '********'
+    assert vm.put('/api/config', config)[0] == 200
+    time.sleep(1.5)
+    assert status(vm)['error'], 'still the stored (wrong) password'
+    assert vm.patch('/api/config', {'mqtt': {'password': PASSWORD}})[0] == 200
+    st = connected(vm)
+    assert st['error'] is None and st['client_id'] == 'auth'
+    assert vm.get('/api/config')[1]['mqtt']['password'] == '********'
+    flash = json.loads((vm.flash / 'config.json').read_text())
+    assert flash['mqtt']['password'] == PASSWORD  # stored, only hidden
+
+
+def test_config_turns_mqtt_on_and_off_without_a_reboot(make_vm, broker,
+                                                       watch):
+    w = watch()
+    vm = make_vm(config={'board': 'auto', 'bindings': [BLINK]})
+    assert status(vm) == {'state': 'off', 'error': None, 'broker': None,
+                          'client_id': None, 'base': None, 'published': 0,
+                          'received': 0}
+    assert vm.get('/api/config')[1]['mqtt'] is None
+    cfg = {'host': '127.0.0.1', 'port': broker.port}
+    code, body, _ = vm.patch('/api/config', {'mqtt': cfg})
+    assert code == 200, body
+    st = connected(vm)
+    assert st['client_id'] == 'pinwheel-%04x' % vm.port  # the sim's default
+    assert st['broker'] == '127.0.0.1:%d' % broker.port
+    base = 'pinwheel/' + st['client_id']
+    w.wait(base + '/status', lambda p: p == b'online')
+    # a changed section restarts the link: the old one's goodbye first
+    seen = len(w.log)
+    assert vm.patch('/api/config', {'mqtt': {'keepalive_s': 30}})[0] == 200
+    said = lambda: [p for t, p, _ in w.log[seen:] if t == base + '/status']
+    try:
+        wait_for(lambda: said() == [b'offline', b'online'], what='goodbye')
+    except AssertionError:
+        raise AssertionError('offline, then online, not %s; broker log:\n%s'
+                             % (said(), (broker.dir / 'mosquitto.log')
+                                .read_text()[-1500:]))
+    assert connected(vm)['published'] > 0
+    assert vm.patch('/api/config', {'mqtt': None})[0] == 200
+    w.wait(base + '/status', lambda p: p == b'offline')  # said goodbye
+    assert status(vm)['state'] == 'off'
+
+
+@pytest.mark.parametrize('mqtt, field', [
+    ({'port': 1883}, 'mqtt.host'),
+    ({'host': 'h', 'port': 0}, 'mqtt.port'),
+    ({'host': 'h', 'keepalive_s': 1}, 'mqtt.keepalive_s'),
+    ({'host': 'h', 'base': 'a/+/b'}, 'mqtt.base'),
+    ({'host': 'h', 'base': 'a/'}, 'mqtt.base'),
+    ({'host': 'h', 'discovery_prefix': ''}, 'mqtt.discovery_prefix'),
+    ({'host': 'h', 'client_id': 'a/b'}, 'mqtt.client_id'),
+    ({'host': 'h', 'password': 'p'}, 'mqtt.password'),
+    ({'host': 'h', 'tls': 'yes'}, 'mqtt.tls'),
+    ({'host': 'h', 'retain': True}, 'mqtt.retain'),
+    ('broker', 'mqtt'),
+])
+def test_bad_mqtt_config_is_refused_with_its_field(vm, mqtt, field):
+    code, body, _ = vm.patch('/api/config', {'mqtt': mqtt})
+    assert code == 400, body
+    assert body['error']['field'] == field, body
+    assert status(vm)['state'] == 'off'
+
+
+def test_ten_boards_on_one_broker_with_eight_bindings_each(
+        broker, watch, tmp_path):
+    from vm import VM, make_flash
+    bindings = [{'id': 'out%d' % i, 'kind': 'blink', 'pin': pin,
+                 'period_ms': 200, 'start': i < 2}
+                for i, pin in enumerate((12, 13, 14, 15, 16, 17))]
+    bindings += [{'id': 'in%d' % i, 'kind': 'sample', 'pin': pin,
+                  'period_ms': 100, 'start': False}
+                 for i, pin in enumerate((34, 35))]
+    w = watch('homeassistant/#')
+    vms = [VM(make_flash(tmp_path / ('board%d' % i),
+                         mqtt_config(broker, bindings)))
+           for i in range(10)]
+    try:
+        for vm in vms:
+            vm.start()
+        ids = set()
+        for vm in vms:
+            client_id = connected(vm)['client_id']
+            ids.add(client_id)
+            for b in bindings:
+                component = 'switch' if b['kind'] == 'blink' else \
+                    'binary_sensor'
+                doc = w.wait_json(discovery_topic(client_id, component,
+                                                  b['id']), lambda d: True)
+                assert doc['device']['identifiers'] == [client_id]
+        assert len(ids) == 10
+        assert len([t for t, p in w.last.items() if p]) == 80
+    finally:
+        for vm in vms:
+            vm.stop()
+
+
+def test_dashboard_shows_mqtt_and_sets_the_broker(make_vm, broker, watch):
+    sync_api = pytest.importorskip('playwright.sync_api')
+    chromium = '/usr/bin/chromium'
+    if not Path(chromium).exists():
+        pytest.fail('%s is missing: run `make sysdeps`' % chromium)
+    expect = sync_api.expect
+    vm = make_vm(config={'board': 'auto', 'bindings': [BLINK]})
+    w = watch()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                     args=['--no-sandbox', '--disable-gpu'])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10000)
+            errors = []
+            page.on('pageerror', lambda e: errors.append(str(e)))
+            page.goto('http://127.0.0.1:%d/' % vm.port)
+            expect(page.locator('#s-mqtt')).to_have_text('off')
+            # a wrong password first: the status bar says retrying, and why
+            page.fill('#m-host', '127.0.0.1')
+            page.fill('#m-port', str(broker.port))
+            page.fill('#m-user', USER)
+            page.fill('#m-password', 'wrong')
+            page.fill('#m-client_id', 'dash')
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#s-mqtt')).to_have_text('retrying')
+            expect(page.locator('#m-state')).to_contain_text('CONNACK')
+            expect(page.locator('#m-password')).to_have_value('********')
+            page.fill('#m-password', PASSWORD)
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#s-mqtt')).to_have_text('connected')
+            expect(page.locator('#m-state')).to_contain_text('pinwheel/dash/')
+            w.wait(discovery_topic('dash', 'switch', 'led'))
+            page.fill('#m-host', '')  # refused: the API's message shows
+            page.click('#mqtt button[type=submit]')
+            expect(page.locator('#mqtt .err')).to_contain_text('mqtt.host')
+            page.click('#m-off')
+            expect(page.locator('#s-mqtt')).to_have_text('off')
+            w.wait('pinwheel/dash/status', lambda p: p == b'offline')
+            assert not errors, errors
+        finally:
+            browser.close()
