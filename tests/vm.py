@@ -187,11 +187,14 @@ def node():
 
 
 def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024,
-                      flash=None):
+                      flash=None, then=()):
     """Run a script on the 32-bit VM, importable as with ``run_micropython``:
     ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``, ``lib``. With
     ``flash`` (a dir from ``make_flash``) the whole dir is the VM's
     ``/flash`` and the script runs there (its config.json, as on a board).
+    ``then``: Python statements run after the script, in its globals, each
+    as a top-level call of its own: the port collects garbage only between
+    such calls (see tools/wasm32/run.mjs).
 
     ``app`` and ``lib`` come from the built image (``image()``): the .mpy
     files a board gets, so a 32-bit run checks the bytecode boards run
@@ -215,6 +218,7 @@ def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024,
            '--copy', '%s=/board' % (WASM32 / 'board'),
            '--path', '/board', '--path', '.frozen', '--path', '/flash', '--path', '/tests/mp',
            '--path', '/flash/lib', '--cwd', '/flash' if flash else '/run',
+           *[a for code in then for a in ('--then', code)],
            str(Path(script).resolve()), *map(str, args)]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
