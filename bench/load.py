@@ -37,14 +37,14 @@ def config():
                 for i, p in MEASURED]
     bindings += [{'id': i, 'kind': 'blink', 'pin': p, 'period_ms': 50}
                  for i, p in CHURN]
-    return {'board': 'auto', 'api_token': TOKEN,
+    return {'board': 'auto', 'api_token': TOKEN, 'http': {'log': False},
             'limits': {'bindings': 16, 'virtual_timers': 12},
             'bindings': bindings}
 
 
 # How far the live heap may move over the load. The GC is conservative: a
 # stale pointer can keep the previous GET /api/bindings document alive (the
-# 8 bindings' listing is ~2.4 KB, see app.handler.Listing). A leak would
+# 8 bindings' listing is ~2.4 KB). A leak would
 # show as far more: 10 s of load is over 10,000 requests, so even one
 # 16-byte object lost per request is 160 KB.
 HEAP_SLACK = 4096

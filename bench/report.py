@@ -1,27 +1,71 @@
-"""Turn bench results into bench/results.json, bench/results.md, the README
-section and docs/bench.png. ``python bench/report.py`` redraws them from the
-last results.json without measuring again."""
+"""Turn bench results into bench/results.json, bench/results.md (the report),
+docs/bench.png and the "Which boards it fits" section of docs/boards.md.
+``python bench/report.py`` redraws them from the last results.json without
+measuring again."""
 import json
 import re
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'bench'
 CHART = ROOT / 'docs' / 'bench.png'
-BEGIN = '<!-- bench:begin (written by `make bench`) -->'
-END = '<!-- bench:end -->'
-PLACEHOLDER = '<!-- section: benchmarks -->'
+BOARDS_MD = ROOT / 'docs' / 'boards.md'
+FITS_BEGIN = '<!-- fits:begin (written by bench/report.py from bench/results.json) -->'
+FITS_END = '<!-- fits:end -->'
 
 BUDGET_BINDINGS_RATIO = 0.85
 BUDGET_HEAP_KB = 96
-# the VM's name table (qstr pools, 64-bit unix port 1.29): the 621st name
-# allocates a 6th pool of 640 entries, one 7 KB block (tests/test_heap.py)
-NAMES_LIMIT = 620
-NAMES_BLOCK = 7104  # 640 entries x 11 bytes + header
 BUDGET_PER_BINDING = 1024
 BUDGET_P99_US = 2000
 BUDGET_STATIC_GZ = 12 * 1024
+BUDGET_ISR_RATIO = 2.0  # a kind's interrupt vs a hand-written toggle
+BUDGET_RATE_ERROR = 0.01
+KB = 1024
+
+# Before app.call/intern/forget were retired (every module now stays
+# loaded after boot): the 64-bit figures are the previous bench run's
+# (`git show 31619ee:bench/results.json`); the 32-bit ones come from the
+# outside check in issue #10 (a 32-bit build of the 1.28 unix port,
+# MICROPY_FORCE_32BIT=1) and, for a board, from real RPI_PICO firmware in
+# the same issue.
+BEFORE = {
+    'vm64': {'boot': 92352, 'serving': 102368, 'min_heap_kb': 116,
+             'bare_kb': 56, 'source': 'previous bench run (31619ee)'},
+    'vm32': {'boot_kb': (67, 72), 'min_heap_kb': (80, 88), 'bare_kb': 36,
+             'pico_boot_kb': 61.9,
+             'source': 'issue #10, outside check: 32-bit unix port 1.28 '
+                       '(MICROPY_FORCE_32BIT=1); RPI_PICO firmware 1.28'},
+}
+
+# Each target's free heap at the MicroPython prompt as published, in
+# bytes: (target, profile, bytes or None, what was measured, source).
+# ESP32-family heaps grow on demand from the IDF since 1.21
+# (MICROPY_GC_SPLIT_HEAP_AUTO): their figure is the heap's free space plus
+# the largest area it can still add ("max new split"), what gc.mem_free()
+# reports there (micropython PR #12366).
+BOARDS = [
+    ('ESP32', 'esp32', 134544,
+     'gc.mem_free() at boot, Generic ESP32 module, v1.27.0',
+     'https://github.com/micropython/micropython/issues/18859'),
+    ('ESP32-S3', 'esp32_s3', 62432 + 188352,
+     'mem_info(): free 62,432 + max new split 188,352, esp32 port with '
+     'split heap (PR tested on GENERIC_S3 and GENERIC_SPIRAM; the example '
+     'does not say which)',
+     'https://github.com/micropython/micropython/pull/12141'),
+    ('ESP32-C3', 'esp32_c3', 52608 + 139264,
+     'mem_info(): free 52,608 + max new split 139,264, LOLIN_C3_MINI, '
+     'v1.22.2', 'https://github.com/micropython/micropython/issues/14293'),
+    ('Pico W', 'pico_w', None,
+     'no published figure found; a Pico (no Wi-Fi) has 245.9 KB of heap '
+     '(RPI_PICO 1.28, issue #10), the W less: its Wi-Fi driver takes RAM',
+     None),
+    ('Pico 2 W', 'pico2_w', None,
+     'no published figure found; the RP2350 has 520 KB of SRAM, twice '
+     'the RP2040\'s', None),
+    ('ESP8266', 'esp8266', 30192,
+     'mem_info() after a soft reboot: GC total 37,952, free 30,192, v1.12',
+     'https://github.com/micropython/micropython/issues/5949'),
+]
 
 
 def ok(flag):
@@ -93,9 +137,8 @@ def md_throughput(r):
               'socket is one read() system call per byte) and sends the '
               'response head, and a bytes body with it, in one write '
               '(Microdot writes the status line and each header on its own, '
-              'each a system call and a trip through the event loop); and '
-              'GET /api/bindings keeps its document as bytes until a binding '
-              'changes (app.handler.Listing). The bare app is stock Microdot.']
+              'each a system call and a trip through the event loop). The '
+              'bare app is stock Microdot.']
     churn = r.get('http_churn') or {}
     lines += ['', 'A POST+DELETE cycle persists config.json twice (write a '
               'temp file, rename). Heap after each round of runs (after '
@@ -117,136 +160,249 @@ def md_profile(p):
     return lines
 
 
-def heap_split(m):
-    """Heap after boot in three parts (bytes), or None: the VM + asyncio +
-    Microdot (a total, in a near-empty script: bench/mp/vm.py), pinwheel's
-    modules (the import table) and pinwheel's objects (boot + create_app)."""
-    vm = m.get('vm')
-    if not isinstance(vm, dict) or 'microdot' not in vm:
-        return None
-    ours = sum(n for name, n in m['imports'] if name.startswith('app'))
-    objects = m['boot'] - m['base'] - sum(n for _, n in m['imports'])
-    return vm['microdot'], ours, objects
+def kbr(lo_hi):
+    return '%d–%d KB' % lo_hi
 
 
-def heap_floor(m):
-    """(bare Microdot's smallest -X heapsize, pinwheel's share on top of
-    it), in KB, or None."""
-    pw = (m.get('min_heap') or {}).get('min_kb')
-    bare = (m.get('min_heap_bare') or {}).get('min_kb')
-    if pw is None or bare is None:
+def projected_min_kb(m):
+    """The 32-bit VM's smallest heap, projected (it cannot be measured
+    there: the WebAssembly port collects garbage only between calls from
+    JavaScript, so it never runs short inside one): the 64-bit port's
+    smallest heap scaled by the two ports' live heap after serving."""
+    v32, v64 = m.get('vm32') or {}, m.get('vm64') or {}
+    mh = (m.get('min_heap') or {}).get('min_kb')
+    if not mh or 'served' not in v32 or 'served' not in v64:
         return None
-    return bare, pw - bare
+    return round(mh * v32['served'] / v64['served'])
 
 
 def md_memory(m):
+    v32, v64 = m.get('vm32') or {}, m.get('vm64') or {}
     mh = m.get('min_heap') or {}
-    lines = ['### Memory (64-bit unix port: about twice a 32-bit board\'s '
-             'figures)', '',
-             '| figure | value | budget | met |', '|---|---:|---:|---|']
-    serving = m.get('serving') or {}
-    rom = m.get('romfs') or {}
-    lines.append('| heap after boot, default config (boot + create_app, in-VM)'
-                 ' | %s | | |' % kb(m['boot'] - m['base']))
-    split = heap_split(m)
-    if split:
-        vm = m['vm']
-        lines.append('| heap after boot, split: VM + asyncio + Microdot (%s + %s '
-                     '+ %s, in a near-empty script) / pinwheel\'s modules / '
-                     'pinwheel\'s objects (boot + create_app) | %s / %s / %s |'
-                     ' | |' % (kb(vm['vm']), kb(vm['asyncio'] - vm['vm']),
-                               kb(vm['microdot'] - vm['asyncio']),
-                               kb(split[0]), kb(split[1]), kb(split[2])))
-    names = m.get('names')
-    if names:
-        lines.append('| names in the VM\'s table after boot (it grows by '
-                     'doubling, in one block: name %d would cost %s more; the '
-                     'live updates take that block when they load) | %d of %d'
-                     ' | | |' % (NAMES_LIMIT + 1, kb(NAMES_BLOCK),
-                                 names['count'], NAMES_LIMIT))
-    lines.append('| heap while serving, default config | %s (bare Microdot: %s)'
-                 ' | | |' % (kb(serving.get('pinwheel')), kb(serving.get('bare'))))
-    if 'boot_without_image' in rom:
-        lines.append('| heap after boot with app/ and lib/ in a ROMFS partition '
-                     '(bytecode runs in place; projected: the %s image, held '
-                     'in the heap on the unix port, subtracted) | %s | | |'
-                     % (kb(rom['image_bytes']), kb(rom['boot_without_image']
-                                                  - rom['base'])))
-    floor = heap_floor(m)
-    if mh.get('min_kb') is not None:
-        lines.append('| smallest `-X heapsize` that boots, serves %s and passes '
-                     'create/reconfigure/delete | %d KB%s | %d KB | %s |' % (
-                         '`/`' if m.get('dashboard_in_sequence') else 'the API',
-                         mh['min_kb'], ' (bare Microdot on the same VM needs %d '
-                         'KB; pinwheel\'s own share is %d KB)' % floor
-                         if floor else '', BUDGET_HEAP_KB,
-                         ok(mh['min_kb'] <= BUDGET_HEAP_KB)))
-    else:
-        lines.append('| smallest `-X heapsize` | %s | %d KB | **no** |'
-                     % (mh.get('error'), BUDGET_HEAP_KB))
-    for kind, row in m['per_binding'].items():
-        lines.append('| heap per `%s` binding (with its simulated timer object, '
-                     'created once per pool slot) | %d B (%d B) | %d B | %s |'
-                     % (kind, row['binding'], row['with_timer'],
-                        BUDGET_PER_BINDING,
-                        ok(row['binding'] <= BUDGET_PER_BINDING)))
-    c = m['churn']
-    lines.append('| heap growth over %d create/delete cycles (in-VM) | %+d B |'
-                 ' 0 | %s |' % (c['cycles'], c['growth'], ok(c['growth'] <= 0)))
     mb = m.get('min_heap_bare') or {}
-    if floor:
-        lines += ['', 'Bare Microdot: bench/mp/bare.py (same VM, same compiled '
-                  'Microdot) answering 20 `GET /api/bindings`, a `GET '
-                  '/api/status`, a POST and a DELETE, probed like pinwheel '
-                  '(bisection on a %d KB grid, then %d passes in a row; at %d '
-                  'KB: %s).' % (mb['step_kb'], mb['confirm'], mb['below'][0],
-                                mb['below'][1])]
-    elif 'min_heap_bare' in m:
-        lines += ['', 'Bare Microdot\'s smallest heap: %s' % mb.get('error')]
-    lines += ['', '<details><summary>Where the heap goes at boot (bytes each '
-              'import adds, in order)</summary>', '',
-              '| module | bytes |', '|---|---:|']
-    for name, n in m['imports']:
-        lines.append('| `%s` | %d |' % (name, n))
-    lines.append('| `boot()` + `create_app()` | %d |' % (
-        m['boot'] - m['base'] - sum(n for _, n in m['imports'])))
-    if split:
-        imports = dict(m['imports'])
-        vm = m['vm']
-        lines += ['', 'In a near-empty script the VM holds %d bytes, %d after '
-                  '`import asyncio` and %d after `import microdot`. The import '
-                  'table runs after the bigger bench script, which has already '
-                  'grown the VM\'s string table (it grows in blocks), so its '
-                  'Microdot figure is %d bytes lower.' % (
-                      vm['vm'], vm['asyncio'], vm['microdot'],
-                      (vm['microdot'] - vm['asyncio'])
-                      - imports.get('microdot', 0))]
-    lines += ['', '</details>']
+    b32, b64 = BEFORE['vm32'], BEFORE['vm64']
+    proj = projected_min_kb(m)
+    lines = ['### Memory: 32-bit first', '',
+             'Every board is 32-bit: the 32-bit VM (MicroPython\'s '
+             'WebAssembly port) leads, the 64-bit unix port (objects and '
+             'pointers twice the size) follows. Both run bench/mp/memory.py '
+             'on the image\'s compiled .mpy files, as a board imports them. '
+             '"Before" is the code that loaded rarely used modules on demand '
+             'and dropped them again (retired); now '
+             'every module is imported at boot and kept.', '',
+             '| figure | 32-bit | 64-bit | 32-bit before | 64-bit before |',
+             '|---|---:|---:|---:|---:|']
+    if 'error' in v32:
+        lines.append('| 32-bit VM | not measured: %s | | | |'
+                     % v32['error'][-200:])
+    lines.append('| heap after boot (boot() + create_app(), default config)'
+                 ' | %s | %s | %s (Pico firmware: %s KB) | %s |' % (
+                     kb(v32.get('boot')), kb(v64.get('boot')),
+                     kbr(b32['boot_kb']), b32['pico_boot_kb'],
+                     kb(b64['boot'])))
+    lines.append('| heap after serving a few requests (in-memory streams) '
+                 '| %s | %s | | |' % (kb(v32.get('served')),
+                                      kb(v64.get('served'))))
+    lines.append('| of which pinwheel\'s objects (boot + create_app) | %s | '
+                 '%s | | |' % (kb(v32.get('boot_objects')),
+                               kb(v64.get('boot_objects'))))
+    lines.append('| smallest heap that boots, serves %s and passes create/'
+                 'reconfigure/delete | %s | %s KB (bare Microdot: %s KB) | '
+                 '%s (bare Microdot: %d KB) | %d KB (bare: %d KB) |' % (
+                     '`/`' if m.get('dashboard_in_sequence') else 'the API',
+                     '~%d KB, projected' % proj if proj else '—',
+                     mh.get('min_kb', '—'), mb.get('min_kb', '—'),
+                     kbr(b32['min_heap_kb']), b32['bare_kb'],
+                     b64['min_heap_kb'], b64['bare_kb']))
+    lines.append('| live heap while serving over sockets (`GET /api/status?'
+                 'gc=1`) | | %s (bare Microdot: %s) | | %s |' % (
+                     kb((m.get('serving') or {}).get('pinwheel')),
+                     kb((m.get('serving') or {}).get('bare')),
+                     kb(b64['serving'])))
+    for kind in (v64.get('per_binding') or {}):
+        r32 = (v32.get('per_binding') or {}).get(kind, {})
+        r64 = v64['per_binding'][kind]
+        lines.append('| heap per `%s` binding (first time, with its timer '
+                     'object) | %s B (%s B) | %s B (%s B) | | |' % (
+                         kind, r32.get('binding', '—'),
+                         r32.get('with_timer', '—'), r64['binding'],
+                         r64['with_timer']))
+    for label, key in (('heap growth over 2,000 create/delete cycles',
+                        'churn'),):
+        lines.append('| %s | %+d B | %+d B | | |' % (
+            label, (v32.get(key) or {}).get('growth', 0),
+            (v64.get(key) or {}).get('growth', 0)))
+    lines += ['', 'Smallest heap: the 64-bit figure is measured (-X heapsize,'
+              ' bisection on a %s KB grid, then %s passes in a row; at %s KB:'
+              ' %s). The WebAssembly port cannot give one: its gc.collect() '
+              'only asks for a collection, which runs when the call from '
+              'JavaScript returns, and its heap grows instead of running out '
+              '(ports/webassembly/main.c, MICROPY_GC_SPLIT_HEAP_AUTO). The '
+              '32-bit figure is the 64-bit one scaled by the two VMs\' heap '
+              'after serving (%s / %s); measure it on a board.' % (
+                  mh.get('step_kb'), mh.get('confirm'),
+                  (mh.get('below') or ['?', '?'])[0],
+                  (mh.get('below') or ['?', '?'])[1],
+                  kb(v32.get('served')), kb(v64.get('served')))]
+    imports32 = dict((v32.get('imports') or []))
+    lines += ['', '<details><summary>Heap per module (bytes each import adds,'
+              ' in this order; dependencies count where first imported)'
+              '</summary>', '', '| module | 32-bit | 64-bit |',
+              '|---|---:|---:|']
+    for name, n in v64.get('imports') or []:
+        lines.append('| `%s` | %s | %d |' % (name, imports32.get(name, '—'),
+                                             n))
+    lines.append('| `boot()` + `create_app()` (objects) | %s | %s |' % (
+        v32.get('boot_objects', '—'), v64.get('boot_objects', '—')))
+    lines.append('| the VM and the bench script | %s | %s |' % (
+        v32.get('vm', '—'), v64.get('vm', '—')))
+    lines += ['', '`app.sim` is the simulated board: a board never loads it.'
+              ' `app.profiles`, `app.startup` and `app.net` run at boot and '
+              'are dropped after it (not in this table).', '', '</details>']
     return lines
+
+
+def isr_ratio(vm, kind, key='ns_irq_only'):
+    row, bare = vm.get(kind) or {}, (vm.get('bare') or {}).get('ns')
+    return row.get(key, row.get('ns')) / bare if bare and row else None
+
+
+ISR_KINDS = ('blink', 'pulse', 'pattern', 'sample')
 
 
 def md_isr(r):
-    lines = ['### ISR cost (in-VM, %d direct calls, median of %d runs)'
-             % (r['n'], r['reps']), '',
-             '| ISR | ns per call (with its deferred work) | ns per call, '
-             'interrupt only | bytes per call | runs under `heap_lock` |',
-             '|---|---:|---:|---:|---|']
-    for kind in ['bare'] + [k for k in r if isinstance(r[k], dict)
-                            and k != 'bare']:
-        row = r[kind]
-        label = 'hand-written toggle (baseline)' if kind == 'bare' else kind
-        lines.append('| %s | %d | %s | %g | %s |' % (
-            label, row['ns'], row.get('ns_irq_only', row['ns']),
-            row['bytes_per_call'],
-            'yes' if row['heap_lock_error'] is None else
-            '**no**: ' + row['heap_lock_error']))
-    lines += ['', 'A kind\'s ISR queues its deferred work with '
-              '`micropython.schedule` (blink, pulse and pattern on every fire, '
-              'sample on an edge); the unix port runs it at once, inside the '
-              'first column. The second column holds that work back (a '
-              'deferral already pending): the time an interrupt costs on a '
-              'board, where the deferred work runs later in the main loop.']
+    lines = ['### Interrupt cost: 32-bit first', '',
+             'Each kind\'s ISR called directly (%s calls, median of %s runs)'
+             ' next to a hand-written toggle through a pre-bound method on '
+             'the same VM, timed with the VM\'s own `time.ticks_us` (real '
+             'time on both VMs). Budget: a kind\'s interrupt ≤ %.0f× the '
+             'toggle. "Interrupt only" holds its rare deferred work back, '
+             'as on a board, where it runs later in the main loop.' % (
+                 (r.get('vm64') or {}).get('n'), (r.get('vm64') or {}).get(
+                     'reps'), BUDGET_ISR_RATIO), '',
+             '| ISR | 32-bit ns | × toggle | 64-bit ns | × toggle | budget '
+             'met | allocates | runs under `heap_lock` |',
+             '|---|---:|---:|---:|---:|---|---|---|']
+    v32, v64 = r.get('vm32') or {}, r.get('vm64') or {}
+    if 'error' in v32:
+        lines.append('| 32-bit VM | not measured: %s | | | | | | |'
+                     % v32['error'][-200:])
+    init32 = (v32.get('timer_init') or {}).get('ns')
+    init64 = (v64.get('timer_init') or {}).get('ns')
+
+    def row(label, key, irq='ns_irq_only', minus_init=False, budget=True):
+        cells = []
+        met = []
+        for vm, init in ((v32, init32), (v64, init64)):
+            rr = vm.get(key) or {}
+            ns = rr.get(irq, rr.get('ns'))
+            if ns is not None and minus_init and init:
+                ns -= init
+            bare = (vm.get('bare') or {}).get('ns')
+            ratio = ns / bare if ns is not None and bare else None
+            cells += [fmt(ns), '%.1f×' % ratio if ratio else '—']
+            if ratio is not None:
+                met.append(ratio <= BUDGET_ISR_RATIO)
+        rr = v64.get(key) or {}
+        budget_cell = (('yes' if all(met) else '**no**') if met and budget
+                       else '')
+        alloc = rr.get('bytes_per_call')
+        return '| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            label, cells[0], cells[1], cells[2], cells[3], budget_cell,
+            '—' if alloc is None else '%g B' % alloc,
+            'yes' if rr.get('heap_lock_error') is None else
+            '**no**: ' + rr['heap_lock_error'])
+    lines.append(row('hand-written toggle (baseline)', 'bare', budget=False))
+    for kind in ISR_KINDS:
+        if kind in v64:
+            lines.append(row('`%s`, interrupt only' % kind, kind))
+    lines.append(row('`pattern` without the simulated Timer.init (a C call on '
+                     'a board)', 'pattern', minus_init=True))
+    lines.append(row('the simulated board\'s `Timer.init` alone', 'timer_init',
+                     budget=False))
+    lines.append(row('shared timer queue, 9 slots, 1 due (one blink fires)',
+                     'queue_1_due', budget=False))
+    lines.append(row('shared timer queue, 9 slots, all 9 due (9 blinks fire)',
+                     'queue_9_due', budget=False))
+    misses = []
+    for kind in ISR_KINDS:
+        ratios = [isr_ratio(vm, kind) for vm in (v32, v64) if kind in vm]
+        if any(x is not None and x > BUDGET_ISR_RATIO for x in ratios):
+            misses.append(kind)
+    lines += ['', 'Where the budget is missed: %s. A pattern re-arms its '
+              'one-shot timer at every step; on the simulated board that is '
+              'a Python `Timer.init` (its own row), on a board a C call, so '
+              'its second row is the closer estimate of a board\'s cost. The '
+              'shared queue\'s interrupt walks all 9 slots in Python and '
+              're-arms its hardware timer (a Python `Timer.init` here) every '
+              'time: per binding fired it costs %s ns (64-bit) with all 9 '
+              'due, next to the toggle\'s %s ns; with one due, the walk is '
+              'the cost. A blink\'s own timer costs its interrupt alone.' % (
+                  ', '.join('`%s`' % k for k in misses) or 'nowhere',
+                  fmt(((v64.get('queue_9_due') or {}).get('ns') or 0) // 9),
+                  fmt((v64.get('bare') or {}).get('ns')))]
     return lines
+
+
+def md_rates(r):
+    lines = ['### Rates with a shared timer (12 blinks, esp32 profile)', '',
+             'Three blinks on timers of their own and nine on the shared '
+             'queue (app/timerqueue.py) on the simulated board, over %s s: '
+             'fires counted against each period (budget: within %d %%).'
+             % (r['window_s'], BUDGET_RATE_ERROR * 100), '',
+             '| binding | period | fires | expected | error | missed |',
+             '|---|---:|---:|---:|---:|---:|']
+    for b in r['bindings']:
+        lines.append('| %s | %d ms | %d | %.1f | %+.2f %% | %d |' % (
+            b['id'], b['period_ms'], b['fires'], b['expected'],
+            b['error'] * 100, b['missed']))
+    lines += ['', 'Worst: %.2f %% (%s).' % (
+        r['worst_error'] * 100, ok(r['worst_error'] <= BUDGET_RATE_ERROR))]
+    return lines
+
+
+def md_board_load(r, profile):
+    per = _profile(profile, 'pinwheel, GET /api/bindings, 8 running')
+    cached = BEFORE_LISTING_US
+    a, b = r.get('stream only') or {}, r.get('stream + polls') or {}
+    lat = sorted(b.get('latency_ms') or [])
+    lines = ['### GET /api/bindings under a board-realistic load', '',
+             'A phone polling `GET /api/bindings` every %s s and one event '
+             'stream open while 8 blinks run (100 ms each), %s s per phase.'
+             % (r['poll_every_s'], r['window_s']), '',
+             '| figure | value |', '|---|---:|',
+             '| VM CPU, event stream and timers only | %.1f %% |' % (
+                 a.get('cpu_share', 0) * 100),
+             '| VM CPU, with the polls | %.1f %% |' % (
+                 b.get('cpu_share', 0) * 100),
+             '| poll latency, median / max | %s / %s ms |' % (
+                 lat[len(lat) // 2] if lat else '—', lat[-1] if lat else '—'),
+             '| CPU per GET /api/bindings with 8 running blinks (in-VM, '
+             'profile table) | %s us |' % fmt(per),
+             '| its share of one CPU at one poll per %s s | %s |' % (
+                 r['poll_every_s'], '%.3f %%' % (per / 1e4 / r['poll_every_s'])
+                 if per else '—'),
+             '| event-stream events received | %s |' % r.get('events')]
+    lines += ['', 'What dropping the Listing cache cost: at one poll every '
+              '2 s every binding has fired between two polls, so the cache '
+              'would have rebuilt the document for each of them anyway; it '
+              'only paid off under wrk, where requests come faster than '
+              'fires. The last run with it measured %s us per GET /api/'
+              'bindings (4 bindings, in-VM, 31619ee); now %s us with 8.'
+              % (cached, fmt(per))]
+    return lines
+
+
+BEFORE_LISTING_US = 105  # 31619ee profile: GET /api/bindings, 4 bindings
+
+
+def _profile(p, label_start):
+    if not isinstance(p, dict):
+        return None
+    for label, path, us in p.get('us_per_request', []):
+        if label.startswith(label_start):
+            return us
+    return None
 
 
 def md_lateness(r):
@@ -346,29 +502,44 @@ def summary(results):
                              row['ratio'] >= BUDGET_BINDINGS_RATIO
                              and cpu >= BUDGET_BINDINGS_RATIO))
     m = results.get('memory')
-    if isinstance(m, dict) and 'per_binding' in m:
-        mh = m.get('min_heap') or {}
-        floor = heap_floor(m)
-        rows.append(('boots and serves in %d KB' % BUDGET_HEAP_KB,
-                     'needs %s KB%s' % (mh.get('min_kb'), ' (bare Microdot on '
-                                        'the same VM: %d KB; pinwheel\'s own '
-                                        'share: %d KB)' % floor if floor else ''),
-                     mh.get('min_kb') is not None
-                     and mh['min_kb'] <= BUDGET_HEAP_KB))
-        worst = max(r['binding'] for r in m['per_binding'].values())
-        rows.append(('≤ 1 KB per binding', 'worst kind %d B' % worst,
+    if isinstance(m, dict) and 'vm64' in m:
+        proj = projected_min_kb(m)
+        mh = (m.get('min_heap') or {}).get('min_kb')
+        rows.append(('boots and serves in %d KB (32-bit)' % BUDGET_HEAP_KB,
+                     '~%s KB projected (64-bit: %s KB measured)' % (proj, mh),
+                     proj is not None and proj <= BUDGET_HEAP_KB))
+        worst = max(r['binding'] for r in
+                    (m.get('vm32') or m['vm64'])['per_binding'].values())
+        rows.append(('≤ 1 KB per binding (32-bit)', 'worst kind %d B' % worst,
                      worst <= BUDGET_PER_BINDING))
-        rows.append(('no heap growth over 2,000 create/delete cycles',
-                     '%+d B' % m['churn']['growth'], m['churn']['growth'] <= 0))
+        growth = m['vm64']['churn']['growth']
+        rows.append(('no heap growth over 2,000 create/delete cycles '
+                     '(64-bit)', '%+d B' % growth, growth <= 0))
     i = results.get('isr')
-    if isinstance(i, dict) and 'bare' in i:
-        kinds = [k for k in i if isinstance(i[k], dict) and k != 'bare']
-        worst = max(i[k]['bytes_per_call'] for k in kinds)
-        locked = all(i[k]['heap_lock_error'] is None for k in kinds)
+    if isinstance(i, dict) and 'vm64' in i:
+        for name in ('vm32', 'vm64'):
+            vm = i.get(name) or {}
+            if 'bare' not in vm:
+                continue
+            ratios = {k: isr_ratio(vm, k) for k in ISR_KINDS if k in vm}
+            worst = max(ratios, key=lambda k: ratios[k])
+            rows.append(('each kind\'s interrupt ≤ %.0f× a hand-written toggle'
+                         ' (%s-bit)' % (BUDGET_ISR_RATIO, name[2:]),
+                         'worst `%s` %.1f×' % (worst, ratios[worst]),
+                         ratios[worst] <= BUDGET_ISR_RATIO))
+        vm = i['vm64']
+        kinds = [k for k in ISR_KINDS if k in vm]
+        alloc = max(vm[k]['bytes_per_call'] for k in kinds)
+        locked = all(vm[k]['heap_lock_error'] is None for k in kinds)
         rows.append(('ISR allocates 0 bytes (every kind)',
-                     '%g B/call, heap_lock %s' % (worst, 'ok' if locked
+                     '%g B/call, heap_lock %s' % (alloc, 'ok' if locked
                                                   else 'FAILED'),
-                     worst == 0 and locked))
+                     alloc == 0 and locked))
+    ra = results.get('rates')
+    if isinstance(ra, dict) and 'worst_error' in ra:
+        rows.append(('12 blinks on the esp32 profile, each rate within 1 %',
+                     '%.2f %% worst' % (ra['worst_error'] * 100),
+                     ra['worst_error'] <= BUDGET_RATE_ERROR))
     lat = results.get('lateness')
     if isinstance(lat, dict) and 'rates' in lat and '100 Hz' in lat['rates']:
         p99 = lat['rates']['100 Hz']['pinwheel_load']['p99_us']
@@ -383,24 +554,93 @@ def summary(results):
     return lines
 
 
+def fits(results):
+    """One row per target: (target, profile, free bytes or None, what,
+    source, verdict, why)."""
+    m = results.get('memory') or {}
+    v32 = m.get('vm32') or {}
+    need = projected_min_kb(m)
+    boot = v32.get('boot')
+    rows = []
+    for target, profile, free, what, source in BOARDS:
+        if profile == 'esp8266':
+            verdict, why = 'no', ('frozen firmware only: deploy.py refuses '
+                                  'it')
+        elif free is None or need is None:
+            verdict, why = 'unverified', 'no published free heap to compare'
+        elif free >= need * KB + 32 * KB:
+            verdict, why = 'yes', '%s KB left over the smallest heap' % (
+                free // KB - need)
+        elif free >= need * KB:
+            verdict, why = 'tight', 'less than 32 KB over the smallest heap'
+        else:
+            verdict, why = 'no', 'short of the smallest heap by %d KB' % (
+                need - free // KB)
+        rows.append((target, profile, free, what, source, verdict, why))
+    return rows, need, boot
+
+
+def boards_section(results):
+    """The "Which boards it fits" section of docs/boards.md."""
+    rows, need, boot = fits(results)
+    lines = ['## Which boards it fits', '',
+             'Generated by `make bench` (bench/report.py) from '
+             'bench/results.json; tests/test_bench.py keeps it in step. '
+             'pinwheel on the 32-bit VM: %s of heap after boot, and a '
+             'smallest heap that serves of ~%s KB (projected from the 64-bit '
+             'port, see [the bench report](../bench/results.md#memory-32-bit-'
+             'first)). "Fits" means the free heap at the prompt holds that '
+             'with 32 KB to spare for requests; the esp32 port can grow its '
+             'heap a little past its figure while the IDF has memory left.'
+             % (kb(boot), need), '',
+             '| target | profile | published free heap | what was measured |'
+             ' fits | why |', '| --- | --- | ---: | --- | --- | --- |']
+    for target, profile, free, what, source, verdict, why in rows:
+        lines.append('| %s | `%s` | %s | %s%s | %s | %s |' % (
+            target, profile, '—' if free is None else '{:,} B'.format(free),
+            what, ' ([source](%s))' % source if source else '',
+            {'yes': 'yes', 'tight': '**tight**', 'no': '**no**',
+             'unverified': 'unverified'}[verdict], why))
+    lines += ['', 'A target marked no is not supported as deployed. ESP8266: '
+              'freeze pinwheel into the firmware (see [internals]'
+              '(internals.md#freezing-pinwheel-into-firmware--romfs)); '
+              '`deploy.py` refuses it with one line.']
+    return '\n'.join(lines) + '\n'
+
+
+def write_boards(results, path=BOARDS_MD):
+    text = path.read_text()
+    block = '%s\n%s%s' % (FITS_BEGIN, boards_section(results), FITS_END)
+    if FITS_BEGIN in text:
+        text = re.sub(re.escape(FITS_BEGIN) + '.*?' + re.escape(FITS_END),
+                      lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip('\n') + '\n\n' + block + '\n'
+    path.write_text(text)
+
+
 def markdown(results):
     meta = results['meta']
     lines = ['`make bench` measures each figure next to its baseline in the '
              'same run (interleaved, repeated, medians) and writes '
-             'bench/results.json, bench/results.md, this section and the '
-             'chart. This run: %s, MicroPython %s unix port, %s, %s CPUs '
+             'bench/results.json, this report, docs/bench.png and the board '
+             'table of docs/boards.md. This run: %s, MicroPython %s unix port'
+             ' (64-bit) and the WebAssembly port (32-bit: %s), %s, %s CPUs '
              '(shared with other jobs; load average %.1f at the start), %s s '
              '(bench/load.py, the 60 s load test, runs after it)%s.' % (
-                 meta['date'], meta['micropython'], meta['host'], meta['cpus'],
+                 meta['date'], meta['micropython'],
+                 meta.get('micropython32', '?'), meta['host'], meta['cpus'],
                  meta['load_avg'], meta.get('total_s'),
                  ' (**--quick run: noisy**)' if meta.get('quick') else ''),
              '']
     lines += summary(results)
-    for name, fn in (('throughput', md_throughput), ('profile', md_profile),
-                     ('memory', md_memory),
-                     ('isr', md_isr), ('lateness', md_lateness),
-                     ('dashboard', md_dashboard), ('deploy', md_deploy),
-                     ('mqtt', md_mqtt)):
+    sections = (('memory', md_memory), ('isr', md_isr), ('rates', md_rates),
+                ('board_load', lambda r: md_board_load(
+                    r, results.get('profile'))),
+                ('throughput', md_throughput), ('profile', md_profile),
+                ('lateness', md_lateness), ('dashboard', md_dashboard),
+                ('deploy', md_deploy))
+    for name, fn in sections:
         lines.append('')
         err = failed(results, name)
         if err:
@@ -414,110 +654,59 @@ def markdown(results):
     return '\n'.join(lines) + '\n'
 
 
-def _profile_us(results, label_start):
-    p = results.get('profile')
-    if not isinstance(p, dict) or 'us_per_request' not in p:
-        return None
-    for label, path, us in p['us_per_request']:
-        if label.startswith(label_start):
-            return us
-    return None
-
-
 def explain(results):
     """One note per missed budget, with the figures that locate the cost."""
     notes = []
     tp = results.get('throughput')
     if isinstance(tp, dict) and 'cases' in tp:
         rows = [tp['cases'].get('GET /api/bindings @%d' % c) for c in (1, 10)]
+        rows = [r for r in rows if r]
         worst = min(min(r['ratio'], r.get('cpu_ratio') or r['ratio'])
-                    for r in rows if r)
+                    for r in rows) if rows else 1
         if worst < BUDGET_BINDINGS_RATIO:
-            bare = _profile_us(results, 'bare Microdot, small')
-            doc = _profile_us(results, 'bare Microdot, pinwheel')
-            empty = _profile_us(results, 'pinwheel, GET /api/bindings, no')
-            full = _profile_us(results, 'pinwheel, GET /api/bindings (4')
-            rps = rows[0]['bare'].get('per_cpu_s') if rows[0] else None
-            known = None not in (bare, doc, empty, full)
+            p = results.get('profile')
             notes.append(
-                '`GET /api/bindings` is %.2f× to %.2f× bare Microdot (budget '
-                '%.2f×). The bare app costs ~%s us of CPU per request end to '
-                'end, most of it Microdot and asyncio on the socket (strace: '
-                'every byte of the request head is its own read() call, and '
-                'every response header line its own write and trip through the'
-                ' event loop). Inside the VM (profile table) the bare request is %s '
-                'us and pinwheel\'s %s us: %s us for the connection cap, the '
-                'read deadline, the auth hook and routing (no bindings: %s us),'
-                ' %s us to build four binding dicts, and %s us because the '
-                'answer is ~1 KB of JSON instead of 20 bytes (the bare app '
-                'sending the same document as a static dict: %s us). Fixed in '
-                'this round: a per-request `asyncio.wait_for` (a task per '
-                'request, ~50 us) became one watchdog task; /api/status no '
-                'longer walks the 2 MB heap twice per request (~0.7 ms; now '
-                'once a second).'
-                % (min(r['ratio'] for r in rows if r),
-                   max(r['ratio'] for r in rows if r), BUDGET_BINDINGS_RATIO,
-                   '%.0f' % (1e6 / rps) if rps else '?', fmt(bare), fmt(full),
-                   fmt(empty - bare) if known else '?', fmt(empty),
-                   fmt(full - empty - (doc - bare)) if known else '?',
-                   fmt(doc - bare) if known else '?', fmt(doc)))
+                '`GET /api/bindings` is %.2f× bare Microdot at worst (budget '
+                '%.2f×). In the VM without sockets (profile table) the bare '
+                'request costs %s us and pinwheel\'s with 4 bindings %s us: '
+                'the document is ~1 KB of JSON built for every request.' % (
+                    worst, BUDGET_BINDINGS_RATIO,
+                    fmt(_profile(p, 'bare Microdot, small')),
+                    fmt(_profile(p, 'pinwheel, GET /api/bindings (4'))))
     m = results.get('memory')
-    if isinstance(m, dict) and 'imports' in m:
-        mh = m.get('min_heap') or {}
-        if mh.get('min_kb') is None or mh['min_kb'] > BUDGET_HEAP_KB:
-            imports = dict(m['imports'])
-            ours = sum(n for name, n in m['imports'] if name.startswith('app'))
-            rom = m.get('romfs') or {}
-            serving = (m.get('serving') or {}).get('pinwheel')
-            split, floor = heap_split(m), heap_floor(m)
-            if split and floor:
-                before = ('the VM, asyncio and Microdot hold %s before any '
-                          'pinwheel code, and a bare Microdot app needs a %d KB'
-                          ' heap on the same VM, so pinwheel\'s own share is '
-                          '%d KB:' % (kb(split[0]), floor[0], floor[1]))
-            else:
-                before = ('Microdot %s and asyncio %s before any pinwheel '
-                          'code,' % (kb(imports.get('microdot')),
-                                     kb(imports.get('asyncio'))))
+    if isinstance(m, dict) and 'vm64' in m:
+        proj = projected_min_kb(m)
+        if proj is None or proj > BUDGET_HEAP_KB:
+            v32 = m.get('vm32') or {}
+            top = sorted(((n, b) for n, b in v32.get('imports', [])
+                          if n.startswith('app')), key=lambda x: -x[1])[:3]
             notes.append(
-                'The 96 KB heap is not met on the 64-bit unix port: the app '
-                'needs %s KB. Code loaded from .mpy files lives in the heap: '
-                '%s pinwheel\'s'
-                ' modules %s (largest: %s), plus %s of objects built at boot. '
-                'The live heap while serving is %s; the rest of the minimum is '
-                'headroom for requests and fragmentation (MicroPython\'s GC '
-                'never moves objects, so one block of a KB or two can be '
-                'missing with more than that free in pieces; %s). Every object '
-                'and pointer is '
-                'twice the size of a 32-bit board\'s. With app/ and lib/ in a '
-                'ROMFS partition (bytecode runs in place; MicroPython >= 1.25 '
-                'boards) the boot heap would be %s instead of %s.'
-                % (mh.get('min_kb'), before, kb(ours), ', '.join(
-                       '`%s` %s' % (n, kb(b)) for n, b in sorted(
-                           ((n, b) for n, b in m['imports']
-                            if n.startswith('app')), key=lambda x: -x[1])[:3]),
-                   kb(m['boot'] - m['base'] - sum(imports.values())),
-                   kb(serving), 'at %s KB: %s' % tuple(mh['below'])
-                   if mh.get('below') else 'see the probes in results.json',
-                   kb(rom['boot_without_image'] - rom['base'])
-                   if 'boot_without_image' in rom else '?',
-                   kb(m['boot'] - m['base'])))
-            if floor:
+                'The 96 KB heap is not met on 32-bit: the smallest heap is '
+                '~%s KB (projected), up from %s before: every module now '
+                'stays loaded after boot (%s of modules on 32-bit; largest: '
+                '%s). On boards that are short of heap, the way out is '
+                'bytecode in ROM (ROMFS or frozen firmware: docs/internals.md'
+                '), not code loaded and dropped on demand.' % (
+                    proj, kbr(BEFORE['vm32']['min_heap_kb']),
+                    kb(sum(b for n, b in v32.get('imports', [])
+                           if n.startswith('app'))),
+                    ', '.join('`%s` %s' % (n, kb(b)) for n, b in top)))
+    i = results.get('isr')
+    if isinstance(i, dict):
+        for name in ('vm32', 'vm64'):
+            vm = i.get(name) or {}
+            bad = [k for k in ISR_KINDS if k in vm and 'bare' in vm
+                   and isr_ratio(vm, k) > BUDGET_ISR_RATIO]
+            if bad:
                 notes.append(
-                    'What it would take: the bare app\'s %d KB leaves %d KB '
-                    'of a 96 KB heap for pinwheel, headroom included, and '
-                    'pinwheel\'s modules that stay loaded already hold %s '
-                    '(`app.sim`, the simulated board a real board never loads, '
-                    '%s of it). Code only a change or a rare request runs is '
-                    'loaded per call and dropped (app.call), and the VM\'s '
-                    'name table is kept below its next doubling (%d of %d '
-                    'names, else one more %s block); going further means '
-                    'dropping features the API, the limits or the simulated '
-                    'board need.' % (
-                        floor[0], BUDGET_HEAP_KB - floor[0], kb(ours),
-                        kb(imports.get('app.sim')),
-                        (m.get('names') or {}).get('count', 0), NAMES_LIMIT,
-                        kb(NAMES_BLOCK)))
+                    'Interrupt budget (%s-bit): %s over %.0f× the toggle. The'
+                    ' toggle does two attribute writes and a call; every '
+                    'kind\'s ISR also reads the clock, checks for missed fires'
+                    ' and counts, which is what makes missed fires visible. %s'
+                    % (name[2:], ', '.join('`%s` %.1f×' % (k, isr_ratio(vm, k))
+                                           for k in bad), BUDGET_ISR_RATIO,
+                       'A pattern\'s figure includes the simulated Timer.init '
+                       '(see its row without it).' if 'pattern' in bad else ''))
     lat = results.get('lateness')
     if isinstance(lat, dict) and '100 Hz' in lat.get('rates', {}):
         row = lat['rates']['100 Hz']
@@ -525,14 +714,10 @@ def explain(results):
         if p99 is None or p99 >= BUDGET_P99_US:
             notes.append(
                 'Timer p99 at 100 Hz under load is %s us for pinwheel and %s us'
-                ' for a bare simulated timer with a do-nothing callback in the '
-                'bare Microdot app under the same load: the tail is the host, '
-                'not pinwheel. The simulated timer is a thread that the Linux '
-                'scheduler wakes, on 2 cores shared with wrk and other jobs '
-                '(load average %.1f at the start); on a board the timer is a '
-                'hardware interrupt.' % (
-                    lat_us(p99), lat_us(row['bare_load']['p99_us']),
-                    results['meta']['load_avg']))
+                ' for a bare simulated timer in the bare Microdot app under the'
+                ' same load: the tail is the host (a timer thread the Linux '
+                'scheduler wakes, on 2 shared cores), not pinwheel.' % (
+                    lat_us(p99), lat_us(row['bare_load']['p99_us'])))
     return notes
 
 
@@ -601,33 +786,14 @@ def chart(results, path=CHART):
     plt.close(fig)
 
 
-def paste_readme(md, readme=ROOT / 'README.md'):
-    """Put the tables right after the benchmarks placeholder, replacing what
-    an earlier run put there (between our markers); nothing else changes."""
-    text = readme.read_text()
-    block = '%s\n## Benchmarks\n\n![benchmarks](docs/bench.png)\n\n%s%s\n' % (
-        BEGIN, md, END)
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + '.*?' + re.escape(END) + '\n?',
-                      lambda _: block, text, flags=re.S)
-    elif PLACEHOLDER in text:
-        text = text.replace(PLACEHOLDER, PLACEHOLDER + '\n' + block, 1)
-    else:
-        print('README.md has no %s placeholder; not pasted' % PLACEHOLDER)
-        return
-    readme.write_text(text)
-
-
-def write_all(results, readme=True):
+def write_all(results):
     (BENCH / 'results.json').write_text(json.dumps(results, indent=1) + '\n')
     md = markdown(results)
     (BENCH / 'results.md').write_text('# pinwheel benchmarks\n\n' + md)
+    write_boards(results)
     chart(results)
-    if readme:
-        paste_readme(md)
     print(md)
 
 
 if __name__ == '__main__':
-    write_all(json.loads((BENCH / 'results.json').read_text()),
-              readme='--no-readme' not in sys.argv)
+    write_all(json.loads((BENCH / 'results.json').read_text()))

@@ -3,15 +3,20 @@
 
 Every figure is measured in the same run as its baseline (a bare Microdot
 app on the same VM, a hand-written ISR, a bare simulated timer), runs are
-interleaved and repeated, and the medians are reported. Writes
-bench/results.json, bench/results.md (also pasted into README.md) and
+interleaved and repeated, and the medians are reported. The memory and
+ISR figures come from both VMs: the 32-bit one (MicroPython's WebAssembly
+port, as every board is 32-bit) and the 64-bit unix port. Writes
+bench/results.json, bench/results.md (the report; the docs link to it) and
 docs/bench.png.
 
-    .venv/bin/python bench/run.py            # everything (< 10 minutes)
+    .venv/bin/python bench/run.py            # everything
     .venv/bin/python bench/run.py --quick    # short runs, to check the harness
     .venv/bin/python bench/run.py --only throughput,memory
 
-Every process started here (VMs, wrk, socat, chromium) is stopped by its pid.
+A section is one function ``name(opts) -> dict`` in SECTIONS. VMs, flash
+dirs and scripts in the VMs go through tests/vm.py, the one helper the
+tests use too. Every process started here (VMs, wrk, socat, chromium) is
+stopped by its pid.
 """
 import argparse
 import http.client
@@ -27,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,12 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / 'bench'
 MP = BENCH / 'mp'
 WORK = ROOT / 'build' / 'bench'
-BIN = Path(sys.executable).parent
-MICROPYTHON = os.path.abspath(os.environ.get('MICROPYTHON') or BIN / 'micropython')  # MICROPYTHON=path: another binary
-sys.path[:0] = [str(ROOT), str(BENCH)]
+sys.path[:0] = [str(ROOT), str(ROOT / 'tests'), str(BENCH)]
 import deploy  # noqa: E402
+import vm as vms  # noqa: E402  tests/vm.py
 from report import BUDGET_HEAP_KB, write_all  # noqa: E402
 
+QUIET = {'port': 8080, 'log': False}  # a bench VM logs no requests
 # Four bindings, one of each kind, for the throughput and lateness VMs.
 BINDINGS = [
     {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500},
@@ -50,9 +56,14 @@ BINDINGS = [
     {'id': 'button', 'kind': 'sample', 'pin': 34, 'period_ms': 20,
      'window': 32},
 ]
-BENCH_CONFIG = {'board': 'auto', 'http': {'port': 8080}, 'api_token': None,
+BENCH_CONFIG = {'board': 'auto', 'http': QUIET, 'api_token': None,
                 'limits': {'bindings': 16, 'virtual_timers': 16},
                 'bindings': BINDINGS}
+DEFAULT_CONFIG = dict(json.loads((ROOT / 'config.json').read_text()),
+                      http=QUIET)
+# Eight blinks, as a board that runs a few outputs (the board load).
+EIGHT = [{'id': 'b%d' % i, 'kind': 'blink', 'pin': pin, 'period_ms': 100}
+         for i, pin in enumerate((2, 4, 5, 12, 13, 14, 15, 16))]
 CYCLE_IDS = ['bench%d' % i for i in range(1, 11)]  # see bench/wrk.lua
 
 
@@ -64,114 +75,55 @@ def median(values):
     return statistics.median(values) if values else None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 # -- processes --------------------------------------------------------------
 
-class VM:
-    """A micropython process serving HTTP from a flash dir on 127.0.0.1."""
-
-    def __init__(self, flash, script='main.py', args=(), heapsize=None,
-                 ready='/api/status'):
-        self.flash = Path(flash)
-        self.port = free_port()
-        self.cmd = [MICROPYTHON]
-        if heapsize:
-            self.cmd += ['-X', 'heapsize=%s' % heapsize]
-        self.cmd += [script] + [str(a).replace('{port}', str(self.port))
-                                for a in args]
-        self.ready = ready
-        self.proc = None
-
-    def start(self, timeout=15):
-        env = dict(os.environ, PINWHEEL_PORT=str(self.port))
-        self.logf = open(self.flash / 'vm.log', 'ab')
-        self.proc = subprocess.Popen(self.cmd, cwd=self.flash, env=env,
-                                     stdout=self.logf, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError('VM exited: %s' % self.output()[-600:])
-            try:
-                status, _ = self.request('GET', self.ready, timeout=2)
-                if status < 500:
-                    return self
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError('VM did not answer: %s' % self.output()[-600:])
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def output(self):
-        try:
-            return (self.flash / 'vm.log').read_text(errors='replace')
-        except OSError:
-            return ''
-
-    def stop(self):
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.proc.wait(10)
-            self.logf.close()
-            self.proc = None
-
-    def request(self, method, path, body=None, timeout=10):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port,
-                                          timeout=timeout)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            headers = {'Content-Type': 'application/json'} if data else {}
-            conn.request(method, path, body=data, headers=headers)
-            res = conn.getresponse()
-            raw = res.read()
-            try:
-                return res.status, json.loads(raw)
-            except ValueError:
-                return res.status, raw
-        finally:
-            conn.close()
+def flash(name, config=None, scripts=()):
+    """A fresh flash dir under build/bench: the image, ``config`` (default:
+    the repo's, with the request log off) and bench/mp ``scripts``
+    (lateness.py, which bare.py and serve.py use, comes with them)."""
+    path = WORK / name
+    if path.exists():
+        shutil.rmtree(path)
+    if scripts:
+        scripts = list(scripts) + ['lateness.py']
+    return vms.make_flash(path, DEFAULT_CONFIG if config is None else config,
+                          [MP / s for s in scripts])
 
 
-def make_flash(name, image, config=None, scripts=()):
-    """A flash dir under build/bench: the image, a config, bench scripts."""
-    flash = WORK / name
-    if flash.exists():
-        shutil.rmtree(flash)
-    shutil.copytree(image, flash)
-    cfg = config if config is not None else json.loads(
-        (ROOT / 'config.json').read_text())
-    (flash / 'config.json').write_text(json.dumps(cfg))
-    for s in scripts:
-        shutil.copyfile(MP / s, flash / s)
-    if scripts:  # bare.py and serve.py count timer lateness with it
-        shutil.copyfile(MP / 'lateness.py', flash / 'lateness.py')
-    return flash
+def app_vm(path, script=None, args=(), heapsize=None):
+    """A VM (not started) serving ``path``: pinwheel, or a bench/mp app."""
+    if script is None:
+        return vms.VM(path, heapsize=heapsize)
+    return vms.VM(path, heapsize=heapsize, script=script, args=args)
 
 
-def run_in_vm(script, image, args=(), cwd=None, timeout=300):
-    """Run bench/mp/<script> inside the VM with the image's modules on the
-    path; return the JSON it prints after ``BENCH``."""
-    env = dict(os.environ, MICROPYPATH='.frozen:%s:%s' % (image, image / 'lib'))
-    res = subprocess.run([MICROPYTHON, str(MP / script)] + list(args),
-                         cwd=cwd or image, env=env, capture_output=True,
-                         text=True, timeout=timeout)
-    names = re.search(r'qstr pool: n_pool=(\d+), n_qstr=(\d+)', res.stdout)
-    for line in res.stdout.splitlines():
+def call(vm, method, path, body=None, timeout=10):
+    """(status, body) of one request."""
+    status, data, _ = vm.request(method, path, body, timeout=timeout)
+    return status, data
+
+
+def bench_json(result, script):
+    """The JSON a bench/mp script printed after ``BENCH``."""
+    for line in result.stdout.splitlines():
         if line.startswith('BENCH '):
-            out = json.loads(line[6:])
-            if names:  # the script printed micropython.qstr_info()
-                out['names'] = {'pools': int(names.group(1)),
-                                'count': int(names.group(2))}
-            return out
+            return json.loads(line[6:])
     raise RuntimeError('%s failed (%s):\n%s%s' % (
-        script, res.returncode, res.stdout[-2000:], res.stderr[-2000:]))
+        script, result.returncode, result.stdout[-2000:],
+        result.stderr[-2000:]))
+
+
+def in_vm(script, path, args=(), timeout=300):
+    """Run bench/mp/<script> on the 64-bit unix port in the flash dir."""
+    return bench_json(vms.run_micropython(MP / script, args, timeout=timeout,
+                                          flash=path), script)
+
+
+def in_vm32(script, path, args=(), then=(), timeout=600):
+    """Run bench/mp/<script> on the 32-bit VM (WebAssembly) in the flash
+    dir."""
+    return bench_json(vms.run_micropython32(MP / script, args, timeout=timeout,
+                                            flash=path, then=then), script)
 
 
 def cpu_seconds(pid):
@@ -245,19 +197,20 @@ def cleanup_cycle(vm):
 
 
 def live_heap(vm):
-    status, data = vm.request('GET', '/api/status?gc=1')
+    status, data = call(vm, 'GET', '/api/status?gc=1')
     return data.get('mem_alloc') if status == 200 else None
 
 
-def cpu_per_request(flash, which, path, n):
+def cpu_per_request(path_, which, path, n):
     """CPU microseconds per request through handle_request (bench/mp/
     handle.py), the VM's start-up subtracted; the least of five runs (other
     jobs on the machine only ever add time)."""
-    env = dict(os.environ, MICROPYPATH='.frozen:.:lib')
+    env = dict(os.environ, MICROPYPATH='.frozen:.:lib:%s' % (
+        ROOT / 'tests' / 'mp'))
 
     def cpu(count):
-        proc = subprocess.Popen([MICROPYTHON, str(MP / 'handle.py'), which,
-                                 path, str(count)], cwd=flash, env=env,
+        proc = subprocess.Popen([vms.MICROPYTHON, str(MP / 'handle.py'),
+                                 which, path, str(count)], cwd=path_, env=env,
                                 stdout=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         if status:
@@ -277,36 +230,39 @@ PROFILE = [  # (label, app, path): where a request's CPU time goes
     ('pinwheel, unknown path (all routes tried, JSON 404)', 'pinwheel',
      '/nope'),
     ('pinwheel, GET /api/status', 'pinwheel', '/api/status'),
+    ('pinwheel, GET /api/bindings, 8 running blinks (the document changes '
+     'between any two polls)', 'pinwheel8', '/api/bindings'),
 ]
 
 
-def profile(image, opts):
-    flash = make_flash('profile', image, BENCH_CONFIG)
-    empty = dict(BENCH_CONFIG, bindings=[])
-    (flash / 'config0.json').write_text(json.dumps(empty))
-    vm = VM(flash).start()
+def profile(opts):
+    path = flash('profile', BENCH_CONFIG)
+    (path / 'config0.json').write_text(json.dumps(dict(BENCH_CONFIG,
+                                                       bindings=[])))
+    (path / 'config8.json').write_text(json.dumps(dict(BENCH_CONFIG,
+                                                       bindings=EIGHT)))
+    vm = app_vm(path).start()
     try:
-        (flash / 'doc.json').write_text(json.dumps(
-            vm.request('GET', '/api/bindings')[1]))
+        (path / 'doc.json').write_text(json.dumps(
+            call(vm, 'GET', '/api/bindings')[1]))
     finally:
         vm.stop()
     n = 500 if opts.quick else 3000
     return {'requests': n, 'us_per_request': [
-        [label, path, cpu_per_request(flash, which, path, n)]
-        for label, which, path in PROFILE]}
+        [label, url, cpu_per_request(path, which, url, n)]
+        for label, which, url in PROFILE]}
 
 
-def throughput(image, opts):
-    pw = VM(make_flash('tp-pinwheel', image, BENCH_CONFIG))
-    bare = VM(make_flash('tp-bare', image, scripts=['bare.py']),
-              'bare.py', ['{port}'])
+def throughput(opts):
+    pw = app_vm(flash('tp-pinwheel', BENCH_CONFIG))
+    bare = app_vm(flash('tp-bare', scripts=['bare.py']), 'bare.py', ['{port}'])
     out = {'seconds': opts.secs, 'reps': opts.reps, 'cases': {}}
     try:
         pw.start()
         bare.start()
         # the bare app also serves pinwheel's document as a static dict
         (bare.flash / 'doc.json').write_text(json.dumps(
-            pw.request('GET', '/api/bindings')[1]))
+            call(pw, 'GET', '/api/bindings')[1]))
         for vm, path in ((pw, '/api/bindings'), (bare, '/api/bindings'),
                          (bare, '/bench/doc')):  # warm up: first requests allocate
             wrk(vm, path, 10, 1)
@@ -372,21 +328,6 @@ def throughput(image, opts):
 
 # -- 2. memory ----------------------------------------------------------------
 
-IMPORT_ORDER = ['asyncio', 'json', 'microdot', 'app.errors', 'app.profiles',
-                'app.sim', 'app.board', 'app.handler', 'app.kinds',
-                'app.registry', 'app.config']
-IMPORT_LAST = ['app.api', 'app.main']
-
-
-def import_order(loaded):
-    """The modules boot loaded, in an order that charges each its own
-    code (a module's dependencies first)."""
-    have = sorted(m for m in loaded if m.startswith('app.'))
-    mods = [m for m in IMPORT_ORDER if m in loaded]
-    mods += [m for m in have if m not in IMPORT_ORDER + IMPORT_LAST]
-    return mods + [m for m in IMPORT_LAST if m in have]
-
-
 SEQUENCE = [  # (method, path, body, expected status)
     ('GET', '/api/status', None, 200),
     ('GET', '/', None, 200),
@@ -420,11 +361,11 @@ def fits(start, sequence, heap_kb, settle=0.2):
     try:
         vm.start(timeout=10)
         for method, path, body, want in sequence:
-            status, _ = vm.request(method, path, body, timeout=5)
+            status, _ = call(vm, method, path, body, timeout=5)
             if status != want:
                 return False, '%s %s -> %s' % (method, path, status)
         time.sleep(settle)  # let the timers run a little with the heap tight
-        status, _ = vm.request('GET', '/api/bindings', timeout=5)
+        status, _ = call(vm, 'GET', '/api/bindings', timeout=5)
         if status != 200 or not vm.alive():
             return False, 'died after the sequence'
         return True, None
@@ -470,62 +411,44 @@ def min_heap(probe, lo=32, hi=512, step=4, confirm=3):
             'fail_at_96k': None if at_budget else why_budget}
 
 
-def min_heap_pinwheel(image, dashboard):
+def min_heap_pinwheel(dashboard):
     """pinwheel (a fresh flash each probe: the sequence rewrites its
     config.json) booting, serving / and passing SEQUENCE."""
-    sequence = [s for s in SEQUENCE if dashboard or s[1] != '/']
+    sequence = [x for x in SEQUENCE if dashboard or x[1] != '/']
     return min_heap(lambda kb: fits(
-        lambda heap: VM(make_flash('heap-probe', image), heapsize=heap),
+        lambda heap: app_vm(flash('heap-probe'), heapsize=heap),
         sequence, kb))
 
 
-def min_heap_bare(image):
+def min_heap_bare():
     """The bare Microdot app (bench/mp/bare.py) answering BARE_SEQUENCE:
     the floor under any Microdot app on this VM."""
-    flash = make_flash('heap-probe-bare', image, scripts=['bare.py'])
+    path = flash('heap-probe-bare', scripts=['bare.py'])
     return min_heap(lambda kb: fits(
-        lambda heap: VM(flash, 'bare.py', ['{port}'], heapsize=heap),
+        lambda heap: app_vm(path, 'bare.py', ['{port}'], heapsize=heap),
         BARE_SEQUENCE, kb, settle=0))
 
 
-def romfs_boot(image, flash):
-    """Heap after boot with the code in a ROMFS image (see memory.py)."""
-    src = WORK / 'romfs-src'
-    if src.exists():
-        shutil.rmtree(src)
-    for sub in ('app', 'lib'):
-        shutil.copytree(image / sub, src / sub)
-    rom = WORK / 'romfs.img'
-    res = subprocess.run([str(BIN / 'mpremote'), 'romfs', '--no-mpy', '-o',
-                          str(rom), 'build', str(src)], capture_output=True,
-                         text=True)
-    if res.returncode:
-        return {'error': 'mpremote romfs build failed: ' + res.stderr[-300:]}
+def memory(opts):
+    """The same in-VM figures on both VMs (bench/mp/memory.py), then the
+    64-bit port's smallest heap and live heap while serving over sockets
+    (the WebAssembly port has no socket, and it collects garbage only
+    between calls from JavaScript, so no heap size there is a limit)."""
+    path = flash('mem')
+    out = {'vm64': in_vm('memory.py', path)}
     try:
-        return run_in_vm('memory.py', image, ['romfs', str(rom)], cwd=flash)
-    except RuntimeError as e:
-        return {'error': str(e)[-300:]}
-
-
-def memory(image, opts):
-    flash = make_flash('mem', image)
-    out = run_in_vm('memory.py', image, cwd=flash)
-    # heap after boot from a script with few names of its own (see boot.py)
-    out.update(run_in_vm('boot.py', image, cwd=flash))
-    # heap totals: the VM alone, then + asyncio, then + Microdot
-    out['vm'] = run_in_vm('vm.py', image, cwd=flash)
-    out['imports'] = run_in_vm('memory.py', image, ['imports'] + import_order(
-        out['modules']), cwd=flash)['imports']
-    out['romfs'] = romfs_boot(image, flash)
-    dashboard = any((image / 'static').glob('*.gz')) if (
-        image / 'static').is_dir() else False
+        out['vm32'] = in_vm32('memory.py', flash('mem32'),
+                              then=['step()'] * 120)
+    except (RuntimeError, subprocess.SubprocessError) as e:
+        out['vm32'] = {'error': str(e)[-600:]}
+    dashboard = any((vms.image() / 'static').glob('index.*.gz'))
     out['dashboard_in_sequence'] = dashboard
-    out['min_heap'] = min_heap_pinwheel(image, dashboard)
-    out['min_heap_bare'] = min_heap_bare(image)
+    out['min_heap'] = min_heap_pinwheel(dashboard)
+    out['min_heap_bare'] = min_heap_bare()
     # live heap while serving, next to the bare app (same VM, same Microdot)
-    pw = VM(make_flash('mem-pinwheel', image))
-    bare = VM(make_flash('mem-bare', image, scripts=['bare.py']),
-              'bare.py', ['{port}'])
+    pw = app_vm(flash('mem-pinwheel'))
+    bare = app_vm(flash('mem-bare', scripts=['bare.py']), 'bare.py',
+                  ['{port}'])
     try:
         pw.start()
         bare.start()
@@ -533,7 +456,7 @@ def memory(image, opts):
             vm.request('GET', '/api/bindings')
             vm.request('GET', '/api/status')
         out['serving'] = {'pinwheel': live_heap(pw),
-                          'bare': bare.request('GET', '/bench/heap')[1]
+                          'bare': call(bare, 'GET', '/bench/heap')[1]
                           ['mem_alloc']}
     finally:
         pw.stop()
@@ -543,8 +466,111 @@ def memory(image, opts):
 
 # -- 3. ISR -------------------------------------------------------------------
 
-def isr(image, opts):
-    return run_in_vm('isr.py', image)
+def isr(opts):
+    """Each kind's interrupt next to a hand-written toggle, on both VMs."""
+    path = flash('isr')
+    out = {'vm64': in_vm('isr.py', path)}
+    try:
+        out['vm32'] = in_vm32('isr.py', path)
+    except (RuntimeError, subprocess.SubprocessError) as e:
+        out['vm32'] = {'error': str(e)[-600:]}
+    return out
+
+
+# 12 blinks on the esp32 profile: 3 on timers of their own, 9 sharing the
+# last hardware timer (app/timerqueue.py). Periods differ so the queue's
+# deadlines interleave.
+RATE_PINS = [2, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21]
+RATE_PERIODS = [50, 100, 100, 200, 50, 70, 100, 150, 200, 250, 300, 500]
+
+
+def rates(opts):
+    """Each binding's fires over a long window against its period: within
+    1 % (fires counted from two reads of GET /api/bindings; their times are
+    taken around the requests)."""
+    bindings = [{'id': 'r%d' % i, 'kind': 'blink', 'pin': pin,
+                 'period_ms': period} for i, (pin, period) in
+                enumerate(zip(RATE_PINS, RATE_PERIODS))]
+    config = dict(BENCH_CONFIG, board='esp32', bindings=bindings)
+    vm = app_vm(flash('rates', config)).start()
+    window = 5 if opts.quick else 30
+    try:
+        def read():
+            t0 = time.monotonic()
+            body = call(vm, 'GET', '/api/bindings')[1]
+            t1 = time.monotonic()
+            return (t0 + t1) / 2, {b['id']: b['stats'] for b in
+                                   body['bindings']}
+        time.sleep(1)
+        t0, s0 = read()
+        time.sleep(window)
+        t1, s1 = read()
+        board = call(vm, 'GET', '/api/board')[1]
+    finally:
+        vm.stop()
+    rows = []
+    for b in bindings:
+        want = (t1 - t0) * 1000 / b['period_ms']
+        got = s1[b['id']]['fires'] - s0[b['id']]['fires']
+        rows.append({'id': b['id'], 'period_ms': b['period_ms'],
+                     'fires': got, 'expected': round(want, 1),
+                     'error': round(got / want - 1, 4),
+                     'missed': s1[b['id']]['missed'] - s0[b['id']]['missed']})
+    return {'window_s': round(t1 - t0, 2), 'board': board.get('board'),
+            'timers': board.get('timers'), 'bindings': rows,
+            'worst_error': max(abs(r['error']) for r in rows)}
+
+
+def board_load(opts):
+    """A board-realistic load on GET /api/bindings: a phone polling every
+    2 s and one event stream open while 8 blinks run. The VM's CPU over the
+    window with the polls and without (the stream and the timers alone),
+    and the latency of each poll; the in-VM CPU per request is the profile's
+    8-blink row."""
+    vm = app_vm(flash('board-load', dict(BENCH_CONFIG, bindings=EIGHT))).start()
+    window = 6 if opts.quick else 20
+    stop = threading.Event()
+    events = [0]
+
+    def stream():  # one dashboard's event stream, read as it comes
+        conn = http.client.HTTPConnection('127.0.0.1', vm.port, timeout=5)
+        try:
+            conn.request('GET', '/api/events')
+            res = conn.getresponse()
+            while not stop.is_set():
+                line = res.fp.readline()
+                if not line:
+                    break
+                if line.startswith(b'event:'):
+                    events[0] += 1
+        except OSError:
+            pass
+        finally:
+            conn.close()
+    reader = threading.Thread(target=stream, daemon=True)
+    reader.start()
+    out = {'window_s': window, 'poll_every_s': 2}
+    try:
+        time.sleep(1)
+        for phase in ('stream only', 'stream + polls'):
+            cpu0, t0, latencies = cpu_seconds(vm.proc.pid), time.monotonic(), []
+            while time.monotonic() - t0 < window:
+                if phase == 'stream + polls':
+                    a = time.monotonic()
+                    status, _ = call(vm, 'GET', '/api/bindings')
+                    latencies.append(round((time.monotonic() - a) * 1000, 2))
+                time.sleep(2)
+            elapsed = time.monotonic() - t0
+            out[phase] = {'cpu_share': round(
+                (cpu_seconds(vm.proc.pid) - cpu0) / elapsed, 4),
+                'polls': len(latencies), 'latency_ms': latencies}
+        out['events'] = events[0]
+        out['alive'] = vm.alive()
+    finally:
+        stop.set()
+        vm.stop()
+    reader.join(5)
+    return out
 
 
 # -- 4. timer lateness ----------------------------------------------------------
@@ -568,40 +594,40 @@ def percentiles(counts, bucket_us):
             'max_us': (top + 1) * bucket_us}
 
 
-def lateness(image, opts):
-    pw = VM(make_flash('lat-pinwheel', image, BENCH_CONFIG,
-                       scripts=['serve.py']), 'serve.py')
+def lateness(opts):
+    pw = app_vm(flash('lat-pinwheel', BENCH_CONFIG, scripts=['serve.py']),
+                'serve.py')
     out = {'window_s': opts.window, 'rates': {}}
     pw.start()
     try:
         for hz in (10, 100, 1000):
-            bare = VM(make_flash('lat-bare', image, scripts=['bare.py']),
-                      'bare.py', ['{port}', hz])
+            bare = app_vm(flash('lat-bare', scripts=['bare.py']),
+                          'bare.py', ['{port}', hz])
             bare.start()
             try:
-                status, _ = pw.request('POST', '/api/bindings', {
+                status, _ = call(pw, 'POST', '/api/bindings', {
                     'id': 'lat', 'kind': 'blink', 'pin': 13,
                     'period_ms': 1000 // hz})
                 assert status == 201, status
-                pw.request('POST', '/bench/track/lat')
+                call(pw, 'POST', '/bench/track/lat')
                 window = opts.window * (2 if hz == 10 else 1)
                 row = {}
                 for phase in ('idle', 'load'):
                     for label, vm, hist in (
                             ('pinwheel', pw, '/bench/hist/lat'),
                             ('bare', bare, '/bench/hist')):
-                        vm.request('GET', hist)  # reset
+                        call(vm, 'GET', hist)  # reset
                         load = Load(vm, seconds=window) if phase == 'load' \
                             else None
                         time.sleep(window)
                         rps = load.wait(30) if load else None
-                        _, h = vm.request('GET', hist)
+                        _, h = call(vm, 'GET', hist)
                         r = percentiles(h['counts'], h['bucket_us'])
                         r['counts'] = h['counts']
                         if rps is not None:
                             r['load_rps'] = round(rps, 1)
                         row['%s_%s' % (label, phase)] = r
-                pw.request('DELETE', '/api/bindings/lat')
+                call(pw, 'DELETE', '/api/bindings/lat')
                 out['rates']['%d Hz' % hz] = row
                 log('lateness %d Hz: pinwheel p99 idle %s us, load %s us' % (
                     hz, row['pinwheel_idle']['p99_us'],
@@ -615,7 +641,8 @@ def lateness(image, opts):
 
 # -- 5. dashboard ---------------------------------------------------------------
 
-def dashboard(image, opts):
+def dashboard(opts):
+    image = vms.image()
     static = sorted((image / 'static').glob('*.gz')) if (
         image / 'static').is_dir() else []
     assets = [p for p in static if p.name != 'openapi.json.gz']
@@ -629,9 +656,9 @@ def dashboard(image, opts):
     except ImportError:
         out['render'] = 'not available: playwright is not installed'
         return out
-    pw = VM(make_flash('dash-pinwheel', image, BENCH_CONFIG))
-    bare = VM(make_flash('dash-bare', image, scripts=['bare.py']),
-              'bare.py', ['{port}'])
+    pw = app_vm(flash('dash-pinwheel', BENCH_CONFIG))
+    bare = app_vm(flash('dash-bare', scripts=['bare.py']), 'bare.py',
+                  ['{port}'])
     try:
         pw.start()
         bare.start()
@@ -683,7 +710,7 @@ def page_timing(browser, port, text):
 
 # -- 6. deploy ------------------------------------------------------------------
 
-def deploy_figures(image, opts):
+def deploy_figures(opts):
     t0 = time.monotonic()
     sizes = deploy.build(WORK / 'image-timed')
     out = {'build_s': round(time.monotonic() - t0, 2),
@@ -696,10 +723,10 @@ def deploy_figures(image, opts):
         out['deploy'] = 'not available: deploy.py has no --port socket://'
         return out
     board = tempfile.mkdtemp(prefix='bench-board-', dir=WORK)
-    port = free_port()
+    port = vms.free_port()
     socat = subprocess.Popen(
         ['socat', 'TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork' % port,
-         'EXEC:%s,pty,raw,echo=0' % MICROPYTHON],
+         'EXEC:%s,pty,raw,echo=0' % vms.MICROPYTHON],
         cwd=board, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)  # its own group: its VMs stop with it
     try:
@@ -742,7 +769,7 @@ class Mosquitto:
         import getpass
         self.dir = WORK / name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = vms.free_port()
         conf = self.dir / 'mosquitto.conf'
         conf.write_text('listener %d 127.0.0.1\nallow_anonymous true\n'
                         'persistence false\nuser %s\n'
@@ -768,15 +795,15 @@ class Mosquitto:
         self.proc.wait(10)
 
 
-def mqtt_vm(name, image, host=None, port=None):
+def mqtt_vm(name, host=None, port=None):
     config = dict(BENCH_CONFIG, bindings=MQTT_BINDINGS)
     if host:
         config['mqtt'] = {'host': host, 'port': port, 'client_id': name}
-    return VM(make_flash(name, image, config))
+    return app_vm(flash(name, config))
 
 
 def mqtt_state(vm):
-    return vm.request('GET', '/api/status')[1]['mqtt']
+    return call(vm, 'GET', '/api/status')[1]['mqtt']
 
 
 def publish_latency(vm, broker, n, under_load):
@@ -806,7 +833,7 @@ def publish_latency(vm, broker, n, under_load):
         time.sleep(1)
         for i in range(n):
             period = 2000 + i + (1000 if under_load else 0)  # never the stored one
-            status, _ = vm.request('PATCH', '/api/bindings/out0',
+            status, _ = call(vm, 'PATCH', '/api/bindings/out0',
                                    {'period_ms': period})
             t0 = time.monotonic()
             with cond:
@@ -830,19 +857,19 @@ def pct(values, q):
         if values else None
 
 
-def mqtt(image, opts):
+def mqtt(opts):
     """Heap with MQTT on (8 bindings, discovery published) against off;
     publish latency, binding change to broker, p50/p99, idle and under
     HTTP load; API throughput (GET /api/bindings, 10 connections) with the
     broker unreachable (refusing, and a blackhole address), and connected,
     each against MQTT off."""
     broker = Mosquitto('mqtt-broker')
-    dead = free_port()  # nothing listens: connections are refused
-    vms = {'off': mqtt_vm('mqtt-off', image),
-           'connected': mqtt_vm('mqtt-on', image, '127.0.0.1', broker.port),
-           'refused': mqtt_vm('mqtt-refused', image, '127.0.0.1', dead),
+    dead = vms.free_port()  # nothing listens: connections are refused
+    vms = {'off': mqtt_vm('mqtt-off'),
+           'connected': mqtt_vm('mqtt-on', '127.0.0.1', broker.port),
+           'refused': mqtt_vm('mqtt-refused', '127.0.0.1', dead),
            # TEST-NET-1 (RFC 5737): no one answers, a connect times out
-           'blackhole': mqtt_vm('mqtt-blackhole', image, '192.0.2.1', 1883)}
+           'blackhole': mqtt_vm('mqtt-blackhole', '192.0.2.1', 1883)}
     out = {'bindings': len(MQTT_BINDINGS)}
     try:
         for vm in vms.values():
@@ -887,9 +914,9 @@ def mqtt(image, opts):
 
 
 SECTIONS = {'throughput': throughput, 'profile': profile,
-            'memory': memory, 'isr': isr,
-            'lateness': lateness, 'dashboard': dashboard,
-            'deploy': deploy_figures, 'mqtt': mqtt}
+            'memory': memory, 'isr': isr, 'rates': rates,
+            'board_load': board_load, 'lateness': lateness,
+            'dashboard': dashboard, 'deploy': deploy_figures, 'mqtt': mqtt}
 
 
 def main(argv=None):
@@ -898,8 +925,6 @@ def main(argv=None):
                     help='short runs to check the harness (noisy figures)')
     ap.add_argument('--only', help='comma-separated sections: ' +
                     ', '.join(SECTIONS))
-    ap.add_argument('--no-readme', action='store_true',
-                    help='do not paste the table into README.md')
     opts = ap.parse_args(argv)
     opts.secs = 1 if opts.quick else 2
     opts.reps = 1 if opts.quick else 5
@@ -908,25 +933,24 @@ def main(argv=None):
     only = opts.only.split(',') if opts.only else list(SECTIONS)
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    image = WORK / 'image'
-    deploy.build(image)
     results = load_previous() if opts.only else {}
     results['meta'] = {
         'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-        'micropython': vm_version(), 'host': platform.machine(),
+        'micropython': vm_version(), 'micropython32': wasm_version(),
+        'host': platform.machine(),
         'cpus': os.cpu_count(), 'load_avg': os.getloadavg()[0],
         'quick': opts.quick, 'git': git_head()}
     for name in only:
         log('--', name)
         t0 = time.monotonic()
         try:
-            results[name] = SECTIONS[name](image, opts)
+            results[name] = SECTIONS[name](opts)
         except Exception as e:  # one broken section must not lose the rest
             results[name] = {'error': '%s: %s' % (type(e).__name__, e)}
             log('!!', name, 'failed:', e)
         results[name]['section_s'] = round(time.monotonic() - t0, 1)
     results['meta']['total_s'] = round(time.monotonic() - started, 1)
-    write_all(results, readme=not opts.no_readme)
+    write_all(results)
     log('done in %.0f s' % results['meta']['total_s'])
     return 0
 
@@ -939,10 +963,16 @@ def load_previous():
 
 
 def vm_version():
-    res = subprocess.run([MICROPYTHON, '-c', 'import sys; print("%d.%d.%d" % '
-                          'sys.implementation.version[:3])'],
+    res = subprocess.run([vms.MICROPYTHON, '-c', 'import sys; print('
+                          '"%d.%d.%d" % sys.implementation.version[:3])'],
                          capture_output=True, text=True)
     return res.stdout.strip()
+
+
+def wasm_version():
+    """The npm package of the 32-bit VM (tools/wasm32/package.json)."""
+    pkg = json.loads((vms.WASM32 / 'package.json').read_text())
+    return ', '.join('%s %s' % kv for kv in pkg['dependencies'].items())
 
 
 def git_head():

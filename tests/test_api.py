@@ -10,7 +10,7 @@ from http.client import HTTPException
 import time
 
 import pytest
-from vm import VM, make_flash
+from vm import VM, make_flash, snapshot
 
 EMPTY = {'board': 'auto', 'bindings': []}
 KINDS = ('blink', 'pattern', 'pulse', 'sample')
@@ -72,21 +72,6 @@ def check_error(reply, status, code, field=..., says=()):
     for word in says:
         assert word in err['message'], (word, err)
     return err
-
-
-def stable(binding):
-    """A binding without the fields a running timer changes."""
-    return {k: v for k, v in binding.items()
-            if k not in ('stats', 'level', 'samples', 'high_count', 'edges',
-                         'step', 'rounds')}
-
-
-def snapshot(vm):
-    """What a rejected request must leave alone: the bindings and the
-    saved config.json (bytes)."""
-    bindings = vm.get('/api/bindings')[1]['bindings']
-    saved = (vm.flash / 'config.json').read_bytes()
-    return sorted((stable(b) for b in bindings), key=lambda b: b['id']), saved
 
 
 def fires(vm, binding_id):

@@ -1,6 +1,8 @@
-"""bench/run.py's smallest-heap search and bench/report.py's memory table.
-The search is checked with a fake probe; one real probe runs the bare
-Microdot app (bench/mp/bare.py) to check its sequence and statuses."""
+"""bench/run.py's smallest-heap search, bench/report.py's memory table and
+the board table it writes into docs/boards.md. The search is checked with
+a fake probe; one real probe runs the bare Microdot app (bench/mp/bare.py)
+to check its sequence and statuses."""
+import json
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / 'bench'))
 import report  # noqa: E402
 import run  # noqa: E402
-from vm import image  # noqa: E402
+from vm import ROOT, image  # noqa: E402
 
 
 def test_min_heap_finds_the_edge_and_confirms_it():
@@ -48,46 +50,65 @@ def bench_work(tmp_path, monkeypatch):
 
 
 def test_bare_app_answers_its_sequence(bench_work):
-    flash = run.make_flash('bare', bench_work, scripts=['bare.py'])
+    path = run.flash('bare', scripts=['bare.py'])
 
     def start(heap):
-        return run.VM(flash, 'bare.py', ['{port}'], heapsize=heap)
+        return run.app_vm(path, 'bare.py', ['{port}'], heapsize=heap)
     assert run.fits(start, run.BARE_SEQUENCE, 512, settle=0) == (True, None)
     ok, why = run.fits(start, run.BARE_SEQUENCE, 16, settle=0)
     assert not ok and why
 
 
+def vm_figures(boot, served, blink):
+    return {'boot': boot, 'served': served, 'boot_objects': 9000, 'vm': 11000,
+            'imports': [['microdot', 18000], ['app.api', 5000]],
+            'per_binding': {'blink': {'binding': blink, 'with_timer': blink}},
+            'churn': {'cycles': 2000, 'growth': 0}}
+
+
 MEMORY = {
-    'base': 6336, 'boot': 111232, 'boot_bindings': 1,
-    'imports': [['asyncio', 4096], ['microdot', 25600], ['app.api', 60000]],
-    'vm': {'vm': 1472, 'asyncio': 5568, 'microdot': 32512},
-    'min_heap': {'min_kb': 124, 'step_kb': 4, 'confirm': 3,
-                 'below': [120, 'PUT -> 500']},
+    'vm32': vm_figures(100000, 106000, 448),
+    'vm64': vm_figures(142000, 150000, 896),
+    'min_heap': {'min_kb': 176, 'step_kb': 4, 'confirm': 3,
+                 'below': [172, 'PUT -> 500']},
     'min_heap_bare': {'min_kb': 56, 'step_kb': 4, 'confirm': 3,
                       'below': [52, 'GET /api/bindings -> 400']},
-    'serving': {'pinwheel': 110848, 'bare': 45760},
-    'per_binding': {'blink': {'binding': 800, 'with_timer': 1020}},
-    'churn': {'cycles': 2000, 'growth': 0},
+    'serving': {'pinwheel': 155000, 'bare': 45000},
 }
+META = {'date': 'd', 'micropython': '1.29.0', 'micropython32': 'x 1.29.0',
+        'host': 'x', 'cpus': 2, 'load_avg': 0.1}
 
 
-def test_report_shows_the_bare_floor_and_the_split():
-    results = {'meta': {'date': 'd', 'micropython': '1.29.0', 'host': 'x',
-                        'cpus': 2, 'load_avg': 0.1}, 'memory': MEMORY}
-    md = report.markdown(results)
-    assert ('needs 124 KB (bare Microdot on the same VM: 56 KB; pinwheel\'s '
-            'own share: 68 KB)') in md
-    assert ('124 KB (bare Microdot on the same VM needs 56 KB; pinwheel\'s own'
-            ' share is 68 KB)') in md
-    # VM + asyncio + Microdot | pinwheel's modules | pinwheel's objects
-    objects = 111232 - 6336 - 89696
-    assert '| %s / %s / %s |' % (report.kb(32512), report.kb(60000),
-                                 report.kb(objects)) in md
+def test_report_leads_with_32_bit_and_the_before_figures():
+    md = report.markdown({'meta': META, 'memory': MEMORY})
+    table = md[md.index('### Memory'):]
+    # 32-bit column first, then 64-bit, then both befores (issue #10's
+    # outside check for 32-bit, the previous run for 64-bit)
+    assert '| heap after boot (boot() + create_app(), default config) | ' \
+        '%s | %s | 67–72 KB' % (report.kb(100000), report.kb(142000)) in table
+    assert '~124 KB, projected' in table  # 176 * 106000 / 150000
+    assert '80–88 KB' in table and '116 KB' in table
+    assert '| 448 B (448 B) | 896 B (896 B) |' in table
 
 
-def test_report_without_the_new_figures():
-    old = {k: v for k, v in MEMORY.items() if k not in ('vm', 'min_heap_bare')}
-    md = report.markdown({'meta': {'date': 'd', 'micropython': '1.29.0',
-                                   'host': 'x', 'cpus': 2, 'load_avg': 0.1},
-                          'memory': old})
-    assert 'needs 124 KB |' in md and 'own share' not in md
+def test_every_board_row_has_a_source_or_says_it_has_none():
+    rows, need, _ = report.fits({'memory': MEMORY})
+    assert need == 124
+    verdicts = {target: verdict for target, _, _, _, _, verdict, _ in rows}
+    assert verdicts['ESP8266'] == 'no'
+    for target, _, free, what, source, verdict, _ in rows:
+        assert what
+        assert (free is None) == (source is None) == (verdict == 'unverified') \
+            or target == 'ESP8266', target
+
+
+def test_boards_md_holds_the_table_of_the_last_bench_run():
+    """docs/boards.md's "Which boards it fits" is the one bench/report.py
+    makes from bench/results.json: a changed figure means running the
+    bench (or `python bench/report.py`), not editing the page."""
+    results = json.loads((ROOT / 'bench' / 'results.json').read_text())
+    text = (ROOT / 'docs' / 'boards.md').read_text()
+    assert report.FITS_BEGIN in text and report.FITS_END in text
+    shown = text.split(report.FITS_BEGIN, 1)[1].split(report.FITS_END, 1)[0]
+    assert shown.strip() == report.boards_section(results).strip()
+    assert 'ESP8266' in shown and '**no**' in shown

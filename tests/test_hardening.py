@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from vm import ROOT, VM, make_flash
+from vm import ROOT, VM, make_flash, snapshot
 
 TOKEN = 'T0ken-for-tests_0123456789abcdef'
 AUTH = {'Authorization': 'Bearer ' + TOKEN}
@@ -35,7 +35,6 @@ CONFIG = {
     'api_token': TOKEN,
     'bindings': BINDINGS,
 }
-LIVE = ('stats', 'level', 'samples', 'high_count', 'edges', 'step', 'rounds')
 
 
 @pytest.fixture(scope='module')
@@ -45,15 +44,6 @@ def board(tmp_path_factory):
     vm = VM(make_flash(tmp_path_factory.mktemp('hard'), CONFIG)).start()
     yield vm
     vm.stop()
-
-
-def snapshot(vm):
-    """The registry without live stats, and config.json's bytes."""
-    status, body, _ = vm.get('/api/bindings')
-    assert status == 200, body
-    reg = sorted(({k: v for k, v in b.items() if k not in LIVE}
-                  for b in body['bindings']), key=lambda b: b['id'])
-    return reg, (vm.flash / 'config.json').read_bytes()
 
 
 def is_json_error(status, body, hdrs, code=None, field=...):

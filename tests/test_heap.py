@@ -1,20 +1,16 @@
 """The built image on the real VM: boot-only code is dropped once boot has
 run, and every kind of request is served from in-memory streams."""
 import json
-import shutil
-import subprocess
 from pathlib import Path
-from vm import MICROPYTHON, make_flash
+from vm import make_flash, run_micropython
 
 PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
 BOOT_ONLY = ['app.profiles', 'app.startup']
 
 
 def probe(tmp_path):
-    flash = make_flash(tmp_path / 'flash')
-    shutil.copyfile(PROBE, flash / 'heap_probe.py')
-    res = subprocess.run([MICROPYTHON, 'heap_probe.py'], cwd=flash,
-                         capture_output=True, text=True, timeout=60)
+    res = run_micropython(PROBE, flash=make_flash(tmp_path / 'flash'),
+                          timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
     return json.loads(res.stdout.split('HEAP ', 1)[1])
 

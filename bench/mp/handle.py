@@ -3,24 +3,18 @@ through ``app.handle_request`` (pinwheel's Server or a bare Microdot app)
 from in-memory streams. run.py times the process with getrusage and
 subtracts a run with N = 0, so only the requests count.
 
-    micropython handle.py bare|pinwheel|pinwheel0 PATH N   (cwd: a flash dir)
+    micropython handle.py bare|pinwheel|pinwheel0|pinwheel8 PATH N
+    (cwd: a flash dir; tests/mp on the path for fakes)
 
 The bare app also serves ``/bench/doc``: pinwheel's GET /api/bindings
-document (``doc.json``) as a static dict.
+document (``doc.json``) as a static dict. pinwheel boots config.json,
+pinwheel0 config0.json (no bindings), pinwheel8 config8.json (8 running).
 """
+import asyncio
 import sys
-sys.path.append('lib')
-sys.path.append('.')
-import asyncio  # noqa: E402
-from microdot.microdot import AsyncBytesIO  # noqa: E402
+from fakes import handle
 
 REQUEST = b'GET %s HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n'
-
-
-class Writer(AsyncBytesIO):
-    def get_extra_info(self, name):
-        return ('127.0.0.1', 40000)
-
 
 def bare_app():
     from microdot import Microdot
@@ -56,12 +50,11 @@ def pinwheel_app(config):
 async def main(which, path, n):
     if which == 'bare':
         app = bare_app()
-    else:  # pinwheel: config.json; pinwheel0: config0.json (no bindings)
-        app = pinwheel_app('config0.json' if which == 'pinwheel0'
-                           else 'config.json')
+    else:
+        app = pinwheel_app('config%s.json' % which[len('pinwheel'):])
     raw = REQUEST % path.encode()
     for _ in range(n):
-        await app.handle_request(AsyncBytesIO(raw), Writer(b''))
+        await handle(app, raw, keep=False)
 
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))

@@ -1,31 +1,36 @@
-"""Heap figures measured inside the VM; prints one ``BENCH {json}`` line.
+"""Heap figures measured inside the VM, the same steps on both VMs; prints
+one ``BENCH {json}`` line.
 
-    micropython memory.py                (cwd: a flash dir with config.json)
-    micropython memory.py imports MODULE...
-    micropython memory.py romfs IMAGE   (app/ and lib/ from a ROMFS image)
+    micropython memory.py        (cwd: a flash dir with config.json)
 
-- ``modules``: the modules loaded after ``boot()`` + ``create_app()`` with
-  that config (the heap after boot comes from boot.py: this script's own
-  names would push the VM's name table past a doubling);
-- ``imports`` (second form, a fresh VM): heap each module adds when imported
-  in the given order (dependencies count where they are first imported);
-- ``per_binding``: heap per binding of each kind (N created, gc, delta / N),
-  the first time (the pool creates its timer objects) and again (timers
-  exist: the binding's own cost);
-- ``churn``: heap after 2,000 create/delete cycles vs after the first 100.
+Each step does its work and the next one reads the heap, after a full
+collection: on the unix port the script runs every step itself
+(``gc.collect()`` collects); on the WebAssembly port a collection only
+happens between top-level calls from JavaScript (ports/webassembly/main.c:
+``gc.collect()`` inside a call just asks for one), so bench/run.py calls
+``step()`` once per step (tests/vm.py ``run_micropython32(then=...)``);
+extra calls do nothing. Figures, in bytes:
 
-With ``romfs`` the modules load from a ROMFS image (``mpremote romfs
-build``), as from a board's ROMFS partition: bytecode runs in place instead
-of being copied to the heap. The unix port has no ROM, so the image sits in
-one heap buffer; ``boot_without_image`` subtracts it.
+- ``vm``: the heap of the VM and this script; ``imports``: what each
+  module adds when imported in this order (its dependencies count where
+  they are first imported);
+- ``boot``: boot() + create_app() with the flash dir's config, every
+  module already imported: pinwheel's objects; ``served``: after a few
+  requests through in-memory streams (tests/mp/fakes.py);
+- ``per_binding``: heap per binding of each kind (N created, the delta
+  over N), the first time (the pool makes its timer objects) and again;
+- ``churn``: live heap growth over 2,000 create/delete cycles.
 """
 import gc
 import json
 import sys
-sys.path.append('lib')
-sys.path.append('.')
 
 N = 8
+IMPORTS = ['asyncio', 'json', 'microdot', 'app.errors', 'app.timerqueue',
+           'app.sim', 'app.board', 'app.handler', 'app.kinds', 'app.registry',
+           'app.schema', 'app.validate', 'app.config', 'app.auth', 'app.body',
+           'app.web', 'app.server', 'app.events', 'app.kindinfo', 'app.admin',
+           'app.api', 'app.main']
 BODIES = {
     'blink': {'kind': 'blink', 'period_ms': 500},
     'pulse': {'kind': 'pulse', 'duration_ms': 200, 'start': False},
@@ -34,6 +39,20 @@ BODIES = {
 }
 OUT_PINS = [12, 13, 14, 15, 16, 17, 18, 19]
 IN_PINS = [32, 33, 34, 35, 36, 39, 25, 26]
+SEQUENCE = [  # (method, path, body, expected status)
+    ('GET', '/api/status', None, 200),
+    ('GET', '/api/bindings', None, 200),
+    ('POST', '/api/bindings', {'id': 'seq', 'kind': 'blink', 'pin': 13,
+                               'period_ms': 50}, 201),
+    ('PATCH', '/api/bindings/seq', {'period_ms': 20}, 200),
+    ('GET', '/api/board', None, 200),
+    ('DELETE', '/api/bindings/seq', None, 204),
+    ('GET', '/api/bindings', None, 200),
+]
+
+out = {'platform': sys.platform, 'imports': [], 'per_binding': {}}
+kept = {}  # what must stay alive between steps
+readings = []  # the heap at the start of each step
 
 
 def heap():
@@ -42,101 +61,126 @@ def heap():
     return gc.mem_alloc()
 
 
-def imports(names):
-    out = []
-    last = heap()
-    for name in names:
-        __import__(name)
-        now = heap()
-        out.append([name, now - last])
-        last = now
-    return out
+def importer(name):
+    def run():
+        try:
+            __import__(name)
+        except ImportError:
+            return None
+        return name
+    return run
 
 
-def per_binding(Registry, Board):
-    """Bytes per binding: ``with_timer`` the first time (the pool creates
-    its timer objects), ``binding`` once the timers exist."""
-    out = {}
-    for kind, body in BODIES.items():
-        reg = Registry(Board('sim', N), N)
-        pins = IN_PINS if kind == 'sample' else OUT_PINS
-        row = []
-        for _ in range(2):
-            before = heap()
-            for i in range(N):
-                b = dict(body)
-                b['id'] = '%s%d' % (kind, i)
-                b['pin'] = pins[i]
-                reg.create(b)
-            row.append((heap() - before) // N)
-            for h in list(reg.bindings):
-                reg.delete(h.id)
-            for t in reg.board._timers:
-                # a stopped sim timer keeps its last callback: drop it, or
-                # the deleted handlers stay alive and hide the next round
-                if t is not None:
-                    t._cb = None
-        out[kind] = {'with_timer': row[0], 'binding': row[1]}
-    return out
-
-
-def churn(Registry, Board, cycles=2000, warmup=100):
-    reg = Registry(Board('sim', 8), 8)
-    body = {'id': 'churn', 'kind': 'blink', 'pin': 13, 'period_ms': 100}
-    start = 0
-    for i in range(cycles):
-        if i == warmup:
-            start = heap()
-        reg.create(body)
-        reg.delete('churn')
-    end = heap()
-    return {'cycles': cycles, 'warmup': warmup, 'after_warmup': start,
-            'after_all': end, 'growth': end - start}
-
-
-def mount_romfs(path):
-    import vfs
-    with open(path, 'rb') as f:
-        image = f.read()
-    vfs.mount(vfs.VfsRom(image), '/rom')
-    sys.path.insert(0, '/rom/lib')
-    sys.path.insert(0, '/rom')
-    return len(image)
-
-
-def main():
-    result = {'base': heap()}
-    if sys.argv[1:2] == ['romfs']:
-        size = mount_romfs(sys.argv[2])
-        result['image_bytes'] = size
-        with_image = heap()
-        from app.main import boot
-        from app.api import create_app
-        registry, store = boot('config.json')
-        app = create_app(registry, store)
-        result['boot'] = heap()
-        result['boot_without_image'] = result['boot'] - (with_image -
-                                                         result['base'])
-        print('BENCH ' + json.dumps(result))
-        return
-    if sys.argv[1:2] == ['imports']:
-        result['imports'] = imports(sys.argv[2:])
-        print('BENCH ' + json.dumps(result))
-        return
+def boot():
     from app.main import boot
     from app.api import create_app
     registry, store = boot('config.json')
-    app = create_app(registry, store)
+    kept['app'] = create_app(registry, store)
+    kept['registry'] = registry
+    out['modules'] = sorted(k for k in sys.modules if k.startswith('app'))
+    out['boot_bindings'] = len(registry.bindings)
+    out['safe_mode'] = store.safe_mode
     gc.threshold(-1)  # as app.main.serve does once booted
-    result['modules'] = sorted(k for k in sys.modules)
-    result['boot_bindings'] = len(registry.bindings)
-    result['safe_mode'] = store.safe_mode
+
+
+def serve():
+    import fakes
+    got = [fakes.request(kept['app'], m, p, b)[0] for m, p, b, _ in SEQUENCE]
+    out['served_statuses_ok'] = got == [s for _, _, _, s in SEQUENCE]
+
+
+def bindings(kind, pins):
+    def registry():
+        from app.board import Board
+        from app.registry import Registry
+        kept[kind] = Registry(Board('sim', N), N)
+
+    def create():
+        reg = kept[kind]
+        for i in range(N):
+            b = dict(BODIES[kind])
+            b['id'] = '%s%d' % (kind, i)
+            b['pin'] = pins[i]
+            reg.create(b)
+
+    def delete():
+        reg = kept[kind]
+        for h in list(reg.bindings):
+            reg.delete(h.id)
+    return registry, create, delete
+
+
+def churn():
     from app.board import Board
     from app.registry import Registry
-    result['per_binding'] = per_binding(Registry, Board)
-    result['churn'] = churn(Registry, Board)
-    print('BENCH ' + json.dumps(result))
-    del app
+    reg = kept['churn'] = Registry(Board('sim', 8), 8)
+    body = {'id': 'churn', 'kind': 'blink', 'pin': 13, 'period_ms': 100}
+    for _ in range(100):  # warm-up: the first cycles make what stays
+        reg.create(body)
+        reg.delete('churn')
 
 
-main()
+def churn_more():
+    reg = kept['churn']
+    body = {'id': 'churn', 'kind': 'blink', 'pin': 13, 'period_ms': 100}
+    for _ in range(2000):
+        reg.create(body)
+        reg.delete('churn')
+
+
+def nothing():
+    pass
+
+
+# (label, work): a step's figure is the heap after its work minus before it
+STEPS = [('vm', nothing)]
+STEPS += [(name, importer(name)) for name in IMPORTS]
+STEPS += [('boot', boot), ('served', serve)]
+for _kind in BODIES:
+    _registry, _create, _delete = bindings(
+        _kind, IN_PINS if _kind == 'sample' else OUT_PINS)
+    STEPS += [(_kind + ' registry', _registry), (_kind + ' with_timer', _create), (_kind + ' deleted', _delete),
+              (_kind + ' binding', _create), (_kind + ' deleted again',
+                                              _delete)]
+STEPS += [('churn warm-up', churn), ('churn', churn_more)]
+
+
+def report():
+    base = readings[0]
+    out['vm'] = base
+    heaps = {}
+    for i, (label, _) in enumerate(STEPS):
+        heaps[label] = readings[i + 1] - readings[i]
+    for name in IMPORTS:
+        if name in sys.modules:
+            out['imports'].append([name, heaps[name]])
+    at = [label for label, _ in STEPS].index('boot')
+    out['boot_objects'] = heaps['boot']
+    out['boot'] = readings[at + 1] - base  # modules and objects
+    out['served'] = readings[at + 2] - base
+    for kind in BODIES:
+        out['per_binding'][kind] = {
+            'with_timer': heaps[kind + ' with_timer'] // N,
+            'binding': heaps[kind + ' binding'] // N}
+    out['churn'] = {'cycles': 2000, 'growth': heaps['churn']}
+    print('BENCH ' + json.dumps(out))
+
+
+def step():
+    """Read the heap, then do the next step's work (the last call reports).
+    Returns False once everything is done."""
+    i = len(readings)
+    if i > len(STEPS):
+        return False
+    readings.append(heap())
+    if i == len(STEPS):
+        report()
+        return False
+    STEPS[i][1]()
+    gc.collect()  # on the WebAssembly port: when this call returns
+    return True
+
+
+if sys.platform != 'webassembly':
+    while step():
+        pass

@@ -10,7 +10,7 @@ sys.path.append('.')
 import asyncio  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
-from microdot.microdot import AsyncBytesIO  # noqa: E402
+from fakes import handle, raw_request, status_of  # noqa: E402
 
 REQUESTS = [  # (method, path, body, status)
     ('GET', '/api/status', None, 200),
@@ -29,28 +29,6 @@ REQUESTS = [  # (method, path, body, status)
 ]
 
 
-class Writer(AsyncBytesIO):
-    """A client socket that keeps only the status line."""
-    status = 0
-
-    def get_extra_info(self, name):
-        return ('127.0.0.1', 40000)
-
-    async def awrite(self, data):
-        if not self.status:
-            self.status = int(bytes(data[9:12]))
-
-    def write(self, data):
-        if not self.status:
-            self.status = int(bytes(data[9:12]))
-
-    async def drain(self):
-        pass
-
-    async def aclose(self):
-        pass
-
-
 def modules():
     return sorted(m for m in sys.modules if m.startswith('app.'))
 
@@ -65,12 +43,8 @@ async def main():
     for step in ('served', 'again'):
         statuses = []
         for method, path, body, _ in REQUESTS:
-            data = json.dumps(body).encode() if body is not None else b''
-            raw = (b'%s %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n'
-                   % (method.encode(), path.encode(), len(data)) + data)
-            w = Writer(b'')
-            await app.handle_request(AsyncBytesIO(raw), w)
-            statuses.append(w.status)
+            w = await handle(app, raw_request(method, path, body), False)
+            statuses.append(status_of(w))
         out['statuses'] = statuses
         out[step] = modules()
     out['want'] = [r[3] for r in REQUESTS]

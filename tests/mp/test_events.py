@@ -5,6 +5,7 @@ import unit
 from app import events
 from app.board import Board
 from app.registry import Registry
+from fakes import Store
 
 
 class FakeSSE:
@@ -27,11 +28,6 @@ class FakeSSE:
 
     def names(self, event):
         return [d for e, d in self.sent if e == event]
-
-
-class Store:
-    def __init__(self, **http):
-        self.data = {'http': http}
 
 
 def status(request):

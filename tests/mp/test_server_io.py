@@ -7,18 +7,13 @@ The test_microdot_* tests pin down what app.server relies on in Microdot
 import asyncio
 import json
 import unit
-from app import config
 from app.api import create_app
 from app.board import Board
 from app.registry import Registry
+from fakes import Store, Writer
 
 GET = b'GET /api/bindings HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk\r\n\r\n'
 BODY = b'{"id": "led", "kind": "blink", "pin": 2, "period_ms": 1000}'
-
-
-class Store(config.Config):
-    def save(self, bindings):  # no file
-        self.data['bindings'] = bindings
 
 
 class Reader:
@@ -52,20 +47,6 @@ class Reader:
 
     async def readline(self):
         raise AssertionError('the head is not read line by line')
-
-
-class Writer:
-    def __init__(self):
-        self.writes = []
-
-    async def awrite(self, data):
-        self.writes.append(bytes(data))
-
-    async def aclose(self):
-        pass
-
-    def get_extra_info(self, name):
-        return ('127.0.0.1', 40000)
 
 
 def make_app():

@@ -2,37 +2,14 @@
 thread, the WebAssembly port's virtual time): callbacks re-arm under the
 heap lock, long periods, the lock never left held, soft callbacks that a
 full schedule queue loses."""
-import json
 import micropython
 import time
 import unit
-from microdot.microdot import AsyncBytesIO
-from app import config, sim
+from app import sim
 from app.api import create_app
 from app.board import Board
 from app.registry import Registry
-
-
-class Store(config.Config):
-    def save(self, bindings):  # no file
-        self.data['bindings'] = bindings
-
-
-class Writer(AsyncBytesIO):
-    def get_extra_info(self, name):
-        return ('127.0.0.1', 40000)
-
-
-def request(app, method, path, body=None):
-    """(status, parsed JSON) of one request over in-memory streams."""
-    data = b'' if body is None else json.dumps(body).encode()
-    raw = (method + b' ' + path + b' HTTP/1.1\r\nHost: x\r\n'
-           b'Content-Type: application/json\r\nContent-Length: '
-           + str(len(data)).encode() + b'\r\n\r\n' + data)
-    writer = Writer(b'')
-    unit.run(app.handle_request(AsyncBytesIO(raw), writer))
-    head, out = writer.stream.getvalue().split(b'\r\n\r\n', 1)
-    return int(head.split(b' ', 2)[1]), json.loads(out) if out else None
+from fakes import Store, request
 
 
 def wait_until(fn, ms=3000):

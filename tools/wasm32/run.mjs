@@ -2,13 +2,18 @@
 // (sys.maxsize 2**31 - 1), like every board we ship to.
 //
 //   node run.mjs [--heapsize BYTES] [--copy HOSTDIR=VMDIR]... [--path VMDIR]...
-//                [--cwd VMDIR] SCRIPT [ARG...]
+//                [--cwd VMDIR] [--then CODE]... SCRIPT [ARG...]
 //
 // --copy puts a host directory's files into the VM's in-memory file system
 // (the port has no access to the host's), --path lists sys.path in order,
 // --cwd is where the script starts (also copied there: SCRIPT's directory).
 // stdout and stderr pass through; the exit status is the script's
 // sys.exit() status, 1 for an uncaught exception.
+//
+// --then runs CODE in the script's globals after it, each as a call of its
+// own from here: the port collects garbage only then, between top-level
+// calls (gc.collect() inside a call just asks for it: ports/webassembly/
+// main.c), so a script measuring its heap does each step in its own call.
 //
 // The port has no _thread and no socket, and its asyncio rides the JS
 // event loop: the script runs with runPythonAsync, so asyncio.run() is not
@@ -23,7 +28,8 @@ const usage = 'usage: node run.mjs [--heapsize N] [--copy HOST=VM]... '
   + '[--path VM]... [--cwd VM] SCRIPT [ARG...]';
 
 function parse(argv) {
-  const opt = { heapsize: 2 * 1024 * 1024, copies: [], paths: [], cwd: null };
+  const opt = { heapsize: 2 * 1024 * 1024, copies: [], paths: [], cwd: null,
+    then: [] };
   let i = 0;
   for (; i < argv.length && argv[i].startsWith('--'); i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
@@ -32,6 +38,7 @@ function parse(argv) {
     else if (name === '--copy') opt.copies.push(value.split('='));
     else if (name === '--path') opt.paths.push(value);
     else if (name === '--cwd') opt.cwd = value;
+    else if (name === '--then') opt.then.push(value);
     else throw new Error(usage);
   }
   if (i >= argv.length) throw new Error(usage);
@@ -57,6 +64,7 @@ function copyTree(FS, host, vm) {
 // in a global (a SystemExit must not end the JS side before we read it).
 const DRIVER = `
 import sys
+_pw_globals = {}
 def _pw_main(script, argv_json):
     import json
     args, paths = json.loads(argv_json)
@@ -66,7 +74,8 @@ def _pw_main(script, argv_json):
     try:
         with open(script) as f:
             code = compile(f.read(), script, 'exec')
-        exec(code, {'__name__': '__main__', '__file__': script})
+        _pw_globals.update({'__name__': '__main__', '__file__': script})
+        exec(code, _pw_globals)
     except SystemExit as e:
         code = e.args[0] if e.args else 0
         if code is None:
@@ -80,6 +89,13 @@ def _pw_main(script, argv_json):
         sys.print_exception(e, sys.stderr)
         status = 1
     return status
+def _pw_then(code):
+    try:
+        exec(code, _pw_globals)
+    except BaseException as e:
+        sys.print_exception(e, sys.stderr)
+        return 1
+    return 0
 `;
 
 async function main() {
@@ -106,6 +122,11 @@ async function main() {
   try {
     status = mp.globals.get('_pw_main')(
       script, JSON.stringify([opt.args, opt.paths]));
+    for (const code of opt.then) {
+      if (status !== 0) break;
+      flush();
+      status = mp.globals.get('_pw_then')(code);
+    }
   } catch (e) { // a failure of the VM itself, not of the script
     flush();
     process.stderr.write(String(e && e.message || e) + '\n');
