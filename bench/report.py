@@ -639,8 +639,10 @@ def markdown(results):
                     r, results.get('profile'))),
                 ('throughput', md_throughput), ('profile', md_profile),
                 ('lateness', md_lateness), ('dashboard', md_dashboard),
-                ('deploy', md_deploy))
+                ('deploy', md_deploy), ('mqtt', md_mqtt))
     for name, fn in sections:
+        if name not in results:
+            continue
         lines.append('')
         err = failed(results, name)
         if err:
