@@ -24,7 +24,9 @@ class Config:
         self.error = error
         self.data['bindings'] = []
 
-    def save(self, bindings):
+    def save(self, bindings, pins=None):
+        """Write the config with ``bindings``; with ``pins`` (the output
+        pins' [pin, idle level] pairs) also pins.json (``app.bootpins``)."""
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -33,6 +35,8 @@ class Config:
             with open(tmp, 'w') as f:
                 json.dump(self.data, f)
             _replace(tmp, self.path)
+            if pins is not None:
+                self.save_pins(pins)
             if hasattr(os, 'sync'):
                 os.sync()
         except OSError as e:
@@ -42,6 +46,19 @@ class Config:
         if self.safe_mode or self.error:
             self.safe_mode = False
             self.error = None
+
+
+    def pins_path(self):
+        return self.path.rpartition('/')[0] + '/pins.json' if '/' in \
+            self.path else 'pins.json'
+
+    def save_pins(self, pins):
+        """pins.json for the config.json on flash now (OSError: the caller's)."""
+        from app.bootpins import checksum
+        path = self.pins_path()
+        with open(path + '.tmp', 'w') as f:
+            json.dump({'config': checksum(self.path), 'pins': pins}, f)
+        _replace(path + '.tmp', path)
 
 
 def exists(path):

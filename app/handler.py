@@ -57,7 +57,8 @@ class Handler:
         self.params = params
         self.timer = None  # held only while running (see attach)
         self._hard = board.timer_hard
-        self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'))
+        self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'),
+                             self.idle_level(params))
         self.level = 0  # software copy: outputs are never read back
         self.running = False
         self.error = None
@@ -83,6 +84,11 @@ class Handler:
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
+
+    def idle_level(self, params):
+        """The level of the output while stopped (and from the moment the
+        pin is made an output: boot never shows it another)."""
+        return self.IDLE
 
     def longest_ms(self, params):
         """The longest period this binding arms its timer for."""
@@ -254,6 +260,8 @@ class Handler:
         """The create body that rebuilds this binding (config.json)."""
         out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id}
         out.update(self.params)
+        if out.get('power_on') == 'restore':  # the default: configs stay short
+            del out['power_on']
         out['start'] = self.running
         return out
 

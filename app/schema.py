@@ -11,17 +11,25 @@ DEFAULTS = {
              'ap_fallback': True, 'ap_password': ''},
     'api_token': None,
     'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8},
+    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
     'bindings': [],
+    # the clock, the place for sunrise/sunset, and the events (app.schedules)
+    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
+             'ntp_sync_s': 21600},
+    'location': {},
+    'schedule': {'catch_up_min': 5},
+    'schedules': [],
 }
+_NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule')
 
 
 def defaults():
     """A fresh config holding the defaults."""
     out = dict(DEFAULTS)
-    for key in ('http', 'wifi', 'limits'):
+    for key in _NESTED:
         out[key] = dict(DEFAULTS[key])
     out['bindings'] = []
+    out['schedules'] = []
     return out
 
 
@@ -41,12 +49,17 @@ _SECTIONS = {  # section -> {key: type}
              'cors_origins': list, 'log': bool},
     'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
              'ap_fallback': bool, 'ap_password': str, 'hostname': str},
-    'limits': {'bindings': int, 'virtual_timers': int},
+    'limits': {'bindings': int, 'virtual_timers': int, 'schedules': int},
+    'time': {'tz': str, 'ntp_servers': list, 'ntp_sync_s': int},
+    'location': {'lat': float, 'lon': float},  # ints too
+    'schedule': {'catch_up_min': int},
 }
 _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
            'wifi.timeout_s': (0, 600), 'limits.bindings': (1, 32),
-           'limits.virtual_timers': (1, 32)}
+           'limits.virtual_timers': (1, 32), 'limits.schedules': (0, 128),
+           'time.ntp_sync_s': (60, 604800), 'location.lat': (-90, 90),
+           'location.lon': (-180, 180), 'schedule.catch_up_min': (0, 60)}
 
 
 def check(data, old=None):
@@ -77,7 +90,22 @@ def check(data, old=None):
         elif key == 'bindings' and not isinstance(value, list):
             raise invalid('bindings', 'bindings must be a list')
         out[key] = value
+    _check_time(out)
     return out
+
+
+def _check_time(data):
+    """The time zone parses; the events are well-formed (that their
+    bindings exist is checked when they fire: a binding may go first)."""
+    from app.schedules import check_all
+    from app.tz import Zone
+    try:
+        Zone(data['time']['tz'])
+    except ValueError as e:
+        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
+                      '"EST5EDT,US", "<+0530>-5:30")' % e)
+    data['schedules'] = check_all(data['schedules'],
+                                  data['limits']['schedules'])
 
 def _board_names():
     """The board names, from app.profiles' table (boot-time data: dropped
@@ -99,6 +127,8 @@ def _section(name, value, default):
         if kind is None:
             raise invalid(field, 'unknown key %s; allowed: %s'
                           % (field, ', '.join(sorted(types))))
+        if kind is float and isinstance(item, int) and not isinstance(item, bool):
+            item = float(item)  # a whole number of degrees
         if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
             raise invalid(field, '%s must be of type %s' % (field, kind.__name__))
         if kind is list and any(not isinstance(x, str) for x in item):
