@@ -19,10 +19,8 @@ PINS = 'pins.json'
 def checksum(path):
     """CRC-32 of the file at ``path`` (its size, negated, on a port
     without ``binascii.crc32``); None if it cannot be read."""
-    try:
-        from binascii import crc32
-    except ImportError:
-        crc32 = None
+    import binascii
+    crc32 = getattr(binascii, 'crc32', None)
     buf = bytearray(512)
     view = memoryview(buf)
     crc = size = 0

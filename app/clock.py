@@ -31,22 +31,33 @@ def _seconds(t):
     return int(t) if isinstance(t, float) else t
 
 
-if not SIM:
-    def _host():
-        return time.time() + _PORT_EPOCH
-else:
+def _board():
+    return time.time() + _PORT_EPOCH
+
+
+def _host_clock():
+    return _seconds(time.time())
+
+
+_virtual: list = [0, 0]  # ms since 1970, the sim's ticks_ms then
+
+
+def _virtual_clock():
+    now = ticks_ms()
+    _virtual[0] += ticks_diff(now, _virtual[1])  # pyright: ignore
+    _virtual[1] = now
+    return _virtual[0] // 1000
+
+
+_host = _board
+if SIM:
     from app import sim
     if sim.THREADED:
-        def _host():
-            return _seconds(time.time())
+        _host = _host_clock
     else:  # virtual time: the host's clock at start, then the sim's
-        _virtual = [_seconds(time.time()) * 1000, ticks_ms()]
-
-        def _host():
-            now = ticks_ms()
-            _virtual[0] += ticks_diff(now, _virtual[1])  # pyright: ignore
-            _virtual[1] = now
-            return _virtual[0] // 1000
+        _virtual[0] = _seconds(time.time()) * 1000
+        _virtual[1] = ticks_ms()  # pyright: ignore
+        _host = _virtual_clock
 
 
 class Clock:

@@ -54,6 +54,8 @@ class Handler:
     def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
         self.pin_id = pin_id
+        # what boot does with it (app.startup); not a kind's field
+        self.power_on = params.pop('power_on', 'restore')
         self.params = params
         self.timer = None  # held only while running (see attach)
         self._hard = board.timer_hard
@@ -247,7 +249,8 @@ class Handler:
     def to_dict(self):
         self.sync()
         out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id,
-               'running': self.running, 'level': self.level}
+               'running': self.running, 'level': self.level,
+               'power_on': self.power_on}
         out.update(self.params)
         self.report(out)
         out['stats'] = {'fires': self.fires, 'missed': self.missed_now(),
@@ -260,8 +263,8 @@ class Handler:
         """The create body that rebuilds this binding (config.json)."""
         out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id}
         out.update(self.params)
-        if out.get('power_on') == 'restore':  # the default: configs stay short
-            del out['power_on']
+        if self.power_on != 'restore':  # the default: configs stay short
+            out['power_on'] = self.power_on
         out['start'] = self.running
         return out
 

@@ -142,7 +142,8 @@ class Event:
         self.id = spec['id']
         self.binding = spec['binding']
         self.do = spec['do']
-        self.at = _minutes(spec['at'])
+        at = _minutes(spec['at'])  # checked: never None here
+        self.at = 0 if at is None else at
         self.offset = spec['offset_min']
         self.mask = 0  # weekdays, bit 0 = Monday
         for d in spec['days']:
@@ -443,7 +444,7 @@ class Schedules:
         """Put each ``power_on: "schedule"`` binding in the state its
         latest start or stop event before ``now`` says."""
         for h in list(self.registry.bindings):
-            if h.params.get('power_on') != 'schedule':
+            if h.power_on != 'schedule':
                 continue
             latest = None
             for ev in self.events:

@@ -127,9 +127,7 @@ def _section(name, value, default):
         if kind is None:
             raise invalid(field, 'unknown key %s; allowed: %s'
                           % (field, ', '.join(sorted(types))))
-        if kind is float and isinstance(item, int) and not isinstance(item, bool):
-            item = float(item)  # a whole number of degrees
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+        if not _typed(item, kind):
             raise invalid(field, '%s must be of type %s' % (field, kind.__name__))
         if kind is list and any(not isinstance(x, str) for x in item):
             raise invalid(field, '%s must be a list of strings' % field)
@@ -137,8 +135,16 @@ def _section(name, value, default):
         if bounds and not bounds[0] <= item <= bounds[1]:
             raise invalid(field, '%s must be from %d to %d'
                           % (field, bounds[0], bounds[1]))
-        out[key] = item
+        out[key] = float(item) if kind is float else item
     return out
+
+
+def _typed(item, kind):
+    """``item`` is a ``kind``: a whole number is a float too (degrees),
+    a bool is no number."""
+    if isinstance(item, bool):
+        return kind is bool
+    return isinstance(item, kind) or (kind is float and isinstance(item, int))
 
 
 def unredact(new, old):

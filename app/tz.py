@@ -106,26 +106,28 @@ class Zone:
                              'Mm.w.d[/time],Mm.w.d[/time]')
         self.rule = (_when(parts[0]), _when(parts[1]), False)
 
-    def _transitions(self, year):
+    def _transitions(self, year, rule):
         if self._year != year:
-            start, end, utc = self.rule
+            start, end, utc = rule
             self._start = _moment(year, start) - (0 if utc else self.std)
-            self._end = _moment(year, end) - (0 if utc else self.dst)
+            self._end = _moment(year, end) - (0 if utc else self.dst or 0)
             self._year = year
         return self._start, self._end
 
     def is_dst(self, utc):
-        if self.rule is None:
+        rule = self.rule
+        if rule is None:
             return False
         start, end = self._transitions(
-            civil_from_days((utc + self.std) // DAY)[0])
+            civil_from_days((utc + self.std) // DAY)[0], rule)
         if start < end:
             return start <= utc < end
         return not end <= utc < start  # southern hemisphere
 
     def offset(self, utc):
         """Seconds east of UTC at ``utc``."""
-        return self.dst if self.is_dst(utc) else self.std
+        dst = self.dst
+        return dst if dst is not None and self.is_dst(utc) else self.std
 
     def local(self, utc):
         """Local time at ``utc`` as epoch-like seconds."""
@@ -135,8 +137,9 @@ class Zone:
         """The UTC seconds of local time ``local``. A time the clocks
         skip (spring forward) counts as standard time, so it falls an hour
         later, after the jump; one they repeat (fall back) is the first."""
-        if self.rule is not None:
-            t = local - self.dst
+        dst = self.dst
+        if self.rule is not None and dst is not None:
+            t = local - dst
             if self.is_dst(t):
                 return t
         return local - self.std
@@ -190,7 +193,7 @@ def _when(text):
     try:
         m, w, d = [int(p) for p in parts]
     except ValueError:
-        m = 0
+        m = w = d = 0
     if not (1 <= m <= 12 and 1 <= w <= 5 and 0 <= d <= 6):
         raise ValueError('"%s": a change is Mm.w.d (month 1-12, week 1-5, '
                          'day 0-6 from Sunday) with an optional /time'
