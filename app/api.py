@@ -122,7 +122,9 @@ def create_app(registry, store, schedules=None):
     clock = schedules.clock
 
     def save():
-        store.save(registry.specs(), registry.idle_pins())
+        store.save(registry.specs())
+
+    store.idle_pins = registry.idle_pins
 
     registry.on_change = save
 

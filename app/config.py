@@ -16,6 +16,9 @@ class Config:
         self.data = schema.defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
+        # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
+        # app.api: each save writes them to pins.json
+        self.idle_pins = None
 
     def enter_safe_mode(self, error):
         """Run with no bindings. The broken file stays until the first save,
@@ -24,9 +27,9 @@ class Config:
         self.error = error
         self.data['bindings'] = []
 
-    def save(self, bindings, pins=None):
-        """Write the config with ``bindings``; with ``pins`` (the output
-        pins' [pin, idle level] pairs) also pins.json (``app.bootpins``)."""
+    def save(self, bindings):
+        """Write the config with ``bindings``, then pins.json
+        (``app.bootpins``) from ``idle_pins`` if set."""
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -35,8 +38,8 @@ class Config:
             with open(tmp, 'w') as f:
                 json.dump(self.data, f)
             _replace(tmp, self.path)
-            if pins is not None:
-                self.save_pins(pins)
+            if self.idle_pins is not None:
+                self.save_pins(self.idle_pins())
             if hasattr(os, 'sync'):
                 os.sync()
         except OSError as e:

@@ -19,7 +19,7 @@ class Store:
     def __init__(self):
         self.data = schema.defaults()
 
-    def save(self, bindings, pins=None):
+    def save(self, bindings):
         pass
 
 

@@ -28,7 +28,8 @@ def _flash():
                 'start': False})
     reg.create({'id': 'in', 'kind': 'sample', 'pin': 18, 'period_ms': 50,
                 'start': False})
-    cfg.save(reg.specs(), reg.idle_pins())
+    cfg.idle_pins = reg.idle_pins
+    cfg.save(reg.specs())
     for h in list(reg.bindings):
         reg.delete(h.id)
     return cfg

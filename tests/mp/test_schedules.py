@@ -31,7 +31,7 @@ class Store:
         self.data = data or schema.defaults()
         self.saves = 0
 
-    def save(self, bindings, pins=None):
+    def save(self, bindings):
         self.data['bindings'] = bindings
         self.saves += 1
 
