@@ -399,4 +399,25 @@ def test_the_runner_fires_when_the_clock_passes_8():
     reg.stop('led')
 
 
+def test_an_sntp_answer_is_read_or_refused():
+    try:
+        from app import ntp
+    except ImportError:  # no socket module (the WebAssembly port)
+        return
+    import struct
+    answer = bytearray(48)
+    answer[0] = 0x24  # version 4, mode 4 (server)
+    answer[1] = 2  # stratum
+    answer[40:44] = struct.pack('!I', 1796148000 + 2208988800)
+    answer[44] = 0x80  # half a second: rounds up
+    assert ntp.parse(bytes(answer)) == 1796148001
+    kiss = bytearray(answer)
+    kiss[1] = 0  # kiss-of-death
+    assert ntp.parse(bytes(kiss)) is None
+    client = bytearray(answer)
+    client[0] = 0x1B  # mode 3: our own request echoed
+    assert ntp.parse(bytes(client)) is None
+    assert ntp.parse(b'short') is None
+
+
 unit.main(globals())
