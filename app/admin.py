@@ -5,7 +5,8 @@ from app.body import read_json
 from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
 from app.errors import ApiError, invalid
 
-_SECTIONS = const(('http', 'wifi', 'limits', 'mqtt'))  # merged key by key by PATCH
+_SECTIONS = const(('http', 'wifi', 'limits', 'mqtt', 'time', 'location',
+                   'schedule'))  # merged key by key by PATCH
 _EXAMPLE = const('-d \'{"limits": {"bindings": 8}}\' with PATCH, or with PUT '
                  'the whole config (GET /api/config gives it)')
 

@@ -109,16 +109,23 @@ def _internal(request, *exc):
     return error(500, 'internal', 'internal error; see the board log')
 
 
-def create_app(registry, store, mqtt=None):
-    """The Microdot app serving ``registry``, persisting to ``store``.
-    ``mqtt`` (app.main.Mqtt): its status goes into /api/status, and it
-    is told when the config changed."""
+def create_app(registry, store, mqtt=None, schedules=None):
+    """The Microdot app serving ``registry`` and ``schedules`` (an
+    ``app.schedules.Schedules``; made here if None), persisting to
+    ``store``. ``mqtt`` (app.main.Mqtt): its status goes into
+    /api/status, and it is told when the config changed."""
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
+    if schedules is None:
+        from app.schedules import make
+        schedules = make(registry, store)
+    clock = schedules.clock
 
     def save():
         store.save(registry.specs())
+
+    store.idle_pins = registry.idle_pins
 
     registry.on_change = save
 
@@ -151,6 +158,9 @@ def create_app(registry, store, mqtt=None):
         binding_id = _binding_id(binding_id)
         method = request.method
         if method == 'DELETE':
+            registry.get(binding_id)  # 404 before 409
+            schedules.before_binding_delete(
+                binding_id, request.args.get('cascade') in ('1', 'true'))
             registry.delete(binding_id)
             return '', 204
         h = registry.get(binding_id)  # 404 before 400 for a bad body
@@ -187,6 +197,7 @@ def create_app(registry, store, mqtt=None):
             'missed_total': sum(h.missed_now() for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
+            'clock': clock.status(),
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
@@ -220,13 +231,35 @@ def create_app(registry, store, mqtt=None):
         out = admin.config(request, registry, store)
         if mqtt is not None and request.method in ('PUT', 'PATCH'):
             mqtt.apply()  # a changed mqtt section restarts the bridge
+        schedules.wake()  # the events, the zone or the place may be new
         return out
+
+    # The clock and the schedules: app.schedapi, loaded by the first use.
+    @add('/api/time', ['GET', 'PUT'])
+    def time(request):
+        from app import schedapi
+        return schedapi.time(request, clock)
+
+    @add('/api/schedules', ['GET', 'POST'])
+    def events_list(request):
+        from app import schedapi
+        return schedapi.events(request, schedules)
+
+    @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
+    def event(request, event_id):
+        from app import schedapi
+        return schedapi.event(request, schedules, _unquote(event_id))
 
     if board.sim:
         @add('/api/sim/pins/<pin>', ['PUT'])
         def drive(request, pin):
             from app import simpins  # the unix port only
             return simpins.drive(registry, pin, read_json(request))
+
+        @add('/api/sim/clock', ['PUT'])
+        def sim_clock(request):
+            from app import schedapi
+            return schedapi.sim_clock(request, clock)
 
     # The dashboard: its files (app.web) and live updates (app.events).
     @app.route('/')

@@ -121,10 +121,11 @@ class Board:
         """Capability bits of ``pin``; 0 if it does not exist or is reserved."""
         return self.pins.get(pin, 0)
 
-    def pin(self, pin_id, output, pull=None):
-        """Configure ``pin_id`` as an output (low) or an input with ``pull``."""
+    def pin(self, pin_id, output, pull=None, level=0):
+        """Configure ``pin_id`` as an output at ``level`` or an input with
+        ``pull``."""
         if output:
-            return Pin(pin_id, Pin.OUT, value=0)
+            return Pin(pin_id, Pin.OUT, value=level)
         if pull == 'up':
             return Pin(pin_id, Pin.IN, Pin.PULL_UP)
         if pull == 'down':

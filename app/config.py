@@ -16,6 +16,9 @@ class Config:
         self.data = schema.defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
+        # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
+        # app.api: each save writes them to pins.json
+        self.idle_pins = None
 
     def enter_safe_mode(self, error):
         """Run with no bindings. The broken file stays until the first save,
@@ -25,6 +28,8 @@ class Config:
         self.data['bindings'] = []
 
     def save(self, bindings):
+        """Write the config with ``bindings``, then pins.json
+        (``app.bootpins``) from ``idle_pins`` if set."""
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -33,6 +38,8 @@ class Config:
             with open(tmp, 'w') as f:
                 json.dump(self.data, f)
             _replace(tmp, self.path)
+            if self.idle_pins is not None:
+                self.save_pins(self.idle_pins())
             if hasattr(os, 'sync'):
                 os.sync()
         except OSError as e:
@@ -42,6 +49,19 @@ class Config:
         if self.safe_mode or self.error:
             self.safe_mode = False
             self.error = None
+
+
+    def pins_path(self):
+        return self.path.rpartition('/')[0] + '/pins.json' if '/' in \
+            self.path else 'pins.json'
+
+    def save_pins(self, pins):
+        """pins.json for the config.json on flash now (OSError: the caller's)."""
+        from app.bootpins import checksum
+        path = self.pins_path()
+        with open(path + '.tmp', 'w') as f:
+            json.dump({'config': checksum(self.path), 'pins': pins}, f)
+        _replace(path + '.tmp', path)
 
 
 def exists(path):

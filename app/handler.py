@@ -54,10 +54,13 @@ class Handler:
     def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
         self.pin_id = pin_id
+        # what boot does with it (app.startup); not a kind's field
+        self.power_on = params.pop('power_on', 'restore')
         self.params = params
         self.timer = None  # held only while running (see attach)
         self._hard = board.timer_hard
-        self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'))
+        self.pin = board.pin(pin_id, self.OUTPUT, params.get('pull'),
+                             self.idle_level(params))
         self.level = 0  # software copy: outputs are never read back
         self.running = False
         self.error = None
@@ -83,6 +86,11 @@ class Handler:
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
+
+    def idle_level(self, params):
+        """The level of the output while stopped (and from the moment the
+        pin is made an output: boot never shows it another)."""
+        return self.IDLE
 
     def longest_ms(self, params):
         """The longest period this binding arms its timer for."""
@@ -241,7 +249,8 @@ class Handler:
     def to_dict(self):
         self.sync()
         out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id,
-               'running': self.running, 'level': self.level}
+               'running': self.running, 'level': self.level,
+               'power_on': self.power_on}
         out.update(self.params)
         self.report(out)
         out['stats'] = {'fires': self.fires, 'missed': self.missed_now(),
@@ -254,6 +263,8 @@ class Handler:
         """The create body that rebuilds this binding (config.json)."""
         out = {'id': self.id, 'kind': self.KIND, 'pin': self.pin_id}
         out.update(self.params)
+        if self.power_on != 'restore':  # the default: configs stay short
+            out['power_on'] = self.power_on
         out['start'] = self.running
         return out
 

@@ -36,8 +36,11 @@ class Pulse(Handler):
               ('active_level', (0, 1), 1, None,
                'the level that means on: 1, or 0 for an active-low relay'))
 
+    def idle_level(self, params):
+        return 1 - params['active_level']
+
     def setup(self):
-        self.IDLE = 1 - self.params['active_level']
+        self.IDLE = self.idle_level(self.params)
 
     def longest_ms(self, params):
         return params['duration_ms']

@@ -5,8 +5,14 @@ mode (no bindings, server up, /api/status names the problem), and a board
 with no network (no ``socket`` module, as on a Pico without W, or Wi-Fi
 and access point both down) runs its bindings headless. Ctrl-C stops the
 timers, releases the pins and returns (exit status 0 on the unix port).
+
+Before anything else, even the imports, the saved output pins go to their
+idle level (``app.bootpins``): a relay must not float while the rest
+boots (bench/boot_pins.py measures how soon).
 """
-import gc
+from app import bootpins
+bootpins.apply()
+import gc  # noqa: E402
 # Collect every 16 KB while the modules load and boot builds its objects:
 # otherwise the heap fills with the loader's garbage before the first
 # collection, and what stays is left scattered between the holes (the GC
@@ -73,7 +79,18 @@ def log_requests(app):
     app.after_error_request(done)
 
 
-async def idle(registry, why):
+def start_tasks(registry, store, schedules, network):
+    """The schedule runner and, on a board with a network, NTP: asyncio
+    tasks, started once the loop runs."""
+    if schedules is None:
+        return
+    asyncio.create_task(schedules.run())
+    if network and not registry.board.sim:
+        from app import ntp
+        asyncio.create_task(ntp.run(schedules.clock))
+
+
+async def idle(registry, why, schedules=None, store=None):
     """No network: the bindings run on their timers, nothing is served.
     The loop stays up for deferred work: it wakes every second, which on
     the unix port is when work a timer thread scheduled gets to run."""
@@ -81,6 +98,7 @@ async def idle(registry, why):
     print('pinwheel: %s board, %d bindings, headless (%s): running the '
           'bindings from config.json, no API' % (board.name,
                                                  len(registry.bindings), why))
+    start_tasks(registry, store, schedules, False)
     while True:
         await asyncio.sleep(1)
 
@@ -120,7 +138,7 @@ class Mqtt:
         return self.bridge.status() if self.bridge is not None else None
 
 
-async def serve(registry, store, log=True, running=None):
+async def serve(registry, store, log=True, running=None, schedules=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
     from app.api import create_app
@@ -129,7 +147,7 @@ async def serve(registry, store, log=True, running=None):
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
     mqtt = Mqtt(registry, store, host, port)
-    app = create_app(registry, store, mqtt)
+    app = create_app(registry, store, mqtt, schedules)
     if running is not None:
         running.append(app)
     if log:
@@ -137,6 +155,7 @@ async def serve(registry, store, log=True, running=None):
     mqtt.apply()  # before the collection: the bridge lives as long
     gc.collect()
     gc.threshold(-1)  # booted: collect only when the heap is full
+    start_tasks(registry, store, schedules, True)
 
     def ready():
         print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
@@ -181,12 +200,14 @@ def run(path='config.json', argv=None):
     from app import net
     why = net.unavailable(store.data['wifi'], _port(store))
     _drop_boot_code()
+    from app.schedules import make
+    schedules = make(registry, store)
     running = []
     try:
         if why:
-            asyncio.run(idle(registry, why))
+            asyncio.run(idle(registry, why, schedules, store))
         else:
-            asyncio.run(serve(registry, store, log, running))
+            asyncio.run(serve(registry, store, log, running, schedules))
     except KeyboardInterrupt:
         n = shutdown(registry, running)
         print('pinwheel: stopped (Ctrl-C): timers off, pins released (%d of '

@@ -39,6 +39,10 @@ class Registry:
     def specs(self):
         return [h.spec() for h in self.bindings]
 
+    def idle_pins(self):
+        """[pin, idle level] of every output: what boot drives first."""
+        return [[h.pin_id, h.IDLE] for h in self.bindings if h.OUTPUT]
+
     def _changed(self):
         if self.on_change is not None:
             self.on_change()

@@ -11,9 +11,15 @@ DEFAULTS = {
              'ap_fallback': True, 'ap_password': ''},
     'api_token': None,
     'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8},
+    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
     'mqtt': None,  # off; a dict switches it on (MQTT below)
     'bindings': [],
+    # the clock, the place for sunrise/sunset, and the events (app.schedules)
+    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
+             'ntp_sync_s': 21600},
+    'location': {},
+    'schedule': {'catch_up_min': 5},
+    'schedules': [],
 }
 # MQTT (app.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
 # An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
@@ -23,14 +29,16 @@ MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
         'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
         'tls': False, 'allow_config': False}
 _TOPIC_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
+_NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule')
 
 
 def defaults():
     """A fresh config holding the defaults."""
     out = dict(DEFAULTS)
-    for key in ('http', 'wifi', 'limits'):
+    for key in _NESTED:
         out[key] = dict(DEFAULTS[key])
     out['bindings'] = []
+    out['schedules'] = []
     return out
 
 
@@ -52,17 +60,22 @@ _SECTIONS = {  # section -> {key: type}
              'cors_origins': list, 'log': bool},
     'wifi': {'ssid': str, 'password': str, 'timeout_s': int,
              'ap_fallback': bool, 'ap_password': str, 'hostname': str},
-    'limits': {'bindings': int, 'virtual_timers': int},
+    'limits': {'bindings': int, 'virtual_timers': int, 'schedules': int},
     'mqtt': {'host': str, 'port': int, 'user': str, 'password': str,
              'client_id': str, 'base': str, 'discovery': bool,
              'discovery_prefix': str, 'keepalive_s': int, 'tls': bool,
              'allow_config': bool},
+    'time': {'tz': str, 'ntp_servers': list, 'ntp_sync_s': int},
+    'location': {'lat': float, 'lon': float},  # ints too
+    'schedule': {'catch_up_min': int},
 }
 _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
            'wifi.timeout_s': (0, 600), 'limits.bindings': (1, 32),
-           'limits.virtual_timers': (1, 32), 'mqtt.port': (1, 65535),
-           'mqtt.keepalive_s': (5, 3600)}
+           'limits.virtual_timers': (1, 32), 'limits.schedules': (0, 128),
+           'time.ntp_sync_s': (60, 604800), 'location.lat': (-90, 90),
+           'location.lon': (-180, 180), 'schedule.catch_up_min': (0, 60),
+           'mqtt.port': (1, 65535), 'mqtt.keepalive_s': (5, 3600)}
 
 
 def check(data, old=None):
@@ -95,7 +108,22 @@ def check(data, old=None):
         elif key == 'bindings' and not isinstance(value, list):
             raise invalid('bindings', 'bindings must be a list')
         out[key] = value
+    _check_time(out)
     return out
+
+
+def _check_time(data):
+    """The time zone parses; the events are well-formed (that their
+    bindings exist is checked when they fire: a binding may go first)."""
+    from app.schedules import check_all
+    from app.tz import Zone
+    try:
+        Zone(data['time']['tz'])
+    except ValueError as e:
+        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
+                      '"EST5EDT,US", "<+0530>-5:30")' % e)
+    data['schedules'] = check_all(data['schedules'],
+                                  data['limits']['schedules'])
 
 def _board_names():
     """The board names, from app.profiles' table (boot-time data: dropped
@@ -146,7 +174,7 @@ def _section(name, value, default):
         if kind is None:
             raise invalid(field, 'unknown key %s; allowed: %s'
                           % (field, ', '.join(sorted(types))))
-        if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+        if not _typed(item, kind):
             raise invalid(field, '%s must be of type %s' % (field, kind.__name__))
         if kind is list and any(not isinstance(x, str) for x in item):
             raise invalid(field, '%s must be a list of strings' % field)
@@ -154,8 +182,16 @@ def _section(name, value, default):
         if bounds and not bounds[0] <= item <= bounds[1]:
             raise invalid(field, '%s must be from %d to %d'
                           % (field, bounds[0], bounds[1]))
-        out[key] = item
+        out[key] = float(item) if kind is float else item
     return out
+
+
+def _typed(item, kind):
+    """``item`` is a ``kind``: a whole number is a float too (degrees),
+    a bool is no number."""
+    if isinstance(item, bool):
+        return kind is bool
+    return isinstance(item, kind) or (kind is float and isinstance(item, int))
 
 
 def unredact(new, old):

@@ -65,11 +65,41 @@ def boot(path='config.json'):
     registry = Registry(board, limits['bindings'])
     if problem is None:
         try:
-            registry.replace_all(store.data['bindings'])
+            registry.replace_all(power_on(store.data['bindings']))
         except ApiError as e:
             problem = e
     if problem is not None:
         error = _error_dict(problem)
         store.enter_safe_mode(error)
+        store.data['schedules'] = []
         print('pinwheel: SAFE MODE:', error['message'])
+    else:
+        _save_pins(store, registry)
     return registry, store
+
+
+def power_on(bodies):
+    """The bindings as boot starts them: ``power_on`` "on" runs, "off"
+    and "schedule" (set by ``app.schedules`` once the clock is) stop,
+    "restore" (the default) keeps the saved ``start``."""
+    for body in bodies if isinstance(bodies, list) else ():
+        if isinstance(body, dict):
+            policy = body.get('power_on', 'restore')
+            if policy == 'on':
+                body['start'] = True
+            elif policy in ('off', 'schedule'):
+                body['start'] = False
+    return bodies
+
+
+def _save_pins(store, registry):
+    """pins.json, when it is missing or stale (a config.json from deploy
+    or a power cut between the two writes): the next boot drives the
+    pins first."""
+    from app.bootpins import read
+    pins = registry.idle_pins()
+    if read(store.path, store.pins_path()) != pins:
+        try:
+            store.save_pins(pins)
+        except OSError as e:
+            print('pinwheel: cannot write pins.json: %r' % e)

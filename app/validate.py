@@ -10,7 +10,8 @@ from app.handler import REQUIRED
 from app.kinds import KINDS
 from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
 
-_COMMON = const(('id', 'kind', 'pin', 'start'))
+_COMMON = const(('id', 'kind', 'pin', 'start', 'power_on'))
+POWER_ON = const(('off', 'on', 'restore', 'schedule'))  # at boot; see app.startup
 _MAX_PERIOD_MS = const(86400000)  # one day
 _ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
                'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
@@ -146,6 +147,8 @@ def body(registry, body, current=None, partial=False, taken=None):
     if params.get('pull') and not caps & CAP_PULL:
         raise invalid('pull', 'pin %s has no internal pull resistors; '
                               'use "pull": null and an external one' % pin)
+    params['power_on'] = _power_on(body.get('power_on',
+                                            base.get('power_on', 'restore')))
     start = body.get('start', True if current is None else current.running)
     if not isinstance(start, bool):
         raise invalid('start', 'start must be true or false')
@@ -167,8 +170,8 @@ def _kind(body, base):
     if cls is None:
         raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
                        '%s' % (short(kind), _kinds()), 'kind')
-    if base and cls.KIND != base['kind']:
-        base = {'pin': base['pin']}  # the old kind's fields do not apply
+    if base and cls.KIND != base['kind']:  # the old kind's fields do not apply
+        base = {'pin': base['pin'], 'power_on': base.get('power_on', 'restore')}
     names = [f[0] for f in cls.FIELDS]
     for key in body:
         if key == 'level':  # in every answer, and a pulse has active_level
@@ -181,6 +184,13 @@ def _kind(body, base):
                           % (short(key), cls.KIND,
                              ', '.join(_COMMON + tuple(names))))
     return cls, body, base
+
+
+def _power_on(value):
+    if value not in POWER_ON:
+        raise invalid('power_on', 'power_on must be one of: %s (what the '
+                      'binding does at boot)' % ', '.join(POWER_ON))
+    return value
 
 
 def _binding_id(body, cls, current, taken):

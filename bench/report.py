@@ -17,7 +17,7 @@ BUDGET_BINDINGS_RATIO = 0.85
 BUDGET_HEAP_KB = 96
 BUDGET_PER_BINDING = 1024
 BUDGET_P99_US = 2000
-BUDGET_STATIC_GZ = 12 * 1024
+BUDGET_STATIC_GZ = 14 * 1024  # 12 KB before the Schedule view, MQTT settings and new kinds
 BUDGET_ISR_RATIO = 2.0  # a kind's interrupt vs a hand-written toggle
 BUDGET_RATE_ERROR = 0.01
 KB = 1024
@@ -547,7 +547,7 @@ def summary(results):
                      '%s us' % lat_us(p99), p99 is not None and p99 < BUDGET_P99_US))
     d = results.get('dashboard')
     if isinstance(d, dict) and 'gz_bytes' in d:
-        rows.append(('dashboard assets ≤ 12 KB gzipped', '%d B' % d['gz_bytes'],
+        rows.append(('dashboard assets ≤ 14 KB gzipped', '%d B' % d['gz_bytes'],
                      0 < d['gz_bytes'] <= BUDGET_STATIC_GZ))
     lines = ['| budget | measured | met |', '|---|---:|---|']
     lines += ['| %s | %s | %s |' % (a, b, ok(c)) for a, b, c in rows]

@@ -164,6 +164,7 @@ function upsert(b) {
     c = { el };
     cards.set(b.id, c);
     $('#empty').hidden = true;
+    setTimeout(drawWeeks);
   }
   c.b = b;
   const el = c.el, k = name => $(`[data-k=${name}]`, el);
@@ -194,6 +195,10 @@ function upsert(b) {
   k('error').hidden = !b.error;
   k('error').textContent = b.error || '';
   $('[data-a=toggle]', el).textContent = b.running ? 'Stop' : VERB[b.kind] || 'Start';
+  const nx = events.filter(e => e.binding == b.id && e.next_fire != null)
+    .sort((x, y) => x.next_fire - y.next_fire)[0];
+  k('next').hidden = !nx;
+  if (nx) k('next').textContent = `next: ${nx.do} ${when(nx.next_fire)}`;
 }
 
 function drop(id) {
@@ -202,6 +207,7 @@ function drop(id) {
   if (editing == id) closeEdit();
   c.el.remove();
   cards.delete(id);
+  drawWeeks();
   $('#empty').hidden = cards.size > 0;
 }
 
@@ -220,7 +226,12 @@ list.onclick = e => {
     editing == id ? closeEdit() : openEdit(b);
   } else if (confirm(`Delete binding "${id}"? Its pin and timer are freed.`)) {
     run(async () => {
-      await api('DELETE', path);
+      await api('DELETE', path).catch(err => {
+        // events use it: delete them too, if the user says so
+        if (err.code != 'binding_scheduled' || !confirm(err.message + '?')) throw err;
+        return api('DELETE', path + '?cascade=1');
+      });
+      loadSched();
       drop(id);
       say(`Deleted ${id}.`);
       loadPins();
@@ -420,6 +431,7 @@ function status(s) {
   $('#s-mqtt').title = m.error || m.broker || '';
   $('#m-state').textContent = m.state == 'off' ? 'Off: no broker set.' :
     `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : '');
+  if (s.clock) clockState(s.clock);
   const banner = $('#safe'), problem = s.config_error;
   banner.hidden = !s.safe_mode && !problem;
   banner.textContent = (s.safe_mode ? 'Safe mode, no bindings loaded: ' : 'Config problem: ') +
@@ -556,6 +568,107 @@ mq.onsubmit = e => {
   saveMqtt(m, 'MQTT settings saved: connecting.');
 };
 $('#m-off').onclick = () => saveMqtt(null, 'MQTT is off.');
+// ---- schedule: each binding's week, its events, the board's clock ----------
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], evf = $('#ev');
+let events = [], tzOff = 0, evId = null; // the event the form edits, null = new
+const local = t => new Date((t + tzOff) * 1000); // board time, read with getUTC*
+const when = t => `${DAYS[(local(t).getUTCDay() + 6) % 7]} ${local(t).toISOString().slice(11, 16)}`;
+// minute of the day an event sits at on the strip (sun events: their next time)
+const minute = e => e.at[2] == ':' ? e.at.slice(0, 2) * 60 + +e.at.slice(3)
+  : e.next_fire != null ? local(e.next_fire).getUTCHours() * 60 + local(e.next_fire).getUTCMinutes()
+  : e.at == 'sunrise' ? 360 : 1080;
+
+function clockState(c) {
+  $('#s-clock').textContent = c.synced ? 'set (' + c.source + ')' : 'not set';
+  $('#clock').hidden = c.synced;
+}
+
+async function loadSched() {
+  await run(async () => {
+    const [l, t] = await Promise.all([api('GET', '/api/schedules'), api('GET', '/api/time')]);
+    events = l.schedules;
+    const m = /([+-])(\d\d):(\d\d)$/.exec(t.local);
+    tzOff = m ? (m[1] + 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    clockState(t);
+    drawWeeks();
+    for (const c of cards.values()) upsert(c.b);
+  });
+}
+
+function drawWeeks() {
+  $('#weeks').replaceChildren(...[...cards.keys()].map(id => {
+    const li = document.createElement('li'), mine = events.filter(e => e.binding == id);
+    let marks = '';
+    for (const e of mine) DAYS.forEach((d, i) => {
+      if (e.days.includes(d)) marks += `<rect x="${minute(e)}" y="${i * 10 + 1}" width="15" height="8" class="${e.do}${e.enabled ? '' : ' off'}"/>`;
+    });
+    li.className = 'card week';
+    li.innerHTML = `<h3></h3><svg viewBox="0 0 1440 70" preserveAspectRatio="none" aria-hidden="true">` +
+      `<path d="M360 0V70M720 0V70M1080 0V70"/>${marks}</svg>`;
+    $('h3', li).textContent = id;
+    for (const e of mine) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.dataset.ev = e.id;
+      b.textContent = `${e.do} ${e.at}${e.offset_min ? (e.offset_min > 0 ? '+' : '') + e.offset_min + ' min' : ''}` +
+        ` ${e.days.length == 7 ? 'daily' : e.days.join(' ')}${e.error ? ' ⚠' : ''}`;
+      b.title = e.error || (e.next_fire ? 'next ' + when(e.next_fire) : 'not planned');
+      li.append(b);
+    }
+    return li;
+  }));
+}
+
+function openEv(e) {
+  evId = e ? e.id : null;
+  clearErrors(evf);
+  const f = evf.elements, ids = [...cards.keys()];
+  f.binding.replaceChildren(...ids.map(id => new Option(id)));
+  e = e || { binding: ids[0], do: 'start', at: '', offset_min: 0, days: DAYS, enabled: true };
+  for (const n of ['binding', 'do', 'at', 'offset_min']) f[n].value = e[n];
+  f.enabled.checked = e.enabled;
+  for (const d of DAYS) f[d].checked = e.days.includes(d);
+  $('#e-del').hidden = !evId;
+  evf.hidden = false;
+  f.at.focus();
+}
+
+$('#e-days').append(...DAYS.map(d => {
+  const l = document.createElement('label');
+  l.className = 'check';
+  l.innerHTML = `<input type="checkbox" name="${d}"> ${d}`;
+  return l;
+}));
+$('#add-ev').onclick = () => evf.hidden ? openEv() : (evf.hidden = true);
+$('#e-cancel').onclick = () => { evf.hidden = true; };
+$('#weeks').onclick = e => {
+  const b = e.target.closest('[data-ev]');
+  if (b) openEv(events.find(x => x.id == b.dataset.ev));
+};
+evf.onsubmit = e => {
+  e.preventDefault();
+  clearErrors(evf);
+  const f = evf.elements, body = { binding: f.binding.value, do: f.do.value, at: f.at.value.trim(),
+    days: DAYS.filter(d => f[d].checked), enabled: f.enabled.checked };
+  if (!body.at.includes(':')) body.offset_min = number(f.offset_min.value || '0');
+  run(async () => {
+    await api(evId ? 'PUT' : 'POST', '/api/schedules' + (evId ? '/' + encodeURIComponent(evId) : ''), body);
+    evf.hidden = true;
+    say('Schedule saved.');
+    await loadSched();
+  }, evf);
+};
+$('#e-del').onclick = () => run(async () => {
+  await api('DELETE', '/api/schedules/' + encodeURIComponent(evId));
+  evf.hidden = true;
+  await loadSched();
+}, evf);
+$('#setclock').onclick = () => run(async () => {
+  await api('PUT', '/api/time', { epoch: Math.floor(Date.now() / 1000), source: 'browser' });
+  say('Clock set from this phone.');
+  await loadSched();
+});
 
 // The kinds first: cards and forms are built from them.
 async function start() {
@@ -563,7 +676,9 @@ async function start() {
   loadPins();
   run(loadMqtt, mq);
   await refresh();
+  await loadSched();
 }
+setInterval(loadSched, 30000); // next times move on
 
 start();
 connect();

@@ -175,7 +175,8 @@ def create_schema(cls, common, board):
     props = Obj([('id', common.get('id')),
                  ('kind', obj(('type', 'string'), ('enum', [cls.KIND]))),
                  ('pin', common.get('pin')),
-                 ('start', obj(('type', 'boolean')))])
+                 ('start', obj(('type', 'boolean'))),
+                 ('power_on', common.get('power_on'))])
     for spec in cls.FIELDS:
         props.set(spec[0], field_schema(spec, board))
     required = ['kind', 'pin'] + [f[0] for f in cls.FIELDS if is_required(f)]
@@ -201,7 +202,8 @@ def regenerate(document):
     patch = Obj([('id', common.get('id')),
                  ('kind', obj(('type', 'string'), ('enum', kinds))),
                  ('pin', common.get('pin')),
-                 ('start', obj(('type', 'boolean')))])
+                 ('start', obj(('type', 'boolean'))),
+                 ('power_on', common.get('power_on'))])
     for kind in kinds:
         create = create_schema(KINDS[kind], common, board)
         schemas.set(name_of(kind), create, 'BindingCreate')

@@ -1,0 +1,79 @@
+"""The routes of the clock and the schedules (``app.clock``,
+``app.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
+GET/PATCH/PUT/DELETE /api/schedules/<id> and, on the simulated board,
+PUT /api/sim/clock. Loaded by the first request for one of them."""
+from app.body import read_json
+from app.errors import ApiError, invalid
+from app.validate import check_int
+
+_MIN_EPOCH = 946684800  # 2000-01-01: no board clock goes further back
+_MAX_EPOCH = 4102444800  # 2100-01-01
+_TIME_EXAMPLE = '{"epoch": 1796155200}'
+_EVENT_EXAMPLE = ('{"binding": "led", "do": "start", "at": "07:30", '
+                  '"days": ["mon", "fri"]}')
+
+
+def _object(body, allowed):
+    if not isinstance(body, dict):
+        raise ApiError(400, 'invalid_json', 'the body must be a JSON object '
+                       'such as ' + _TIME_EXAMPLE)
+    for key in body:
+        if key not in allowed:
+            raise invalid(key[:32], 'unknown field "%s"; allowed: %s'
+                          % (key[:32], ', '.join(allowed)))
+    return body
+
+
+def _epoch(body, required=True):
+    if 'epoch' not in body and not required:
+        return None
+    return check_int('epoch', body.get('epoch'), _MIN_EPOCH, _MAX_EPOCH)
+
+
+def time(request, clock):
+    """GET: the clock. PUT ``{"epoch": N}`` (Unix seconds; ``"source":
+    "browser"`` when a page sends its own clock, else "manual"): set it."""
+    if request.method == 'PUT':
+        body = _object(read_json(request, _TIME_EXAMPLE), ('epoch', 'source'))
+        epoch = _epoch(body)
+        source = body.get('source', 'manual')
+        if source not in ('browser', 'manual'):
+            raise invalid('source', 'source must be "browser" or "manual"')
+        clock.set(epoch, source)
+    return clock.to_dict()
+
+
+def sim_clock(request, clock):
+    """PUT /api/sim/clock ``{"epoch": N, "synced": bool}`` (both optional):
+    move the simulated board's clock; ``synced`` false stands for a board
+    whose NTP has not answered yet."""
+    body = _object(read_json(request, _TIME_EXAMPLE), ('epoch', 'synced'))
+    epoch = _epoch(body, False)
+    synced = body.get('synced', clock.synced)
+    if not isinstance(synced, bool):
+        raise invalid('synced', 'synced must be true or false')
+    if epoch is not None:
+        clock.move(epoch)
+    if synced != clock.synced:
+        clock.mark('ntp', synced)
+    return clock.to_dict()
+
+
+def events(request, schedules):
+    if request.method == 'POST':
+        ev = schedules.create(read_json(request, _EVENT_EXAMPLE))
+        return ev.to_dict(), 201, {'Location': '/api/schedules/' + ev.id}
+    return {'schedules': schedules.list(),
+            'clock': schedules.clock.status()}
+
+
+def event(request, schedules, event_id):
+    method = request.method
+    if method == 'DELETE':
+        schedules.delete(event_id)
+        return '', 204
+    ev = schedules.get(event_id)  # 404 before 400 for a bad body
+    if method in ('GET', 'HEAD'):
+        return ev.to_dict()
+    body = read_json(request, _EVENT_EXAMPLE)
+    return schedules.update(event_id, body, method == 'PATCH').to_dict()

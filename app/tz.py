@@ -1,0 +1,218 @@
+"""Dates and time zones without a tz database: Unix epoch seconds to civil
+dates and back, and one zone from a POSIX-TZ-like string (``time.tz`` in
+config.json):
+
+- ``UTC`` (the default) or ``GMT``;
+- ``STDoffset``: a fixed offset, POSIX sign (west of Greenwich is
+  positive): ``JST-9``, ``<+0530>-5:30``;
+- ``STDoffsetDST[offset][,rule]``: daylight saving time, one hour ahead
+  unless its offset is given. The rule is ``EU`` (last Sunday of March to
+  last Sunday of October, at 01:00 UTC), ``US`` (second Sunday of March
+  to first Sunday of November, at 02:00 local; the default) or POSIX's
+  ``Mm.w.d[/time],Mm.w.d[/time]``: ``CET-1CEST,EU`` is
+  ``CET-1CEST,M3.5.0,M10.5.0/3``, ``EST5EDT,US`` is
+  ``EST5EDT,M3.2.0,M11.1.0``.
+
+The date arithmetic is Howard Hinnant's ``days_from_civil`` (public
+domain, https://howardhinnant.github.io/date_algorithms.html): plain
+integers, right for any year, whatever epoch ``time`` uses on a port.
+"""
+from micropython import const
+
+DAY = const(86400)
+_EU = const(((3, 5, 0, 3600), (10, 5, 0, 3600), True))  # at 01:00 UTC
+_US = const(((3, 2, 0, 7200), (11, 1, 0, 7200), False))  # at 02:00 local
+
+
+def days_from_civil(y, m, d):
+    """Days from 1970-01-01 to the date ``y-m-d``."""
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * (m - 3 if m > 2 else m + 9) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def civil_from_days(z):
+    """(year, month, day) of day ``z`` after 1970-01-01."""
+    z += 719468
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    m = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (1 if m <= 2 else 0), m, doy - (153 * mp + 2) // 5 + 1
+
+
+def weekday(days):
+    """0 for Monday ... 6 for Sunday (1970-01-01 was a Thursday)."""
+    return (days + 3) % 7
+
+
+def iso(epoch, offset=0):
+    """``2026-12-01T19:00:00+01:00`` (``Z`` for UTC) for ``epoch`` seen
+    at ``offset`` seconds east of UTC."""
+    t = epoch + offset
+    y, m, d = civil_from_days(t // DAY)
+    s = t % DAY
+    zone = 'Z'
+    if offset:
+        a = offset if offset > 0 else -offset
+        zone = '%s%02d:%02d' % ('+' if offset > 0 else '-', a // 3600,
+                                a % 3600 // 60)
+    return '%04d-%02d-%02dT%02d:%02d:%02d%s' % (y, m, d, s // 3600,
+                                                s % 3600 // 60, s % 60, zone)
+
+
+class Zone:
+    """A fixed offset and an optional DST rule; ValueError says what is
+    wrong with the text."""
+
+    def __init__(self, text='UTC'):
+        if not isinstance(text, str) or len(text) > 64:
+            raise ValueError('a string of at most 64 characters')
+        self.text = text
+        self.dst = None  # seconds east of UTC during DST, None: no DST
+        self.rule = None
+        self._year = None  # the year _start/_end are for
+        self._start = self._end = 0
+        name, i = _name(text, 0)
+        if i == len(text) and name in ('UTC', 'GMT'):
+            self.std = 0
+            return
+        off, i = _clock(text, i, 'the offset after "%s"' % name)
+        self.std = -off
+        if i == len(text):
+            return
+        if text[i] != ',':
+            name, i = _name(text, i)
+            if i < len(text) and text[i] != ',':
+                off, i = _clock(text, i, 'the offset after "%s"' % name)
+                self.dst = -off
+            else:
+                self.dst = self.std + 3600
+        if self.dst is None:
+            raise ValueError('a rule needs a DST name first, as in '
+                             'CET-1CEST,EU')
+        rule = text[i + 1:] if i < len(text) else 'US'
+        if rule in ('EU', 'US'):
+            self.rule = _EU if rule == 'EU' else _US
+            return
+        parts = rule.split(',')
+        if len(parts) != 2:
+            raise ValueError('the rule must be EU, US or '
+                             'Mm.w.d[/time],Mm.w.d[/time]')
+        self.rule = (_when(parts[0]), _when(parts[1]), False)
+
+    def _transitions(self, year, rule):
+        if self._year != year:
+            start, end, utc = rule
+            self._start = _moment(year, start) - (0 if utc else self.std)
+            self._end = _moment(year, end) - (0 if utc else self.dst or 0)
+            self._year = year
+        return self._start, self._end
+
+    def is_dst(self, utc):
+        rule = self.rule
+        if rule is None:
+            return False
+        start, end = self._transitions(
+            civil_from_days((utc + self.std) // DAY)[0], rule)
+        if start < end:
+            return start <= utc < end
+        return not end <= utc < start  # southern hemisphere
+
+    def offset(self, utc):
+        """Seconds east of UTC at ``utc``."""
+        dst = self.dst
+        return dst if dst is not None and self.is_dst(utc) else self.std
+
+    def local(self, utc):
+        """Local time at ``utc`` as epoch-like seconds."""
+        return utc + self.offset(utc)
+
+    def utc(self, local):
+        """The UTC seconds of local time ``local``. A time the clocks
+        skip (spring forward) counts as standard time, so it falls an hour
+        later, after the jump; one they repeat (fall back) is the first."""
+        dst = self.dst
+        if self.rule is not None and dst is not None:
+            t = local - dst
+            if self.is_dst(t):
+                return t
+        return local - self.std
+
+
+def _name(text, i):
+    if i < len(text) and text[i] == '<':
+        j = text.find('>', i)
+        if j < 0:
+            raise ValueError('"<" without ">"')
+        return text[i + 1:j], j + 1
+    j = i
+    while j < len(text) and text[j].isalpha():
+        j += 1
+    if j - i < 3:
+        raise ValueError('a zone name of 3 or more letters at %d, as in '
+                         'CET-1CEST,EU' % i)
+    return text[i:j], j
+
+
+def _clock(text, i, what):
+    """[+-]h[h][:mm[:ss]] at ``i`` as seconds; (seconds, end)."""
+    sign = 1
+    if i < len(text) and text[i] in '+-':
+        sign = -1 if text[i] == '-' else 1
+        i += 1
+    total = 0
+    for n in range(3):
+        j = i
+        while j < len(text) and text[j].isdigit() and j - i < 3:
+            j += 1
+        if j == i:
+            if n == 0:
+                raise ValueError('%s: a number of hours' % what)
+            break
+        total += int(text[i:j]) * (3600, 60, 1)[n]
+        i = j
+        if i < len(text) and text[i] == ':' and n < 2:
+            i += 1
+        else:
+            break
+    if total > 167 * 3600:
+        raise ValueError('%s is out of range' % what)
+    return sign * total, i
+
+
+def _when(text):
+    """``Mm.w.d[/time]`` as (month, week, weekday from Sunday, seconds)."""
+    spec, _, at = text.partition('/')
+    parts = spec[1:].split('.') if spec[:1] == 'M' else ()
+    try:
+        m, w, d = [int(p) for p in parts]
+    except ValueError:
+        m = w = d = 0
+    if not (1 <= m <= 12 and 1 <= w <= 5 and 0 <= d <= 6):
+        raise ValueError('"%s": a change is Mm.w.d (month 1-12, week 1-5, '
+                         'day 0-6 from Sunday) with an optional /time'
+                         % text[:20])
+    secs = 7200
+    if at:
+        secs, end = _clock(at, 0, 'the time of "%s"' % text[:20])
+        if end != len(at):
+            raise ValueError('"%s": a bad time' % text[:20])
+    return m, w, d, secs
+
+
+def _moment(year, when):
+    """Local seconds of (month, week, weekday, time) in ``year``: the
+    w-th such weekday of the month (5: the last)."""
+    m, w, d, secs = when
+    first = days_from_civil(year, m, 1)
+    length = days_from_civil(year + (m == 12), m % 12 + 1, 1) - first
+    day = (d - (first + 4) % 7) % 7 + 7 * (w - 1)  # 1970-01-01: Thursday
+    while day >= length:
+        day -= 7
+    return (first + day) * DAY + secs
