@@ -13,7 +13,7 @@ import pytest
 from vm import VM, make_flash
 
 EMPTY = {'board': 'auto', 'bindings': []}
-KINDS = ('blink', 'pattern', 'pulse', 'sample')
+KINDS = ('blink', 'breathe', 'counter', 'edge', 'pattern', 'pulse', 'pwm', 'sample')
 STATUS_KEYS = {'version', 'board', 'uptime_ms', 'mem_free', 'mem_alloc',
                'bindings', 'running', 'drops_total', 'missed_total', 'timers_free',
                'safe_mode', 'config_error'}

@@ -93,7 +93,7 @@ def test_kind_fields_are_checked():
         if kind is not None:
             body['kind'] = kind
         e = refused(reg, reg.create, body)
-        assert 'blink, pattern, pulse, sample' in e.message, e.message
+        assert 'blink, breathe, counter, edge, pattern, pulse, pwm, sample' in e.message, e.message
         assert e.code == ('invalid_field' if kind is None else 'unknown_kind')
     e = refused(reg, reg.create, ['blink'])
     assert e.code == 'invalid_json'
