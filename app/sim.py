@@ -723,7 +723,7 @@ def pwm_state(pin_id):
     if state is None or not state.pwm_freq:
         return None
     return {'freq_hz': state.pwm_freq,
-            'duty': state.pwm_duty * 1000 // 65535 / 10,
+            'duty': round(state.pwm_duty * 1000 / 65535) / 10,
             'level_avg': round(state.pwm_duty / 65535, 4)}
 
 

@@ -99,7 +99,7 @@ def test_kind_fields_are_checked():
     assert e.code == 'invalid_json'
     h = reg.create({'kind': 'sample', 'pin': 32, 'period_ms': 5, 'pull': 'up',
                     'start': False})
-    assert h.params == {'period_ms': 5, 'window': 32, 'pull': 'up'}
+    assert h.params == {'period_ms': 5, 'window': 32, 'pull': 'up', 'on': []}
     assert sim.line(32).pull == sim.Pin.PULL_UP and h.to_dict()['level'] == 1
     cleanup(reg)
 
