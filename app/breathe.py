@@ -3,12 +3,13 @@ from time import ticks_diff
 from app.errors import invalid
 from app.board import ticks_ms
 from app.handler import PERIODIC
-from app.pwm import STEP_MS, Pwm, perceived
+from app.pwm import STEP_MS, Pwm, perceived, put
 
 
 class Breathe(Pwm):
     """Fades from ``min`` to ``max`` duty and back every ``period_ms``, on
-    a timer that steps the duty every ``STEP_MS`` (``app.pwm``)."""
+    a timer that steps the duty every ``STEP_MS``, at ``FREQ_HZ``
+    (``app.pwm``)."""
     KIND = 'breathe'
     DOC = 'fades a PWM output up and down, again and again'
     TIMER = True
@@ -16,7 +17,6 @@ class Breathe(Pwm):
                'one breath: up from min to max and down again'),
               ('min', 'duty', 0, '%', 'the lowest duty'),
               ('max', 'duty', 100, '%', 'the highest duty'),
-              ('freq_hz', 'freq', 1000, 'Hz', 'the PWM frequency'),
               ('curve', ('linear', 'gamma'), 'gamma', None,
                'linear in duty, or in perceived brightness (gamma)'))
 
@@ -39,7 +39,7 @@ class Breathe(Pwm):
         if self._gamma is not None:
             lo, hi = perceived(lo), perceived(hi)
         self._from, self._to = lo, hi
-        self._len = params['period_ms']
+        self._t0 = 0
         self._phase = 0  # ms into the current breath
 
     def timer_idle(self):
@@ -53,7 +53,7 @@ class Breathe(Pwm):
             return
         self._phase = 0
         self._t0 = ticks_ms()
-        self._put(self._from)
+        put(self, self._from)
         self._fading = True
         self._arm(PERIODIC, STEP_MS)
 
@@ -63,15 +63,15 @@ class Breathe(Pwm):
         now = ticks_ms()
         d = ticks_diff(now, self._t0)
         self._t0 = now
-        period = self._len
+        period = self.params['period_ms']
         phase = (self._phase + (d if d > 0 else 0)) % period
         self._phase = phase
         lo, hi = self._from, self._to
         half = period >> 1
         if phase < half:
-            self._put(lo + (hi - lo) * phase // half)
+            put(self, lo + (hi - lo) * phase // half)
         else:
-            self._put(hi - (hi - lo) * (phase - half) // (period - half))
+            put(self, hi - (hi - lo) * (phase - half) // (period - half))
 
     def report(self, out):
         out['duty'] = self.duty_pm / 10

@@ -30,34 +30,36 @@ class Counter(Input):
     ACTS = True  # saves through the registry's act
     save_ms = SAVE_MINUTES * 60000  # tests shorten it
 
+    # Heap per binding: the total before this run lives in params['total']
+    # (what spec() saves is it plus this run's count), and the rate's
+    # window and the last save are one tuple: every attribute and object
+    # counts.
+
     def setup(self):
         Input.setup(self)
-        self._base = self.params['total']  # total before this run's presses
-        self._saved = self._base  # the total config.json holds
-        self._saved_ms = ticks_ms()
-        self._win_ms = self._saved_ms  # the rate's window: its start...
-        self._win_n = 0  # ...and the count then
-        self._rate = 0.0  # pulses per second over the last whole window
+        now = ticks_ms()
+        # the rate's window: its start, the count then, pulses per 1000 s
+        # over the last whole window; then when the total was last saved,
+        # and that total
+        self._win = (now, 0, 0, now, self.params['total'])
 
     def begin(self):
-        self._base += self.presses
+        self.params['total'] = self.total()
         Input.begin(self)
-        self._win_ms = ticks_ms()
-        self._win_n = 0
-        self._rate = 0.0
+        self._win = (ticks_ms(), 0, 0) + self._win[3:]
 
     def total(self):
-        return self._base + self.presses
+        return self.params['total'] + self.presses
 
     def _roll(self, now):
         """Close the rate's window once it is ``interval_ms`` long (main
-        program only: the rate is a float)."""
-        span = ticks_diff(now, self._win_ms)
+        program only)."""
+        win = self._win
+        span = ticks_diff(now, win[0])
         if span >= self.params['interval_ms']:
             count = self.presses
-            self._rate = (count - self._win_n) * 1000 / span
-            self._win_ms = now
-            self._win_n = count
+            self._win = (now, count, (count - win[1]) * 1000000 // span,
+                         win[3], win[4])
 
     def rule_count(self):
         return self.presses
@@ -66,8 +68,8 @@ class Counter(Input):
         Input.work(self)
         now = ticks_ms()
         self._roll(now)
-        if ticks_diff(now, self._saved_ms) >= self.save_ms \
-                and self.total() != self._saved:
+        if ticks_diff(now, self._win[3]) >= self.save_ms \
+                and self.total() != self._win[4]:
             self.act('save', None, self)
 
     def report(self, out):
@@ -75,12 +77,11 @@ class Counter(Input):
         if self.running:
             self._roll(ticks_ms())
         out['count'] = self.presses
-        out['rate_per_s'] = round(self._rate, 3)
+        out['rate_per_s'] = self._win[2] / 1000
         out['total'] = self.total()
 
     def spec(self):
         out = Input.spec(self)
-        out['total'] = self.total()
-        self._saved = out['total']
-        self._saved_ms = ticks_ms()
+        out['total'] = total = self.total()
+        self._win = self._win[:3] + (ticks_ms(), total)
         return out

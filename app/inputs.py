@@ -37,28 +37,28 @@ class Input(Handler):
               ('debounce_ms', (0, 1000), 20, 'ms',
                'an edge this soon after the last one is a bounce'))
 
+    # Heap per binding: each attribute costs a slot in the instance's
+    # table, so what the class can hold stays there, and the timer's hard=
+    # slot (an input kind has no timer) holds Pin.irq's.
+
     def __init__(self, board, binding_id, pin_id, params):
-        self._irq_hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
         Handler.__init__(self, board, binding_id, pin_id, params)
+        self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
+        self._isr = self._tick = None  # no timer: no timer interrupt
 
     def setup(self):
         params = self.params
         self.presses = 0
         self.bounces = 0
         self._press = _PRESS[params['edge']]
-        self._debounce_us = params['debounce_ms'] * 1000
         self._last_ms = 0  # the last accepted edge
-        self._last_us = 0
-        self._edges = 0  # accepted edges since the start (0: none yet)
+        self._last_us = -1  # -1: none since the start
         self._edge = self.edge_isr  # pre-bound: the interrupt's handler
-        on = params.get('on')
-        if on:  # without rules these stay the class's (heap per binding)
-            self._ring = rules.ring(on)
-            self._rules = rules.prepare(on)
+        if params.get('on'):  # else the class's None (heap per binding)
+            self._ring = rules.ring(params['on'])
         self.level = self._pin_value()
 
-    _ring = None  # rules: see setup
-    _rules = None
+    _ring = None  # the rules' event ring (app.rules), if it has rules
 
     @classmethod
     def check(cls, board, pin, params):
@@ -73,10 +73,10 @@ class Input(Handler):
     def begin(self):
         self.presses = 0
         self.bounces = 0
-        self._edges = 0
+        self._last_us = -1
         rules.reset(self._ring)
         self.level = self._pin_value()
-        hard = self._irq_hard
+        hard = self._hard
         trigger = Pin.IRQ_RISING | Pin.IRQ_FALLING
         if hard is None:
             self.pin.irq(handler=self._edge, trigger=trigger)
@@ -98,15 +98,15 @@ class Input(Handler):
             self.level = level
             now_ms = ticks_ms()
             now_us = ticks_us()
-            if self._edges and self._debounce_us:
+            debounce = self.params['debounce_ms']
+            if debounce and self._last_us >= 0:
                 gap = ticks_diff(now_ms, self._last_ms)
                 if 0 <= gap < _LONG_AGO_MS and ticks_diff(
-                        now_us, self._last_us) < self._debounce_us:
+                        now_us, self._last_us) < debounce * 1000:
                     self.bounces = (self.bounces + 1) & MASK
                     return
             self._last_ms = now_ms
             self._last_us = now_us
-            self._edges = (self._edges + 1) & MASK or 1
             bits = RISING if level else FALLING
             if bits & self._press:
                 bits |= PRESS
@@ -140,13 +140,13 @@ class Input(Handler):
         return None
 
     def act(self, do, target, source):
-        """The registry's ``act`` (set on every binding it holds)."""
+        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def report(self, out):
         out['presses'] = self.presses
         out['bounces'] = self.bounces
         out['last_edge_ms'] = ticks_diff(ticks_ms(), self._last_ms) \
-            if self._edges else None
+            if self._last_us >= 0 else None
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

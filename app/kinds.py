@@ -145,7 +145,6 @@ class Sample(Handler):
         on = self.params.get('on')
         if on:  # without rules these stay the class's (heap per binding)
             self._ring = rules.ring(on)
-            self._rules = rules.prepare(on)
             self._press = FALLING if self.params['pull'] == 'up' else RISING
 
     def begin(self):
@@ -181,7 +180,6 @@ class Sample(Handler):
             self.defer()
 
     _ring = None  # rules: see setup
-    _rules = None
     _press = RISING
 
     def work(self):
@@ -189,7 +187,7 @@ class Sample(Handler):
             rules.run(self, self.act)
 
     def act(self, do, target, source):
-        """The registry's ``act`` (set on every binding it holds)."""
+        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def report(self, out):
         buf, head = self._buf, self._head

@@ -7,6 +7,7 @@ from app.handler import Handler, PERIODIC
 from app.board import PWM, Pin, ticks_ms
 
 STEP_MS = const(10)  # a fade moves the duty this often (at most 20 ms)
+FREQ_HZ = const(1000)  # breathe's frequency (it has no freq_hz)
 _FULL = const(65535)
 _gamma = None  # 2.2 gamma, per 1 % of perceived brightness, made once
 
@@ -24,6 +25,32 @@ def gamma_table():
 def perceived(pm):
     """Perceived brightness (0-1000) of a duty in 0.1 % steps (0-1000)."""
     return round(1000 * (pm / 1000) ** (1 / 2.2))
+
+
+def put(h, pos):
+    """Output the position ``pos`` (0-1000) of a fade of ``h``: its duty,
+    or its perceived brightness with gamma (between two entries of the
+    table, linearly). Interrupt code: allocation-free, small ints."""
+    gamma = h._gamma
+    if gamma is None:
+        h.duty_pm = pos
+        write(h, pos * _FULL // 1000)
+        return
+    i = pos // 10
+    a = gamma[i]
+    u = a + (gamma[i + 1] - a) * (pos - i * 10) // 10
+    h.duty_pm = u * 1000 // _FULL
+    write(h, u)
+
+
+def write(h, u):
+    """Set ``h``'s PWM to the u16 duty ``u`` (duty() 0-1023 where the port
+    has no duty_u16). Allocation-free: a native method call."""
+    h.level = 1 if u else 0
+    if h._shift:
+        h._pwm.duty(u >> 6)
+    else:
+        h._pwm.duty_u16(u)
 
 
 class Pwm(Handler):
@@ -73,55 +100,73 @@ class Pwm(Handler):
             if other_pin & 1 == pin & 1:
                 why = ('GPIO %d and %d are the same output of PWM slice %d'
                        % (other_pin, pin, slice_))
-            elif other['freq_hz'] != params['freq_hz']:
+            elif other.get('freq_hz', FREQ_HZ) != params.get('freq_hz',
+                                                              FREQ_HZ):
                 why = ('PWM slice %d drives GPIO %d at %d Hz and GPIO %d '
-                       'would need %d Hz' % (slice_, other_pin,
-                                             other['freq_hz'], pin,
-                                             params['freq_hz']))
+                       'would need %d Hz' % (
+                           slice_, other_pin, other.get('freq_hz', FREQ_HZ),
+                           pin, params.get('freq_hz', FREQ_HZ)))
             else:
                 continue
             raise ApiError(409, 'pwm_slice_in_use', '%s: binding "%s" uses '
                            'it; use its frequency, another pin, or delete it'
                            % (why, other_id), 'pin')
 
+    # Heap per binding: every attribute costs a slot in the instance's
+    # table, so defaults stay on the class and a fade's state is made by
+    # the first fade.
+    _gamma = None  # the gamma table, with "curve": "gamma"
+    _shift = 0  # 6 where the port has only duty() (0-1023)
+    _from = None  # a fade's start (set by carry_stats: the live duty)
+    _stopped = None  # the live duty when it last stopped while running
+
     def setup(self):
-        params = self.params
+        self._pin_value = None  # the pin is the PWM's: see _drive
         self.duty_pm = 0  # the live duty, in 0.1 % steps
-        self._target = round(params.get('duty', 0) * 10)
-        self._gamma = gamma_table() if params['curve'] == 'gamma' else None
+        self._target = round(self.params.get('duty', 0) * 10)
+        if self.params['curve'] == 'gamma':
+            self._gamma = gamma_table()
         self._pwm = None
-        self._write = None  # duty_u16, or duty (0-1023) on old ports
-        self._shift = 0
-        self._from = self._to = 0  # a fade: positions (duty or perceived)
-        self._t0 = 0
-        self._len = 1
         self._fading = False
-        self._resume = None  # the live duty of the binding this replaces
-        self._put = self.put  # pre-bound: the timer interrupt calls it
+
+    def _drive(self, level):
+        """The pin as a plain output (before and after the PWM has it)."""
+        self.level = level
+        self.pin.value(level)
+
+    def attach(self, timer):
+        """As Handler's, without pre-binding ``timer.init``: a fade arms its
+        timer from the main program only (heap per binding)."""
+        self.timer = timer
+        self._timer_deinit = timer.deinit  # the interrupt's, at a fade's end
+
+    def _rearm(self, mode, period_ms):
+        if self._hard is None:
+            self.timer.init(mode=mode, period=period_ms, callback=self._isr)
+        else:
+            self.timer.init(mode=mode, period=period_ms, callback=self._isr,
+                            hard=self._hard)
 
     def carry_stats(self, old):
         Handler.carry_stats(self, old)
         if isinstance(old, Pwm) and old.pin_id == self.pin_id:
-            self._resume = old._stopped
+            self._from = old._stopped
 
     def timer_idle(self):
         return not self.running or not self._fading
 
     def _open(self):
-        """The PWM object and its duty setter (main program)."""
+        """The PWM object (main program)."""
         if self._pwm is None:
-            pwm = PWM(self.pin, freq=self.params['freq_hz'], duty_u16=0)
-            write = getattr(pwm, 'duty_u16', None)
-            self._shift = 0 if write is not None else 6
-            self._write = write if write is not None else pwm.duty
-            self._pwm = pwm
+            self._pwm = PWM(self.pin, freq=self.params.get(
+                'freq_hz', FREQ_HZ), duty_u16=0)
+            if not hasattr(self._pwm, 'duty_u16'):
+                self._shift = 6
 
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
-        u = pm * _FULL // 1000
         self.duty_pm = pm
-        self.level = 1 if u else 0
-        self._write(u >> self._shift)
+        write(self, pm * _FULL // 1000)
 
     def begin(self):
         try:
@@ -129,8 +174,7 @@ class Pwm(Handler):
         except Exception as e:  # no LEDC timer or channel left, a bad pin
             self.fail(e, 'start')
             return
-        start = self._resume
-        self._resume = None
+        start = self._from
         if start is None or self.timer is None or start == self._target:
             self.set_now(self._target)
             return
@@ -153,29 +197,13 @@ class Pwm(Handler):
         n = self._len
         e = ticks_diff(ticks_ms(), self._t0)
         if e < n:
-            self._put(self._from + (self._to - self._from) * e // n)
+            put(self, self._from + (self._to - self._from) * e // n)
             return
         self.set_now(self._target)  # exactly there at the end
         self._fading = False
         self._periodic = False  # no fires are due any more, none missed
         self._timer_deinit()
         self.defer()  # the end reaches the event stream; timer back
-
-    def put(self, pos):
-        """Output the position ``pos`` of a fade (0-1000: duty, or perceived
-        brightness with gamma). Interrupt code: allocation-free."""
-        gamma = self._gamma
-        if gamma is None:
-            pm = pos
-            u = pos * _FULL // 1000
-        else:  # between two entries of the table, linearly
-            i = pos // 10
-            a = gamma[i]
-            u = a + (gamma[i + 1] - a) * (pos - i * 10) // 10
-            pm = u * 1000 // _FULL
-        self.duty_pm = pm
-        self.level = 1 if u else 0
-        self._write(u >> self._shift)
 
     def stop(self):
         self._stopped = self.duty_pm if self.running else None
@@ -188,8 +216,6 @@ class Pwm(Handler):
             self.pin.init(Pin.OUT, value=0)  # a GPIO again, low
         self.duty_pm = 0
         self.level = 0
-
-    _stopped = None  # the live duty when it last stopped while running
 
     def report(self, out):
         out['duty'] = self.duty_pm / 10

@@ -19,6 +19,7 @@ class Registry:
         self.on_change = None  # called after every change (persistence)
         self._busy = 0  # changes under way (see the module's docstring)
         self._later = []  # rule actions that came meanwhile
+        self._acts = self.act  # bound once, shared by the bindings it wires
 
     def find(self, binding_id):
         for h in self.bindings:
@@ -76,7 +77,7 @@ class Registry:
     def _wire(self, h):
         """Give ``h`` the rules' way to act (a kind with rules, a counter)."""
         if h.params.get('on') or getattr(h, 'ACTS', False):
-            h.act = self.act
+            h.act = self._acts
         return h
 
     def _halt(self, h):

@@ -131,30 +131,25 @@ def ring(rules):
     return bytearray(EVENTS + 3) if rules else None
 
 
-def prepare(rules):
-    """``(when bits, N or 0, do, binding)`` per rule, for ``run``."""
-    return [(WHEN.get(r['when'], 0), count_of(r['when']) or 0, r['do'],
-             r['binding']) for r in rules]
-
-
 def run(h, act, count=None):
     """A binding's rules, from its deferred work: each event the interrupt
     recorded, in order, then (``count``: a counter's) the ``count>=N``
     rules; every match calls ``act(do, binding id, h)``."""
     ring = h._ring
-    rules = h._rules
+    on = h.params['on']
     while ring[EVENTS + 1] != ring[EVENTS]:
         tail = ring[EVENTS + 1]
         bits = ring[tail]
         ring[EVENTS + 1] = (tail + 1) & (EVENTS - 1)
-        for mask, n, do, target in rules:
-            if mask & bits:
-                act(do, target, h)
+        for rule in on:
+            if WHEN.get(rule['when'], 0) & bits:
+                act(rule['do'], rule['binding'], h)
     if count is not None:
-        for i, (mask, n, do, target) in enumerate(rules):
+        for i, rule in enumerate(on):
+            n = count_of(rule['when'])
             if n and count >= n and not ring[EVENTS + 2] & (1 << i):
                 ring[EVENTS + 2] |= 1 << i
-                act(do, target, h)
+                act(rule['do'], rule['binding'], h)
 
 
 def reset(ring):

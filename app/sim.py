@@ -105,6 +105,7 @@ class _Line:
         self.irq_pin = None
         self.pwm_freq = 0  # 0: no PWM on this pin
         self.pwm_duty = 0  # duty_u16
+        self.pwm = None  # its PWM object, made on the first PWM(pin)
         self.burst = None  # its _Burst, made on the first burst
 
 
@@ -686,15 +687,18 @@ def burst(pin_id, pulses, high_ms, low_ms, bounce=0):
 
 # ------------------------------------------------------------ PWM
 
-class PWM:
-    """``machine.PWM`` lookalike: keeps ``freq`` and ``duty_u16`` on the
-    pin's line (``pwm_state``). Allocation-free setters: a fade's timer
+class _PWM:
+    """One pin's ``machine.PWM``: keeps its ``freq`` and ``duty_u16`` on
+    the pin's line (``pwm_state``). Allocation-free setters: a fade's timer
     callback writes the duty with the heap locked."""
 
-    def __init__(self, pin, freq=1000, duty_u16=0):
-        self._line = pin._line if isinstance(pin, Pin) else line(pin)
-        self._line.mode = Pin.OUT
-        self._line.pwm_freq = freq
+    def __init__(self, state):
+        self._line = state
+
+    def init(self, freq=1000, duty_u16=0):
+        state = self._line
+        state.mode = Pin.OUT
+        state.pwm_freq = freq
         self.duty_u16(duty_u16)
 
     def freq(self, value=None):
@@ -714,6 +718,18 @@ class PWM:
         state.pwm_freq = 0
         state.pwm_duty = 0
         state.level = 0
+
+
+def PWM(pin, freq=1000, duty_u16=0):
+    """``machine.PWM(pin, freq=, duty_u16=)``: one object per pin, made
+    once and reused, as rp2's are (static objects in
+    ports/rp2/machine_pwm.c)."""
+    state = pin._line if isinstance(pin, Pin) else line(pin)
+    pwm = state.pwm
+    if pwm is None:
+        pwm = state.pwm = _PWM(state)
+    pwm.init(freq, duty_u16)
+    return pwm
 
 
 def pwm_state(pin_id):
