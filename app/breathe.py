@@ -13,6 +13,7 @@ class Breathe(Pwm):
     KIND = 'breathe'
     DOC = 'fades a PWM output up and down, again and again'
     TIMER = True
+    ACTS = False
     FIELDS = (('period_ms', (200, 120000), 4000, 'ms',
                'one breath: up from min to max and down again'),
               ('min', 'duty', 0, '%', 'the lowest duty'),
@@ -44,6 +45,9 @@ class Breathe(Pwm):
 
     def timer_idle(self):
         return not self.running
+
+    def work(self):
+        """Its timer runs as long as it does."""
 
     def begin(self):
         try:

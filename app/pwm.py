@@ -62,6 +62,7 @@ class Pwm(Handler):
     KIND = 'pwm'
     DOC = 'drives a PWM output: a dimmable LED or a fan, with fades'
     TIMER = False  # only while fading (timer_for)
+    ACTS = True  # a fade's end gives its timer back (Registry.act)
     FIELDS = (('freq_hz', 'freq', 1000, 'Hz', 'the PWM frequency'),
               ('duty', 'duty', 50, '%',
                'the share of each period the pin is high, in 0.1 % steps'),
@@ -154,6 +155,14 @@ class Pwm(Handler):
 
     def timer_idle(self):
         return not self.running or not self._fading
+
+    def work(self):
+        """Deferred: a fade that ended gives its timer back."""
+        if not self._fading and self.timer is not None:
+            self.act('release', None, self)
+
+    def act(self, do, target, source):
+        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def _open(self):
         """The PWM object (main program)."""

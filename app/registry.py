@@ -75,7 +75,7 @@ class Registry:
         h.start()
 
     def _wire(self, h):
-        """Give ``h`` the rules' way to act (a kind with rules, a counter)."""
+        """Give ``h`` the way to act (a kind with rules, a counter, pwm)."""
         if h.params.get('on') or getattr(h, 'ACTS', False):
             h.act = self._acts
         return h
@@ -148,7 +148,9 @@ class Registry:
     def act(self, do, target_id, source):
         """A rule's action (``app.rules``), from ``source``'s deferred work:
         start, stop, toggle or pulse the binding ``target_id`` as the REST
-        calls would (saved the same way), or ``save`` (a counter's total).
+        calls would (saved the same way); or, for the binding itself,
+        ``save`` (a counter's total) or ``release`` (give back the timer
+        of a fade that ended).
         Never raises: a problem shows in ``source``'s ``error``."""
         if self._busy:  # a change is under way: after it
             self._later.append((do, target_id, source))
@@ -171,6 +173,9 @@ class Registry:
             return
         if do == 'save':
             self._changed()
+            return
+        if do == 'release':  # a timer no longer needed (a fade that ended)
+            self._release_idle()
             return
         h = self.find(target_id)
         if h is None:

@@ -16,6 +16,7 @@ when the blink starts or stops, how long after the accepted edge that was
 import argparse
 import http.client
 import json
+import os
 import statistics
 import sys
 import threading
@@ -115,7 +116,9 @@ def main(argv=None):
     results = {'meta': {'date': time.strftime('%Y-%m-%d %H:%M UTC',
                                               time.gmtime()),
                         'micropython': run.vm_version(),
-                        'git': run.git_head(), 'quick': opts.quick}}
+                        'git': run.git_head(), 'quick': opts.quick,
+                        'cpus': os.cpu_count(),
+                        'load_avg': os.getloadavg()[0]}}
     results['latency'] = latency(image, 40 if opts.quick else 200, 4)
     flash = run.make_flash('kinds-memory', image)
     results['memory'] = run.run_in_vm('kinds_memory.py', image,

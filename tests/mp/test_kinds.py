@@ -225,9 +225,8 @@ def test_fade_0_to_100_over_1_s_passes_50_monotonic_steps():
         sim.advance_ms(100)
         assert h.to_dict()['stats']['missed'] == missed  # ...none after
         assert reg.board.pwm_info(2)['duty'] == 100
-        # a finished fade gives its timer back at the next change
-        reg.create({'kind': 'blink', 'pin': 4, 'period_ms': 500})
-        assert h.timer is None
+        # a finished fade gives its timer back
+        assert h.timer is None and reg.board.timers_free == free
         reg.replace_all([])
 
 
