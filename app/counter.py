@@ -41,7 +41,7 @@ class Counter(Input):
         # the rate's window: its start, the count then, pulses per 1000 s
         # over the last whole window; then when the total was last saved,
         # and that total
-        self._win = (now, 0, 0, now, self.params['total'])
+        self._win: tuple = (now, 0, 0, now, self.params['total'])
 
     def begin(self):
         self.params['total'] = self.total()
@@ -61,7 +61,7 @@ class Counter(Input):
             self._win = (now, count, (count - win[1]) * 1000000 // span,
                          win[3], win[4])
 
-    def rule_count(self):
+    def rule_count(self) -> 'int | None':
         return self.presses
 
     def work(self):

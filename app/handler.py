@@ -86,7 +86,7 @@ class Handler:
             self._drive(self.IDLE)
 
     @classmethod
-    def timer_for(cls, params, old):
+    def timer_for(cls, params, old) -> bool:
         """Does a start with ``params`` need a timer from the pool?
         ``old``: the binding it replaces (a PATCH), else None."""
         return cls.TIMER

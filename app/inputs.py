@@ -51,8 +51,8 @@ class Input(Handler):
         self.presses = 0
         self.bounces = 0
         self._press = _PRESS[params['edge']]
-        self._last_ms = 0  # the last accepted edge
-        self._last_us = -1  # -1: none since the start
+        self._last_ms = ticks_ms()  # the last accepted edge...
+        self._last_us = None  # ...None: none since the start
         self._edge = self.edge_isr  # pre-bound: the interrupt's handler
         if params.get('on'):  # else the class's None (heap per binding)
             self._ring = rules.ring(params['on'])
@@ -73,7 +73,7 @@ class Input(Handler):
     def begin(self):
         self.presses = 0
         self.bounces = 0
-        self._last_us = -1
+        self._last_us = None
         rules.reset(self._ring)
         self.level = self._pin_value()
         hard = self._hard
@@ -99,10 +99,11 @@ class Input(Handler):
             now_ms = ticks_ms()
             now_us = ticks_us()
             debounce = self.params['debounce_ms']
-            if debounce and self._last_us >= 0:
+            last_us = self._last_us
+            if debounce and last_us is not None:
                 gap = ticks_diff(now_ms, self._last_ms)
                 if 0 <= gap < _LONG_AGO_MS and ticks_diff(
-                        now_us, self._last_us) < debounce * 1000:
+                        now_us, last_us) < debounce * 1000:
                     self.bounces = (self.bounces + 1) & MASK
                     return
             self._last_ms = now_ms
@@ -135,7 +136,7 @@ class Input(Handler):
         if self._ring is not None:
             rules.run(self, self.act, self.rule_count())
 
-    def rule_count(self):
+    def rule_count(self) -> 'int | None':
         """The count ``count>=N`` rules compare (None: the kind has none)."""
         return None
 
@@ -146,7 +147,7 @@ class Input(Handler):
         out['presses'] = self.presses
         out['bounces'] = self.bounces
         out['last_edge_ms'] = ticks_diff(ticks_ms(), self._last_ms) \
-            if self._last_us >= 0 else None
+            if self._last_us is not None else None
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

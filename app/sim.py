@@ -101,12 +101,12 @@ class _Line:
         self.driven = -1  # level forced from outside; -1 = not driven
         self.irq = None  # Pin.irq's handler, its trigger, hard and pin
         self.trigger = 0
-        self.irq_hard = None
-        self.irq_pin = None
+        self.irq_hard: 'bool | None' = None
+        self.irq_pin: 'Pin | None' = None
         self.pwm_freq = 0  # 0: no PWM on this pin
         self.pwm_duty = 0  # duty_u16
-        self.pwm = None  # its PWM object, made on the first PWM(pin)
-        self.burst = None  # its _Burst, made on the first burst
+        self.pwm: '_PWM | None' = None  # made on the first PWM(pin)
+        self.burst: '_Burst | None' = None  # made on the first burst
 
 
 _lines = {}

@@ -55,8 +55,7 @@ def drive(registry, pin, body):
                        'binding "%s"; only inputs can be driven'
                        % (pin, h.id), 'pin')
     if burst is not None:
-        ms = sim.burst(pin, burst['pulses'], burst['high_ms'],
-                       burst['low_ms'], burst['bounce'])
+        ms = sim.burst(pin, *[burst[f[0]] for f in _BURST])  # pyright: ignore[reportArgumentType]
         return {'pin': pin, 'level': sim.line(pin).level, 'burst': burst,
                 'ms': ms}
     sim.drive(pin, level)
