@@ -628,9 +628,9 @@ def _call_irq(state):
 # ------------------------------------------------------------ bursts
 
 class _Burst:
-    """A pulse train on one input line, played by a timer of its own: each
-    pulse is ``bounce`` glitches (up and down at once), then high for
-    ``high_ms``, low for ``low_ms``. Phases are timed from when the one
+    """A pulse train on one input line, played by a timer of its own: low
+    for ``low_ms``, then each pulse is ``bounce`` glitches (up and down at
+    once), then high for ``high_ms``, low for ``low_ms``. Phases are timed from when the one
     before was played, so a late timer stretches them, never shortens."""
 
     def __init__(self, state):
@@ -649,8 +649,9 @@ class _Burst:
         self.low_ms = low_ms
         self.bounce = bounce
         self.high = False
-        _set(self.state, 0, _irq_now)  # a train starts low
-        self.timer.init(mode=Timer.ONE_SHOT, period=1, callback=self._step)
+        _set(self.state, 0, _irq_now)  # a train starts low, for low_ms
+        self.timer.init(mode=Timer.ONE_SHOT, period=low_ms,
+                        callback=self._step)
 
     def step(self, t):
         state = self.state

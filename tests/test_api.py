@@ -1095,9 +1095,10 @@ def test_a_rule_acts_without_waiting_for_a_request(clean):
            start=False)
     create(clean, id='button', kind='edge', pin=14, debounce_ms=5,
            on=[{'when': 'press', 'do': 'pulse', 'binding': 'relay'}])
+    # the press comes 200 ms after this request, the loop asleep by then
     assert clean.put('/api/sim/pins/14', {'pulses': 1, 'high_ms': 20,
-                                          'low_ms': 1})[0] == 200
-    time.sleep(0.6)  # no request meanwhile
+                                          'low_ms': 200})[0] == 200
+    time.sleep(0.8)  # no request meanwhile
     relay = clean.get('/api/bindings/relay')[1]
     assert relay['stats']['fires'] == 1 and not relay['running'], relay
 
