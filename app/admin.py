@@ -86,6 +86,9 @@ def board(registry):
                      'caps': [n for bit, n in names if caps & bit],
                      'used_by': h.id if h else None,
                      'level': h.level if h else board.read(pin)})
+        pwm = board.pwm_info(pin)  # the simulated board's PWM
+        if pwm is not None:
+            pins[-1]['pwm'] = pwm
     return {'board': board.name, 'port': board.port,
             'firmware': board.firmware, 'sim': board.sim, 'led': board.led,
             'callbacks': 'hard' if board.timer_hard else

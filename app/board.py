@@ -20,8 +20,12 @@ try:
     from time import ticks_ms, ticks_us
     SIM = False
     schedule = micropython.schedule
+    try:
+        from machine import PWM
+    except ImportError:  # a port without PWM: the pwm kinds are refused
+        PWM = None
 except ImportError:  # the clock too: without threads the tests drive it
-    from app.sim import Pin, Timer, schedule, ticks_ms, ticks_us
+    from app.sim import PWM, Pin, Timer, schedule, ticks_ms, ticks_us
     SIM = True
 
 
@@ -76,7 +80,7 @@ class Board:
         if problem or profile is None:  # safe mode: no pins, nothing to guess
             profile = {'name': 'unknown', 'port': port, 'pins': {},
                        'reserved': {}, 'led': None, 'timers': None,
-                       'min_period_ms': 1}
+                       'min_period_ms': 1, 'pwm': None, 'callbacks': {}}
             hard, soft = None, False
         elif SIM:  # the simulated Timer runs whatever profile is loaded
             hard, soft = profiles.callbacks(profiles.find('sim'), (0, 0, 0))
@@ -96,6 +100,10 @@ class Board:
         self.timer_hard = hard  # True, False or None: see profiles.callbacks
         self.soft_callbacks = soft
         self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
+        # Pin.irq's hard= (None: the port takes no such keyword)
+        self.irq_hard = profile['callbacks'].get('pin_hard')
+        # (lowest Hz, highest Hz, rp2-style slices) or None: no PWM
+        self.pwm = profile.get('pwm') if PWM is not None else None
         self._hardware = profile['timers']
 
     def _pool(self, virtual_timers, shared_timers):
@@ -138,6 +146,13 @@ class Board:
         if SIM:
             from app.sim import line
             return line(pin_id).level
+        return None
+
+    def pwm_info(self, pin_id):
+        """A simulated pin's PWM (frequency, duty, mean level), else None."""
+        if SIM:
+            from app.sim import pwm_state
+            return pwm_state(pin_id)
         return None
 
     def release_pin(self, pin_id):

@@ -50,6 +50,7 @@ class Handler:
     # range. unit and help are for people: the dashboard's forms show them.
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
+    TIMER = True  # runs on a timer from the pool; False: pin IRQs only
 
     def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
@@ -91,6 +92,17 @@ class Handler:
         """The level of the output while stopped (and from the moment the
         pin is made an output: boot never shows it another)."""
         return self.IDLE
+
+    @classmethod
+    def timer_for(cls, params, old) -> bool:
+        """Does a start with ``params`` need a timer from the pool?
+        ``old``: the binding it replaces (a PATCH), else None."""
+        return cls.TIMER
+
+    def timer_idle(self):
+        """The timer held is no longer needed (given back at the next
+        change, as ``Registry._release_idle`` does)."""
+        return not self.running
 
     def longest_ms(self, params):
         """The longest period this binding arms its timer for."""

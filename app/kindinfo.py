@@ -30,6 +30,29 @@ def schema(rule, board):
     if rule == 'pull':
         return {'type': ['string', 'null'],
                 'enum': list(board.pulls) + [None]}
+    if rule == 'duty':
+        return {'type': 'number', 'minimum': 0, 'maximum': 100,
+                'multipleOf': 0.1}
+    if rule == 'freq':
+        lo, hi = board.pwm[:2] if board.pwm else (0, 0)
+        return {'type': 'integer', 'minimum': lo, 'maximum': hi}
+    if rule in ('rules', 'rules+count'):
+        when = {'type': 'string', 'enum': ['press', 'release', 'rising',
+                                           'falling']}
+        if rule == 'rules+count':
+            when = {'type': 'string', 'pattern':
+                    '^(press|release|rising|falling|count>=[1-9][0-9]{0,8})$'}
+        return {'type': 'array', 'maxItems': 8, 'items': {
+            'type': 'object', 'additionalProperties': False,
+            'required': ['when', 'do', 'binding'],
+            'properties': {
+                'when': when,
+                'do': {'type': 'string',
+                       'enum': ['start', 'stop', 'toggle', 'pulse']},
+                'binding': {'type': 'string', 'minLength': 1,
+                            'maxLength': 32}}}}
+    if isinstance(rule[0], str):
+        return {'type': 'string', 'enum': list(rule)}
     return {'type': 'integer', 'minimum': rule[0], 'maximum': rule[1]}
 
 

@@ -1,7 +1,15 @@
-"""The binding kinds. A new kind is one class here plus one ``register``
-line (and, for a new kind of field, its rule in ``app.validate``)."""
+"""The binding kinds. A new kind is one class (here or in a module of its
+own) plus one ``register`` line (and, for a new kind of field, its rule in
+``app.validate``)."""
 from array import array
+from app import rules
 from app.handler import Handler, MASK, ONE_SHOT, PERIODIC, REQUIRED
+from app.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
+# the kinds with a module of their own
+from app.breathe import Breathe
+from app.counter import Counter
+from app.edge import Edge
+from app.pwm import Pwm
 
 KINDS = {}
 
@@ -115,14 +123,20 @@ class Pattern(Handler):
 
 
 class Sample(Handler):
-    """Reads an input every ``period_ms`` into a ring of ``window`` values."""
+    """Reads an input every ``period_ms`` into a ring of ``window`` values.
+    Its rules (``app.rules``) act on the edges it reads; a press is a
+    falling edge with ``"pull": "up"`` (a button to ground), else a rising
+    one."""
     KIND = 'sample'
     OUTPUT = False
     FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
               ('window', (1, 256), 32, 'readings',
                'how many recent readings to keep'),
               ('pull', 'pull', None, None,
-               'internal pull resistor: up, down or none'))
+               'internal pull resistor: up, down or none'),
+              ('on', 'rules', [], None,
+               'rules: when press/release/rising/falling, do start/stop/'
+               'toggle/pulse to a binding'))
 
     def setup(self):
         self._window = self.params['window']
@@ -131,11 +145,16 @@ class Sample(Handler):
         self._full = False  # the ring has wrapped: all of it is readings
         self.edges = 0
         self.level = self._pin_value()
+        on = self.params.get('on')
+        if on:  # without rules these stay the class's (heap per binding)
+            self._ring = rules.ring(on)
+            self._press = FALLING if self.params['pull'] == 'up' else RISING
 
     def begin(self):
         self._head = 0
         self._full = False
         self.level = self._pin_value()
+        rules.reset(self._ring)
         self._arm(PERIODIC, self.params['period_ms'])
 
     def tick(self):
@@ -150,7 +169,28 @@ class Sample(Handler):
         if level != self.level:
             self.level = level
             self.edges = (self.edges + 1) & MASK
+            ring = self._ring
+            if ring is not None:  # for the rules: see app.inputs
+                bits = RISING if level else FALLING
+                bits |= PRESS if bits & self._press else RELEASE
+                head = ring[EVENTS]
+                nxt = (head + 1) & (EVENTS - 1)
+                if nxt == ring[EVENTS + 1]:
+                    self.drops = (self.drops + 1) & MASK
+                else:
+                    ring[head] = bits
+                    ring[EVENTS] = nxt
             self.defer()
+
+    _ring = None  # rules: see setup
+    _press = RISING
+
+    def work(self):
+        if self._ring is not None:
+            rules.run(self, self.act)
+
+    def act(self, do, target, source):
+        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def report(self, out):
         buf, head = self._buf, self._head
@@ -170,3 +210,7 @@ register(Blink)
 register(Pulse)
 register(Pattern)
 register(Sample)
+register(Pwm)
+register(Breathe)
+register(Edge)
+register(Counter)

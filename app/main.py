@@ -182,6 +182,10 @@ def shutdown(registry, running):
         server = getattr(app, 'server', None)
         if server is not None:
             server.close()
+    # counters' totals (app.counter): saved as they are, "start" unchanged
+    if registry.on_change and any(h.KIND == 'counter'
+                                  for h in registry.bindings):
+        registry.on_change()
     stopped = 0
     for h in registry.bindings:
         if h.running:

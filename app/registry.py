@@ -6,6 +6,7 @@ start takes one, a stop gives it back (a pulse or pattern that ended on
 its own gives it back at the next change)."""
 from app import validate
 from app.errors import ApiError
+from app.handler import MASK
 
 
 class Registry:
@@ -16,6 +17,9 @@ class Registry:
         self.max_bindings = max_bindings
         self.bindings = []  # in creation order
         self.on_change = None  # called after every change (persistence)
+        self._busy = 0  # changes under way (see the module's docstring)
+        self._later = []  # rule actions that came meanwhile
+        self._acts = self.act  # bound once, shared by the bindings it wires
 
     def find(self, binding_id):
         for h in self.bindings:
@@ -50,7 +54,7 @@ class Registry:
     def _release_idle(self):
         """Give back the timers of bindings that stopped on their own."""
         for h in self.bindings:
-            if h.timer is not None and not h.running:
+            if h.timer is not None and h.timer_idle():
                 h.sync()
                 self.board.release_timer(h.detach())
 
@@ -64,12 +68,21 @@ class Registry:
                            % (self.board.timers_total, ', '.join(running)),
                            None)
 
-    def _run(self, h):
-        """Start ``h`` on a timer from the pool (it keeps the one it has)."""
-        if h.timer is None:
+    def _run(self, h, need=None):
+        """Start ``h``, on a timer from the pool if it ``need``s one (by
+        default: if its kind does); it keeps the one it has."""
+        if need is None:
+            need = h.timer_for(h.params, None)
+        if h.timer is None and need:
             self._check_timer()
             h.attach(self.board.acquire_timer())
         h.start()
+
+    def _wire(self, h):
+        """Give ``h`` the way to act (a kind with rules, a counter, pwm)."""
+        if h.params.get('on') or getattr(h, 'ACTS', False):
+            h.act = self._acts
+        return h
 
     def _halt(self, h):
         h.stop()
@@ -78,9 +91,9 @@ class Registry:
             self.board.release_timer(timer)
 
     def _add(self, binding_id, cls, pin, params, start):
-        if start:
+        if start and cls.timer_for(params, None):
             self._check_timer()  # before the pin is touched
-        h = cls(self.board, binding_id, pin, params)
+        h = self._wire(cls(self.board, binding_id, pin, params))
         self.bindings.append(h)
         if start:
             self._run(h)
@@ -95,16 +108,17 @@ class Registry:
         """PATCH (``partial``) or PUT. A running binding stays running."""
         old = self.get(binding_id)
         _, cls, pin, params, start = validate.body(self, body, old, partial)
-        if start and old.timer is None:
+        need = start and cls.timer_for(params, old)  # old: still as it runs
+        if need and old.timer is None:
             self._check_timer()
         self._halt(old)
         if pin != old.pin_id:
             self.board.release_pin(old.pin_id)
-        h = cls(self.board, binding_id, pin, params)
+        h = self._wire(cls(self.board, binding_id, pin, params))
         h.carry_stats(old)
         self.bindings[self.bindings.index(old)] = h
         if start:
-            self._run(h)  # the timer old gave back is free again
+            self._run(h, need)  # the timer old gave back is free again
         self._changed()
         return h
 
@@ -127,7 +141,61 @@ class Registry:
 
     def delete(self, binding_id):
         self._remove(self.get(binding_id))
+        for h in self.bindings:  # rules that act on it show an error
+            for i, rule in enumerate(h.params.get('on') or ()):
+                if rule['binding'] == binding_id and h.error is None:
+                    h.error = ('on[%d]: binding "%s" was deleted; this rule '
+                               'does nothing' % (i, binding_id))
+                    h.version = (h.version + 1) & MASK
         self._changed()
+
+    def act(self, do, target_id, source):
+        """A rule's action (``app.rules``), from ``source``'s deferred work:
+        start, stop, toggle or pulse the binding ``target_id`` as the REST
+        calls would (saved the same way); or, for the binding itself,
+        ``save`` (a counter's total) or ``release`` (give back the timer
+        of a fade that ended).
+        Never raises: a problem shows in ``source``'s ``error``."""
+        if self._busy:  # a change is under way: after it
+            self._later.append((do, target_id, source))
+            return
+        self._busy += 1
+        try:
+            self._act(do, target_id, source)
+        except Exception as e:
+            if source.error is None:
+                source.error = 'a rule (%s "%s"): %s' % (
+                    do, target_id, e.message if isinstance(e, ApiError)
+                    else repr(e))
+                source.version = (source.version + 1) & MASK
+        finally:
+            self._busy -= 1
+        self._drain()
+
+    def _act(self, do, target_id, source):
+        if source not in self.bindings:  # deleted or replaced since
+            return
+        if do == 'save':
+            self._changed()
+            return
+        if do == 'release':  # a timer no longer needed (a fade that ended)
+            self._release_idle()
+            return
+        h = self.find(target_id)
+        if h is None:
+            raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
+                           'this rule does nothing' % target_id)
+        if do == 'stop' or (do == 'toggle' and h.running):
+            self._halt(h)
+        else:  # start, toggle of a stopped one, pulse (a full new duration)
+            self._run(h)
+        self._changed()
+
+    def _drain(self):
+        """Run the rule actions that waited for a change to end."""
+        later = self._later
+        while later and not self._busy:
+            self.act(*later.pop(0))
 
     def replace_all(self, bodies, virtual_timers=None):
         """Swap every binding for ``bodies``: all of them or, if any is
@@ -140,3 +208,21 @@ class Registry:
         self.board.resize_pool(virtual_timers)
         for item in checked:
             self._add(*item)
+
+
+def _guarded(change):
+    """``change`` (a Registry method) with rule actions held back until it
+    ends (see the module's docstring)."""
+    def run(self, *args, **kw):
+        self._busy += 1
+        try:
+            return change(self, *args, **kw)
+        finally:
+            self._busy -= 1
+            if self._later:
+                self._drain()
+    return run
+
+
+for _name in ('create', 'update', 'start', 'stop', 'delete', 'replace_all'):
+    setattr(Registry, _name, _guarded(getattr(Registry, _name)))

@@ -41,6 +41,23 @@ port ticks_us only spans +-2**29 us (~537 s) and a day in us is no small int.
 
 Nothing that can raise runs while the sim's lock is held: ``init`` checks
 and computes first, and the lock is always released (try/finally).
+
+Pins: ``Pin.irq(handler, trigger, hard)`` as on a board. A change of an
+input's level fires it: from ``drive()`` (the main thread: the handler runs
+as a hard IRQ would, heap locked, never inside other scheduled work) or from
+a burst (``burst(pin, pulses, high_ms, low_ms, bounce)``: a pulse train
+played by a timer of its own, so on the timer thread or on virtual time,
+each press preceded by ``bounce`` glitches). A burst's phases are never
+shorter than asked: a late timer stretches them. ``hard=False`` queues the
+handler with ``schedule`` instead (esp32's pins always do).
+``PWM(pin, freq=, duty_u16=)`` keeps its frequency and duty per pin
+(``pwm_state``).
+
+Waking the loop (real time only): on a board the idle loop runs scheduled
+work as it comes; the unix port's asyncio sleeps in ``poll()`` and would run
+it only at its next wake-up. Once a pin has an IRQ handler, work that a
+timer-thread callback schedules (``schedule`` here) is followed by one byte
+on a loopback socket that a task of the loop waits on, so it runs at once.
 """
 import micropython
 from micropython import const
@@ -62,7 +79,16 @@ _STEP_US = const(100000000)  # advance() moves the clock in steps this long
 _FAR_US = const(100000001)  # "not within this step"
 _LATE_MAX_MS = const(1000000)  # a ms lateness past this is reported as this
 
-schedule = micropython.schedule
+_schedule = micropython.schedule
+_wake = False  # something was scheduled: the timer thread pokes the loop
+_poke = None  # the waker's send, once a pin has an IRQ handler
+
+
+def schedule(fn, arg):
+    """``micropython.schedule``, noting that the loop should wake."""
+    global _wake
+    _schedule(fn, arg)
+    _wake = True
 
 
 class _Line:
@@ -73,6 +99,14 @@ class _Line:
         self.pull = -1
         self.level = 0
         self.driven = -1  # level forced from outside; -1 = not driven
+        self.irq = None  # Pin.irq's handler, its trigger, hard and pin
+        self.trigger = 0
+        self.irq_hard: 'bool | None' = None
+        self.irq_pin: 'Pin | None' = None
+        self.pwm_freq = 0  # 0: no PWM on this pin
+        self.pwm_duty = 0  # duty_u16
+        self.pwm: '_PWM | None' = None  # made on the first PWM(pin)
+        self.burst: '_Burst | None' = None  # made on the first burst
 
 
 _lines = {}
@@ -93,11 +127,22 @@ def _input_level(state):
 
 
 def drive(pin_id, level):
-    """Force the level an input pin reads (tests and demos)."""
-    state = line(pin_id)
+    """Force the level an input pin reads (tests and demos); a change fires
+    the pin's IRQ, run as a hard IRQ would (see ``_irq_now``)."""
+    _set(line(pin_id), level, _irq_now)
+
+
+def _set(state, level, dispatch):
+    """Drive ``state``'s line to ``level``; a change of an input's level
+    goes to ``dispatch`` if its IRQ wants that edge. Allocation-free."""
     state.driven = level
     if state.mode != Pin.OUT:
-        state.level = _input_level(state)
+        old = state.level
+        new = _input_level(state)
+        state.level = new
+        if new != old and state.irq is not None and state.trigger & (
+                Pin.IRQ_RISING if new else Pin.IRQ_FALLING):
+            dispatch(state)
 
 
 class Pin:
@@ -106,6 +151,8 @@ class Pin:
     OUT = const(1)
     PULL_UP = const(1)
     PULL_DOWN = const(2)
+    IRQ_RISING = const(1)  # as esp32's
+    IRQ_FALLING = const(2)
 
     def __init__(self, pin_id, mode=-1, pull=-1, value=None):
         self.id = pin_id
@@ -131,6 +178,16 @@ class Pin:
             return _input_level(state)
         if state.mode == Pin.OUT:
             state.level = 1 if level else 0
+
+    def irq(self, handler=None, trigger=3, hard=False):
+        """Call ``handler(pin)`` on the edges in ``trigger``; None stops."""
+        state = self._line
+        state.irq = handler
+        state.trigger = trigger
+        state.irq_hard = hard
+        state.irq_pin = self
+        if handler is not None:
+            _start_waker()
 
     def on(self):
         self.value(1)
@@ -457,11 +514,18 @@ def _fire(t, now):
         return
     # the callback runs without the lock: init/deinit from it take the
     # lock as from anywhere; deinit from elsewhere waits for it to end
+    global _wake
     cb = t._cb
     _firing = t
     _lock.release()
     try:
         _call(t, cb)
+        if _wake and _poke is not None:
+            _wake = False
+            try:
+                _poke(b'!')
+            except OSError:  # a full socket buffer: the loop is awake anyway
+                pass
     finally:
         _firing = None
         _lock.acquire()
@@ -493,3 +557,233 @@ def _run():
         if wait > 0:
             sleep_us(wait)
 
+
+
+# ------------------------------------------------------------ pin IRQs
+
+_irq_line = None  # the line whose IRQ waits in the schedule queue
+
+
+def _irq_now(state):
+    """Run ``state``'s IRQ from the main thread as a board would: a hard
+    handler at once, heap locked, with the scheduler locked (it runs as a
+    scheduled callback itself, as ``_hard_fire`` does, so queued work never
+    runs inside it); a soft one queued (``hard=False``)."""
+    global _irq_line
+    if state.irq_hard is False:
+        _soft_irq(state)
+        return
+    _irq_line = state
+    queued = False
+    spins = 0
+    while _irq_line is not None and spins < 4:
+        if not queued:
+            try:
+                _schedule(_run_irq, 0)
+                queued = True
+            except RuntimeError:  # full: it drains at the next jump
+                pass
+        spins += 1
+    if _irq_line is not None:  # inside a scheduled callback already
+        _irq_line = None
+        _call_irq(state)
+
+
+def _run_irq(_):
+    global _irq_line
+    state = _irq_line
+    if state is not None:
+        _irq_line = None
+        _call_irq(state)
+
+
+def _irq_direct(state):
+    """Run ``state``'s IRQ from a timer callback (heap locked already)."""
+    if state.irq_hard is False:
+        _soft_irq(state)
+    else:
+        _call_irq(state)
+
+
+def _soft_irq(state):
+    try:
+        schedule(state.irq, state.irq_pin)
+    except RuntimeError:  # a full queue loses the edge, as on a board
+        pass
+
+
+def _call_irq(state):
+    handler = state.irq
+    if handler is None:
+        return
+    micropython.heap_lock()
+    try:
+        handler(state.irq_pin)
+    except Exception:  # a board prints it and carries on; handlers keep theirs
+        pass
+    finally:
+        micropython.heap_unlock()
+
+
+# ------------------------------------------------------------ bursts
+
+class _Burst:
+    """A pulse train on one input line, played by a timer of its own: low
+    for ``low_ms``, then each pulse is ``bounce`` glitches (up and down at
+    once), then high for ``high_ms``, low for ``low_ms``. Phases are timed from when the one
+    before was played, so a late timer stretches them, never shortens."""
+
+    def __init__(self, state):
+        self.state = state
+        self.timer = Timer(-1)
+        self._step = self.step  # bound once: the timer re-arms with it
+        self.left = 0
+        self.high_ms = self.low_ms = 1
+        self.bounce = 0
+        self.high = False
+
+    def start(self, pulses, high_ms, low_ms, bounce):
+        self.timer.deinit()
+        self.left = pulses
+        self.high_ms = high_ms
+        self.low_ms = low_ms
+        self.bounce = bounce
+        self.high = False
+        _set(self.state, 0, _irq_now)  # a train starts low, for low_ms
+        self.timer.init(mode=Timer.ONE_SHOT, period=low_ms,
+                        callback=self._step)
+
+    def step(self, t):
+        state = self.state
+        if self.high:  # the end of a pulse
+            _set(state, 0, _irq_direct)
+            self.high = False
+            self.left -= 1
+            if self.left > 0:
+                t.init(mode=Timer.ONE_SHOT, period=self.low_ms,
+                       callback=self._step)
+            return
+        i = 0
+        while i < self.bounce:
+            _set(state, 1, _irq_direct)
+            _set(state, 0, _irq_direct)
+            i += 1
+        _set(state, 1, _irq_direct)
+        self.high = True
+        t.init(mode=Timer.ONE_SHOT, period=self.high_ms, callback=self._step)
+
+    def busy(self):
+        return self.left > 0 and self.timer.active
+
+
+def burst(pin_id, pulses, high_ms, low_ms, bounce=0):
+    """Play ``pulses`` pulses on input ``pin_id`` (see ``_Burst``); a burst
+    already playing there is replaced. Returns its length in ms."""
+    state = line(pin_id)
+    if state.burst is None:
+        state.burst = _Burst(state)
+    state.burst.start(pulses, high_ms, low_ms, bounce)
+    return pulses * (high_ms + low_ms)
+
+
+# ------------------------------------------------------------ PWM
+
+class _PWM:
+    """One pin's ``machine.PWM``: keeps its ``freq`` and ``duty_u16`` on
+    the pin's line (``pwm_state``). Allocation-free setters: a fade's timer
+    callback writes the duty with the heap locked."""
+
+    def __init__(self, state):
+        self._line = state
+
+    def init(self, freq=1000, duty_u16=0):
+        state = self._line
+        state.mode = Pin.OUT
+        state.pwm_freq = freq
+        self.duty_u16(duty_u16)
+
+    def freq(self, value=None):
+        if value is None:
+            return self._line.pwm_freq
+        self._line.pwm_freq = value
+
+    def duty_u16(self, value=None):
+        state = self._line
+        if value is None:
+            return state.pwm_duty
+        state.pwm_duty = value
+        state.level = 1 if value else 0
+
+    def deinit(self):
+        state = self._line
+        state.pwm_freq = 0
+        state.pwm_duty = 0
+        state.level = 0
+
+
+def PWM(pin, freq=1000, duty_u16=0):
+    """``machine.PWM(pin, freq=, duty_u16=)``: one object per pin, made
+    once and reused, as rp2's are (static objects in
+    ports/rp2/machine_pwm.c)."""
+    state = pin._line if isinstance(pin, Pin) else line(pin)
+    pwm = state.pwm
+    if pwm is None:
+        pwm = state.pwm = _PWM(state)
+    pwm.init(freq, duty_u16)
+    return pwm
+
+
+def pwm_state(pin_id):
+    """``{"freq_hz", "duty", "level_avg"}`` of a pin running PWM, else None;
+    ``duty`` in %, ``level_avg`` the wave's mean level (0 to 1)."""
+    state = _lines.get(pin_id)
+    if state is None or not state.pwm_freq:
+        return None
+    return {'freq_hz': state.pwm_freq,
+            'duty': round(state.pwm_duty * 1000 / 65535) / 10,
+            'level_avg': round(state.pwm_duty / 65535, 4)}
+
+
+# ------------------------------------------------------------ the waker
+
+def _start_waker():
+    """Real time: a loopback socket a task of the asyncio loop waits on, so
+    work the timer thread schedules runs at once (see the docstring)."""
+    global _poke
+    if _poke is not None or not THREADED:
+        return
+    try:
+        import asyncio
+        import socket
+        from os import urandom
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(20):
+            r = urandom(2)
+            addr = socket.getaddrinfo(
+                '127.0.0.1', 49152 + ((r[0] << 8 | r[1]) & 0x3FFF))[0][-1]
+            try:
+                rx.bind(addr)
+                break
+            except OSError:
+                pass
+        else:
+            rx.close()
+            return
+        rx.setblocking(False)
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx.connect(addr)
+        tx.setblocking(False)
+    except (ImportError, OSError):  # no sockets: the loop wakes when it will
+        return
+    asyncio.create_task(_drain(rx))
+    _poke = tx.send
+
+
+async def _drain(rx):
+    import asyncio
+    reader = asyncio.StreamReader(rx)
+    while True:
+        try:
+            await reader.read(64)
+        except OSError:
+            pass

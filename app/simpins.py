@@ -1,23 +1,47 @@
-"""PUT /api/sim/pins/<pin>: force the level of a simulated input pin.
+"""PUT /api/sim/pins/<pin>: force the level of a simulated input pin, or
+play a burst of pulses on it.
 
 For tests and demos on the unix port.
 """
 from app import sim
 from app.board import CAP_IN
 from app.errors import ApiError, invalid
-from app.validate import free_pins
+from app.validate import check_int, free_pins
+
+# a burst's fields: (name, lo, hi, default or None: required)
+_BURST = (('pulses', 1, 10000, None), ('high_ms', 1, 60000, 10),
+          ('low_ms', 1, 60000, 10), ('bounce', 0, 16, 0))
+
+
+def _burst_of(body):
+    """The burst a body asks for ({"pulses", "high_ms", "low_ms",
+    "bounce"}), checked; None for the level form."""
+    if not isinstance(body, dict) or 'pulses' not in body:
+        return None
+    names = [f[0] for f in _BURST]
+    for key in body:
+        if key not in names:
+            raise invalid(key[:32], 'a burst takes %s; send "level" on its '
+                          'own to set a level' % ', '.join(names))
+    return {name: check_int(name, body[name], lo, hi) if name in body
+            else default for name, lo, hi, default in _BURST}
 
 
 def drive(registry, pin, body):
-    """Drive ``pin`` (the path segment) to ``body['level']``; the answer."""
+    """Drive ``pin`` (the path segment) to ``body['level']``, or play the
+    burst the body describes (see ``app.sim.burst``); the answer."""
     pin = int(pin) if pin.isdigit() else pin
+    burst = _burst_of(body)
     level = body.get('level') if isinstance(body, dict) else None
-    if (not isinstance(level, int) or isinstance(level, bool)
-            or level not in (0, 1)):  # not 1.0, not true
-        raise invalid('level', 'level must be 0 or 1')
-    for key in body:
+    if burst is None and (not isinstance(level, int) or isinstance(
+            level, bool) or level not in (0, 1)):  # not 1.0, not true
+        raise invalid('level', 'level must be 0 or 1, or send a burst: '
+                      '{"pulses": 10, "high_ms": 20, "low_ms": 20, '
+                      '"bounce": 0}')
+    for key in body if burst is None else ():
         if key != 'level':
-            raise invalid(key[:32], 'only "level" may be sent')
+            raise invalid(key[:32], 'send "level" alone, or a burst: '
+                          'pulses, high_ms, low_ms, bounce')
     if not registry.board.caps(pin):
         # the pins an answer of 200 awaits: inputs no output drives
         held = [(h.id, h.pin_id) for h in registry.bindings if h.OUTPUT]
@@ -30,5 +54,9 @@ def drive(registry, pin, body):
         raise ApiError(409, 'pin_in_use', 'pin %s is an output of '
                        'binding "%s"; only inputs can be driven'
                        % (pin, h.id), 'pin')
+    if burst is not None:
+        ms = sim.burst(pin, *[burst[f[0]] for f in _BURST])  # pyright: ignore[reportArgumentType]
+        return {'pin': pin, 'level': sim.line(pin).level, 'burst': burst,
+                'ms': ms}
     sim.drive(pin, level)
     return {'pin': pin, 'level': level}

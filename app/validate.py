@@ -6,6 +6,7 @@ new kind of field adds its rule to ``check_field``.
 """
 from app.errors import ApiError, invalid
 from micropython import const
+from app import rules
 from app.handler import REQUIRED
 from app.kinds import KINDS
 from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
@@ -45,6 +46,23 @@ def check_field(field, rule, value, board):
             return value
         raise invalid(field, 'pull must be null or one of: %s'
                       % ', '.join(board.pulls))
+    if rule == 'duty':  # a percentage in 0.1 % steps
+        if (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and 0 <= value <= 100
+                and abs(value * 10 - round(value * 10)) < 0.001):
+            return value
+        raise invalid(field, '%s must be a number from 0 to 100 in steps of '
+                      '0.1, got %s' % (field, short(value, 20, str)))
+    if rule == 'freq':  # the board's PWM range
+        if not board.pwm:
+            raise invalid(field, 'board %s has no PWM' % board.name)
+        return check_int(field, value, board.pwm[0], board.pwm[1])
+    if rule in ('rules', 'rules+count'):
+        return rules.check(field, value, rule == 'rules+count')
+    if isinstance(rule[0], str):  # one of these words
+        if value in rule:
+            return value
+        raise invalid(field, '%s must be one of: %s' % (field, ', '.join(rule)))
     return check_int(field, value, rule[0], rule[1])
 
 
@@ -117,13 +135,16 @@ def _new_id(kind, taken):
     return '%s-%d' % (kind, n)
 
 
-def body(registry, body, current=None, partial=False, taken=None):
+def body(registry, body, current=None, partial=False, taken=None,
+         peers=None):
     """Check a create/PATCH/PUT ``body`` against ``registry``; return
     (id, cls, pin, params, start). Whether a timer is free to start it is
     the registry's to check.
 
     ``taken`` lists the (id, pin) pairs already in use; by default the
-    live bindings, so ``Registry.replace_all`` can check a whole new set.
+    live bindings, so ``Registry.replace_all`` can check a whole new set
+    (with ``peers``, the (id, class, pin, params) of those before; the
+    rules of a config are checked once all of it is, in ``bodies``).
     """
     board = registry.board
     if not isinstance(body, dict):
@@ -149,6 +170,15 @@ def body(registry, body, current=None, partial=False, taken=None):
                               'use "pull": null and an external one' % pin)
     params['power_on'] = _power_on(body.get('power_on',
                                             base.get('power_on', 'restore')))
+    if hasattr(cls, 'check'):  # checks across a kind's fields
+        cls.check(board, pin, params)
+    if peers is None:
+        peers = [(h.id, type(h), h.pin_id, h.params)
+                 for h in registry.bindings]
+    if hasattr(cls, 'check_peers'):  # a PWM slice shared with another
+        cls.check_peers(board, binding_id, pin, params, peers)
+    if params.get('on') and not in_config:
+        rules.links(binding_id, params['on'], rule_peers(peers, binding_id))
     start = body.get('start', True if current is None else current.running)
     if not isinstance(start, bool):
         raise invalid('start', 'start must be true or false')
@@ -225,6 +255,12 @@ def _params(body, base, cls, board):
     return params
 
 
+def rule_peers(peers, binding_id):
+    """``{id: (kind, rules)}`` of ``peers`` but ``binding_id``."""
+    return {p[0]: (p[1].KIND, p[3].get('on')) for p in peers
+            if p[0] != binding_id}
+
+
 def count(n, noun):
     """'1 binding', '2 bindings'."""
     return '%d %s%s' % (n, noun, '' if n == 1 else 's')
@@ -238,11 +274,12 @@ def bodies(registry, bodies, timers_total):
         raise invalid('bindings', 'bindings must be a list of bindings')
     checked = []
     taken = []
+    peers = []
     starting = 0
     for i, one in enumerate(bodies):
         try:
-            item = body(registry, one, None, False, taken)
-            starting += item[4]
+            item = body(registry, one, None, False, taken, peers)
+            starting += item[4] and item[1].timer_for(item[3], None)
             if starting > timers_total:
                 raise ApiError(409, 'no_free_timer', 'this config starts '
                                'more bindings than the %s of the pool; set '
@@ -254,6 +291,16 @@ def bodies(registry, bodies, timers_total):
             raise
         checked.append(item)
         taken.append((item[0], item[2]))
+        peers.append((item[0], item[1], item[2], item[3]))
+    for i, item in enumerate(checked):  # rules may name a binding after them
+        if item[3].get('on'):
+            try:
+                rules.links(item[0], item[3]['on'],
+                            rule_peers(peers, item[0]))
+            except ApiError as e:
+                e.field = 'bindings[%d].%s' % (i, e.field)
+                e.message = 'bindings[%d]: %s' % (i, e.message)
+                raise
     return checked
 
 

@@ -13,6 +13,15 @@ const typed = {}; // field name -> what was typed, kept across kind changes
 // Per-kind hints, optional: a start button's verb, the wave of an output.
 const VERB = { pulse: 'Pulse' };
 const WAVE = { blink: b => [b.period_ms, b.period_ms, b.period_ms, b.period_ms] };
+// ...and the live line of a card: what the kind counts or shows now
+const ago = ms => ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
+const LIVE = {
+  edge: b => `presses ${num(b.presses)} · bounces ${num(b.bounces)}` +
+    (b.last_edge_ms == null ? '' : ` · last edge ${ago(b.last_edge_ms)} ago`),
+  counter: b => `count ${num(b.count)} · ${b.rate_per_s}/s · total ${num(b.total)} · bounces ${num(b.bounces)}`,
+  pwm: b => `duty ${b.duty} %` + (b.fading ? ` → ${b.target_duty} %` : ''),
+  breathe: b => `duty ${b.duty} %`,
+};
 
 // A token in the URL fragment (#token=...) logs in; drop it from the URL.
 const fromUrl = location.hash.match(/token=([^&]+)/);
@@ -126,13 +135,21 @@ async function run(fn, box) {
 
 // ---- cards -------------------------------------------------------------
 
-const show = v => Array.isArray(v) ? v.map(num).join(', ') : v == null ? 'none' : num(v);
-const raw = v => Array.isArray(v) ? v.join(', ') : v == null ? '' : String(v); // as typed
+const isRules = f => f.schema.items && f.schema.items.type == 'object';
+const rulesRaw = v => v.map(r => `${r.when} ${r.do} ${r.binding}`).join('; ');
+const show = v => Array.isArray(v) ? v.map(num).join(', ') : v == null ? 'none' : typeof v == 'string' ? v : num(v);
+const raw = v => Array.isArray(v) ? (v.length && typeof v[0] == 'object' ? rulesRaw(v) : v.join(', '))
+  : v == null ? '' : String(v); // as typed
+
+// A binding's rules in words: "when pin 14 is pressed → toggle relay"
+const WHEN = { press: 'is pressed', release: 'is released', rising: 'goes high', falling: 'goes low' };
+const ruleText = (b, r) => `when pin ${b.pin} ${WHEN[r.when] || r.when.replace('count>=', 'has counted ')} → ${r.do} ${r.binding}`;
 
 // "period 300 ms · window 16 readings": the kind's fields with their units
 function paramsText(b) {
   const k = kinds[b.kind];
-  return k ? k.fields.map(f => `${label(f).toLowerCase()} ${show(b[f.name])}${unit(f)}`).join(' · ') : '';
+  return k ? k.fields.filter(f => !isRules(f))
+    .map(f => `${label(f).toLowerCase()} ${show(b[f.name])}${unit(f)}`).join(' · ') : '';
 }
 
 // A step line through levels (1 up, 0 down), each ``widths[i]`` wide.
@@ -149,7 +166,7 @@ function wave(levels, widths) {
 
 function waveOf(b) {
   if (b.samples) return b.samples.length ? wave(b.samples) : '';
-  const k = kinds[b.kind], arr = k && k.fields.find(f => f.schema.type == 'array');
+  const k = kinds[b.kind], arr = k && k.fields.find(f => f.schema.type == 'array' && !isRules(f));
   const steps = WAVE[b.kind] ? WAVE[b.kind](b) : arr && b[arr.name];
   return steps ? wave(steps.map((_, i) => 1 - i % 2), steps) : '';
 }
@@ -190,8 +207,15 @@ function upsert(b) {
   if (w.dataset.svg != svg) w.innerHTML = w.dataset.svg = svg;
   w.hidden = !svg;
   const s = k('samples');
-  s.hidden = !b.samples;
+  s.hidden = !b.samples && !LIVE[b.kind];
   if (b.samples) s.textContent = `high ${b.high_count}/${b.samples.length} · edges ${b.edges}`;
+  else if (LIVE[b.kind]) s.textContent = LIVE[b.kind](b);
+  const rules = k('rules');
+  rules.hidden = !(b.on && b.on.length);
+  rules.textContent = (b.on || []).map(r => ruleText(b, r)).join('\n');
+  const duty = k('duty');
+  duty.parentElement.hidden = b.kind != 'pwm';
+  if (!sliding.has(b.id)) duty.value = b.target_duty;
   k('error').hidden = !b.error;
   k('error').textContent = b.error || '';
   $('[data-a=toggle]', el).textContent = b.running ? 'Stop' : VERB[b.kind] || 'Start';
@@ -239,6 +263,24 @@ list.onclick = e => {
   }
 };
 
+// The duty slider: each move is a PATCH (one at a time, the latest wins), so
+// the binding fades towards it while the finger is still moving.
+const sliding = new Map(); // id -> the duty waiting to be sent (null: none)
+list.oninput = e => {
+  if (e.target.dataset.k != 'duty') return;
+  const id = e.target.closest('li').dataset.id, busy = sliding.has(id);
+  sliding.set(id, Number(e.target.value));
+  if (!busy) slide(id);
+};
+
+async function slide(id) {
+  for (let duty; (duty = sliding.get(id)) != null;) {
+    sliding.set(id, null);
+    await run(async () => upsert(await api('PATCH', '/api/bindings/' + encodeURIComponent(id), { duty })));
+  }
+  sliding.delete(id);
+}
+
 // ---- the form: create, or edit a binding inside its card --------------------
 
 // One input for a field, from its schema: a select for a choice or a 0/1,
@@ -254,10 +296,11 @@ function input(f) {
     el = document.createElement('input');
     if (s.type == 'array') {
       el.autocomplete = 'off';
-      el.placeholder = 'e.g. 200, 200, 600';
+      el.placeholder = isRules(f) ? 'e.g. press toggle relay; release stop relay' : 'e.g. 200, 200, 600';
     } else {
       Object.assign(el, { type: 'number', min: s.minimum, max: s.maximum });
-      el.inputMode = 'numeric';
+      if (s.type == 'number') el.step = 0.1;
+      el.inputMode = s.type == 'number' ? 'decimal' : 'numeric';
     }
   }
   el.id = id;
@@ -323,7 +366,9 @@ function readForm() {
   if (pin !== '') body.pin = /^\d+$/.test(pin) ? Number(pin) : pin;
   for (const field of kinds[kind].fields) {
     const v = f[field.name].value.trim(), s = field.schema;
-    if (s.type == 'array') body[field.name] = v.split(/[\s,]+/).filter(Boolean).map(number);
+    if (isRules(field)) body[field.name] = v.split(/[;\n]+/).map(r => r.trim().split(/\s+/))
+      .filter(r => r[0]).map(([when, what, binding]) => ({ when, do: what, binding }));
+    else if (s.type == 'array') body[field.name] = v.split(/[\s,]+/).filter(Boolean).map(number);
     else if (s.enum) body[field.name] = v === '' ? null : number(v);
     else if (v !== '') body[field.name] = number(v);
   }

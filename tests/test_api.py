@@ -13,7 +13,7 @@ import pytest
 from vm import VM, make_flash, snapshot
 
 EMPTY = {'board': 'auto', 'bindings': []}
-KINDS = ('blink', 'pattern', 'pulse', 'sample')
+KINDS = ('blink', 'breathe', 'counter', 'edge', 'pattern', 'pulse', 'pwm', 'sample')
 STATUS_KEYS = {'version', 'board', 'uptime_ms', 'mem_free', 'mem_alloc',
                'bindings', 'running', 'drops_total', 'missed_total', 'timers_free',
                'safe_mode', 'config_error'}
@@ -1021,3 +1021,101 @@ def test_boots_in_96k_heap(tmp_path):
         assert vm.get('/api/bindings')[0] == 200
     finally:
         vm.stop()
+
+
+# ------------------------------------------- pwm, breathe, edge, counter
+
+def test_new_kinds_over_http(clean):
+    """Each new kind: created with its defaults, listed by GET /api/kinds,
+    its live state in the answer."""
+    kinds = {k['kind']: k for k in clean.get('/api/kinds')[1]['kinds']}
+    for kind in ('pwm', 'breathe', 'edge', 'counter'):
+        assert kind in kinds and kinds[kind]['doc'], kinds.keys()
+    assert kinds['pwm']['fields'][1]['schema'] == {
+        'type': 'number', 'minimum': 0, 'maximum': 100, 'multipleOf': 0.1}
+    fan = create(clean, id='fan', kind='pwm', pin=2, duty=37.5,
+                 freq_hz=25000)
+    assert fan['duty'] == 37.5 and fan['running'] and not fan['fading']
+    assert board_pin(clean, 2)['pwm'] == {'freq_hz': 25000, 'duty': 37.5,
+                                          'level_avg': 0.375}
+    glow = create(clean, id='glow', kind='breathe', pin=4, period_ms=1000)
+    assert glow['curve'] == 'gamma' and glow['stats']['fires'] >= 0
+    door = create(clean, id='door', kind='edge', pin=32, pull='up')
+    assert door['presses'] == 0 and door['level'] == 1
+    assert door['last_edge_ms'] is None and door['edge'] == 'rising'
+    meter = create(clean, id='meter', kind='counter', pin=34, total=500)
+    assert (meter['count'], meter['total']) == (0, 500)
+    assert clean.get('/api/status')[1]['timers_free'] == 7  # breathe's
+    check_error(clean.post('/api/bindings', {'kind': 'pwm', 'pin': 34}),
+                400, 'invalid_pin', 'pin', says=['cannot be an output'])
+    check_error(clean.post('/api/bindings', {'kind': 'pwm', 'pin': 5,
+                                             'duty': 12.34}),
+                400, 'invalid_field', 'duty', says=['0.1'])
+    check_error(clean.post('/api/bindings', {'kind': 'breathe', 'pin': 5,
+                                             'min': 60, 'max': 40}),
+                400, 'invalid_field', 'max')
+
+
+def test_burst_counts_debounced_pulses(clean):
+    create(clean, id='meter', kind='counter', pin=34, debounce_ms=5)
+    status, out, _ = clean.put('/api/sim/pins/34', {
+        'pulses': 20, 'high_ms': 10, 'low_ms': 10, 'bounce': 3})
+    assert status == 200 and out['ms'] == 400, out
+    assert out['burst'] == {'pulses': 20, 'high_ms': 10, 'low_ms': 10,
+                            'bounce': 3}
+    got = wait_for(lambda: clean.get('/api/bindings/meter')[1]['count']
+                   == 20 or None, 10)
+    meter = clean.get('/api/bindings/meter')[1]
+    assert got and meter['bounces'] == 120 and meter['total'] == 20, meter
+    for bad in ({'pulses': 0}, {'pulses': 1, 'level': 1},
+                {'pulses': 1, 'bounce': 17}, {'pulses': 1, 'high_ms': 0}):
+        check_error(clean.put('/api/sim/pins/34', bad), 400, 'invalid_field')
+
+
+def test_a_rule_acts_without_waiting_for_a_request(clean):
+    """The press's action runs as the edge comes (the sim wakes the event
+    loop), not when the next request happens to wake it: by the time we
+    look, the 100 ms pulse it started has run and ended."""
+    create(clean, id='relay', kind='pulse', pin=4, duration_ms=100,
+           start=False)
+    create(clean, id='button', kind='edge', pin=14, debounce_ms=5,
+           on=[{'when': 'press', 'do': 'pulse', 'binding': 'relay'}])
+    # the press comes 200 ms after this request, the loop asleep by then
+    assert clean.put('/api/sim/pins/14', {'pulses': 1, 'high_ms': 20,
+                                          'low_ms': 200})[0] == 200
+    time.sleep(0.8)  # no request meanwhile
+    relay = clean.get('/api/bindings/relay')[1]
+    assert relay['stats']['fires'] == 1 and not relay['running'], relay
+
+
+def test_rules_checked_at_create_and_a_deleted_target_shown(clean):
+    create(clean, id='relay', kind='pulse', pin=4, duration_ms=100,
+           start=False)
+    rule = [{'when': 'press', 'do': 'toggle', 'binding': 'nope'}]
+    check_error(clean.post('/api/bindings', {'kind': 'edge', 'pin': 14,
+                                             'on': rule}),
+                400, 'invalid_field', 'on[0].binding', says=['nope', 'relay'])
+    rule[0]['binding'] = 'relay'
+    create(clean, id='button', kind='edge', pin=14, on=rule)
+    create(clean, id='other', kind='edge', pin=27,
+           on=[{'when': 'press', 'do': 'stop', 'binding': 'button'}])
+    check_error(clean.patch('/api/bindings/button', {'on': [
+        {'when': 'press', 'do': 'stop', 'binding': 'other'}]}),
+        400, 'rule_loop', 'on[0].binding', says=['button -> other -> button'])
+    assert clean.delete('/api/bindings/relay')[0] == 204
+    button = clean.get('/api/bindings/button')[1]
+    assert button['running'] and 'relay' in button['error'], button
+
+
+def test_pwm_fade_shows_the_live_duty(clean):
+    create(clean, id='lamp', kind='pwm', pin=2, duty=0, fade_ms=1000)
+    status, lamp, _ = clean.patch('/api/bindings/lamp', {'duty': 100})
+    assert status == 200 and lamp['fading'] and lamp['target_duty'] == 100
+    seen = [clean.get('/api/bindings/lamp')[1]['duty'] for _ in range(3)
+            if time.sleep(0.2) is None]
+    assert seen == sorted(seen) and 0 < seen[0] and seen[-1] < 100, seen
+    done = wait_for(lambda: not clean.get('/api/bindings/lamp')[1]['fading'],
+                    5)
+    lamp = clean.get('/api/bindings/lamp')[1]
+    assert done and lamp['duty'] == 100, lamp
+    assert clean.get('/api/status')[1]['timers_free'] == 8  # given back

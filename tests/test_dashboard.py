@@ -259,7 +259,8 @@ def test_kinds_describe_their_fields(board):
     status, body, _ = board.get('/api/kinds')
     assert status == 200
     kinds = {k['kind']: k for k in body['kinds']}
-    assert sorted(kinds) == ['blink', 'pattern', 'pulse', 'sample']
+    assert sorted(kinds) == ['blink', 'breathe', 'counter', 'edge', 'pattern',
+                             'pulse', 'pwm', 'sample']
     assert kinds['sample']['output'] is False and kinds['blink']['output'] is True
     assert all(k['doc'] for k in kinds.values())
     period, = kinds['blink']['fields']
@@ -271,7 +272,8 @@ def test_kinds_describe_their_fields(board):
     steps = kinds['pattern']['fields'][0]
     assert steps['schema'] == {'type': 'array', 'minItems': 2, 'maxItems': 32,
                                'items': period['schema']}
-    window, pull = kinds['sample']['fields'][1:]
+    window, pull, on = kinds['sample']['fields'][1:]
+    assert on['schema']['items']['required'] == ['when', 'do', 'binding']
     assert window['required'] is False and window['default'] == 32
     assert window['schema'] == {'type': 'integer', 'minimum': 1, 'maximum': 256}
     assert pull['default'] is None and pull['required'] is False
@@ -568,6 +570,56 @@ def test_active_low_pulse_shows_on_in_its_own_sense(page, board):
     expect(toggle).to_have_text('Pulse')
 
 
+def test_duty_slider_counters_rate_and_rules(page, board):
+    """A pwm card's duty slider fades the binding while it moves; an edge
+    card counts presses and bounces and says its rule in words; a counter
+    card shows its rate."""
+    for body in ({'id': 'lamp', 'kind': 'pwm', 'pin': 18, 'duty': 0,
+                  'fade_ms': 2000},
+                 {'id': 'bell', 'kind': 'pulse', 'pin': 19,
+                  'duration_ms': 50, 'start': False},
+                 {'id': 'door', 'kind': 'edge', 'pin': 14, 'pull': 'down',
+                  'debounce_ms': 5,
+                  'on': [{'when': 'press', 'do': 'toggle', 'binding': 'bell'}]},
+                 {'id': 'meter', 'kind': 'counter', 'pin': 35,
+                  'interval_ms': 500}):
+        assert board.post('/api/bindings', body)[0] == 201, body
+    lamp = card(page, 'lamp')
+    slider = lamp.locator('[data-k=duty]')
+    expect(slider).to_be_visible()
+    expect(lamp.locator('[data-k=samples]')).to_have_text('duty 0 %')
+    slider.fill('80')  # a drag's last position
+    expect(lamp.locator('[data-k=samples]')).to_contain_text('→ 80 %')
+    live = board.get('/api/bindings/lamp')[1]
+    assert live['target_duty'] == 80 and live['fading'], live
+    door = card(page, 'door')
+    expect(door.locator('[data-k=rules]')).to_have_text(
+        'when pin 14 is pressed → toggle bell')
+    expect(door.locator('[data-k=samples]')).to_have_text(
+        'presses 0 · bounces 0')
+    expect(door.locator('[data-k=params]')).to_have_text(
+        'pull down · edge rising · debounce 5 ms')
+    board.put('/api/sim/pins/14', {'pulses': 3, 'high_ms': 10, 'low_ms': 20,
+                                   'bounce': 1})
+    expect(door.locator('[data-k=samples]')).to_contain_text(
+        re.compile(r'presses 3 · bounces 6 · last edge'))
+    board.put('/api/sim/pins/35', {'pulses': 100, 'high_ms': 5, 'low_ms': 5})
+    expect(card(page, 'meter').locator('[data-k=samples]')).to_contain_text(
+        re.compile(r'count 100 · [0-9.]+/s · total 100'))
+    shot(page, '11-new-kinds')
+    # the edit form writes rules back as words, and reads them
+    door.locator('[data-a=edit]').tap()
+    expect(page.locator('#f-on')).to_have_value('press toggle bell')
+    page.fill('#f-on', 'press toggle bell; release stop bell')
+    page.locator('#f-go').tap()
+    expect(door.locator('[data-k=rules]')).to_have_text(
+        'when pin 14 is pressed → toggle bell\n'
+        'when pin 14 is released → stop bell')
+    for binding_id in ('door', 'meter', 'bell', 'lamp'):
+        assert board.delete('/api/bindings/' + binding_id)[0] == 204
+    no_reload(page)
+
+
 def test_plus_at_the_top_opens_the_form_there(page):
     page.evaluate('scrollTo(0, document.body.scrollHeight)')
     add = page.locator('#add')
@@ -756,7 +808,7 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
         expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
         # the kinds came with the token: the card's summary and the form
         expect(card(pg, 'led').locator('[data-k=params]')).to_have_text('period 200 ms')
-        expect(pg.locator('#f-kind option')).to_have_count(4)
+        expect(pg.locator('#f-kind option')).to_have_count(8)
         expect(card(pg, 'led')).to_have_attribute('data-level', '1')
         expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
         expect(pg.locator('#edit [data-err=""]')).to_have_text('')

@@ -69,7 +69,8 @@ def test_kind_schemas_are_generated_from_fields(tmp_path):
     schemas = doc()['components']['schemas']
     refs = [r['$ref'] for r in schemas['BindingCreate']['oneOf']]
     assert refs == ['#/components/schemas/%sCreate' % k for k in
-                    ('Blink', 'Pattern', 'Pulse', 'Sample')]
+                    ('Blink', 'Breathe', 'Counter', 'Edge', 'Pattern',
+                     'Pulse', 'Pwm', 'Sample')]
     period = schemas['BlinkCreate']['properties']['period_ms']
     assert period['type'] == 'integer' and period['maximum'] == 86400000
     assert 'toggles' in period['description']

@@ -30,6 +30,8 @@ class AnyBoard:
     """The widest board: what the document promises holds on each one."""
     min_period_ms = min(load(name)['min_period_ms'] for name in NAMES)
     pulls = ('up', 'down')
+    pwm = (min(load(n)['pwm'][0] for n in NAMES if load(n)['pwm']),
+           max(load(n)['pwm'][1] for n in NAMES if load(n)['pwm']), False)
 
 
 # ---- JSON that keeps its key order (MicroPython's dicts do not) -------
@@ -150,11 +152,18 @@ def dump(value, pad=''):
 def ordered(schema_dict):
     """A field schema with its keys in a fixed order (a dict's is not)."""
     out = Obj()
-    for key in ('type', 'minimum', 'maximum', 'minItems', 'maxItems',
-                'items', 'enum', 'default', 'description'):
+    for key in ('type', 'minimum', 'maximum', 'minLength', 'maxLength',
+                'pattern', 'minItems', 'maxItems', 'additionalProperties',
+                'required', 'items', 'properties', 'enum', 'default',
+                'description'):
         if key in schema_dict:
             value = schema_dict[key]
-            out.set(key, ordered(value) if isinstance(value, dict) else value)
+            if key == 'properties':  # in the order "required" lists them
+                value = Obj([(k, ordered(value[k])) for k in
+                             schema_dict.get('required') or sorted(value)])
+            elif isinstance(value, dict):
+                value = ordered(value)
+            out.set(key, value)
     return out
 
 

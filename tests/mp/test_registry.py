@@ -93,13 +93,13 @@ def test_kind_fields_are_checked():
         if kind is not None:
             body['kind'] = kind
         e = refused(reg, reg.create, body)
-        assert 'blink, pattern, pulse, sample' in e.message, e.message
+        assert 'blink, breathe, counter, edge, pattern, pulse, pwm, sample' in e.message, e.message
         assert e.code == ('invalid_field' if kind is None else 'unknown_kind')
     e = refused(reg, reg.create, ['blink'])
     assert e.code == 'invalid_json'
     h = reg.create({'kind': 'sample', 'pin': 32, 'period_ms': 5, 'pull': 'up',
                     'start': False})
-    assert h.params == {'period_ms': 5, 'window': 32, 'pull': 'up'}
+    assert h.params == {'period_ms': 5, 'window': 32, 'pull': 'up', 'on': []}
     assert sim.line(32).pull == sim.Pin.PULL_UP and h.to_dict()['level'] == 1
     cleanup(reg)
 

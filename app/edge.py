@@ -1,0 +1,14 @@
+"""The ``edge`` kind: a button or a switch on an input pin."""
+from app.inputs import NO_RULES, Input
+
+
+class Edge(Input):
+    """Counts the presses of a button or a switch, debounced, and shows its
+    level, how long ago the last edge was, and the bounces it rejected; its
+    rules act on other bindings (``app.rules``)."""
+    KIND = 'edge'
+    DOC = 'watches a button or switch on an input pin: presses, rules'
+    FIELDS = Input.FIELDS + (
+        ('on', 'rules', NO_RULES, None,
+         'rules: when press/release/rising/falling, do start/stop/toggle/'
+         'pulse to a binding'),)

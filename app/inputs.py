@@ -1,0 +1,154 @@
+"""The base of the kinds that watch an input pin's edges (``edge``,
+``counter``): a pin interrupt, debounced in the interrupt, and rules.
+
+The interrupt (``Pin.irq`` on both edges, ``hard=True`` where the port
+takes it: see ``app.profiles``) reads the pin and keeps the level. An edge
+within ``debounce_ms`` of the last accepted one is a bounce: counted in
+``bounces`` and otherwise ignored. An accepted edge is a press if it is
+the kind ``edge`` names (``rising``, ``falling``, or ``both``: every edge),
+else a release; presses are counted in ``presses``. Like a timer ISR it
+allocates nothing and keeps every int small (counters wrap at ``MASK``);
+times are ``ticks_us`` for the debounce, and ``ticks_ms`` to know a last
+edge that is long past (``ticks_us`` wraps every ~18 min on 32-bit).
+It records the edge for the rules (``app.rules``) and defers the rest.
+"""
+from time import ticks_diff
+from micropython import const
+from app import rules
+from app.errors import invalid
+from app.handler import Handler, MASK
+from app.board import Pin, ticks_ms, ticks_us
+from app.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
+
+_LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
+_PRESS = {'rising': RISING, 'falling': FALLING, 'both': RISING | FALLING}
+_EDGES = ('rising', 'falling', 'both')
+NO_RULES = []  # the default of "on" (never changed)
+
+
+class Input(Handler):
+    """A pin interrupt with debounce, presses, bounces and rules."""
+    OUTPUT = False
+    TIMER = False  # pin interrupts only
+    FIELDS = (('pull', 'pull', None, None,
+               'internal pull resistor: up, down or none'),
+              ('edge', _EDGES, 'rising', None,
+               'which edge is a press: rising, falling or both'),
+              ('debounce_ms', (0, 1000), 20, 'ms',
+               'an edge this soon after the last one is a bounce'))
+
+    # Heap per binding: each attribute costs a slot in the instance's
+    # table, so what the class can hold stays there, and the timer's hard=
+    # slot (an input kind has no timer) holds Pin.irq's.
+
+    def __init__(self, board, binding_id, pin_id, params):
+        Handler.__init__(self, board, binding_id, pin_id, params)
+        self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
+        self._isr = self._tick = None  # no timer: no timer interrupt
+
+    def setup(self):
+        params = self.params
+        self.presses = 0
+        self.bounces = 0
+        self._press = _PRESS[params['edge']]
+        self._last_ms = ticks_ms()  # the last accepted edge...
+        self._last_us = None  # ...None: none since the start
+        self._edge = self.edge_isr  # pre-bound: the interrupt's handler
+        if params.get('on'):  # else the class's None (heap per binding)
+            self._ring = rules.ring(params['on'])
+        self.level = self._pin_value()
+
+    _ring = None  # the rules' event ring (app.rules), if it has rules
+
+    @classmethod
+    def check(cls, board, pin, params):
+        """Checks across fields (``app.validate`` calls it)."""
+        if params['edge'] == 'both':
+            for i, rule in enumerate(params.get('on') or ()):
+                if rule['when'] == 'release':
+                    raise invalid('on[%d].when' % i, 'on[%d]: with "edge": '
+                                  '"both" every edge is a press; use rising '
+                                  'or falling for a release' % i)
+
+    def begin(self):
+        self.presses = 0
+        self.bounces = 0
+        self._last_us = None
+        rules.reset(self._ring)
+        self.level = self._pin_value()
+        hard = self._hard
+        trigger = Pin.IRQ_RISING | Pin.IRQ_FALLING
+        if hard is None:
+            self.pin.irq(handler=self._edge, trigger=trigger)
+        else:
+            self.pin.irq(handler=self._edge, trigger=trigger, hard=hard)
+
+    def stop(self):
+        self.pin.irq(handler=None)
+        Handler.stop(self)
+
+    def edge_isr(self, _):  # _: the pin
+        """One pin interrupt: allocation-free, small ints only."""
+        try:
+            level = self._pin_value()
+            self.fires = (self.fires + 1) & MASK
+            if level == self.level:  # an edge and its undo, too fast to see
+                self.bounces = (self.bounces + 1) & MASK
+                return
+            self.level = level
+            now_ms = ticks_ms()
+            now_us = ticks_us()
+            debounce = self.params['debounce_ms']
+            last_us = self._last_us
+            if debounce and last_us is not None:
+                gap = ticks_diff(now_ms, self._last_ms)
+                if 0 <= gap < _LONG_AGO_MS and ticks_diff(
+                        now_us, last_us) < debounce * 1000:
+                    self.bounces = (self.bounces + 1) & MASK
+                    return
+            self._last_ms = now_ms
+            self._last_us = now_us
+            bits = RISING if level else FALLING
+            if bits & self._press:
+                bits |= PRESS
+                self.presses = (self.presses + 1) & MASK
+            else:
+                bits |= RELEASE
+            ring = self._ring
+            if ring is not None:
+                head = ring[EVENTS]
+                nxt = (head + 1) & (EVENTS - 1)
+                if nxt == ring[EVENTS + 1]:  # full: this edge is lost
+                    self.drops = (self.drops + 1) & MASK
+                else:
+                    ring[head] = bits
+                    ring[EVENTS] = nxt
+            if not self._pending:  # one deferral at a time, no drop counted
+                self.defer()
+        except Exception as e:  # stop here; the message is built later
+            self._fault = e
+            self.defer()
+
+    def work(self):
+        """Deferred: an interrupt fault stops the binding; rules act."""
+        if self._fault is not None:
+            return  # sync() stops it and says why
+        if self._ring is not None:
+            rules.run(self, self.act, self.rule_count())
+
+    def rule_count(self) -> 'int | None':
+        """The count ``count>=N`` rules compare (None: the kind has none)."""
+        return None
+
+    def act(self, do, target, source):
+        """The registry's ``act`` (``Registry._wire`` sets it)."""
+
+    def report(self, out):
+        out['presses'] = self.presses
+        out['bounces'] = self.bounces
+        out['last_edge_ms'] = ticks_diff(ticks_ms(), self._last_ms) \
+            if self._last_us is not None else None
+        if not self.running:
+            self.level = self._pin_value()
+        out['level'] = self.level
+

@@ -1,0 +1,158 @@
+"""Rules: "when this input changes, do that to a binding".
+
+A binding that reads an input (``edge``, ``counter``, ``sample``) may carry
+``"on": [{"when", "do", "binding"}, ...]``:
+
+- ``when``: ``rising`` or ``falling`` (the pin's level went up or down),
+  ``press`` or ``release`` (the edge the binding counts as a press, and the
+  other one; see ``app.inputs``), or on a counter ``count>=N`` (once per
+  run, when its count reaches N);
+- ``do``: ``start``, ``stop``, ``toggle`` (stop if it runs, else start) or
+  ``pulse`` (start a ``pulse`` binding again: a full new duration);
+- ``binding``: the id of the binding acted on.
+
+The interrupt only records what happened (one byte per edge in a ring of
+``EVENTS``; a full ring loses the edge and counts it in ``stats.drops``); the binding's deferred work runs the actions, in order,
+through ``Registry.act``, as a REST call would (same checks, saved the same
+way). A rule naming a binding that does not exist is refused at create; one
+whose binding is deleted later shows in its own binding's ``error``. A rule
+may not lead back to its own binding, directly or through other rules.
+"""
+from micropython import const
+from app.errors import ApiError, invalid
+
+RISING = const(1)  # the event bits the interrupt records
+FALLING = const(2)
+PRESS = const(4)
+RELEASE = const(8)
+EVENTS = const(16)  # ring size: a power of two
+WHEN = {'rising': RISING, 'falling': FALLING, 'press': PRESS,
+        'release': RELEASE}
+DO = ('start', 'stop', 'toggle', 'pulse')
+_KEYS = ('when', 'do', 'binding')
+_MAX = const(8)
+_COUNT_MAX = const(0x1FFFFFFF)
+
+
+def count_of(when):
+    """N of ``"count>=N"``, else None."""
+    if isinstance(when, str) and when.startswith('count>='):
+        digits = when[7:]
+        if digits.isdigit() and 0 < len(digits) <= 9 and digits[0] != '0':
+            n = int(digits)
+            if 1 <= n <= _COUNT_MAX:
+                return n
+    return None
+
+
+def check(field, value, counts):
+    """``value`` of ``field`` as a list of rules (shape only: the bindings
+    they name are ``links``' to check); ``counts``: ``count>=N`` allowed."""
+    example = ('such as [{"when": "press", "do": "toggle", "binding": '
+               '"relay"}]')
+    if not isinstance(value, list) or len(value) > _MAX:
+        raise invalid(field, '%s must be a list of at most %d rules %s'
+                      % (field, _MAX, example))
+    whens = 'press, release, rising, falling' + (
+        ' or count>=N (N from 1 to %d)' % _COUNT_MAX if counts else '')
+    for i, rule in enumerate(value):
+        where = '%s[%d]' % (field, i)
+        if not isinstance(rule, dict):
+            raise invalid(where, '%s must be a rule %s' % (where, example))
+        for key in rule:
+            if key not in _KEYS:
+                raise invalid('%s.%s' % (where, str(key)[:32]),
+                              '%s: unknown key %s; a rule has when, do and '
+                              'binding' % (where, str(key)[:32]))
+        when = rule.get('when')
+        if not (isinstance(when, str) and when in WHEN) and not (
+                counts and count_of(when) is not None):
+            raise invalid(where + '.when', '%s.when must be one of %s'
+                          % (where, whens))
+        if rule.get('do') not in DO:
+            raise invalid(where + '.do', '%s.do must be one of %s'
+                          % (where, ', '.join(DO)))
+        target = rule.get('binding')
+        if not isinstance(target, str) or not 1 <= len(target) <= 32:
+            raise invalid(where + '.binding', '%s.binding must be the id of '
+                          'a binding' % where)
+    return value
+
+
+def links(binding_id, rules, peers, field='on'):
+    """Check what ``rules`` of ``binding_id`` name against ``peers``
+    (``{id: (kind, rules)}``, the other bindings): each target exists, a
+    ``pulse`` acts on a pulse binding, and no chain of rules leads back to
+    ``binding_id``."""
+    for i, rule in enumerate(rules):
+        where = '%s[%d]' % (field, i)
+        target = rule['binding']
+        if target == binding_id:
+            raise ApiError(400, 'rule_loop', '%s: a rule of "%s" acts on '
+                           '"%s" itself; rules may not loop' % (
+                               where, binding_id, target), where + '.binding')
+        peer = peers.get(target)
+        if peer is None:
+            raise ApiError(400, 'invalid_field', '%s: no binding "%s"; '
+                           'create it first (bindings: %s)' % (
+                               where, target, ', '.join(sorted(peers))
+                               or 'none'), where + '.binding')
+        if rule['do'] == 'pulse' and peer[0] != 'pulse':
+            raise invalid(where + '.do', '%s: "pulse" acts on a pulse '
+                          'binding and "%s" is a %s; use start or toggle'
+                          % (where, target, peer[0]))
+        path = _path_back(target, binding_id, peers, [binding_id, target])
+        if path:
+            raise ApiError(400, 'rule_loop', '%s: a loop: %s; rules may not '
+                           'lead back to their own binding' % (
+                               where, ' -> '.join(path)), where + '.binding')
+
+
+def _path_back(start, home, peers, path):
+    """The chain of rules from ``start`` back to ``home``, else None."""
+    peer = peers.get(start)
+    if peer is None:
+        return None
+    for rule in peer[1] or ():
+        nxt = rule['binding']
+        if nxt == home:
+            return path + [home]
+        if nxt not in path:
+            found = _path_back(nxt, home, peers, path + [nxt])
+            if found:
+                return found
+    return None
+
+
+def ring(rules):
+    """The event ring of a binding with ``rules`` (None without): EVENTS
+    bytes, then the write index, the read index and the bits of the
+    ``count>=N`` rules that have fired this run."""
+    return bytearray(EVENTS + 3) if rules else None
+
+
+def run(h, act, count=None):
+    """A binding's rules, from its deferred work: each event the interrupt
+    recorded, in order, then (``count``: a counter's) the ``count>=N``
+    rules; every match calls ``act(do, binding id, h)``."""
+    ring = h._ring
+    on = h.params['on']
+    while ring[EVENTS + 1] != ring[EVENTS]:
+        tail = ring[EVENTS + 1]
+        bits = ring[tail]
+        ring[EVENTS + 1] = (tail + 1) & (EVENTS - 1)
+        for rule in on:
+            if WHEN.get(rule['when'], 0) & bits:
+                act(rule['do'], rule['binding'], h)
+    if count is not None:
+        for i, rule in enumerate(on):
+            n = count_of(rule['when'])
+            if n and count >= n and not ring[EVENTS + 2] & (1 << i):
+                ring[EVENTS + 2] |= 1 << i
+                act(rule['do'], rule['binding'], h)
+
+
+def reset(ring):
+    """Empty ``ring`` and re-arm its ``count>=N`` rules (a start)."""
+    if ring is not None:
+        ring[EVENTS] = ring[EVENTS + 1] = ring[EVENTS + 2] = 0
