@@ -6,7 +6,6 @@ from microdot import Request
 from app import admin, auth, web
 from app.body import read_json
 from app.errors import ApiError, error
-from app.events import Streams
 from app.server import Server
 from app.validate import check_id, short
 
@@ -270,11 +269,14 @@ def create_app(registry, store, mqtt=None, schedules=None):
     def static(request, name):
         return web.send(request, name)
 
-    streams = Streams(registry, store, status)
+    streams = []  # app.events and microdot.sse: imported by the first stream
 
     @app.route('/api/events')
     def events(request):
-        return streams.route(request)
+        if not streams:
+            from app.events import Streams
+            streams.append(Streams(registry, store, status))
+        return streams[0].route(request)
 
     # Microdot compiles a route's regex on its first request, which would
     # leave long-lived objects scattered through a heap that requests have

@@ -9,7 +9,7 @@ A field's ``schema`` is JSON Schema (``type``, ``minimum``, ``maximum``,
 """
 from micropython import const
 from app.handler import REQUIRED
-from app.kinds import KINDS
+from app import kinds as table
 
 # app.validate's limits: its constants are private to it (MicroPython
 # drops a module's underscored const names).
@@ -78,4 +78,4 @@ def kind(cls, board):
 
 def kinds(board):
     """The document of GET /api/kinds: every registered kind, by name."""
-    return {'kinds': [kind(KINDS[k], board) for k in sorted(KINDS)]}
+    return {'kinds': [kind(table.get(k), board) for k in table.names()]}

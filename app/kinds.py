@@ -1,21 +1,45 @@
 """The binding kinds. A new kind is one class (here or in a module of its
-own) plus one ``register`` line (and, for a new kind of field, its rule in
-``app.validate``)."""
+own) plus one line: ``register`` for a class here, a ``MODULES`` entry for
+a module of its own (and, for a new kind of field, its rule in
+``app.validate``). Use ``get(name)`` and ``names()``, not ``KINDS``."""
+import sys
 from array import array
 from app import rules
 from app.handler import Handler, MASK, ONE_SHOT, PERIODIC, REQUIRED
 from app.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
-# the kinds with a module of their own
-from app.breathe import Breathe
-from app.counter import Counter
-from app.edge import Edge
-from app.pwm import Pwm
 
-KINDS = {}
+KINDS = {}  # name -> class, of the kinds loaded so far
+# Kinds in a module of their own: imported when first used (a binding of
+# that kind, GET /api/kinds) and kept, so a board that blinks an LED holds
+# no PWM or pin-interrupt code (their modules are a fifth of the image).
+MODULES = {'breathe': ('app.breathe', 'Breathe'),
+           'counter': ('app.counter', 'Counter'),
+           'edge': ('app.edge', 'Edge'),
+           'pwm': ('app.pwm', 'Pwm')}
 
 
 def register(cls):
     KINDS[cls.KIND] = cls
+
+
+def get(name):
+    """The class of kind ``name``, or None if there is no such kind."""
+    cls = KINDS.get(name)
+    if cls is None and name in MODULES:
+        module, attr = MODULES[name]
+        __import__(module)
+        cls = KINDS[name] = getattr(sys.modules[module], attr)
+    return cls
+
+
+def names():
+    """Every kind's name, sorted."""
+    out = list(KINDS)
+    for name in MODULES:
+        if name not in KINDS:
+            out.append(name)
+    out.sort()
+    return out
 
 
 class Blink(Handler):
@@ -210,7 +234,3 @@ register(Blink)
 register(Pulse)
 register(Pattern)
 register(Sample)
-register(Pwm)
-register(Breathe)
-register(Edge)
-register(Counter)

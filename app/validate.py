@@ -8,7 +8,7 @@ from app.errors import ApiError, invalid
 from micropython import const
 from app import rules
 from app.handler import REQUIRED
-from app.kinds import KINDS
+from app import kinds
 from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
 
 _COMMON = const(('id', 'kind', 'pin', 'start', 'power_on'))
@@ -85,7 +85,7 @@ def free_pins(board, need, taken=()):
 
 
 def _kinds():
-    return ', '.join(sorted(KINDS))
+    return ', '.join(kinds.names())
 
 
 def _check_pin(board, pin, cls, binding_id, taken, in_config):
@@ -196,7 +196,7 @@ def _kind(body, base):
     kind = body.get('kind', base.get('kind'))
     if kind is None:
         raise invalid('kind', 'kind is required: one of ' + _kinds())
-    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    cls = kinds.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
                        '%s' % (short(kind), _kinds()), 'kind')

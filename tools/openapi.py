@@ -20,7 +20,7 @@ sys.path.insert(0, ROOT)
 
 from app.handler import REQUIRED  # noqa: E402
 from app.kindinfo import doc, schema  # noqa: E402
-from app.kinds import KINDS  # noqa: E402
+from app import kinds as kind_table  # noqa: E402
 from app.profiles import NAMES, load  # noqa: E402
 
 SOURCE = ROOT + '/static/openapi.json'
@@ -202,7 +202,7 @@ def regenerate(document):
     schemas = document.get('components').get('schemas')
     common = schemas.get('Binding').get('properties')  # id and pin, one place
     board = AnyBoard()
-    kinds = sorted(KINDS)
+    kinds = kind_table.names()
     # the schemas of kinds that are gone
     old = [ref.get('$ref').rpartition('/')[2]
            for ref in schemas.get('BindingCreate').get('oneOf')]
@@ -214,7 +214,7 @@ def regenerate(document):
                  ('start', obj(('type', 'boolean'))),
                  ('power_on', common.get('power_on'))])
     for kind in kinds:
-        create = create_schema(KINDS[kind], common, board)
+        create = create_schema(kind_table.get(kind), common, board)
         schemas.set(name_of(kind), create, 'BindingCreate')
         for key, value in create.get('properties').pairs:
             if key not in patch.keys():
