@@ -304,6 +304,7 @@ def test_page_shows_status_and_goes_live(page, board):
 
 
 def test_create_blink_through_the_form(page, board):
+    open_new(page)  # open already if the test before left it so
     page.fill('#f-id', 'led')
     page.select_option('#f-kind', 'blink')
     page.select_option('#f-pin', '2')
