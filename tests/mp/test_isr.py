@@ -39,30 +39,15 @@ def make(body, board='sim'):
     return h
 
 
-def call_locked(fn, arg, n):
-    """Call fn(arg) n times with the heap locked; return the exception."""
-    micropython.heap_lock()
-    try:
-        i = 0
-        while i < n:
-            fn(arg)
-            i += 1
-    except Exception as e:
-        micropython.heap_unlock()
-        return e
-    micropython.heap_unlock()
-    return None
-
-
 def _check(body):
     kind = body['kind']
     h = make(body)
     # the raw per-interrupt work: any allocation would raise MemoryError
-    err = call_locked(lambda _: h._tick(), None, 1)
+    err = unit.call_locked(lambda _: h._tick(), None, 1)
     assert err is None, '%s tick raised %r' % (kind, err)
     h.start()
     h._timer_deinit()
-    err = call_locked(h._isr, h.timer, 500)
+    err = unit.call_locked(h._isr, h.timer, 500)
     assert err is None, '%s isr raised %r' % (kind, err)
     assert h._fault is None, '%s isr faulted: %r' % (kind, h._fault)
     assert h.fires > 0
@@ -103,7 +88,7 @@ def test_counters_wrap_inside_small_int_range():
             h.edges = MASK
         if kind == 'pattern':
             h._rounds = MASK
-        err = call_locked(h._isr, h.timer, 40)
+        err = unit.call_locked(h._isr, h.timer, 40)
         assert err is None and h._fault is None, (kind, err, h._fault)
         assert h.fires == 40 - 1, (kind, h.fires)
 
@@ -118,7 +103,7 @@ def test_long_periods_are_timed_in_ms_and_short_ones_in_us():
     h.start()
     h._timer_deinit()
     h._last = time.ticks_add(ticks_ms(), -DAY - 250)  # fired 250 ms late
-    assert call_locked(h._isr, h.timer, 1) is None
+    assert unit.call_locked(h._isr, h.timer, 1) is None
     late = h.to_dict()['stats']['late_max_us']
     assert 250000 <= late < 300000, late
     assert h.missed == 0
@@ -133,19 +118,19 @@ def test_a_gap_of_k_periods_counts_k_minus_1_missed():
         period = h._period
         assert period == body['period_ms'] * unit_per_ms
         h._last = time.ticks_add(clock(), -4 * period)  # 3 fires never came
-        assert call_locked(h._isr, h.timer, 1) is None
+        assert unit.call_locked(h._isr, h.timer, 1) is None
         assert h.missed == 3, (body, h.missed)
         assert h.to_dict()['stats']['missed'] == 3
         # a fire on time counts none
         h._last = time.ticks_add(clock(), -period)
-        assert call_locked(h._isr, h.timer, 1) is None
+        assert unit.call_locked(h._isr, h.timer, 1) is None
         assert h.missed == 3
     # one-shot kinds (a pulse, a pattern's steps) have no missed fires
     p = make(BODIES['pulse'])
     p.start()
     p._timer_deinit()
     p._last = time.ticks_add(ticks_us(), -10 * p._period)
-    assert call_locked(p._isr, p.timer, 1) is None
+    assert unit.call_locked(p._isr, p.timer, 1) is None
     assert p.missed == 0
 
 
@@ -172,13 +157,13 @@ def test_only_rare_events_defer():
     h = make(BODIES['blink'])
     h.start()
     h._timer_deinit()
-    assert call_locked(h._isr, h.timer, 50) is None
+    assert unit.call_locked(h._isr, h.timer, 50) is None
     sim.advance_ms(5)
     assert h.deferred == 0 and h.drops == 0
     p = make(BODIES['pulse'])
     p.start()
     p._timer_deinit()
-    assert call_locked(p._isr, p.timer, 1) is None
+    assert unit.call_locked(p._isr, p.timer, 1) is None
     sim.advance_ms(5)
     assert p.deferred == 1 and not p.running
 
@@ -197,7 +182,7 @@ def test_allocating_tick_is_caught_under_heap_lock():
         reg = Registry(Board('sim'))
         h = reg.create({'kind': 'leaky', 'pin': 2, 'period_ms': 1000,
                         'start': False})
-        err = call_locked(lambda _: h._tick(), None, 1)
+        err = unit.call_locked(lambda _: h._tick(), None, 1)
         assert isinstance(err, MemoryError), repr(err)
     finally:
         del KINDS['leaky']
@@ -235,7 +220,7 @@ def test_defer_counts_drops_when_queue_full():
             pass
         seen['filled'] = filled
         seen['drops'] = h.drops
-        seen['err'] = call_locked(lambda _: h.defer(), None, 1)
+        seen['err'] = unit.call_locked(lambda _: h.defer(), None, 1)
         seen['after'] = h.drops
         seen['pending'] = h._pending
 
@@ -274,7 +259,7 @@ def test_timer_queue_isr_heap_locked_with_12_slots():
     assert queue is not None and len(queue.slots) == 9, reg.board.pool()
     for slot in queue.slots:
         slot.due = time.ticks_add(ticks_ms(), -1)  # all due now
-    err = call_locked(queue.isr, None, 1)
+    err = unit.call_locked(queue.isr, None, 1)
     assert err is None and queue.error is None, (err, queue.error)
     assert sum(h.fires for h in hs) == 9
     # a pattern re-arming its slot from inside the interrupt
@@ -285,7 +270,7 @@ def test_timer_queue_isr_heap_locked_with_12_slots():
                       'repeat': 1000000})
     assert pat.timer in reg.board._queue.slots
     pat.timer.due = time.ticks_add(ticks_ms(), -1)
-    err = call_locked(reg.board._queue.isr, None, 1)
+    err = unit.call_locked(reg.board._queue.isr, None, 1)
     assert err is None and pat.fires == 1 and pat.timer.active, err
     reg.replace_all([])
 
@@ -302,7 +287,7 @@ def test_hard_is_passed_where_the_port_takes_it():
         assert h.timer.hard is hard, (hard, h.timer.hard)
         h.timer.hard = 'unset'
         h._timer_deinit()
-        assert call_locked(h._isr, h.timer, 1) is None
+        assert unit.call_locked(h._isr, h.timer, 1) is None
         assert h.timer.hard is hard, (hard, h.timer.hard)
         reg.delete(h.id)
 

@@ -6,6 +6,7 @@ Output: one ``PASS name`` / ``FAIL name`` / ``SKIP name`` line each, then
 ``N passed, M failed``.
 It runs on the unix port and on the 32-bit WebAssembly port (test_in_vm32.py).
 """
+import micropython
 import sys
 
 
@@ -79,3 +80,18 @@ def run(coro):
     if not ok:
         raise value
     return value
+
+
+def call_locked(fn, arg, n):
+    """Call fn(arg) n times with the heap locked; return the exception."""
+    micropython.heap_lock()
+    try:
+        i = 0
+        while i < n:
+            fn(arg)
+            i += 1
+    except Exception as e:
+        micropython.heap_unlock()
+        return e
+    micropython.heap_unlock()
+    return None
