@@ -188,8 +188,11 @@ def md_memory(m):
              'pointers twice the size) follows. Both run bench/mp/memory.py '
              'on the image\'s compiled .mpy files, as a board imports them. '
              '"Before" is the code that loaded rarely used modules on demand '
-             'and dropped them again (retired); now '
-             'every module is imported at boot and kept.', '',
+             'and dropped them again (retired), and had none of the clock, '
+             'schedules and MQTT hooks since added; now the core modules are '
+             'imported at boot and kept, and the optional kinds (pwm, breathe,'
+             ' edge, counter), the event stream and MQTT are imported when '
+             'first used and kept.', '',
              '| figure | 32-bit | 64-bit | 32-bit before | 64-bit before |',
              '|---|---:|---:|---:|---:|']
     if 'error' in v32:
@@ -684,8 +687,9 @@ def explain(results):
                           if n.startswith('app')), key=lambda x: -x[1])[:3]
             notes.append(
                 'The 96 KB heap is not met on 32-bit: the smallest heap is '
-                '~%s KB (projected), up from %s before: every module now '
-                'stays loaded after boot (%s of modules on 32-bit; largest: '
+                '~%s KB (projected), up from %s before: the core modules stay '
+                'loaded after boot, the clock and schedules among them (%s of '
+                'modules on 32-bit; largest: '
                 '%s). On boards that are short of heap, the way out is '
                 'bytecode in ROM (ROMFS or frozen firmware: docs/internals.md'
                 '), not code loaded and dropped on demand.' % (
