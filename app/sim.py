@@ -673,7 +673,9 @@ class _Burst:
         t.init(mode=Timer.ONE_SHOT, period=self.high_ms, callback=self._step)
 
     def busy(self):
-        return self.left > 0 and self.timer.active
+        # not timer.active: a one-shot timer is inactive while its callback
+        # runs, before the callback arms it for the next phase
+        return self.left > 0 and self.timer.error is None
 
 
 def burst(pin_id, pulses, high_ms, low_ms, bounce=0):
