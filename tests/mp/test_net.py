@@ -1,5 +1,6 @@
 """app.net on the VM against a fake ``network`` module (the unix port has
-none): join, timeout, access point fallback, refusing an open AP."""
+none): join, timeout, access point fallback, refusing an open AP, and
+whether a board has a network to serve on at all (``net.unavailable``)."""
 import sys
 import unit
 
@@ -61,6 +62,7 @@ WIFI = {'ssid': 'home', 'password': 'pw', 'timeout_s': 1,
 
 
 def reset(join_ok):
+    net.network = FakeNetwork
     FakeWLAN.join_ok = join_ok
     FakeWLAN.made = []
     FakeNetwork.name = None
@@ -133,6 +135,51 @@ def test_driver_errors_do_not_stop_the_boot():
         assert net.start(WIFI, 8080) is None
     finally:
         FakeNetwork.WLAN = FakeWLAN
+
+
+# ---- net.unavailable: serve, or run headless --------------------------
+
+NO_AP = {'ssid': 'home', 'password': 'pw', 'timeout_s': 0,
+         'ap_fallback': True, 'ap_password': ''}  # too short: no AP
+
+
+def with_socket():
+    """A socket module to import: the WebAssembly port has none, and these
+    tests are about Wi-Fi on a board that has one."""
+    try:
+        import socket  # noqa: F401
+    except ImportError:
+        sys.modules['socket'] = FakeNetwork  # any object: only imported
+
+
+def test_the_unix_port_serves_on_the_hosts_network():
+    reset(True)
+    with_socket()
+    net.network = None
+    assert net.unavailable(NO_AP, 8080) is None
+
+
+def test_joined_wifi_is_a_network():
+    reset(True)
+    with_socket()
+    assert net.unavailable(NO_AP, 8080) is None
+
+
+def test_wifi_and_access_point_both_down_is_none():
+    reset(False)  # and the AP is refused: no ap_password
+    with_socket()
+    assert net.unavailable(NO_AP, 8080) == 'Wi-Fi and access point both down'
+
+
+def test_no_socket_module_is_none():
+    reset(True)
+    net.network = None
+    sys.modules.pop('socket', None)
+    sys.path.insert(0, 'tests/mp/nosocket')
+    try:
+        assert net.unavailable(NO_AP, 8080) == 'no socket module'
+    finally:
+        sys.path.pop(0)
 
 
 unit.main(globals())
