@@ -17,7 +17,7 @@ class Config:
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
-        # app.api: each save writes them to pins.json
+        # app.http.api: each save writes them to pins.json
         self.idle_pins = None
 
     def enter_safe_mode(self, error):
@@ -29,7 +29,7 @@ class Config:
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
-        (``app.bootpins``) from ``idle_pins`` if set."""
+        (``app.board.bootpins``) from ``idle_pins`` if set."""
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -57,7 +57,7 @@ class Config:
 
     def save_pins(self, pins):
         """pins.json for the config.json on flash now (OSError: the caller's)."""
-        from app.bootpins import checksum
+        from app.board.bootpins import checksum
         path = self.pins_path()
         with open(path + '.tmp', 'w') as f:
             json.dump({'config': checksum(self.path), 'pins': pins}, f)

@@ -24,3 +24,14 @@ class ApiError(Exception):
 
 def invalid(field, message):
     return ApiError(400, 'invalid_field', message, field)
+
+
+def json_errors(route):
+    """``route`` (a Microdot handler) with an ApiError it raises answered
+    as its JSON error (Microdot would print a traceback first)."""
+    def run(request, *args, **kwargs):
+        try:
+            return route(request, *args, **kwargs)
+        except ApiError as e:
+            return e.response()
+    return run

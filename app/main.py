@@ -7,10 +7,21 @@ and access point both down) runs its bindings headless. Ctrl-C stops the
 timers, releases the pins and returns (exit status 0 on the unix port).
 
 Before anything else, even the imports, the saved output pins go to their
-idle level (``app.bootpins``): a relay must not float while the rest
+idle level (``app.board.bootpins``): a relay must not float while the rest
 boots (bench/boot_pins.py measures how soon).
+
+This module is where the parts are put together, and the only one: the
+simulated board stands in for ``machine`` on the unix port, persistence
+and the pins.json hook are installed on the registry whether the board
+serves or runs headless, and features the config does not use are never
+imported.
 """
-from app import bootpins
+try:
+    from machine import Pin  # noqa: F401  (a board: the real one)
+except ImportError:  # the unix port: the simulated board is its machine
+    from app.sim import install
+    install()
+from app.board import bootpins  # noqa: E402
 bootpins.apply()
 import gc  # noqa: E402
 # Collect every 16 KB while the modules load and boot builds its objects:
@@ -25,18 +36,31 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
 
-BOOT_ONLY = ('app.startup', 'app.profiles', 'app.net')
+BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net')
 
 
 def boot(path='config.json'):
-    """Return (registry, store); never raises on a bad config. The boot
-    code (app.startup, app.profiles) is dropped once it has run: it runs
-    once and a board keeps its heap for requests."""
+    """Return (registry, store), persistence installed: every change to
+    the bindings saves config.json and pins.json, served or headless.
+    Never raises on a bad config. The boot code (app.startup,
+    app.board.profiles) is dropped once it has run: it runs once and a
+    board keeps its heap for requests."""
     from app import startup
     try:
-        return startup.boot(path)
+        registry, store = startup.boot(path)
     finally:
         _drop_boot_code()
+    persist(registry, store)
+    return registry, store
+
+
+def persist(registry, store):
+    """Save every change of ``registry`` to ``store`` (config.json, then
+    pins.json with the outputs' idle levels)."""
+    def save():
+        store.save(registry.specs())
+    store.idle_pins = registry.idle_pins
+    registry.on_change = save
 
 
 def _drop_boot_code():
@@ -86,7 +110,7 @@ def start_tasks(registry, store, schedules, network):
         return
     asyncio.create_task(schedules.run())
     if network and not registry.board.sim:
-        from app import ntp
+        from app.time import ntp
         asyncio.create_task(ntp.run(schedules.clock))
 
 
@@ -104,9 +128,9 @@ async def idle(registry, why, schedules=None, store=None):
 
 
 class Mqtt:
-    """The MQTT bridge (``app.hass``) as the config's ``mqtt`` says:
+    """The MQTT bridge (``app.mqtt.hass``) as the config's ``mqtt`` says:
     started when it is set, restarted when it changes, stopped when it is
-    null. ``app.hass`` and ``app.mqtt`` are imported only when first used:
+    null. ``app.mqtt.hass`` and ``app.mqtt.client`` are imported only when first used:
     a board without MQTT keeps that heap."""
 
     def __init__(self, registry, store, host, port):
@@ -128,7 +152,7 @@ class Mqtt:
             goodbye = self.bridge.stop()
             self.bridge = None
         if config:
-            from app.hass import Bridge
+            from app.mqtt.hass import Bridge
             self.bridge = Bridge(self.registry, self.store, config, self.host,
                                  self.port, self.apply)
             self.bridge.start(goodbye)
@@ -138,16 +162,29 @@ class Mqtt:
         return self.bridge.status() if self.bridge is not None else None
 
 
+def build_app(registry, store, mqtt=None, schedules=None):
+    """The Microdot app a board serves: the REST API and, on the unix
+    port, the simulator's routes."""
+    from app.http.api import create_app
+    if schedules is None:
+        from app.time.schedules import make
+        schedules = make(registry, store)
+    app = create_app(registry, store, mqtt, schedules)
+    if registry.board.sim:  # the unix port: the simulator's own routes
+        from app.sim import routes
+        routes.install(app, registry, schedules.clock)
+    return app
+
+
 async def serve(registry, store, log=True, running=None, schedules=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
-    from app.api import create_app
     board = registry.board
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
     mqtt = Mqtt(registry, store, host, port)
-    app = create_app(registry, store, mqtt, schedules)
+    app = build_app(registry, store, mqtt, schedules)
     if running is not None:
         running.append(app)
     if log:
@@ -182,7 +219,7 @@ def shutdown(registry, running):
         server = getattr(app, 'server', None)
         if server is not None:
             server.close()
-    # counters' totals (app.counter): saved as they are, "start" unchanged
+    # counters' totals (app.kinds.counter): saved as they are, "start" unchanged
     if registry.on_change and any(h.KIND == 'counter'
                                   for h in registry.bindings):
         registry.on_change()
@@ -201,10 +238,10 @@ def run(path='config.json', argv=None):
     argv = sys.argv if argv is None else argv
     registry, store = boot(path)
     log = '--quiet' not in argv and store.data['http'].get('log', True)
-    from app import net
+    from app.board import net
     why = net.unavailable(store.data['wifi'], _port(store))
     _drop_boot_code()
-    from app.schedules import make
+    from app.time.schedules import make
     schedules = make(registry, store)
     running = []
     try:

@@ -6,7 +6,7 @@ start takes one, a stop gives it back (a pulse or pattern that ended on
 its own gives it back at the next change)."""
 from app import validate
 from app.errors import ApiError
-from app.handler import MASK
+from app.kinds.handler import MASK
 
 
 class Registry:
@@ -150,7 +150,7 @@ class Registry:
         self._changed()
 
     def act(self, do, target_id, source):
-        """A rule's action (``app.rules``), from ``source``'s deferred work:
+        """A rule's action (``app.kinds.rules``), from ``source``'s deferred work:
         start, stop, toggle or pulse the binding ``target_id`` as the REST
         calls would (saved the same way); or, for the binding itself,
         ``save`` (a counter's total) or ``release`` (give back the timer

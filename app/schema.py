@@ -14,14 +14,14 @@ DEFAULTS = {
     'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
     'mqtt': None,  # off; a dict switches it on (MQTT below)
     'bindings': [],
-    # the clock, the place for sunrise/sunset, and the events (app.schedules)
+    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
     'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
              'ntp_sync_s': 21600},
     'location': {},
     'schedule': {'catch_up_min': 5},
     'schedules': [],
 }
-# MQTT (app.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
+# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
 # An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
 # base pinwheel/<client_id>.
 MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
@@ -115,8 +115,8 @@ def check(data, old=None):
 def _check_time(data):
     """The time zone parses; the events are well-formed (that their
     bindings exist is checked when they fire: a binding may go first)."""
-    from app.schedules import check_all
-    from app.tz import Zone
+    from app.time.schedules import check_all
+    from app.time.tz import Zone
     try:
         Zone(data['time']['tz'])
     except ValueError as e:
@@ -126,10 +126,10 @@ def _check_time(data):
                                   data['limits']['schedules'])
 
 def _board_names():
-    """The board names, from app.profiles' table (boot-time data: dropped
-    again at once, see app.board)."""
-    from app.board import drop_profiles
-    from app.profiles import NAMES
+    """The board names, from app.board.profiles' table (boot-time data: dropped
+    again at once, see app.board.board)."""
+    from app.board.board import drop_profiles
+    from app.board.profiles import NAMES
     drop_profiles()
     return NAMES
 

@@ -6,9 +6,9 @@ in safe mode.
 """
 import json
 import os
-from app.board import Board
+from app.board.board import Board
 from app import schema
-from app.body import problem
+from app.strictjson import problem
 from app.config import Config, exists
 from app.errors import ApiError
 from app.registry import Registry
@@ -80,7 +80,7 @@ def boot(path='config.json'):
 
 def power_on(bodies):
     """The bindings as boot starts them: ``power_on`` "on" runs, "off"
-    and "schedule" (set by ``app.schedules`` once the clock is) stop,
+    and "schedule" (set by ``app.time.schedules`` once the clock is) stop,
     "restore" (the default) keeps the saved ``start``."""
     for body in bodies if isinstance(bodies, list) else ():
         if isinstance(body, dict):
@@ -96,7 +96,7 @@ def _save_pins(store, registry):
     """pins.json, when it is missing or stale (a config.json from deploy
     or a power cut between the two writes): the next boot drives the
     pins first."""
-    from app.bootpins import read
+    from app.board.bootpins import read
     pins = registry.idle_pins()
     if read(store.path, store.pins_path()) != pins:
         try:

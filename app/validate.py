@@ -6,10 +6,10 @@ new kind of field adds its rule to ``check_field``.
 """
 from app.errors import ApiError, invalid
 from micropython import const
-from app import rules
-from app.handler import REQUIRED
+from app.kinds import rules
+from app.kinds.handler import REQUIRED
 from app import kinds
-from app.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
+from app.board.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
 
 _COMMON = const(('id', 'kind', 'pin', 'start', 'power_on'))
 POWER_ON = const(('off', 'on', 'restore', 'schedule'))  # at boot; see app.startup

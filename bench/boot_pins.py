@@ -13,7 +13,7 @@ at idle; the time is from starting the process to reading that line
 
 - ``bare``: ``Pin(2, Pin.OUT, value=0)`` and nothing else (on the unix
   port the simulated Pin, as pinwheel's);
-- ``early``: pinwheel's boot as main.py runs it, up to ``app.bootpins``
+- ``early``: pinwheel's boot as main.py runs it, up to ``app.board.bootpins``
   (the first thing ``app.main`` does, from pins.json);
 - ``boot``: the way it was before: ``app.main`` imported and ``boot()``
   run (the config parsed, the board and the bindings built), which is
@@ -49,7 +49,7 @@ print('IDLE')
     'early': """
 import sys
 sys.path.append('lib')
-from app import bootpins
+from app.board import bootpins
 _apply = bootpins.apply
 def apply(*a):
     n = _apply(*a)
@@ -61,8 +61,8 @@ from app.main import run
     'boot': """
 import sys
 sys.path.append('lib')
-from app import bootpins
-bootpins.apply = lambda *a: 0  # as before app.bootpins
+from app.board import bootpins
+bootpins.apply = lambda *a: 0  # as before app.board.bootpins
 from app.main import boot
 boot('config.json')
 print('IDLE')

@@ -132,7 +132,7 @@ def md_throughput(r):
                           fmt(doc.get('per_cpu_s')), row['doc_ratio'],
                           row['doc_cpu_ratio'])]
     lines += ['', 'Why pinwheel can beat the bare app: both run the same '
-              'Microdot, but pinwheel\'s server (app/server.py) reads a '
+              'Microdot, but pinwheel\'s server (app/http/server.py) reads a '
               'request head in 512-byte chunks (Microdot\'s `readline` on a '
               'socket is one read() system call per byte) and sends the '
               'response head, and a bytes body with it, in one write '
@@ -260,7 +260,7 @@ def md_memory(m):
     lines.append('| the VM and the bench script | %s | %s |' % (
         v32.get('vm', '—'), v64.get('vm', '—')))
     lines += ['', '`app.sim` is the simulated board: a board never loads it.'
-              ' `app.profiles`, `app.startup` and `app.net` run at boot and '
+              ' `app.board.profiles`, `app.startup` and `app.board.net` run at boot and '
               'are dropped after it (not in this table).', '', '</details>']
     return lines
 
@@ -350,7 +350,7 @@ def md_isr(r):
 def md_rates(r):
     lines = ['### Rates with a shared timer (12 blinks, esp32 profile)', '',
              'Three blinks on timers of their own and nine on the shared '
-             'queue (app/timerqueue.py) on the simulated board, over %s s: '
+             'queue (app/board/timerqueue.py) on the simulated board, over %s s: '
              'fires counted against each period (budget: within %d %%).'
              % (r['window_s'], BUDGET_RATE_ERROR * 100), '',
              '| binding | period | fires | expected | error | missed |',

@@ -478,7 +478,7 @@ def isr(opts):
 
 
 # 12 blinks on the esp32 profile: 3 on timers of their own, 9 sharing the
-# last hardware timer (app/timerqueue.py). Periods differ so the queue's
+# last hardware timer (app/board/timerqueue.py). Periods differ so the queue's
 # deadlines interleave.
 RATE_PINS = [2, 4, 5, 12, 13, 14, 15, 16, 17, 18, 19, 21]
 RATE_PERIODS = [50, 100, 100, 200, 50, 70, 100, 150, 200, 250, 300, 500]

@@ -61,7 +61,7 @@ def test_bare_app_answers_its_sequence(bench_work):
 
 def vm_figures(boot, served, blink):
     return {'boot': boot, 'served': served, 'boot_objects': 9000, 'vm': 11000,
-            'imports': [['microdot', 18000], ['app.api', 5000]],
+            'imports': [['microdot', 18000], ['app.http.api', 5000]],
             'per_binding': {'blink': {'binding': blink, 'with_timer': blink}},
             'churn': {'cycles': 2000, 'growth': 0}}
 

@@ -840,7 +840,7 @@ def test_a_kind_added_as_the_guide_says(browser, tmp_path_factory):
     shim = main.read_text()
     assert 'from app.main import run' in shim
     main.write_text(shim.replace('from app.main import run',
-                                 'import guide_kind\nfrom app.main import run'))
+                                 'from app.main import run\nimport guide_kind'))
     vm = VM(flash).start()
     try:
         kinds = {k['kind']: k for k in vm.get('/api/kinds')[1]['kinds']}

@@ -71,7 +71,7 @@ def image(tmp_path_factory):
     """An image built now, so every deploy here compares against the same
     files even while app/ changes under us."""
     out = tmp_path_factory.mktemp('deploy-image') / 'image'
-    sizes = deploy.build(out)
+    sizes = deploy.build(out, sim=True)  # a virtual board gets the simulator
     return out, sizes
 
 

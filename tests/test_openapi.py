@@ -18,9 +18,9 @@ TOKEN = 'fuzz-token-0123456789'
 ROUTES = r'''
 import json
 from app.main import boot
-from app.api import create_app
+from app.main import build_app
 registry, store = boot('no-such-config.json')
-app = create_app(registry, store)
+app = build_app(registry, store)
 for methods, pattern, *_ in app.url_map:
     print('ROUTE', json.dumps([methods, pattern.url_pattern]))
 '''

@@ -44,7 +44,7 @@ def image():
     global _image
     if _image is None:
         path = ROOT / 'build' / ('test-image-%d' % os.getpid())
-        deploy.build(path)
+        deploy.build(path, sim=True)
         atexit.register(shutil.rmtree, path, True)
         _image = path
     return _image

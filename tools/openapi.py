@@ -1,5 +1,5 @@
 """Regenerate the per-kind parts of static/openapi.json from the kinds'
-FIELDS (app.kindinfo), on the MicroPython VM so it reads what a board runs:
+FIELDS (app.http.kindinfo), on the MicroPython VM so it reads what a board runs:
 
     .venv/bin/micropython tools/openapi.py [OUT]
 
@@ -18,10 +18,10 @@ import sys
 ROOT = (__file__.rpartition('/')[0] or '.') + '/..'  # tools/..
 sys.path.insert(0, ROOT)
 
-from app.handler import REQUIRED  # noqa: E402
-from app.kindinfo import doc, schema  # noqa: E402
+from app.kinds.handler import REQUIRED  # noqa: E402
+from app.http.kindinfo import doc, schema  # noqa: E402
 from app import kinds as kind_table  # noqa: E402
-from app.profiles import NAMES, load  # noqa: E402
+from app.board.profiles import NAMES, load  # noqa: E402
 
 SOURCE = ROOT + '/static/openapi.json'
 

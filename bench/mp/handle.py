@@ -38,9 +38,9 @@ def bare_app():
 
 def pinwheel_app(config):
     from app.main import boot
-    from app.api import create_app
+    from app.main import build_app
     registry, store = boot(config)
-    app = create_app(registry, store)
+    app = build_app(registry, store)
     import gc  # as app.main.serve does once booted (see app/main.py)
     gc.collect()
     gc.threshold(-1)

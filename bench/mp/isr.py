@@ -13,7 +13,7 @@ The baseline is a hand-written ISR that toggles a pin through a pre-bound
 method: the least any timer->pin callback can do. A pattern re-arms its
 timer every step, a Python ``Timer.init`` on the simulated board (C on a
 board): ``timer_init`` is that call alone, so it can be taken out. The
-shared timer queue (app/timerqueue.py) is timed with 9 slots, one due per
+shared timer queue (app/board/timerqueue.py) is timed with 9 slots, one due per
 interrupt and all 9 due, each slot a blink; it also re-arms its timer
 (``Timer.init``) once per interrupt.
 """
@@ -22,9 +22,11 @@ import json
 import micropython
 import sys
 from time import ticks_add, ticks_diff, ticks_us
-from app.board import Board, Pin, Timer  # noqa: E402
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
+from app.board.board import Board, Pin, Timer  # noqa: E402
 from app.registry import Registry  # noqa: E402
-from app.timerqueue import TimerQueue  # noqa: E402
+from app.board.timerqueue import TimerQueue  # noqa: E402
 
 N = 20000
 REPS = 5

@@ -34,11 +34,11 @@ def main():
     # as bench/mp/memory.py measures: after boot and create_app (cwd: a
     # flash dir), so the figures compare with its per_binding
     from app.main import boot
-    from app.api import create_app
+    from app.main import build_app
     registry, store = boot('config.json')
-    app = create_app(registry, store)
+    app = build_app(registry, store)
     gc.threshold(-1)
-    from app.board import Board
+    from app.board.board import Board
     from app.registry import Registry
     out = {}
     for kind, body in BODIES.items():

@@ -10,7 +10,9 @@ Run from a flash dir: ``PINWHEEL_PORT=N micropython kinds_serve.py``.
 """
 import sys
 sys.path.append('lib')
-import app.api as api
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
+import app.http.api as api
 from time import ticks_diff, ticks_us
 
 _create_app = api.create_app
@@ -31,8 +33,8 @@ def _watch(registry, source_id, target_id):
     target.stop = noted(target.stop)
 
 
-def create_app(registry, store):
-    app = _create_app(registry, store)
+def create_app(registry, store, *rest):
+    app = _create_app(registry, store, *rest)
 
     @app.post('/bench/watch/<source>/<target>')
     def watch(request, source, target):

@@ -8,6 +8,8 @@ on the timer thread and allocates nothing.
 """
 from array import array
 from time import ticks_diff
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
 import app.sim as sim
 
 BUCKET_US = 50

@@ -26,11 +26,11 @@ import json
 import sys
 
 N = 8
-IMPORTS = ['asyncio', 'json', 'microdot', 'app.errors', 'app.timerqueue',
-           'app.sim', 'app.board', 'app.handler', 'app.kinds', 'app.registry',
-           'app.schema', 'app.validate', 'app.config', 'app.auth', 'app.body',
-           'app.web', 'app.server', 'app.events', 'app.kindinfo', 'app.admin',
-           'app.api', 'app.main']
+IMPORTS = ['asyncio', 'json', 'microdot', 'app.errors', 'app.board.timerqueue',
+           'app.sim', 'app.board.board', 'app.kinds.handler', 'app.kinds', 'app.registry',
+           'app.schema', 'app.validate', 'app.config', 'app.http.auth', 'app.strictjson',
+           'app.http.web', 'app.http.server', 'app.http.events', 'app.http.kindinfo', 'app.http.admin',
+           'app.http.api', 'app.main']
 BODIES = {
     'blink': {'kind': 'blink', 'period_ms': 500},
     'pulse': {'kind': 'pulse', 'duration_ms': 200, 'start': False},
@@ -67,13 +67,15 @@ def importer(name):
             __import__(name)
         except ImportError:
             return None
+        if name == 'app.sim':  # the board's machine, as app.main makes it
+            sys.modules[name].install()
         return name
     return run
 
 
 def boot():
     from app.main import boot
-    from app.api import create_app
+    from app.http.api import create_app
     registry, store = boot('config.json')
     kept['app'] = create_app(registry, store)
     kept['registry'] = registry
@@ -91,7 +93,7 @@ def serve():
 
 def bindings(kind, pins):
     def registry():
-        from app.board import Board
+        from app.board.board import Board
         from app.registry import Registry
         kept[kind] = Registry(Board('sim', N), N)
 
@@ -111,7 +113,7 @@ def bindings(kind, pins):
 
 
 def churn():
-    from app.board import Board
+    from app.board.board import Board
     from app.registry import Registry
     reg = kept['churn'] = Registry(Board('sim', 8), 8)
     body = {'id': 'churn', 'kind': 'blink', 'pin': 13, 'period_ms': 100}

@@ -1,14 +1,16 @@
-"""Heap per schedule event: 64 events created in app.schedules (the store
+"""Heap per schedule event: 64 events created in app.time.schedules (the store
 and config.json's spec list both kept, as on a board), the heap measured
 before and after with the garbage collected. Prints ``BENCH {json}``.
 Runs on the unix port and on the 32-bit WebAssembly port."""
 import gc
 import json
 import sys
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
 from app import schema
-from app.board import Board
+from app.board.board import Board
 from app.registry import Registry
-from app.schedules import make
+from app.time.schedules import make
 
 N = 64
 

@@ -10,14 +10,16 @@ Run from a flash dir: ``PINWHEEL_PORT=N micropython serve.py``.
 import sys
 sys.path.append('lib')
 import gc
-import app.api as api
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
+import app.http.api as api
 import lateness  # before any timer fires: it wraps app.sim._fire
 
 _create_app = api.create_app
 
 
-def create_app(registry, store):
-    app = _create_app(registry, store)
+def create_app(registry, store, *rest):
+    app = _create_app(registry, store, *rest)
 
     @app.get('/bench/heap')
     def heap(request):

@@ -35,9 +35,9 @@ def modules():
 
 async def main():
     from app.main import boot
-    from app.api import create_app
+    from app.main import build_app
     registry, store = boot('config.json')
-    app = create_app(registry, store)
+    app = build_app(registry, store)
     gc.collect()
     out = {'booted': modules()}
     for step in ('served', 'again'):

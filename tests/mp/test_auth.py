@@ -1,6 +1,7 @@
-"""app.auth in the VM: the token comparison and the config keys it reads."""
+"""app.http.auth in the VM: the token comparison and the config keys it reads."""
 import unit
-from app import auth, schema as config
+from app.http import auth
+from app import schema as config
 from app.errors import ApiError
 
 

@@ -1,10 +1,11 @@
-"""app.bootpins: the saved outputs go to their idle level before anything
+"""app.board.bootpins: the saved outputs go to their idle level before anything
 else boots, only while pins.json matches config.json (both VMs)."""
 import json
 import os
 import unit
-from app import bootpins, sim
-from app.board import Board
+from app.board import bootpins
+from app import sim
+from app.board.board import Board
 from app.config import Config
 from app.registry import Registry
 

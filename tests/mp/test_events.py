@@ -2,8 +2,8 @@
 connect, the throttle, removals, the stream limit, and a stuck client."""
 import asyncio
 import unit
-from app import events
-from app.board import Board
+from app.http import events
+from app.board.board import Board
 from app.registry import Registry
 from fakes import Store
 
@@ -23,7 +23,7 @@ class FakeSSE:
             self.queue.append(data)
 
     @property
-    def taken(self):  # as app.events._Taken: what Microdot took to write
+    def taken(self):  # as app.http.events._Taken: what Microdot took to write
         return len(self.sent) if self.drain else 0
 
     def names(self, event):

@@ -4,8 +4,13 @@ import time
 import micropython
 import unit
 from app import sim
-from app.board import Board
-from app.kinds import KINDS, Blink, register
+from app.board.board import Board
+from app.kinds import KINDS
+from app.kinds.blink import Blink
+
+
+def register(cls):
+    KINDS[cls.KIND] = cls
 from app.registry import Registry
 
 

@@ -8,9 +8,14 @@ import micropython
 import unit
 import time
 from app import sim
-from app.board import Board, ticks_ms, ticks_us
-from app.handler import MASK
-from app.kinds import KINDS, Blink, register
+from app.board.board import Board, ticks_ms, ticks_us
+from app.kinds.handler import MASK
+from app.kinds import KINDS
+from app.kinds.blink import Blink
+
+
+def register(cls):
+    KINDS[cls.KIND] = cls
 from app.registry import Registry
 
 DAY = 86400000

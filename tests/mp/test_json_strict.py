@@ -1,10 +1,10 @@
-"""app.body.problem: RFC 8259 JSON only (MicroPython's json.loads takes
+"""app.strictjson.problem: RFC 8259 JSON only (MicroPython's json.loads takes
 commas and colons as optional), said with the byte offset, at no heap cost
 beyond a few bytes."""
 import gc
 import json
 import unit
-from app.body import problem
+from app.strictjson import problem
 
 VALID = [
     b'{}', b'[]', b' {"a": 1} ', b'{"a": [1, 2, {"b": null}], "c": true}',

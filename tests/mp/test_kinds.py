@@ -6,11 +6,11 @@ import micropython
 import time
 import unit
 from app import sim
-from app.board import Board, ticks_ms
+from app.board.board import Board, ticks_ms
 from app.errors import ApiError
-from app.handler import MASK
+from app.kinds.handler import MASK
 from app.registry import Registry
-from app.rules import EVENTS
+from app.kinds.rules import EVENTS
 
 DAY = 86400000
 

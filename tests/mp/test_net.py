@@ -1,4 +1,4 @@
-"""app.net on the VM against a fake ``network`` module (the unix port has
+"""app.board.net on the VM against a fake ``network`` module (the unix port has
 none): join, timeout, access point fallback, refusing an open AP, and
 whether a board has a network to serve on at all (``net.unavailable``)."""
 import sys
@@ -55,7 +55,7 @@ class FakeNetwork:
 
 
 sys.modules['network'] = FakeNetwork
-from app import net  # noqa: E402  (after the fake is in place)
+from app.board import net  # noqa: E402  (after the fake is in place)
 
 WIFI = {'ssid': 'home', 'password': 'pw', 'timeout_s': 1,
         'ap_fallback': True, 'ap_password': 'longenough'}

@@ -4,9 +4,11 @@ callback kind per port and firmware version, and an unknown variant of a
 known port booting in safe mode with no pins."""
 import os
 import unit
-from app import board as board_mod
-from app import profiles, schema, startup
-from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, Board
+from app.board import board as board_mod
+from app.board import profiles
+from app import schema
+from app import startup
+from app.board.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, Board
 from app.errors import ApiError
 
 
@@ -141,7 +143,7 @@ def test_detection_from_build_then_machine():
 
 def test_timer_callbacks_per_port_and_version():
     # (row, firmware version) -> (timer_hard, soft_callbacks), as the
-    # sources cited in app/profiles.py say
+    # sources cited in app/board/profiles.py say
     cases = (
         ('pico', (1, 21, 0), (None, True)),  # no hard keyword: scheduled
         ('pico_w', (1, 25, 0), (None, True)),
@@ -221,7 +223,7 @@ def test_unknown_variant_boots_in_safe_mode_with_the_message():
 def test_a_port_name_from_an_older_config_picks_the_variant():
     """Configs written before variants said "board": "rp2": that board
     boots as the variant its firmware names, not in safe mode."""
-    from app.board import Board
+    from app.board.board import Board
     assert Board('rp2', facts=('rp2', 'RPI_PICO_W', '')).name == 'pico_w'
     assert Board('rp2', facts=('rp2', 'RPI_PICO', '')).name == 'pico'
 

@@ -3,7 +3,7 @@ reconfigure, replace_all, the timer pool, limits, the sample ring buffer."""
 import time
 import unit
 from app import sim
-from app.board import Board
+from app.board.board import Board
 from app.errors import ApiError
 from app.registry import Registry
 
@@ -298,7 +298,7 @@ def test_only_running_bindings_hold_a_timer():
 
 def test_esp32_shares_its_last_timer_beyond_three():
     """Four hardware timers: three of their own, the fourth a queue that
-    the rest share (app.timerqueue)."""
+    the rest share (app.board.timerqueue)."""
     esp = registry('esp32', virtual_timers=16)
     assert esp.board.timers_total == 3 + 16
     hs = [esp.create(blink(pin=p, start=True))

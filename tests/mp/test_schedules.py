@@ -7,12 +7,15 @@ clock moved to 07:59:58.
 """
 import asyncio
 import unit
-from app import schema, sim, solar, tz
-from app.board import Board
-from app.clock import Clock
+from app import schema
+from app import sim
+from app.time import solar
+from app.time import tz
+from app.board.board import Board
+from app.time.clock import Clock
 from app.errors import ApiError
 from app.registry import Registry
-from app.schedules import Schedules, check_all
+from app.time.schedules import Schedules, check_all
 from app import startup
 
 MIN = 60
@@ -401,7 +404,7 @@ def test_the_runner_fires_when_the_clock_passes_8():
 
 def test_an_sntp_answer_is_read_or_refused():
     try:
-        from app import ntp
+        from app.time import ntp
     except ImportError:  # no socket module (the WebAssembly port)
         return
     import struct

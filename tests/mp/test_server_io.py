@@ -1,14 +1,14 @@
-"""app.server's socket side, through the app with scripted streams: the
+"""app.http.server's socket side, through the app with scripted streams: the
 head is read in chunks (not a system call per byte), bytes read past it
 start the body, and the response goes out in as few writes as it can.
 
-The test_microdot_* tests pin down what app.server relies on in Microdot
+The test_microdot_* tests pin down what app.http.server relies on in Microdot
 (2.7): if an upgrade changes it, they fail here, by name."""
 import asyncio
 import json
 import unit
-from app.api import create_app
-from app.board import Board
+from app.http.api import create_app
+from app.board.board import Board
 from app.registry import Registry
 from fakes import Store, Writer
 
@@ -273,13 +273,13 @@ def test_microdot_dispatch_returns_a_response_object():
     req = unit.run(__import__('microdot').Request.create(
         app, OnlyReadline(GET), Writer(), ('x', 1)))
     res = unit.run(app.dispatch_request(req))
-    # app.server sets reason on it and picks one write by its body's type
+    # app.http.server sets reason on it and picks one write by its body's type
     assert isinstance(res, Response) and res.reason is None, res
     assert isinstance(res.body, bytes) and res.status_code == 200
 
 
 def test_every_status_has_its_reason():
-    from app.server import REASONS
+    from app.http.server import REASONS
     reg, app = make_app()
     reg.create({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})
     for request, status, reason in (
@@ -304,7 +304,7 @@ def test_every_status_has_its_reason():
 
 
 def test_an_event_stream_through_microdot_counts_what_it_wrote():
-    """app.events knows a client keeps up by the events Microdot took from
+    """app.http.events knows a client keeps up by the events Microdot took from
     sse_response's iterator (not by Microdot's private queue)."""
     reg, app = make_app()
     reg.create({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})

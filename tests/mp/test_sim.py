@@ -6,8 +6,8 @@ import micropython
 import time
 import unit
 from app import sim
-from app.api import create_app
-from app.board import Board
+from app.http.api import create_app
+from app.board.board import Board
 from app.registry import Registry
 from fakes import Store, request
 

@@ -8,6 +8,9 @@ It runs on the unix port and on the 32-bit WebAssembly port (test_in_vm32.py).
 """
 import micropython
 import sys
+from app.sim import install
+
+install()  # the simulated board is the tests' machine, as app.main makes it
 
 
 def main(scope):

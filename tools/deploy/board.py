@@ -30,10 +30,10 @@ CHUNK = 4096  # bytes per write (base64 in the code sent)
 
 
 def _load_profiles():
-    """app/profiles.py, the board table the firmware uses too (plain data:
+    """app/board/profiles.py, the board table the firmware uses too (plain data:
     it imports nothing on the host)."""
     spec = importlib.util.spec_from_file_location(
-        'pinwheel_profiles', ROOT / 'app' / 'profiles.py')
+        'pinwheel_profiles', ROOT / 'app' / 'board' / 'profiles.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

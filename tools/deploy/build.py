@@ -1,4 +1,4 @@
-"""The flash image: ``app/*.py`` and the Microdot modules we use (from the
+"""The flash image: ``app/**/*.py`` and the Microdot modules we use (from the
 pinned PyPI package, never vendored) compiled with mpy-cross, ``static/``
 gzipped, and a tiny ``main.py`` boot shim. ``config.json`` is not part of
 the image: a board keeps its own (it holds runtime changes)."""
@@ -23,7 +23,7 @@ if 'lib' not in sys.path:
 from app.main import run
 run()
 """
-# app.web un-gzips a file for a client that does not take gzip; a window
+# app.http.web un-gzips a file for a client that does not take gzip; a window
 # of 2**12 bytes keeps its buffer at 4 KB (gzip's default, 32 KB, would
 # not fit a board's heap) for files ~5% larger
 GZIP_WINDOW_BITS = 12
@@ -49,7 +49,7 @@ def module_name(package, src):
     """The dotted module name of ``src`` in ``package``: what tracebacks
     show as its file. The VM interns a module's name anyway, so a file
     name that is the same string costs no entry of its own in the VM's
-    string table, where a path such as "app/board.py" would cost one per
+    string table, where a path such as "app/board/board.py" would cost one per
     module (and the table grows by doubling: see README, How it is built)."""
     stem = Path(src).stem
     return package if stem == '__init__' else package + '.' + stem
@@ -88,14 +88,42 @@ def gzip_small_window(data):
     return z.compress(data) + z.flush()
 
 
-def build(out):
-    """Build the image into ``out`` (emptied first); return {relpath: size}."""
+SIM_PACKAGE = 'app/sim'  # the simulated board: the unix port's image only
+
+
+def app_jobs(out, sim):
+    """(source, .mpy, module name) of every app module; the simulator's
+    only if ``sim``."""
+    jobs = []
+    for src in sorted((ROOT / 'app').rglob('*.py')):
+        rel = src.relative_to(ROOT).with_suffix('')
+        if not sim and rel.as_posix().startswith(SIM_PACKAGE + '/'):
+            continue
+        package = '.'.join(rel.parts[:-1])
+        jobs.append((src, out / rel.with_suffix('.mpy'),
+                     module_name(package, src)))
+    return jobs
+
+
+def add_sim(out):
+    """Add the simulated board to an image built for a board: the virtual
+    board (the unix port over a serial link) runs on it."""
+    jobs = [job for job in app_jobs(Path(out), True)
+            if job[0].relative_to(ROOT).as_posix().startswith(SIM_PACKAGE)]
+    for job in jobs:
+        compile_mpy(*job)
+    return image_sizes(out)
+
+
+def build(out, sim=False):
+    """Build the image into ``out`` (emptied first); return {relpath: size}.
+    ``sim``: with the simulated board (``app/sim``), for the unix port;
+    a board's image never holds it."""
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    jobs = [(src, out / 'app' / (src.stem + '.mpy'), module_name('app', src))
-            for src in sorted((ROOT / 'app').glob('*.py'))]
+    jobs = app_jobs(out, sim)
     md = microdot_dir()
     jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
               module_name('microdot', name)) for name in MICRODOT_MODULES]

@@ -14,7 +14,8 @@ from . import ROOT, DeployError
 from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
                     check_firmware, close, compare, find_port, open_board)
 from .boot import restart
-from .build import build, check_image, image_mpy_version, sync_local
+from .build import (add_sim, build, check_image, image_mpy_version,
+                    sync_local)
 
 
 def fmt_bytes(n):
@@ -92,6 +93,8 @@ def deploy(args):
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
         info = board.probe(['main.py'], read=['config.json'])
         name = check_firmware(info, image_mpy_version(image), args.board)
+        if name == 'sim':  # the virtual board runs on the simulator
+            sizes = add_sim(image)
         print('board: %s, MicroPython %s (%s), .mpy v%d, %s free on %s'
               % (name if name != 'sim' else 'virtual board (unix port)',
                  '.'.join(str(v) for v in info['version'][:3]),
@@ -204,7 +207,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.build_only or args.sim_flash:
         image = Path(args.build_only or ROOT / 'build' / 'image')
-        sizes = build(image)
+        sizes = build(image, sim=bool(args.sim_flash))
         print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
         if args.sim_flash:
             sync_local(image, args.sim_flash, args.config)

@@ -18,7 +18,7 @@ timed in microseconds only while that fits ``ticks_diff``'s range of
 from json import dumps
 from time import ticks_diff
 from micropython import const
-from app.board import Timer, schedule, ticks_ms, ticks_us
+from app.board.board import Timer, schedule, ticks_ms, ticks_us
 
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 US_MAX_MS = const(268435)  # periods up to this many ms are timed in us (2**28 us)

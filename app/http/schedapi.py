@@ -1,8 +1,8 @@
-"""The routes of the clock and the schedules (``app.clock``,
-``app.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
+"""The routes of the clock and the schedules (``app.time.clock``,
+``app.time.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
 GET/PATCH/PUT/DELETE /api/schedules/<id> and, on the simulated board,
 PUT /api/sim/clock. Loaded by the first request for one of them."""
-from app.body import read_json
+from app.strictjson import loads
 from app.errors import ApiError, invalid
 from app.validate import check_int
 
@@ -34,7 +34,7 @@ def time(request, clock):
     """GET: the clock. PUT ``{"epoch": N}`` (Unix seconds; ``"source":
     "browser"`` when a page sends its own clock, else "manual"): set it."""
     if request.method == 'PUT':
-        body = _object(read_json(request, _TIME_EXAMPLE), ('epoch', 'source'))
+        body = _object(loads(request.body, _TIME_EXAMPLE), ('epoch', 'source'))
         epoch = _epoch(body)
         source = body.get('source', 'manual')
         if source not in ('browser', 'manual'):
@@ -47,7 +47,7 @@ def sim_clock(request, clock):
     """PUT /api/sim/clock ``{"epoch": N, "synced": bool}`` (both optional):
     move the simulated board's clock; ``synced`` false stands for a board
     whose NTP has not answered yet."""
-    body = _object(read_json(request, _TIME_EXAMPLE), ('epoch', 'synced'))
+    body = _object(loads(request.body, _TIME_EXAMPLE), ('epoch', 'synced'))
     epoch = _epoch(body, False)
     synced = body.get('synced', clock.synced)
     if not isinstance(synced, bool):
@@ -61,7 +61,7 @@ def sim_clock(request, clock):
 
 def events(request, schedules):
     if request.method == 'POST':
-        ev = schedules.create(read_json(request, _EVENT_EXAMPLE))
+        ev = schedules.create(loads(request.body, _EVENT_EXAMPLE))
         return ev.to_dict(), 201, {'Location': '/api/schedules/' + ev.id}
     return {'schedules': schedules.list(),
             'clock': schedules.clock.status()}
@@ -75,5 +75,5 @@ def event(request, schedules, event_id):
     ev = schedules.get(event_id)  # 404 before 400 for a bad body
     if method in ('GET', 'HEAD'):
         return ev.to_dict()
-    body = read_json(request, _EVENT_EXAMPLE)
+    body = loads(request.body, _EVENT_EXAMPLE)
     return schedules.update(event_id, body, method == 'PATCH').to_dict()

@@ -1,5 +1,5 @@
 """The dashboard's files, served at ``/`` and ``/static/<name>`` (the
-routes are in app/api.py; its live updates are app/events.py).
+routes are in app/http/api.py; its live updates are app/http/events.py).
 
 The flash image holds only the gzipped copies deploy.py makes
 (``static/<name>.gz``). A client that takes gzip (``Accept-Encoding``,

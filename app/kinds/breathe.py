@@ -1,15 +1,15 @@
 """The ``breathe`` kind: a PWM output fading up and down, again and again."""
 from time import ticks_diff
 from app.errors import invalid
-from app.board import ticks_ms
-from app.handler import PERIODIC
-from app.pwm import STEP_MS, Pwm, perceived, put
+from app.board.board import ticks_ms
+from app.kinds.handler import PERIODIC
+from app.kinds.pwm import STEP_MS, Pwm, perceived, put
 
 
 class Breathe(Pwm):
     """Fades from ``min`` to ``max`` duty and back every ``period_ms``, on
     a timer that steps the duty every ``STEP_MS``, at ``FREQ_HZ``
-    (``app.pwm``)."""
+    (``app.kinds.pwm``)."""
     KIND = 'breathe'
     DOC = 'fades a PWM output up and down, again and again'
     TIMER = True

@@ -15,7 +15,7 @@ an interrupt.
   occurrence that already fired is not due again. Daylight saving time
   changes nothing: the runner works in UTC, and a local time the clocks
   repeat is one occurrence (the first); one they skip falls an hour later.
-- Nothing fires while the clock is not synced (``app.clock``).
+- Nothing fires while the clock is not synced (``app.time.clock``).
 - Each event keeps ``last_fired`` and ``next_fire`` (Unix seconds) and
   ``error``: why its last firing failed (its binding vanished, no timer
   free, no location for sunrise).
@@ -26,7 +26,7 @@ an interrupt.
 import asyncio
 from micropython import const
 from app.errors import ApiError, invalid
-from app.tz import DAY, weekday
+from app.time.tz import DAY, weekday
 from app.validate import check_id, check_int, count, short
 
 DAYS = const(('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
@@ -174,7 +174,7 @@ class Event:
 
 def make(registry, store):
     """The board's clock and its schedules (``app.main`` runs them)."""
-    from app.clock import Clock
+    from app.time.clock import Clock
     return Schedules(registry, store, Clock(store))
 
 
@@ -324,7 +324,7 @@ class Schedules:
             self._where = where
         times = self._sun.get(day)
         if times is None:
-            from app import solar  # loaded by the first sun event
+            from app.time import solar  # loaded by the first sun event
             if len(self._sun) > 9:
                 self._sun = {}
             times = self._sun[day] = solar.times(day, where[0], where[1])

@@ -1,11 +1,11 @@
 """The wall clock: Unix epoch seconds, whether they can be trusted
 (``synced``) and where they came from (``source``: "ntp", "browser",
-"manual" or "none"), in the zone of ``time.tz`` (``app.tz``).
+"manual" or "none"), in the zone of ``time.tz`` (``app.time.tz``).
 
 On a board the clock is the RTC: ``time.time()`` counts from the port's
 epoch (2000-01-01 where ``time.gmtime(0)`` says so, 1970 elsewhere: see
 MicroPython's ``time`` docs, "Epoch") and ``set`` writes
-``machine.RTC().datetime``. It is not synced until NTP (``app.ntp``) or
+``machine.RTC().datetime``. It is not synced until NTP (``app.time.ntp``) or
 ``PUT /api/time`` sets it: an RP2040's RTC starts from a fixed date at
 every reset, and schedules never fire on a clock nobody set.
 
@@ -20,8 +20,8 @@ the event loop; never in interrupt code.
 """
 import time
 from time import ticks_diff
-from app.board import SIM, ticks_ms
-from app.tz import DAY, Zone, civil_from_days, iso, weekday
+from app.board.board import SIM, ticks_ms
+from app.time.tz import DAY, Zone, civil_from_days, iso, weekday
 
 SOURCES = ('ntp', 'browser', 'manual', 'none')
 _PORT_EPOCH = 0 if time.gmtime(0)[0] == 1970 else 946684800
@@ -51,8 +51,8 @@ def _virtual_clock():
 
 _host = _board
 if SIM:
-    from app import sim
-    if sim.THREADED:
+    import machine  # the simulated board (app.sim) stands in for it
+    if machine.THREADED:  # pyright: ignore[reportAttributeAccessIssue]
         _host = _host_clock
     else:  # virtual time: the host's clock at start, then the sim's
         _virtual[0] = _seconds(time.time()) * 1000

@@ -2,8 +2,8 @@
 output."""
 from time import ticks_diff
 from micropython import const
-from app.board import ticks_ms
-from app.inputs import NO_RULES, Input
+from app.board.board import ticks_ms
+from app.kinds.inputs import NO_RULES, Input
 
 SAVE_MINUTES = 5  # total is saved this often while it changes (docs/api.md)
 _TOTAL_MAX = const(2000000000)
@@ -14,7 +14,7 @@ class Counter(Input):
     ``interval_ms``, and ``total`` over its whole life, saved to config.json
     every ``SAVE_MINUTES`` while pulses come and when it stops (a reboot
     loses at most that many minutes of counts). Its interrupt is the edge
-    kind's (``app.inputs``): each press is a pulse."""
+    kind's (``app.kinds.inputs``): each press is a pulse."""
     KIND = 'counter'
     DOC = 'counts pulses on an input pin: count, rate, a saved total'
     FIELDS = Input.FIELDS[:2] + (

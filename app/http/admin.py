@@ -1,8 +1,8 @@
 """The rare routes: GET/PUT/PATCH /api/config and GET /api/board."""
 from micropython import const
 from app import schema
-from app.body import read_json
-from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
+from app.strictjson import loads
+from app.board.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
 from app.errors import ApiError, invalid
 
 _SECTIONS = const(('http', 'wifi', 'limits', 'mqtt', 'time', 'location',
@@ -24,7 +24,7 @@ def config(request, registry, store):
     store.data['bindings'] = registry.specs()
     if method not in ('PUT', 'PATCH'):
         return schema.redact(store.data)
-    sent = read_json(request, _EXAMPLE)
+    sent = loads(request.body, _EXAMPLE)
     if method == 'PATCH':
         new = merge(store.data, sent)
     elif isinstance(sent, dict) and 'bindings' not in sent:

@@ -2,7 +2,7 @@
 ``counter``): a pin interrupt, debounced in the interrupt, and rules.
 
 The interrupt (``Pin.irq`` on both edges, ``hard=True`` where the port
-takes it: see ``app.profiles``) reads the pin and keeps the level. An edge
+takes it: see ``app.board.profiles``) reads the pin and keeps the level. An edge
 within ``debounce_ms`` of the last accepted one is a bounce: counted in
 ``bounces`` and otherwise ignored. An accepted edge is a press if it is
 the kind ``edge`` names (``rising``, ``falling``, or ``both``: every edge),
@@ -10,15 +10,15 @@ else a release; presses are counted in ``presses``. Like a timer ISR it
 allocates nothing and keeps every int small (counters wrap at ``MASK``);
 times are ``ticks_us`` for the debounce, and ``ticks_ms`` to know a last
 edge that is long past (``ticks_us`` wraps every ~18 min on 32-bit).
-It records the edge for the rules (``app.rules``) and defers the rest.
+It records the edge for the rules (``app.kinds.rules``) and defers the rest.
 """
 from time import ticks_diff
 from micropython import const
-from app import rules
+from app.kinds import rules
 from app.errors import invalid
-from app.handler import Handler, MASK
-from app.board import Pin, ticks_ms, ticks_us
-from app.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
+from app.kinds.handler import Handler, MASK
+from app.board.board import Pin, ticks_ms, ticks_us
+from app.kinds.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
 
 _LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
 _PRESS = {'rising': RISING, 'falling': FALLING, 'both': RISING | FALLING}
@@ -58,7 +58,7 @@ class Input(Handler):
             self._ring = rules.ring(params['on'])
         self.level = self._pin_value()
 
-    _ring = None  # the rules' event ring (app.rules), if it has rules
+    _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
 
     @classmethod
     def check(cls, board, pin, params):

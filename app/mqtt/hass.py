@@ -8,7 +8,7 @@ The topics (docs/mqtt.md shows each with examples); ``<base>`` is
 - ``<base>/<binding>/state``: the binding's JSON as ``GET
   /api/bindings/<id>`` gives it, retained, published when it changes, at
   most every 250 ms per binding: the change markers and limits of the
-  event stream (``app.events``). Emptied when the binding is deleted.
+  event stream (``app.http.events``). Emptied when the binding is deleted.
 - ``<base>/<binding>/set``: ``ON`` (start), ``OFF`` (stop), ``PULSE``
   (start a pulse), ``TOGGLE``, or a JSON object, applied as a PATCH. Each
   goes through the registry with the REST API's checks and limits.
@@ -27,11 +27,11 @@ import asyncio
 import json
 from time import ticks_diff, ticks_ms
 from micropython import const
-from app import admin
-from app.api import VERSION
+from app.http import admin
+from app.http.api import VERSION
 from app.errors import ApiError
-from app.events import BINDING_MS, STATS_MS, _Seen
-from app.mqtt import Client, MqttError
+from app.http.events import BINDING_MS, STATS_MS, _Seen
+from app.mqtt.client import Client, MqttError
 
 _POLL_MS = const(100)
 _FIRST_RETRY_MS = const(500)
@@ -108,8 +108,8 @@ def dashboard_url(host, port):
 
 
 class _Message:
-    """An MQTT payload standing in for a PATCH request (``app.body`` and
-    ``app.admin`` read ``method`` and ``body``)."""
+    """An MQTT payload standing in for a PATCH request (``app.strictjson`` and
+    ``app.http.admin`` read ``method`` and ``body``)."""
     method = 'PATCH'
 
     def __init__(self, body):
@@ -409,8 +409,8 @@ class Bridge:
                                % (h.id, h.KIND), None)
             registry.start(h.id)
         elif word[:1] == b'{':
-            from app.body import read_json
-            registry.update(h.id, read_json(_Message(word)), True)
+            from app.strictjson import loads
+            registry.update(h.id, loads(word), True)
         else:
             raise ApiError(400, 'invalid_command', _COMMANDS, None)
 

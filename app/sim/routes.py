@@ -1,12 +1,28 @@
-"""PUT /api/sim/pins/<pin>: force the level of a simulated input pin, or
-play a burst of pulses on it.
-
-For tests and demos on the unix port.
+"""The simulated board's routes, installed by ``app.main`` on the unix
+port only (deploy leaves ``app/sim`` out of a board's image):
+PUT /api/sim/pins/<pin> forces the level of a simulated input pin, or plays
+a burst of pulses on it; PUT /api/sim/clock moves the simulated clock.
 """
 from app import sim
-from app.board import CAP_IN
-from app.errors import ApiError, invalid
+from app.board.board import CAP_IN
+from app.errors import ApiError, invalid, json_errors
+from app.strictjson import loads
 from app.validate import check_int, free_pins
+
+
+def install(app, registry, clock):
+    """Add the simulator's routes to the Microdot ``app``."""
+    def pins(request, pin):
+        return drive(registry, pin, loads(request.body))
+
+    def sim_clock(request):
+        from app.http import schedapi
+        return schedapi.sim_clock(request, clock)
+
+    app.route('/api/sim/pins/<pin>', methods=['PUT'])(json_errors(pins))
+    app.route('/api/sim/clock', methods=['PUT'])(json_errors(sim_clock))
+    for route in app.url_map[-2:]:
+        route[1].compile()  # now, as app.http.api does for its own
 
 # a burst's fields: (name, lo, hi, default or None: required)
 _BURST = (('pulses', 1, 10000, None), ('high_ms', 1, 60000, 10),

@@ -34,6 +34,10 @@ A row:
 - ``source``: where the pin facts come from.
 """
 
+# What a pin spec's kind means, in app.board.board's CAP_* bits: out 1,
+# in 2, adc 4, pull 8 (plain numbers: this table imports nothing).
+CAPS = {'io': 1 | 2 | 8, 'in': 2, 'out': 1, 'adc': 4}
+
 # What each port's machine.Timer does with a callback, checked in
 # MicroPython's sources for 1.21 to 1.29:
 # - hard: the value to pass as Timer.init(hard=...), from firmware
@@ -70,10 +74,10 @@ _ESP8266_TIMER = {
     # ports/esp8266/machine_pin.c: Pin.irq takes hard= (run in the ISR).
     'pin_hard': True}
 _SIM_TIMER = {
-    # app/sim.py: the timer thread calls callbacks directly, like a hard
+    # app/sim/__init__.py: the timer thread calls callbacks directly, like a hard
     # interrupt; its Timer.init takes no hard keyword.
     'hard': None, 'since': None, 'scheduled': False, 'depth': None,
-    'pin_hard': True}  # app/sim.py: Pin.irq runs handlers as hard IRQs
+    'pin_hard': True}  # app/sim/__init__.py: Pin.irq runs handlers as hard IRQs
 
 # PWM: (lowest Hz, highest Hz, slices shared by pin pairs).
 # rp2: ports/rp2/machine_pwm.c refuses a frequency whose divider would pass
@@ -112,7 +116,7 @@ PROFILES = (
     {'name': 'sim', 'port': 'unix', 'builds': (), 'machines': (),
      'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _SIM_TIMER, 'pwm': _ESP32_PWM,
-     'why_not': None, 'source': 'the classic ESP32 map (app/sim.py)'},
+     'why_not': None, 'source': 'the classic ESP32 map (app/sim/__init__.py)'},
     {'name': 'pico', 'port': 'rp2', 'builds': ('RPI_PICO',),
      'machines': ('Raspberry Pi Pico',),
      'pins': _PICO_PINS, 'reserved': _PICO_RESERVED, 'led': 25,
@@ -258,11 +262,9 @@ def expand(spec):
 
 def load(name):
     """The row called ``name`` with its pins expanded: ``pins``
-    ``{pin: caps}`` (``app.board`` CAP_* bits) and ``reserved``
-    ``{pin: why}``; None if there is no such row."""
-    from app.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL
-    bits = {'io': CAP_OUT | CAP_IN | CAP_PULL, 'in': CAP_IN, 'out': CAP_OUT,
-            'adc': CAP_ADC}
+    ``{pin: caps}`` (``CAPS`` bits, as ``app.board.board``'s CAP_*) and
+    ``reserved`` ``{pin: why}``; None if there is no such row."""
+    bits = CAPS
     row = find(name)
     if row is None:
         return None

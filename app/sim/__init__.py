@@ -69,6 +69,17 @@ try:
 except ImportError:  # the WebAssembly port, esp8266: virtual time
     _thread = None
 
+
+
+def install():
+    """Stand in for ``machine`` (``sys.modules``), which the unix port has
+    without Pin, Timer or PWM: ``app.board`` then hands out this module's
+    pins, timers, clock and ``schedule`` without knowing about it.
+    ``app.main`` calls it on the unix port before anything else."""
+    import sys
+    sys.modules['machine'] = sys.modules[__name__]
+
+
 THREADED = _thread is not None
 SOFT = False  # True: every fire goes through micropython.schedule
 MAX_PERIOD_MS = const(0x10000000)  # ticks_ms spans +-2**29 ms on 32 bits

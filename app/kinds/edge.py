@@ -1,11 +1,11 @@
 """The ``edge`` kind: a button or a switch on an input pin."""
-from app.inputs import NO_RULES, Input
+from app.kinds.inputs import NO_RULES, Input
 
 
 class Edge(Input):
     """Counts the presses of a button or a switch, debounced, and shows its
     level, how long ago the last edge was, and the bounces it rejected; its
-    rules act on other bindings (``app.rules``)."""
+    rules act on other bindings (``app.kinds.rules``)."""
     KIND = 'edge'
     DOC = 'watches a button or switch on an input pin: presses, rules'
     FIELDS = Input.FIELDS + (

@@ -3,13 +3,15 @@ import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
 from microdot import Request
-from app import admin, auth, web
-from app.body import read_json
-from app.errors import ApiError, error
-from app.server import Server
+from app.http import admin
+from app.http import auth
+from app.http import web
+from app.strictjson import loads
+from app.errors import ApiError, error, json_errors
+from app.http.server import Server
 from app.validate import check_id, short
 
-VERSION = '0.1.0'  # also the sw_version app.hass announces
+VERSION = '0.1.0'  # also the sw_version app.mqtt.hass announces
 _HEX = const('0123456789abcdefABCDEF')
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
@@ -42,14 +44,6 @@ def _scrub(depth):
     return a or b or c or d or e or f or g or h
 
 
-def _jsonify(handler):
-    """Run a route; an ApiError becomes its JSON error response."""
-    def route(request, *args, **kwargs):
-        try:
-            return handler(request, *args, **kwargs)
-        except ApiError as e:
-            return e.response()
-    return route
 
 
 def _unquote(text):
@@ -110,23 +104,16 @@ def _internal(request, *exc):
 
 def create_app(registry, store, mqtt=None, schedules=None):
     """The Microdot app serving ``registry`` and ``schedules`` (an
-    ``app.schedules.Schedules``; made here if None), persisting to
+    ``app.time.schedules.Schedules``; made here if None), persisting to
     ``store``. ``mqtt`` (app.main.Mqtt): its status goes into
     /api/status, and it is told when the config changed."""
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
     if schedules is None:
-        from app.schedules import make
+        from app.time.schedules import make
         schedules = make(registry, store)
     clock = schedules.clock
-
-    def save():
-        store.save(registry.specs())
-
-    store.idle_pins = registry.idle_pins
-
-    registry.on_change = save
 
     for code, handler in ((400, _bad_request), (404, _not_found),
                           (405, _not_allowed), (413, _too_large),
@@ -139,7 +126,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
 
     def add(url, methods):
         def wrap(handler):
-            app.route(url, methods=methods)(_jsonify(handler))
+            app.route(url, methods=methods)(json_errors(handler))
             return handler
         return wrap
 
@@ -149,7 +136,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
     def bindings(request):
         if request.method != 'POST':  # GET or HEAD
             return {'bindings': [h.to_dict() for h in registry.bindings]}
-        h = registry.create(read_json(request))
+        h = registry.create(loads(request.body))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
     @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
@@ -166,7 +153,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
         if method in ('GET', 'HEAD'):
             return h.to_dict()
         partial = method == 'PATCH'
-        return registry.update(binding_id, read_json(request), partial).to_dict()
+        return registry.update(binding_id, loads(request.body), partial).to_dict()
 
     @add('/api/bindings/<binding_id>/start', ['POST'])
     def start(request, binding_id):
@@ -212,7 +199,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
 
     @add('/api/kinds', ['GET'])
     def kinds(request):
-        from app import kindinfo  # loaded by the first request for it
+        from app.http import kindinfo  # loaded by the first request for it
         return kindinfo.kinds(board)
 
     @add('/api/openapi.json', ['GET'])
@@ -233,34 +220,23 @@ def create_app(registry, store, mqtt=None, schedules=None):
         schedules.wake()  # the events, the zone or the place may be new
         return out
 
-    # The clock and the schedules: app.schedapi, loaded by the first use.
+    # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
     def time(request):
-        from app import schedapi
+        from app.http import schedapi
         return schedapi.time(request, clock)
 
     @add('/api/schedules', ['GET', 'POST'])
     def events_list(request):
-        from app import schedapi
+        from app.http import schedapi
         return schedapi.events(request, schedules)
 
     @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
     def event(request, event_id):
-        from app import schedapi
+        from app.http import schedapi
         return schedapi.event(request, schedules, _unquote(event_id))
 
-    if board.sim:
-        @add('/api/sim/pins/<pin>', ['PUT'])
-        def drive(request, pin):
-            from app import simpins  # the unix port only
-            return simpins.drive(registry, pin, read_json(request))
-
-        @add('/api/sim/clock', ['PUT'])
-        def sim_clock(request):
-            from app import schedapi
-            return schedapi.sim_clock(request, clock)
-
-    # The dashboard: its files (app.web) and live updates (app.events).
+    # The dashboard: its files (app.http.web) and live updates (app.http.events).
     @app.route('/')
     def index(request):
         return web.send(request, 'index.html')
@@ -269,12 +245,12 @@ def create_app(registry, store, mqtt=None, schedules=None):
     def static(request, name):
         return web.send(request, name)
 
-    streams = []  # app.events and microdot.sse: imported by the first stream
+    streams = []  # app.http.events and microdot.sse: imported by the first stream
 
     @app.route('/api/events')
     def events(request):
         if not streams:
-            from app.events import Streams
+            from app.http.events import Streams
             streams.append(Streams(registry, store, status))
         return streams[0].route(request)
 

@@ -53,10 +53,7 @@ def read(config='config.json', pins=PINS):
 def apply(config='config.json', pins=PINS):
     """Drive the saved output pins to their idle level; how many. Never
     raises: a pin this board refuses is left to the boot's checks."""
-    try:
-        from machine import Pin
-    except ImportError:  # the unix port: the simulated board
-        from app.sim import Pin
+    from machine import Pin  # on the unix port: app.sim (app.main)
     n = 0
     for pin, level in read(config, pins):
         try:

@@ -1,32 +1,37 @@
 """The board layer: the one module that knows about ``machine``.
 
-On a board it hands out ``machine.Pin`` and ``machine.Timer``; on the unix
-port (no ``machine.Timer``) the simulated ones from ``app.sim``. It also
+It hands out ``machine.Pin``, ``machine.Timer`` and ``machine.PWM``; on the
+unix port the simulated board (``app.sim``) stands in for ``machine``
+(``app.main`` installs it there), so nothing here knows about it. It also
 owns the board profile (pins and their capabilities, from the table in
-``app/profiles.py``) and the timer pool.
+``app/board/profiles.py``) and the timer pool.
 """
 import sys
 import micropython
 from micropython import const
-from app.timerqueue import QueuedTimer, TimerQueue
+from app.board.timerqueue import QueuedTimer, TimerQueue
 
-CAP_OUT = const(1)  # pin capabilities, a bitmask (see app/profiles.py)
+# Pin capabilities, a bitmask: the same bits as app/board/profiles.py's
+# table (tests/mp/test_profiles.py checks), defined twice so that neither
+# module imports the other (profiles is boot-time data, dropped after boot).
+CAP_OUT = const(1)
 CAP_IN = const(2)
 CAP_ADC = const(4)
 CAP_PULL = const(8)  # internal pull-up/down available
 
+import machine
+from machine import Pin, Timer
+
 try:
-    from machine import Pin, Timer
+    from machine import PWM
+except ImportError:  # a port without PWM: the pwm kinds are refused
+    PWM = None
+SIM = hasattr(machine, 'advance_ms')  # the simulated board (app.sim)
+if SIM:  # its clock too: without threads the tests drive it
+    from machine import schedule, ticks_ms, ticks_us  # pyright: ignore[reportAttributeAccessIssue]
+else:
     from time import ticks_ms, ticks_us
-    SIM = False
     schedule = micropython.schedule
-    try:
-        from machine import PWM
-    except ImportError:  # a port without PWM: the pwm kinds are refused
-        PWM = None
-except ImportError:  # the clock too: without threads the tests drive it
-    from app.sim import PWM, Pin, Timer, schedule, ticks_ms, ticks_us
-    SIM = True
 
 
 class Board:
@@ -34,12 +39,12 @@ class Board:
 
     def __init__(self, name='auto', virtual_timers=8, safe=False,
                  facts=None, shared_timers=16):
-        """The board ``name`` (a row of ``app.profiles``), or ``'auto'``:
+        """The board ``name`` (a row of ``app.board.profiles``), or ``'auto'``:
         the one the firmware says it is. ValueError names what is wrong
         and what to set; with ``safe`` an unknown board is built anyway,
         with no pins, for safe mode (never a guessed pin map). ``facts``:
         ``(port, build, machine)`` instead of the running firmware's."""
-        from app import profiles  # its table: boot only, dropped below
+        from app.board import profiles  # its table: boot only, dropped below
         try:
             self._load(profiles, name, virtual_timers, safe, facts)
             self._pool(virtual_timers, shared_timers)
@@ -110,7 +115,7 @@ class Board:
         ids = self._hardware or (-1,) * virtual_timers
         self._virtual = not self._hardware
         # A hardware pool keeps its last timer for a queue that more
-        # bindings share (app.timerqueue); virtual timers are a queue in
+        # bindings share (app.board.timerqueue); virtual timers are a queue in
         # the firmware already (rp2's soft timers, esp8266's os timers).
         self._shared_id = -1
         self.shared_max = 0  # 0: no shared timer
@@ -144,15 +149,13 @@ class Board:
         """The level of a pin no binding uses: known only on the simulated
         board (reading a real pin would need to reconfigure it)."""
         if SIM:
-            from app.sim import line
-            return line(pin_id).level
+            return machine.line(pin_id).level  # pyright: ignore
         return None
 
     def pwm_info(self, pin_id):
         """A simulated pin's PWM (frequency, duty, mean level), else None."""
         if SIM:
-            from app.sim import pwm_state
-            return pwm_state(pin_id)
+            return machine.pwm_state(pin_id)  # pyright: ignore
         return None
 
     def release_pin(self, pin_id):
@@ -231,13 +234,13 @@ class Board:
 
 
 def drop_profiles():
-    """Forget app.profiles so its table is freed: an import binds the
+    """Forget app.board.profiles so its table is freed: an import binds the
     module on the ``app`` package too, and that reference alone would keep
     it alive after ``sys.modules`` lets go."""
-    import app
-    sys.modules.pop('app.profiles', None)
+    package = sys.modules.get('app.board')
+    sys.modules.pop('app.board.profiles', None)
     try:
-        del app.profiles  # pyright: ignore[reportAttributeAccessIssue]
+        del package.profiles  # pyright: ignore
     except AttributeError:
         pass
 

@@ -5,7 +5,7 @@ A binding that reads an input (``edge``, ``counter``, ``sample``) may carry
 
 - ``when``: ``rising`` or ``falling`` (the pin's level went up or down),
   ``press`` or ``release`` (the edge the binding counts as a press, and the
-  other one; see ``app.inputs``), or on a counter ``count>=N`` (once per
+  other one; see ``app.kinds.inputs``), or on a counter ``count>=N`` (once per
   run, when its count reaches N);
 - ``do``: ``start``, ``stop``, ``toggle`` (stop if it runs, else start) or
   ``pulse`` (start a ``pulse`` binding again: a full new duration);

@@ -3,8 +3,8 @@ from array import array
 from time import ticks_diff
 from micropython import const
 from app.errors import ApiError, invalid
-from app.handler import Handler, PERIODIC
-from app.board import PWM, Pin, ticks_ms
+from app.kinds.handler import Handler, PERIODIC
+from app.board.board import PWM, Pin, ticks_ms
 
 STEP_MS = const(10)  # a fade moves the duty this often (at most 20 ms)
 FREQ_HZ = const(1000)  # breathe's frequency (it has no freq_hz)

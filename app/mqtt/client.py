@@ -1,5 +1,5 @@
 """A small MQTT 3.1.1 client on asyncio streams: what the bridge
-(``app.hass``) needs and no more.
+(``app.mqtt.hass``) needs and no more.
 
 Covered: CONNECT (clean session, keepalive, user name and password, a
 retained last will), PUBLISH at QoS 0 and 1 with retain both ways (an

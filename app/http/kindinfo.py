@@ -8,7 +8,7 @@ A field's ``schema`` is JSON Schema (``type``, ``minimum``, ``maximum``,
 ``app.validate.check_field`` checks the same rules. A new rule needs both.
 """
 from micropython import const
-from app.handler import REQUIRED
+from app.kinds.handler import REQUIRED
 from app import kinds as table
 
 # app.validate's limits: its constants are private to it (MicroPython

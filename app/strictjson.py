@@ -1,5 +1,5 @@
-"""A request's JSON body, for the routes that take one, and the strict
-JSON check that config.json passes through at boot as well.
+"""Strict JSON: what a request's body, an MQTT command and config.json
+pass through before they are parsed.
 
 MicroPython's ``json.loads`` is lenient: it treats commas and colons as
 optional, so ``{"pin": 12,}``, ``[1,,2]`` and ``{"id" "a"}`` all parse.
@@ -21,10 +21,10 @@ _COLON = const(0x3a)
 BINDING_EXAMPLE = const('-d \'{"kind": "blink", "pin": 2, "period_ms": 500}\'')
 
 
-def read_json(request, example=BINDING_EXAMPLE):
-    """The body as JSON, whatever Content-Type says (curl -d sends a form
-    type by default). ``example``: what an empty body is told to send."""
-    raw = request.body
+def loads(raw, example=BINDING_EXAMPLE):
+    """``raw`` (a request's body, whatever its Content-Type says: curl -d
+    sends a form type by default) parsed, or ApiError 400. ``example``:
+    what an empty body is told to send."""
     if not raw:
         raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
                        'object, e.g. ' + example)

@@ -1,0 +1,38 @@
+"""pulse: an output active for ``duration_ms``, then idle."""
+from app.kinds.handler import Handler, ONE_SHOT, REQUIRED
+
+
+class Pulse(Handler):
+    """Drives ``active_level`` for ``duration_ms``, then back to idle.
+    Starting it again while it runs retriggers the full duration. The
+    binding's ``level`` is the pin's live level, as for every kind."""
+    KIND = 'pulse'
+    FIELDS = (('duration_ms', 'period', REQUIRED, 'ms',
+               'how long the output stays active'),
+              ('active_level', (0, 1), 1, None,
+               'the level that means on: 1, or 0 for an active-low relay'))
+
+    def idle_level(self, params):
+        return 1 - params['active_level']
+
+    def setup(self):
+        self.IDLE = self.idle_level(self.params)
+
+    def longest_ms(self, params):
+        return params['duration_ms']
+
+    def begin(self):
+        self._drive(self.params['active_level'])
+        self._arm(ONE_SHOT, self.params['duration_ms'])
+
+    def tick(self):
+        idle = self.IDLE
+        self.level = idle
+        self._pin_value(idle)
+        self.running = False
+        self.defer()
+
+    def spec(self):
+        out = Handler.spec(self)
+        out['start'] = False  # a pulse is an action, not a state to restore
+        return out
