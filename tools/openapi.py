@@ -18,6 +18,8 @@ import sys
 ROOT = (__file__.rpartition('/')[0] or '.') + '/..'  # tools/..
 sys.path.insert(0, ROOT)
 
+from app.sim import install  # noqa: E402
+install()  # the simulated board is machine, as app.main makes it
 from app.kinds.handler import REQUIRED  # noqa: E402
 from app.http.kindinfo import doc, schema  # noqa: E402
 from app import kinds as kind_table  # noqa: E402
