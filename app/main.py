@@ -35,6 +35,16 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
+from app import schema  # noqa: E402
+from app.time import Time, check, needed  # noqa: E402
+
+
+def _check_time(data):
+    if needed(data):  # a config without clock or events loads none of it
+        check(data)
+
+
+schema.CHECKS.append(_check_time)
 
 BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net')
 
@@ -103,18 +113,15 @@ def log_requests(app):
     app.after_error_request(done)
 
 
-def start_tasks(registry, store, schedules, network):
-    """The schedule runner and, on a board with a network, NTP: asyncio
-    tasks, started once the loop runs."""
-    if schedules is None:
-        return
-    asyncio.create_task(schedules.run())
-    if network and not registry.board.sim:
-        from app.time import ntp
-        asyncio.create_task(ntp.run(schedules.clock))
+def use_time(timing):
+    """Load the clock and schedules now if the config uses them (their
+    runner and NTP start with them); otherwise the first time route or
+    config change that needs them does."""
+    if needed(timing.store.data):
+        timing.schedules()
 
 
-async def idle(registry, why, schedules=None, store=None):
+async def idle(registry, why, timing=None):
     """No network: the bindings run on their timers, nothing is served.
     The loop stays up for deferred work: it wakes every second, which on
     the unix port is when work a timer thread scheduled gets to run."""
@@ -122,7 +129,8 @@ async def idle(registry, why, schedules=None, store=None):
     print('pinwheel: %s board, %d bindings, headless (%s): running the '
           'bindings from config.json, no API' % (board.name,
                                                  len(registry.bindings), why))
-    start_tasks(registry, store, schedules, False)
+    if timing is not None:
+        use_time(timing)
     while True:
         await asyncio.sleep(1)
 
@@ -162,21 +170,20 @@ class Mqtt:
         return self.bridge.status() if self.bridge is not None else None
 
 
-def build_app(registry, store, mqtt=None, schedules=None):
+def build_app(registry, store, mqtt=None, timing=None):
     """The Microdot app a board serves: the REST API and, on the unix
     port, the simulator's routes."""
     from app.http.api import create_app
-    if schedules is None:
-        from app.time.schedules import make
-        schedules = make(registry, store)
-    app = create_app(registry, store, mqtt, schedules)
+    if timing is None:
+        timing = Time(registry, store)
+    app = create_app(registry, store, mqtt, timing)
     if registry.board.sim:  # the unix port: the simulator's own routes
         from app.sim import routes
-        routes.install(app, registry, schedules.clock)
+        routes.install(app, registry, timing.clock)
     return app
 
 
-async def serve(registry, store, log=True, running=None, schedules=None):
+async def serve(registry, store, log=True, running=None, timing=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
     board = registry.board
@@ -184,7 +191,10 @@ async def serve(registry, store, log=True, running=None, schedules=None):
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
     mqtt = Mqtt(registry, store, host, port)
-    app = build_app(registry, store, mqtt, schedules)
+    if timing is None:
+        timing = Time(registry, store)
+    timing.network = True
+    app = build_app(registry, store, mqtt, timing)
     if running is not None:
         running.append(app)
     if log:
@@ -192,7 +202,7 @@ async def serve(registry, store, log=True, running=None, schedules=None):
     mqtt.apply()  # before the collection: the bridge lives as long
     gc.collect()
     gc.threshold(-1)  # booted: collect only when the heap is full
-    start_tasks(registry, store, schedules, True)
+    use_time(timing)
 
     def ready():
         print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
@@ -208,7 +218,7 @@ async def serve(registry, store, log=True, running=None, schedules=None):
         print('pinwheel: cannot serve on %s:%d: %r' % (host, port, e))
         if board.sim:  # make run: say so and stop (PORT=... picks another)
             raise SystemExit(1)
-        await idle(registry, 'no socket on port %d' % port)
+        await idle(registry, 'no socket on port %d' % port, timing)
 
 
 def shutdown(registry, running):
@@ -241,14 +251,13 @@ def run(path='config.json', argv=None):
     from app.board import net
     why = net.unavailable(store.data['wifi'], _port(store))
     _drop_boot_code()
-    from app.time.schedules import make
-    schedules = make(registry, store)
+    timing = Time(registry, store)
     running = []
     try:
         if why:
-            asyncio.run(idle(registry, why, schedules, store))
+            asyncio.run(idle(registry, why, timing))
         else:
-            asyncio.run(serve(registry, store, log, running, schedules))
+            asyncio.run(serve(registry, store, log, running, timing))
     except KeyboardInterrupt:
         n = shutdown(registry, running)
         print('pinwheel: stopped (Ctrl-C): timers off, pins released (%d of '

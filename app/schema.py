@@ -30,6 +30,10 @@ MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
         'tls': False, 'allow_config': False}
 _TOPIC_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 _NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule')
+# Checks of sections that belong to a feature (the clock and events:
+# app.time), installed by app.main: the feature's code is loaded only for a
+# config that uses it. Each takes the checked config and raises ApiError.
+CHECKS = []
 
 
 def defaults():
@@ -108,22 +112,9 @@ def check(data, old=None):
         elif key == 'bindings' and not isinstance(value, list):
             raise invalid('bindings', 'bindings must be a list')
         out[key] = value
-    _check_time(out)
+    for extra in CHECKS:
+        extra(out)
     return out
-
-
-def _check_time(data):
-    """The time zone parses; the events are well-formed (that their
-    bindings exist is checked when they fire: a binding may go first)."""
-    from app.time.schedules import check_all
-    from app.time.tz import Zone
-    try:
-        Zone(data['time']['tz'])
-    except ValueError as e:
-        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
-                      '"EST5EDT,US", "<+0530>-5:30")' % e)
-    data['schedules'] = check_all(data['schedules'],
-                                  data['limits']['schedules'])
 
 def _board_names():
     """The board names, from app.board.profiles' table (boot-time data: dropped

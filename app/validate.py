@@ -6,7 +6,6 @@ new kind of field adds its rule to ``check_field``.
 """
 from app.errors import ApiError, invalid
 from micropython import const
-from app.kinds import rules
 from app.kinds.handler import REQUIRED
 from app import kinds
 from app.board.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
@@ -58,6 +57,7 @@ def check_field(field, rule, value, board):
             raise invalid(field, 'board %s has no PWM' % board.name)
         return check_int(field, value, board.pwm[0], board.pwm[1])
     if rule in ('rules', 'rules+count'):
+        from app.kinds import rules  # loaded by the first binding with rules
         return rules.check(field, value, rule == 'rules+count')
     if isinstance(rule[0], str):  # one of these words
         if value in rule:
@@ -178,6 +178,7 @@ def body(registry, body, current=None, partial=False, taken=None,
     if hasattr(cls, 'check_peers'):  # a PWM slice shared with another
         cls.check_peers(board, binding_id, pin, params, peers)
     if params.get('on') and not in_config:
+        from app.kinds import rules
         rules.links(binding_id, params['on'], rule_peers(peers, binding_id))
     start = body.get('start', True if current is None else current.running)
     if not isinstance(start, bool):
@@ -294,6 +295,7 @@ def bodies(registry, bodies, timers_total):
         peers.append((item[0], item[1], item[2], item[3]))
     for i, item in enumerate(checked):  # rules may name a binding after them
         if item[3].get('on'):
+            from app.kinds import rules
             try:
                 rules.links(item[0], item[3]['on'],
                             rule_peers(peers, item[0]))

@@ -9,7 +9,6 @@ owns the board profile (pins and their capabilities, from the table in
 import sys
 import micropython
 from micropython import const
-from app.board.timerqueue import QueuedTimer, TimerQueue
 
 # Pin capabilities, a bitmask: the same bits as app/board/profiles.py's
 # table (tests/mp/test_profiles.py checks), defined twice so that neither
@@ -213,7 +212,8 @@ class Board:
         if not self._free:
             if self._shared_used() >= self.shared_max:
                 return None
-            if self._queue is None:
+            if self._queue is None:  # ESP32 family: loaded when first needed
+                from app.board.timerqueue import TimerQueue
                 self._queue = TimerQueue(Timer(self._shared_id), ticks_ms,
                                          self.timer_hard)
             return self._queue.add()
@@ -224,8 +224,9 @@ class Board:
         return timer
 
     def release_timer(self, timer):
-        if isinstance(timer, QueuedTimer):
-            timer.queue.remove(timer)
+        queue = getattr(timer, 'queue', None)  # a slot of the shared timer
+        if queue is not None:
+            queue.remove(timer)
             return
         timer.deinit()
         slot = self._timers.index(timer)

@@ -3,11 +3,9 @@ import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
 from microdot import Request
-from app.http import admin
 from app.http import auth
-from app.http import web
 from app.strictjson import loads
-from app.errors import ApiError, error, json_errors
+from app.errors import ApiError, error, json_errors, low_memory
 from app.http.server import Server
 from app.validate import check_id, short
 
@@ -16,19 +14,38 @@ _HEX = const('0123456789abcdefABCDEF')
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024
 _BOOT_MS = ticks_ms()
-_heap: list = [0, 0, 0]  # when last read (ticks_ms, 0 = never), mem_free, mem_alloc
+# when last read (ticks_ms, 0 = never), mem_free, mem_alloc, largest free block
+_heap: list = [0, 0, 0, 0]
+
+
+def largest_free(free):
+    """The largest block that can be had now, to within a quarter (a lower
+    bound): free memory in pieces is what makes a request fail with the
+    total looking ample. Tries ``free`` and then 3/4 of the last try; the
+    probe blocks are garbage at once."""
+    n = free & ~15
+    while n > 256:
+        try:
+            bytearray(n)
+            return n
+        except MemoryError:
+            n = (n * 3 // 4) & ~15
+    return 0
 
 
 def heap_stats(fresh=False):
-    """(mem_free, mem_alloc), read at most once a second unless ``fresh``:
-    each call walks the heap's whole allocation table, a cost that grows
-    with the heap."""
+    """(mem_free, mem_alloc, largest free block), after a collection, read
+    at most every 5 s unless ``fresh``: a collection walks the whole heap,
+    and a failed probe of ``largest_free`` costs one more."""
     now = ticks_ms() or 1
-    if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 1000:
+    if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 5000:
         _heap[0] = now
-        _heap[1] = gc.mem_free()
+        gc.collect()
+        free = _heap[1] = gc.mem_free()
         _heap[2] = gc.mem_alloc()
-    return _heap[1], _heap[2]
+        _heap[3] = largest_free(free)
+        gc.collect()  # the probe's block
+    return _heap[1], _heap[2], _heap[3]
 
 
 JSON = {'Content-Type': 'application/json; charset=UTF-8'}  # as Microdot's
@@ -102,18 +119,18 @@ def _internal(request, *exc):
     return error(500, 'internal', 'internal error; see the board log')
 
 
-def create_app(registry, store, mqtt=None, schedules=None):
-    """The Microdot app serving ``registry`` and ``schedules`` (an
-    ``app.time.schedules.Schedules``; made here if None), persisting to
-    ``store``. ``mqtt`` (app.main.Mqtt): its status goes into
-    /api/status, and it is told when the config changed."""
+def create_app(registry, store, mqtt=None, timing=None):
+    """The Microdot app serving ``registry`` and ``timing`` (an
+    ``app.time.Time``: the clock and schedules, loaded when first used;
+    made here if None), persisting to ``store``. ``mqtt``
+    (app.main.Mqtt): its status goes into /api/status, and it is told when
+    the config changed."""
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
-    if schedules is None:
-        from app.time.schedules import make
-        schedules = make(registry, store)
-    clock = schedules.clock
+    if timing is None:
+        from app.time import Time
+        timing = Time(registry, store)
 
     for code, handler in ((400, _bad_request), (404, _not_found),
                           (405, _not_allowed), (413, _too_large),
@@ -122,6 +139,8 @@ def create_app(registry, store, mqtt=None, schedules=None):
 
     @app.errorhandler(Exception)
     def crashed(request, exc):
+        if isinstance(exc, MemoryError):  # a route not wrapped by json_errors
+            return low_memory()
         return error(500, 'internal', '%s: %s' % (type(exc).__name__, exc))
 
     def add(url, methods):
@@ -145,7 +164,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
         method = request.method
         if method == 'DELETE':
             registry.get(binding_id)  # 404 before 409
-            schedules.before_binding_delete(
+            timing.before_binding_delete(
                 binding_id, request.args.get('cascade') in ('1', 'true'))
             registry.delete(binding_id)
             return '', 204
@@ -169,7 +188,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
         if fresh:  # ?gc=1: live heap, without garbage
             _scrub(24)
             gc.collect()
-        mem_free, mem_alloc = heap_stats(fresh)
+        mem_free, mem_alloc, largest = heap_stats(fresh)
         hs = registry.bindings
         for h in hs:
             h.sync()
@@ -177,13 +196,15 @@ def create_app(registry, store, mqtt=None, schedules=None):
             'version': VERSION, 'board': board.name,
             'uptime_ms': ticks_diff(ticks_ms(), _BOOT_MS),
             'mem_free': mem_free, 'mem_alloc': mem_alloc,
+            'heap': {'free': mem_free, 'alloc': mem_alloc,
+                     'largest_free': largest},
             'bindings': len(hs),
             'running': sum(1 for h in hs if h.running),
             'drops_total': sum(h.drops for h in hs),
             'missed_total': sum(h.missed_now() for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
-            'clock': clock.status(),
+            'clock': timing.status(),
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
@@ -195,6 +216,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
 
     @add('/api/board', ['GET'])
     def board_info(request):
+        from app.http import admin
         return admin.board(registry)
 
     @add('/api/kinds', ['GET'])
@@ -205,6 +227,7 @@ def create_app(registry, store, mqtt=None, schedules=None):
     @add('/api/openapi.json', ['GET'])
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap
+        from app.http import web
         res = web.gzip_file(request, 'static/openapi.json.gz',
                             'application/json', 3600)
         if res is None:
@@ -214,35 +237,38 @@ def create_app(registry, store, mqtt=None, schedules=None):
 
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
+        from app.http import admin
         out = admin.config(request, registry, store)
         if mqtt is not None and request.method in ('PUT', 'PATCH'):
             mqtt.apply()  # a changed mqtt section restarts the bridge
-        schedules.wake()  # the events, the zone or the place may be new
+        timing.follow()  # the events, the zone or the place may be new
         return out
 
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
-    def time(request):
+    def clock(request):
         from app.http import schedapi
-        return schedapi.time(request, clock)
+        return schedapi.time(request, timing.clock())
 
     @add('/api/schedules', ['GET', 'POST'])
     def events_list(request):
         from app.http import schedapi
-        return schedapi.events(request, schedules)
+        return schedapi.events(request, timing.schedules())
 
     @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
     def event(request, event_id):
         from app.http import schedapi
-        return schedapi.event(request, schedules, _unquote(event_id))
+        return schedapi.event(request, timing.schedules(), _unquote(event_id))
 
     # The dashboard: its files (app.http.web) and live updates (app.http.events).
     @app.route('/')
     def index(request):
+        from app.http import web  # the dashboard: loaded by its first request
         return web.send(request, 'index.html')
 
     @app.route('/static/<path:name>')
     def static(request, name):
+        from app.http import web
         return web.send(request, name)
 
     streams = []  # app.http.events and microdot.sse: imported by the first stream

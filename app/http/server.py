@@ -120,6 +120,9 @@ class Server(Microdot):
             except OSError as exc:
                 if exc.errno not in _GONE:
                     raise
+            except MemoryError:  # no room to read it: 503, not a 400
+                await _send_close(writer, LOW_MEMORY)
+                return
             except Exception:  # malformed request: req stays None -> 400
                 pass
             finally:
@@ -148,6 +151,13 @@ class Server(Microdot):
                 elif res != Response.already_handled:
                     if res.reason is None:  # Microdot's own: "N/A"
                         res.reason = REASONS.get(res.status_code)
+                    if not isinstance(res.body, bytes) and not room():
+                        # a streamed body allocates as it goes: a head
+                        # sent now could be followed by a short body
+                        _close(res.body)
+                        res = None
+                        await writer.awrite(LOW_MEMORY)
+                        return
                     out = _Out(writer, isinstance(res.body, bytes))
                     try:
                         await res.write(out)
@@ -170,6 +180,8 @@ class Server(Microdot):
         except OSError as e:
             if e.errno not in _GONE:
                 print('pinwheel: connection error', e)
+        except MemoryError:  # outside the answer: nothing of one went out
+            await _send_close(writer, LOW_MEMORY)
         finally:
             self.open -= 1
 
@@ -192,6 +204,31 @@ class Server(Microdot):
         except Exception:
             pass
         await _send_close(writer, BUSY)
+
+
+# A streamed answer (a file, un-gzipped as it goes) allocates a few small
+# blocks per chunk after its head has gone out; it starts only with this
+# much in one free block (after a collection if need be), so that it ends.
+STREAM_ROOM = const(4096)
+
+
+def room(need=STREAM_ROOM):
+    """True if a block of ``need`` bytes can be had now. The probe block
+    is garbage at once; a collection runs only if the heap is short."""
+    try:
+        bytearray(need)
+        return True
+    except MemoryError:
+        return False
+
+
+def _close(body):
+    close = getattr(body, 'close', None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            pass
 
 
 class _Lines:

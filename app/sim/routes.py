@@ -11,13 +11,14 @@ from app.validate import check_int, free_pins
 
 
 def install(app, registry, clock):
-    """Add the simulator's routes to the Microdot ``app``."""
+    """Add the simulator's routes to the Microdot ``app``. ``clock``: a
+    call that returns the board's clock (loaded on first use)."""
     def pins(request, pin):
         return drive(registry, pin, loads(request.body))
 
     def sim_clock(request):
         from app.http import schedapi
-        return schedapi.sim_clock(request, clock)
+        return schedapi.sim_clock(request, clock())
 
     app.route('/api/sim/pins/<pin>', methods=['PUT'])(json_errors(pins))
     app.route('/api/sim/clock', methods=['PUT'])(json_errors(sim_clock))

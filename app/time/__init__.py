@@ -1,0 +1,81 @@
+"""The clock and what runs on it (``clock``, ``tz``, ``solar``, ``ntp``,
+``schedules``), loaded when first needed and kept: a board whose config
+has no schedule events, no ``power_on: "schedule"`` binding and the UTC
+zone holds none of their code until a time route is called.
+
+``Time`` is the one handle the rest of pinwheel has on them."""
+import asyncio
+
+_UNSYNCED = {'synced': False, 'source': None}  # GET /api/status before any clock
+
+
+def needed(data):
+    """True if the config ``data`` uses the clock: events, a binding that
+    powers on by them, or a zone other than UTC."""
+    if data.get('schedules') or data.get('time', {}).get('tz', 'UTC') != 'UTC':
+        return True
+    for body in data.get('bindings') or ():
+        if isinstance(body, dict) and body.get('power_on') == 'schedule':
+            return True
+    return False
+
+
+def check(data):
+    """The config's clock and events, checked (``app.schema`` calls it
+    for a config that ``needed``): the zone parses, the events are
+    well-formed; raises ApiError."""
+    from app.errors import invalid
+    from app.time.schedules import check_all
+    from app.time.tz import Zone
+    try:
+        Zone(data['time']['tz'])
+    except ValueError as e:
+        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
+                      '"EST5EDT,US", "<+0530>-5:30")' % e)
+    data['schedules'] = check_all(data['schedules'],
+                                  data['limits']['schedules'])
+
+
+class Time:
+    """The board's clock and schedules, made by the first ``schedules()``
+    (and their tasks started: the runner, and NTP on a board with a
+    network)."""
+
+    def __init__(self, registry, store, network=False):
+        self.registry = registry
+        self.store = store
+        self.network = network
+        self.loaded = None  # the Schedules, once made
+
+    def schedules(self):
+        """The ``app.time.schedules.Schedules``, made on the first call."""
+        s = self.loaded
+        if s is None:
+            from app import log
+            from app.time.schedules import make
+            s = self.loaded = make(self.registry, self.store)
+            log.clock = s.clock
+            asyncio.create_task(s.run())
+            if self.network and not self.registry.board.sim:
+                from app.time import ntp
+                asyncio.create_task(ntp.run(s.clock))
+        return s
+
+    def clock(self):
+        return self.schedules().clock
+
+    def follow(self):
+        """After a config change: look at the events again, or load the
+        schedules if the config needs them now."""
+        if self.loaded is not None:
+            self.loaded.wake()
+        elif needed(self.store.data):
+            self.schedules()
+
+    def status(self):
+        """The ``clock`` of GET /api/status (unsynced while not loaded)."""
+        return self.loaded.clock.status() if self.loaded else _UNSYNCED
+
+    def before_binding_delete(self, binding_id, cascade=False):
+        if self.loaded is not None:
+            self.loaded.before_binding_delete(binding_id, cascade)

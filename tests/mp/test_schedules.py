@@ -8,6 +8,7 @@ clock moved to 07:59:58.
 import asyncio
 import unit
 from app import schema
+import app.main  # noqa: F401  (installs the clock's config checks, as a board boots)
 from app import sim
 from app.time import solar
 from app.time import tz
