@@ -24,13 +24,13 @@ except ImportError:  # the unix port: the simulated board is its machine
 from app.board import bootpins  # noqa: E402
 bootpins.apply()
 import gc  # noqa: E402
-# Collect every 16 KB while the modules load and boot builds its objects:
+# Collect every 4 KB while the modules load and boot builds its objects:
 # otherwise the heap fills with the loader's garbage before the first
 # collection, and what stays is left scattered between the holes (the GC
 # never moves objects), raising the smallest heap that boots and serves.
 # serve() turns it off again: at run time it would cost a collection every
 # few requests.
-gc.threshold(16384)
+gc.threshold(4096)
 import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402

@@ -14,8 +14,12 @@ FITS_BEGIN = '<!-- fits:begin (written by bench/report.py from bench/results.jso
 FITS_END = '<!-- fits:end -->'
 
 BUDGET_BINDINGS_RATIO = 0.85
-BUDGET_HEAP_KB = 96
+BUDGET_HEAP_KB = 100  # smallest heap that serves, default config, 32-bit
+BUDGET_BOOT_KB = 70  # heap after boot, default config, 32-bit
+BUDGET_EVERYTHING_KB = 150  # smallest heap, everything on, 32-bit
 BUDGET_PER_BINDING = 1024
+BUDGET_PER_BINDING_TIMED = 512  # blink, pulse, pattern, sample
+TO_32BIT = 0.68  # 64-bit heap -> 32-bit, measured on this app (issue 18)
 BUDGET_P99_US = 2000
 BUDGET_STATIC_GZ = 14 * 1024  # 12 KB before the Schedule view, MQTT settings and new kinds
 BUDGET_ISR_RATIO = 2.0  # a kind's interrupt vs a hand-written toggle
@@ -28,6 +32,12 @@ KB = 1024
 # outside check in issue #10 (a 32-bit build of the 1.28 unix port,
 # MICROPY_FORCE_32BIT=1) and, for a board, from real RPI_PICO firmware in
 # the same issue.
+# Before the "pay as you go" work (issue 18's outside check, a 32-bit build
+# of the MicroPython 1.28 unix port, MICROPY_FORCE_32BIT=1, on main at
+# 14375fd): heap after boot() + create_app(); smallest heap that serves the
+# bench sequence; with 8 running blinks; everything on.
+BEFORE_18 = {'boot_kb': 129.4, 'min_heap_kb': 152, 'eight_blinks_kb': 160,
+             'everything_kb': 232, 'bare_kb': 32}
 BEFORE = {
     'vm64': {'boot': 92352, 'serving': 102368, 'min_heap_kb': 116,
              'bare_kb': 56, 'source': 'previous bench run (31619ee)'},
@@ -55,13 +65,16 @@ BOARDS = [
     ('ESP32-C3', 'esp32_c3', 52608 + 139264,
      'mem_info(): free 52,608 + max new split 139,264, LOLIN_C3_MINI, '
      'v1.22.2', 'https://github.com/micropython/micropython/issues/14293'),
-    ('Pico W', 'pico_w', None,
-     'no published figure found; a Pico (no Wi-Fi) has 245.9 KB of heap '
-     '(RPI_PICO 1.28, issue #10), the W less: its Wi-Fi driver takes RAM',
+    ('Pico', 'pico', 245888,
+     'measured: gc.mem_free() + gc.mem_alloc() at a fresh REPL, official RPI_PICO '
+     'v1.28.0 (booted in an RP2040 emulator; the ELF\'s GC heap agrees); '
+     'no Wi-Fi: it runs headless', None),
+    ('Pico W', 'pico_w', 205184,
+     'the same, official RPI_PICO_W v1.28.0 (lwIP and the CYW43 driver '
+     'take 40.7 KB of RAM)', None),
+    ('Pico 2 W', 'pico2_w', 456832,
+     'the GC heap of official RPI_PICO2_W v1.28.0, read from its ELF',
      None),
-    ('Pico 2 W', 'pico2_w', None,
-     'no published figure found; the RP2350 has 520 KB of SRAM, twice '
-     'the RP2040\'s', None),
     ('ESP8266', 'esp8266', 30192,
      'mem_info() after a soft reboot: GC total 37,952, free 30,192, v1.12',
      'https://github.com/micropython/micropython/issues/5949'),
@@ -160,8 +173,41 @@ def md_profile(p):
     return lines
 
 
+def _kb1(v):
+    return '—' if v is None else '%.0f' % v
+
+
 def kbr(lo_hi):
     return '%d–%d KB' % lo_hi
+
+
+def heap32(m):
+    """The 32-bit heap figures (KB) the budgets are about: measured on a
+    32-bit build of the unix port when the bench ran one (MICROPYTHON32),
+    else the 64-bit port's times TO_32BIT (marked projected). ``board_*``
+    leave out the simulator's modules, which the unix port loads as its
+    ``machine`` and a board never has."""
+    u = m.get('unix32') or {}
+    v64 = m.get('vm64') or {}
+    if u.get('memory') and 'boot' in u['memory']:
+        mem, scale, how = u['memory'], 1.0, 'measured'
+        mh, me = u.get('min_heap') or {}, u.get('min_heap_everything') or {}
+    elif 'boot' in v64:
+        mem, scale, how = v64, TO_32BIT, 'projected'
+        mh, me = m.get('min_heap') or {}, m.get('min_heap_everything') or {}
+    else:
+        return None
+    sim = mem.get('sim', 0) * scale / KB
+    out = {'how': how, 'sim_kb': sim, 'boot_kb': mem['boot'] * scale / KB,
+           'version': u.get('version')}
+    for key, r in (('min_kb', mh), ('everything_kb', me)):
+        out[key] = r.get('min_kb') and r['min_kb'] * scale
+    out['board_boot_kb'] = out['boot_kb'] - sim
+    for key in ('min_kb', 'everything_kb'):
+        out['board_' + key] = out[key] and out[key] - sim
+    out['per_binding'] = {k: round(r['binding'] * scale) for k, r in
+                          (mem.get('per_binding') or {}).items()}
+    return out
 
 
 def projected_min_kb(m):
@@ -176,13 +222,58 @@ def projected_min_kb(m):
     return round(mh * v32['served'] / v64['served'])
 
 
+def md_heap32(m):
+    """Issue 18's figures: a board's heap on 32-bit, before and after."""
+    h = heap32(m)
+    if not h:
+        return []
+    b = BEFORE_18
+    src = ('measured on a 32-bit build of the unix port (%s; MicroPython '
+           '%s, MICROPY_FORCE_32BIT=1, built locally from the stock source: '
+           'not part of the repo)' % ('MICROPYTHON32', h['version'])
+           if h['how'] == 'measured' else
+           'projected: the 64-bit port\'s figures times %.2f (no 32-bit '
+           'unix build was at hand: set MICROPYTHON32)' % TO_32BIT)
+    lines = ['### Memory on a 32-bit board', '',
+             'Figures %s. The unix port loads the simulated board as its '
+             '`machine` (`app.sim` and its routes, %.1f KB); a board never '
+             'has it, so the board column leaves it out. "Before" is the '
+             'outside check of issue 18 (main at 14375fd, the same 32-bit '
+             'build). Smallest heap: `-X heapsize` bisection on a 4 KB grid, '
+             'each size passing 3 times in a row; "everything on" is 8 '
+             'bindings of 8 kinds with 2 rules, 16 schedule events, a time '
+             'zone and a place, MQTT with Home Assistant discovery connected '
+             'to a broker, and one event stream open (bench/run.py, '
+             '`EVERYTHING_*`).' % (src, h['sim_kb']), '',
+             '| figure | a board | unix port | before | budget |',
+             '|---|---:|---:|---:|---:|']
+    for label, key, before, budget in (
+            ('heap after boot (boot() + build_app(), default config)',
+             'boot_kb', b['boot_kb'], BUDGET_BOOT_KB),
+            ('smallest heap that serves, default config', 'min_kb',
+             b['min_heap_kb'], BUDGET_HEAP_KB),
+            ('smallest heap that serves, everything on', 'everything_kb',
+             b['everything_kb'], BUDGET_EVERYTHING_KB)):
+        lines.append('| %s | %s KB | %s KB | %s KB | ≤ %d KB: %s |' % (
+            label, _kb1(h['board_' + key]), _kb1(h[key]), before, budget,
+            ok(h['board_' + key] is not None
+               and h['board_' + key] <= budget)))
+    for kind, n in sorted(h['per_binding'].items()):
+        budget = (BUDGET_PER_BINDING_TIMED if kind in
+                  ('blink', 'pulse', 'pattern', 'sample') else
+                  BUDGET_PER_BINDING)
+        lines.append('| heap per `%s` binding | %d B | | | ≤ %d B: %s |' % (
+            kind, n, budget, ok(n <= budget)))
+    return lines + ['']
+
+
 def md_memory(m):
     v32, v64 = m.get('vm32') or {}, m.get('vm64') or {}
     mh = m.get('min_heap') or {}
     mb = m.get('min_heap_bare') or {}
     b32, b64 = BEFORE['vm32'], BEFORE['vm64']
     proj = projected_min_kb(m)
-    lines = ['### Memory: 32-bit first', '',
+    lines = md_heap32(m) + ['### Memory: both VMs', '',
              'Every board is 32-bit: the 32-bit VM (MicroPython\'s '
              'WebAssembly port) leads, the 64-bit unix port (objects and '
              'pointers twice the size) follows. Both run bench/mp/memory.py '
@@ -505,16 +596,38 @@ def summary(results):
                              row['ratio'] >= BUDGET_BINDINGS_RATIO
                              and cpu >= BUDGET_BINDINGS_RATIO))
     m = results.get('memory')
+    h = heap32(m) if isinstance(m, dict) else None
+    if h:
+        b = BEFORE_18
+        for label, key, budget, before in (
+                ('heap after boot, default config', 'boot_kb',
+                 BUDGET_BOOT_KB, b['boot_kb']),
+                ('smallest heap that serves, default config', 'min_kb',
+                 BUDGET_HEAP_KB, b['min_heap_kb']),
+                ('smallest heap that serves, everything on', 'everything_kb',
+                 BUDGET_EVERYTHING_KB, b['everything_kb'])):
+            board = h['board_' + key]
+            rows.append(('%s ≤ %d KB (32-bit, a board)' % (label, budget),
+                         '%s KB %s (%.0f KB on the unix port with its '
+                         'simulator); before: %s KB' % (
+                             _kb1(board), h['how'], h[key] or 0, before),
+                         board is not None and board <= budget))
+        per = h['per_binding']
+        timed = [k for k in ('blink', 'pulse', 'pattern', 'sample') if k in per]
+        if timed:
+            worst = max(timed, key=lambda k: per[k])
+            rows.append(('≤ %d B per blink/pulse/pattern/sample binding '
+                         '(32-bit)' % BUDGET_PER_BINDING_TIMED,
+                         'worst `%s` %d B (%s)' % (worst, per[worst], h['how']),
+                         per[worst] <= BUDGET_PER_BINDING_TIMED))
+        others = [k for k in per if k not in timed]
+        if others:
+            worst = max(others, key=lambda k: per[k])
+            rows.append(('≤ 1 KB per binding of the other kinds (32-bit)',
+                         'worst `%s` %d B (%s)' % (worst, per[worst],
+                                                   h['how']),
+                         per[worst] <= BUDGET_PER_BINDING))
     if isinstance(m, dict) and 'vm64' in m:
-        proj = projected_min_kb(m)
-        mh = (m.get('min_heap') or {}).get('min_kb')
-        rows.append(('boots and serves in %d KB (32-bit)' % BUDGET_HEAP_KB,
-                     '~%s KB projected (64-bit: %s KB measured)' % (proj, mh),
-                     proj is not None and proj <= BUDGET_HEAP_KB))
-        worst = max(r['binding'] for r in
-                    (m.get('vm32') or m['vm64'])['per_binding'].values())
-        rows.append(('≤ 1 KB per binding (32-bit)', 'worst kind %d B' % worst,
-                     worst <= BUDGET_PER_BINDING))
         growth = m['vm64']['churn']['growth']
         rows.append(('no heap growth over 2,000 create/delete cycles '
                      '(64-bit)', '%+d B' % growth, growth <= 0))
@@ -561,9 +674,11 @@ def fits(results):
     """One row per target: (target, profile, free bytes or None, what,
     source, verdict, why)."""
     m = results.get('memory') or {}
-    v32 = m.get('vm32') or {}
-    need = projected_min_kb(m)
-    boot = v32.get('boot')
+    h = heap32(m) or {}
+    need = h.get('board_min_kb')
+    need = need and round(need)
+    everything = h.get('board_everything_kb')
+    boot = h.get('board_boot_kb')
     rows = []
     for target, profile, free, what, source in BOARDS:
         if profile == 'esp8266':
@@ -574,28 +689,32 @@ def fits(results):
         elif free >= need * KB + 32 * KB:
             verdict, why = 'yes', '%s KB left over the smallest heap' % (
                 free // KB - need)
+            if everything:
+                why += '; everything on (MQTT, schedules, 8 bindings): %s' % (
+                    'fits' if free >= everything * KB + 16 * KB else
+                    'needs %d KB, so not all at once' % everything)
         elif free >= need * KB:
             verdict, why = 'tight', 'less than 32 KB over the smallest heap'
         else:
             verdict, why = 'no', 'short of the smallest heap by %d KB' % (
                 need - free // KB)
         rows.append((target, profile, free, what, source, verdict, why))
-    return rows, need, boot
+    return rows, need, boot, h.get('how')
 
 
 def boards_section(results):
     """The "Which boards it fits" section of docs/boards.md."""
-    rows, need, boot = fits(results)
+    rows, need, boot, how = fits(results)
     lines = ['## Which boards it fits', '',
              'Generated by `make bench` (bench/report.py) from '
              'bench/results.json; tests/test_bench.py keeps it in step. '
-             'pinwheel on the 32-bit VM: %s of heap after boot, and a '
-             'smallest heap that serves of ~%s KB (projected from the 64-bit '
-             'port, see [the bench report](../bench/results.md#memory-32-bit-'
-             'first)). "Fits" means the free heap at the prompt holds that '
-             'with 32 KB to spare for requests; the esp32 port can grow its '
-             'heap a little past its figure while the IDF has memory left.'
-             % (kb(boot), need), '',
+             'pinwheel on a 32-bit board, default config (one blink): %s KB '
+             'of heap after boot and a smallest heap that serves of %s KB '
+             '(%s, see [the bench report](../bench/results.md#memory-on-a-'
+             '32-bit-board)). "Fits" means the free heap at the prompt holds '
+             'that with 32 KB to spare for requests; the esp32 port can grow '
+             'its heap a little past its figure while the IDF has memory '
+             'left.' % (_kb1(boot), need, how), '',
              '| target | profile | published free heap | what was measured |'
              ' fits | why |', '| --- | --- | ---: | --- | --- | --- |']
     for target, profile, free, what, source, verdict, why in rows:
@@ -679,24 +798,25 @@ def explain(results):
                     fmt(_profile(p, 'bare Microdot, small')),
                     fmt(_profile(p, 'pinwheel, GET /api/bindings (4'))))
     m = results.get('memory')
-    if isinstance(m, dict) and 'vm64' in m:
-        proj = projected_min_kb(m)
-        if proj is None or proj > BUDGET_HEAP_KB:
-            v32 = m.get('vm32') or {}
-            top = sorted(((n, b) for n, b in v32.get('imports', [])
-                          if n.startswith('app')), key=lambda x: -x[1])[:3]
-            notes.append(
-                'The 96 KB heap is not met on 32-bit: the smallest heap is '
-                '~%s KB (projected), up from %s before: the core modules stay '
-                'loaded after boot, the clock and schedules among them (%s of '
-                'modules on 32-bit; largest: '
-                '%s). On boards that are short of heap, the way out is '
-                'bytecode in ROM (ROMFS or frozen firmware: docs/internals.md'
-                '), not code loaded and dropped on demand.' % (
-                    proj, kbr(BEFORE['vm32']['min_heap_kb']),
-                    kb(sum(b for n, b in v32.get('imports', [])
-                           if n.startswith('app'))),
-                    ', '.join('`%s` %s' % (n, kb(b)) for n, b in top)))
+    h = heap32(m) if isinstance(m, dict) else None
+    if h and (h['board_min_kb'] or 999) > BUDGET_HEAP_KB:
+        mem = ((m.get('unix32') or {}).get('memory') if h['how'] == 'measured'
+               else m.get('vm64')) or {}
+        scale = 1.0 if h['how'] == 'measured' else TO_32BIT
+        top = sorted(((n, b * scale) for n, b in mem.get('imports', [])
+                      if n not in ('app.sim', 'app.sim.routes')),
+                     key=lambda x: -x[1])[:4]
+        notes.append(
+            'The %d KB smallest heap (default config, 32-bit board) is not '
+            'met: %s KB, down from %s KB. What a default-config board holds '
+            'after boot is %s KB; the largest parts: %s. The rest of the '
+            'smallest heap is what requests need while they run (a request\'s'
+            ' objects, the dashboard\'s un-gzip window, fragmentation). On '
+            'boards that are short of heap, the way out is bytecode in ROM '
+            '(ROMFS or frozen firmware: docs/internals.md).' % (
+                BUDGET_HEAP_KB, _kb1(h['board_min_kb']),
+                BEFORE_18['min_heap_kb'], _kb1(h['board_boot_kb']),
+                ', '.join('`%s` %.1f KB' % (n, b / KB) for n, b in top)))
     i = results.get('isr')
     if isinstance(i, dict):
         for name in ('vm32', 'vm64'):

@@ -65,6 +65,35 @@ DEFAULT_CONFIG = dict(json.loads((ROOT / 'config.json').read_text()),
 EIGHT = [{'id': 'b%d' % i, 'kind': 'blink', 'pin': pin, 'period_ms': 100}
          for i, pin in enumerate((2, 4, 5, 12, 13, 14, 15, 16))]
 CYCLE_IDS = ['bench%d' % i for i in range(1, 11)]  # see bench/wrk.lua
+# "Everything on" (issue 18's budget): 8 bindings of mixed kinds with 2
+# rules, 16 schedule events, a time zone and a place, MQTT with Home
+# Assistant discovery (a broker the bench starts), and one event stream open.
+EVERYTHING_BINDINGS = [
+    {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500},
+    {'id': 'relay', 'kind': 'pulse', 'pin': 4, 'duration_ms': 200,
+     'start': False},
+    {'id': 'sos', 'kind': 'pattern', 'pin': 5,
+     'steps_ms': [100, 100, 100, 300, 300, 300]},
+    {'id': 'level', 'kind': 'sample', 'pin': 34, 'period_ms': 20,
+     'window': 32, 'on': [{'when': 'press', 'do': 'pulse',
+                           'binding': 'relay'}]},
+    {'id': 'lamp', 'kind': 'pwm', 'pin': 12, 'duty': 30},
+    {'id': 'glow', 'kind': 'breathe', 'pin': 13},
+    {'id': 'button', 'kind': 'edge', 'pin': 35, 'pull': None,
+     'on': [{'when': 'press', 'do': 'toggle', 'binding': 'led'}]},
+    {'id': 'meter', 'kind': 'counter', 'pin': 36},
+]
+EVERYTHING_EVENTS = [
+    {'binding': ('led', 'lamp', 'glow', 'relay')[i % 4],
+     'do': ('start', 'stop')[i % 2],
+     'at': 'sunset' if i == 0 else 'sunrise' if i == 1 else
+     '%02d:%02d' % (6 + i, 5 * i % 60), 'days': ['mon', 'wed', 'fri']}
+    for i in range(16)]
+# A 32-bit unix-port build of MicroPython, if one is at hand (it is not in
+# the repo: see bench/results.md): heap figures are then measured on 32-bit
+# too, not projected from the 64-bit port.
+UNIX32 = os.environ.get('MICROPYTHON32')
+TO_32BIT = 0.68  # 64-bit heap -> 32-bit, measured on this app (issue 18)
 
 
 def log(*args):
@@ -97,9 +126,17 @@ def app_vm(path, script=None, args=(), heapsize=None):
     return vms.VM(path, heapsize=heapsize, script=script, args=args)
 
 
+# what a phone's browser asks for the dashboard with: its files gzipped, as
+# the board stores them
+BROWSER = {'Accept-Encoding': 'gzip, deflate'}
+
+
 def call(vm, method, path, body=None, timeout=10):
-    """(status, body) of one request."""
-    status, data, _ = vm.request(method, path, body, timeout=timeout)
+    """(status, body) of one request; the dashboard's files as a browser
+    asks for them."""
+    headers = BROWSER if path == '/' or path.startswith('/static/') else None
+    status, data, _ = vm.request(method, path, body, headers=headers,
+                                 timeout=timeout)
     return status, data
 
 
@@ -411,13 +448,72 @@ def min_heap(probe, lo=32, hi=512, step=4, confirm=3):
             'fail_at_96k': None if at_budget else why_budget}
 
 
-def min_heap_pinwheel(dashboard):
+def min_heap_pinwheel(dashboard, config=None, sequence=SEQUENCE,
+                      stream=False):
     """pinwheel (a fresh flash each probe: the sequence rewrites its
-    config.json) booting, serving / and passing SEQUENCE."""
-    sequence = [x for x in SEQUENCE if dashboard or x[1] != '/']
-    return min_heap(lambda kb: fits(
-        lambda heap: app_vm(flash('heap-probe'), heapsize=heap),
-        sequence, kb))
+    config.json) booting, serving / and passing ``sequence``; with
+    ``stream`` an event-stream client stays connected throughout."""
+    sequence = [x for x in sequence if dashboard or x[1] != '/']
+
+    def start(heap):
+        vm = app_vm(flash('heap-probe', config), heapsize=heap)
+        return _Streaming(vm) if stream else vm
+    return min_heap(lambda kb: fits(start, sequence, kb))
+
+
+class _Streaming:
+    """A VM that keeps one /api/events client connected once started."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.sock = None
+
+    def __getattr__(self, name):
+        return getattr(self.vm, name)
+
+    def start(self, timeout=15):
+        self.vm.start(timeout)
+        self.sock = socket.create_connection(('127.0.0.1', self.vm.port), 5)
+        self.sock.sendall(b'GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n')
+        self.sock.settimeout(5)
+        if b' 200 ' not in self.sock.recv(256):
+            raise RuntimeError('the event stream was not answered')
+        return self
+
+    def stop(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.vm.stop()
+
+
+EVERYTHING_SEQUENCE = [
+    ('GET', '/api/status', None, 200),
+    ('GET', '/', None, 200),
+    ('GET', '/api/bindings', None, 200),
+    ('GET', '/api/schedules', None, 200),
+    ('POST', '/api/bindings/relay/start', None, 200),
+    ('PATCH', '/api/bindings/lamp', {'duty': 60}, 200),
+    ('GET', '/api/status', None, 200),
+]
+
+
+def min_heap_everything(dashboard):
+    """Everything on: EVERYTHING_BINDINGS and _EVENTS, a zone, a place,
+    MQTT with discovery connected to a broker, one event stream open."""
+    broker = Mosquitto('heap-broker')
+    try:
+        config = dict(BENCH_CONFIG, bindings=EVERYTHING_BINDINGS,
+                      schedules=EVERYTHING_EVENTS,
+                      time={'tz': 'CET-1CEST,M3.5.0,M10.5.0/3'},
+                      location={'lat': 52.52, 'lon': 13.4},
+                      mqtt={'host': '127.0.0.1', 'port': broker.port,
+                            'client_id': 'heap'},
+                      limits={'bindings': 16, 'virtual_timers': 16,
+                              'schedules': 64})
+        return min_heap_pinwheel(dashboard, config, EVERYTHING_SEQUENCE,
+                                 stream=True)
+    finally:
+        broker.stop()
 
 
 def min_heap_bare():
@@ -444,7 +540,15 @@ def memory(opts):
     dashboard = any((vms.image() / 'static').glob('index.*.gz'))
     out['dashboard_in_sequence'] = dashboard
     out['min_heap'] = min_heap_pinwheel(dashboard)
+    out['min_heap_everything'] = min_heap_everything(dashboard)
     out['min_heap_bare'] = min_heap_bare()
+    if UNIX32:  # the same on a 32-bit build of the unix port
+        out['unix32'] = on_vm(UNIX32, lambda: {
+            'version': vm_version(),
+            'memory': in_vm('memory.py', flash('mem-u32')),
+            'min_heap': min_heap_pinwheel(dashboard),
+            'min_heap_everything': min_heap_everything(dashboard),
+            'min_heap_bare': min_heap_bare()})
     # live heap while serving, next to the bare app (same VM, same Microdot)
     pw = app_vm(flash('mem-pinwheel'))
     bare = app_vm(flash('mem-bare', scripts=['bare.py']), 'bare.py',
@@ -953,6 +1057,16 @@ def main(argv=None):
     write_all(results)
     log('done in %.0f s' % results['meta']['total_s'])
     return 0
+
+
+def on_vm(binary, work):
+    """``work()`` with tests/vm.py running ``binary`` instead."""
+    saved = vms.MICROPYTHON
+    vms.MICROPYTHON = binary
+    try:
+        return work()
+    finally:
+        vms.MICROPYTHON = saved
 
 
 def load_previous():

@@ -209,7 +209,7 @@ class Server(Microdot):
 # A streamed answer (a file, un-gzipped as it goes) allocates a few small
 # blocks per chunk after its head has gone out; it starts only with this
 # much in one free block (after a collection if need be), so that it ends.
-STREAM_ROOM = const(4096)
+STREAM_ROOM = const(2048)
 
 
 def room(need=STREAM_ROOM):

@@ -12,11 +12,14 @@ happens between top-level calls from JavaScript (ports/webassembly/main.c:
 extra calls do nothing. Figures, in bytes:
 
 - ``vm``: the heap of the VM and this script; ``imports``: what each
-  module adds when imported in this order (its dependencies count where
-  they are first imported);
-- ``boot``: boot() + create_app() with the flash dir's config, every
-  module already imported: pinwheel's objects; ``served``: after a few
-  requests through in-memory streams (tests/mp/fakes.py);
+  module a default-config boot loads adds when imported in this order
+  (its dependencies count where they are first imported); ``sim``: the
+  simulated board's share of that (``app.sim`` and its routes: the unix
+  port's stand-in for ``machine``, never on a board);
+- ``boot``: boot() + build_app() with the flash dir's config, as
+  app.main does: modules and objects; ``boot_objects``: the objects
+  alone; ``served``: after a few requests through in-memory streams
+  (tests/mp/fakes.py);
 - ``per_binding``: heap per binding of each kind (N created, the delta
   over N), the first time (the pool makes its timer objects) and again;
 - ``churn``: live heap growth over 2,000 create/delete cycles.
@@ -26,11 +29,15 @@ import json
 import sys
 
 N = 8
-IMPORTS = ['asyncio', 'json', 'microdot', 'app.errors', 'app.board.timerqueue',
-           'app.sim', 'app.board.board', 'app.kinds.handler', 'app.kinds', 'app.registry',
-           'app.schema', 'app.validate', 'app.config', 'app.http.auth', 'app.strictjson',
-           'app.http.web', 'app.http.server', 'app.http.events', 'app.http.kindinfo', 'app.http.admin',
-           'app.http.api', 'app.main']
+# What boot() + build_app() import with the default config, dependencies
+# first (tests/test_bench.py checks the list against a real boot)
+IMPORTS = ['asyncio', 'json', 'microdot', 'app.sim', 'app.errors',
+           'app.board.board', 'app.board.bootpins', 'app.kinds',
+           'app.kinds.handler', 'app.kinds.blink', 'app.strictjson',
+           'app.validate', 'app.registry', 'app.schema', 'app.config',
+           'app.time', 'app.http.server', 'app.http.auth',
+           'app.http.api', 'app.main', 'app.sim.routes']
+SIM = ('app.sim', 'app.sim.routes')
 BODIES = {
     'blink': {'kind': 'blink', 'period_ms': 500},
     'pulse': {'kind': 'pulse', 'duration_ms': 200, 'start': False},
@@ -74,10 +81,9 @@ def importer(name):
 
 
 def boot():
-    from app.main import boot
-    from app.http.api import create_app
+    from app.main import boot, build_app
     registry, store = boot('config.json')
-    kept['app'] = create_app(registry, store)
+    kept['app'] = build_app(registry, store)
     kept['registry'] = registry
     out['modules'] = sorted(k for k in sys.modules if k.startswith('app'))
     out['boot_bindings'] = len(registry.bindings)
@@ -156,6 +162,7 @@ def report():
     for name in IMPORTS:
         if name in sys.modules:
             out['imports'].append([name, heaps[name]])
+    out['sim'] = sum(heaps[name] for name in SIM)
     at = [label for label, _ in STEPS].index('boot')
     out['boot_objects'] = heaps['boot']
     out['boot'] = readings[at + 1] - base  # modules and objects
