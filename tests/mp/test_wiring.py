@@ -25,6 +25,19 @@ def _boot(bindings):
     return main.boot(DIR + '/config.json')
 
 
+def _cleanup():
+    for name in ('config.json', 'pins.json', 'config.json.tmp',
+                 'pins.json.tmp'):
+        try:
+            os.remove(DIR + '/' + name)
+        except OSError:
+            pass
+    try:
+        os.rmdir(DIR)
+    except OSError:
+        pass
+
+
 def _saved():
     with open(DIR + '/config.json') as f:
         config = json.load(f)
@@ -50,6 +63,7 @@ def test_a_headless_board_saves_its_changes_and_pins():
     assert [b['id'] for b in bindings] == ['led'] and [4, 1] not in pins
     for h in list(registry.bindings):
         registry.delete(h.id)
+    _cleanup()
 
 
 def test_a_blink_boots_with_no_feature_it_does_not_use():
@@ -67,6 +81,7 @@ def test_a_blink_boots_with_no_feature_it_does_not_use():
     assert 'app.kinds.blink' in loaded
     for h in list(registry.bindings):
         registry.delete(h.id)
+    _cleanup()
 
 
 unit.main(globals())
