@@ -20,6 +20,7 @@ DEFAULTS = {
     'location': {},
     'schedule': {'catch_up_min': 5},
     'schedules': [],
+    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
 }
 # MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
 # An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
@@ -29,7 +30,7 @@ MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
         'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
         'tls': False, 'allow_config': False}
 _TOPIC_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
-_NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule')
+_NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
 # Checks of sections that belong to a feature (the clock and events:
 # app.time), installed by app.main: the feature's code is loaded only for a
 # config that uses it. Each takes the checked config and raises ApiError.
@@ -72,6 +73,7 @@ _SECTIONS = {  # section -> {key: type}
     'time': {'tz': str, 'ntp_servers': list, 'ntp_sync_s': int},
     'location': {'lat': float, 'lon': float},  # ints too
     'schedule': {'catch_up_min': int},
+    'log': {'size': int},
 }
 _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'http.max_connections': (2, 64), 'http.read_timeout_s': (1, 60),
@@ -79,7 +81,8 @@ _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'limits.virtual_timers': (1, 32), 'limits.schedules': (0, 128),
            'time.ntp_sync_s': (60, 604800), 'location.lat': (-90, 90),
            'location.lon': (-180, 180), 'schedule.catch_up_min': (0, 60),
-           'mqtt.port': (1, 65535), 'mqtt.keepalive_s': (5, 3600)}
+           'mqtt.port': (1, 65535), 'mqtt.keepalive_s': (5, 3600),
+           'log.size': (0, 128)}  # app.log.SIZE_MAX: TEXT_MAX bytes each
 
 
 def check(data, old=None):

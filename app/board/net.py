@@ -6,6 +6,7 @@ it runs headless (see ``unavailable``). Boot-only: app.main drops this
 module once it has run.
 """
 import time
+from app import log
 
 try:
     import network
@@ -44,7 +45,7 @@ def start(wifi, port):
             try:
                 network.hostname(name)
             except (ValueError, OSError) as e:  # too long: keep the default
-                print('pinwheel: Wi-Fi: hostname %r refused: %r' % (name, e))
+                log.note('wifi: hostname %r refused: %r' % (name, e))
         ip = join(sta, wifi) if wifi.get('ssid') else None
         if ip is None:
             sta.active(False)
@@ -58,7 +59,7 @@ def start(wifi, port):
                   % (ip, port, name))
         return ip
     except Exception as e:  # a driver error must not stop the boot
-        print('pinwheel: Wi-Fi failed: %r' % (e,))
+        log.note('wifi: failed: %r' % (e,))
         return None
 
 
@@ -71,22 +72,22 @@ def join(sta, wifi):
     started = time.ticks_ms()
     while not sta.isconnected():
         if time.ticks_diff(time.ticks_ms(), started) > limit:
-            print('pinwheel: Wi-Fi: could not join "%s" within %d s (status %s)'
-                  '; check wifi.ssid and wifi.password in config.json'
-                  % (ssid, limit // 1000, sta.status()))
+            log.note('wifi: could not join "%s" in %d s (status %s): check '
+                     'wifi.ssid and wifi.password' % (ssid, limit // 1000,
+                                                      sta.status()))
             return None
         time.sleep_ms(200)
     ip = sta.ifconfig()[0]
-    print('pinwheel: Wi-Fi: joined "%s", IP %s' % (ssid, ip))
+    log.note('wifi: joined "%s", IP %s' % (ssid, ip))
     return ip
 
 
 def access_point(network, name, password):
     """Start a WPA2 access point ``name``; its IP, or None if refused."""
     if len(password) < MIN_AP_PASSWORD:
-        print('pinwheel: Wi-Fi: no access point: wifi.ap_password needs at '
-              'least %d characters (an open AP would let anyone nearby '
-              'drive the pins)' % MIN_AP_PASSWORD)
+        log.note('wifi: no access point: wifi.ap_password needs %d+ '
+                 'characters (an open AP lets anyone drive the pins)'
+                 % MIN_AP_PASSWORD)
         return None
     ap = network.WLAN(network.AP_IF)
     options = {'essid': name, 'password': password}
@@ -96,5 +97,5 @@ def access_point(network, name, password):
     ap.config(**options)
     ap.active(True)
     ip = ap.ifconfig()[0]
-    print('pinwheel: Wi-Fi: access point "%s" (WPA2), IP %s' % (name, ip))
+    log.note('wifi: access point "%s" (WPA2), IP %s' % (name, ip))
     return ip

@@ -3,6 +3,7 @@ import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
 from microdot import Request
+from app import log
 from app.http import auth
 from app.strictjson import loads
 from app.errors import ApiError, error, json_errors, low_memory
@@ -100,8 +101,9 @@ def _bad_request(request, *exc):
 
 
 def _not_found(request, *exc):
-    return error(404, 'not_found', 'no such endpoint: %s; see the README for '
-                 'the API' % (request.path if request else '?'))
+    return error(404, 'not_found', 'no such endpoint: %s; GET '
+                 '/api/openapi.json lists every endpoint, /api/kinds every '
+                 'kind' % (request.path if request else '?'))
 
 
 def _not_allowed(request, *exc):
@@ -244,11 +246,20 @@ def create_app(registry, store, mqtt=None, timing=None):
         timing.follow()  # the events, the zone or the place may be new
         return out
 
+    @add('/api/log', ['GET'])
+    def log_route(request):  # app.log: the last events, oldest first
+        return {'events': log.entries()}
+
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
     def clock(request):
         from app.http import schedapi
         return schedapi.time(request, timing.clock())
+
+    @add('/api/time/zones', ['GET'])
+    def time_zones(request):
+        from app.http import schedapi
+        return schedapi.zones(request)
 
     @add('/api/schedules', ['GET', 'POST'])
     def events_list(request):

@@ -182,4 +182,28 @@ def test_no_socket_module_is_none():
         sys.path.pop(0)
 
 
+# ---- the event log's Wi-Fi lines (app.log) ----------------------------
+
+def test_wifi_up_down_and_access_point_go_to_the_event_log():
+    from app import log
+    log.resize(0)
+    log.resize(8)
+    reset(True)
+    net.start(WIFI, 8080)
+    reset(False)  # the join times out, the access point opens
+    net.start(WIFI, 8080)
+    wifi = dict(WIFI)
+    wifi['ap_password'] = 'short'
+    net.start(wifi, 8080)  # down, and no access point
+    assert [e['text'] for e in log.entries()] == [
+        'wifi: joined "home", IP 192.168.1.23',
+        'wifi: could not join "home" in 1 s (status -2): check wifi.ssid '
+        'and wifi.password',
+        'wifi: access point "pinwheel-abcd" (WPA2), IP 192.168.4.1',
+        'wifi: could not join "home" in 1 s (status -2): check wifi.ssid '
+        'and wifi.password',
+        'wifi: no access point: wifi.ap_password needs 8+ characters (an '
+        'open AP lets anyone drive the pins)'], log.entries()
+
+
 unit.main(globals())
