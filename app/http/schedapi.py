@@ -1,7 +1,8 @@
 """The routes of the clock and the schedules (``app.time.clock``,
 ``app.time.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
-GET/PATCH/PUT/DELETE /api/schedules/<id> and, on the simulated board,
-PUT /api/sim/clock. Loaded by the first request for one of them."""
+GET/PATCH/PUT/DELETE /api/schedules/<id>, GET /api/time/zones and, on
+the simulated board, PUT /api/sim/clock. Loaded by the first request for
+one of them."""
 from app.strictjson import loads
 from app.errors import ApiError, invalid
 from app.validate import check_int
@@ -41,6 +42,16 @@ def time(request, clock):
             raise invalid('source', 'source must be "browser" or "manual"')
         clock.set(epoch, source)
     return clock.to_dict()
+
+
+def zones(request):
+    """GET /api/time/zones: ``{"zones": [{"name", "posix"}]}``, the named
+    zones ``time.tz`` takes (``app.time.zones``: its table is this body,
+    sent as it is; the module is dropped again after)."""
+    from app.time import zones as table
+    table.drop()  # freed once the answer is sent
+    return table.JSON, 200, {'Content-Type': 'application/json; charset=UTF-8',
+                       'Cache-Control': 'max-age=86400'}
 
 
 def sim_clock(request, clock):

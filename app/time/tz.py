@@ -2,6 +2,7 @@
 dates and back, and one zone from a POSIX-TZ-like string (``time.tz`` in
 config.json):
 
+- a name from ``app.time.zones`` (``Europe/Berlin``): its POSIX rules;
 - ``UTC`` (the default) or ``GMT``;
 - ``STDoffset``: a fixed offset, POSIX sign (west of Greenwich is
   positive): ``JST-9``, ``<+0530>-5:30``;
@@ -73,11 +74,13 @@ class Zone:
     def __init__(self, text='UTC'):
         if not isinstance(text, str) or len(text) > 64:
             raise ValueError('a string of at most 64 characters')
-        self.text = text
+        self.text = text  # as given: a zone's name stays its name
         self.dst = None  # seconds east of UTC during DST, None: no DST
         self.rule = None
         self._year = None  # the year _start/_end are for
         self._start = self._end = 0
+        if '/' in text and ',' not in text:  # Area/Location (rules: M3.5.0/3,...)
+            text = named(text)
         name, i = _name(text, 0)
         if i == len(text) and name in ('UTC', 'GMT'):
             self.std = 0
@@ -143,6 +146,25 @@ class Zone:
             if self.is_dst(t):
                 return t
         return local - self.std
+
+
+def named(name):
+    """The POSIX rules of the zone called ``name`` (``app.time.zones``,
+    loaded for this and dropped again: the table is heap a board keeps
+    only while it reads it); ValueError with a hint if there is none."""
+    from app.time import zones
+    try:
+        rules = zones.posix(name)
+        if rules is None:
+            near = zones.like(name)
+            raise ValueError('no zone named "%s"%s; GET /api/time/zones lists '
+                             'the named ones, or give POSIX rules such as '
+                             '"CET-1CEST,M3.5.0,M10.5.0/3"' % (
+                                 name[:40], near and ' (did you mean "%s"?)'
+                                 % near or ''))
+        return rules
+    finally:
+        zones.drop()
 
 
 def _name(text, i):
