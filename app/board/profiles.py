@@ -20,7 +20,10 @@ A row:
   string of GPIO numbers, ``a-b`` ranges and names such as ``LED``.
 - ``reserved``: ``(why, pins)`` pairs: pins that exist but must not be
   touched.
-- ``led``: the on-board LED's pin, or None.
+- ``led``: the on-board LED's pin, or None. A first deploy's default
+  config blinks it (tools/deploy/defaults.py).
+- ``wire_led``: where ``led`` is None, the pin a first deploy blinks and
+  asks you to wire an LED to: a plain output, no strapping pin.
 - ``timers``: hardware timer ids, or None for virtual ``Timer(-1)`` timers
   (the pool size then comes from config).
 - ``min_period_ms``: the shortest period a binding may ask for.
@@ -106,6 +109,10 @@ _PICO_W_RESERVED = (('Wi-Fi chip power (CYW43 WL_ON)', '23'),
                     ('Wi-Fi chip SPI data/IRQ (CYW43)', '24'),
                     ('Wi-Fi chip SPI select (CYW43)', '25'),
                     ('Wi-Fi chip SPI clock (CYW43) / VSYS ADC', '29'))
+# wire_led: no strapping pin (the datasheets' strapping pins: ESP32 GPIO 0,
+# 2, 5, 12, 15; ESP32-S3 0, 3, 45, 46; ESP32-C3 2, 8, 9),
+# and on the S3/C3 DevKits the on-board LED is an RGB one (WS2812) that a
+# plain pin cannot light.
 _S3_RESERVED = (('USB D-/D+ (native USB)', '19 20'),
                 ('SPI flash/PSRAM', '26-32'), ('UART0 TX/RX (REPL)', '43 44'))
 _WHY_ESP8266 = ('pinwheel needs ~62 KB of heap after boot and an ESP8266 '
@@ -114,32 +121,32 @@ _WHY_ESP8266 = ('pinwheel needs ~62 KB of heap after boot and an ESP8266 '
 
 PROFILES = (
     {'name': 'sim', 'port': 'unix', 'builds': (), 'machines': (),
-     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': None,
+     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': 2, 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _SIM_TIMER, 'pwm': _ESP32_PWM,
      'why_not': None, 'source': 'the classic ESP32 map (app/sim/__init__.py)'},
     {'name': 'pico', 'port': 'rp2', 'builds': ('RPI_PICO',),
      'machines': ('Raspberry Pi Pico',),
-     'pins': _PICO_PINS, 'reserved': _PICO_RESERVED, 'led': 25,
+     'pins': _PICO_PINS, 'reserved': _PICO_RESERVED, 'led': 25, 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _RP2_TIMER, 'pwm': _RP2_PWM,
      'why_not': None,
      'source': 'Raspberry Pi Pico datasheet, 2.1 Pinout (GPIO23-25, 29)'},
     {'name': 'pico_w', 'port': 'rp2', 'builds': ('RPI_PICO_W',),
      'machines': ('Raspberry Pi Pico W',),
-     'pins': _PICO_W_PINS, 'reserved': _PICO_W_RESERVED, 'led': 'LED',
+     'pins': _PICO_W_PINS, 'reserved': _PICO_W_RESERVED, 'led': 'LED', 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _RP2_TIMER, 'pwm': _RP2_PWM,
      'why_not': None,
      'source': 'Raspberry Pi Pico W datasheet, 2.1 Pinout and 3 Wireless'},
     {'name': 'pico2', 'port': 'rp2',
      'builds': ('RPI_PICO2', 'RPI_PICO2-RISCV'),
      'machines': ('Raspberry Pi Pico2', 'Raspberry Pi Pico 2'),
-     'pins': _PICO_PINS, 'reserved': _PICO_RESERVED, 'led': 25,
+     'pins': _PICO_PINS, 'reserved': _PICO_RESERVED, 'led': 25, 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _RP2_TIMER, 'pwm': _RP2_PWM,
      'why_not': None,
      'source': 'Raspberry Pi Pico 2 datasheet, 2.1 Pinout (RP2350A)'},
     {'name': 'pico2_w', 'port': 'rp2',
      'builds': ('RPI_PICO2_W', 'RPI_PICO2_W-RISCV'),
      'machines': ('Raspberry Pi Pico 2 W',),
-     'pins': _PICO_W_PINS, 'reserved': _PICO_W_RESERVED, 'led': 'LED',
+     'pins': _PICO_W_PINS, 'reserved': _PICO_W_RESERVED, 'led': 'LED', 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _RP2_TIMER, 'pwm': _RP2_PWM,
      'why_not': None,
      'source': 'Raspberry Pi Pico 2 W datasheet, 2.1 Pinout and 3 Wireless'},
@@ -147,17 +154,18 @@ PROFILES = (
      'builds': ('ESP32_GENERIC', 'ESP32_GENERIC-OTA',
                 'ESP32_GENERIC-UNICORE'),
      'machines': ('Generic ESP32 module', 'ESP32 module'),
-     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': None,
+     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': 2, 'wire_led': None,
      'timers': (0, 1, 2, 3), 'min_period_ms': 1, 'callbacks': _ESP32_TIMER, 'pwm': _ESP32_PWM,
      'why_not': None,
      'source': 'ESP32 datasheet, 2.2 Pin Description; MicroPython esp32 '
-               'quickref (Pins and GPIO)'},
+               'quickref (Pins and GPIO); LED: GPIO 2 on DevKit V1 boards '
+               '(Espressif\'s DevKitC has none)'},
     {'name': 'esp32_spiram', 'port': 'esp32',
      'builds': ('ESP32_GENERIC-SPIRAM',),
      'machines': ('Generic ESP32 module with SPIRAM', 'ESP32 module (spiram)'),
      'pins': (('io', '0 2 4 5 12-15 18 19 21-23 25-27'),) + _ESP32_PINS[1:],
      'reserved': _ESP_RESERVED + (('PSRAM (WROVER modules)', '16 17'),),
-     'led': None, 'timers': (0, 1, 2, 3), 'min_period_ms': 1,
+     'led': None, 'wire_led': 4, 'timers': (0, 1, 2, 3), 'min_period_ms': 1,
      'callbacks': _ESP32_TIMER, 'pwm': _ESP32_PWM, 'why_not': None,
      'source': 'ESP32-WROVER-E datasheet, 2.2 Pin Description (GPIO16/17 '
                'to PSRAM)'},
@@ -165,7 +173,7 @@ PROFILES = (
      'builds': ('ESP32_GENERIC_S3', 'ESP32_GENERIC_S3-FLASH_4M'),
      'machines': ('Generic ESP32S3 module', 'ESP32S3 module'),
      'pins': (('io+adc', '1-10'), ('io', '0 11-18 21 33-42 45-48')),
-     'reserved': _S3_RESERVED, 'led': None,
+     'reserved': _S3_RESERVED, 'led': None, 'wire_led': 4,
      'timers': (0, 1, 2, 3), 'min_period_ms': 1, 'callbacks': _ESP32_TIMER, 'pwm': _ESP32_PWM,
      'why_not': None,
      'source': 'ESP32-S3 datasheet, 2.3 Pin Overview (GPIO26-32 SPI0/1 '
@@ -175,7 +183,7 @@ PROFILES = (
      'machines': ('Generic ESP32S3 module with Octal-SPIRAM',),
      'pins': (('io+adc', '1-10'), ('io', '0 11-18 21 38-42 45-48')),
      'reserved': _S3_RESERVED + (('octal flash/PSRAM', '33-37'),),
-     'led': None, 'timers': (0, 1, 2, 3), 'min_period_ms': 1,
+     'led': None, 'wire_led': 4, 'timers': (0, 1, 2, 3), 'min_period_ms': 1,
      'callbacks': _ESP32_TIMER, 'pwm': _ESP32_PWM, 'why_not': None,
      'source': 'ESP32-S3 datasheet, 2.3 Pin Overview (GPIO33-37 octal '
                'flash/PSRAM)'},
@@ -186,7 +194,7 @@ PROFILES = (
                   ('SPI flash', '12-17'),
                   ('USB D-/D+ (USB Serial/JTAG)', '18 19'),
                   ('UART0 RX/TX (REPL)', '20 21')),
-     'led': None, 'timers': (0, 1), 'min_period_ms': 1,
+     'led': None, 'wire_led': 10, 'timers': (0, 1), 'min_period_ms': 1,
      'callbacks': _ESP32_TIMER, 'pwm': _ESP32_PWM, 'why_not': None,
      'source': 'ESP32-C3 datasheet, 2 Pins; ports/esp32/machine_timer.c: '
                'SOC_TIMER_GROUP_TOTAL_TIMERS (2 on C3)'},
@@ -195,7 +203,7 @@ PROFILES = (
                 'ESP8266_GENERIC-FLASH_512K', 'ESP8266_GENERIC-OTA'),
      'machines': ('ESP module', 'ESP module (1M)', 'ESP module (512K)'),
      'pins': (('io', '0 2 4 5 12-15'), ('out+in', '16')),  # 16: no pull, no IRQ
-     'reserved': _ESP_RESERVED, 'led': 2,
+     'reserved': _ESP_RESERVED, 'led': 2, 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _ESP8266_TIMER, 'pwm': None,
      'why_not': _WHY_ESP8266,
      'source': 'MicroPython esp8266 quickref (Pins and GPIO); ESP8266EX '

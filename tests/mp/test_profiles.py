@@ -57,7 +57,7 @@ def test_pico_w_and_pico2_w_gpio23_25_29_belong_to_the_wifi_chip():
 
 def test_classic_esp32_flash_uart_and_input_only_pins():
     b = check_board('esp32', {1, 3} | span(6, 11), offered=(0, 2, 16, 17, 32, 33),
-                    timers=4)
+                    led=2, timers=4)
     for p in (34, 35, 36, 39):  # input only, no internal pulls
         assert b.caps(p) == CAP_IN | CAP_ADC, p
     check_board('esp32_spiram', {1, 3, 16, 17} | span(6, 11), absent=(16, 17),

@@ -16,16 +16,18 @@ from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
 from .boot import restart
 from .build import (add_sim, build, check_image, image_mpy_version,
                     sync_local)
+from .defaults import first_config
 
 
 def fmt_bytes(n):
     return '{:,} bytes'.format(n)
 
 
-def plan_config(board, args):
+def plan_config(board, args, name='unknown'):
     """Decide the config.json the board gets: (bytes or None to keep it,
     (note, dry-run note), token or None). Refuses before anything is
-    written."""
+    written. ``name``: the board's profile (a first deploy's blink goes
+    to its LED, see defaults.py)."""
     has = 'config.json' in board.contents
     if args.config:
         try:
@@ -36,9 +38,11 @@ def plan_config(board, args):
         note = ('replaced the board\'s config.json with %s' % args.config,
                 'would replace the board\'s config.json with %s' % args.config)
     elif not has:
-        text = (ROOT / 'config.json').read_bytes()
-        note = ('the board had no config.json: installed the repo default',
-                'the board has no config.json: would install the repo default')
+        text, led = first_config(name)
+        led = '; ' + led if led else ''
+        note = ('the board had no config.json: installed the repo default'
+                + led, 'the board has no config.json: would install the repo '
+                'default' + led)
     else:
         text = None
         why = ' (it holds runtime changes; --config FILE replaces it)'
@@ -108,7 +112,7 @@ def deploy(args):
                   % (info['platform'], info.get('build', ''),
                      ', '.join(PROFILES.port_names(info['platform']))))
         plan = compare(board, image, sizes)
-        config, note, token = plan_config(board, args)
+        config, note, token = plan_config(board, args, name)
         stale = sorted(p for p in board.files
                        if p.startswith(tuple(d + '/' for d in MANAGED))
                        and p not in sizes)
