@@ -3,7 +3,7 @@ from time import ticks_diff
 from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC
-from app.kinds.pwm import STEP_MS, Pwm, perceived, put
+from app.kinds.pwm import STEP_MS, Pwm, perceived, put, report_duty
 
 
 class Breathe(Pwm):
@@ -78,4 +78,4 @@ class Breathe(Pwm):
             put(self, hi - (hi - lo) * (phase - half) // (period - half))
 
     def report(self, out):
-        out['duty'] = self.duty_pm / 10
+        report_duty(self, out)

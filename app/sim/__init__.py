@@ -45,9 +45,10 @@ and computes first, and the lock is always released (try/finally).
 Pins: ``Pin.irq(handler, trigger, hard)`` as on a board. A change of an
 input's level fires it: from ``drive()`` (the main thread: the handler runs
 as a hard IRQ would, heap locked, never inside other scheduled work) or from
-a burst (``burst(pin, pulses, high_ms, low_ms, bounce)``: a pulse train
-played by a timer of its own, so on the timer thread or on virtual time,
-each press preceded by ``bounce`` glitches). A burst's phases are never
+a burst (``burst(pin, pulses, high_ms, low_ms, bounce)``: a train of
+presses away from the line's idle level, high on a pulled-down line and
+low on a pulled-up one, played by a timer of its own, so on the timer
+thread or on virtual time, each press preceded by ``bounce`` glitches). A burst's phases are never
 shorter than asked: a late timer stretches them. ``hard=False`` queues the
 handler with ``schedule`` instead (esp32's pins always do).
 ``PWM(pin, freq=, duty_u16=)`` keeps its frequency and duty per pin
@@ -639,10 +640,16 @@ def _call_irq(state):
 # ------------------------------------------------------------ bursts
 
 class _Burst:
-    """A pulse train on one input line, played by a timer of its own: low
-    for ``low_ms``, then each pulse is ``bounce`` glitches (up and down at
-    once), then high for ``high_ms``, low for ``low_ms``. Phases are timed from when the one
-    before was played, so a late timer stretches them, never shortens."""
+    """A train of presses on one input line, played by a timer of its own.
+    A press moves the line away from its idle level, as a button does: a
+    pulled-up line (a button to ground, ``edge: falling``) idles high and
+    is pressed low, any other idles low and is pressed high; a line that
+    was driven to a level idles there. The train: idle for ``low_ms``,
+    then each press is ``bounce`` glitches (pressed and idle again at
+    once), pressed for ``high_ms``, idle for ``low_ms``. At its end the
+    line is left idle as it was: undriven (its pull decides) or driven.
+    Phases are timed from when the one before was played, so a late timer
+    stretches them, never shortens."""
 
     def __init__(self, state):
         self.state = state
@@ -651,35 +658,46 @@ class _Burst:
         self.left = 0
         self.high_ms = self.low_ms = 1
         self.bounce = 0
-        self.high = False
+        self.high = False  # pressed now
+        self.idle = 0  # the level between presses
+        self.rest = -1  # what the line is driven to at the end (-1: undriven)
 
     def start(self, pulses, high_ms, low_ms, bounce):
+        state = self.state
+        if not self.busy():  # a new train: the line's idle level as it rests now
+            self.rest = state.driven
+            self.idle = state.driven if state.driven >= 0 else \
+                _input_level(state)
         self.timer.deinit()
         self.left = pulses
         self.high_ms = high_ms
         self.low_ms = low_ms
         self.bounce = bounce
         self.high = False
-        _set(self.state, 0, _irq_now)  # a train starts low, for low_ms
+        _set(state, self.idle, _irq_now)  # a train starts idle, for low_ms
         self.timer.init(mode=Timer.ONE_SHOT, period=low_ms,
                         callback=self._step)
 
     def step(self, t):
         state = self.state
-        if self.high:  # the end of a pulse
-            _set(state, 0, _irq_direct)
+        idle = self.idle
+        if self.high:  # the end of a press
             self.high = False
             self.left -= 1
             if self.left > 0:
+                _set(state, idle, _irq_direct)
                 t.init(mode=Timer.ONE_SHOT, period=self.low_ms,
                        callback=self._step)
+            else:  # idle as it was: its pull's level, or driven there
+                _set(state, self.rest, _irq_direct)
             return
+        pressed = 1 - idle
         i = 0
         while i < self.bounce:
-            _set(state, 1, _irq_direct)
-            _set(state, 0, _irq_direct)
+            _set(state, pressed, _irq_direct)
+            _set(state, idle, _irq_direct)
             i += 1
-        _set(state, 1, _irq_direct)
+        _set(state, pressed, _irq_direct)
         self.high = True
         t.init(mode=Timer.ONE_SHOT, period=self.high_ms, callback=self._step)
 
@@ -690,8 +708,9 @@ class _Burst:
 
 
 def burst(pin_id, pulses, high_ms, low_ms, bounce=0):
-    """Play ``pulses`` pulses on input ``pin_id`` (see ``_Burst``); a burst
-    already playing there is replaced. Returns its length in ms."""
+    """Play ``pulses`` presses on input ``pin_id`` (see ``_Burst``: away
+    from its idle level and back); a burst already playing there is
+    replaced. Returns its length in ms."""
     state = line(pin_id)
     if state.burst is None:
         state.burst = _Burst(state)
