@@ -82,7 +82,7 @@ _RANGES = {'http.port': (1, 65535), 'http.max_streams': (0, 16),
            'time.ntp_sync_s': (60, 604800), 'location.lat': (-90, 90),
            'location.lon': (-180, 180), 'schedule.catch_up_min': (0, 60),
            'mqtt.port': (1, 65535), 'mqtt.keepalive_s': (5, 3600),
-           'log.size': (0, 128)}  # app.log.SIZE_MAX: TEXT_MAX bytes each
+           'log.size': (0, 128)}  # app.log: 112 bytes of heap each
 
 
 def check(data, old=None):

@@ -19,11 +19,19 @@ class FakeClock:
 
 
 def fresh(n=32, clock=None, store=None):
-    log.resize(0)
-    log.resize(n)
-    log.clock = clock
+    """An empty ring of ``n`` on ``store`` (a new one by default)."""
+    store = store or Store()
     log.store = store
+    store.data['log'] = {'size': 0}
+    log.entries()  # emptied
+    store.data['log'] = {'size': n}
+    log.clock = clock
     del log.listeners[:]
+    return store
+
+
+def resize(n):
+    log.store.data['log'] = {'size': n}
 
 
 def texts():
@@ -87,23 +95,25 @@ def test_resize_keeps_the_newest():
     fresh(8)
     for i in range(6):
         log.note('e%d' % i)
-    log.resize(3)
+    resize(3)
     assert texts() == ['e3', 'e4', 'e5'], texts()
-    log.resize(5)
+    resize(5)
     log.note('e6')
     assert texts() == ['e3', 'e4', 'e5', 'e6'], texts()
-    log.resize(0)
+    resize(0)
     assert texts() == []
 
 
 def test_the_size_follows_the_config_however_it_changed():
-    store = Store()
-    fresh(32, store=store)
+    store = fresh(32)
     for i in range(5):
         log.note('e%d' % i)
     store.data['log'] = {'size': 2}  # as a PATCH or MQTT would leave it
     assert texts() == ['e3', 'e4'], texts()
     assert log.size == 2
+    log.store = None  # before app.main sets it: the default size
+    log.note('e5')
+    assert texts() == ['e4', 'e5'], texts()
 
 
 def test_note_never_raises():
@@ -124,10 +134,11 @@ def test_note_never_raises():
 
 
 def heap_of_full_ring(n, text):
-    fresh(0)
+    store = fresh(0)
     gc.collect()
     before = gc.mem_alloc()
-    fresh(n, FakeClock(1796155200, True))
+    store.data['log'] = {'size': n}
+    log.clock = FakeClock(1796155200, True)
     for i in range(n + 1):
         log.note(text)
     gc.collect()
@@ -152,8 +163,7 @@ def test_get_api_log_oldest_first():
     from app.http.api import create_app
     reg = Registry(Board('sim', 8), 8)
     reg.on_change = lambda: None  # app.main's persistence: nothing to save
-    store = Store()
-    fresh(32, FakeClock(1796155200, True), store)
+    store = fresh(32, FakeClock(1796155200, True))
     log.note('schedule "ev1": start "porch"')
     log.clock = None
     log.note('wifi: joined "home", IP 192.168.1.23')

@@ -186,8 +186,11 @@ def test_no_socket_module_is_none():
 
 def test_wifi_up_down_and_access_point_go_to_the_event_log():
     from app import log
-    log.resize(0)
-    log.resize(8)
+    from fakes import Store
+    log.store = store = Store()
+    store.data['log'] = {'size': 0}
+    log.entries()  # emptied
+    store.data['log'] = {'size': 8}
     reset(True)
     net.start(WIFI, 8080)
     reset(False)  # the join times out, the access point opens
