@@ -99,19 +99,28 @@ def offered(sentence):
     return {re.sub(r'^Raspberry Pi ', '', p.strip()) for p in parts if p.strip()}
 
 
-def test_readme_and_deploy_offer_the_boards_that_are_not_ruled_out():
+def test_readme_and_deploy_offer_the_boards_that_fit():
+    """The boards README and deploy.md offer are the generated table's
+    "yes" rows; a "tight" one is named with that word, a "no" one only
+    with why."""
     table = fits()
     assert set(p for p, _ in table.values()) <= set(NAMES)
-    wanted = {target for target, (_, ok) in table.items() if ok != 'no'}
+    assert {ok for _, ok in table.values()} <= {'yes', 'tight', 'no'}, table
+    wanted = {target for target, (_, ok) in table.items() if ok == 'yes'}
     readme = ' '.join(text(README).split())
-    m = re.search(r'It targets (.*?) boards;', readme)
-    assert m and offered(m.group(1)) == wanted, (m and m.group(1), wanted)
     deploy_md = ' '.join(text(DOCS / 'deploy.md').split())
-    m = re.search(r'takes this repo to a running (.*?) \(', deploy_md)
-    assert m and offered(m.group(1)) == wanted, (m and m.group(1), wanted)
-    for target, (_, ok) in table.items():
-        if ok == 'no':  # named only to say why not
-            assert target not in offered(m.group(1)), target
+    for page, pattern in ((readme, r'It targets (.*?) boards \('),
+                          (deploy_md, r'takes this repo to a running (.*?) \(')):
+        m = re.search(pattern, page)
+        assert m and offered(m.group(1)) == wanted, (m and m.group(1), wanted)
+        sentences = re.split(r'(?<=[.;:)])\s', page)
+        for target, (_, ok) in table.items():
+            if ok == 'tight':
+                assert any(re.search(r'\b%s\b' % re.escape(target), x)
+                           and 'tight' in x for x in sentences), target
+            if ok == 'no':
+                assert any(re.search(r'\b%s\b' % re.escape(target), x)
+                           and 'frozen' in x for x in sentences), target
 
 
 def test_the_deploy_walkthrough_runs_on_a_board_that_fits():

@@ -8,20 +8,26 @@ import time
 
 from vm import ROOT, VM, make_flash
 
-# Boot and serve as app.main.run does, with the two hooks app.main sets
-# (log.store, log.clock), and one line noted before serving.
+# Boot and serve as app.main.run does, with the hook app.main is to set
+# (log.store); the clock sets log.clock itself (app.time.Time). One line
+# before the clock is loaded (as Wi-Fi's at boot), one after.
 SCRIPT = '''
 import sys
 sys.path.append('lib')  # as the image's main.py
 import asyncio
 from app import main, log
+from app.time import Time
 registry, store = main.boot()
-from app.time.schedules import make
-schedules = make(registry, store)
 log.store = store
-log.clock = schedules.clock
 log.note('wifi: joined "home", IP 127.0.0.1')
-asyncio.run(main.serve(registry, store, False, [], schedules))
+timing = Time(registry, store)
+
+async def go():
+    timing.schedules()  # the clock: the simulated board's is synced
+    log.note('schedule "ev1": start "porch"')
+    await main.serve(registry, store, False, [], timing)
+
+asyncio.run(go())
 '''
 
 
@@ -33,7 +39,7 @@ def served(tmp_path, config=None):
     return VM(flash, script='logged.py').start()
 
 
-def test_a_noted_line_is_printed_and_served_with_its_time(tmp_path):
+def test_noted_lines_are_printed_and_served_with_their_time(tmp_path):
     vm = served(tmp_path)
     try:
         before = int(time.time())
@@ -41,15 +47,21 @@ def test_a_noted_line_is_printed_and_served_with_its_time(tmp_path):
         assert status == 200, body
         events = body['events']
         assert [e['text'] for e in events] == [
-            'wifi: joined "home", IP 127.0.0.1'], events
-        e = events[0]
-        assert sorted(e) == ['t', 'text', 'up_ms'], e
-        # the simulated board's clock is the host's: synced, so "t" is set
-        assert before - 60 <= e['t'] <= before + 1, (e, before)
-        assert 0 <= e['up_ms'] < 60000, e
-        assert 'pinwheel: wifi: joined "home", IP 127.0.0.1\n' in vm.output()
+            'wifi: joined "home", IP 127.0.0.1',
+            'schedule "ev1": start "porch"'], events
+        assert all(sorted(e) == ['t', 'text', 'up_ms'] for e in events)
+        # no clock yet: null; then the simulated board's, the host's clock
+        assert events[0]['t'] is None, events
+        assert before - 60 <= events[1]['t'] <= before + 1, (events, before)
+        assert 0 <= events[0]['up_ms'] <= events[1]['up_ms'] < 60000, events
+        out = vm.output()
+        assert 'pinwheel: wifi: joined "home", IP 127.0.0.1\n' in out
+        assert 'pinwheel: schedule "ev1": start "porch"\n' in out
+        status, body, _ = vm.patch('/api/config', {'log': {'size': 1}})
+        assert status == 200 and body['log'] == {'size': 1}, body
+        assert [e['text'] for e in vm.get('/api/log')[1]['events']] == [
+            'schedule "ev1": start "porch"']
         status, body, _ = vm.patch('/api/config', {'log': {'size': 0}})
-        assert status == 200 and body['log'] == {'size': 0}, body
         assert vm.get('/api/log')[1] == {'events': []}
         status, body, _ = vm.patch('/api/config', {'log': {'size': 200}})
         assert status == 400 and body['error']['field'] == 'log.size', body

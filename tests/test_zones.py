@@ -1,7 +1,8 @@
 """The named zones (app/time/zones.py) against the tz database of this
 machine: each zone's POSIX rules are the ones its tz database file ends
 with, and app.time.tz, run on the MicroPython VM, gives the offset the
-database gives on both sides of every change from 2025 through 2030."""
+database gives on both sides of every change from 2025 through 2030. And
+a named zone set through the API on the served VM."""
 import json
 import re
 import zoneinfo
@@ -99,3 +100,19 @@ def test_offsets_match_at_every_change_2025_to_2030(tmp_path):
     _, count, bad = line[0].split(' ', 2)
     assert int(count) == len(cases)
     assert json.loads(bad) == []
+
+
+def test_a_named_zone_through_the_api(make_vm):
+    vm = make_vm(config={'bindings': []})
+    status, body, _ = vm.patch('/api/config', {'time': {'tz': 'Europe/Berlin'}})
+    assert status == 200 and body['time']['tz'] == 'Europe/Berlin', body
+    status, body, _ = vm.get('/api/time')
+    assert status == 200 and body['tz'] == 'Europe/Berlin', body
+    berlin = zoneinfo.ZoneInfo('Europe/Berlin')
+    want = offset(berlin, body['epoch'])
+    assert body['local'].endswith('+%02d:00' % (want // 3600)), (body, want)
+    status, body, _ = vm.patch('/api/config', {'time': {'tz': 'europe/berlin'}})
+    assert status == 400 and body['error']['field'] == 'time.tz', body
+    assert 'did you mean "Europe/Berlin"' in body['error']['message'], body
+    status, body, _ = vm.get('/api/time/zones')
+    assert status == 200 and body == TABLE, body

@@ -82,14 +82,21 @@ def test_every_listed_zone_parses_and_is_found_by_its_name():
 
 
 def app():
+    from app import schema
     from app.http.api import create_app
+    from app.time import check, needed
+    if not schema.CHECKS:  # as app.main installs the clock's check
+        schema.CHECKS.append(lambda data: needed(data) and check(data))
     reg = Registry(Board('sim', 8), 8)
     reg.on_change = lambda: None
     store = Store()
     return create_app(reg, store), store
 
 
-def test_get_zones_and_patch_a_named_zone():
+def test_get_zones_and_refuse_an_unknown_name():
+    """(A zone that is accepted loads the clock and its runner task, which
+    the WebAssembly port would wait on for ever: tests/test_zones.py sets
+    one on the served VM.)"""
     a, store = app()
     status, body = request(a, 'GET', '/api/time/zones')
     assert status == 200, body
@@ -97,17 +104,10 @@ def test_get_zones_and_patch_a_named_zone():
     assert berlin == [{'name': 'Europe/Berlin',
                        'posix': 'CET-1CEST,M3.5.0,M10.5.0/3'}], berlin
     status, body = request(a, 'PATCH', '/api/config',
-                           {'time': {'tz': 'America/New_York'}})
-    assert status == 200 and body['time']['tz'] == 'America/New_York', body
-    status, body = request(a, 'GET', '/api/time')
-    assert body['tz'] == 'America/New_York', body
-    assert body['local'][-6:] in ('-05:00', '-04:00'), body
-    status, body = request(a, 'PATCH', '/api/config',
                            {'time': {'tz': 'America/Nwe_York'}})
     assert status == 400 and body['error']['field'] == 'time.tz', body
-    assert 'EST5EDT' in body['error']['message'] or \
-        'CET-1CEST' in body['error']['message'], body
-    assert store.data['time']['tz'] == 'America/New_York'
+    assert 'CET-1CEST,M3.5.0,M10.5.0/3' in body['error']['message'], body
+    assert store.data['time']['tz'] == 'UTC'
     assert 'app.time.zones' not in sys.modules
 
 
