@@ -121,7 +121,7 @@ _WHY_ESP8266 = ('pinwheel needs ~62 KB of heap after boot and an ESP8266 '
 
 PROFILES = (
     {'name': 'sim', 'port': 'unix', 'builds': (), 'machines': (),
-     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': 2, 'wire_led': None,
+     'pins': _ESP32_PINS, 'reserved': _ESP_RESERVED, 'led': None, 'wire_led': None,
      'timers': None, 'min_period_ms': 1, 'callbacks': _SIM_TIMER, 'pwm': _ESP32_PWM,
      'why_not': None, 'source': 'the classic ESP32 map (app/sim/__init__.py)'},
     {'name': 'pico', 'port': 'rp2', 'builds': ('RPI_PICO',),

@@ -18,13 +18,14 @@ RESISTOR = 'an LED and a 330 ohm resistor in series'
 def led_pin(name):
     """``(pin, wire)`` for board profile ``name``: the pin the default blink
     drives, and whether you must wire an LED to it (the board has none
-    there); ``(None, False)`` for a board with no profile."""
+    there); ``(None, False)`` for a board with neither (the simulated
+    one) or no profile."""
     row = PROFILES.find(name)
     if row is None:
         return None, False
     if row['led'] is not None:
         return row['led'], False
-    return row['wire_led'], True
+    return row['wire_led'], row['wire_led'] is not None
 
 
 def shown(pin):
@@ -37,7 +38,7 @@ def where(name):
     (docs/boards.md's LED column says the same); '' for the simulated
     board and a board with no profile."""
     pin, wire = led_pin(name)
-    if pin is None or name == 'sim':
+    if pin is None:
         return ''
     if wire:
         return ('it blinks %s: this board has no LED a plain pin can light, '
