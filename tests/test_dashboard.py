@@ -260,7 +260,7 @@ def test_kinds_describe_their_fields(board):
     assert status == 200
     kinds = {k['kind']: k for k in body['kinds']}
     assert sorted(kinds) == ['blink', 'breathe', 'counter', 'edge', 'pattern',
-                             'pulse', 'pwm', 'sample']
+                             'pulse', 'pwm', 'sample', 'switch']
     assert kinds['sample']['output'] is False and kinds['blink']['output'] is True
     assert all(k['doc'] for k in kinds.values())
     period, = kinds['blink']['fields']
