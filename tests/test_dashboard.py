@@ -809,7 +809,7 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
         expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
         # the kinds came with the token: the card's summary and the form
         expect(card(pg, 'led').locator('[data-k=params]')).to_have_text('period 200 ms')
-        expect(pg.locator('#f-kind option')).to_have_count(8)
+        expect(pg.locator('#f-kind option')).to_have_count(9)
         expect(card(pg, 'led')).to_have_attribute('data-level', '1')
         expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
         expect(pg.locator('#edit [data-err=""]')).to_have_text('')
