@@ -1,7 +1,7 @@
 """Schedules: events that act on a binding (a verb of ``Registry.do``: on,
-off, start, stop, toggle, pulse) at a time of day ("HH:MM" local time, or sunrise/sunset plus ``offset_min``) on
-chosen weekdays, their store (``"schedules"`` in config.json) and the
-runner that fires them.
+off, start, stop, toggle, pulse) at a time of day ("HH:MM" local time, or
+sunrise/sunset plus ``offset_min``) on chosen weekdays, their store
+(``"schedules"`` in config.json) and the runner that fires them.
 
 The runner is an asyncio task: it sleeps until the soonest event is due
 (at most a minute, or until the clock or the events change) and acts
@@ -250,7 +250,7 @@ class Schedules:
         if h is None:
             raise invalid('binding', 'no binding "%s"; bindings: %s' % (
                 short(spec['binding'], 40, str),
-                ', '.join(h.id for h in self.registry.bindings) or 'none'))
+                ', '.join(b.id for b in self.registry.bindings) or 'none'))
         if spec['do'] == 'pulse' and h.KIND != 'pulse':
             raise invalid('do', '"pulse" acts on a pulse binding and "%s" is '
                           'a %s; use on, start or toggle' % (h.id, h.KIND))
