@@ -1,12 +1,17 @@
 """The bindings, by id. A change is checked in full (``app.validate``)
 before anything is touched, so a rejected request changes nothing.
 
+``do(verb, binding_id)`` is the one entry point for actions: REST, rules
+(through ``act``), schedules and MQTT all call it, with the verbs of
+``VERBS``, each with one meaning (``do``'s docstring; docs/api.md,
+"Actions").
+
 A binding holds a timer from the board's pool only while it runs: a
 start takes one, a stop gives it back (a pulse or pattern that ended on
 its own gives it back at the next change)."""
-from app import validate
+from app import log, validate
 from app.errors import ApiError
-from app.kinds.handler import MASK
+from app.kinds.handler import MASK, VERBS
 
 
 class Registry:
@@ -62,11 +67,13 @@ class Registry:
         """Raise 409 unless the pool has a timer free."""
         self._release_idle()
         if not self.board.timers_free:
-            running = [b.id for b in self.bindings if b.running]
-            raise ApiError(409, 'no_free_timer', 'all %d timers are in use '
-                           'by running bindings: %s; stop one first'
-                           % (self.board.timers_total, ', '.join(running)),
-                           None)
+            # the holders only: an idle pwm, an edge, a counter or a switch
+            # runs with no timer, and stopping one frees nothing
+            holders = [b.id for b in self.bindings if b.timer is not None]
+            raise ApiError(409, 'no_free_timer', 'all %d timers are held by '
+                           'running bindings: %s; stop one first'
+                           % (self.board.timers_total,
+                              ', '.join(holders) or 'none'), None)
 
     def _run(self, h, need=None):
         """Start ``h``, on a timer from the pool if it ``need``s one (by
@@ -122,17 +129,53 @@ class Registry:
         self._changed()
         return h
 
-    def start(self, binding_id):
-        h = self.get(binding_id)
-        self._run(h)
+    def do(self, verb, binding_id):
+        """``verb`` (one of ``VERBS``) on the binding ``binding_id``, as
+        REST, rules, schedules and MQTT ask for it. One meaning each:
+
+        - start: run from the beginning (a running blink or pattern
+          restarts, a running pulse retriggers its full duration);
+        - stop, off: stop (the output at its idle level);
+        - toggle: stop if it runs, else start;
+        - pulse: start, for a kind that ends on its own (pulse) only;
+        - on: start unless it runs already (no restart).
+
+        Returns the binding. Raises ApiError: 404 no such binding, 400 a
+        verb that is not one or not for this kind, 409 no timer free. A
+        verb that changes nothing (on while it runs, off while it is
+        stopped) saves nothing."""
+        return self._do(verb, self.get(binding_id))
+
+    def _do(self, verb, h):
+        if verb not in VERBS:
+            raise ApiError(400, 'invalid_action', '"%s" is not an action; '
+                           'actions: %s' % (validate.short(verb, 20, str),
+                                            ', '.join(VERBS)), None)
+        if verb == 'pulse' and h.KIND != 'pulse':
+            raise ApiError(400, 'invalid_action', '"pulse" acts on a pulse '
+                           'binding and "%s" is a %s; use start, on or '
+                           'toggle' % (h.id, h.KIND), None)
+        h.sync()  # running as it is now (a pulse that ended, a fault)
+        if verb == 'toggle':
+            verb = 'stop' if h.running else 'start'
+        if verb == 'stop' or verb == 'off':
+            if not h.running and h.timer is None:
+                return h  # stopped already
+            self._halt(h)
+        elif verb == 'on' and h.running:
+            return h
+        else:  # start, on, pulse
+            self._run(h)
         self._changed()
         return h
 
+    def start(self, binding_id):
+        """``do('start', binding_id)``."""
+        return self.do('start', binding_id)
+
     def stop(self, binding_id):
-        h = self.get(binding_id)
-        self._halt(h)
-        self._changed()
-        return h
+        """``do('stop', binding_id)``."""
+        return self.do('stop', binding_id)
 
     def _remove(self, h):
         self._halt(h)
@@ -150,11 +193,11 @@ class Registry:
         self._changed()
 
     def act(self, do, target_id, source):
-        """A rule's action (``app.kinds.rules``), from ``source``'s deferred work:
-        start, stop, toggle or pulse the binding ``target_id`` as the REST
-        calls would (saved the same way); or, for the binding itself,
-        ``save`` (a counter's total) or ``release`` (give back the timer
-        of a fade that ended).
+        """A rule's action (``app.kinds.rules``), from ``source``'s deferred
+        work: ``do`` (a verb) on the binding ``target_id``, as ``do`` does
+        it (saved the same way) and noted in the event log; or, for the
+        binding itself, ``save`` (a counter's total) or ``release`` (give
+        back the timer of a fade that ended).
         Never raises: a problem shows in ``source``'s ``error``."""
         if self._busy:  # a change is under way: after it
             self._later.append((do, target_id, source))
@@ -182,14 +225,17 @@ class Registry:
             self._release_idle()
             return
         h = self.find(target_id)
-        if h is None:
-            raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
-                           'this rule does nothing' % target_id)
-        if do == 'stop' or (do == 'toggle' and h.running):
-            self._halt(h)
-        else:  # start, toggle of a stopped one, pulse (a full new duration)
-            self._run(h)
-        self._changed()
+        line = 'rule of "%s": %s "%s"' % (source.id, do, target_id)
+        try:
+            if h is None:
+                raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
+                               'this rule does nothing' % target_id)
+            self._do(do, h)
+        except Exception as e:  # act gives it to source.error
+            log.note('%s: %s' % (line, e.message if isinstance(e, ApiError)
+                                 else repr(e)))
+            raise
+        log.note(line)
 
     def _drain(self):
         """Run the rule actions that waited for a change to end."""
@@ -224,5 +270,5 @@ def _guarded(change):
     return run
 
 
-for _name in ('create', 'update', 'start', 'stop', 'delete', 'replace_all'):
+for _name in ('create', 'update', 'do', 'delete', 'replace_all'):
     setattr(Registry, _name, _guarded(getattr(Registry, _name)))

@@ -260,7 +260,7 @@ def test_kinds_describe_their_fields(board):
     assert status == 200
     kinds = {k['kind']: k for k in body['kinds']}
     assert sorted(kinds) == ['blink', 'breathe', 'counter', 'edge', 'pattern',
-                             'pulse', 'pwm', 'sample']
+                             'pulse', 'pwm', 'sample', 'switch']
     assert kinds['sample']['output'] is False and kinds['blink']['output'] is True
     assert all(k['doc'] for k in kinds.values())
     period, = kinds['blink']['fields']
@@ -809,7 +809,7 @@ def test_token_guarding_reads_too(browser, tmp_path_factory):
         expect(pg.locator('#s-live')).to_have_text('live')  # the stream sent the token
         # the kinds came with the token: the card's summary and the form
         expect(card(pg, 'led').locator('[data-k=params]')).to_have_text('period 200 ms')
-        expect(pg.locator('#f-kind option')).to_have_count(8)
+        expect(pg.locator('#f-kind option')).to_have_count(9)
         expect(card(pg, 'led')).to_have_attribute('data-level', '1')
         expect(pg.locator('#f-pin option[value="4"]')).to_have_count(1)
         expect(pg.locator('#edit [data-err=""]')).to_have_text('')

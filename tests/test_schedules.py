@@ -98,7 +98,7 @@ def test_not_synced_nothing_fires_and_status_says_so(board):
 
 def test_event_crud_and_errors(board):
     status, ev, _ = board.post('/api/schedules', {
-        'id': 'wake', 'binding': 'led', 'do': 'pulse', 'at': '06:30'})
+        'id': 'wake', 'binding': 'led', 'do': 'on', 'at': '06:30'})
     assert status == 201 and ev['days'] == ['mon', 'tue', 'wed', 'thu',
                                             'fri', 'sat', 'sun'], ev
     status, ev, _ = board.patch('/api/schedules/wake', {'days': ['sat'],

@@ -9,6 +9,7 @@ from app.strictjson import loads
 from app.errors import ApiError, error, json_errors, low_memory
 from app.http.server import Server
 from app.validate import check_id, short
+from app.kinds.handler import VERBS
 
 VERSION = '0.1.0'  # also the sw_version app.mqtt.hass announces
 _HEX = const('0123456789abcdefABCDEF')
@@ -176,13 +177,13 @@ def create_app(registry, store, mqtt=None, timing=None):
         partial = method == 'PATCH'
         return registry.update(binding_id, loads(request.body), partial).to_dict()
 
-    @add('/api/bindings/<binding_id>/start', ['POST'])
-    def start(request, binding_id):
-        return registry.start(_binding_id(binding_id)).to_dict()
-
-    @add('/api/bindings/<binding_id>/stop', ['POST'])
-    def stop(request, binding_id):
-        return registry.stop(_binding_id(binding_id)).to_dict()
+    # POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: one route
+    # for every verb of registry.do (docs/api.md, "Actions")
+    @add('/api/bindings/<binding_id>/<verb>', ['POST'])
+    def action(request, binding_id, verb):
+        if verb not in VERBS:
+            return _not_found(request)
+        return registry.do(verb, _binding_id(binding_id)).to_dict()
 
     @add('/api/status', ['GET'])
     def status(request):

@@ -8,7 +8,7 @@ A field's ``schema`` is JSON Schema (``type``, ``minimum``, ``maximum``,
 ``app.validate.check_field`` checks the same rules. A new rule needs both.
 """
 from micropython import const
-from app.kinds.handler import REQUIRED
+from app.kinds.handler import REQUIRED, VERBS
 from app import kinds as table
 
 # app.validate's limits: its constants are private to it (MicroPython
@@ -47,8 +47,7 @@ def schema(rule, board):
             'required': ['when', 'do', 'binding'],
             'properties': {
                 'when': when,
-                'do': {'type': 'string',
-                       'enum': ['start', 'stop', 'toggle', 'pulse']},
+                'do': {'type': 'string', 'enum': list(VERBS)},
                 'binding': {'type': 'string', 'minLength': 1,
                             'maxLength': 32}}}}
     if isinstance(rule[0], str):

@@ -7,7 +7,7 @@ import sys
 
 MODULES = {'blink': 'Blink', 'breathe': 'Breathe', 'counter': 'Counter',
            'edge': 'Edge', 'pattern': 'Pattern', 'pulse': 'Pulse',
-           'pwm': 'Pwm', 'sample': 'Sample'}  # kind -> its class in app.kinds.<kind>
+           'pwm': 'Pwm', 'sample': 'Sample', 'switch': 'Switch'}  # kind -> its class in app.kinds.<kind>
 KINDS = {}  # name -> class, of the kinds loaded so far
 
 

@@ -26,7 +26,7 @@ class Counter(Input):
          'the total to count on from (a meter reading)'),
         ('on', 'rules+count', NO_RULES, None,
          'rules: when press/release/rising/falling/count>=N, do '
-         'start/stop/toggle/pulse to a binding'))
+         'start/stop/on/off/toggle/pulse to a binding'))
     ACTS = True  # saves through the registry's act
     save_ms = SAVE_MINUTES * 60000  # tests shorten it
 

@@ -10,5 +10,5 @@ class Edge(Input):
     DOC = 'watches a button or switch on an input pin: presses, rules'
     FIELDS = Input.FIELDS + (
         ('on', 'rules', NO_RULES, None,
-         'rules: when press/release/rising/falling, do start/stop/toggle/'
-         'pulse to a binding'),)
+         'rules: when press/release/rising/falling, do start/stop/on/off/'
+         'toggle/pulse to a binding'),)

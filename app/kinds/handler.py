@@ -23,6 +23,9 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 US_MAX_MS = const(268435)  # periods up to this many ms are timed in us (2**28 us)
 REQUIRED = object()
+# What can be done to a binding, one meaning each (app.registry's ``do``;
+# docs/api.md, "Actions"): REST, rules, schedules and MQTT take these words
+VERBS = const(('start', 'stop', 'toggle', 'pulse', 'on', 'off'))
 PERIODIC = Timer.PERIODIC
 ONE_SHOT = Timer.ONE_SHOT
 

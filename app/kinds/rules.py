@@ -7,19 +7,20 @@ A binding that reads an input (``edge``, ``counter``, ``sample``) may carry
   ``press`` or ``release`` (the edge the binding counts as a press, and the
   other one; see ``app.kinds.inputs``), or on a counter ``count>=N`` (once per
   run, when its count reaches N);
-- ``do``: ``start``, ``stop``, ``toggle`` (stop if it runs, else start) or
-  ``pulse`` (start a ``pulse`` binding again: a full new duration);
+- ``do``: one of the verbs of ``app.kinds.handler.VERBS`` (start, stop,
+  toggle, pulse, on, off), meaning what ``Registry.do`` does with it;
 - ``binding``: the id of the binding acted on.
 
 The interrupt only records what happened (one byte per edge in a ring of
 ``EVENTS``; a full ring loses the edge and counts it in ``stats.drops``); the binding's deferred work runs the actions, in order,
-through ``Registry.act``, as a REST call would (same checks, saved the same
-way). A rule naming a binding that does not exist is refused at create; one
+through ``Registry.act`` (which calls ``Registry.do``, as a REST call does:
+same checks, saved the same way, and noted in the event log). A rule naming a binding that does not exist is refused at create; one
 whose binding is deleted later shows in its own binding's ``error``. A rule
 may not lead back to its own binding, directly or through other rules.
 """
 from micropython import const
 from app.errors import ApiError, invalid
+from app.kinds.handler import VERBS
 
 RISING = const(1)  # the event bits the interrupt records
 FALLING = const(2)
@@ -28,7 +29,6 @@ RELEASE = const(8)
 EVENTS = const(16)  # ring size: a power of two
 WHEN = {'rising': RISING, 'falling': FALLING, 'press': PRESS,
         'release': RELEASE}
-DO = ('start', 'stop', 'toggle', 'pulse')
 _KEYS = ('when', 'do', 'binding')
 _MAX = const(8)
 _COUNT_MAX = const(0x1FFFFFFF)
@@ -69,9 +69,9 @@ def check(field, value, counts):
                 counts and count_of(when) is not None):
             raise invalid(where + '.when', '%s.when must be one of %s'
                           % (where, whens))
-        if rule.get('do') not in DO:
+        if rule.get('do') not in VERBS:
             raise invalid(where + '.do', '%s.do must be one of %s'
-                          % (where, ', '.join(DO)))
+                          % (where, ', '.join(VERBS)))
         target = rule.get('binding')
         if not isinstance(target, str) or not 1 <= len(target) <= 32:
             raise invalid(where + '.binding', '%s.binding must be the id of '
@@ -99,7 +99,7 @@ def links(binding_id, rules, peers, field='on'):
                                or 'none'), where + '.binding')
         if rule['do'] == 'pulse' and peer[0] != 'pulse':
             raise invalid(where + '.do', '%s: "pulse" acts on a pulse '
-                          'binding and "%s" is a %s; use start or toggle'
+                          'binding and "%s" is a %s; use start, on or toggle'
                           % (where, target, peer[0]))
         path = _path_back(target, binding_id, peers, [binding_id, target])
         if path:

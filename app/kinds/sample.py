@@ -18,7 +18,7 @@ class Sample(Handler):
                'internal pull resistor: up, down or none'),
               ('on', 'rules', [], None,
                'rules: when press/release/rising/falling, do start/stop/'
-               'toggle/pulse to a binding'))
+               'on/off/toggle/pulse to a binding'))
 
     def setup(self):
         self._window = self.params['window']

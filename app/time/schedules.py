@@ -1,12 +1,12 @@
-"""Schedules: events that start, stop, pulse or toggle a binding at a time
-of day ("HH:MM" local time, or sunrise/sunset plus ``offset_min``) on
-chosen weekdays, their store (``"schedules"`` in config.json) and the
-runner that fires them.
+"""Schedules: events that act on a binding (a verb of ``Registry.do``: on,
+off, start, stop, toggle, pulse) at a time of day ("HH:MM" local time, or
+sunrise/sunset plus ``offset_min``) on chosen weekdays, their store
+(``"schedules"`` in config.json) and the runner that fires them.
 
 The runner is an asyncio task: it sleeps until the soonest event is due
 (at most a minute, or until the clock or the events change) and acts
-through the registry, exactly as the REST API does. Nothing here runs in
-an interrupt.
+through ``Registry.do``, exactly as the REST API does, and notes each
+firing in the event log. Nothing here runs in an interrupt.
 
 - An event fires once per occurrence: at its minute, or later when the
   clock jumps forward over it by less than ``schedule.catch_up_min``
@@ -20,23 +20,27 @@ an interrupt.
   ``error``: why its last firing failed (its binding vanished, no timer
   free, no location for sunrise).
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
-  synced, take the state the events imply: the latest start or stop
-  event before now (within a week) wins.
+  synced, take the state the events imply: the latest on, start, off or
+  stop event before now (within a week) wins, applied as "on" or "off"
+  (a binding started meanwhile is not restarted).
 """
 import asyncio
 from micropython import const
+from app import log
 from app.errors import ApiError, invalid
+from app.kinds.handler import VERBS
 from app.time.tz import DAY, weekday
 from app.validate import check_id, check_int, count, short
 
 DAYS = const(('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
-ACTIONS = const(('start', 'stop', 'pulse', 'toggle'))
 FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled'))
 SUNRISE = const(-1)
 SUNSET = const(-2)
 _MAX_SLEEP_S = const(60)
+# the verbs that leave a binding in a state, and that state (power-on)
+_STATES = {'on': 'on', 'start': 'on', 'off': 'off', 'stop': 'off'}
 _WEEK = const(8)  # days looked through for an event's next or last time
-_EXAMPLE = const('{"binding": "led", "do": "start", "at": "07:30", '
+_EXAMPLE = const('{"binding": "led", "do": "on", "at": "07:30", '
                  '"days": ["mon", "fri"]}')
 
 
@@ -74,8 +78,8 @@ def check(body, base=None):
     binding = spec['binding']
     if not isinstance(binding, str):
         raise invalid('binding', 'binding must be the id of a binding')
-    if spec['do'] not in ACTIONS:
-        raise invalid('do', 'do must be one of: ' + ', '.join(ACTIONS))
+    if spec['do'] not in VERBS:
+        raise invalid('do', 'do must be one of: ' + ', '.join(VERBS))
     at = _minutes(spec['at'])
     if at is None:
         raise invalid('at', 'at must be "HH:MM" (00:00 to 23:59, local '
@@ -242,10 +246,14 @@ class Schedules:
 
     def _checked(self, body, base=None):
         spec = check(body, base)
-        if self.registry.find(spec['binding']) is None:
+        h = self.registry.find(spec['binding'])
+        if h is None:
             raise invalid('binding', 'no binding "%s"; bindings: %s' % (
                 short(spec['binding'], 40, str),
-                ', '.join(h.id for h in self.registry.bindings) or 'none'))
+                ', '.join(b.id for b in self.registry.bindings) or 'none'))
+        if spec['do'] == 'pulse' and h.KIND != 'pulse':
+            raise invalid('do', '"pulse" acts on a pulse binding and "%s" is '
+                          'a %s; use on, start or toggle' % (h.id, h.KIND))
         if spec['at'] in ('sunrise', 'sunset') and self._location() is None:
             raise invalid('at', '%s needs the board\'s location: PATCH '
                           '/api/config {"location": {"lat": 51.5, "lon": '
@@ -417,43 +425,40 @@ class Schedules:
                 soonest = t
         return soonest - now if soonest > now else 1
 
-    def _fire(self, ev, t, now):
+    def _fire(self, ev, t, now, verb=None):
+        """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
         ev.last_fired = now
         ev.fired = t
-        registry = self.registry
-        h = registry.find(ev.binding)
-        if h is None:
-            ev.error = 'binding "%s" does not exist (deleted)' % ev.binding
-            return
+        verb = verb or ev.do
+        line = 'schedule "%s": %s "%s"' % (ev.id, verb, ev.binding)
         try:
-            h.sync()
-            do = ev.do
-            if do == 'toggle':
-                do = 'stop' if h.running else 'start'
-            if do == 'pulse' or (do == 'start' and not h.running):
-                registry.start(h.id)
-            elif do == 'stop' and (h.running or h.timer is not None):
-                registry.stop(h.id)
+            if self.registry.find(ev.binding) is None:
+                raise ApiError(404, 'not_found', 'binding "%s" does not '
+                               'exist (deleted)' % ev.binding)
+            self.registry.do(verb, ev.binding)
             ev.error = None
         except ApiError as e:
             ev.error = e.message
         except Exception as e:  # the runner goes on whatever happens
             ev.error = '%s: %s' % (type(e).__name__, e)
+        log.note(line if ev.error is None else line + ': ' + ev.error)
 
     def power_on(self, now):
         """Put each ``power_on: "schedule"`` binding in the state its
-        latest start or stop event before ``now`` says."""
+        latest on, start, off or stop event before ``now`` says: "on" or
+        "off" (one started by hand meanwhile keeps running as it is)."""
         for h in list(self.registry.bindings):
             if h.power_on != 'schedule':
                 continue
             latest = None
             for ev in self.events:
-                if ev.enabled and ev.binding == h.id and ev.do in ('start', 'stop'):
+                if ev.enabled and ev.binding == h.id and ev.do in _STATES:
                     t = self.last_before(ev, now)
                     if t is not None and (latest is None or t > latest[0]):
                         latest = (t, ev)
             if latest is not None:
-                self._fire(latest[1], latest[0], now)
+                ev = latest[1]
+                self._fire(ev, latest[0], now, _STATES[ev.do])
 
     async def run(self):
         """The runner: a task of app.main, for ever."""

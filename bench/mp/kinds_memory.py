@@ -19,6 +19,7 @@ BODIES = {
                   'on': RULE},
     'counter': {'kind': 'counter'},
     'counter+rule': {'kind': 'counter', 'on': RULE},
+    'switch': {'kind': 'switch'},
 }
 OUT_PINS = [12, 13, 14, 15, 16, 17, 18, 19]
 IN_PINS = [32, 33, 25, 26, 27, 21, 22, 23]

@@ -1,11 +1,16 @@
 """Registry and handler logic inside the VM, without HTTP: validation,
-reconfigure, replace_all, the timer pool, limits, the sample ring buffer."""
+reconfigure, replace_all, the timer pool, limits, the sample ring buffer,
+the actions (``do``: every verb on every kind; rules, schedules and power-on
+through it) and the switch kind."""
 import time
 import unit
-from app import sim
+from app import log, schema, sim, startup
 from app.board.board import Board
 from app.errors import ApiError
 from app.registry import Registry
+from app.time import tz
+from app.time.clock import Clock
+from app.time.schedules import Schedules
 
 
 def registry(name='sim', virtual_timers=8, max_bindings=16):
@@ -93,7 +98,7 @@ def test_kind_fields_are_checked():
         if kind is not None:
             body['kind'] = kind
         e = refused(reg, reg.create, body)
-        assert 'blink, breathe, counter, edge, pattern, pulse, pwm, sample' in e.message, e.message
+        assert 'blink, breathe, counter, edge, pattern, pulse, pwm, sample, switch' in e.message, e.message
         assert e.code == ('invalid_field' if kind is None else 'unknown_kind')
     e = refused(reg, reg.create, ['blink'])
     assert e.code == 'invalid_json'
@@ -531,6 +536,307 @@ def test_delete_frees_pin_and_timer():
     assert reg.board.timers_free == 1
     h2 = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
     assert h2.timer is timer  # the same timer, reused
+    cleanup(reg)
+
+
+# ------------------------------------------------------------------ actions
+
+# one binding of every kind, created stopped; the ones that hold a timer
+# from the pool while they run
+KINDS = (
+    ({'kind': 'blink', 'pin': 2, 'period_ms': 100000}, True),
+    ({'kind': 'pulse', 'pin': 4, 'duration_ms': 100000}, True),
+    ({'kind': 'pattern', 'pin': 5, 'steps_ms': [100000, 100000]}, True),
+    ({'kind': 'sample', 'pin': 34, 'period_ms': 100000}, True),
+    ({'kind': 'breathe', 'pin': 13, 'period_ms': 4000}, True),
+    ({'kind': 'pwm', 'pin': 12, 'duty': 30}, False),
+    ({'kind': 'edge', 'pin': 32}, False),
+    ({'kind': 'counter', 'pin': 33}, False),
+    ({'kind': 'switch', 'pin': 14}, False),
+)
+
+
+def counting_begins(h):
+    """Count ``h``'s begin() calls: one per start from the beginning."""
+    h.begins = 0
+    begin = h.begin
+
+    def counted():
+        h.begins += 1
+        begin()
+    h.begin = counted
+    return h
+
+
+def make_all(reg):
+    out = []
+    for body, holds in KINDS:
+        b = dict(body)
+        b['id'] = body['kind']
+        b['start'] = False
+        out.append((counting_begins(reg.create(b)), holds))
+    return out
+
+
+def test_every_verb_means_one_thing_on_every_kind():
+    reg = registry()
+    for h, holds in make_all(reg):
+        kind = h.KIND
+        free = reg.board.timers_free
+        idle = h.level
+
+        def check(verb, running, begins, changes):
+            assert reg.do(verb, h.id) is h
+            assert (h.running, h.begins, reg.changes) == (
+                running, begins, changes), (kind, verb, h.running, h.begins,
+                                            reg.changes)
+            assert (h.timer is not None) == (running and holds), (kind, verb)
+            assert reg.board.timers_free == free - (running and holds)
+            if not running and h.OUTPUT:
+                assert h.level == idle, (kind, verb, h.level)
+        n = reg.changes
+        check('stop', False, 0, n)  # stopped already: nothing, not saved
+        check('off', False, 0, n)
+        check('on', True, 1, n + 1)
+        check('on', True, 1, n + 1)  # running: no restart, not saved
+        check('start', True, 2, n + 2)  # running: from the beginning
+        check('toggle', False, 2, n + 3)
+        check('toggle', True, 3, n + 4)
+        check('off', False, 3, n + 5)
+        check('start', True, 4, n + 6)
+        check('stop', False, 4, n + 7)
+        if kind == 'pulse':
+            check('pulse', True, 5, n + 8)
+            check('pulse', True, 6, n + 9)  # retriggers
+            check('stop', False, 6, n + 10)
+        else:
+            e = refused(reg, reg.do, 'pulse', h.id)
+            assert (e.status, e.code) == (400, 'invalid_action'), e.message
+            assert 'is a %s' % kind in e.message, e.message
+        for verb in ('restart', 'START', '', None, 1):
+            e = refused(reg, reg.do, verb, h.id)
+            assert (e.status, e.code) == (400, 'invalid_action'), verb
+            assert 'start, stop, toggle, pulse, on, off' in e.message, e.message
+    e = refused(reg, reg.do, 'on', 'nope')
+    assert (e.status, e.code) == (404, 'not_found')
+    cleanup(reg)
+
+
+def test_a_pulse_that_ended_is_started_by_on_and_its_timer_freed_by_off():
+    reg = registry(virtual_timers=1)
+    p = reg.create({'kind': 'pulse', 'pin': 4, 'duration_ms': 5})
+    assert wait_until(lambda: not p.running)
+    assert p.timer is not None  # given back at the next change
+    reg.do('off', p.id)
+    assert p.timer is None and reg.board.timers_free == 1
+    reg.do('on', p.id)  # it does not run: on starts it
+    assert p.running and p.timer is not None
+    cleanup(reg)
+
+
+def test_no_free_timer_names_only_the_bindings_that_hold_one():
+    reg = registry(virtual_timers=2)
+    reg.create(blink(id='a', pin=2, start=True))
+    reg.create(blink(id='b', pin=4, start=True))
+    reg.create(blink(id='c', pin=5))
+    reg.create({'id': 'dim', 'kind': 'pwm', 'pin': 12, 'duty': 20})
+    reg.create({'id': 'btn', 'kind': 'edge', 'pin': 32})
+    reg.create({'id': 'meter', 'kind': 'counter', 'pin': 33})
+    reg.create({'id': 'relay', 'kind': 'switch', 'pin': 14})
+    reg.create({'id': 'sleepy', 'kind': 'pwm', 'pin': 13, 'start': False})
+    assert all(h.running for h in reg.bindings if h.id not in ('c', 'sleepy'))
+    assert reg.board.timers_free == 0
+    for verb in ('start', 'on', 'toggle'):
+        e = refused(reg, reg.do, verb, 'c')
+        assert (e.status, e.code) == (409, 'no_free_timer'), e.message
+        assert 'held by running bindings: a, b;' in e.message, e.message
+        for other in ('dim', 'btn', 'meter', 'relay', 'sleepy'):
+            assert other not in e.message, e.message
+    # a switch needs none: it goes on and off with every timer taken
+    reg.do('off', 'relay')
+    reg.do('on', 'relay')
+    assert reg.get('relay').running and reg.board.timers_free == 0
+    cleanup(reg)
+
+
+# ------------------------------------------------------------------- switch
+
+def test_switch_is_an_output_that_is_on_or_off():
+    reg = registry(virtual_timers=0)  # it never needs one
+    h = reg.create({'id': 'relay', 'kind': 'switch', 'pin': 14,
+                    'start': False})
+    assert h.params == {'active_level': 1}
+    assert sim.line(14).mode == sim.Pin.OUT and sim.line(14).level == 0
+    for verb, on in (('on', True), ('on', True), ('off', False),
+                     ('toggle', True), ('toggle', False), ('start', True),
+                     ('stop', False), ('start', True), ('start', True)):
+        reg.do(verb, 'relay')
+        d = h.to_dict()
+        assert (d['running'], d['level'], sim.line(14).level) == (
+            on, int(on), int(on)), (verb, d)
+        assert h.timer is None and d['stats']['fires'] == 0
+        assert h.spec()['start'] is on  # restored at boot as it was
+    # active low: idle (off) is high from the moment the pin is an output
+    low = reg.create({'id': 'lamp', 'kind': 'switch', 'pin': 15,
+                      'active_level': 0, 'start': False})
+    assert sim.line(15).level == 1 and low.level == 1
+    reg.do('on', 'lamp')
+    assert sim.line(15).level == 0 and low.running
+    reg.do('off', 'lamp')
+    assert sim.line(15).level == 1 and not low.running
+    reg.update('lamp', {'active_level': 1})
+    assert sim.line(15).level == 0
+    for bad in (2, True, '1', None):
+        e = refused(reg, reg.create, {'kind': 'switch', 'pin': 16,
+                                      'active_level': bad})
+        assert e.field == 'active_level', e.message
+    e = refused(reg, reg.create, {'kind': 'switch', 'pin': 34})
+    assert e.code == 'invalid_pin', e.message  # input-only pin
+    e = refused(reg, reg.create, {'kind': 'switch', 'pin': 16, 'duration_ms': 5})
+    assert e.field == 'duration_ms', e.message
+    cleanup(reg)
+
+
+def test_switch_power_on_policies():
+    reg = registry()
+    reg.replace_all(startup.power_on([
+        {'id': 'on', 'kind': 'switch', 'pin': 2, 'power_on': 'on',
+         'start': False},
+        {'id': 'off', 'kind': 'switch', 'pin': 4, 'power_on': 'off',
+         'start': True},
+        {'id': 'kept-on', 'kind': 'switch', 'pin': 5, 'start': True},
+        {'id': 'kept-off', 'kind': 'switch', 'pin': 12, 'start': False},
+        {'id': 'sched', 'kind': 'switch', 'pin': 13, 'power_on': 'schedule',
+         'start': True}]))
+    assert [(h.id, h.running, sim.line(h.pin_id).level)
+            for h in reg.bindings] == [
+        ('on', True, 1), ('off', False, 0), ('kept-on', True, 1),
+        ('kept-off', False, 0), ('sched', False, 0)]
+    cleanup(reg)
+
+
+# ------------------------------------------- rules and schedules through do
+
+def test_rule_actions_go_through_do_and_the_log():
+    reg = registry()
+    relay = counting_begins(reg.create(
+        {'id': 'relay', 'kind': 'switch', 'pin': 14, 'start': False}))
+    led = counting_begins(reg.create(blink(id='led', pin=2, start=True)))
+    button = reg.create({'id': 'button', 'kind': 'edge', 'pin': 32,
+                         'on': [{'when': 'press', 'do': 'toggle',
+                                 'binding': 'relay'},
+                                {'when': 'release', 'do': 'on',
+                                 'binding': 'led'}]})
+    reg.act('toggle', 'relay', button)
+    assert relay.running and log.entries()[-1]['text'] == (
+        'rule of "button": toggle "relay"')
+    reg.act('on', 'led', button)  # runs already: not restarted
+    assert led.running and led.begins == 0
+    assert log.entries()[-1]['text'] == 'rule of "button": on "led"'
+    reg.act('off', 'relay', button)
+    assert not relay.running and button.error is None
+    reg.act('pulse', 'relay', button)  # never raises: the error says why
+    assert not relay.running and 'is a switch' in button.error, button.error
+    assert log.entries()[-1]['text'].startswith(
+        'rule of "button": pulse "relay": "pulse" acts on a pulse binding')
+    for do in ('on', 'off'):  # the rules take every verb
+        reg.update('button', {'on': [{'when': 'press', 'do': do,
+                                      'binding': 'relay'}]})
+    e = refused(reg, reg.update, 'button', {'on': [
+        {'when': 'press', 'do': 'pulse', 'binding': 'relay'}]})
+    assert e.field == 'on[0].do' and 'is a switch' in e.message, e.message
+    e = refused(reg, reg.update, 'button', {'on': [
+        {'when': 'press', 'do': 'restart', 'binding': 'relay'}]})
+    assert 'start, stop, toggle, pulse, on, off' in e.message, e.message
+    cleanup(reg)
+
+
+MONDAY = tz.days_from_civil(2026, 11, 30)
+
+
+def at(day, hh, mm):
+    return day * 86400 + hh * 3600 + mm * 60
+
+
+class Store:
+    """config.json without a file."""
+
+    def __init__(self):
+        self.data = schema.defaults()
+
+    def save(self, bindings):
+        self.data['bindings'] = bindings
+
+
+def schedules(reg):
+    sched = Schedules(reg, Store(), Clock(Store()))
+    sched.clock.set(at(MONDAY, 6, 0), 'manual')
+    return sched
+
+
+def test_schedule_on_does_not_restart_a_running_blink():
+    reg = registry()
+    led = counting_begins(reg.create(blink(id='led', pin=2, start=True)))
+    sched = schedules(reg)
+    on = sched.create({'id': 'morning', 'binding': 'led', 'do': 'on',
+                       'at': '08:00'})
+    sched.create({'id': 'again', 'binding': 'led', 'do': 'start',
+                  'at': '09:00'})
+    sched.create({'id': 'night', 'binding': 'led', 'do': 'off',
+                  'at': '22:00'})
+    sched.tick(at(MONDAY, 7, 59))
+    changes = reg.changes
+    sched.tick(at(MONDAY, 8, 0))
+    assert on.last_fired == at(MONDAY, 8, 0) and on.error is None
+    assert led.running and led.begins == 0 and reg.changes == changes
+    assert log.entries()[-1]['text'] == 'schedule "morning": on "led"'
+    sched.tick(at(MONDAY, 9, 0))  # start: from the beginning
+    assert led.running and led.begins == 1
+    assert log.entries()[-1]['text'] == 'schedule "again": start "led"'
+    sched.tick(at(MONDAY, 22, 0))
+    assert not led.running and led.timer is None
+    sched.tick(at(MONDAY + 1, 8, 0))  # stopped: on starts it
+    assert led.running and led.begins == 2
+    e = unit.raises(ApiError, sched.create, {'binding': 'led', 'do': 'pulse',
+                                             'at': '10:00'})
+    assert e.field == 'do' and 'is a blink' in e.message, e.message
+    e = unit.raises(ApiError, sched.create, {'binding': 'led', 'do': 'dim',
+                                             'at': '10:00'})
+    assert 'start, stop, toggle, pulse, on, off' in e.message, e.message
+    cleanup(reg)
+
+
+def test_power_on_schedule_applies_on_or_off_and_restarts_nothing():
+    reg = registry()
+    reg.replace_all(startup.power_on([
+        {'id': 'porch', 'kind': 'switch', 'pin': 14, 'power_on': 'schedule',
+         'start': True},
+        {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 100000,
+         'power_on': 'schedule', 'start': True},
+        {'id': 'fan', 'kind': 'switch', 'pin': 15, 'power_on': 'schedule'}]))
+    porch, led, fan = [counting_begins(h) for h in reg.bindings]
+    assert not porch.running and not led.running and not fan.running
+    reg.do('on', 'led')  # started by hand before the clock was set
+    assert led.begins == 1
+    sched = schedules(reg)
+    sched.create({'id': 'dusk', 'binding': 'porch', 'do': 'on',
+                  'at': '18:00'})
+    sched.create({'id': 'late', 'binding': 'porch', 'do': 'off',
+                  'at': '23:00'})
+    sched.create({'id': 'led-on', 'binding': 'led', 'do': 'start',
+                  'at': '07:00'})
+    sched.create({'id': 'fan-on', 'binding': 'fan', 'do': 'start',
+                  'at': '07:00'})
+    sched.create({'id': 'fan-off', 'binding': 'fan', 'do': 'stop',
+                  'at': '12:00'})
+    sched._powered = False  # a boot at 20:00
+    sched.tick(at(MONDAY, 20, 0))
+    assert porch.running and porch.begins == 1
+    assert led.running and led.begins == 1  # "start" applied as "on"
+    assert not fan.running and fan.begins == 0
+    texts = [e['text'] for e in log.entries()[-3:]]
+    assert texts == ['schedule "dusk": on "porch"', 'schedule "led-on": on "led"',
+                     'schedule "fan-off": off "fan"'], texts
     cleanup(reg)
 
 
