@@ -534,8 +534,8 @@ def test_lenient_json_is_refused_with_its_offset(clean, method, path, data,
     config_before = clean.get('/api/config')[1]
     level = board_pin(clean, 34)['level']
     err = check_error(raw(clean, method, path, data, FORM), 400,
-                      'invalid_json', None, says=['at byte %d' % offset,
-                                                  'expected'])
+                      'invalid_json', None, says=[
+                          'at line 1 column %d' % (offset + 1), 'expected'])
     assert snapshot(clean) == before
     assert clean.get('/api/config')[1] == config_before
     assert board_pin(clean, 34)['level'] == level
