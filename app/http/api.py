@@ -204,6 +204,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             'missed_total': sum(h.missed_now() for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
+            'config_errors': store.config_errors,
             'clock': timing.status(),
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
@@ -243,6 +244,11 @@ def create_app(registry, store, mqtt=None, timing=None):
             mqtt.apply()  # a changed mqtt section restarts the bridge
         timing.follow()  # the events, the zone or the place may be new
         return out
+
+    @add('/api/config/rejected', ['GET', 'DELETE'])
+    def config_rejected(request):
+        from app.http import admin
+        return admin.rejected(request, registry, store)
 
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
