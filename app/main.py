@@ -79,9 +79,39 @@ def _drop_boot_code():
 
 
 def _port(store):
+    """The port to serve on: PINWHEEL_PORT (``make run PORT=``, the unix
+    port only), else the config's. A PORT that is not one: one line, exit 1."""
     env = getattr(os, 'getenv', None)  # the unix port only
     port = env and env('PINWHEEL_PORT')
-    return int(port) if port else store.data['http']['port']
+    if not port:
+        return store.data['http']['port'] if store else None
+    if not (port.isdigit() and 1 <= int(port) <= 65535):
+        print('pinwheel: PORT=%s is not a port: use a number from 1 to 65535,'
+              ' e.g. make run PORT=8081' % port[:20])
+        raise SystemExit(1)
+    return int(port)
+
+
+def _cannot_serve(e, host, port, sim):
+    """Why the socket could not be had, in words (no OSError repr)."""
+    import errno
+    code = e.args[0] if e.args else None
+    again = ('make run PORT=%d' % (port + 1 if port < 65535 else 8080)
+             if sim else 'set "http": {"port": N} in config.json')
+    if code == getattr(errno, 'EADDRINUSE', 98):
+        why = ('port %d is taken: another program (another pinwheel?) is '
+               'listening on it; stop that one, or pick another port: %s'
+               % (port, again))
+    elif code == getattr(errno, 'EACCES', 13):
+        why = ('port %d is below 1024, which needs root; pick one from 1024 '
+               'up: %s' % (port, again))
+    elif code == getattr(errno, 'EADDRNOTAVAIL', 99):
+        why = ('%s is not an address of this machine; fix "http": {"host"} '
+               'in config.json, or leave it out' % host)
+    else:
+        why = 'error %s' % errno.errorcode.get(code, code) if hasattr(
+            errno, 'errorcode') else 'error %s' % code
+    return 'pinwheel: cannot serve on %s:%d: %s' % (host, port, why)
 
 
 def log_requests(app):
@@ -215,7 +245,7 @@ async def serve(registry, store, log=True, running=None, timing=None):
     try:
         await app.start_server(host=host, port=port, ready=ready)
     except OSError as e:  # the port is taken, or the address is not ours
-        print('pinwheel: cannot serve on %s:%d: %r' % (host, port, e))
+        print(_cannot_serve(e, host, port, board.sim))
         if board.sim:  # make run: say so and stop (PORT=... picks another)
             raise SystemExit(1)
         await idle(registry, 'no socket on port %d' % port, timing)
@@ -246,6 +276,7 @@ def run(path='config.json', argv=None):
     """Boot and serve until Ctrl-C. ``--quiet`` (or ``"http": {"log":
     false}`` in config.json) turns the request log off."""
     argv = sys.argv if argv is None else argv
+    _port(None)  # a PORT that is none: said before anything boots
     registry, store = boot(path)
     log = '--quiet' not in argv and store.data['http'].get('log', True)
     from app.board import net

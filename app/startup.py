@@ -67,10 +67,12 @@ class Rejected:
     def __init__(self):
         self.errors = []
         self.first = None
+        self.fields = []  # the field of each, for deploy.py --config
 
     def add(self, where, e, message=None):
         message = message or e.message
         self.errors.append({'where': where, 'message': message})
+        self.fields.append((e.field, e.message))
         if self.first is None:
             self.first = {'code': e.code, 'message': e.message,
                           'field': e.field}

@@ -14,6 +14,7 @@ from . import ROOT, DeployError
 from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
                     check_firmware, close, compare, find_port, open_board)
 from .boot import restart
+from .checkconfig import check_config, read_config
 from .build import (add_sim, build, check_image, image_mpy_version,
                     sync_local)
 
@@ -22,21 +23,23 @@ def fmt_bytes(n):
     return '{:,} bytes'.format(n)
 
 
-def plan_config(board, args):
+def plan_config(board, args, name=None):
     """Decide the config.json the board gets: (bytes or None to keep it,
     (note, dry-run note), token or None). Refuses before anything is
-    written."""
+    written: a config it copies must pass the checks of the board ``name``
+    (its profile, as check_firmware found it) in full."""
     has = 'config.json' in board.contents
+    if args.config or not has:
+        path = args.config or ROOT / 'config.json'
+        text = read_config(path)
+        info = board.info or {}
+        check_config(path, text, None if name == 'sim' else (
+            info.get('platform', ''), info.get('build', ''),
+            info.get('machine', '')), unknown=name == 'unknown')
     if args.config:
-        try:
-            text = Path(args.config).read_bytes()
-        except OSError as e:
-            raise DeployError('cannot read --config %s: %s'
-                              % (args.config, e.strerror)) from None
         note = ('replaced the board\'s config.json with %s' % args.config,
                 'would replace the board\'s config.json with %s' % args.config)
     elif not has:
-        text = (ROOT / 'config.json').read_bytes()
         note = ('the board had no config.json: installed the repo default',
                 'the board has no config.json: would install the repo default')
     else:
@@ -108,7 +111,7 @@ def deploy(args):
                   % (info['platform'], info.get('build', ''),
                      ', '.join(PROFILES.port_names(info['platform']))))
         plan = compare(board, image, sizes)
-        config, note, token = plan_config(board, args)
+        config, note, token = plan_config(board, args, name)
         stale = sorted(p for p in board.files
                        if p.startswith(tuple(d + '/' for d in MANAGED))
                        and p not in sizes)
@@ -206,6 +209,12 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.build_only or args.sim_flash:
+        if args.sim_flash and args.config:  # before anything is built
+            try:
+                check_config(args.config, read_config(args.config))
+            except DeployError as e:
+                print('deploy: error: %s' % e, file=sys.stderr)
+                return 1
         image = Path(args.build_only or ROOT / 'build' / 'image')
         sizes = build(image, sim=bool(args.sim_flash))
         print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
