@@ -24,9 +24,9 @@ class Config:
         self.safe_mode = False
         # safe mode: [{'where', 'message'}] of what the kept file has that
         # does not run, and the kept file's path (None: none is kept)
-        self.config_errors = []
-        self.rejected = None
-        self.problem = None  # the first of them, as ``error`` shows it
+        self.config_errors: list = []
+        self.rejected: 'str | None' = None
+        self.problem: 'dict | None' = None  # the first, as ``error`` shows it
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
         # app.http.api: each save writes them to pins.json
         self.idle_pins = None

@@ -79,12 +79,17 @@ def _drop_boot_code():
 
 
 def _port(store):
-    """The port to serve on: PINWHEEL_PORT (``make run PORT=``, the unix
-    port only), else the config's. A PORT that is not one: one line, exit 1."""
+    """The port to serve on: PORT (``make run PORT=``), else the config's."""
+    return _env_port() or store.data['http']['port']
+
+
+def _env_port():
+    """PINWHEEL_PORT (``make run PORT=``; the unix port only) or None. A
+    PORT that is not one: one line, exit 1."""
     env = getattr(os, 'getenv', None)  # the unix port only
     port = env and env('PINWHEEL_PORT')
     if not port:
-        return store.data['http']['port'] if store else None
+        return None
     if not (port.isdigit() and 1 <= int(port) <= 65535):
         print('pinwheel: PORT=%s is not a port: use a number from 1 to 65535,'
               ' e.g. make run PORT=8081' % port[:20])
@@ -276,7 +281,7 @@ def run(path='config.json', argv=None):
     """Boot and serve until Ctrl-C. ``--quiet`` (or ``"http": {"log":
     false}`` in config.json) turns the request log off."""
     argv = sys.argv if argv is None else argv
-    _port(None)  # a PORT that is none: said before anything boots
+    _env_port()  # a PORT that is none: said before anything boots
     registry, store = boot(path)
     log = '--quiet' not in argv and store.data['http'].get('log', True)
     from app.board import net
