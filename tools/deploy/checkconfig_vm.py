@@ -19,7 +19,10 @@ sys.path.insert(0, ROOT)
 
 from app.sim import install  # noqa: E402
 install()  # the simulated board is machine, as on `make run`
-from app import startup, validate  # noqa: E402
+from app import schema, startup, validate  # noqa: E402
+from app.time import check as check_time, needed  # noqa: E402
+# the clock's and events' checks, as app.main installs them on a board
+schema.CHECKS.append(lambda data: check_time(data) if needed(data) else None)
 from app.board.board import Board  # noqa: E402
 from app.errors import ApiError  # noqa: E402
 from app.registry import Registry  # noqa: E402
