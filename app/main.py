@@ -1,7 +1,8 @@
 """Boot: read the config, build board and registry, serve the API.
 
-Nothing here may brick a board: any problem with config.json boots in safe
-mode (no bindings, server up, /api/status names the problem), and a board
+Nothing here may brick a board: a problem in config.json boots in safe
+mode (what validates runs, server up, /api/status lists what does not:
+``app.startup``), and a board
 with no network (no ``socket`` module, as on a Pico without W, or Wi-Fi
 and access point both down) runs its bindings headless. Ctrl-C stops the
 timers, releases the pins and returns (exit status 0 on the unix port).
