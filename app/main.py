@@ -98,28 +98,6 @@ def _env_port():
     return int(port)
 
 
-def _cannot_serve(e, host, port, sim):
-    """Why the socket could not be had, in words (no OSError repr)."""
-    import errno
-    code = e.args[0] if e.args else None
-    again = ('make run PORT=%d' % (port + 1 if port < 65535 else 8080)
-             if sim else 'set "http": {"port": N} in config.json')
-    if code == getattr(errno, 'EADDRINUSE', 98):
-        why = ('port %d is taken: another program (another pinwheel?) is '
-               'listening on it; stop that one, or pick another port: %s'
-               % (port, again))
-    elif code == getattr(errno, 'EACCES', 13):
-        why = ('port %d is below 1024, which needs root; pick one from 1024 '
-               'up: %s' % (port, again))
-    elif code == getattr(errno, 'EADDRNOTAVAIL', 99):
-        why = ('%s is not an address of this machine; fix "http": {"host"} '
-               'in config.json, or leave it out' % host)
-    else:
-        why = 'error %s' % errno.errorcode.get(code, code) if hasattr(
-            errno, 'errorcode') else 'error %s' % code
-    return 'pinwheel: cannot serve on %s:%d: %s' % (host, port, why)
-
-
 def log_requests(app):
     """Print one line per request: method, path, status and milliseconds.
 
@@ -251,7 +229,9 @@ async def serve(registry, store, log=True, running=None, timing=None):
     try:
         await app.start_server(host=host, port=port, ready=ready)
     except OSError as e:  # the port is taken, or the address is not ours
-        print(_cannot_serve(e, host, port, board.sim))
+        from app import startup  # boot-only code: its words cost no heap
+        print(startup.cannot_serve(e, host, port, board.sim))
+        _drop_boot_code()
         if board.sim:  # make run: say so and stop (PORT=... picks another)
             raise SystemExit(1)
         await idle(registry, 'no socket on port %d' % port, timing)

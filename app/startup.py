@@ -298,3 +298,26 @@ def _save_pins(store, registry):
             store.save_pins(pins)
         except OSError as e:
             print('pinwheel: cannot write pins.json: %r' % e)
+
+
+def cannot_serve(e, host, port, sim):
+    """Why ``app.main.serve`` could not have its socket, in words (no
+    OSError repr)."""
+    import errno
+    code = e.args[0] if e.args else None
+    again = ('make run PORT=%d' % (port + 1 if port < 65535 else 8080)
+             if sim else 'set "http": {"port": N} in config.json')
+    if code == getattr(errno, 'EADDRINUSE', 98):
+        why = ('port %d is taken: another program (another pinwheel?) is '
+               'listening on it; stop that one, or pick another port: %s'
+               % (port, again))
+    elif code == getattr(errno, 'EACCES', 13):
+        why = ('port %d is below 1024, which needs root; pick one from 1024 '
+               'up: %s' % (port, again))
+    elif code == getattr(errno, 'EADDRNOTAVAIL', 99):
+        why = ('%s is not an address of this machine; fix "http": {"host"} '
+               'in config.json, or leave it out' % host)
+    else:
+        why = 'error %s' % errno.errorcode.get(code, code) if hasattr(
+            errno, 'errorcode') else 'error %s' % code
+    return 'pinwheel: cannot serve on %s:%d: %s' % (host, port, why)
