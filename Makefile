@@ -51,8 +51,9 @@ image: $(RUN_STAMP)
 	$(BIN)/python deploy.py --build-only build/image
 
 # Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off.
+# CONFIG=path runs with that config, checked first (it replaces the flash's).
 run: $(RUN_STAMP)
-	$(BIN)/python deploy.py --sim-flash $(FLASH)
+	$(BIN)/python deploy.py --sim-flash $(FLASH)$(if $(CONFIG), --config $(CONFIG))
 	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) main.py $(ARGS)
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).

@@ -2,6 +2,12 @@
 
 A save writes ``config.json.tmp`` and renames it over ``config.json``, so a
 power cut leaves the old file or the new one, never half of one.
+
+Safe mode (``app.startup``): a config.json with parts that do not validate
+runs the rest. The file as it was is kept: it stays config.json until the
+first save, which moves it to config.rejected.json (``keep_rejected``);
+it is dropped only by a whole new config (PUT /api/config) or on request
+(DELETE /api/config/rejected): no save loses a rejected binding.
 """
 import json
 import os
@@ -16,16 +22,14 @@ class Config:
         self.data = schema.defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
+        # safe mode: [{'where', 'message'}] of what the kept file has that
+        # does not run, and the kept file's path (None: none is kept)
+        self.config_errors: list = []
+        self.rejected: 'str | None' = None
+        self.problem: 'dict | None' = None  # the first, as ``error`` shows it
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
         # app.http.api: each save writes them to pins.json
         self.idle_pins = None
-
-    def enter_safe_mode(self, error):
-        """Run with no bindings. The broken file stays until the first save,
-        which keeps it as config.json.bad."""
-        self.safe_mode = True
-        self.error = error
-        self.data['bindings'] = []
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -33,8 +37,7 @@ class Config:
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
-            if self.safe_mode and exists(self.path):
-                _replace(self.path, self.path + '.bad')
+            keep_rejected(self)
             with open(tmp, 'w') as f:
                 json.dump(self.data, f)
             _replace(tmp, self.path)
@@ -46,10 +49,7 @@ class Config:
             self.error = {'code': 'save_failed', 'field': None, 'message':
                           'could not save %s: %s' % (self.path, e)}
             return
-        if self.safe_mode or self.error:
-            self.safe_mode = False
-            self.error = None
-
+        saved(self)
 
     def pins_path(self):
         return self.path.rpartition('/')[0] + '/pins.json' if '/' in \
@@ -62,6 +62,51 @@ class Config:
         with open(path + '.tmp', 'w') as f:
             json.dump({'config': checksum(self.path), 'pins': pins}, f)
         _replace(path + '.tmp', path)
+
+
+def rejected_path(path):
+    """Where the rejected file of ``path`` is kept: config.rejected.json."""
+    return (path[:-5] if path.endswith('.json') else path) + '.rejected.json'
+
+
+def keep_rejected(store):
+    """Before a save: a rejected config.json becomes config.rejected.json
+    (one kept before is replaced, and the log says so). OSError: the save
+    fails and nothing is lost."""
+    if store.rejected != store.path:
+        return
+    kept = rejected_path(store.path)
+    if exists(kept):
+        from app import log
+        log.note('config: %s (kept before) replaced by the config.json '
+                 'rejected at this boot' % kept)
+    _replace(store.path, kept)
+    store.rejected = kept
+
+
+def saved(store):
+    """After a save: the config on flash is what runs; safe mode lasts while
+    a rejected file is kept (nothing kept: nothing is left out)."""
+    if store.rejected is None:
+        store.config_errors = []
+        store.problem = None
+    store.safe_mode = bool(store.config_errors)
+    store.error = store.problem if store.safe_mode else None
+
+
+def drop_rejected(store):
+    """Forget the rejected file: the next save writes config.json without
+    keeping it; then ``remove_rejected`` deletes a kept one."""
+    kept = store.rejected
+    store.rejected = None
+    store.config_errors = []
+    store.problem = None
+    return kept if kept != store.path else None
+
+
+def remove_rejected(kept):
+    if kept is not None and exists(kept):
+        os.remove(kept)
 
 
 def exists(path):

@@ -1,7 +1,8 @@
 """Boot: read the config, build board and registry, serve the API.
 
-Nothing here may brick a board: any problem with config.json boots in safe
-mode (no bindings, server up, /api/status names the problem), and a board
+Nothing here may brick a board: a problem in config.json boots in safe
+mode (what validates runs, server up, /api/status lists what does not:
+``app.startup``), and a board
 with no network (no ``socket`` module, as on a Pico without W, or Wi-Fi
 and access point both down) runs its bindings headless. Ctrl-C stops the
 timers, releases the pins and returns (exit status 0 on the unix port).
@@ -79,9 +80,22 @@ def _drop_boot_code():
 
 
 def _port(store):
+    """The port to serve on: PORT (``make run PORT=``), else the config's."""
+    return _env_port() or store.data['http']['port']
+
+
+def _env_port():
+    """PINWHEEL_PORT (``make run PORT=``; the unix port only) or None. A
+    PORT that is not one: one line, exit 1."""
     env = getattr(os, 'getenv', None)  # the unix port only
     port = env and env('PINWHEEL_PORT')
-    return int(port) if port else store.data['http']['port']
+    if not port:
+        return None
+    if not (port.isdigit() and 1 <= int(port) <= 65535):
+        print('pinwheel: PORT=%s is not a port: use a number from 1 to 65535,'
+              ' e.g. make run PORT=8081' % port[:20])
+        raise SystemExit(1)
+    return int(port)
 
 
 def log_requests(app):
@@ -215,7 +229,9 @@ async def serve(registry, store, log=True, running=None, timing=None):
     try:
         await app.start_server(host=host, port=port, ready=ready)
     except OSError as e:  # the port is taken, or the address is not ours
-        print('pinwheel: cannot serve on %s:%d: %r' % (host, port, e))
+        from app import startup  # boot-only code: its words cost no heap
+        print(startup.cannot_serve(e, host, port, board.sim))
+        _drop_boot_code()
         if board.sim:  # make run: say so and stop (PORT=... picks another)
             raise SystemExit(1)
         await idle(registry, 'no socket on port %d' % port, timing)
@@ -246,6 +262,7 @@ def run(path='config.json', argv=None):
     """Boot and serve until Ctrl-C. ``--quiet`` (or ``"http": {"log":
     false}`` in config.json) turns the request log off."""
     argv = sys.argv if argv is None else argv
+    _env_port()  # a PORT that is none: said before anything boots
     registry, store = boot(path)
     log = '--quiet' not in argv and store.data['http'].get('log', True)
     from app.board import net

@@ -1,81 +1,276 @@
 """What boot runs once: build board, store and registry from config.json.
 
 Loaded by ``app.main.boot`` and dropped after it (its code is heap on most
-ports). Nothing here may brick a board: any problem with config.json boots
-in safe mode.
+ports). Nothing here may brick a board, and a problem in one part of
+config.json costs only that part ("safe mode"): every binding and event
+that validates runs, a section key that does not takes its default, and
+each part left out is listed in ``store.config_errors`` (GET /api/status)
+and the event log. The file as it was is kept (``app.config``): GET
+/api/config/rejected serves it until PUT /api/config applies a fixed one
+or DELETE /api/config/rejected drops it. A file that is not JSON at all
+boots with the defaults and no bindings, and says where it breaks.
 """
 import json
 import os
 from app.board.board import Board
-from app import schema
+from app import log, schema, validate
 from app.strictjson import problem
-from app.config import Config, exists
+from app.config import Config, exists, rejected_path
 from app.errors import ApiError
 from app.registry import Registry
 
+_TRIES = 256  # each try leaves one part out: a config has fewer
 
-def load(store):
-    """Read and check ``store``'s file; on any problem raise ApiError with the
-    field. A crash between write and rename may leave only the .tmp."""
-    path = store.path
+
+def read(path):
+    """config.json's bytes (bytes: text mode dies on non-UTF-8), or None if
+    there is none. A crash between write and rename may leave only the
+    .tmp: it is complete (the rename comes after the write)."""
     if not exists(path) and exists(path + '.tmp'):
         os.rename(path + '.tmp', path)
     try:
-        with open(path, 'rb') as f:  # bytes: text mode dies on non-UTF-8
-            text = f.read()
+        with open(path, 'rb') as f:
+            return f.read()
     except OSError:
-        raise ApiError(400, 'invalid_json', '%s not found' % path, None)
-    # strict: MicroPython's parser would half-read a damaged file (commas
-    # and colons are optional to it) and apply what it made of it
+        return None
+
+
+def parse(text, rejected):
+    """The JSON object of ``text``; ``{}`` (and the reason in ``rejected``)
+    if it is none. Strict: MicroPython's parser would half-read a damaged
+    file (commas and colons are optional to it) and apply what it made of
+    it."""
     where = problem(text)
     try:
         if where is not None:
             raise ValueError
         data = json.loads(text)
     except Exception:  # ValueError, UnicodeError, too big
-        raise ApiError(400, 'invalid_json', '%s is not valid JSON (%s%d bytes'
-                       '; truncated or corrupt?)' % (
-                           path, where + '; ' if where else '', len(text)),
-                       None)
-    # leaves data at the defaults if it raises
-    store.data = schema.check(data, None)
-    return store.data
+        rejected.add('config.json', ApiError(
+            400, 'invalid_json', 'not valid JSON: %s(%d bytes; truncated or '
+            'corrupt?); no part of it runs' % (
+                where + ' ' if where else '', len(text))))
+        return {}
+    if not isinstance(data, dict):
+        rejected.add('config.json', ApiError(
+            400, 'invalid_json', 'the config must be a JSON object ({...}), '
+            'so no part of it runs'))
+        return {}
+    return data
 
 
-def _error_dict(e):
-    if isinstance(e, ApiError):
-        return {'code': e.code, 'message': e.message, 'field': e.field}
-    return {'code': 'invalid_config', 'message': str(e), 'field': 'board'}
+class Rejected:
+    """What a config had that does not run: ``errors`` [{'where',
+    'message'}] and ``first``, the first as the old "config_error" showed
+    it ({'code', 'message', 'field'})."""
+
+    def __init__(self):
+        self.errors = []
+        self.first = None
+        self.fields = []  # the field of each, for deploy.py --config
+
+    def add(self, where, e, message=None):
+        message = message or e.message
+        self.errors.append({'where': where, 'message': message})
+        self.fields.append((e.field, e.message))
+        if self.first is None:
+            self.first = {'code': e.code, 'message': e.message,
+                          'field': e.field}
+
+
+def _index(field, name):
+    """``i`` of a field ``name[i]...``, else None."""
+    if field and field.startswith(name + '['):
+        end = field.find(']')
+        if end > 0:
+            try:
+                return int(field[len(name) + 1:end])
+            except ValueError:
+                pass
+    return None
+
+
+def _unprefixed(message, name, i):
+    prefix = '%s[%d]: ' % (name, i)
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
+def _renumbered(e, name, i, orig):
+    """``e`` (about item ``i`` of what was checked) about item ``orig`` of
+    the file."""
+    e.field = '%s[%d]%s' % (name, orig, e.field[e.field.find(']') + 1:])
+    e.message = '%s[%d]: %s' % (name, orig, _unprefixed(e.message, name, i))
+    return e
+
+
+def sections(data, rejected):
+    """``schema.check`` of ``data`` with what fails left out, one part per
+    try: an event (``schedules[i]``), else the key at fault, which takes
+    its default (a section's key, else the whole top-level key)."""
+    events = data.get('schedules')
+    index = list(range(len(events))) if isinstance(events, list) else None
+    seen = []
+    for _ in range(_TRIES):
+        try:
+            return schema.check(data, None)
+        except ApiError as e:
+            field = e.field or ''
+            top = field.split('.')[0].split('[')[0]
+            i = _index(field, 'schedules')
+            events = data.get('schedules')
+            if index is not None and isinstance(events, list) and (
+                    i is not None and i < len(events) or
+                    field == 'schedules' and e.code == 'limit_reached'
+                    and events):
+                if i is None:  # more events than limits.schedules: the last
+                    i = len(events) - 1
+                    e.field = 'schedules[%d]' % i
+                orig = index.pop(i)
+                events.pop(i)
+                e = _renumbered(e, 'schedules', i, orig)
+                rejected.add('schedules[%d]' % orig, e, _unprefixed(
+                    e.message, 'schedules', orig))
+                continue
+            section = data.get(top)
+            key = field[len(top) + 1:]
+            if ('.' in field and isinstance(section, dict) and key in section
+                    and field not in seen):
+                seen.append(field)
+                data[top] = dict(section)
+                del data[top][key]
+                where = field
+            elif any(k[:32] == top for k in data):  # ids are cut to 32
+                top = [k for k in data if k[:32] == top][0]
+                data.pop(top)
+                where = top
+            else:  # nothing left to leave out: the defaults
+                rejected.add('config.json', e)
+                return schema.check({}, None)
+            rejected.add(where, e, '%s; %s runs with its default' % (
+                e.message, where))
+    return schema.check({}, None)
+
+
+def bindings(bodies, check, rejected):
+    """The bindings of ``bodies`` that pass ``check`` (which takes a list
+    and raises an ApiError naming ``bindings[i]`` if it refuses it, as
+    ``Registry.replace_all`` does), one left out per try; returns them."""
+    bodies = list(bodies)
+    index = list(range(len(bodies)))
+    for _ in range(_TRIES):
+        try:
+            check(bodies)
+            return bodies
+        except ApiError as e:
+            i = _index(e.field, 'bindings')
+            if i is None or i >= len(bodies):  # cannot say which: none run
+                for orig in index:
+                    rejected.add('bindings[%d]' % orig, e)
+                bodies = []
+                continue
+            orig = index.pop(i)
+            bodies.pop(i)
+            e = _renumbered(e, 'bindings', i, orig)
+            rejected.add('bindings[%d]' % orig, e,
+                         _unprefixed(e.message, 'bindings', orig))
+    return []
 
 
 def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config."""
     store = Config(path)
-    problem = None
+    rejected = Rejected()
+    text = read(path)
+    missing = text is None
+    data = {} if missing else parse(text, rejected)
+    store.data = data = sections(data, rejected)
+    limits = data['limits']
+    pins = True
     try:
-        load(store)
-    except ApiError as e:
-        problem = e
-    limits = store.data['limits']
-    try:
-        board = Board(store.data['board'], limits['virtual_timers'])
+        board = Board(data['board'], limits['virtual_timers'])
     except ValueError as e:
-        problem = problem or e
+        # no pins: no binding can run, and each stays in the kept file
+        rejected.add('board', ApiError(400, 'invalid_config', str(e),
+                                       'board'))
         board = Board('auto', limits['virtual_timers'], safe=True)
+        data['bindings'] = []
+        pins = False
     registry = Registry(board, limits['bindings'])
-    if problem is None:
-        try:
-            registry.replace_all(power_on(store.data['bindings']))
-        except ApiError as e:
-            problem = e
-    if problem is not None:
-        error = _error_dict(problem)
-        store.enter_safe_mode(error)
-        store.data['schedules'] = []
-        print('pinwheel: SAFE MODE:', error['message'])
+    data['bindings'] = bindings(
+        power_on(data['bindings']), registry.replace_all, rejected)
+    if rejected.errors:
+        store.rejected = path  # moved to config.rejected.json by the first save
     else:
+        _kept(store, board, rejected)
+    store.config_errors = rejected.errors
+    store.problem = rejected.first
+    if missing:
+        store.problem = {'code': 'invalid_json', 'field': None, 'message':
+                         '%s not found: running with the defaults and no '
+                         'bindings until the first save writes one' % path}
+    store.safe_mode = bool(rejected.errors) or missing
+    store.error = store.problem
+    _tell(store, registry, rejected, missing)
+    if pins and not missing:
         _save_pins(store, registry)
     return registry, store
+
+
+def _kept(store, board, rejected):
+    """A rejected file kept from an earlier boot: what it still has that
+    does not run (the same checks, nothing applied), in ``rejected``."""
+    kept = rejected_path(store.path)
+    text = read(kept)
+    if text is None:
+        return
+    store.rejected = kept
+    data = sections(parse(text, rejected), rejected)
+    if data['board'] not in ('auto', board.name):
+        rejected.add('board', ApiError(
+            400, 'invalid_config', 'this board is %s, not %s'
+            % (board.name, data['board']), 'board'))
+    else:
+        scratch = Registry(board, data['limits']['bindings'])
+        timers = board.pool_size(data['limits']['virtual_timers'])
+        bindings(power_on(data['bindings']), lambda bodies: validate.bodies(
+            scratch, bodies, timers), rejected)
+    if not rejected.errors:  # e.g. made by a newer image than this one
+        rejected.add('config.json', ApiError(
+            400, 'invalid_config', '%s (kept from an earlier boot) validates '
+            'in full now: PUT it to /api/config to apply it, or DELETE '
+            '/api/config/rejected' % kept))
+
+
+def _tell(store, registry, rejected, missing):
+    """The console and the event log: each part left out, then one line."""
+    for error in rejected.errors:
+        log.note('config: %s rejected: %s' % (error['where'],
+                                              error['message']))
+    if missing:
+        log.note('SAFE MODE: ' + store.problem['message'])
+    elif store.rejected == store.path and not store.data['bindings'] and \
+            rejected.errors[0]['where'] in ('config.json', 'board'):
+        log.note('SAFE MODE: %s: %s; running with no bindings. GET '
+                 '/api/config/rejected has the file as it was' % (
+                     rejected.errors[0]['where'],
+                     rejected.errors[0]['message']))
+    elif store.rejected == store.path:
+        log.note('SAFE MODE: %s has %d part%s that do%s not validate (listed '
+                 'above); running the rest: %d binding%s, %d event%s. GET '
+                 '/api/config/rejected has the file as it was' % (
+                     store.path, len(rejected.errors),
+                     '' if len(rejected.errors) == 1 else 's',
+                     'es' if len(rejected.errors) == 1 else '',
+                     len(registry.bindings),
+                     '' if len(registry.bindings) == 1 else 's',
+                     len(store.data['schedules']),
+                     '' if len(store.data['schedules']) == 1 else 's'))
+    elif store.rejected is not None:
+        log.note('SAFE MODE: %s is kept with %d part%s that did not validate;'
+                 ' fix it and PUT it to /api/config, or DELETE '
+                 '/api/config/rejected' % (
+                     store.rejected, len(rejected.errors),
+                     '' if len(rejected.errors) == 1 else 's'))
 
 
 def power_on(bodies):
@@ -103,3 +298,26 @@ def _save_pins(store, registry):
             store.save_pins(pins)
         except OSError as e:
             print('pinwheel: cannot write pins.json: %r' % e)
+
+
+def cannot_serve(e, host, port, sim):
+    """Why ``app.main.serve`` could not have its socket, in words (no
+    OSError repr)."""
+    import errno
+    code = e.args[0] if e.args else None
+    again = ('make run PORT=%d' % (port + 1 if port < 65535 else 8080)
+             if sim else 'set "http": {"port": N} in config.json')
+    if code == getattr(errno, 'EADDRINUSE', 98):
+        why = ('port %d is taken: another program (another pinwheel?) is '
+               'listening on it; stop that one, or pick another port: %s'
+               % (port, again))
+    elif code == getattr(errno, 'EACCES', 13):
+        why = ('port %d is below 1024, which needs root; pick one from 1024 '
+               'up: %s' % (port, again))
+    elif code == getattr(errno, 'EADDRNOTAVAIL', 99):
+        why = ('%s is not an address of this machine; fix "http": {"host"} '
+               'in config.json, or leave it out' % host)
+    else:
+        why = 'error %s' % errno.errorcode.get(code, code) if hasattr(
+            errno, 'errorcode') else 'error %s' % code
+    return 'pinwheel: cannot serve on %s:%d: %s' % (host, port, why)

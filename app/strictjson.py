@@ -46,15 +46,38 @@ class _Bad(Exception):
 
 def problem(raw):
     """None if ``raw`` (bytes) is one JSON text as RFC 8259 defines it, in
-    UTF-8; else where and what was expected, for a message: ``at byte 41:
-    expected ',' or '}'``. Also refused, though RFC 8259 allows them:
+    UTF-8; else where and what was expected, for a message: ``at line 3
+    column 14: expected ',' or '}'`` (both from 1; a column counts
+    characters, not bytes). Also refused, though RFC 8259 allows them:
     UTF-16 surrogate escapes (MicroPython turns them into bytes that are
     not UTF-8) and nesting deeper than 32."""
     try:
         _scan(raw)
     except _Bad as e:
-        return 'at byte %d: expected %s' % e.args
+        offset, expected = e.args
+        return 'at %s: expected %s' % (position(raw, offset), expected)
     return None
+
+
+def position(raw, offset):
+    """``line L column C`` of byte ``offset`` in ``raw`` (bytes), both from
+    1, as an editor shows them: a column counts UTF-8 characters."""
+    line = 1
+    start = 0
+    i = 0
+    n = min(offset, len(raw))
+    while i < n:
+        if raw[i] == 0x0a:
+            line += 1
+            start = i + 1
+        i += 1
+    column = 1
+    i = start
+    while i < n:
+        if not 0x80 <= raw[i] <= 0xbf:  # not a UTF-8 continuation byte
+            column += 1
+        i += 1
+    return 'line %d column %d' % (line, column)
 
 
 def _scan(raw):

@@ -374,7 +374,8 @@ def test_busy_port_is_one_line(tmp_path):
 
 @pytest.mark.parametrize('size_kb,before_copying', [
     (40, True),  # less free than the image: refused before copying
-    (160, False),  # enough bytes, but each file takes whole 4 KB pages: ENOSPC
+    (160, False),  # enough bytes (the image: ~146 KB), but each file takes
+    # whole 4 KB pages: ENOSPC
 ])
 def test_full_flash_is_one_line(tmp_path, size_kb, before_copying):
     """A virtual board whose flash is a small tmpfs, mounted in a private

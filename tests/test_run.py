@@ -5,7 +5,9 @@ import signal
 import subprocess
 import time
 
-from vm import MICROPYTHON, VM, make_flash
+import pytest
+
+from vm import MICROPYTHON, ROOT, VM, make_flash
 
 BLINK = {'bindings': [{'id': 'led', 'kind': 'blink', 'pin': 2,
                        'period_ms': 20}]}
@@ -148,5 +150,34 @@ def test_a_taken_port_is_one_line_and_exit_1(tmp_path, make_vm):
     out = res.stdout + res.stderr
     assert res.returncode == 1, out
     assert 'Traceback' not in out and 'serving' not in out, out
-    assert re.search(r'^pinwheel: cannot serve on 127\.0\.0\.1:%d: '
-                     % first.port, out, re.M), out
+    # said in words, with the way out; no OSError repr
+    assert re.search(r'^pinwheel: cannot serve on 127\.0\.0\.1:%d: port %d '
+                     r'is taken: .*pick another port: make run PORT=%d$'
+                     % (first.port, first.port, first.port + 1), out, re.M), out
+    assert 'OSError' not in out and 'Errno' not in out, out
+
+
+@pytest.mark.parametrize('port', ['abc', '70000', '0', '-1', '80 80'])
+def test_a_port_that_is_none_is_one_line_and_exit_1(tmp_path, port):
+    flash = make_flash(tmp_path / 'flash', BLINK)
+    res = subprocess.run([MICROPYTHON, 'main.py'], cwd=flash, timeout=30,
+                         env={'PINWHEEL_PORT': port}, capture_output=True,
+                         text=True)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert out.splitlines() == [
+        'pinwheel: PORT=%s is not a port: use a number from 1 to 65535, '
+        'e.g. make run PORT=8081' % port], out
+
+
+def test_make_run_with_a_bad_port_is_one_line_and_exit_1(tmp_path):
+    flash = make_flash(tmp_path / 'flash', BLINK)
+    res = subprocess.run(['make', '-s', '-o', '.venv/.installed-run', 'run',
+                          'PORT=70000', 'FLASH=%s' % flash], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0, res.stdout + res.stderr
+    said = [ln for ln in (res.stdout + res.stderr).splitlines()
+            if ln.startswith('pinwheel:')]
+    assert said == ['pinwheel: PORT=70000 is not a port: use a number from 1 '
+                    'to 65535, e.g. make run PORT=8081'], res.stdout + res.stderr
+    assert 'Traceback' not in res.stdout + res.stderr

@@ -1,72 +1,34 @@
-"""The rare routes: GET/PUT/PATCH /api/config and GET /api/board."""
+"""The rare routes: /api/config, /api/config/rejected and GET /api/board."""
 from micropython import const
 from app import schema
 from app.strictjson import loads
 from app.board.board import CAP_ADC, CAP_IN, CAP_OUT, CAP_PULL, pin_key
-from app.errors import ApiError, invalid
 
-_SECTIONS = const(('http', 'wifi', 'limits', 'mqtt', 'time', 'location',
-                   'schedule'))  # merged key by key by PATCH
 _EXAMPLE = const('-d \'{"limits": {"bindings": 8}}\' with PATCH, or with PUT '
                  'the whole config (GET /api/config gives it)')
 
 
 def config(request, registry, store):
-    """GET: the running config, secrets redacted. PUT: a whole new config,
-    ``bindings`` included (a PUT without them would delete every binding).
-    PATCH: only what is sent: a section's keys replace those keys,
-    ``bindings`` (if sent) replaces the list. Either is checked in full
-    and applied at once (all bindings replaced when ``bindings`` or
-    ``limits`` are sent), then saved; a secret sent back as "********"
-    keeps its stored value."""
-    board = registry.board
+    """GET: the running config, secrets redacted (in safe mode: what runs,
+    the kept file is GET /api/config/rejected). PUT: a whole new config;
+    PATCH: only what is sent (``app.settings.change``)."""
     method = request.method
-    store.data['bindings'] = registry.specs()
     if method not in ('PUT', 'PATCH'):
+        store.data['bindings'] = registry.specs()
         return schema.redact(store.data)
-    sent = loads(request.body, _EXAMPLE)
-    if method == 'PATCH':
-        new = merge(store.data, sent)
-    elif isinstance(sent, dict) and 'bindings' not in sent:
-        raise invalid('bindings', 'bindings is required in a PUT; use PATCH '
-                      'to change part of the config')
-    else:
-        new = sent
-    data = schema.check(new, store.data)
-    if data['board'] not in ('auto', board.name):
-        raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
-                      'different board needs a reflash)'
-                      % (board.name, board.name))
-    # a PATCH of other sections leaves the bindings running as they are
-    if method == 'PUT' or 'bindings' in sent or 'limits' in sent:
-        limit = registry.max_bindings
-        registry.max_bindings = data['limits']['bindings']
-        try:
-            # the pool takes the new size now, as it would at the next boot
-            registry.replace_all(data['bindings'],
-                                 data['limits']['virtual_timers'])
-        except ApiError:
-            registry.max_bindings = limit
-            raise
-    store.data = data
-    registry.on_change()
-    return schema.redact(store.data)
+    from app import settings  # loaded by the first change, and kept
+    return settings.change(registry, store, loads(request.body, _EXAMPLE),
+                           method == 'PUT')
 
 
-def merge(old, patch):
-    """``old`` with ``patch`` laid over it: a section's keys one by one,
-    anything else (``bindings`` too) whole. Not a dict: left to the check."""
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(old)
-    for key, value in patch.items():
-        if key in _SECTIONS and isinstance(value, dict) and isinstance(
-                old.get(key), dict):
-            section = dict(old[key])
-            section.update(value)
-            value = section
-        out[key] = value
-    return out
+def rejected(request, registry, store):
+    """GET /api/config/rejected: the file safe mode kept; DELETE drops it
+    (``app.settings``)."""
+    from app import settings
+    if request.method == 'DELETE':
+        settings.drop(registry, store)
+        return '', 204
+    return settings.rejected(store)
 
 
 def board(registry):

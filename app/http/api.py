@@ -207,6 +207,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             'missed_total': sum(h.missed_now() for h in hs),
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
+            'config_errors': store.config_errors,
             'clock': timing.status(),
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
@@ -250,6 +251,11 @@ def create_app(registry, store, mqtt=None, timing=None):
     @add('/api/log', ['GET'])
     def log_route(request):  # app.log: the last events, oldest first
         return {'events': log.entries()}
+
+    @add('/api/config/rejected', ['GET', 'DELETE'])
+    def config_rejected(request):
+        from app.http import admin
+        return admin.rejected(request, registry, store)
 
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])

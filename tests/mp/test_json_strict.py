@@ -1,6 +1,6 @@
 """app.strictjson.problem: RFC 8259 JSON only (MicroPython's json.loads takes
-commas and colons as optional), said with the byte offset, at no heap cost
-beyond a few bytes."""
+commas and colons as optional), said with the line and column, at no heap
+cost beyond a few bytes."""
 import gc
 import json
 import unit
@@ -15,7 +15,8 @@ VALID = [
     b'{"id": "t4", "kind": "blink", "pin": 12, "period_ms": 100}',
 ]
 
-# body -> (offset, words the message must hold)
+# body -> (byte offset, words the message must hold); all on one line,
+# ASCII up to the offset: the column is the offset + 1
 INVALID = [
     (b'{"kind": "blink", "pin": 12, "period_ms": 100,}', 46, "'\"' (a key)"),
     (b'{"kind": "blink" "pin": 12}', 17, "',' or '}'"),
@@ -72,8 +73,23 @@ def test_invalid_texts_say_where_and_what():
     for text, offset, says in INVALID:
         got = problem(text)
         assert got is not None, text
-        assert got.startswith('at byte %d: expected ' % offset), (text, got)
+        assert got.startswith('at line 1 column %d: expected ' % (offset + 1)), \
+            (text, got)
         assert says in got, (text, got, says)
+
+
+def test_lines_and_columns_as_an_editor_counts_them():
+    # lines from 1 after each \n; a column counts characters, not bytes
+    text = '{\n  "name": "\u00fc\u20ac",\n  "pin": 12,\n}'.encode()
+    assert problem(text) == "at line 4 column 1: expected '\"' (a key)", \
+        problem(text)
+    text = '{"n\u00fc\u00fc": 1 "b": 2}'.encode()
+    assert problem(text).startswith('at line 1 column 11: '), problem(text)
+    text = b'[1,\r\n 2,\r\n]'
+    assert problem(text).startswith('at line 3 column 1: '), problem(text)
+    truncated = b'{\n  "bindings": [\n    {"id": "a"'
+    assert problem(truncated) == "at line 3 column 15: expected ',' or '}'", \
+        problem(truncated)
 
 
 def test_what_micropython_would_have_taken():
@@ -115,7 +131,8 @@ def test_an_8k_body_costs_next_to_no_heap():
     assert used <= 256, used
     bad = text[:-1] + b',]'
     used, result = _heap(bad)
-    assert result is not None and result.startswith('at byte %d' % (len(bad) - 1))
+    assert result is not None and result.startswith(
+        'at line 1 column %d' % len(bad.decode())), result
     assert used <= 512, used  # plus the message
 
 

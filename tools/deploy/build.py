@@ -175,8 +175,8 @@ def file_hash(path):
 
 def sync_local(image, flash, config=None):
     """Copy changed image files into a local flash dir (the unix port's),
-    remove stale ones, and seed config.json from ``config`` when the flash
-    holds none."""
+    remove stale ones, and put ``config`` (a file deploy.py checked) in
+    as config.json, or seed it from the repo's when the flash holds none."""
     image, flash = Path(image), Path(flash)
     flash.mkdir(parents=True, exist_ok=True)
     wanted = set(image_sizes(image))
@@ -195,9 +195,13 @@ def sync_local(image, flash, config=None):
                 p.unlink()
                 removed += 1
     cfg = flash / 'config.json'
-    if config is not None:
+    if config is not None:  # checked (deploy.py --config) before the build
         shutil.copyfile(config, cfg)
         note = 'config.json replaced by %s' % config
+        kept = flash / 'config.rejected.json'
+        if kept.exists():  # safe mode's copy of a config this one replaces
+            kept.unlink()
+            note += ' (and the config.rejected.json safe mode kept removed)'
     elif not cfg.exists():
         shutil.copyfile(ROOT / 'config.json', cfg)
         note = 'config.json created from the repo default'

@@ -14,6 +14,7 @@ from . import ROOT, DeployError
 from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
                     check_firmware, close, compare, find_port, open_board)
 from .boot import restart
+from .checkconfig import check_config, read_config
 from .build import (add_sim, build, check_image, image_mpy_version,
                     sync_local)
 from .defaults import first_config
@@ -26,20 +27,27 @@ def fmt_bytes(n):
 def plan_config(board, args, name='unknown'):
     """Decide the config.json the board gets: (bytes or None to keep it,
     (note, dry-run note), token or None). Refuses before anything is
-    written. ``name``: the board's profile (a first deploy's blink goes
-    to its LED, see defaults.py)."""
+    written: a config it copies must pass the checks of the board ``name``
+    (its profile, as check_firmware found it) in full. A first deploy's
+    blink goes to the board's LED (see defaults.py)."""
     has = 'config.json' in board.contents
+    led = ''
     if args.config:
-        try:
-            text = Path(args.config).read_bytes()
-        except OSError as e:
-            raise DeployError('cannot read --config %s: %s'
-                              % (args.config, e.strerror)) from None
+        path = args.config
+        text = read_config(path)
+    elif not has:
+        path = ROOT / 'config.json'
+        text, led = first_config(name)
+        led = '; ' + led if led else ''
+    if args.config or not has:
+        info = board.info or {}
+        check_config(path, text, None if name == 'sim' else (
+            info.get('platform', ''), info.get('build', ''),
+            info.get('machine', '')), unknown=name == 'unknown')
+    if args.config:
         note = ('replaced the board\'s config.json with %s' % args.config,
                 'would replace the board\'s config.json with %s' % args.config)
     elif not has:
-        text, led = first_config(name)
-        led = '; ' + led if led else ''
         note = ('the board had no config.json: installed the repo default'
                 + led, 'the board has no config.json: would install the repo '
                 'default' + led)
@@ -210,6 +218,12 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.build_only or args.sim_flash:
+        if args.sim_flash and args.config:  # before anything is built
+            try:
+                check_config(args.config, read_config(args.config))
+            except DeployError as e:
+                print('deploy: error: %s' % e, file=sys.stderr)
+                return 1
         image = Path(args.build_only or ROOT / 'build' / 'image')
         sizes = build(image, sim=bool(args.sim_flash))
         print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
