@@ -38,6 +38,7 @@ KINDS = [  # one binding of every kind, and the component each appears as
     ({'id': 'button', 'kind': 'edge', 'pin': 32, 'pull': 'up',
       'edge': 'falling'}, 'binary_sensor'),
     ({'id': 'meter', 'kind': 'counter', 'pin': 36}, 'sensor'),
+    ({'id': 'porch', 'kind': 'switch', 'pin': 15}, 'switch'),
 ]
 
 
@@ -742,6 +743,27 @@ def test_home_assistant_dims_a_pwm_light_in_percent_both_ways(
     wait_for(lambda: ha.is_on('light', 'lamp'), what='on again')
     assert binding(vm, 'lamp')['duty'] == 30
     assert not w.get('pinwheel/ha/lamp/error'), w.get('pinwheel/ha/lamp/error')
+
+
+def test_home_assistant_switches_a_relay(make_vm, broker, watch):
+    # the switch kind is a Home Assistant switch; an active-low relay is on
+    # while its pin is low
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'relay', 'kind': 'switch', 'pin': 4, 'active_level': 0,
+         'start': False}], client_id='relay'))
+    connected(vm)
+    ha = HomeAssistant(w, 'relay')
+    assert not ha.is_on('switch', 'relay')
+    for on in (True, False, True):
+        ha.turn('switch', 'relay', on)
+        wait_for(lambda: binding(vm, 'relay')['running'] == on,
+                 what='the relay %s' % ('on' if on else 'off'))
+        assert binding(vm, 'relay')['level'] == (0 if on else 1)
+        wait_for(lambda: ha.is_on('switch', 'relay') == on,
+                 what='the switch shown %s' % ('on' if on else 'off'))
+    assert vm.post('/api/bindings/relay/off')[0] == 200  # the board's side
+    wait_for(lambda: not ha.is_on('switch', 'relay'), what='off shown')
 
 
 def test_home_assistant_reads_an_input_on_while_it_is_pressed(
