@@ -81,8 +81,11 @@ def test_fast_blink_is_throttled():
     fires = reg.get('fast').fires
     reg.delete('fast')
     # at most one per BINDING_MS (+ the one on connect); a 1 kHz blink fired
-    # hundreds of times meanwhile
-    assert 2 <= sent <= 1 + 1000 // changes.BINDING_MS, sent
+    # hundreds of times meanwhile. How many of the looks find the level
+    # changed is chance (a loaded machine looks only a few times), so the
+    # least is the one on connect; that changes are sent at all is
+    # test_feed_new_bindings_at_once_then_only_changes.
+    assert 1 <= sent <= 1 + 1000 // changes.BINDING_MS, sent
     assert fires > 50, fires
 
 
