@@ -288,8 +288,9 @@ class Bridge:
                     self.error, _seconds(delay)))
             elif self.error != told:
                 told = self.error
-                log.note('mqtt: cannot connect to %s (%s), retry in %s' % (
-                    self.broker, self.error, _seconds(delay)))
+                # the why last: the log keeps 100 bytes of a line
+                log.note('mqtt: no link to %s (retry in %s): %s' % (
+                    self.broker, _seconds(delay), self.error))
             await asyncio.sleep_ms(delay)
             delay = min(delay * 2, _MAX_RETRY_MS)
 
