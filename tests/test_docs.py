@@ -170,8 +170,6 @@ def app_imports(path):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason='app.mqtt.hass still imports app.http '
-                   '(admin, api.VERSION, events._Seen) and app.schema app.time')
 def test_imports_go_one_way():
     wrong = []
     for path in sorted((ROOT / 'app').rglob('*.py')):

@@ -3,7 +3,9 @@
 Each test starts Debian's mosquitto (``make sysdeps`` installs it) on a
 free 127.0.0.1 port with a config file of its own, drives pinwheel on the
 VM over HTTP and watches the broker with paho-mqtt; every process is
-stopped by its own pid.
+stopped by its own pid. Home Assistant is played by ``HomeAssistant``:
+its MQTT entities' arithmetic, and the discovery messages' templates
+rendered with Jinja2 as Home Assistant renders them.
 """
 import getpass
 import json
@@ -17,7 +19,8 @@ from pathlib import Path
 import pytest
 
 paho = pytest.importorskip('paho.mqtt.client')
-from vm import free_port  # noqa: E402
+jinja2 = pytest.importorskip('jinja2')
+from vm import free_port, run_micropython  # noqa: E402
 
 MOSQUITTO = shutil.which('mosquitto') or '/usr/sbin/mosquitto'
 PASSWD = shutil.which('mosquitto_passwd') or '/usr/bin/mosquitto_passwd'
@@ -31,6 +34,11 @@ KINDS = [  # one binding of every kind, and the component each appears as
      'switch'),
     ({'id': 'door', 'kind': 'sample', 'pin': 34, 'period_ms': 50},
      'binary_sensor'),
+    ({'id': 'lamp', 'kind': 'pwm', 'pin': 13, 'duty': 30}, 'light'),
+    ({'id': 'button', 'kind': 'edge', 'pin': 32, 'pull': 'up',
+      'edge': 'falling'}, 'binary_sensor'),
+    ({'id': 'meter', 'kind': 'counter', 'pin': 36}, 'sensor'),
+    ({'id': 'porch', 'kind': 'switch', 'pin': 15}, 'switch'),
 ]
 
 
@@ -208,6 +216,9 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
             'model': 'pinwheel sim', 'sw_version': vm.get(
                 '/api/status')[1]['version'],
             'configuration_url': 'http://127.0.0.1:%d/' % vm.port}
+        # attributes: the configuration, never the state that moves
+        assert doc['json_attributes_topic'] == \
+            'pinwheel/kit/%s/attributes' % binding['id']
         if component != 'button':
             assert doc['state_topic'] == 'pinwheel/kit/%s/state' % binding['id']
         if component in ('switch', 'button'):
@@ -225,6 +236,7 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     assert vm.delete('/api/bindings/relay')[0] == 204
     w.wait(discovery_topic('kit', 'button', 'relay'), lambda p: p == b'')
     w.wait('pinwheel/kit/relay/state', lambda p: p == b'')
+    w.wait('pinwheel/kit/relay/attributes', lambda p: p == b'')
     assert vm.put('/api/bindings/led', {'kind': 'sample', 'pin': 35,
                                         'period_ms': 100})[0] == 200
     w.wait(discovery_topic('kit', 'switch', 'led'), lambda p: p == b'')
@@ -238,6 +250,7 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     assert fresh.get(discovery_topic('kit', 'button', 'relay')) is None
     assert fresh.get(discovery_topic('kit', 'switch', 'led')) is None
     assert fresh.get('pinwheel/kit/relay/state') is None
+    assert fresh.get('pinwheel/kit/relay/attributes') is None
 
 
 def binding(vm, binding_id):
@@ -267,7 +280,8 @@ def test_set_commands_drive_bindings_through_the_api_checks(
     assert binding(vm, 'relay')['level'] == 1
     w.publish('pinwheel/cmd/led/set', '{"period_ms": 250}')
     wait_for(lambda: binding(vm, 'led')['period_ms'] == 250, what='a PATCH')
-    w.wait_json('pinwheel/cmd/led/state', lambda d: d['period_ms'] == 250)
+    w.wait_json('pinwheel/cmd/led/attributes',
+                lambda d: d['period_ms'] == 250)
     # what changed over MQTT is saved as a REST change is
     config = vm.get('/api/config')[1]
     assert [b['period_ms'] for b in config['bindings'] if b['id'] == 'led'] \
@@ -287,8 +301,11 @@ def test_set_commands_drive_bindings_through_the_api_checks(
     assert bad['error']['code'] == 'invalid_json'
     assert refused('pinwheel/cmd/led/set', '{"pin": 34}')['error'][
         'code'] == 'invalid_pin'
-    assert refused('pinwheel/cmd/led/set', 'PULSE')['error'][
-        'code'] == 'invalid_command'
+    # PULSE is the registry's verb pulse: its refusal for a blink is the
+    # registry's, as a rule's or a schedule's would be
+    pulse = refused('pinwheel/cmd/led/set', 'PULSE')['error']
+    assert pulse['code'] not in ('internal', 'invalid_command'), pulse
+    assert 'pulse' in pulse['message'], pulse
     assert refused('pinwheel/cmd/led/set', 'BLINK')['error'][
         'code'] == 'invalid_command'
     assert refused('pinwheel/cmd/nope/set', 'ON')['error'][
@@ -303,6 +320,25 @@ def test_set_commands_drive_bindings_through_the_api_checks(
     assert binding(vm, 'led')['period_ms'] == 250  # nothing refused applied
     assert vm.get('/api/config')[1]['limits']['bindings'] == 16
     assert status(vm)['received'] >= 14
+
+
+def test_on_never_restarts_a_running_binding(make_vm, broker, watch):
+    # ON is the verb "on": start unless running. A pattern's rounds show a
+    # restart (back to 0); a round takes 2 s.
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'sos', 'kind': 'pattern', 'pin': 5,
+         'steps_ms': [1000, 1000]}], client_id='on'))
+    connected(vm)
+    wait_for(lambda: binding(vm, 'sos')['rounds'] >= 1, 10, 'a round')
+    w.publish('pinwheel/on/sos/set', 'ON')
+    w.publish('pinwheel/on/sos/set', 'BLINK')  # answered after ON: a marker
+    w.wait_json('pinwheel/on/sos/error', lambda d: True)
+    assert binding(vm, 'sos')['rounds'] >= 1, 'ON restarted it'
+    w.publish('pinwheel/on/sos/set', 'OFF')
+    wait_for(lambda: not binding(vm, 'sos')['running'], what='OFF')
+    w.publish('pinwheel/on/sos/set', 'ON')
+    wait_for(lambda: binding(vm, 'sos')['running'], what='ON')
 
 
 def test_config_set_applies_a_patch_when_allowed(make_vm, broker, watch):
@@ -323,7 +359,36 @@ def test_config_set_applies_a_patch_when_allowed(make_vm, broker, watch):
     assert connected(vm)['base'] == 'moved/cfg'
 
 
-def test_retained_state_matches_the_api(make_vm, broker, watch):
+def shown(b):
+    """What the board's state message holds for the API's binding ``b``
+    (``app.mqtt.hass.state``): what Home Assistant shows of it."""
+    out = {'running': b['running'], 'error': b['error']}
+    if 'target_duty' in b:
+        out['duty'] = b['target_duty']
+    if b['kind'] in ('sample', 'edge', 'counter'):
+        active = 0 if b.get('edge') == 'falling' or (
+            b.get('edge') in (None, 'both') and b.get('pull') == 'up') else 1
+        out['level'] = b['level']
+        out['active'] = b['level'] == active
+    for key in ('count', 'rate_per_s', 'total'):
+        if key in b:
+            out[key] = b[key]
+    return out
+
+
+def configuration(b):
+    """The attributes message for the API's binding ``b``."""
+    live = {'id', 'running', 'level', 'stats', 'duty', 'target_duty',
+            'fading', 'samples', 'high_count', 'edges', 'step', 'rounds',
+            'presses', 'bounces', 'last_edge_ms', 'count', 'rate_per_s',
+            'total'}
+    out = {k: v for k, v in b.items() if k not in live}
+    if 'target_duty' in b:  # a pwm's configured duty (its "duty" is live)
+        out['duty'] = b['target_duty']
+    return out
+
+
+def test_retained_state_and_attributes_match_the_api(make_vm, broker, watch):
     bindings = [dict(b, start=False) for b, _ in KINDS]
     vm = make_vm(config=mqtt_config(broker, bindings, client_id='st'))
     connected(vm)
@@ -332,21 +397,29 @@ def test_retained_state_matches_the_api(make_vm, broker, watch):
     vm.patch('/api/bindings/sos', {'repeat': 3})
     vm.post('/api/bindings/relay/start')  # 300 ms, then it stops itself
     vm.post('/api/bindings/door/start')
+    vm.post('/api/bindings/lamp/start')
+    vm.patch('/api/bindings/lamp', {'duty': 62.5})
     time.sleep(0.4)
     vm.post('/api/bindings/door/stop')
     vm.post('/api/bindings/led/stop')
     wait_for(lambda: not binding(vm, 'relay')['running'], what='the pulse')
     api = {b['id']: b for b in vm.get('/api/bindings')[1]['bindings']}
     late = watch()  # sees only what the broker retained
-    for binding_id, want in api.items():
+    for binding_id, b in api.items():
         late.wait_json('pinwheel/st/%s/state' % binding_id,
-                       lambda d: d == want)
+                       lambda d: d == shown(b))
+        late.wait_json('pinwheel/st/%s/attributes' % binding_id,
+                       lambda d: d == configuration(b))
+    assert late.json('pinwheel/st/lamp/state')['duty'] == 62.5
 
 
 def test_broker_killed_and_restarted(make_vm, broker, watch, tmp_path):
     vm = make_vm(config=mqtt_config(broker, [dict(BLINK, start=False)],
                                     client_id='phoenix'))
+    w0 = watch()
     connected(vm)
+    broker_at = '127.0.0.1:%d' % broker.port
+    assert 'pinwheel: mqtt: connected to %s\n' % broker_at in vm.output()
     broker.kill()
     st = wait_for(lambda: status(vm)['state'] in ('retrying', 'connecting')
                   and status(vm), what='the board to notice')
@@ -368,10 +441,29 @@ def test_broker_killed_and_restarted(make_vm, broker, watch, tmp_path):
     assert time.monotonic() - t0 < 10
     w.wait(discovery_topic('phoenix', 'switch', 'led'))
     w.wait(discovery_topic('phoenix', 'switch', 'fan'))
-    w.wait_json('pinwheel/phoenix/led/state', lambda d: d['period_ms'] == 300)
-    w.wait_json('pinwheel/phoenix/fan/state', lambda d: d['id'] == 'fan')
+    w.wait_json('pinwheel/phoenix/led/attributes',
+                lambda d: d['period_ms'] == 300)
+    w.wait_json('pinwheel/phoenix/fan/attributes',
+                lambda d: d['period_ms'] == 100)
+    w.wait_json('pinwheel/phoenix/fan/state', lambda d: not d['running'])
     st = status(vm)
     assert st['state'] == 'connected' and st['error'] is None, st
+    # the event log (the console prints each entry): connected, lost and
+    # why, one line for the broker down however many retries, connected
+    lines = [line for line in vm.output().splitlines()
+             if line.startswith('pinwheel: mqtt: ')]
+    assert lines[0] == 'pinwheel: mqtt: connected to ' + broker_at, lines
+    assert lines[1].startswith('pinwheel: mqtt: lost ('), lines
+    assert lines[1].endswith('), retry in 0.5 s'), lines
+    assert lines[-1] == lines[0], lines
+    down = [line for line in lines if ' no link to ' in line]
+    assert 1 <= len(down) <= 2, lines
+    assert down[0].startswith('pinwheel: mqtt: no link to %s (retry in '
+                              % broker_at), lines
+    # and MQTT publishes nothing of the log
+    for seen in (w0, w):
+        assert not [t for t, p, _ in seen.log
+                    if b'mqtt: ' in p or '/log' in t], seen.log
 
 
 def test_last_will_says_offline_when_the_vm_dies(make_vm, broker, watch):
@@ -536,3 +628,227 @@ def test_dashboard_shows_mqtt_and_sets_the_broker(make_vm, broker, watch):
             assert not errors, errors
         finally:
             browser.close()
+
+
+# -- Home Assistant's side ------------------------------------------------------
+
+def render(template, payload=None, **variables):
+    """A discovery message's template rendered as Home Assistant's MQTT
+    integration renders it: Jinja2, with ``value`` (the payload as text)
+    and ``value_json`` (it parsed, when it is JSON) for a value template,
+    ``value`` (what is sent) for a command template; the result as text."""
+    if payload is not None:
+        text = payload.decode() if isinstance(payload, bytes) else payload
+        variables['value'] = text
+        try:
+            variables['value_json'] = json.loads(text)
+        except ValueError:
+            pass
+    return jinja2.Environment().from_string(template).render(**variables)
+
+
+class HomeAssistant:
+    """Home Assistant's MQTT entities, reduced to their arithmetic (from
+    homeassistant/components/mqtt and light): each reads the retained
+    state the watcher ``w`` has, with the discovery message's templates,
+    and sends commands as Home Assistant does."""
+
+    def __init__(self, w, client_id):
+        self.w = w
+        self.client_id = client_id
+
+    def doc(self, component, binding_id):
+        return self.w.wait_json(discovery_topic(self.client_id, component,
+                                                binding_id), lambda d: True)
+
+    def state_of(self, doc, template_key='value_template'):
+        payload = self.w.wait(doc['state_topic'])
+        return render(doc[template_key], payload)
+
+    # switch, binary_sensor, sensor
+    def is_on(self, component, binding_id):
+        doc = self.doc(component, binding_id)
+        if component == 'light':
+            value = self.state_of(doc, 'state_value_template')
+            return {doc['payload_on']: True, doc['payload_off']: False}[value]
+        value = self.state_of(doc)
+        on = doc.get('state_on', doc.get('payload_on', 'ON'))
+        off = doc.get('state_off', doc.get('payload_off', 'OFF'))
+        return {on: True, off: False}[value]
+
+    def sensor(self, binding_id):
+        return self.state_of(self.doc('sensor', binding_id))
+
+    def turn(self, component, binding_id, on):
+        doc = self.doc(component, binding_id)
+        self.w.publish(doc['command_topic'],
+                       doc['payload_on' if on else 'payload_off'])
+
+    # light: the default schema's turn_on and brightness state
+    def light_on(self, binding_id, brightness_pct=None):
+        """``light.turn_on`` with ``brightness_pct``: the brightness (0-255)
+        scaled to ``brightness_scale`` and sent through the command
+        template, then the ON payload (``on_command_type: last``)."""
+        doc = self.doc('light', binding_id)
+        if brightness_pct is not None:
+            brightness = round(brightness_pct * 255 / 100)
+            scale = doc['brightness_scale']
+            device = max(min(round(brightness / 255 * scale), scale), 1)
+            self.w.publish(doc['brightness_command_topic'], render(
+                doc['brightness_command_template'], value=device))
+        self.w.publish(doc['command_topic'], doc['payload_on'])
+
+    def brightness_pct(self, binding_id):
+        """The brightness the light shows, in %, from its state: None when
+        Home Assistant ignores the message (empty or zero)."""
+        doc = self.doc('light', binding_id)
+        value = render(doc['brightness_value_template'],
+                       self.w.wait(doc['brightness_state_topic']))
+        if not value or float(value) == 0:
+            return None
+        brightness = min(round(float(value) / doc['brightness_scale'] * 255),
+                         255)
+        return round(brightness / 255 * 100)
+
+
+def test_home_assistant_dims_a_pwm_light_in_percent_both_ways(
+        make_vm, broker, watch):
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'lamp', 'kind': 'pwm', 'pin': 12, 'duty': 80, 'start': False}],
+        client_id='ha'))
+    connected(vm)
+    ha = HomeAssistant(w, 'ha')
+    assert not ha.is_on('light', 'lamp')
+    assert ha.brightness_pct('lamp') == 80  # off, its duty kept
+    # 50 % in Home Assistant is duty 50, and reads back as 50 %
+    ha.light_on('lamp', 50)
+    wait_for(lambda: binding(vm, 'lamp')['running'], what='the light on')
+    lamp = binding(vm, 'lamp')
+    assert (lamp['duty'], lamp['target_duty']) == (50, 50), lamp
+    wait_for(lambda: ha.is_on('light', 'lamp'), what='the light shown on')
+    wait_for(lambda: ha.brightness_pct('lamp') == 50, what='50 % shown')
+    for pct in (1, 100, 33):
+        ha.light_on('lamp', pct)
+        wait_for(lambda: binding(vm, 'lamp')['target_duty'] == pct,
+                 what='duty %d' % pct)
+        wait_for(lambda: ha.brightness_pct('lamp') == pct,
+                 what='%d %% shown' % pct)
+    # a duty set on the board shows as that percentage
+    assert vm.patch('/api/bindings/lamp', {'duty': 30})[0] == 200
+    wait_for(lambda: ha.brightness_pct('lamp') == 30, what='30 % shown')
+    assert binding(vm, 'lamp')['running']  # a PATCH keeps it running
+    ha.turn('light', 'lamp', False)
+    wait_for(lambda: not ha.is_on('light', 'lamp'), what='the light off')
+    assert not binding(vm, 'lamp')['running']
+    ha.light_on('lamp')  # on again, at the duty it had
+    wait_for(lambda: ha.is_on('light', 'lamp'), what='on again')
+    assert binding(vm, 'lamp')['duty'] == 30
+    assert not w.get('pinwheel/ha/lamp/error'), w.get('pinwheel/ha/lamp/error')
+
+
+def test_home_assistant_switches_a_relay(make_vm, broker, watch):
+    # the switch kind is a Home Assistant switch; an active-low relay is on
+    # while its pin is low
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'relay', 'kind': 'switch', 'pin': 4, 'active_level': 0,
+         'start': False}], client_id='relay'))
+    connected(vm)
+    ha = HomeAssistant(w, 'relay')
+    assert not ha.is_on('switch', 'relay')
+    for on in (True, False, True):
+        ha.turn('switch', 'relay', on)
+        wait_for(lambda: binding(vm, 'relay')['running'] == on,
+                 what='the relay %s' % ('on' if on else 'off'))
+        assert binding(vm, 'relay')['level'] == (0 if on else 1)
+        wait_for(lambda: ha.is_on('switch', 'relay') == on,
+                 what='the switch shown %s' % ('on' if on else 'off'))
+    assert vm.post('/api/bindings/relay/off')[0] == 200  # the board's side
+    wait_for(lambda: not ha.is_on('switch', 'relay'), what='off shown')
+
+
+def test_home_assistant_reads_an_input_on_while_it_is_pressed(
+        make_vm, broker, watch):
+    # a button to ground (pull-up, pressed = falling), one to 3V3 (pull-down,
+    # pressed = rising), a sample with a pull-up: each ON while pressed
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'to_gnd', 'kind': 'edge', 'pin': 32, 'pull': 'up',
+         'edge': 'falling'},
+        {'id': 'to_vcc', 'kind': 'edge', 'pin': 33, 'pull': 'down',
+         'edge': 'rising'},
+        {'id': 'door', 'kind': 'sample', 'pin': 27, 'pull': 'up',
+         'period_ms': 20}], client_id='inputs'))
+    connected(vm)
+    ha = HomeAssistant(w, 'inputs')
+    pressed = {'to_gnd': 0, 'to_vcc': 1, 'door': 0}
+    pins = {'to_gnd': 32, 'to_vcc': 33, 'door': 27}
+    for binding_id, level in pressed.items():
+        for now_pressed in (False, True, False):
+            pin_level = level if now_pressed else 1 - level
+            assert vm.put('/api/sim/pins/%d' % pins[binding_id],
+                          {'level': pin_level})[0] == 200
+            wait_for(lambda: ha.is_on('binary_sensor', binding_id)
+                     == now_pressed, what='%s %s' % (
+                         binding_id, 'pressed' if now_pressed else 'released'))
+
+
+def state_messages(w, topic, since):
+    return [p for t, p, _ in w.log[since:] if t == topic]
+
+
+def test_state_follows_what_home_assistant_shows_never_a_toggle(
+        make_vm, broker, watch):
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [
+        {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 20},
+        {'id': 'meter', 'kind': 'counter', 'pin': 35}], client_id='calm'))
+    connected(vm)
+    ha = HomeAssistant(w, 'calm')
+    assert ha.is_on('switch', 'led')
+    assert ha.sensor('meter') == '0'
+    # a 20 ms blink toggles 50 times a second: its state does not move
+    seen = len(w.log)
+    fires = binding(vm, 'led')['stats']['fires']
+    time.sleep(1.5)
+    assert binding(vm, 'led')['stats']['fires'] > fires + 20
+    assert state_messages(w, 'pinwheel/calm/led/state', seen) == []
+    assert state_messages(w, 'pinwheel/calm/led/attributes', seen) == []
+    # what Home Assistant shows does: off, on
+    ha.turn('switch', 'led', False)
+    wait_for(lambda: not ha.is_on('switch', 'led'), what='the switch off')
+    ha.turn('switch', 'led', True)
+    wait_for(lambda: ha.is_on('switch', 'led'), what='the switch on')
+    # a counter's count: at most every 5 s (the bridge's _COUNT_MS), then
+    # once more when the pulses stop, so its rate falls back
+    seen = len(w.log)
+    t0 = time.monotonic()
+    burst = vm.put('/api/sim/pins/35', {'pulses': 300, 'high_ms': 10,
+                                        'low_ms': 10})[1]
+    wait_for(lambda: binding(vm, 'meter')['count'] == 300, 30,
+             'the burst of %s ms' % burst['ms'])
+    wait_for(lambda: ha.sensor('meter') == '300', 15, 'the count shown')
+    last = w.json('pinwheel/calm/meter/state')
+    wait_for(lambda: w.json('pinwheel/calm/meter/state')['rate_per_s'] == 0,
+             15, 'the rate back to 0 (last: %s)' % last)
+    spent = time.monotonic() - t0
+    sent = state_messages(w, 'pinwheel/calm/meter/state', seen)
+    assert 2 <= len(sent) <= 2 + spent / 5, (len(sent), spent)
+
+
+def test_mqtt_imports_nothing_of_the_http_layer(tmp_path):
+    script = tmp_path / 'imports.py'
+    script.write_text(
+        'import sys\n'
+        'from app.sim import install\n'
+        'install()\n'
+        'import app.mqtt.hass\n'
+        'print("LOADED", sorted(m for m in sys.modules\n'
+        '      if m.startswith("app") or m.startswith("microdot")))\n')
+    res = run_micropython(script)
+    assert res.returncode == 0, res.stdout + res.stderr
+    loaded = res.stdout.split('LOADED', 1)[1]
+    for module in ('app.http', 'microdot', 'app.time'):
+        assert "'%s" % module not in loaded, loaded
+    assert "'app.changes'" in loaded and "'app.mqtt.client'" in loaded

@@ -3,7 +3,7 @@ import gc
 from micropython import const
 from time import ticks_diff, ticks_ms
 from microdot import Request
-from app import log
+from app import VERSION, log
 from app.http import auth
 from app.strictjson import loads
 from app.errors import ApiError, error, json_errors, low_memory
@@ -11,7 +11,6 @@ from app.http.server import Server
 from app.validate import check_id, short
 from app.kinds.handler import VERBS
 
-VERSION = '0.1.0'  # also the sw_version app.mqtt.hass announces
 _HEX = const('0123456789abcdefABCDEF')
 Request.max_content_length = 8 * 1024  # larger bodies get 413
 Request.max_body_length = 8 * 1024

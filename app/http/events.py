@@ -1,25 +1,29 @@
 """Live updates: ``GET /api/events`` as Server-Sent Events.
 
 Events: ``status`` (every few seconds), ``binding`` (a binding's dict when
-it changed), ``removed`` (``{"id"}``), and after the state sent on connect
-``ready`` (``{"ids"}``: the bindings that exist, so a page that reconnects
-can drop the cards it missed the removal of).
+it changed), ``removed`` (``{"id"}``), ``log`` (each new entry of the event
+log, ``app.log``), and after the state sent on connect ``ready``
+(``{"ids"}``: the bindings that exist, so a page that reconnects can drop
+the cards it missed the removal of).
 
-ISR and scheduled code never touch a stream. They already leave change
-markers (``handler.version``, ``running``, ``level``, ``error``); each
-stream's task polls them with ``asyncio.sleep_ms``. We do not wait on an
-``asyncio.ThreadSafeFlag``: on the unix port a task awaiting one made the
-event loop spin and cut Microdot's throughput many times over.
+ISR and scheduled code never touch a stream. Each stream's task polls the
+one change feed (``app.changes``) with ``asyncio.sleep_ms``. We do not wait
+on an ``asyncio.ThreadSafeFlag``: on the unix port a task awaiting one made
+the event loop spin and cut Microdot's throughput many times over. Log
+entries come through ``app.log.listeners``, where a stream is listed only
+while its client is connected.
 """
 import asyncio
 from time import ticks_diff, ticks_ms
 from micropython import const
 from microdot.sse import sse_response
+from app import log
+from app.changes import Feed
 from app.errors import error
 
-_POLL_MS = const(100)  # how often a stream looks at the change markers
-BINDING_MS = 250  # at most one event per binding per 250 ms (1 kHz blink)...
-STATS_MS = 2000  # ...and one per 2 s when only its counters moved
+_POLL_MS = const(100)  # how often a stream looks at the change feed
+_LOGS = const(8)  # log entries kept for a client that reads slowly (the
+# oldest go first; GET /api/log has them all)
 _STATUS_MS = const(4000)  # also bounds how long a vanished client holds a slot
 MAX_QUEUE = 8  # events a slow client may have waiting before we hold back
 STALL_MS = 30000  # a client that reads nothing for this long is dropped
@@ -32,33 +36,6 @@ class _Request:
     path = '/api/status'
     args = {}
     headers = {}
-
-
-class _Seen:
-    """What one stream last sent about one binding."""
-
-    def __init__(self):
-        self.handler = None
-        self.version = -1
-        self.running = None
-        self.level = -1
-        self.error = None
-        self.fires = -1
-        self.sent_ms = 0
-
-    def changed(self, h):
-        return (self.handler is not h or self.version != h.version
-                or self.running != h.running or self.level != h.level
-                or self.error != h.error)
-
-    def remember(self, h, now):
-        self.handler = h
-        self.version = h.version
-        self.running = h.running
-        self.level = h.level
-        self.error = h.error
-        self.fires = h.fires
-        self.sent_ms = now
 
 
 class _Counted:
@@ -126,8 +103,20 @@ class Streams:
             self.open -= 1
 
     async def _run(self, sse, out):
-        registry = self.registry
-        seen = {}  # binding id -> _Seen
+        feed = Feed(self.registry)
+        logs = []  # entries the client has yet to be sent
+
+        def heard(entry):  # app.log's listener: called outside interrupts
+            if len(logs) >= _LOGS:
+                logs.pop(0)
+            logs.append(entry)
+        log.listeners.append(heard)
+        try:
+            await self._send(sse, out, feed, logs)
+        finally:
+            log.listeners.remove(heard)
+
+    async def _send(self, sse, out, feed, logs):
         status_ms = ticks_ms()
         await sse.send(self.status(_Request), 'status')
         first = True
@@ -144,27 +133,16 @@ class Streams:
             elif ticks_diff(now, moved_ms) > STALL_MS:
                 return
             if sse.sent - out.taken < MAX_QUEUE:
-                for h in registry.bindings:
-                    h.sync()  # fold in an ISR fault, as to_dict would
-                    s = seen.get(h.id)
-                    if s is None:
-                        s = seen[h.id] = _Seen()
-                    age = ticks_diff(now, s.sent_ms)
-                    # never sent: at once (ticks_ms starts at 0 at boot)
-                    if s.handler is None or (
-                            age >= BINDING_MS and s.changed(h)) or (
-                            age >= STATS_MS and s.fires != h.fires):
-                        s.remember(h, now)
-                        await sse.send(h.to_dict(), 'binding')
-                if len(seen) > len(registry.bindings):
-                    for binding_id in list(seen):
-                        if registry.find(binding_id) is None:
-                            del seen[binding_id]
-                            await sse.send({'id': binding_id}, 'removed')
+                for h in feed.due(now):
+                    await sse.send(h.to_dict(), 'binding')
+                for binding_id in feed.removed():
+                    await sse.send({'id': binding_id}, 'removed')
                 if first:
                     first = False
-                    await sse.send({'ids': [h.id for h in registry.bindings]},
-                                   'ready')
+                    await sse.send({'ids': [h.id for h in
+                                            self.registry.bindings]}, 'ready')
+                while logs:
+                    await sse.send(logs.pop(0), 'log')
                 if ticks_diff(now, status_ms) >= _STATUS_MS:
                     status_ms = now
                     await sse.send(self.status(_Request), 'status')

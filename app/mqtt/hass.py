@@ -5,50 +5,60 @@ The topics (docs/mqtt.md shows each with examples); ``<base>`` is
 
 - ``<base>/status``: ``online`` once connected, ``offline`` when the
   bridge stops or (the last will) the link dies; retained.
-- ``<base>/<binding>/state``: the binding's JSON as ``GET
-  /api/bindings/<id>`` gives it, retained, published when it changes, at
-  most every 250 ms per binding: the change markers and limits of the
-  event stream (``app.http.events``). Emptied when the binding is deleted.
-- ``<base>/<binding>/set``: ``ON`` (start), ``OFF`` (stop), ``PULSE``
-  (start a pulse), ``TOGGLE``, or a JSON object, applied as a PATCH. Each
-  goes through the registry with the REST API's checks and limits.
+- ``<base>/<binding>/state``: what Home Assistant shows of the binding
+  (``state``), retained, published when that changes: started or stopped,
+  an error, a new configuration, an input's level; a counter's count and
+  rate at most every ``_COUNT_MS``. Never per timer toggle: the change
+  feed (``app.changes``) watches only those marks. Emptied when the
+  binding is deleted.
+- ``<base>/<binding>/attributes``: the binding's configuration and error,
+  retained, published when either changes (Home Assistant's attributes).
+- ``<base>/<binding>/set``: ``ON``, ``OFF``, ``TOGGLE``, ``PULSE`` (the
+  registry's verbs on, off, toggle, pulse) or a JSON object, applied as a
+  PATCH. Each goes through the registry with the REST API's checks.
 - ``<base>/<binding>/error``: why a ``set`` was refused, as the API's
   error JSON.
-- ``<base>/config/set``: a ``PATCH /api/config`` body, refused unless
-  ``mqtt.allow_config``; its errors go to ``<base>/config/error``.
+- ``<base>/config/set``: a ``PATCH /api/config`` body (``app.settings``),
+  refused unless ``mqtt.allow_config``; its errors go to
+  ``<base>/config/error``.
 - ``<prefix>/<component>/<client_id>_<binding>/config``: Home Assistant
   discovery, one retained message per binding, emptied when it goes.
 
 One task runs the link: it connects, and when the link fails it retries
-after 0.5 s, doubling to 8 s. Connected, two more tasks run beside it: the
-listener takes commands, the publisher polls the bindings every 100 ms.
+after 0.5 s, doubling to 8 s; each connect, loss and goodbye is a line of
+the event log (``app.log``; nothing of the log is published). Connected,
+two more tasks run beside it: the listener takes commands, the publisher
+polls the change feed every 100 ms.
+
+Nothing here imports the HTTP layer: commands call the registry's one
+action entry point (``registry.do``) and ``app.settings.change``.
 """
 import asyncio
 import json
 from time import ticks_diff, ticks_ms
 from micropython import const
-from app.http import admin
-from app.http.api import VERSION
+from app import VERSION, log
+from app.changes import COUNTS, LEVEL, Feed
 from app.errors import ApiError
-from app.http.events import BINDING_MS, STATS_MS, _Seen
 from app.mqtt.client import Client, MqttError
 
 _POLL_MS = const(100)
+_COUNT_MS = const(5000)  # a counter's count and rate: at most this often
 _FIRST_RETRY_MS = const(500)
 _MAX_RETRY_MS = const(8000)  # the board is back within 10 s of the broker
 _CHECK_MS = const(250)  # how often the link's health is looked at
 _BYE_MS = const(2000)  # how long "offline" and DISCONNECT may take
 _MAX_BODY = const(8192)  # as the REST API's bodies
-_COMMANDS = const('send ON, OFF, PULSE (a pulse binding), TOGGLE or a JSON '
+_COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
                   'object (a PATCH body) to <base>/<binding>/set')
+_VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
 
 # kind -> Home Assistant component. A kind not here is a switch if it
 # drives an output, a binary_sensor if it reads an input.
-COMPONENTS = {'blink': 'switch', 'pattern': 'switch', 'pulse': 'button',
-              'sample': 'binary_sensor', 'edge': 'binary_sensor',
-              'counter': 'sensor', 'pwm': 'light'}
+COMPONENTS = {'blink': 'switch', 'pattern': 'switch', 'switch': 'switch',
+              'pulse': 'button', 'sample': 'binary_sensor',
+              'edge': 'binary_sensor', 'counter': 'sensor', 'pwm': 'light'}
 _RUNNING = const("{{ 'ON' if value_json.running else 'OFF' }}")
-_LEVEL = const("{{ 'ON' if value_json.level else 'OFF' }}")
 # what each component adds to the discovery message; S = the state topic,
 # C = the set topic
 _ENTITY = {
@@ -56,15 +66,18 @@ _ENTITY = {
                'value_template': _RUNNING, 'payload_on': 'ON',
                'payload_off': 'OFF', 'state_on': 'ON', 'state_off': 'OFF'},
     'button': {'command_topic': 'C', 'payload_press': 'PULSE'},
-    'binary_sensor': {'state_topic': 'S', 'value_template': _LEVEL},
+    # on while the input is active (a button pressed), whatever its pull
+    'binary_sensor': {'state_topic': 'S', 'value_template':
+                      "{{ 'ON' if value_json.active else 'OFF' }}"},
     'sensor': {'state_topic': 'S', 'state_class': 'total_increasing',
                'value_template': '{{ value_json.count }}'},
-    # a pwm's brightness: its duty field, 0 to 1023 (one place to adjust
-    # when the kind lands)
+    # brightness is the duty, 0-100 % both ways: Home Assistant scales its
+    # 0-255 to brightness_scale, so its 50 % sends {"duty": 50}. It sends
+    # the brightness first, then ON, which never restarts a running pwm.
     'light': {'state_topic': 'S', 'command_topic': 'C',
               'state_value_template': _RUNNING, 'payload_on': 'ON',
               'payload_off': 'OFF', 'brightness_state_topic': 'S',
-              'brightness_command_topic': 'C', 'brightness_scale': 1023,
+              'brightness_command_topic': 'C', 'brightness_scale': 100,
               'brightness_value_template': '{{ value_json.duty }}',
               'brightness_command_template': '{"duty": {{ value }}}'},
 }
@@ -76,6 +89,57 @@ def component(h):
     if name is None:
         name = 'switch' if h.OUTPUT else 'binary_sensor'
     return name
+
+
+def active_level(h):
+    """The level of an input while it is active (a button pressed): the
+    end of the edge that is a press, or, where every edge is one (``both``,
+    a sample), low with a pull-up (a button to ground), else high."""
+    level = h.params.get('active_level')
+    if level is not None:
+        return level
+    edge = h.params.get('edge')
+    if edge == 'rising':
+        return 1
+    if edge == 'falling':
+        return 0
+    return 0 if h.params.get('pull') == 'up' else 1
+
+
+def state(h):
+    """What Home Assistant shows of ``h``, for its state topic: running and
+    error; a pwm's duty (its target, not each step of a fade); an input's
+    level and whether it is active; a counter's count, rate and total."""
+    d = h.to_dict()
+    out = {'running': d['running'], 'error': d['error']}
+    if 'target_duty' in d:
+        out['duty'] = d['target_duty']
+    if not h.OUTPUT:
+        out['level'] = d['level']
+        out['active'] = d['level'] == active_level(h)
+    for key in ('count', 'rate_per_s', 'total'):
+        if key in d:
+            out[key] = d[key]
+    return out
+
+
+def attributes(h):
+    """The binding's configuration and error: Home Assistant's attributes
+    (a counter's total, which moves, is in its state instead)."""
+    out = {'kind': h.KIND, 'pin': h.pin_id, 'power_on': h.power_on}
+    for key, value in h.params.items():
+        if key != 'total':
+            out[key] = value
+    out['error'] = h.error
+    return out
+
+
+def _watch(h):
+    """The change feed's marks for Home Assistant: an input's level for a
+    binary sensor, the counters for a sensor; never an output's toggles."""
+    name = component(h)
+    return LEVEL if name == 'binary_sensor' else \
+        COUNTS if name == 'sensor' else 0
 
 
 def default_client_id(http_port):
@@ -107,22 +171,8 @@ def dashboard_url(host, port):
     return 'http://%s:%d/' % (host, port)
 
 
-class _Message:
-    """An MQTT payload standing in for a PATCH request (``app.strictjson`` and
-    ``app.http.admin`` read ``method`` and ``body``)."""
-    method = 'PATCH'
-
-    def __init__(self, body):
-        self.body = body
-
-
-class _Entity(_Seen):
-    """What this link last published about one binding, and as which
-    Home Assistant component."""
-
-    def __init__(self, name):
-        _Seen.__init__(self)
-        self.component = name
+def _seconds(ms):
+    return '%g s' % (ms / 1000)
 
 
 def _why(e):
@@ -152,8 +202,8 @@ async def _goodbye(client, topic):
 class Bridge:
     """The registry's bindings on one broker, as ``cfg`` (the config's
     checked ``mqtt`` section) says. ``on_config`` is called after a
-    ``<base>/config/set`` changed the ``mqtt`` section (the caller
-    restarts the bridge)."""
+    ``<base>/config/set`` changed the config (the caller restarts the
+    bridge if the ``mqtt`` section changed)."""
 
     def __init__(self, registry, store, cfg, http_host, http_port,
                  on_config=None):
@@ -163,6 +213,7 @@ class Bridge:
         self.client_id = cfg['client_id'] or default_client_id(http_port)
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
         self.url = dashboard_url(http_host, http_port)
+        self.broker = '%s:%d' % (cfg['host'], cfg['port'])
         self.on_config = on_config
         self.state = 'connecting'
         self.error = None
@@ -187,6 +238,8 @@ class Bridge:
         client, up = self.client, self.state == 'connected'
         self.client = None
         self.state = 'off'
+        if up:
+            log.note('mqtt: disconnected from ' + self.broker)
         if client is not None and up:
             return asyncio.create_task(_goodbye(client, self.base + '/status'))
         if client is not None:
@@ -201,7 +254,7 @@ class Bridge:
             published += client.published
             received += client.received
         return {'state': self.state, 'error': self.error,
-                'broker': '%s:%d' % (self.cfg['host'], self.cfg['port']),
+                'broker': self.broker,
                 'client_id': self.client_id, 'base': self.base,
                 'published': published, 'received': received}
 
@@ -212,6 +265,7 @@ class Bridge:
             # a second link with its client_id would push it off (its will)
             await after
         delay = _FIRST_RETRY_MS
+        told = None  # the failure last logged: a broker down is one line
         while True:
             self.state = 'connecting'
             up_ms = None
@@ -228,6 +282,15 @@ class Bridge:
             if up_ms is not None and ticks_diff(ticks_ms(), up_ms) > 8000:
                 delay = _FIRST_RETRY_MS  # it was up a while: not a flapping link
             self.state = 'retrying'
+            if up_ms is not None:
+                told = None
+                log.note('mqtt: lost (%s), retry in %s' % (
+                    self.error, _seconds(delay)))
+            elif self.error != told:
+                told = self.error
+                # the why last: the log keeps 100 bytes of a line
+                log.note('mqtt: no link to %s (retry in %s): %s' % (
+                    self.broker, _seconds(delay), self.error))
             await asyncio.sleep_ms(delay)
             delay = min(delay * 2, _MAX_RETRY_MS)
 
@@ -256,6 +319,7 @@ class Bridge:
         up_ms = ticks_ms()
         self.state = 'connected'
         self.error = None
+        log.note('mqtt: connected to ' + self.broker)
         self._lost = None
         listener = asyncio.create_task(self._listen(client))
         publisher = asyncio.create_task(self._publish(client))
@@ -279,9 +343,11 @@ class Bridge:
 
     async def _publish(self, client):
         try:
-            seen = {}  # binding id -> _Entity: this link publishes all anew
+            # this link publishes everything anew: a feed of its own
+            feed = Feed(self.registry, _watch, _COUNT_MS)
+            shown = {}  # binding id -> (handler, error) of its attributes
             while True:
-                await self._changes(client, seen)
+                await self._changes(client, feed, shown)
                 if client.idle_ms() >= client.keepalive_ms // 2:
                     await client.ping()
                 await asyncio.sleep_ms(_POLL_MS)
@@ -289,8 +355,9 @@ class Bridge:
             self._lost = self._lost or _why(e)
 
     # topics
-    def state_topic(self, binding_id):
-        return '%s/%s/state' % (self.base, binding_id)
+    def topic(self, binding_id, leaf):
+        """``<base>/<binding>/<leaf>``: state, attributes, set, error."""
+        return '%s/%s/%s' % (self.base, binding_id, leaf)
 
     def discovery_topic(self, name, binding_id):
         return '%s/%s/%s_%s/config' % (self.cfg['discovery_prefix'], name,
@@ -304,7 +371,7 @@ class Bridge:
                'availability_topic': self.base + '/status',
                'payload_available': 'online',
                'payload_not_available': 'offline',
-               'json_attributes_topic': base + '/state',
+               'json_attributes_topic': base + '/attributes',
                'device': {'identifiers': [self.client_id],
                           'name': self.client_id, 'manufacturer': 'pinwheel',
                           'model': 'pinwheel ' + self.registry.board.name,
@@ -315,49 +382,51 @@ class Bridge:
                         base + '/set' if value == 'C' else value)
         return out
 
-    async def _changes(self, client, seen):
-        """Publish what changed since the last look: discovery for
-        bindings new to this link, state at most every BINDING_MS (or
-        STATS_MS when only the counters moved), and empty messages for
-        bindings that are gone."""
-        discover = self.cfg['discovery']
-        now = ticks_ms()
-        for h in self.registry.bindings:
-            h.sync()
-            s = seen.get(h.id)
+    async def _changes(self, client, feed, shown):
+        """Publish what the change feed says changed: discovery for
+        bindings new to this link or moved to another component, the
+        attributes when the configuration or the error changed, the state;
+        and empty messages for bindings that are gone (deleted while the
+        link was down too: ``announced`` outlives links)."""
+        announced = self.announced
+        for h in feed.due(ticks_ms()):
+            binding_id = h.id
             name = component(h)
-            if s is None or s.component != name:
-                old = self.announced.get(h.id)
+            old = announced.get(binding_id)
+            if binding_id not in shown or old != name:
                 if old is not None and old != name:  # PUT to another kind
-                    await self._forget(client, h.id, old, False)
-                if discover:
+                    await self._forget(client, binding_id, old, False)
+                if self.cfg['discovery']:
                     await client.publish(
-                        self.discovery_topic(name, h.id),
-                        json.dumps(self.discovery(name, h.id)), True, 1)
-                self.announced[h.id] = name
-                s = seen[h.id] = _Entity(name)
-            age = ticks_diff(now, s.sent_ms)
-            if s.handler is None or (age >= BINDING_MS and s.changed(h)) or (
-                    age >= STATS_MS and s.fires != h.fires):
-                s.remember(h, now)
-                await client.publish(self.state_topic(h.id),
-                                     json.dumps(h.to_dict()), True)
+                        self.discovery_topic(name, binding_id),
+                        json.dumps(self.discovery(name, binding_id)), True, 1)
+                announced[binding_id] = name
+            mark = shown.get(binding_id)
+            if mark is None or mark[0] is not h or mark[1] != h.error:
+                shown[binding_id] = (h, h.error)
+                await client.publish(self.topic(binding_id, 'attributes'),
+                                     json.dumps(attributes(h)), True)
+            await client.publish(self.topic(binding_id, 'state'),
+                                 json.dumps(state(h)), True)
+        for binding_id in feed.removed():
+            del shown[binding_id]
         registry = self.registry
-        if len(self.announced) > len(registry.bindings):
-            for binding_id in list(self.announced):
+        if len(announced) > len(registry.bindings):
+            for binding_id in list(announced):
                 if registry.find(binding_id) is None:
-                    name = self.announced.pop(binding_id)
-                    seen.pop(binding_id, None)
-                    await self._forget(client, binding_id, name, True)
+                    await self._forget(client, binding_id,
+                                       announced.pop(binding_id), True)
 
     async def _forget(self, client, binding_id, name, state):
         """Empty the retained discovery (Home Assistant then removes the
-        entity) and, if ``state``, the retained state."""
+        entity) and, if ``state``, the retained state and attributes."""
         if self.cfg['discovery']:
             await client.publish(self.discovery_topic(name, binding_id), b'',
                                  True, 1)
         if state:
-            await client.publish(self.state_topic(binding_id), b'', True)
+            await client.publish(self.topic(binding_id, 'state'), b'', True)
+            await client.publish(self.topic(binding_id, 'attributes'), b'',
+                                 True)
 
     # commands
     async def _command(self, client, topic, payload):
@@ -389,37 +458,29 @@ class Bridge:
                              json.dumps(body))
 
     def _binding(self, binding_id, payload):
+        """A command word (the registry's verb) or a PATCH body."""
         registry = self.registry
-        h = registry.get(binding_id[:40])
-        word = bytes(payload).strip()
-        if word == b'ON':
-            registry.start(h.id)
-        elif word == b'OFF':
-            registry.stop(h.id)
-        elif word == b'TOGGLE':
-            h.sync()
-            if h.running:
-                registry.stop(h.id)
-            else:
-                registry.start(h.id)
-        elif word == b'PULSE':
-            if h.KIND != 'pulse':
-                raise ApiError(400, 'invalid_command', 'PULSE starts a pulse;'
-                               ' "%s" is a %s: send ON, OFF or TOGGLE'
-                               % (h.id, h.KIND), None)
-            registry.start(h.id)
-        elif word[:1] == b'{':
-            from app.strictjson import loads
-            registry.update(h.id, loads(word), True)
-        else:
+        binding_id = binding_id[:40]
+        word = payload.strip()
+        verb = _VERBS.get(word)
+        if verb is not None:
+            registry.do(verb, binding_id)
+            return
+        registry.get(binding_id)  # an unknown binding: 404 first
+        if word[:1] != b'{':
             raise ApiError(400, 'invalid_command', _COMMANDS, None)
+        from app.strictjson import loads
+        registry.update(binding_id, loads(word), True)
 
     def _config(self, payload):
         if not self.cfg['allow_config']:
             raise ApiError(403, 'forbidden', 'config over MQTT is off: set '
                            'mqtt.allow_config to true (PATCH /api/config) to '
                            'allow it', 'mqtt.allow_config')
-        admin.config(_Message(bytes(payload)), self.registry, self.store)
-        if self.store.data.get('mqtt') != self.cfg and self.on_config:
+        from app import settings
+        from app.strictjson import loads
+        settings.change(self.registry, self.store,
+                        loads(payload, '{"limits": {"bindings": 8}}'))
+        if self.on_config is not None:
             # a task of its own: restarting cancels this one's parent
             asyncio.create_task(_later(self.on_config))

@@ -1,7 +1,11 @@
 """The event stream's task inside the VM, without HTTP: the state sent on
-connect, the throttle, removals, the stream limit, and a stuck client."""
+connect, the throttle, removals, the event log's entries, the stream
+limit, and a stuck client; and the change feed it shares with MQTT
+(``app.changes``) on its own."""
 import asyncio
 import unit
+from app import changes, log
+from app.changes import COUNTS, LEVEL, Feed
 from app.http import events
 from app.board.board import Board
 from app.registry import Registry
@@ -77,8 +81,11 @@ def test_fast_blink_is_throttled():
     fires = reg.get('fast').fires
     reg.delete('fast')
     # at most one per BINDING_MS (+ the one on connect); a 1 kHz blink fired
-    # hundreds of times meanwhile
-    assert 2 <= sent <= 1 + 1000 // events.BINDING_MS, sent
+    # hundreds of times meanwhile. How many of the looks find the level
+    # changed is chance (a loaded machine looks only a few times), so the
+    # least is the one on connect; that changes are sent at all is
+    # test_feed_new_bindings_at_once_then_only_changes.
+    assert 1 <= sent <= 1 + 1000 // changes.BINDING_MS, sent
     assert fires > 50, fires
 
 
@@ -89,7 +96,7 @@ def test_counters_alone_are_sent_slowly():
     sse = FakeSSE()
     run_stream(st, sse, 1000)  # fires grow, the level never changes
     reg.delete('s')
-    assert len(sse.names('binding')) <= 1 + 1000 // events.STATS_MS
+    assert len(sse.names('binding')) <= 1 + 1000 // changes.STATS_MS
 
 
 def test_removed_is_sent():
@@ -99,6 +106,91 @@ def test_removed_is_sent():
     sse = FakeSSE()
     run_stream(st, sse, 400, lambda: reg.delete('gone'))
     assert sse.names('removed') == [{'id': 'gone'}], sse.sent
+
+
+def test_log_entries_are_sent_only_while_a_client_is_connected():
+    reg = registry()
+    st = events.Streams(reg, Store(), status)
+    sse = FakeSSE()
+    before = len(log.listeners)
+    heard = []
+
+    def during():
+        heard.append(len(log.listeners))
+        log.note('schedule "ev1": start "porch"')
+    run_stream(st, sse, 400, during)
+    assert heard == [before + 1], heard  # listed while connected...
+    assert len(log.listeners) == before  # ...and not after
+    entries = sse.names('log')
+    assert [e['text'] for e in entries] == ['schedule "ev1": start "porch"']
+    assert set(entries[0]) == {'t', 'up_ms', 'text'}, entries
+    log.note('nobody listens')  # no stream: nothing holds it for one
+    assert len(log.listeners) == before
+
+
+def test_a_slow_client_gets_the_newest_log_entries():
+    reg = registry()
+    st = events.Streams(reg, Store(), status)
+    sse = FakeSSE()
+
+    def burst():
+        for i in range(20):
+            log.note('line %d' % i)
+    run_stream(st, sse, 400, burst)
+    texts = [e['text'] for e in sse.names('log')]
+    assert texts == ['line %d' % i for i in range(12, 20)], texts
+
+
+def test_feed_new_bindings_at_once_then_only_changes():
+    reg = registry()
+    reg.create({'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 500, 'start': False})
+    feed = Feed(reg)
+    assert [h.id for h in feed.due(0)] == ['a']
+    reg.start('a')
+    assert list(feed.due(100)) == []  # within BINDING_MS of the last send
+    assert [h.id for h in feed.due(changes.BINDING_MS)] == ['a']
+    assert list(feed.due(1000)) == []  # nothing changed since
+    reg.update('a', {'period_ms': 300})  # replaced: a new configuration
+    assert [h.id for h in feed.due(2000)] == ['a']
+    reg.delete('a')
+    assert list(feed.due(3000)) == []
+    assert feed.removed() == ['a']
+    assert list(feed.removed()) == []
+
+
+def test_feed_watches_only_what_its_reader_shows():
+    reg = registry()
+    reg.create({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500, 'start': False})
+    reg.create({'id': 'door', 'kind': 'sample', 'pin': 34, 'period_ms': 500, 'start': False})
+    led, door = reg.get('led'), reg.get('door')
+    views = {'led': 0, 'door': LEVEL}
+    feed = Feed(reg, lambda h: views[h.id])
+    everything = Feed(reg)
+    for f in (feed, everything):
+        assert len(f.due(0)) == 2
+    led.level ^= 1  # a toggle: the dashboard's LED, not a switch's state
+    led.version += 1
+    door.level ^= 1  # an input's level: a binary sensor's state
+    assert [h.id for h in feed.due(1000)] == ['door']
+    assert sorted(h.id for h in everything.due(1000)) == ['door', 'led']
+    led.fires += 5  # counters alone: for a reader that watches them
+    assert list(feed.due(10000)) == []
+    assert [h.id for h in everything.due(10000)] == ['led']
+
+
+def test_feed_counters_at_most_every_slow_ms_and_once_after_they_stop():
+    reg = registry()
+    reg.create({'id': 'c', 'kind': 'blink', 'pin': 2, 'period_ms': 500, 'start': False})
+    h = reg.get('c')
+    feed = Feed(reg, lambda h: COUNTS, 5000)
+    assert len(feed.due(0)) == 1
+    h.fires += 1
+    assert list(feed.due(4999)) == []
+    assert len(feed.due(5000)) == 1  # they moved: sent
+    assert list(feed.due(9999)) == []
+    assert len(feed.due(10000)) == 1  # still: once more (a rate falls to 0)
+    assert list(feed.due(20000)) == []  # and then no more
+    assert list(feed.due(60000)) == []
 
 
 def test_limit_answers_503_json():
