@@ -36,7 +36,7 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
-from app import schema  # noqa: E402
+from app import log, schema  # noqa: E402
 from app.time import Time, check, needed  # noqa: E402
 
 
@@ -61,6 +61,7 @@ def boot(path='config.json'):
         registry, store = startup.boot(path)
     finally:
         _drop_boot_code()
+    log.store = store  # the event log's size is the config's
     persist(registry, store)
     return registry, store
 
