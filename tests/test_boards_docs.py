@@ -173,14 +173,18 @@ def test_deploy_installs_it_and_says_where():
     the config it would write and the line it prints."""
     from types import SimpleNamespace
     from tools.deploy.cli import plan_config
-    board = SimpleNamespace(contents={})
     args = SimpleNamespace(config=None, no_token_generation=False)
+    firmware = {'pico_w': ('rp2', 'RPI_PICO_W'), 'pico': ('rp2', 'RPI_PICO'),
+                'esp32_s3': ('esp32', 'ESP32_GENERIC_S3')}
     for name, pin, says in (
             ('pico_w', 'LED', 'it blinks the on-board LED ("LED")'),
             ('pico', 25, 'it blinks the on-board LED (GPIO 25)'),
             ('esp32_s3', 4, 'it blinks GPIO 4: this board has no LED a plain '
              'pin can light, so wire an LED and a 330 ohm resistor in series '
              'from GPIO 4 to GND')):
+        port, build = firmware[name]  # what the board's probe would find
+        board = SimpleNamespace(contents={}, info={
+            'platform': port, 'build': build, 'machine': ''})
         config, note, token = plan_config(board, args, name)
         blink = [b for b in json.loads(config)['bindings'] if b['id'] == 'led']
         assert blink[0]['pin'] == pin, (name, blink)

@@ -40,10 +40,17 @@ def plan_config(board, args, name='unknown'):
         text, led = first_config(name)
         led = '; ' + led if led else ''
     if args.config or not has:
-        info = board.info or {}
-        check_config(path, text, None if name == 'sim' else (
+        info = getattr(board, 'info', None) or {}
+        facts = None if name == 'sim' else (
             info.get('platform', ''), info.get('build', ''),
-            info.get('machine', '')), unknown=name == 'unknown')
+            info.get('machine', ''))
+        if args.config:
+            check_config(path, text, facts, unknown=name == 'unknown')
+        else:  # the repo's default as it goes to this board (its LED pin)
+            with tempfile.TemporaryDirectory() as tmp:
+                default = Path(tmp) / 'config.json'
+                default.write_bytes(text)
+                check_config(default, text, facts, unknown=name == 'unknown')
     if args.config:
         note = ('replaced the board\'s config.json with %s' % args.config,
                 'would replace the board\'s config.json with %s' % args.config)
