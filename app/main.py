@@ -156,13 +156,21 @@ class Mqtt:
     null. ``app.mqtt.hass`` and ``app.mqtt.client`` are imported only when first used:
     a board without MQTT keeps that heap."""
 
-    def __init__(self, registry, store, host, port):
+    def __init__(self, registry, store, host, port, timing=None):
         self.registry = registry
         self.store = store
         self.host = host
         self.port = port
+        self.timing = timing  # app.time.Time: told of a config change too
         self.config = None
         self.bridge = None
+
+    def changed(self):
+        """A config change that came over MQTT: what the HTTP config route
+        does after one (the bridge itself, then the clock and events)."""
+        self.apply()
+        if self.timing is not None:
+            self.timing.follow()
 
     def apply(self):
         """Call after the config changed; does nothing if ``mqtt`` did not."""
@@ -177,7 +185,7 @@ class Mqtt:
         if config:
             from app.mqtt.hass import Bridge
             self.bridge = Bridge(self.registry, self.store, config, self.host,
-                                 self.port, self.apply)
+                                 self.port, self.changed)
             self.bridge.start(goodbye)
 
     def status(self):
@@ -205,10 +213,10 @@ async def serve(registry, store, log=True, running=None, timing=None):
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     port = _port(store)
-    mqtt = Mqtt(registry, store, host, port)
     if timing is None:
         timing = Time(registry, store)
     timing.network = True
+    mqtt = Mqtt(registry, store, host, port, timing)
     app = build_app(registry, store, mqtt, timing)
     if running is not None:
         running.append(app)

@@ -911,8 +911,8 @@ def mqtt_state(vm):
 
 
 def publish_latency(vm, broker, n, under_load):
-    """Milliseconds from a binding change (the PATCH's answer) to its state
-    message at a subscriber, ``n`` times, changes 400 ms apart (the bridge
+    """Milliseconds from a binding change (the PATCH's answer) to its
+    attributes message (its configuration) at a subscriber, ``n`` times, changes 400 ms apart (the bridge
     publishes a binding at most every 250 ms); with wrk on GET
     /api/bindings meanwhile if ``under_load``."""
     import threading
@@ -929,7 +929,7 @@ def publish_latency(vm, broker, n, under_load):
     sub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id='bench-sub')
     sub.on_message = message
     sub.connect('127.0.0.1', broker.port)
-    sub.subscribe('pinwheel/mqtt-on/out0/state', 0)
+    sub.subscribe('pinwheel/mqtt-on/out0/attributes', 0)
     sub.loop_start()
     load = Load(vm, conns=10, seconds=int(n * 0.5) + 5) if under_load else None
     out = []

@@ -186,7 +186,11 @@ def create_app(registry, store, mqtt=None, timing=None):
 
     @add('/api/status', ['GET'])
     def status(request):
-        fresh = bool(request.args.get('gc'))
+        return status_doc(bool(request.args.get('gc')))
+
+    def status_doc(fresh=False):
+        """The /api/status document (the event stream sends it too);
+        ``fresh``: the heap read now, after a collection."""
         if fresh:  # ?gc=1: live heap, without garbage
             _scrub(24)
             gc.collect()
@@ -294,7 +298,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     def events(request):
         if not streams:
             from app.http.events import Streams
-            streams.append(Streams(registry, store, status))
+            streams.append(Streams(registry, store, status_doc))
         return streams[0].route(request)
 
     # Microdot compiles a route's regex on its first request, which would

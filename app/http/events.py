@@ -30,14 +30,6 @@ STALL_MS = 30000  # a client that reads nothing for this long is dropped
 _DEFAULT_STREAMS = const(3)
 
 
-class _Request:
-    """Stands in for the request when a stream calls the /api/status route."""
-    method = 'GET'
-    path = '/api/status'
-    args = {}
-    headers = {}
-
-
 class _Counted:
     """An SSE object that counts the events sent to it."""
 
@@ -76,7 +68,7 @@ class Streams:
     def __init__(self, registry, store, status):
         self.registry = registry
         self.store = store
-        self.status = status  # the /api/status route function
+        self.status = status  # returns the /api/status document
         self.open = 0
 
     @property
@@ -118,7 +110,7 @@ class Streams:
 
     async def _send(self, sse, out, feed, logs):
         status_ms = ticks_ms()
-        await sse.send(self.status(_Request), 'status')
+        await sse.send(self.status(), 'status')
         first = True
         taken = -1
         moved_ms = status_ms
@@ -145,5 +137,5 @@ class Streams:
                     await sse.send(logs.pop(0), 'log')
                 if ticks_diff(now, status_ms) >= _STATUS_MS:
                     status_ms = now
-                    await sse.send(self.status(_Request), 'status')
+                    await sse.send(self.status(), 'status')
             await asyncio.sleep_ms(_POLL_MS)
