@@ -34,8 +34,8 @@ class FakeSSE:
         return [d for e, d in self.sent if e == event]
 
 
-def status(request):
-    return {'board': 'sim', 'path': request.path}
+def status():  # the /api/status document, as app.http.api's status_doc
+    return {'board': 'sim', 'uptime_ms': 1}
 
 
 def run_stream(st, sse, ms, during=None):
@@ -65,7 +65,7 @@ def test_connect_sends_status_bindings_then_ready():
     run_stream(st, sse, 300)
     names = [e for e, _ in sse.sent]
     assert names[:4] == ['status', 'binding', 'binding', 'ready'], names
-    assert sse.sent[0][1] == {'board': 'sim', 'path': '/api/status'}
+    assert sse.sent[0][1] == {'board': 'sim', 'uptime_ms': 1}
     assert sorted(sse.names('ready')[0]['ids']) == ['a', 'b']
     assert names.count('binding') == 2, names  # nothing changed since
     assert st.open == 0  # the slot is given back when the task ends
