@@ -47,9 +47,11 @@ class Registry:
         """[pin, idle level] of every output: what boot drives first."""
         return [[h.pin_id, h.IDLE] for h in self.bindings if h.OUTPUT]
 
-    def _changed(self):
+    def _changed(self, durable=True):
+        # durable: saved before the caller answers (REST); False: rule
+        # actions, counters, schedules, saved later (app.config.Saver)
         if self.on_change is not None:
-            self.on_change()
+            self.on_change(durable)
 
     def _release_idle(self):
         """Give back the timers of bindings that stopped on their own."""
@@ -104,8 +106,9 @@ class Registry:
         self._changed()
         return h
 
-    def update(self, binding_id, body, partial=True):
-        """PATCH (``partial``) or PUT. A running binding stays running."""
+    def update(self, binding_id, body, partial=True, live=False):
+        """PATCH (``partial``) or PUT. A running binding stays running.
+        ``live``: applied, not saved (a slider while it moves)."""
         old = self.get(binding_id)
         _, cls, pin, params, start = validate.body(self, body, old, partial)
         need = start and cls.timer_for(params, old)  # old: still as it runs
@@ -119,19 +122,20 @@ class Registry:
         self.bindings[self.bindings.index(old)] = h
         if start:
             self._run(h, need)  # the timer old gave back is free again
-        self._changed()
+        if not live:
+            self._changed()
         return h
 
-    def start(self, binding_id):
+    def start(self, binding_id, durable=True):
         h = self.get(binding_id)
         self._run(h)
-        self._changed()
+        self._changed(durable)
         return h
 
-    def stop(self, binding_id):
+    def stop(self, binding_id, durable=True):
         h = self.get(binding_id)
         self._halt(h)
-        self._changed()
+        self._changed(durable)
         return h
 
     def _remove(self, h):
@@ -152,7 +156,7 @@ class Registry:
     def act(self, do, target_id, source):
         """A rule's action (``app.kinds.rules``), from ``source``'s deferred work:
         start, stop, toggle or pulse the binding ``target_id`` as the REST
-        calls would (saved the same way); or, for the binding itself,
+        calls would (saved later: ``app.config.Saver``); or, for the binding itself,
         ``save`` (a counter's total) or ``release`` (give back the timer
         of a fade that ended).
         Never raises: a problem shows in ``source``'s ``error``."""
@@ -176,7 +180,7 @@ class Registry:
         if source not in self.bindings:  # deleted or replaced since
             return
         if do == 'save':
-            self._changed()
+            self._changed(False)
             return
         if do == 'release':  # a timer no longer needed (a fade that ended)
             self._release_idle()
@@ -189,7 +193,7 @@ class Registry:
             self._halt(h)
         else:  # start, toggle of a stopped one, pulse (a full new duration)
             self._run(h)
-        self._changed()
+        self._changed(False)
 
     def _drain(self):
         """Run the rule actions that waited for a change to end."""

@@ -431,9 +431,9 @@ class Schedules:
             if do == 'toggle':
                 do = 'stop' if h.running else 'start'
             if do == 'pulse' or (do == 'start' and not h.running):
-                registry.start(h.id)
+                registry.start(h.id, False)  # saved later (app.config.Saver)
             elif do == 'stop' and (h.running or h.timer is not None):
-                registry.stop(h.id)
+                registry.stop(h.id, False)
             ev.error = None
         except ApiError as e:
             ev.error = e.message
