@@ -28,8 +28,11 @@ class Config:
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
-        # app.http.api: each save writes them to pins.json
+        # app.main.persist: each save writes them to pins.json
         self.idle_pins = None
+        # the pins this board may drive (app.board.bootpins.outputs), kept
+        # in pins.json for a boot that finds it stale
+        self.drivable = None
 
     def enter_safe_mode(self, error):
         """Run with no bindings. The broken file stays until the first save,
@@ -67,11 +70,15 @@ class Config:
             self.path else 'pins.json'
 
     def save_pins(self, pins):
-        """pins.json for the config.json on flash now (OSError: the caller's)."""
+        """pins.json for the config.json on flash now, with the pins this
+        board may drive if known (OSError: the caller's)."""
         from app.board.bootpins import checksum
         path = self.pins_path()
+        saved = {'config': checksum(self.path), 'pins': pins}
+        if self.drivable is not None:
+            saved['out'] = self.drivable
         with open(path + '.tmp', 'w') as f:
-            json.dump({'config': checksum(self.path), 'pins': pins}, f)
+            json.dump(saved, f)
         _replace(path + '.tmp', path)
 
 

@@ -72,6 +72,7 @@ def persist(registry, store):
     starts. Return the saver."""
     from app.config import Saver
     store.idle_pins = registry.idle_pins
+    store.drivable = bootpins.outputs(registry.board)
     registry.on_change = saver = Saver(store, registry.specs)
     return saver
 
