@@ -94,7 +94,6 @@ class Saver:
         self.store = store
         self.specs = specs  # () -> the bindings to save (Registry.specs)
         self.pending = False  # a change not saved yet
-        self.saves = 0  # saves done (tests, the bench)
         self._saved_ms = ticks_add(ticks_ms(), -SAVE_GAP_MS)
         self._failed = False  # the last save failed (noted once)
         self._task = None
@@ -113,7 +112,6 @@ class Saver:
         store = self.store
         self.pending = False
         self._saved_ms = ticks_ms()
-        self.saves += 1
         store.save(self.specs())
         error = store.error
         failed = False
@@ -123,10 +121,6 @@ class Saver:
                 from app import log
                 log.note('save failed: ' + error['message'])
         self._failed = failed
-
-    def due(self, now):
-        """Whether the task saves at ``now`` (a ticks_ms value)."""
-        return self.pending and ticks_diff(now, self._saved_ms) >= SAVE_GAP_MS
 
     def start(self):
         """Start the task, once (app.main, when the asyncio loop runs)."""
@@ -139,7 +133,8 @@ class Saver:
         while True:
             await asyncio.sleep_ms(SAVE_DELAY_MS)
             try:
-                if self.due(ticks_ms()):
+                if self.pending and ticks_diff(
+                        ticks_ms(), self._saved_ms) >= SAVE_GAP_MS:
                     self.flush()
             except Exception as e:  # the task lives on whatever a save does
                 from app import log

@@ -49,16 +49,22 @@ def checksum(path):
 
 
 def _saved(pins):
-    """pins.json as a dict, or None (missing, damaged)."""
+    """pins.json as a dict; {} if missing or damaged."""
     try:
         with open(pins) as f:
             saved = json.load(f)
-        return saved if isinstance(saved, dict) else None
+        if isinstance(saved, dict):
+            return saved
     except Exception:
-        return None
+        pass
+    return {}
 
 
-def _matching(saved, config):
+def read(config='config.json', pins=PINS, saved=None):
+    """The [pin, level] pairs of ``pins`` (or of ``saved``, pins.json read
+    already) if it matches ``config``, else None (missing, damaged or
+    stale)."""
+    saved = _saved(pins) if saved is None else saved
     try:
         if saved['config'] == checksum(config):
             return saved['pins']
@@ -67,16 +73,14 @@ def _matching(saved, config):
     return None
 
 
-def read(config='config.json', pins=PINS):
-    """The [pin, level] pairs of ``pins`` if it matches ``config``, else
-    None (missing, damaged or stale)."""
-    return _matching(_saved(pins), config)
-
-
 def outputs(board):
     """The pins ``board`` (an ``app.board.board.Board``) may drive:
     pins.json's ``out``, for the next boot whose pins.json is stale."""
-    return [pin for pin, caps in board.pins.items() if caps & 1]  # CAP_OUT
+    return _out(board.pins)
+
+
+def _out(pins):
+    return [pin for pin, caps in pins.items() if caps & 1]  # CAP_OUT
 
 
 def from_config(config='config.json', drivable=None):
@@ -160,7 +164,7 @@ def _drivable(name):
         row = profiles.load(name) if isinstance(name, str) else None
         if row is None or (not board.SIM and row['port'] != port):
             return []
-        return [pin for pin, caps in row['pins'].items() if caps & 1]
+        return _out(row['pins'])
     finally:
         board.drop_profiles()
 
@@ -171,9 +175,9 @@ def apply(config='config.json', pins=PINS):
     raises: a pin this board refuses is left to the boot's checks."""
     from machine import Pin  # on the unix port: app.sim (app.main)
     saved = _saved(pins)
-    levels = _matching(saved, config)
+    levels = read(config, pins, saved)
     if levels is None:
-        levels = from_config(config, saved and saved.get('out'))
+        levels = from_config(config, saved.get('out'))
         saved = None
         import gc
         gc.collect()  # the parse's garbage, before the modules load
