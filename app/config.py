@@ -8,10 +8,21 @@ runs the rest. The file as it was is kept: it stays config.json until the
 first save, which moves it to config.rejected.json (``keep_rejected``);
 it is dropped only by a whole new config (PUT /api/config) or on request
 (DELETE /api/config/rejected): no save loses a rejected binding.
+
+Flash writes stop interrupts (an RP2040 stops both cores for each 4 KB
+erase, docs/internals.md "Flash writes"), so only a change someone waits
+for is saved at once: a REST change, before its answer (durable). What
+runs on its own (rule actions, counter totals, schedule-driven starts and
+stops) only marks the config dirty; one asyncio task (``Saver.run``) saves
+it, coalesced, and never from a scheduled callback.
 """
 import json
 import os
+from time import ticks_add, ticks_diff, ticks_ms
 from app import schema
+
+SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
+SAVE_GAP_MS = 5000  # ...and saves it at most once per gap
 
 
 class Config:
@@ -28,8 +39,11 @@ class Config:
         self.rejected: 'str | None' = None
         self.problem: 'dict | None' = None  # the first, as ``error`` shows it
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
-        # app.http.api: each save writes them to pins.json
+        # app.main.persist: each save writes them to pins.json
         self.idle_pins = None
+        # the pins this board may drive (app.board.bootpins.outputs), kept
+        # in pins.json for a boot that finds it stale
+        self.drivable = None
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -56,11 +70,15 @@ class Config:
             self.path else 'pins.json'
 
     def save_pins(self, pins):
-        """pins.json for the config.json on flash now (OSError: the caller's)."""
+        """pins.json for the config.json on flash now, with the pins this
+        board may drive if known (OSError: the caller's)."""
         from app.board.bootpins import checksum
         path = self.pins_path()
+        saved = {'config': checksum(self.path), 'pins': pins}
+        if self.drivable is not None:
+            saved['out'] = self.drivable
         with open(path + '.tmp', 'w') as f:
-            json.dump({'config': checksum(self.path), 'pins': pins}, f)
+            json.dump(saved, f)
         _replace(path + '.tmp', path)
 
 
@@ -107,6 +125,65 @@ def drop_rejected(store):
 def remove_rejected(kept):
     if kept is not None and exists(kept):
         os.remove(kept)
+
+
+class Saver:
+    """``registry.on_change`` (``app.main.persist``): ``saver(True)`` saves
+    now (a REST change), ``saver(False)`` marks the config dirty for the
+    task, which saves it within ``SAVE_DELAY_MS`` of the first change and
+    then at most once per ``SAVE_GAP_MS``: 20 rule actions in 2 s are two
+    saves. A save writes everything, so a durable one takes what was
+    pending too."""
+
+    def __init__(self, store, specs):
+        self.store = store
+        self.specs = specs  # () -> the bindings to save (Registry.specs)
+        self.pending = False  # a change not saved yet
+        self._saved_ms = ticks_add(ticks_ms(), -SAVE_GAP_MS)
+        self._failed = False  # the last save failed (noted once)
+        self._task = None
+
+    def __call__(self, durable=True):
+        self.pending = True  # a plain store: safe from a scheduled callback
+        if durable:
+            self.flush()
+
+    def flush(self):
+        """Save now if a change is pending (the task, a REST change,
+        Ctrl-C). A failed save stays pending and is noted in the event
+        log (``app.log``), once until a save succeeds."""
+        if not self.pending:
+            return
+        store = self.store
+        self.pending = False
+        self._saved_ms = ticks_ms()
+        store.save(self.specs())
+        error = store.error
+        failed = False
+        if error is not None and error.get('code') == 'save_failed':
+            failed = self.pending = True  # tried again after the gap
+            if not self._failed:
+                from app import log
+                log.note('save failed: ' + error['message'])
+        self._failed = failed
+
+    def start(self):
+        """Start the task, once (app.main, when the asyncio loop runs)."""
+        if self._task is None:
+            import asyncio
+            self._task = asyncio.create_task(self.run())
+
+    async def run(self):
+        import asyncio
+        while True:
+            await asyncio.sleep_ms(SAVE_DELAY_MS)
+            try:
+                if self.pending and ticks_diff(
+                        ticks_ms(), self._saved_ms) >= SAVE_GAP_MS:
+                    self.flush()
+            except Exception as e:  # the task lives on whatever a save does
+                from app import log
+                log.note('save failed: %r' % e)
 
 
 def exists(path):

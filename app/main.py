@@ -68,11 +68,15 @@ def boot(path='config.json'):
 
 def persist(registry, store):
     """Save every change of ``registry`` to ``store`` (config.json, then
-    pins.json with the outputs' idle levels)."""
-    def save():
-        store.save(registry.specs())
+    pins.json with the outputs' idle levels) through one
+    ``app.config.Saver``: REST changes at once, the rest (rule actions,
+    counters, schedules) coalesced by its task, which ``start_saver``
+    starts. Return the saver."""
+    from app.config import Saver
     store.idle_pins = registry.idle_pins
-    registry.on_change = save
+    store.drivable = bootpins.outputs(registry.board)
+    registry.on_change = saver = Saver(store, registry.specs)
+    return saver
 
 
 def _drop_boot_code():
@@ -136,6 +140,14 @@ def use_time(timing):
         timing.schedules()
 
 
+def start_saver(registry):
+    """The saver's task (``persist``), once the loop runs, served or
+    headless."""
+    start = getattr(registry.on_change, 'start', None)
+    if start is not None:
+        start()
+
+
 async def idle(registry, why, timing=None):
     """No network: the bindings run on their timers, nothing is served.
     The loop stays up for deferred work: it wakes every second, which on
@@ -144,6 +156,7 @@ async def idle(registry, why, timing=None):
     print('pinwheel: %s board, %d bindings, headless (%s): running the '
           'bindings from config.json, no API' % (board.name,
                                                  len(registry.bindings), why))
+    start_saver(registry)
     if timing is not None:
         use_time(timing)
     while True:
@@ -225,6 +238,7 @@ async def serve(registry, store, log=True, running=None, timing=None):
     mqtt.apply()  # before the collection: the bridge lives as long
     gc.collect()
     gc.threshold(-1)  # booted: collect only when the heap is full
+    start_saver(registry)
     use_time(timing)
 
     def ready():
@@ -254,10 +268,12 @@ def shutdown(registry, running):
         server = getattr(app, 'server', None)
         if server is not None:
             server.close()
-    # counters' totals (app.kinds.counter): saved as they are, "start" unchanged
-    if registry.on_change and any(h.KIND == 'counter'
-                                  for h in registry.bindings):
-        registry.on_change()
+    # what the saver holds and the counters' totals (app.kinds.counter):
+    # saved as they are, "start" unchanged
+    save = registry.on_change
+    if save and (getattr(save, 'pending', False) or any(
+            h.KIND == 'counter' for h in registry.bindings)):
+        save(True)
     stopped = 0
     for h in registry.bindings:
         if h.running:

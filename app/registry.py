@@ -52,9 +52,11 @@ class Registry:
         """[pin, idle level] of every output: what boot drives first."""
         return [[h.pin_id, h.IDLE] for h in self.bindings if h.OUTPUT]
 
-    def _changed(self):
+    def _changed(self, durable=True):
+        # durable: saved before the caller answers (REST); False: rule
+        # actions, counters, schedules, saved later (app.config.Saver)
         if self.on_change is not None:
-            self.on_change()
+            self.on_change(durable)
 
     def _release_idle(self):
         """Give back the timers of bindings that stopped on their own."""
@@ -111,8 +113,9 @@ class Registry:
         self._changed()
         return h
 
-    def update(self, binding_id, body, partial=True):
-        """PATCH (``partial``) or PUT. A running binding stays running."""
+    def update(self, binding_id, body, partial=True, live=False):
+        """PATCH (``partial``) or PUT. A running binding stays running.
+        ``live``: applied, not saved (a slider while it moves)."""
         old = self.get(binding_id)
         _, cls, pin, params, start = validate.body(self, body, old, partial)
         need = start and cls.timer_for(params, old)  # old: still as it runs
@@ -126,10 +129,11 @@ class Registry:
         self.bindings[self.bindings.index(old)] = h
         if start:
             self._run(h, need)  # the timer old gave back is free again
-        self._changed()
+        if not live:
+            self._changed()
         return h
 
-    def do(self, verb, binding_id):
+    def do(self, verb, binding_id, durable=True):
         """``verb`` (one of ``VERBS``) on the binding ``binding_id``, as
         REST, rules, schedules and MQTT ask for it. One meaning each:
 
@@ -143,10 +147,12 @@ class Registry:
         Returns the binding. Raises ApiError: 404 no such binding, 400 a
         verb that is not one or not for this kind, 409 no timer free. A
         verb that changes nothing (on while it runs, off while it is
-        stopped) saves nothing."""
-        return self._do(verb, self.get(binding_id))
+        stopped) saves nothing. ``durable``: saved before this returns (a
+        request waits for it); False: by the saver task, coalesced (a
+        schedule, MQTT's repeat of a state)."""
+        return self._do(verb, self.get(binding_id), durable)
 
-    def _do(self, verb, h):
+    def _do(self, verb, h, durable=True):
         if verb not in VERBS:
             raise ApiError(400, 'invalid_action', '"%s" is not an action; '
                            'actions: %s' % (validate.short(verb, 20, str),
@@ -166,7 +172,7 @@ class Registry:
             return h
         else:  # start, on, pulse
             self._run(h)
-        self._changed()
+        self._changed(durable)
         return h
 
     def start(self, binding_id):
@@ -195,7 +201,8 @@ class Registry:
     def act(self, do, target_id, source):
         """A rule's action (``app.kinds.rules``), from ``source``'s deferred
         work: ``do`` (a verb) on the binding ``target_id``, as ``do`` does
-        it (saved the same way) and noted in the event log; or, for the
+        it (saved later, by the saver task: ``app.config.Saver``) and noted
+        in the event log; or, for the
         binding itself, ``save`` (a counter's total) or ``release`` (give
         back the timer of a fade that ended).
         Never raises: a problem shows in ``source``'s ``error``."""
@@ -219,7 +226,7 @@ class Registry:
         if source not in self.bindings:  # deleted or replaced since
             return
         if do == 'save':
-            self._changed()
+            self._changed(False)
             return
         if do == 'release':  # a timer no longer needed (a fade that ended)
             self._release_idle()
@@ -230,7 +237,7 @@ class Registry:
             if h is None:
                 raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
                                'this rule does nothing' % target_id)
-            self._do(do, h)
+            self._do(do, h, False)
         except Exception as e:  # act gives it to source.error
             log.note('%s: %s' % (line, e.message if isinstance(e, ApiError)
                                  else repr(e)))

@@ -174,7 +174,11 @@ def create_app(registry, store, mqtt=None, timing=None):
         if method in ('GET', 'HEAD'):
             return h.to_dict()
         partial = method == 'PATCH'
-        return registry.update(binding_id, loads(request.body), partial).to_dict()
+        # PATCH ?live=1: applied to the running binding, not saved (a
+        # slider while it moves); the PATCH without it (on release) saves
+        live = partial and request.args.get('live') in ('1', 'true')
+        return registry.update(binding_id, loads(request.body), partial,
+                               live).to_dict()
 
     # POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: one route
     # for every verb of registry.do (docs/api.md, "Actions")

@@ -435,7 +435,7 @@ class Schedules:
             if self.registry.find(ev.binding) is None:
                 raise ApiError(404, 'not_found', 'binding "%s" does not '
                                'exist (deleted)' % ev.binding)
-            self.registry.do(verb, ev.binding)
+            self.registry.do(verb, ev.binding, False)  # saved later (app.config.Saver)
             ev.error = None
         except ApiError as e:
             ev.error = e.message

@@ -372,7 +372,7 @@ def test_actions_wait_for_a_change_under_way():
                             'binding': 'relay'}]})
     seen = []
 
-    def saving():  # stands in for a save that a rule interrupts
+    def saving(durable=True):  # stands in for a save that a rule interrupts
         seen.append(relay.running)
         if len(seen) == 1:
             reg.act('pulse', 'relay', h)
@@ -407,7 +407,7 @@ def test_count_rule_fires_once_per_run():
 def test_counter_total_is_saved_every_n_minutes_and_on_stop():
     reg = registry()
     saved = []
-    reg.on_change = lambda: saved.append(reg.specs())
+    reg.on_change = lambda durable=True: saved.append(reg.specs())
     c = reg.create({'id': 'meter', 'kind': 'counter', 'pin': 34,
                     'total': 1000})
     saved.clear()

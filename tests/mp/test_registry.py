@@ -17,7 +17,7 @@ def registry(name='sim', virtual_timers=8, max_bindings=16):
     reg = Registry(Board(name, virtual_timers), max_bindings)
     reg.changes = 0
 
-    def changed():
+    def changed(durable=True):
         reg.changes += 1
     reg.on_change = changed
     return reg
