@@ -50,10 +50,12 @@ sysdeps:
 image: $(RUN_STAMP)
 	$(BIN)/python deploy.py --build-only build/image
 
-# Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off.
+# Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off. The runner
+# (tools/run_sim.py) starts the VM again when it reboots (an OTA update).
 run: $(RUN_STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)
-	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) main.py $(ARGS)
+	PINWHEEL_PORT=$(PORT) exec $(BIN)/python tools/run_sim.py $(FLASH) \
+	  --vm $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) -- $(ARGS)
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).
 typecheck: $(STAMP)
