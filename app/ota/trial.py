@@ -1,0 +1,86 @@
+"""A new image on trial: the watchdog until it confirms, and ``confirm``.
+
+The boot shim (main.py) imports this only when slot.json says the image is
+on trial, calls ``arm`` before it imports the app, and app.main calls
+``confirm`` once the board serves (or runs headless). Until then a reset
+of any kind makes the next boot run the previous image; the watchdog turns
+"never got there" into such a reset:
+
+- rp2: ``machine.WDT`` runs at most 8388 ms and can never be stopped
+  (ports/rp2/machine_wdt.c), so a 1 s timer feeds it while the trial is
+  within ``trial_s`` and from ``confirm`` on; past the limit the feeding
+  stops and the watchdog resets the board.
+- esp32: ``machine.WDT(timeout=...)`` reconfigures the task watchdog each
+  time it is called (ports/esp32/machine_wdt.c: esp_task_wdt_reconfigure),
+  so the trial gets ``trial_s`` in one, and ``confirm`` sets a long timeout
+  that a task feeds from then on.
+- the unix port has no watchdog: tools/run_sim.py kills a VM whose trial
+  outlives ``trial_s`` and starts it again, as a watchdog would.
+"""
+import sys
+from time import ticks_diff, ticks_ms
+
+_slot = {}
+_save = None
+_state = [0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms
+_feed = None  # the watchdog's feed, bound once (the timer callback allocates nothing)
+_keep = []  # the feeding timer, kept alive
+
+
+def _tick(_timer):
+    if _state[0] or ticks_diff(ticks_ms(), _state[1]) < _state[2]:
+        _feed()
+
+
+def arm(slot, save):
+    """Start the trial's watchdog; ``save()`` writes ``slot`` to the flag."""
+    global _slot, _save, _feed
+    _slot, _save = slot, save
+    _state[1] = ticks_ms()
+    _state[2] = slot.get('trial_s', 60) * 1000
+    print('pinwheel: version %s on trial: it must serve within %d s'
+          % (slot.get('version'), _state[2] // 1000))
+    try:
+        from machine import WDT
+    except ImportError:  # the unix port: its runner watches
+        return
+    if sys.platform == 'rp2':
+        _feed = WDT(timeout=8000).feed
+        from machine import Timer
+        _keep.append(Timer(period=1000, callback=_tick))
+    elif sys.platform == 'esp32':
+        WDT(timeout=_state[2])
+
+
+def pending():
+    """True while the running image is on trial."""
+    return not _state[0] and 'trial' in _slot
+
+
+def confirm():
+    """The image serves (or runs headless): it stays. Safe to call twice."""
+    if not pending():
+        return
+    _state[0] = 1
+    for key in ('trial', 'trial_s', 'why', 'rolled_back'):
+        _slot.pop(key, None)
+    try:
+        _save()
+    except OSError as e:  # the flash refused: the next boot tries it again
+        print('pinwheel: cannot confirm the image: %r' % e)
+        return
+    print('pinwheel: version %s confirmed' % _slot.get('version'))
+    if sys.platform == 'esp32':
+        _keep_fed()
+
+
+def _keep_fed():
+    import asyncio
+    from machine import WDT
+    wdt = WDT(timeout=120000)  # long: a blocking flash write or Wi-Fi join
+
+    async def feed():
+        while True:
+            wdt.feed()
+            await asyncio.sleep(10)
+    _keep.append(asyncio.create_task(feed()))
