@@ -362,3 +362,14 @@ def test_sigkill_mid_upload_boots_the_old_image(tmp_path):
         assert status == 409 and body['error']['code'] == 'not_begun', body
     finally:
         vm.stop()
+
+
+def test_a_normal_boot_loads_no_update_code(tmp_path):
+    """The update's code (app/ota/) is imported by the first update only:
+    a board that boots, serves and answers its status holds the one route
+    of app/http/ota.py and nothing of app.ota."""
+    from test_heap import probe
+    heap = probe(tmp_path)
+    assert 'app.http.ota' in heap['served'], heap['served']
+    for step in ('booted', 'served', 'again'):
+        assert [m for m in heap[step] if m.startswith('app.ota')] == [], step

@@ -3,8 +3,8 @@
 
 One route, ``/api/ota/<step>``: GET manifest (the running image's
 manifest.json, streamed from flash), POST begin, POST copy, PUT
-file/<path>?at=N, POST commit; the work is app.ota.update's, imported by
-the first update and kept. Every write needs the API token
+file/<path>?at=N, POST commit; app.ota.steps takes them, imported by the
+first update and kept. Every write needs the API token
 (app.http.auth), and app.ota.update refuses a board that has none.
 After a commit the board reboots into the new image on trial
 (docs/ota.md).
@@ -14,7 +14,7 @@ import sys
 import app
 
 _image = {}  # the running image's version and date, and the flag's
-# rolled_back: read once, by the first status
+# rolled_back: read once, at boot
 
 
 def _read(path):
@@ -26,13 +26,24 @@ def _read(path):
         return {}
 
 
+def _note(text):
+    try:
+        from app import log
+        log.note(text)
+    except ImportError:
+        print('pinwheel: ' + text)
+
+
 def image():
     """{"version", "date", "trial", "rolled_back"} of the running image."""
     if not _image:
         about = _read(getattr(app, 'IMAGE', '') + 'version.json')
         _image['version'] = about.get('version')
         _image['date'] = about.get('date')
-        _image['rolled_back'] = _read('slot.json').get('rolled_back')
+        rolled = _image['rolled_back'] = _read('slot.json').get('rolled_back')
+        if rolled:  # once per boot: in the event log, where there is one
+            _note('update to version %s rolled back: %s'
+                  % (rolled.get('version'), rolled.get('why')))
     trial = sys.modules.get('app.ota.trial')
     return {'version': _image['version'], 'date': _image['date'],
             'trial': bool(trial and trial.pending()),
@@ -61,64 +72,12 @@ def host(store):
 
 
 def install(server, store):
-    """Add the update route to the Microdot app ``server``."""
-    from app.errors import ApiError
-
-    def body(request):
-        try:
-            return json.loads(request.body or b'{}')
-        except ValueError:
-            raise ApiError(400, 'invalid_json', 'the body is not JSON')
+    """Add the update route to the Microdot app ``server``: one route; its
+    work (app.ota.steps) is imported by the first update."""
 
     @server.route('/api/ota/<path:step>', methods=['GET', 'POST', 'PUT'])
     def ota(request, step):
-        try:
-            if step == 'manifest' and request.method in ('GET', 'HEAD'):
-                from microdot import Response
-                try:
-                    return Response.send_file(
-                        getattr(app, 'IMAGE', '') + 'manifest.json',
-                        content_type='application/json', max_age=0)
-                except OSError:
-                    return {'files': {}}  # an image from before OTA
-            from app.ota import update
-            method = request.method
-            if method == 'PUT' and step.startswith('file/'):
-                at = request.args.get('at', '0')
-                if not at.isdigit():
-                    raise ApiError(400, 'invalid_field', 'at: a byte offset',
-                                   'at')
-                return update.put(step[5:], int(at), request.body or b'')
-            if method == 'POST' and step == 'begin':
-                return update.begin(store, body(request))
-            if method == 'POST' and step == 'copy':
-                return update.copy(body(request))
-            if method == 'POST' and step == 'commit':
-                done = update.commit(body(request), image()['version'])
-                _reboot_soon()
-                return done
-            raise ApiError(404, 'not_found', 'no such update step: %s %s'
-                           % (method, step[:40]))
-        except ApiError as e:
-            return e.response()
+        from app.ota.steps import handle
+        return handle(request, step, store, image)
 
-    rolled = image()['rolled_back']
-    if rolled:  # once per boot, in the event log where there is one
-        try:
-            from app import log
-            log.note('update to version %s rolled back: %s'
-                     % (rolled.get('version'), rolled.get('why')))
-        except ImportError:
-            print('pinwheel: update to version %s rolled back: %s'
-                  % (rolled.get('version'), rolled.get('why')))
-
-
-def _reboot_soon():
-    """Reboot once the answer is out."""
-    import asyncio
-
-    async def later():
-        await asyncio.sleep_ms(300)
-        from app import ota
-        ota.reboot()
-    asyncio.create_task(later())
+    image()  # a rollback goes into the event log now, not at the first status
