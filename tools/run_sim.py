@@ -11,7 +11,7 @@ its ``trial_s``, the process is killed (SIGKILL, as a watchdog reset) and
 started again with ``PINWHEEL_RESET=watchdog`` in its environment (what
 ``machine.reset_cause()`` tells on a board), so the boot shim rolls back.
 
-    python tools/run_sim.py FLASH_DIR [--vm micropython] [-- main.py args]
+    python tools/run_sim.py FLASH_DIR [--vm micropython] [-- main.py's args]
 
 Any other exit (Ctrl-C: 0, a port in use: 1) ends the runner with that
 status. The port comes from ``PINWHEEL_PORT`` as for main.py.
@@ -68,11 +68,10 @@ def main(argv=None):
     ap.add_argument('flash', help='the flash dir (main.py and config.json)')
     ap.add_argument('--vm', default='micropython',
                     help='the MicroPython unix-port binary')
-    ap.add_argument('args', nargs='*', help='arguments for main.py')
-    args = ap.parse_args(argv)
+    args, rest = ap.parse_known_args(argv)  # the rest is main.py's
     # SIGTERM (a test stopping us by pid): the finally above stops the VM
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    cmd = [args.vm, 'main.py', *args.args]
+    cmd = [args.vm, 'main.py', *[a for a in rest if a != '--']]
     cause = None
     while True:
         env = dict(os.environ)
