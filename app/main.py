@@ -121,6 +121,14 @@ def use_time(timing):
         timing.schedules()
 
 
+def confirm_image():
+    """An image on trial after an over-the-air update (app.ota.trial, which
+    main.py imports only then) has come up: it stays (docs/ota.md)."""
+    trial = sys.modules.get('app.ota.trial')
+    if trial is not None:
+        trial.confirm()
+
+
 async def idle(registry, why, timing=None):
     """No network: the bindings run on their timers, nothing is served.
     The loop stays up for deferred work: it wakes every second, which on
@@ -131,6 +139,7 @@ async def idle(registry, why, timing=None):
                                                  len(registry.bindings), why))
     if timing is not None:
         use_time(timing)
+    confirm_image()
     while True:
         await asyncio.sleep(1)
 
@@ -180,6 +189,8 @@ def build_app(registry, store, mqtt=None, timing=None):
     if registry.board.sim:  # the unix port: the simulator's own routes
         from app.sim import routes
         routes.install(app, registry, timing.clock)
+    from app.http import ota  # over-the-air updates (docs/ota.md)
+    ota.install(app, store)
     return app
 
 
@@ -205,6 +216,7 @@ async def serve(registry, store, log=True, running=None, timing=None):
     use_time(timing)
 
     def ready():
+        confirm_image()
         print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
               % (board.name, len(registry.bindings), host, port))
         token = store.data.get('api_token')
