@@ -373,3 +373,18 @@ def test_a_normal_boot_loads_no_update_code(tmp_path):
     assert 'app.http.ota' in heap['served'], heap['served']
     for step in ('booted', 'served', 'again'):
         assert [m for m in heap[step] if m.startswith('app.ota')] == [], step
+
+
+def test_a_file_changed_by_hand_on_the_board_is_sent(board, tmp_path):
+    """The running image differs from its manifest (a file changed on the
+    board): the copy of it fails the check, deploy.py sends it, and the
+    update goes through."""
+    b = board()
+    css = b.flash / 'static' / 'style.css.gz'
+    css.write_bytes(css.read_bytes() + b'changed by hand')
+    new = variant(tmp_path, 'new', 'X = 1')
+    code, out, err = run_ota(b, new, '--follow')
+    assert code == 0, out + err
+    assert 'static/style.css.gz on the board does not match its manifest: ' \
+        'sending it' in out, out
+    assert complete_image(b.flash) == version_of(new)

@@ -74,10 +74,12 @@ def host(store):
 def install(server, store):
     """Add the update route to the Microdot app ``server``: one route; its
     work (app.ota.steps) is imported by the first update."""
+    from app.errors import json_errors
 
-    @server.route('/api/ota/<path:step>', methods=['GET', 'POST', 'PUT'])
     def ota(request, step):
         from app.ota.steps import handle
         return handle(request, step, store, image)
-
+    server.route('/api/ota/<path:step>', methods=['GET', 'POST', 'PUT'])(
+        json_errors(ota))
+    server.url_map[-1][1].compile()  # now, as app.http.api does for its own
     image()  # a rollback goes into the event log now, not at the first status

@@ -21,10 +21,16 @@ import sys
 from time import ticks_diff, ticks_ms
 
 _slot = {}
-_save = None
-_state = [0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms
-_feed = None  # the watchdog's feed, bound once (the timer callback allocates nothing)
+_state: list = [0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms
 _keep = []  # the feeding timer, kept alive
+
+
+def _save():  # main.py's, given to arm()
+    pass
+
+
+def _feed():  # the watchdog's feed, bound once in arm(): the timer
+    pass  # callback allocates nothing
 
 
 def _tick(_timer):

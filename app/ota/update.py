@@ -127,7 +127,7 @@ def begin(store, body):
         need = int(body['bytes'])
         files = int(body.get('files', 64))
         version = str(body['version'])
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise ApiError(400, 'invalid_json', 'send {"version": "...", '
                        '"bytes": N, "files": N}', None)
     run, slot = running()
@@ -258,10 +258,10 @@ def commit(body, current):
             ok = os.stat(p)[6] == size and sha(p) == want
         except OSError:
             ok = False
-        if not ok:
+        if not ok:  # field: the file, which deploy.py then sends
             raise ApiError(409, 'image_mismatch', '%s of the new image is '
                            'missing or does not match manifest.json: nothing '
-                           'was switched; run the update again' % rel, None)
+                           'was switched' % rel, rel)
     files = None
     run, slot = running()
     if _exists(shim):

@@ -106,6 +106,10 @@ class Http:
         status, answer = self.request(method, path, body, raw)
         if status in ok:
             return answer
+        self.fail(status, answer, method, path)
+
+    def fail(self, status, answer, method, path):
+        """Raise the DeployError for the board's answer ``status``."""
         error = answer.get('error') if isinstance(answer, dict) else None
         message = error.get('message') if isinstance(error, dict) else None
         if status == 401:
@@ -211,16 +215,15 @@ def ota(args):
         done = 0
         queue = send + info
         for k, rel in enumerate(queue, 1):
-            data = (image / rel).read_bytes()
-            for at in range(0, max(len(data), 1), CHUNK):
-                board.call('PUT', '/api/ota/file/%s?at=%d' % (rel, at),
-                           raw=data[at:at + CHUNK])
+            data = send_file(board, image, rel)
             done += len(data)
             print('  [%d/%d] %-26s %7s   (%s of %s)'
                   % (k, len(queue), rel, '{:,}'.format(len(data)),
                      '{:,}'.format(done), fmt_bytes(send_bytes)), flush=True)
-        answer = board.call('POST', '/api/ota/commit', {
-            'version': version['version'], 'trial_s': args.trial_s})
+        answer, resent = commit(board, image, version['version'], files,
+                                args.trial_s)
+        queue += resent
+        done += sum(files[rel][0] for rel in resent)
         switched = time.monotonic()
         print('done in %.1f s: %d sent (%s), %d copied on the board; checked '
               'and switched to version %s, the board reboots into it on trial'
@@ -232,6 +235,38 @@ def ota(args):
     if args.follow:
         return follow(board, version['version'], switched, args.follow_s)
     return 0
+
+
+def send_file(board, image, rel):
+    data = (image / rel).read_bytes()
+    for at in range(0, max(len(data), 1), CHUNK):
+        board.call('PUT', '/api/ota/file/%s?at=%d' % (rel, at),
+                   raw=data[at:at + CHUNK])
+    return data
+
+
+def commit(board, image, version, files, trial_s):
+    """Have the board check the new image and switch to it: (its answer,
+    files sent again). A file the board copied from its running image but
+    that does not match (the running image differs from its manifest: a
+    file changed by hand) is sent and the check runs again."""
+    resent = []
+    while True:
+        status, answer = board.request('POST', '/api/ota/commit', {
+            'version': version, 'trial_s': trial_s})
+        error = answer.get('error') if isinstance(answer, dict) else None
+        rel = error.get('field') if isinstance(error, dict) else None
+        if (status != 409 or not isinstance(error, dict)
+                or error.get('code') != 'image_mismatch'
+                or rel not in files or rel in resent):
+            break
+        print('  %s on the board does not match its manifest: sending it'
+              % rel)
+        send_file(board, image, rel)
+        resent.append(rel)
+    if status != 200:
+        board.fail(status, answer, 'POST', '/api/ota/commit')
+    return answer, resent
 
 
 def follow(board, version, since, limit_s):
