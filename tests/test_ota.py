@@ -19,7 +19,7 @@ from vm import MICROPYTHON, ROOT, VM, free_port, image, make_flash
 
 sys.path.insert(0, str(ROOT))
 import deploy  # noqa: E402
-from tools.deploy.build import write_manifest  # noqa: E402
+from tools.deploy.build import ROOT_FILES, write_manifest  # noqa: E402
 
 PYTHON = sys.executable
 TOKEN = 'ota-test-token-0123456789'
@@ -153,7 +153,7 @@ def complete_image(flash):
     base = flash / run if run else flash
     manifest = (base / 'manifest.json').read_bytes()
     for rel, (size, sha) in json.loads(manifest)['files'].items():
-        p = flash / rel if rel == 'main.py' else base / rel
+        p = flash / rel if rel in ROOT_FILES else base / rel
         data = p.read_bytes()
         assert len(data) == size and hashlib.sha256(data).hexdigest() == sha, \
             '%s of the running image is broken' % p

@@ -20,32 +20,22 @@ _image = {}  # the running image's version and date, and the flag's
 def _read(path):
     try:
         with open(path) as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else {}
+            return json.load(f)
     except Exception:  # none (an image from before OTA), or damaged
         return {}
-
-
-def _note(text):
-    try:
-        from app import log
-        log.note(text)
-    except ImportError:
-        print('pinwheel: ' + text)
 
 
 def image():
     """{"version", "date", "trial", "rolled_back"} of the running image."""
     if not _image:
-        about = _read(getattr(app, 'IMAGE', '') + 'version.json')
-        _image['version'] = about.get('version')
-        _image['date'] = about.get('date')
+        _image.update(_read(getattr(app, 'IMAGE', '') + 'version.json'))
         rolled = _image['rolled_back'] = _read('slot.json').get('rolled_back')
-        if rolled:  # once per boot: in the event log, where there is one
-            _note('update to version %s rolled back: %s'
-                  % (rolled.get('version'), rolled.get('why')))
+        if rolled:  # once per boot, in the event log
+            from app import log
+            log.note('update to version %s rolled back: %s'
+                     % (rolled.get('version'), rolled.get('why')))
     trial = sys.modules.get('app.ota.trial')
-    return {'version': _image['version'], 'date': _image['date'],
+    return {'version': _image.get('version'), 'date': _image.get('date'),
             'trial': bool(trial and trial.pending()),
             'rolled_back': _image['rolled_back']}
 

@@ -15,7 +15,9 @@ import os
 
 FLAG = 'slot.json'
 SLOT_B = 'slot_b'
-SHIM = 'main.py'  # the boot shim: at the root only, shared by both slots
+# at the flash root only, shared by both slots: the boot shim and the module
+# that picks the image (tools/deploy/build.py writes both)
+ROOT_FILES = ('main.py', 'boot_image.mpy')
 
 
 def read():
@@ -44,11 +46,11 @@ def other(slot):
 
 
 def path(slot, rel):
-    """Where the image file ``rel`` of ``slot`` is on the flash. The shim
-    of a new image waits beside the running one as main.py.next until the
-    switch."""
-    if rel == SHIM:
-        rel = SHIM + '.next'
+    """Where the image file ``rel`` of ``slot`` is on the flash. The root
+    files of a new image wait in its slot as ``<name>.next`` until the
+    switch renames them over the root's."""
+    if rel in ROOT_FILES:
+        rel += '.next'
     return slot + '/' + rel if slot else rel
 
 

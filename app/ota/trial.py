@@ -1,8 +1,9 @@
 """A new image on trial: the watchdog until it confirms, and ``confirm``.
 
-The boot shim (main.py) imports this only when slot.json says the image is
-on trial, calls ``arm`` before it imports the app, and app.main calls
-``confirm`` once the board serves (or runs headless). Until then a reset
+The boot shim (main.py, through boot_image) imports this only when
+slot.json says the image is on trial, calls ``arm`` before it imports the
+app and runs the app through ``run``; app.main calls ``confirm`` once the
+board serves (or runs headless). Until then a reset
 of any kind makes the next boot run the previous image; the watchdog turns
 "never got there" into such a reset:
 
@@ -25,7 +26,11 @@ _state: list = [0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms
 _keep = []  # the feeding timer, kept alive
 
 
-def _save():  # main.py's, given to arm()
+def _save():  # boot_image's, given to arm()
+    pass
+
+
+def _fail(why):  # boot_image's: notes why, resets
     pass
 
 
@@ -38,10 +43,12 @@ def _tick(_timer):
         _feed()
 
 
-def arm(slot, save):
-    """Start the trial's watchdog; ``save()`` writes ``slot`` to the flag."""
-    global _slot, _save, _feed
-    _slot, _save = slot, save
+def arm(slot, save, fail):
+    """Start the trial's watchdog. ``save()`` writes ``slot`` to the flag,
+    ``fail(why)`` notes why the trial failed and resets (boot_image at the
+    flash root: both are the old image's code as much as the new one's)."""
+    global _slot, _save, _fail, _feed
+    _slot, _save, _fail = slot, save, fail
     _state[1] = ticks_ms()
     _state[2] = slot.get('trial_s', 60) * 1000
     print('pinwheel: version %s on trial: it must serve within %d s'
@@ -56,6 +63,18 @@ def arm(slot, save):
         _keep.append(Timer(period=1000, callback=_tick))
     elif sys.platform == 'esp32':
         WDT(timeout=_state[2])
+
+
+def run(main):
+    """Run the app (``main``, app.main.run): an exception before it
+    confirms fails the trial (after, it is the app's, as on any boot)."""
+    try:
+        main()
+    except Exception as e:
+        if not pending():
+            raise
+        sys.print_exception(e)
+        _fail('raised %s: %s' % (type(e).__name__, e))
 
 
 def pending():

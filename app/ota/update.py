@@ -16,7 +16,7 @@ from hashlib import sha256
 from app.errors import ApiError
 from app import ota
 
-_FILES = ('manifest.json', 'version.json', ota.SHIM)
+_FILES = ('manifest.json', 'version.json') + ota.ROOT_FILES
 _DIRS = ('app/', 'lib/microdot/', 'static/')  # what an image holds
 _SAFE = '_-./0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 _BUF = 2048
@@ -175,7 +175,7 @@ def _target():
 
 def copy(body):
     """Copy the files of ``body["files"]`` from the running image into
-    the other slot (the shim needs no copy: it stays)."""
+    the other slot (the root files need no copy: they stay)."""
     target = _target()
     run = running()[0]
     files = body.get('files') if isinstance(body, dict) else None
@@ -184,7 +184,7 @@ def copy(body):
     buf = bytearray(_BUF)
     for rel in files:
         rel = check_path(str(rel))
-        if rel == ota.SHIM:
+        if rel in ota.ROOT_FILES:
             continue
         dst = ota.path(target, rel)
         _mkdirs(dst)
@@ -248,12 +248,11 @@ def commit(body, current):
                        'was switched' % (made, said, version), None)
     with open(manifest) as f:
         files = json.load(f)['files']
-    shim = ota.path(target, ota.SHIM)
     for rel in files:
         size, want = files[rel]
         p = ota.path(target, rel)
-        if rel == ota.SHIM and not _exists(p):
-            p = ota.SHIM  # unchanged: the one at the root stays
+        if rel in ota.ROOT_FILES and not _exists(p):
+            p = rel  # unchanged: the one at the root stays
         try:
             ok = os.stat(p)[6] == size and sha(p) == want
         except OSError:
@@ -264,8 +263,11 @@ def commit(body, current):
                            'was switched' % rel, rel)
     files = None
     run, slot = running()
-    if _exists(shim):
-        os.rename(shim, ota.SHIM)  # the shim reads both flags' formats
+    # the new root files, boot_image first: the shim keeps calling it the
+    # same way, so a power cut between the two renames boots either way
+    for rel in reversed(ota.ROOT_FILES):
+        if _exists(ota.path(target, rel)):
+            os.rename(ota.path(target, rel), rel)
     ota.write({'run': target, 'prev': run, 'version': version,
                'prev_version': current, 'trial': 0, 'trial_s': trial_s})
     _staging.clear()

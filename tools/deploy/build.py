@@ -18,77 +18,99 @@ from . import ROOT, DeployError
 
 MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py', 'sse.py')  # sse needs helpers
 BOOT_SHIM = """\
-# pinwheel boot shim: pick the image (slot.json, written by an over-the-air
-# update; none: the image at the flash root, as USB deploy wrote it), then
-# start the controller. A new image boots on trial: if it raises, or a reset
-# comes before it confirms, the previous image runs (docs/ota.md).
+# pinwheel boot shim: boot_image picks the image to run (slot.json, written
+# by an over-the-air update; none: the image at the flash root, as USB
+# deploy wrote it), then the controller starts (docs/ota.md).
+import sys
+import boot_image
+trial = boot_image.start()  # None, or the trial of a new image
+del sys.modules['boot_image'], boot_image  # its code would only cost heap
+from app.main import run
+if trial is None:
+    run()
+else:
+    trial.run(run)  # an exception before it confirms rolls the image back
+"""
+# Which image runs, and the rollback of one that failed its trial: at the
+# flash root beside main.py (both images boot through it), imported once at
+# boot and dropped. app/ota/update.py replaces both only at the switch.
+BOOT_IMAGE = """\
+\"\"\"Which image the board runs: slot.json (app/ota/__init__.py) names
+its slot; none: the root image. A new image boots on trial: the first
+trial boot is noted here, before its code is imported; a second one means
+the first never confirmed, and the previous image runs again.\"\"\"
 import sys
 import json
-try:
-    with open('slot.json') as f:
-        slot = json.load(f)
-except Exception:  # none: the root image
-    slot = {}
 
 
-def save():  # write, then rename: a power cut leaves the old flag or the new
+def save(slot):  # write, then rename: a power cut leaves the old or the new
     with open('slot.json.tmp', 'w') as f:
         json.dump(slot, f)
     import os
     os.rename('slot.json.tmp', 'slot.json')
 
 
-def fail(why):  # the trial failed: the next boot runs the previous image
+def fail(slot, why):  # the trial failed: the next boot runs the previous image
     slot['why'] = why[:120]
-    save()
+    save(slot)
     if sys.platform in ('linux', 'darwin'):
         sys.exit(75)  # the unix port: tools/run_sim.py starts it again
     import machine
     machine.reset()
 
 
-if 'trial' in slot:
-    if slot['trial']:  # it began a trial boot before, and never confirmed
-        why = slot.get('why')
-        if not why:
-            try:
-                import machine
-                watchdog = machine.reset_cause() == machine.WDT_RESET
-            except Exception:  # the unix port: its runner says
-                import os
-                watchdog = os.getenv('PINWHEEL_RESET') == 'watchdog'
-            why = 'not confirmed: %s before it served' % (
-                'the watchdog reset it' if watchdog else 'a reset came')
-        slot = {'run': slot.get('prev') or '', 'version': slot.get('prev_version'),
-                'rolled_back': {'version': slot.get('version'), 'why': why}}
-    else:
-        slot['trial'] = 1
-    save()
-image = slot.get('run') or ''
-if image:  # its modules before the root's
-    sys.path.insert(0, image + '/lib')
-    sys.path.insert(0, image)
-if 'lib' not in sys.path:
-    sys.path.append('lib')  # boards search /lib already; the unix port does not
-import app
-app.IMAGE = image and image + '/'  # where its static/ is
-if 'trial' in slot:
+def _why(slot):
+    if slot.get('why'):
+        return slot['why']
+    try:
+        import machine
+        watchdog = machine.reset_cause() == machine.WDT_RESET
+    except Exception:  # the unix port: its runner says
+        import os
+        watchdog = os.getenv('PINWHEEL_RESET') == 'watchdog'
+    return 'not confirmed: %s before it served' % (
+        'the watchdog reset it' if watchdog else 'a reset came')
+
+
+def start():
+    \"\"\"Put the image to run first on sys.path; on a trial boot, arm the
+    trial (app.ota.trial of the new image) and import the app, and return
+    the trial, else None.\"\"\"
+    try:
+        with open('slot.json') as f:
+            slot = json.load(f)
+    except Exception:  # none: the root image
+        slot = {}
+    if 'trial' in slot:
+        if slot['trial']:  # a trial boot began before, and never confirmed
+            slot = {'run': slot.get('prev') or '',
+                    'version': slot.get('prev_version'),
+                    'rolled_back': {'version': slot.get('version'),
+                                    'why': _why(slot)}}
+        else:
+            slot['trial'] = 1
+        save(slot)
+    image = slot.get('run') or ''
+    if image:  # its modules before the root's
+        sys.path.insert(0, image + '/lib')
+        sys.path.insert(0, image)
+    if 'lib' not in sys.path:
+        sys.path.append('lib')  # boards search /lib already; the unix port not
+    import app
+    app.IMAGE = image and image + '/'  # where its static/ is
+    if 'trial' not in slot:
+        return None
     try:
         from app.ota import trial
-        trial.arm(slot, save)  # the watchdog; trial.confirm() ends the trial
-        import app.main
+        trial.arm(slot, lambda: save(slot), lambda why: fail(slot, why))
+        import app.main  # noqa: F401 (an image that cannot load fails here)
     except Exception as e:
         sys.print_exception(e)
-        fail('raised %s: %s at boot' % (type(e).__name__, e))
-from app.main import run
-try:
-    run()
-except Exception as e:
-    if 'trial' not in slot:
-        raise
-    sys.print_exception(e)
-    fail('raised %s: %s' % (type(e).__name__, e))
+        fail(slot, 'raised %s: %s at boot' % (type(e).__name__, e))
+    return trial
 """
+BOOT_IMAGE_MODULE = 'boot_image.mpy'
+ROOT_FILES = ('main.py', BOOT_IMAGE_MODULE)  # at the flash root only
 # app.http.web un-gzips a file for a client that does not take gzip; a window
 # of 2**12 bytes keeps its buffer at 4 KB (gzip's default, 32 KB, would
 # not fit a board's heap) for files ~5% larger
@@ -208,6 +230,10 @@ def build(out, sim=False):
                     data = compact_js(data.decode()).encode()
                 dst.write_bytes(gzip_small_window(data))
     (out / 'main.py').write_text(BOOT_SHIM)
+    boot = out / 'boot_image.py'
+    boot.write_text(BOOT_IMAGE)
+    compile_mpy(boot, out / BOOT_IMAGE_MODULE, 'boot_image')
+    boot.unlink()
     sources = [job[0] for job in jobs] + sorted(static.glob('*'))
     write_manifest(out, max(Path(src).stat().st_mtime for src in sources))
     return image_sizes(out)

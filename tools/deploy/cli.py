@@ -14,8 +14,8 @@ from . import ROOT, DeployError
 from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
                     check_firmware, close, compare, find_port, open_board)
 from .boot import restart
-from .build import (MANIFEST, SLOT_FLAG, VERSION, add_sim, build,
-                    check_image, image_mpy_version, sync_local)
+from .build import (MANIFEST, ROOT_FILES, SLOT_FLAG, VERSION, add_sim,
+                    build, check_image, image_mpy_version, sync_local)
 
 
 def fmt_bytes(n):
@@ -91,7 +91,8 @@ def deploy(args):
             cleanup.append(image)
             sizes = build(image)
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
-        info = board.probe(['main.py', MANIFEST, VERSION, SLOT_FLAG],
+        info = board.probe(list(ROOT_FILES) + [MANIFEST, VERSION,
+                                               SLOT_FLAG],
                            read=['config.json'])
         name = check_firmware(info, image_mpy_version(image), args.board)
         if name == 'sim':  # the virtual board runs on the simulator
