@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tests'))
-from vm import MICROPYTHON, VM, image, make_flash  # noqa: E402
+from vm import MICROPYTHON, deploy, image, make_flash  # noqa: E402
 from test_ota import Board, TOKEN, CONFIG, variant, version_of  # noqa: E402
 
 PYTHON = sys.executable
@@ -51,6 +51,14 @@ def timed(cmd):
         raise SystemExit('%s failed:\n%s%s' % (' '.join(map(str, cmd)),
                                                result.stdout, result.stderr))
     return took, result.stdout
+
+
+def board_image_bytes(path):
+    """Bytes of the image in ``path``, each file in whole 4 KB blocks as
+    LittleFS stores it, and as they are."""
+    files = [p.stat().st_size for p in Path(path).rglob('*') if p.is_file()]
+    return {'bytes': sum(files),
+            'in_4k_blocks': sum((n + 4095) // 4096 * 4096 for n in files)}
 
 
 def one_run(tmp, k, one_module):
@@ -104,6 +112,8 @@ def main():
     try:
         one_module = variant(tmp, 'one-module', 'BENCH_MARK = 1')
         runs = [one_run(tmp, k, one_module) for k in range(args.runs)]
+        deploy.build(tmp / 'board-image')
+        board = board_image_bytes(tmp / 'board-image')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     keys = ('sim_flash_s', 'ota_full_s', 'ota_one_module_s', 'serve_again_s')
@@ -115,6 +125,8 @@ def main():
                 'medians of %d interleaved runs' % args.runs,
         'image_files': len(json.loads((image() / 'manifest.json').read_text())
                            ['files']),
+        # a board's image (no simulator): what a board keeps twice
+        'board_image_bytes': board,
         's': median,
         's_worst': worst,
         'ota_full_over_sim_flash': round(median['ota_full_s']

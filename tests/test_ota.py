@@ -388,3 +388,28 @@ def test_a_file_changed_by_hand_on_the_board_is_sent(board, tmp_path):
     assert 'static/style.css.gz on the board does not match its manifest: ' \
         'sending it' in out, out
     assert complete_image(b.flash) == version_of(new)
+
+
+def test_the_figures_of_docs_ota_come_from_the_bench():
+    """docs/ota.md's figures are bench/ota.py's (bench/ota_results.json):
+    a changed figure means running the bench, not editing the page; and
+    the figures recorded there hold the issue's budgets."""
+    r = json.loads((ROOT / 'bench' / 'ota_results.json').read_text())
+    text = ' '.join((ROOT / 'docs' / 'ota.md').read_text().split())
+    size = r['board_image_bytes']
+    runs = re.search(r'medians of (\d+)', r['what']).group(1)
+    for figure in (
+            'image is {:,} bytes in its files'.format(size['bytes']),
+            'it is %d KB' % (size['in_4k_blocks'] // 1024),
+            'two take at most %d KB' % (2 * size['in_4k_blocks'] // 1024),
+            'medians of %s runs' % runs,
+            'new version %.1f s after an update ends' % r['s']['serve_again_s'],
+            'sends %d files ({:,} bytes)'.format(r['one_module_sent']['bytes'])
+            % r['one_module_sent']['files'],
+            'takes %.1f s against %.1f s' % (r['s']['ota_full_s'],
+                                            r['s']['sim_flash_s']),
+            '%.2f times' % r['ota_full_over_sim_flash']):
+        assert figure in text, figure
+    assert r['s_worst']['serve_again_s'] <= r['budgets']['serve_again_s']
+    assert r['ota_full_over_sim_flash'] <= r['budgets']['ota_full_over_sim_flash']
+    assert r['one_module_sent']['files'] == 3  # the module and the manifest

@@ -22,7 +22,7 @@ import sys
 from time import ticks_diff, ticks_ms
 
 _slot = {}
-_state: list = [0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms
+_state: list = [0, 0, 0, 0]  # confirmed, ticks_ms at arm, trial_s in ms, esp32
 _keep = []  # the feeding timer, kept alive
 
 
@@ -43,7 +43,7 @@ def _tick(_timer):
         _feed()
 
 
-def arm(slot, save, fail):
+def arm(slot, save, fail, port=sys.platform):
     """Start the trial's watchdog. ``save()`` writes ``slot`` to the flag,
     ``fail(why)`` notes why the trial failed and resets (boot_image at the
     flash root: both are the old image's code as much as the new one's)."""
@@ -57,11 +57,12 @@ def arm(slot, save, fail):
         from machine import WDT
     except ImportError:  # the unix port: its runner watches
         return
-    if sys.platform == 'rp2':
+    if port == 'rp2':
         _feed = WDT(timeout=8000).feed
         from machine import Timer
         _keep.append(Timer(period=1000, callback=_tick))
-    elif sys.platform == 'esp32':
+    elif port == 'esp32':
+        _state[3] = 1
         WDT(timeout=_state[2])
 
 
@@ -91,11 +92,12 @@ def confirm():
         _slot.pop(key, None)
     try:
         _save()
-    except OSError as e:  # the flash refused: the next boot tries it again
-        print('pinwheel: cannot confirm the image: %r' % e)
+    except OSError as e:  # it runs on; a reset will roll it back
+        print('pinwheel: cannot confirm the image (%r): the next boot runs '
+              'the previous one' % e)
         return
     print('pinwheel: version %s confirmed' % _slot.get('version'))
-    if sys.platform == 'esp32':
+    if _state[3]:  # esp32: its watchdog runs on, fed from now on
         _keep_fed()
 
 
