@@ -60,7 +60,7 @@ def arm(slot, save, fail, port=sys.platform):
     if port == 'rp2':
         _feed = WDT(timeout=8000).feed
         from machine import Timer
-        _keep.append(Timer(period=1000, callback=_tick))
+        _keep.append(Timer(-1, period=1000, callback=_tick))  # a soft timer
     elif port == 'esp32':
         _state[3] = 1
         WDT(timeout=_state[2])

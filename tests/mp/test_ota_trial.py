@@ -25,7 +25,8 @@ class WDT:
 class Timer:
     made = []
 
-    def __init__(self, period, callback):
+    def __init__(self, timer_id, period, callback):
+        assert timer_id == -1  # rp2's soft timer: the bindings keep theirs
         self.period = period
         self.callback = callback
         Timer.made.append(self)
