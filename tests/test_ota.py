@@ -213,6 +213,20 @@ def test_an_update_that_changes_nothing_writes_nothing(board):
     assert b.status()['uptime_ms'] > up and flash_state(b.flash) == before
 
 
+def test_a_dry_run_lists_what_would_be_sent_and_writes_nothing(board,
+                                                                tmp_path):
+    b = board()
+    before = flash_state(b.flash)
+    mark = len(b.output())
+    code, out, err = run_ota(b, variant(tmp_path, 'new', 'X = 1'),
+                             '--dry-run')
+    assert code == 0, out + err
+    assert '  would send app/errors.mpy (' in out and \
+        out.count('would send ') == 2, out  # the file, then the summary
+    assert 'nothing was written' in out and requests(b, mark) == []
+    assert flash_state(b.flash) == before
+
+
 def test_a_wrong_token_is_refused_and_nothing_is_written(board, tmp_path):
     b = board()
     before = flash_state(b.flash)
