@@ -147,7 +147,7 @@ def begin(store, body):
                        'images (docs/ota.md); delete files you do not need, or '
                        'deploy over USB (one image)' % (free + reclaim, need),
                        None)
-    if 'prev' in slot and (slot['prev'] or '') == target:
+    if slot.get('prev') is not None and slot['prev'] == target:
         # that image is about to be overwritten: no rollback to it any more
         slot['prev'] = slot['prev_version'] = None
         ota.write(slot)

@@ -204,7 +204,7 @@ def ota(args):
             return 0
         begun = board.call('POST', '/api/ota/begin', {
             'version': version['version'],
-            'bytes': total + info_bytes})
+            'bytes': total + info_bytes, 'files': len(files) + len(info)})
         print('the board fills its slot "%s" (%s free)'
               % (begun.get('target') or '/', fmt_bytes(begun.get('free', 0))))
         for i in range(0, len(copy), COPY_BATCH):
