@@ -427,3 +427,33 @@ def test_the_figures_of_docs_ota_come_from_the_bench():
     assert r['s_worst']['serve_again_s'] <= r['budgets']['serve_again_s']
     assert r['ota_full_over_sim_flash'] <= r['budgets']['ota_full_over_sim_flash']
     assert r['one_module_sent']['files'] == 3  # the module and the manifest
+
+
+def test_a_usb_deploy_or_sim_flash_runs_the_image_it_copied(tmp_path):
+    """After an OTA update the board runs slot_b/; a USB deploy writes the
+    root image and removes slot.json, so the board runs what it copied
+    (and so does deploy.py --sim-flash, which make run uses)."""
+    from test_deploy import start_socat, stop, wait_port
+    flash = make_flash(tmp_path / 'flash', CONFIG)
+    slot = {'run': 'slot_b', 'prev': '', 'version': 'abcd1234'}
+    (flash / 'slot.json').write_text(json.dumps(slot))
+    port = free_port()
+    proc = start_socat('TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork' % port,
+                       'EXEC:%s,pty,raw,echo=0' % MICROPYTHON, flash)
+    try:
+        wait_port(port)
+        result = subprocess.run(
+            [PYTHON, str(ROOT / 'deploy.py'), '--port',
+             'socket://127.0.0.1:%d' % port, '--image', str(image())],
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        stop(proc)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'slot.json: removed, so the board boots the image just copied' \
+        in result.stdout, result.stdout
+    assert not (flash / 'slot.json').exists()
+    (flash / 'slot.json').write_text(json.dumps(slot))
+    subprocess.run([PYTHON, str(ROOT / 'deploy.py'), '--sim-flash',
+                    str(flash)], cwd=ROOT, check=True, capture_output=True,
+                   timeout=120)
+    assert not (flash / 'slot.json').exists()
