@@ -52,9 +52,12 @@ image: $(RUN_STAMP)
 
 # Ctrl-C stops it cleanly; ARGS=--quiet turns the request log off.
 # CONFIG=path runs with that config, checked first (it replaces the flash's).
+# The runner (tools/run_sim.py) starts the VM again when it reboots (an OTA
+# update).
 run: $(RUN_STAMP)
 	$(BIN)/python deploy.py --sim-flash $(FLASH)$(if $(CONFIG), --config $(CONFIG))
-	cd $(FLASH) && PINWHEEL_PORT=$(PORT) exec $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) main.py $(ARGS)
+	PINWHEEL_PORT=$(PORT) exec $(BIN)/python tools/run_sim.py $(FLASH) \
+	  --vm $(if $(findstring /,$(VM)),$(abspath $(VM)),$(VM)) -- $(ARGS)
 
 # pyright over app/ against each port's MicroPython stubs (part of `make test`).
 typecheck: $(STAMP)

@@ -148,6 +148,14 @@ def start_saver(registry):
         start()
 
 
+def confirm_image():
+    """An image on trial after an over-the-air update (app.ota.trial, which
+    main.py imports only then) has come up: it stays (docs/ota.md)."""
+    trial = sys.modules.get('app.ota.trial')
+    if trial is not None:
+        trial.confirm()
+
+
 async def idle(registry, why, timing=None):
     """No network: the bindings run on their timers, nothing is served.
     The loop stays up for deferred work: it wakes every second, which on
@@ -159,6 +167,7 @@ async def idle(registry, why, timing=None):
     start_saver(registry)
     if timing is not None:
         use_time(timing)
+    confirm_image()
     while True:
         await asyncio.sleep(1)
 
@@ -216,6 +225,8 @@ def build_app(registry, store, mqtt=None, timing=None):
     if registry.board.sim:  # the unix port: the simulator's own routes
         from app.sim import routes
         routes.install(app, registry, timing.clock)
+    from app.http import ota  # over-the-air updates (docs/ota.md)
+    ota.install(app, store)
     return app
 
 
@@ -242,6 +253,7 @@ async def serve(registry, store, log=True, running=None, timing=None):
     use_time(timing)
 
     def ready():
+        confirm_image()
         print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
               % (board.name, len(registry.bindings), host, port))
         token = store.data.get('api_token')

@@ -374,14 +374,17 @@ def test_busy_port_is_one_line(tmp_path):
 
 @pytest.mark.parametrize('size_kb,before_copying', [
     (40, True),  # less free than the image: refused before copying
-    (160, False),  # enough bytes (the image: ~146 KB), but each file takes
-    # whole 4 KB pages: ENOSPC
+    (None, False),  # the image's bytes and 8 KB, but each file takes whole
+    # 4 KB pages: ENOSPC (the image's size, as it grows)
 ])
-def test_full_flash_is_one_line(tmp_path, size_kb, before_copying):
+def test_full_flash_is_one_line(tmp_path, image, size_kb, before_copying):
     """A virtual board whose flash is a small tmpfs, mounted in a private
     mount namespace (gone with socat; needs root, as in CI)."""
     if os.geteuid() != 0 or not shutil.which('unshare'):
         pytest.skip('needs root for a private tmpfs')
+    if size_kb is None:  # the image as deploy copies it (with the simulator)
+        from tools.deploy.build import add_sim
+        size_kb = sum(add_sim(image[0]).values()) // 1024 + 8
     flash = tmp_path / 'small'
     flash.mkdir()
     port = free_port()

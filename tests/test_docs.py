@@ -142,7 +142,8 @@ LAYERS = {'core': {'core', 'board', 'kinds'},
           'kinds': {'core', 'board', 'kinds'},
           'time': {'core', 'board', 'kinds', 'time'},
           'mqtt': {'core', 'board', 'kinds', 'time', 'mqtt'},
-          'http': {'core', 'board', 'kinds', 'time', 'http'},
+          'http': {'core', 'board', 'kinds', 'time', 'http', 'ota'},
+          'ota': {'core', 'ota'},
           'sim': {'core', 'board', 'kinds', 'time', 'http', 'sim'}}
 IMPORT = re.compile(r'^\s*(?:from\s+(app(?:\.\w+)*)\s+import\s+([\w, ]+)|import\s+(app(?:\.\w+)+))', re.M)
 

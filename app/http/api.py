@@ -5,6 +5,7 @@ from time import ticks_diff, ticks_ms
 from microdot import Request
 from app import VERSION, log
 from app.http import auth
+from app.http import ota
 from app.strictjson import loads
 from app.errors import ApiError, error, json_errors, low_memory
 from app.http.server import Server
@@ -219,6 +220,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
+            'image': ota.image(), 'host': ota.host(store),  # docs/ota.md
             'mqtt': (mqtt and mqtt.status()) or {
                 'state': 'off', 'error': None, 'broker': None,
                 'client_id': None, 'base': None, 'published': 0,
@@ -239,7 +241,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap
         from app.http import web
-        res = web.gzip_file(request, 'static/openapi.json.gz',
+        res = web.gzip_file(request, web.STATIC + '/openapi.json.gz',
                             'application/json', 3600)
         if res is None:
             raise ApiError(404, 'not_found', 'static/openapi.json.gz is '

@@ -13,6 +13,7 @@ a stale app.js after a redeploy.
 """
 import os
 from micropython import const
+import app
 from microdot import Response
 from app.errors import error
 
@@ -22,7 +23,9 @@ try:
 except ImportError:  # a port built without it: gzip or nothing
     _CAN_UNGZIP = False
 
-_ROOT = const('static')
+# the running image's static/: slot_b/static after an over-the-air update
+# (the boot shim sets app.IMAGE; docs/ota.md)
+STATIC = getattr(app, 'IMAGE', '') + 'static'
 _WINDOW_BITS = const(12)  # deploy.GZIP_WINDOW_BITS
 TYPES = {
     'html': 'text/html; charset=utf-8',
@@ -132,6 +135,6 @@ def send(request, name):
     """``static/<name>.gz``, gzip-encoded or plain, or a JSON 404."""
     if not _safe(name):
         return _not_found(name)
-    res = gzip_file(request, '%s/%s.gz' % (_ROOT, name),
+    res = gzip_file(request, '%s/%s.gz' % (STATIC, name),
                     TYPES[name.rsplit('.', 1)[1]], 0, True)
     return _not_found(name) if res is None else res

@@ -4,10 +4,12 @@ gzipped, and a tiny ``main.py`` boot shim. ``config.json`` is not part of
 the image: a board keeps its own (it holds runtime changes)."""
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,13 +18,99 @@ from . import ROOT, DeployError
 
 MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py', 'sse.py')  # sse needs helpers
 BOOT_SHIM = """\
-# pinwheel boot shim: find our modules, then start the controller.
+# pinwheel boot shim: boot_image picks the image to run (slot.json, written
+# by an over-the-air update; none: the image at the flash root, as USB
+# deploy wrote it), then the controller starts (docs/ota.md).
 import sys
-if 'lib' not in sys.path:
-    sys.path.append('lib')  # boards search /lib already; the unix port does not
+import boot_image
+trial = boot_image.start()  # None, or the trial of a new image
+del sys.modules['boot_image'], boot_image  # its code would only cost heap
 from app.main import run
-run()
+if trial is None:
+    run()
+else:
+    trial.run(run)  # an exception before it confirms rolls the image back
 """
+# Which image runs, and the rollback of one that failed its trial: at the
+# flash root beside main.py (both images boot through it), imported once at
+# boot and dropped. app/ota/update.py replaces both only at the switch.
+BOOT_IMAGE = """\
+\"\"\"Which image the board runs: slot.json (app/ota/__init__.py) names
+its slot; none: the root image. A new image boots on trial: the first
+trial boot is noted here, before its code is imported; a second one means
+the first never confirmed, and the previous image runs again.\"\"\"
+import sys
+import json
+
+
+def save(slot):  # write, then rename: a power cut leaves the old or the new
+    with open('slot.json.tmp', 'w') as f:
+        json.dump(slot, f)
+    import os
+    os.rename('slot.json.tmp', 'slot.json')
+
+
+def fail(slot, why):  # the trial failed: the next boot runs the previous image
+    slot['why'] = why[:120]
+    save(slot)
+    if sys.platform in ('linux', 'darwin'):
+        sys.exit(75)  # the unix port: tools/run_sim.py starts it again
+    import machine
+    machine.reset()
+
+
+def _why(slot):
+    if slot.get('why'):
+        return slot['why']
+    try:
+        import machine
+        watchdog = machine.reset_cause() == machine.WDT_RESET
+    except Exception:  # the unix port: its runner says
+        import os
+        watchdog = os.getenv('PINWHEEL_RESET') == 'watchdog'
+    return 'not confirmed: %s before it served' % (
+        'the watchdog reset it' if watchdog else 'a reset came')
+
+
+def start():
+    \"\"\"Put the image to run first on sys.path; on a trial boot, arm the
+    trial (app.ota.trial of the new image) and import the app, and return
+    the trial, else None.\"\"\"
+    try:
+        with open('slot.json') as f:
+            slot = json.load(f)
+    except Exception:  # none: the root image
+        slot = {}
+    if 'trial' in slot:
+        if slot['trial']:  # a trial boot began before, and never confirmed
+            slot = {'run': slot.get('prev') or '',
+                    'version': slot.get('prev_version'),
+                    'rolled_back': {'version': slot.get('version'),
+                                    'why': _why(slot)}}
+        else:
+            slot['trial'] = 1
+        save(slot)
+    image = slot.get('run') or ''
+    if image:  # its modules before the root's
+        sys.path.insert(0, image + '/lib')
+        sys.path.insert(0, image)
+    if 'lib' not in sys.path:
+        sys.path.append('lib')  # boards search /lib already; the unix port not
+    import app
+    app.IMAGE = image and image + '/'  # where its static/ is
+    if 'trial' not in slot:
+        return None
+    try:
+        from app.ota import trial
+        trial.arm(slot, lambda: save(slot), lambda why: fail(slot, why))
+        import app.main  # noqa: F401 (an image that cannot load fails here)
+    except Exception as e:
+        sys.print_exception(e)
+        fail(slot, 'raised %s: %s at boot' % (type(e).__name__, e))
+    return trial
+"""
+BOOT_IMAGE_MODULE = 'boot_image.mpy'
+ROOT_FILES = ('main.py', BOOT_IMAGE_MODULE)  # at the flash root only
 # app.http.web un-gzips a file for a client that does not take gzip; a window
 # of 2**12 bytes keeps its buffer at 4 KB (gzip's default, 32 KB, would
 # not fit a board's heap) for files ~5% larger
@@ -142,7 +230,41 @@ def build(out, sim=False):
                     data = compact_js(data.decode()).encode()
                 dst.write_bytes(gzip_small_window(data))
     (out / 'main.py').write_text(BOOT_SHIM)
+    boot = out / 'boot_image.py'
+    boot.write_text(BOOT_IMAGE)
+    compile_mpy(boot, out / BOOT_IMAGE_MODULE, 'boot_image')
+    boot.unlink()
+    sources = [job[0] for job in jobs] + sorted(static.glob('*'))
+    write_manifest(out, max(Path(src).stat().st_mtime for src in sources))
     return image_sizes(out)
+
+
+# What describes an image (docs/ota.md): manifest.json lists every other
+# file with its size and SHA-256 (an over-the-air update checks each file on
+# the board against it before switching), version.json holds the version
+# (the manifest's short hash: the same files, the same version) and the date
+# of the newest source file.
+MANIFEST = 'manifest.json'
+VERSION = 'version.json'
+SLOT_FLAG = 'slot.json'  # which image the boot shim runs (app/ota/__init__.py)
+
+
+def write_manifest(out, newest):
+    out = Path(out)
+    files = {rel: [size, file_hash(out / rel)]
+             for rel, size in image_sizes(out).items()
+             if rel not in (MANIFEST, VERSION)}
+    data = json.dumps({'files': files}, sort_keys=True,
+                      separators=(',', ':')).encode()
+    (out / MANIFEST).write_bytes(data)
+    date = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(newest))
+    (out / VERSION).write_text(json.dumps(
+        {'version': image_version(data), 'date': date}))
+
+
+def image_version(manifest):
+    """The short hash an image is known by (of its manifest.json's bytes)."""
+    return hashlib.sha256(manifest).hexdigest()[:8]
 
 
 def image_sizes(image):
@@ -194,6 +316,9 @@ def sync_local(image, flash, config=None):
             if p.is_file() and p.relative_to(flash).as_posix() not in wanted:
                 p.unlink()
                 removed += 1
+    flag = flash / SLOT_FLAG
+    if flag.exists():  # it ran an over-the-air update's image: run this one
+        flag.unlink()
     cfg = flash / 'config.json'
     if config is not None:  # checked (deploy.py --config) before the build
         shutil.copyfile(config, cfg)

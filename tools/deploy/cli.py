@@ -14,9 +14,9 @@ from . import ROOT, DeployError
 from .board import (BOARD_CHOICES, MANAGED, PROFILES, Board,
                     check_firmware, close, compare, find_port, open_board)
 from .boot import restart
+from .build import (MANIFEST, ROOT_FILES, SLOT_FLAG, VERSION, add_sim,
+                    build, check_image, image_mpy_version, sync_local)
 from .checkconfig import check_config, read_config
-from .build import (add_sim, build, check_image, image_mpy_version,
-                    sync_local)
 from .defaults import first_config
 
 
@@ -110,7 +110,9 @@ def deploy(args):
             cleanup.append(image)
             sizes = build(image)
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
-        info = board.probe(['main.py'], read=['config.json'])
+        info = board.probe(list(ROOT_FILES) + [MANIFEST, VERSION,
+                                               SLOT_FLAG],
+                           read=['config.json'])
         name = check_firmware(info, image_mpy_version(image), args.board)
         if name == 'sim':  # the virtual board runs on the simulator
             sizes = add_sim(image)
@@ -154,6 +156,10 @@ def deploy(args):
         if config is not None:
             board.write('config.json', config)
         print('config.json: %s' % note[0])
+        if SLOT_FLAG in board.files:  # it ran an over-the-air update's image
+            board.remove(SLOT_FLAG)
+            print('%s: removed, so the board boots the image just copied '
+                  '(docs/ota.md)' % SLOT_FLAG)
         if token:
             print('api_token generated and stored in the board\'s config.json '
                   '(shown once, keep it): %s' % token)
@@ -204,7 +210,9 @@ def parser():
                     help='show what would be copied/removed; write nothing')
     ap.add_argument('--follow', action='store_true',
                     help='after the reset, show the boot output up to the '
-                         'serving line; exit 1 with the error if boot fails')
+                         'serving line; exit 1 with the error if boot fails '
+                         '(with --ota: wait until it serves again and print '
+                         'its version, or the rollback and why)')
     ap.add_argument('--follow-s', type=float, default=60, help=argparse.SUPPRESS)
     ap.add_argument('--no-token-generation', action='store_true',
                     help='refuse (instead of generating an api_token) when the '
@@ -216,6 +224,15 @@ def parser():
                          '(default: build one now)')
     ap.add_argument('--build-only', metavar='DIR',
                     help='build the image into DIR and stop')
+    ap.add_argument('--ota', metavar='URL',
+                    help='update a running board over Wi-Fi instead of USB: '
+                         'http://HOST[:PORT] (HOST may be its name.local); '
+                         'see docs/ota.md')
+    ap.add_argument('--token', help='with --ota: the board\'s api_token '
+                                    '(default: $PINWHEEL_TOKEN)')
+    ap.add_argument('--trial-s', type=int, default=60,
+                    help='with --ota: seconds the new image has to serve '
+                         'before the board rolls back (default 60)')
     ap.add_argument('--sim-flash', metavar='DIR',
                     help='install the image into a local flash dir for the '
                          'unix port (make run)')
@@ -238,6 +255,9 @@ def main(argv=None):
             sync_local(image, args.sim_flash, args.config)
         return 0
     try:
+        if args.ota:
+            from .ota import ota
+            return ota(args)
         return deploy(args)
     except DeployError as e:
         print('deploy: error: %s' % e, file=sys.stderr)
