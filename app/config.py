@@ -41,7 +41,7 @@ class Config:
         # the outputs' [pin, idle level] pairs (Registry.idle_pins), set by
         # app.main.persist: each save writes them to pins.json
         self.idle_pins = None
-        # the pins this board may drive (app.board.bootpins.outputs), kept
+        # the pins this board may drive (Board.outputs), kept
         # in pins.json for a boot that finds it stale
         self.drivable = None
 
@@ -72,7 +72,7 @@ class Config:
     def save_pins(self, pins):
         """pins.json for the config.json on flash now, with the pins this
         board may drive if known (OSError: the caller's)."""
-        from app.board.bootpins import checksum
+        from app.board.pinsfile import checksum
         path = self.pins_path()
         saved = {'config': checksum(self.path), 'pins': pins}
         if self.drivable is not None:

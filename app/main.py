@@ -22,8 +22,8 @@ try:
 except ImportError:  # the unix port: the simulated board is its machine
     from app.sim import install
     install()
-from app.board import bootpins  # noqa: E402
-bootpins.apply()
+import app.board.bootpins  # noqa: E402
+app.board.bootpins.apply()  # boot code: dropped after boot (BOOT_ONLY)
 import gc  # noqa: E402
 # Collect every 4 KB while the modules load and boot builds its objects:
 # otherwise the heap fills with the loader's garbage before the first
@@ -47,7 +47,8 @@ def _check_time(data):
 
 schema.CHECKS.append(_check_time)
 
-BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net')
+BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
+             'app.board.bootpins')
 
 
 def boot(path='config.json'):
@@ -74,14 +75,21 @@ def persist(registry, store):
     starts. Return the saver."""
     from app.config import Saver
     store.idle_pins = registry.idle_pins
-    store.drivable = bootpins.outputs(registry.board)
+    store.drivable = registry.board.outputs()
     registry.on_change = saver = Saver(store, registry.specs)
     return saver
 
 
 def _drop_boot_code():
+    """Forget the boot code, so its bytecode is freed: ``sys.modules``
+    and the attribute an import binds on the package both hold it."""
     for name in BOOT_ONLY:
         sys.modules.pop(name, None)
+        package, _, leaf = name.rpartition('.')
+        try:
+            delattr(sys.modules[package], leaf)
+        except (KeyError, AttributeError):
+            pass
 
 
 def _port(store):

@@ -291,8 +291,8 @@ def _save_pins(store, registry):
     """pins.json, when it is missing or stale (a config.json from deploy
     or a power cut between the two writes): the next boot drives the
     pins first."""
-    from app.board.bootpins import outputs, read
-    store.drivable = outputs(registry.board)
+    from app.board.bootpins import read
+    store.drivable = registry.board.outputs()
     pins = registry.idle_pins()
     if read(store.path, store.pins_path()) != pins:
         try:

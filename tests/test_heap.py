@@ -5,7 +5,7 @@ from pathlib import Path
 from vm import make_flash, run_micropython
 
 PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
-BOOT_ONLY = ['app.board.profiles', 'app.startup']
+BOOT_ONLY = ['app.board.profiles', 'app.startup', 'app.board.bootpins']
 
 
 def probe(tmp_path):

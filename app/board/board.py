@@ -129,6 +129,11 @@ class Board:
         if hasattr(micropython, 'alloc_emergency_exception_buf'):
             micropython.alloc_emergency_exception_buf(100)
 
+    def outputs(self):
+        """The pins this board may drive (pins.json's ``out``: a boot that
+        finds pins.json stale drives only these, app.board.bootpins)."""
+        return [pin for pin, caps in self.pins.items() if caps & CAP_OUT]
+
     def caps(self, pin):
         """Capability bits of ``pin``; 0 if it does not exist or is reserved."""
         return self.pins.get(pin, 0)

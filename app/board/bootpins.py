@@ -18,34 +18,12 @@ board's profile table (dropped again), and the simulated ``Pin`` on the
 unix port.
 """
 import json
+from app.board.pinsfile import PINS, checksum
 
-PINS = 'pins.json'
 # The kinds that drive their pin (their class has OUTPUT = True;
 # tests/mp/test_bootpins.py checks this against app.kinds). A stopped one
 # sits at 1 - active_level, and a kind without active_level at 0.
 OUTPUT_KINDS = ('blink', 'breathe', 'pattern', 'pulse', 'pwm', 'switch')
-
-
-def checksum(path):
-    """CRC-32 of the file at ``path`` (its size, negated, on a port
-    without ``binascii.crc32``); None if it cannot be read."""
-    import binascii
-    crc32 = getattr(binascii, 'crc32', None)
-    buf = bytearray(512)
-    view = memoryview(buf)
-    crc = size = 0
-    try:
-        with open(path, 'rb') as f:
-            while True:
-                n = f.readinto(buf)
-                if not n:
-                    break
-                size += n
-                if crc32 is not None:
-                    crc = crc32(view[:n], crc)
-    except OSError:
-        return None
-    return crc if crc32 is not None else -size
 
 
 def _saved(pins):
@@ -71,12 +49,6 @@ def read(config='config.json', pins=PINS, saved=None):
     except Exception:
         pass
     return None
-
-
-def outputs(board):
-    """The pins ``board`` (an ``app.board.board.Board``) may drive:
-    pins.json's ``out``, for the next boot whose pins.json is stale."""
-    return _out(board.pins)
 
 
 def _out(pins):

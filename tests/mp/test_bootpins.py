@@ -31,7 +31,7 @@ def _flash():
     reg.create({'id': 'in', 'kind': 'sample', 'pin': 18, 'period_ms': 50,
                 'start': False})
     cfg.idle_pins = reg.idle_pins
-    cfg.drivable = bootpins.outputs(reg.board)  # as app.main.persist
+    cfg.drivable = reg.board.outputs()  # as app.main.persist
     cfg.save(reg.specs())
     for h in list(reg.bindings):
         reg.delete(h.id)
