@@ -18,7 +18,7 @@ let keepPin = false;
 const typed = {};
 // Per-kind hints, optional: a start button's verb, the wave of an output.
 const VERB = { pulse: 'Pulse' };
-const WAVE = { blink: b => [b.period_ms, b.period_ms, b.period_ms, b.period_ms] };
+const WAVE = { blink: b => Array(4).fill(b.period_ms) };
 // ...and the live line of a card: what the kind counts or shows now
 const ago = ms => ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
 const LIVE = {
@@ -41,12 +41,15 @@ function setToken(t) {
   t ? localStorage.setItem('pinwheel.token', t) : localStorage.removeItem('pinwheel.token');
 }
 
-function headers(json) {
-  const h = {};
-  if (token) h.Authorization = 'Bearer ' + token;
-  if (json) h['Content-Type'] = 'application/json';
-  return h;
-}
+const headers = json => Object.assign(token ? { Authorization: 'Bearer ' + token } : {},
+  json && { 'Content-Type': 'application/json' });
+// an element with its text; text of an element, set only when it changes
+const mk = (tag, t = '') => Object.assign(document.createElement(tag), { textContent: t });
+const put = (sel, t) => {
+  const e = $(sel);
+  if (e.textContent != t) e.textContent = t;
+  return e;
+};
 
 // One API call: the parsed JSON, or throws the API's {code, message, field}.
 async function api(method, path, body) {
@@ -222,12 +225,10 @@ function upsert(b) {
   const state = k('state');
   state.textContent = b.error ? 'failed' : sw ? (b.running ? 'on' : 'off') : b.running ? 'running' : 'stopped';
   state.dataset.state = state.textContent;
-  k('stat').hidden = sw;
-  k('fires').textContent = st.fires;
-  k('missed').textContent = st.missed;
-  k('drops').textContent = st.drops;
-  // how many fires came late (issue 19), and the worst
-  k('late').textContent = (st.late == null ? '' : st.late + ', ') + 'max ' + (st.late_max_us / 1000).toFixed(1) + ' ms';
+  // what the timer did: fires, periods that never fired, work dropped,
+  // how many fires came late (issue 19) and the worst
+  k('stat').textContent = sw ? '' : ` · fires ${st.fires} · missed ${st.missed} · drops ${st.drops} · late ` +
+    (st.late == null ? '' : st.late + ', ') + `max ${(st.late_max_us / 1000).toFixed(1)} ms`;
   const w = k('wave'), svg = waveOf(b);
   if (w.dataset.svg != svg) w.innerHTML = w.dataset.svg = svg;
   w.hidden = !svg;
@@ -511,51 +512,39 @@ function uptime(ms) {
 }
 
 function status(s) {
-  $('#s-board').textContent = s.board;
-  $('#s-uptime').textContent = uptime(s.uptime_ms);
+  const m = s.mqtt || { state: 'off' }, lost = s.missed_total + s.drops_total, im = s.image,
+    rb = im && im.rolled_back, h = s.host;
+  put('#s-board', s.board);
+  put('#s-uptime', uptime(s.uptime_ms));
   // free heap after a collection (issue 20), else the raw figure
-  $('#s-heap').textContent = ((s.heap ? s.heap.free : s.mem_free) / 1024).toFixed(1) + ' KB';
-  const lost = s.missed_total + s.drops_total;
-  $('#s-drops').textContent = lost;
-  $('#lost').hidden = !lost;
-  $('#lost').textContent = `Lost ${lost}: ${s.missed_total} timer periods never fired and ` +
-    `${s.drops_total} deferred actions were dropped (each card counts its own).`;
-  const m = s.mqtt || { state: 'off' };
-  $('#s-mqtt').textContent = m.state;
-  $('#m-state').textContent = m.state == 'off' ? 'Off: no broker set.' :
-    `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : '');
+  put('#s-heap', ((s.heap ? s.heap.free : s.mem_free) / 1024).toFixed(1) + ' KB');
+  put('#s-drops', lost);
+  put('#lost', lost ? `Lost ${lost}: ${s.missed_total} timer periods never fired, ${s.drops_total} ` +
+    'deferred actions dropped (each card counts its own).' : '');
+  put('#s-mqtt', m.state);
+  put('#m-state', m.state == 'off' ? 'Off: no broker set.' :
+    `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : ''));
   if (s.clock) clockState(s.clock);
-  // the image running (version, date, trial or rolled back) and the host
-  const im = s.image, rb = im && im.rolled_back, h = s.host, about = $('#about');
-  about.hidden = !im && !h;
-  about.classList.toggle('err', !!rb);
-  about.textContent = [im && `${im.version} ${im.date}${im.trial ? ' on trial' : ''}`,
-    rb && `${rb.version} rolled back: ${rb.why}`, h && `${h.name} ${h.ip}`].filter(Boolean).join(' · ');
+  // the image running (version, date, on trial or rolled back) and the host
+  put('#about', [im && `${im.version} ${im.date}${im.trial ? ' on trial' : ''}`,
+    rb && `${rb.version} rolled back: ${rb.why}`, h && `${h.name} ${h.ip}`].filter(Boolean).join('\n'))
+    .className = rb ? 'err' : '';
   // the parts of config.json the board rejected; the rest runs
   const errs = s.config_errors || (s.config_error ? [{ where: 'config.json', message: s.config_error.message }] : []);
-  const ul = $('#safe-l'), all = JSON.stringify(errs);
   $('#safe').hidden = !s.safe_mode && !errs.length;
-  $('#safe-t').textContent = s.safe_mode ? 'Safe mode, no bindings loaded' + (errs.length ? ':' : ': see the log.')
-    : `config.json: ${errs.length} ${errs.length > 1 ? 'parts were' : 'part was'} rejected, the rest runs:`;
   $('#fix').hidden = !s.config_errors || !errs.length;
-  if (ul.dataset.all != all) {
-    ul.dataset.all = all;
-    ul.replaceChildren(...errs.map(e => {
-      const li = document.createElement('li');
-      li.textContent = `${e.where}: ${e.message}`;
-      return li;
-    }));
-  }
+  put('#safe-t', s.safe_mode ? 'Safe mode, no bindings loaded' + (errs.length ? ':' : ': see the log.')
+    : `config.json: ${errs.length} ${errs.length > 1 ? 'parts were' : 'part was'} rejected, the rest runs:`);
+  put('#safe-l', errs.map(e => `${e.where}: ${e.message}`).join('\n'));
 }
 
 // The rejected file, to fix and apply again (PUT /api/config) or discard.
 const rej = $('#rej');
-$('#fix').onclick = () => run(async () => {
+$('#fix').onclick = () => rej.hidden ? run(async () => {
   clearErrors(rej);
   rej.elements.text.value = (await api('GET', '/api/config/rejected')).text;
   rej.hidden = false;
-  rej.elements.text.focus();
-});
+}) : rej.hidden = true;
 rej.onsubmit = e => {
   e.preventDefault();
   clearErrors(rej);
@@ -566,14 +555,13 @@ rej.onsubmit = e => {
     reload();
   }, rej);
 };
-$('#r-del').onclick = () => confirm('Discard the rejected file? What it holds that did not load is lost.') &&
+$('#r-del').onclick = () => confirm('Discard the rejected file and what did not load?') &&
   run(async () => {
     await api('DELETE', '/api/config/rejected');
     rej.hidden = true;
     say('Rejected file discarded.');
     refresh();
   }, rej);
-$('#r-close').onclick = () => { rej.hidden = true; };
 
 // ---- the event log, newest first: GET /api/log, then the stream's "log" events
 
@@ -582,11 +570,8 @@ function logAdd(e) {
   const id = e.up_ms + e.text;
   if (seen.has(id)) return;
   seen.add(id);
-  const li = document.createElement('li');
-  li.innerHTML = '<time></time> <span></span>';
-  li.firstChild.textContent = e.t == null ? '+' + (e.up_ms < 60000 ? ago(e.up_ms) : uptime(e.up_ms))
-    : when(e.t, 19);
-  li.lastChild.textContent = e.text;
+  const li = mk('li', ' ' + e.text);
+  li.prepend(mk('time', e.t == null ? '+' + (e.up_ms < 60000 ? ago(e.up_ms) : uptime(e.up_ms)) : when(e.t, 19)));
   logs.prepend(li);
   if (logs.children.length > 100) logs.lastChild.remove();
 }
@@ -771,15 +756,14 @@ $('#m-off').onclick = () => saveSettings($('#mqtt'), { mqtt: null });
 
 // "Use this phone's location": browsers give it only to https pages (and localhost).
 $('#l-here').onclick = () => {
-  const f = $('#loc'), e = f.elements;
+  const f = $('#loc'), geo = navigator.geolocation;
+  const no = e => showError({ message: `no location from this phone (${e.message}): type it` }, f);
   clearErrors(f);
-  const no = err => showError({ message: `no location from this phone (${err.message}): type it` }, f);
-  if (!navigator.geolocation) return no({ message: 'not offered here' });
-  navigator.geolocation.getCurrentPosition(p => {
-    e['location.lat'].value = p.coords.latitude.toFixed(4);
-    e['location.lon'].value = p.coords.longitude.toFixed(4);
+  geo ? geo.getCurrentPosition(({ coords: c }) => {
+    f.elements['location.lat'].value = c.latitude.toFixed(4);
+    f.elements['location.lon'].value = c.longitude.toFixed(4);
     f.requestSubmit();
-  }, no, { timeout: 15000 });
+  }, no) : no({ message: 'not offered here' });
 };
 
 // ---- schedule: the weeks of bindings with events, the board's clock ----------
@@ -817,7 +801,7 @@ function drawWeeks() {
   const ids = [...new Set(events.map(e => e.binding))];
   $('#no-ev').hidden = ids.length > 0;
   $('#weeks').replaceChildren(...ids.map(id => {
-    const li = document.createElement('li'), mine = events.filter(e => e.binding == id);
+    const li = mk('li'), mine = events.filter(e => e.binding == id);
     let marks = '';
     for (const e of mine) DAYS.forEach((d, i) => {
       if (e.days.includes(d)) marks += `<rect x="${minute(e)}" y="${i * 10 + 1}" width="15" height="8" class="${e.do}${e.enabled ? '' : ' off'}"/>`;
@@ -829,18 +813,12 @@ function drawWeeks() {
       `<p class="hrs">${[0, 6, 12, 18, 24].map(h => `<span>${h}:00</span>`).join('')}</p></div></div>`;
     $('h3', li).textContent = id;
     for (const e of mine) {
-      const b = document.createElement('button');
+      const b = mk('button', `${e.do} ${e.at}${e.offset_min ? (e.offset_min > 0 ? '+' : '') + e.offset_min + ' min' : ''}` +
+        ` ${e.days.length == 7 ? 'daily' : e.days.join(' ')}${e.error ? ' ⚠' : ''}`);
       b.type = 'button';
       b.dataset.ev = e.id;
-      b.textContent = `${e.do} ${e.at}${e.offset_min ? (e.offset_min > 0 ? '+' : '') + e.offset_min + ' min' : ''}` +
-        ` ${e.days.length == 7 ? 'daily' : e.days.join(' ')}${e.error ? ' ⚠' : ''}`;
-      li.append(b);
-      if (e.error) {
-        const p = document.createElement('p');
-        p.className = 'err';
-        p.textContent = e.error;
-        li.append(p);
-      }
+      // what is wrong with it, in words on the page (no tooltip on a phone)
+      li.append(b, Object.assign(mk('p', e.error || ''), { className: 'err' }));
     }
     return li;
   }));
@@ -861,7 +839,7 @@ function openEv(e) {
 }
 
 $('#e-days').append(...DAYS.map(d => {
-  const l = document.createElement('label');
+  const l = mk('label');
   l.className = 'check';
   l.innerHTML = `<input type="checkbox" name="${d}"> ${d}`;
   return l;
