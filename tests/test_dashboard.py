@@ -1154,6 +1154,7 @@ def test_api_token_set_and_removed_in_settings(browser, tmp_path_factory):
     errors = []
     try:
         ctx, pg = open_page(browser, vm, errors)
+        expect(pg.locator('#z-tz')).to_have_value('UTC')  # the settings are loaded
         pg.fill('#k-token', 'tok-789')
         pg.locator('#tok button[type=submit]').tap()
         expect(pg.locator('#msg')).to_have_text('API token saved.')
