@@ -570,8 +570,9 @@ function logAdd(e) {
   const id = e.up_ms + e.text;
   if (seen.has(id)) return;
   seen.add(id);
-  const li = mk('li', ' ' + e.text);
-  li.prepend(mk('time', e.t == null ? '+' + (e.up_ms < 60000 ? ago(e.up_ms) : uptime(e.up_ms)) : when(e.t, 19)));
+  const li = mk('li');
+  li.append(mk('time', e.t == null ? '+' + (e.up_ms < 60000 ? ago(e.up_ms) : uptime(e.up_ms)) : when(e.t, 19)),
+    ' ' + e.text);
   logs.prepend(li);
   if (logs.children.length > 100) logs.lastChild.remove();
 }
@@ -789,7 +790,12 @@ async function loadSched() {
     const [l, t] = await Promise.all([api('GET', '/api/schedules'), api('GET', '/api/time')]);
     events = l.schedules;
     const m = /([+-])(\d\d):(\d\d)$/.exec(t.local);
-    tzOff = m ? (m[1] + 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    const off = m ? (m[1] + 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    // a new zone: the log's times again, in it
+    if (off != tzOff) {
+      tzOff = off;
+      loadLog();
+    }
     clockState(t);
     drawWeeks();
     for (const c of cards.values()) upsert(c.b);
