@@ -130,6 +130,8 @@ const key = field => (field || '').replace(/[[.].*/, '');
 // under the box with the field it names ("bindings[5].pin: ...").
 function showError(err, box) {
   const name = key(err.field), f = err.field || '';
+  // a 401: the token box says it (a late answer must not stay in a form)
+  if (err.code == 'unauthorized') return;
   let slot = box && name && $(`[data-err="${name}"]`, box);
   const input = box && box.elements && (box.elements[f] || box.elements[name]);
   if (!slot && box) {
