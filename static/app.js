@@ -535,7 +535,9 @@ function status(s) {
   const errs = s.config_errors || (s.config_error ? [{ where: 'config.json', message: s.config_error.message }] : []);
   $('#safe').hidden = !s.safe_mode && !errs.length;
   $('#fix').hidden = !s.config_errors || !errs.length;
-  put('#safe-t', s.safe_mode ? 'Safe mode, no bindings loaded' + (errs.length ? ':' : ': see the log.')
+  // nothing loaded: a file that is not JSON (or, before config_errors, any error)
+  put('#safe-t', (s.config_errors ? errs.some(e => e.where == 'config.json') : s.safe_mode)
+    ? 'Safe mode, no bindings loaded' + (errs.length ? ':' : ': see the log.')
     : `config.json: ${errs.length} ${errs.length > 1 ? 'parts were' : 'part was'} rejected, the rest runs:`);
   put('#safe-l', errs.map(e => `${e.where}: ${e.message}`).join('\n'));
 }
