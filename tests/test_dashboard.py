@@ -1118,8 +1118,8 @@ def test_rejected_binding_is_shown_fixed_and_applied(browser, tmp_path_factory):
         expect(text).to_have_value(vm.get('/api/config/rejected')[1]['text'])
         pg.screenshot(path=str(SHOTS / '12-rejected.png'), full_page=True)
         # a fix that is still wrong: the server's message, with its field
-        still_wrong = text.input_value().replace('"countr"', '"counter"').replace(
-            '"pin": 35', '"pin": 2')
+        fixed = text.input_value().replace('"countr"', '"counter"')
+        still_wrong = fixed.replace('"pin": 35', '"pin": 2')  # the LED's pin
         text.fill(still_wrong)
         pg.locator('#rej button[type=submit]').tap()
         refused = vm.put('/api/config', raw=still_wrong.encode(),
@@ -1132,7 +1132,7 @@ def test_rejected_binding_is_shown_fixed_and_applied(browser, tmp_path_factory):
             else '%s: %s' % (err['field'], err['message']))
         expect(card(pg, 'meter')).to_have_count(0)
         # fixed: applied, the banner goes, the binding runs
-        text.fill(still_wrong.replace('"pin": 2', '"pin": 35'))
+        text.fill(fixed)
         pg.locator('#rej button[type=submit]').tap()
         expect(pg.locator('#msg')).to_have_text('Config applied.')
         expect(pg.locator('#rej')).to_be_hidden()
