@@ -546,7 +546,9 @@ function status(s) {
 const rej = $('#rej');
 $('#fix').onclick = () => rej.hidden ? run(async () => {
   clearErrors(rej);
-  rej.elements.text.value = (await api('GET', '/api/config/rejected')).text;
+  // one key a line, to edit on a phone (a file that is not JSON: as it is)
+  const r = await api('GET', '/api/config/rejected');
+  rej.elements.text.value = r.config ? JSON.stringify(r.config, null, 1) : r.text;
   rej.hidden = false;
 }) : rej.hidden = true;
 rej.onsubmit = e => {

@@ -1115,7 +1115,10 @@ def test_rejected_binding_is_shown_fixed_and_applied(browser, tmp_path_factory):
         expect(pg.locator('#safe-l')).to_have_text('bindings[1]: ' + problem['message'])
         pg.locator('#fix').tap()
         text = pg.locator('#r-text')
-        expect(text).to_have_value(vm.get('/api/config/rejected')[1]['text'])
+        # the file as it was, one key a line
+        rejected = vm.get('/api/config/rejected')[1]
+        expect(text).to_have_value(json.dumps(rejected['config'], indent=1))
+        assert json.loads(rejected['text']) == rejected['config']
         pg.screenshot(path=str(SHOTS / '12-rejected.png'), full_page=True)
         # a fix that is still wrong: the server's message, with its field
         fixed = text.input_value().replace('"countr"', '"counter"')
