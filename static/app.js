@@ -528,7 +528,7 @@ function status(s) {
     `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : ''));
   if (s.clock) clockState(s.clock);
   // the image running (version, date, on trial or rolled back) and the host
-  put('#about', [im && `${im.version} ${im.date}${im.trial ? ' on trial' : ''}`,
+  put('#about', [im && `${im.version} ${im.date.replace('T', ' ').slice(0, 16)}${im.trial ? ' on trial' : ''}`,
     rb && `${rb.version} rolled back: ${rb.why}`, h && `${h.name} ${h.ip}`].filter(Boolean).join('\n'))
     .className = rb ? 'err' : '';
   // the parts of config.json the board rejected; the rest runs
