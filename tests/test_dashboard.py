@@ -795,6 +795,9 @@ def test_log_line_times(page, board):
     page.evaluate('logAdd({t: null, up_ms: 1234, text: "booted"})')
     page.evaluate('logAdd({t: null, up_ms: 3723000, text: "later"})')
     assert page.evaluate(LOG_LINES)[:2] == [['+01:02:03', 'later'], ['+1.2 s', 'booted']]
+    # no numbers before the lines: newest first, a 1 would say "first"
+    assert page.evaluate('getComputedStyle(document.querySelector("#log-l li"))'
+                         '.listStyleType') == 'none'
     page.evaluate('loadSched()')  # the zone as the board has it now
     local = board.get('/api/time')[1]['local']
     m = re.search(r'([+-])(\d\d):(\d\d)$', local)
