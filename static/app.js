@@ -894,14 +894,15 @@ function reload() {
   run(loadSettings);
 }
 
-// The kinds first: cards and forms are built from them.
+// The kinds first: cards and forms are built from them; the cards before
+// the settings, which are further down.
 async function start() {
   await run(loadKinds, form);
   loadPins();
-  await loadZones();
-  run(loadSettings);
   await refresh();
   await loadSched();
+  await loadZones();
+  run(loadSettings);
 }
 // next times move on
 setInterval(loadSched, 30000);
