@@ -139,8 +139,11 @@ function showError(err, box) {
     if (slot && input && box != form) input.closest('p').after(slot);
   }
   if (!slot) return say(err.message);
-  slot.textContent = box == form ? explain(err) : f && !input && !err.message.startsWith(f)
-    ? f + ': ' + err.message : err.message;
+  // under the box: the message with its field in full ("bindings[1]: ..." of
+  // field "bindings[1].pin" reads "bindings[1].pin: ...")
+  const m = err.message, head = m.split(': ')[0];
+  slot.textContent = box == form ? explain(err) : f && !input && !m.startsWith(f)
+    ? f + ': ' + (f.startsWith(head) ? m.slice(head.length + 2) : m) : m;
   if (input && input.setAttribute) input.setAttribute('aria-invalid', 'true');
 }
 

@@ -1134,9 +1134,15 @@ def test_rejected_binding_is_shown_fixed_and_applied(browser, tmp_path_factory):
         assert refused[0] in (400, 409), refused  # 409: the pin is taken
         err = refused[1]['error']
         assert err['field'].startswith('bindings[1]'), err
-        expect(pg.locator('#rej [data-err=""]')).to_have_text(
-            err['message'] if err['message'].startswith(err['field'])
-            else '%s: %s' % (err['field'], err['message']))
+        # the message with its field in full: "bindings[1]: ..." of field
+        # "bindings[1].pin" reads "bindings[1].pin: ..."
+        message, field = err['message'], err['field']
+        head = message.split(': ')[0]
+        if not message.startswith(field):
+            message = '%s: %s' % (field, message[len(head) + 2:]
+                                  if field.startswith(head) else message)
+        expect(pg.locator('#rej [data-err=""]')).to_have_text(message)
+        assert message.startswith(field)
         expect(card(pg, 'meter')).to_have_count(0)
         # fixed: applied, the banner goes, the binding runs
         text.fill(fixed)
