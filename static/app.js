@@ -1,42 +1,55 @@
 // pinwheel dashboard: plain JS, no build step, everything from the board.
 // The forms come from GET /api/kinds: a new kind needs nothing here.
+// deploy.py drops whole-line comments and indentation, not comments at the
+// end of a line: comments here stand on lines of their own.
 'use strict';
 const $ = (sel, el = document) => el.querySelector(sel);
 const form = $('#edit'), list = $('#cards'), tpl = $('#card-t'), home = $('#home');
-const cards = new Map(); // id -> {el, b: last binding seen}
+// id -> {el, b: last binding seen}
+const cards = new Map();
 let token = localStorage.getItem('pinwheel.token');
-let editing = null; // id of the binding the form edits, null = create
-let board = null; // last GET /api/board
-let kinds = {}; // kind -> its GET /api/kinds entry
-let keepPin = false; // the pin the user picked stays picked (after an error)
-const typed = {}; // field name -> what was typed, kept across kind changes
+// the id of the binding the form edits, null = create
+let editing = null;
+// the last GET /api/board; kind -> its GET /api/kinds entry
+let board = null, kinds = {};
+// the pin the user picked stays picked (after an error)
+let keepPin = false;
+// field name -> what was typed, kept across kind changes
+const typed = {};
 // Per-kind hints, optional: a start button's verb, the wave of an output.
 const VERB = { pulse: 'Pulse' };
-const WAVE = { blink: b => [b.period_ms, b.period_ms, b.period_ms, b.period_ms] };
+const WAVE = { blink: b => Array(4).fill(b.period_ms) };
 // ...and the live line of a card: what the kind counts or shows now
 const ago = ms => ms < 1000 ? ms + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
 const LIVE = {
   edge: b => `presses ${num(b.presses)} · bounces ${num(b.bounces)}` +
     (b.last_edge_ms == null ? '' : ` · last edge ${ago(b.last_edge_ms)} ago`),
   counter: b => `count ${num(b.count)} · ${b.rate_per_s}/s · total ${num(b.total)} · bounces ${num(b.bounces)}`,
-  pwm: b => `duty ${b.duty} %` + (b.fading ? ` → ${b.target_duty} %` : ''),
-  breathe: b => `duty ${b.duty} %`,
+  pwm: b => `duty ${num(b.duty)} %` + (b.fading ? ` → ${num(b.target_duty)} %` : ''),
+  breathe: b => `duty ${num(b.duty)} %`,
 };
 
 // A token in the URL fragment (#token=...) logs in; drop it from the URL.
 const fromUrl = location.hash.match(/token=([^&]+)/);
 if (fromUrl) {
-  token = decodeURIComponent(fromUrl[1]);
-  localStorage.setItem('pinwheel.token', token);
+  setToken(decodeURIComponent(fromUrl[1]));
   history.replaceState(null, '', location.pathname + location.search);
 }
 
-function headers(json) {
-  const h = {};
-  if (token) h.Authorization = 'Bearer ' + token;
-  if (json) h['Content-Type'] = 'application/json';
-  return h;
+function setToken(t) {
+  token = t;
+  t ? localStorage.setItem('pinwheel.token', t) : localStorage.removeItem('pinwheel.token');
 }
+
+const headers = json => Object.assign(token ? { Authorization: 'Bearer ' + token } : {},
+  json && { 'Content-Type': 'application/json' });
+// an element with its text; text of an element, set only when it changes
+const mk = (tag, t = '') => Object.assign(document.createElement(tag), { textContent: t });
+const put = (sel, t) => {
+  const e = $(sel);
+  if (e.textContent != t) e.textContent = t;
+  return e;
+};
 
 // One API call: the parsed JSON, or throws the API's {code, message, field}.
 async function api(method, path, body) {
@@ -63,8 +76,7 @@ function askToken(why) {
 
 $('#token').onsubmit = e => {
   e.preventDefault();
-  token = e.target.token.value.trim();
-  localStorage.setItem('pinwheel.token', token);
+  setToken(e.target.token.value.trim());
   e.target.hidden = true;
   e.target.reset();
   clearErrors(form);
@@ -83,9 +95,14 @@ function say(text) {
 
 // ---- words for people --------------------------------------------------
 
-const num = n => Number(n).toLocaleString('en');
-// "period_ms" -> "Period", "active_level" -> "Active level"
-const label = f => (f.name[0].toUpperCase() + f.name.slice(1)).replace(/_ms$/, '').replace(/_/g, ' ');
+// at most one decimal: a duty reads 64.6, not 64.59999999999999
+const num = n => Number(n).toLocaleString('en', { maximumFractionDigits: 1 });
+// "period_ms" -> "Period", "freq_hz" -> "Frequency": the unit is said once, after the value
+const WORD = { freq: 'frequency' };
+const label = f => {
+  const n = f.name.replace(/_(ms|hz)$/, '');
+  return ((WORD[n] || n)[0].toUpperCase() + (WORD[n] || n).slice(1)).replace(/_/g, ' ');
+};
 const unit = f => f.unit ? ' ' + f.unit : '';
 
 // What a field takes, from its schema: "a whole number from 1 to 86,400,000 ms"
@@ -108,14 +125,25 @@ function explain(err) {
 
 const key = field => (field || '').replace(/[[.].*/, '');
 
-// Show an API error next to the field it names (else under the form/box).
+// Show an API error next to the field it names: its own slot (the binding
+// form), else the box's one slot, moved under that field (settings), else
+// under the box with the field it names ("bindings[5].pin: ...").
 function showError(err, box) {
-  const name = key(err.field);
-  const slot = (box && name && $(`[data-err="${name}"]`, box)) || (box && $('[data-err=""]', box));
+  const name = key(err.field), f = err.field || '';
+  // a 401: the token box says it (a late answer must not stay in a form)
+  if (err.code == 'unauthorized') return;
+  let slot = box && name && $(`[data-err="${name}"]`, box);
+  const input = box && box.elements && (box.elements[f] || box.elements[name]);
+  if (!slot && box) {
+    slot = $('[data-err=""]', box);
+    if (slot && input && box != form) input.closest('p').after(slot);
+  }
   if (!slot) return say(err.message);
-  slot.textContent = box == form ? explain(err) : err.message;
-  slot.title = err.message; // the API's precise words, for the curious
-  const input = box.elements && box.elements[name];
+  // under the box: the message with its field in full ("bindings[1]: ..." of
+  // field "bindings[1].pin" reads "bindings[1].pin: ...")
+  const m = err.message, head = m.split(': ')[0];
+  slot.textContent = box == form ? explain(err) : f && !input && !m.startsWith(f)
+    ? f + ': ' + (f.startsWith(head) ? m.slice(head.length + 2) : m) : m;
   if (input && input.setAttribute) input.setAttribute('aria-invalid', 'true');
 }
 
@@ -138,8 +166,9 @@ async function run(fn, box) {
 const isRules = f => f.schema.items && f.schema.items.type == 'object';
 const rulesRaw = v => v.map(r => `${r.when} ${r.do} ${r.binding}`).join('; ');
 const show = v => Array.isArray(v) ? v.map(num).join(', ') : v == null ? 'none' : typeof v == 'string' ? v : num(v);
+// a value as typed in the form
 const raw = v => Array.isArray(v) ? (v.length && typeof v[0] == 'object' ? rulesRaw(v) : v.join(', '))
-  : v == null ? '' : String(v); // as typed
+  : v == null ? '' : String(v);
 
 // A binding's rules in words: "when pin 14 is pressed → toggle relay"
 const WHEN = { press: 'is pressed', release: 'is released', rising: 'goes high', falling: 'goes low' };
@@ -181,10 +210,11 @@ function upsert(b) {
     c = { el };
     cards.set(b.id, c);
     $('#empty').hidden = true;
-    setTimeout(drawWeeks);
   }
   c.b = b;
-  const el = c.el, k = name => $(`[data-k=${name}]`, el);
+  const el = c.el, k = name => $(`[data-k=${name}]`, el), st = b.stats || {};
+  // a switch is on or off: no timer, nothing to count
+  const sw = b.kind == 'switch';
   // on and off in the binding's own sense: an active-low output is on at 0
   const on = b.level == (b.active_level == null ? 1 : b.active_level);
   const led = $('.led', el);
@@ -198,11 +228,12 @@ function upsert(b) {
   k('pin').textContent = typeof b.pin == 'number' ? 'GPIO ' + b.pin : b.pin;
   k('params').textContent = paramsText(b);
   const state = k('state');
-  state.textContent = b.error ? 'failed' : b.running ? 'running' : 'stopped';
+  state.textContent = b.error ? 'failed' : sw ? (b.running ? 'on' : 'off') : b.running ? 'running' : 'stopped';
   state.dataset.state = state.textContent;
-  k('fires').textContent = b.stats.fires;
-  k('drops').textContent = b.stats.drops;
-  k('late').textContent = (b.stats.late_max_us / 1000).toFixed(1);
+  // what the timer did: fires, periods that never fired, work dropped,
+  // how many fires came late (issue 19) and the worst
+  k('stat').textContent = sw ? '' : ` · fires ${st.fires} · missed ${st.missed} · drops ${st.drops} · late ` +
+    (st.late == null ? '' : st.late + ', ') + `max ${(st.late_max_us / 1000).toFixed(1)} ms`;
   const w = k('wave'), svg = waveOf(b);
   if (w.dataset.svg != svg) w.innerHTML = w.dataset.svg = svg;
   w.hidden = !svg;
@@ -218,7 +249,8 @@ function upsert(b) {
   if (!sliding.has(b.id)) duty.value = b.target_duty;
   k('error').hidden = !b.error;
   k('error').textContent = b.error || '';
-  $('[data-a=toggle]', el).textContent = b.running ? 'Stop' : VERB[b.kind] || 'Start';
+  $('[data-a=toggle]', el).textContent = sw ? (b.running ? 'Turn off' : 'Turn on')
+    : b.running ? 'Stop' : VERB[b.kind] || 'Start';
   const nx = events.filter(e => e.binding == b.id && e.next_fire != null)
     .sort((x, y) => x.next_fire - y.next_fire)[0];
   k('next').hidden = !nx;
@@ -231,11 +263,11 @@ function drop(id) {
   if (editing == id) closeEdit();
   c.el.remove();
   cards.delete(id);
-  drawWeeks();
   $('#empty').hidden = cards.size > 0;
 }
 
-function prune(ids) { // keep only the cards of these bindings
+// keep only the cards of these bindings
+function prune(ids) {
   for (const id of [...cards.keys()]) if (!ids.includes(id)) drop(id);
 }
 
@@ -263,20 +295,25 @@ list.onclick = e => {
   }
 };
 
-// The duty slider: each move is a PATCH (one at a time, the latest wins), so
-// the binding fades towards it while the finger is still moving.
-const sliding = new Map(); // id -> the duty waiting to be sent (null: none)
-list.oninput = e => {
+// The duty slider: while it moves, PATCH ?live=1 (the binding fades there,
+// nothing is written to flash); one request at a time, the latest value
+// wins. On release one PATCH without live=1: that one is saved.
+// id -> [duty, save] waiting to be sent (null: none)
+const sliding = new Map();
+function slideTo(e, save) {
   if (e.target.dataset.k != 'duty') return;
   const id = e.target.closest('li').dataset.id, busy = sliding.has(id);
-  sliding.set(id, Number(e.target.value));
+  sliding.set(id, [Number(e.target.value), save]);
   if (!busy) slide(id);
-};
+}
+list.oninput = e => slideTo(e, false);
+list.onchange = e => slideTo(e, true);
 
 async function slide(id) {
-  for (let duty; (duty = sliding.get(id)) != null;) {
+  for (let d; (d = sliding.get(id));) {
     sliding.set(id, null);
-    await run(async () => upsert(await api('PATCH', '/api/bindings/' + encodeURIComponent(id), { duty })));
+    await run(async () => upsert(await api('PATCH', '/api/bindings/' + encodeURIComponent(id) +
+      (d[1] ? '' : '?live=1'), { duty: d[0] })));
   }
   sliding.delete(id);
 }
@@ -325,6 +362,10 @@ function showKind() {
   fillPins();
 }
 
+// A pin that is safe to drive at boot: not a strapping pin (the board says
+// which; where it does not, GPIO 0, a boot pin on every ESP32).
+const strap = p => p.strapping || (board.strapping || [0]).includes(p.pin);
+
 function fillPins() {
   const k = kinds[form.elements.kind.value];
   if (!board || !k) return;
@@ -335,7 +376,10 @@ function fillPins() {
     new Option((typeof p.pin == 'number' ? 'GPIO ' + p.pin : p.pin) +
       (p.used_by && p.used_by != editing ? ` (used by ${p.used_by})` : ''), p.pin)));
   if (!pins.length) sel.append(new Option('no free pin', ''));
-  if (pins.some(p => String(p.pin) == old)) sel.value = old;
+  // the user's pick stays; else the board's LED, else the first safe pin
+  const pick = pins.find(p => String(p.pin) == old) || pins.find(p => p.pin == board.led) ||
+    pins.find(p => !strap(p));
+  if (pick) sel.value = pick.pin;
 }
 
 async function loadPins() {
@@ -355,10 +399,12 @@ async function loadKinds() {
   sel.replaceChildren(...all.map(k => new Option(k.kind)));
   if (kinds[old]) sel.value = old;
   showKind();
-  for (const c of cards.values()) upsert(c.b); // their summaries need the kinds
+  // the cards' summaries need the kinds
+  for (const c of cards.values()) upsert(c.b);
 }
 
-const number = v => /^-?\d+(\.\d*)?$/.test(v) ? Number(v) : v; // else the API explains
+// a number, else the text as typed (the API explains)
+const number = v => /^-?\d+(\.\d*)?$/.test(v) ? Number(v) : v;
 
 function readForm() {
   const f = form.elements, kind = f.kind.value, pin = f.pin.value;
@@ -397,16 +443,19 @@ form.onsubmit = e => {
       }
       cards.get(b.id).el.scrollIntoView({ block: 'nearest' });
     } catch (err) {
-      keepPin = true; // the message may name the pin: keep it in view
+      // the message may name the pin: keep it in view
+      keepPin = true;
       throw err;
     } finally {
-      loadPins(); // someone else may have taken or freed pins meanwhile
+      // someone else may have taken or freed pins meanwhile
+      loadPins();
     }
   }, form);
 };
 
 form.elements.kind.onchange = showKind;
-form.oninput = e => { // editing a field clears its error
+// editing a field clears its error
+form.oninput = e => {
   const slot = e.target.name && $(`[data-err="${e.target.name}"]`, form);
   if (slot) slot.textContent = '';
   e.target.removeAttribute('aria-invalid');
@@ -445,7 +494,8 @@ function closeEdit() {
   editing = null;
   form.reset();
   clearErrors(form);
-  $('#f-fields').replaceChildren(); // the binding's values are not typed ones
+  // the binding's values are not typed ones
+  $('#f-fields').replaceChildren();
   for (const name in typed) delete typed[name];
   for (const p of form.querySelectorAll('[data-new]')) p.hidden = false;
   $('#f-go').textContent = 'Create';
@@ -457,7 +507,7 @@ function closeEdit() {
 
 $('#f-cancel').onclick = closeEdit;
 
-// ---- status bar --------------------------------------------------------
+// ---- status bar, and what the board says went wrong ------------------------
 
 function uptime(ms) {
   const s = Math.floor(ms / 1000), d = Math.floor(s / 86400);
@@ -467,20 +517,83 @@ function uptime(ms) {
 }
 
 function status(s) {
-  $('#s-board').textContent = s.board;
-  $('#s-uptime').textContent = uptime(s.uptime_ms);
-  $('#s-heap').textContent = (s.mem_free / 1024).toFixed(1) + ' KB';
-  $('#s-drops').textContent = s.missed_total + s.drops_total;
-  const m = s.mqtt || { state: 'off' };
-  $('#s-mqtt').textContent = m.state;
-  $('#s-mqtt').title = m.error || m.broker || '';
-  $('#m-state').textContent = m.state == 'off' ? 'Off: no broker set.' :
-    `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : '');
+  const m = s.mqtt || { state: 'off' }, lost = s.missed_total + s.drops_total, im = s.image,
+    rb = im && im.rolled_back, h = s.host;
+  put('#s-board', s.board);
+  put('#s-uptime', uptime(s.uptime_ms));
+  // free heap after a collection (issue 20), else the raw figure
+  put('#s-heap', ((s.heap ? s.heap.free : s.mem_free) / 1024).toFixed(1) + ' KB');
+  put('#s-drops', lost);
+  put('#lost', lost ? `Lost ${lost}: ${s.missed_total} timer periods never fired, ${s.drops_total} ` +
+    'deferred actions dropped (each card counts its own).' : '');
+  put('#s-mqtt', m.state);
+  put('#m-state', m.state == 'off' ? 'Off: no broker set.' :
+    `${m.state}: ${m.broker} as ${m.client_id}, topics under ${m.base}/` + (m.error ? `; ${m.error}` : ''));
   if (s.clock) clockState(s.clock);
-  const banner = $('#safe'), problem = s.config_error;
-  banner.hidden = !s.safe_mode && !problem;
-  banner.textContent = (s.safe_mode ? 'Safe mode, no bindings loaded: ' : 'Config problem: ') +
-    (problem ? problem.message : 'see the board log');
+  // the image running (version, date, on trial or rolled back) and the host
+  put('#about', [im && `${im.version} ${im.date.replace('T', ' ').slice(0, 16)}${im.trial ? ' on trial' : ''}`,
+    rb && `${rb.version} rolled back: ${rb.why}`, h && `${h.name} ${h.ip}`].filter(Boolean).join('\n'))
+    .className = rb ? 'err' : '';
+  // the parts of config.json the board rejected; the rest runs
+  const errs = s.config_errors || (s.config_error ? [{ where: 'config.json', message: s.config_error.message }] : []);
+  $('#safe').hidden = !s.safe_mode && !errs.length;
+  $('#fix').hidden = !s.config_errors || !errs.length;
+  // nothing loaded: a file that is not JSON (or, before config_errors, any error)
+  put('#safe-t', (s.config_errors ? errs.some(e => e.where == 'config.json') : s.safe_mode)
+    ? 'Safe mode, no bindings loaded' + (errs.length ? ':' : ': see the log.')
+    : `config.json: ${errs.length} ${errs.length > 1 ? 'parts were' : 'part was'} rejected, the rest runs:`);
+  put('#safe-l', errs.map(e => `${e.where}: ${e.message}`).join('\n'));
+}
+
+// The rejected file, to fix and apply again (PUT /api/config) or discard.
+const rej = $('#rej');
+$('#fix').onclick = () => rej.hidden ? run(async () => {
+  clearErrors(rej);
+  // one key a line, to edit on a phone (a file that is not JSON: as it is)
+  const r = await api('GET', '/api/config/rejected');
+  rej.elements.text.value = r.config ? JSON.stringify(r.config, null, 1) : r.text;
+  rej.hidden = false;
+}) : rej.hidden = true;
+rej.onsubmit = e => {
+  e.preventDefault();
+  clearErrors(rej);
+  run(async () => {
+    await api('PUT', '/api/config', rej.elements.text.value);
+    rej.hidden = true;
+    say('Config applied.');
+    reload();
+  }, rej);
+};
+$('#r-del').onclick = () => confirm('Discard the rejected file and what did not load?') &&
+  run(async () => {
+    await api('DELETE', '/api/config/rejected');
+    rej.hidden = true;
+    say('Rejected file discarded.');
+    refresh();
+  }, rej);
+
+// ---- the event log, newest first: GET /api/log, then the stream's "log" events
+
+const logs = $('#log-l'), seen = new Set();
+function logAdd(e) {
+  const id = e.up_ms + e.text;
+  if (seen.has(id)) return;
+  seen.add(id);
+  const li = mk('li');
+  li.append(mk('time', e.t == null ? '+' + (e.up_ms < 60000 ? ago(e.up_ms) : uptime(e.up_ms)) : when(e.t, 19)),
+    ' ' + e.text);
+  logs.prepend(li);
+  if (logs.children.length > 100) logs.lastChild.remove();
+}
+
+async function loadLog() {
+  try {
+    const l = await api('GET', '/api/log');
+    logs.replaceChildren();
+    seen.clear();
+    l.events.forEach(logAdd);
+    $('#log').hidden = false;
+  } catch (e) { /* a board without a log: no view */ }
 }
 
 // ---- live updates: the event stream, else polling ---------------------
@@ -501,6 +614,7 @@ async function refresh() {
     prune(all.bindings.map(b => b.id));
     status(s);
   });
+  if (!live) loadLog();
 }
 
 function onEvent(block) {
@@ -509,19 +623,22 @@ function onEvent(block) {
     if (line.startsWith('event:')) name = line.slice(6).trim();
     else if (line.startsWith('data:')) data += line.slice(5);
   }
-  if (!data) return; // a comment (keep-alive)
+  // no data: a comment (keep-alive)
+  if (!data) return;
   const d = JSON.parse(data);
   if (name == 'binding') upsert(d);
   else if (name == 'removed') drop(d.id);
   else if (name == 'status') status(d);
   else if (name == 'ready') prune(d.ids);
+  else if (name == 'log') logAdd(d);
 }
 
 // GET /api/events read with fetch (EventSource cannot send the token header
 // and hides the 503 that says the board has no stream slot left).
 async function connect() {
   clearTimeout(retryTimer);
-  if (stream) stream.abort(); // one stream per page
+  // one stream per page
+  if (stream) stream.abort();
   const ctl = new AbortController();
   stream = ctl;
   let wasLive = false;
@@ -532,6 +649,8 @@ async function connect() {
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buf = '';
     setLive(wasLive = true);
+    // what happened before the stream opened (or while it was down)
+    loadLog();
     lastData = Date.now();
     for (;;) {
       const { value, done } = await reader.read();
@@ -541,9 +660,11 @@ async function connect() {
       for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) onEvent(buf.slice(0, i));
     }
   } catch (e) { /* refused or dropped: poll, then try again */ }
-  if (stream != ctl) return; // replaced meanwhile
+  // replaced meanwhile
+  if (stream != ctl) return;
   setLive(false);
-  retryMs = wasLive ? 1000 : Math.min(retryMs * 2, 10000); // 503 says 10 s
+  // a 503 says 10 s
+  retryMs = wasLive ? 1000 : Math.min(retryMs * 2, 10000);
   retryTimer = setTimeout(connect, retryMs);
 }
 
@@ -578,47 +699,91 @@ $('#restore').onchange = e => {
   run(async () => {
     await api('PUT', '/api/config', await file.text());
     say(`Config restored from ${file.name}.`);
-    refresh();
-    loadPins();
+    reload();
   }, box);
 };
 
-// ---- MQTT settings: PATCHed into the config's mqtt section -------------
+// ---- settings: each form PATCHes its fields into the config ----------------
+// ("wifi.ssid" -> {"wifi": {"ssid": ...}}); a secret shown as ******** is
+// sent back as that, which keeps it.
 
-const mq = $('#mqtt');
+const sets = document.querySelectorAll('.set'), zone = $('#z-name');
+let zones = [];
 
-async function loadMqtt() {
-  const m = (await api('GET', '/api/config')).mqtt || {};
-  for (const el of mq.elements) {
-    if (el.type == 'checkbox') el.checked = m[el.name] ?? el.defaultChecked;
-    else if (el.name) el.value = m[el.name] ?? '';
+async function loadSettings() {
+  const c = await api('GET', '/api/config');
+  for (const f of sets) for (const el of f.elements) if (el.name) {
+    const [a, b] = el.name.split('.'), v = b ? (c[a] || {})[b] : c[a];
+    if (el.type == 'checkbox') el.checked = v ?? el.defaultChecked;
+    else el.value = v ?? '';
   }
+  // a named zone is shown by its name, with its rule
+  const z = zones.find(z => z.name == c.time.tz);
+  zone.value = z ? z.name : '';
+  if (z) $('#z-tz').value = z.posix;
 }
 
-function saveMqtt(body, done) {
-  clearErrors(mq);
-  run(async () => {
-    await api('PATCH', '/api/config', { mqtt: body });
-    say(done);
-    await loadMqtt();
-    refresh();
-  }, mq);
+async function loadZones() {
+  try {
+    zones = (await api('GET', '/api/time/zones')).zones;
+  } catch (e) { /* a board without named zones: the rule alone */ }
+  zone.replaceChildren(new Option('Other: the rule below', ''), ...zones.map(z => new Option(z.name)));
+  zone.parentElement.hidden = !zones.length;
 }
-
-mq.onsubmit = e => {
-  e.preventDefault();
-  const m = {}; // a password shown as ******** is sent back as that: kept
-  for (const el of mq.elements) if (el.name)
-    m[el.name] = el.type == 'checkbox' ? el.checked : el.type == 'number' ? +el.value || 1883 : el.value.trim();
-  saveMqtt(m, 'MQTT settings saved: connecting.');
+zone.onchange = () => {
+  const z = zones.find(z => z.name == zone.value);
+  if (z) $('#z-tz').value = z.posix;
 };
-$('#m-off').onclick = () => saveMqtt(null, 'MQTT is off.');
-// ---- schedule: each binding's week, its events, the board's clock ----------
+$('#z-tz').oninput = () => { zone.value = ''; };
+
+function saveSettings(f, body) {
+  clearErrors(f);
+  run(async () => {
+    await api('PATCH', '/api/config', body);
+    if ('api_token' in body && body.api_token != '********') setToken(body.api_token);
+    say(`${$('h3', f).textContent} saved.`);
+    await loadSettings();
+    refresh();
+  }, f);
+}
+
+for (const f of sets) f.onsubmit = e => {
+  e.preventDefault();
+  const body = {};
+  for (const el of f.elements) if (el.name) {
+    const [a, b] = el.name.split('.'), v = el.type == 'checkbox' ? el.checked : el.value.trim();
+    if (v === '' && el.type == 'number') continue;
+    const val = el.type == 'number' ? +v : v;
+    if (b) (body[a] = body[a] || {})[b] = val;
+    else body[a] = val;
+  }
+  if (f.id == 'tz' && zone.value) body.time.tz = zone.value;
+  // an empty token: none (the board is open to changes again)
+  if (body.api_token === '') body.api_token = null;
+  saveSettings(f, body);
+};
+$('#m-off').onclick = () => saveSettings($('#mqtt'), { mqtt: null });
+
+// "Use this phone's location": browsers give it only to https pages (and localhost).
+$('#l-here').onclick = () => {
+  const f = $('#loc'), geo = navigator.geolocation;
+  const no = e => showError({ message: `no location from this phone (${e.message}): type it` }, f);
+  clearErrors(f);
+  geo ? geo.getCurrentPosition(({ coords: c }) => {
+    f.elements['location.lat'].value = c.latitude.toFixed(4);
+    f.elements['location.lon'].value = c.longitude.toFixed(4);
+    f.requestSubmit();
+  }, no) : no({ message: 'not offered here' });
+};
+
+// ---- schedule: the weeks of bindings with events, the board's clock ----------
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], evf = $('#ev');
-let events = [], tzOff = 0, evId = null; // the event the form edits, null = new
-const local = t => new Date((t + tzOff) * 1000); // board time, read with getUTC*
-const when = t => `${DAYS[(local(t).getUTCDay() + 6) % 7]} ${local(t).toISOString().slice(11, 16)}`;
+// the event the form edits, null = new
+let events = [], tzOff = 0, evId = null;
+// board time, read with getUTC*: "mon 07:30" (n = 19: with seconds)
+const local = t => new Date((t + tzOff) * 1000);
+const when = (t, n = 16) => `${DAYS[(local(t).getUTCDay() + 6) % 7]} ${local(t).toISOString().slice(11, n)}`;
 // minute of the day an event sits at on the strip (sun events: their next time)
 const minute = e => e.at[2] == ':' ? e.at.slice(0, 2) * 60 + +e.at.slice(3)
   : e.next_fire != null ? local(e.next_fire).getUTCHours() * 60 + local(e.next_fire).getUTCMinutes()
@@ -634,32 +799,41 @@ async function loadSched() {
     const [l, t] = await Promise.all([api('GET', '/api/schedules'), api('GET', '/api/time')]);
     events = l.schedules;
     const m = /([+-])(\d\d):(\d\d)$/.exec(t.local);
-    tzOff = m ? (m[1] + 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    const off = m ? (m[1] + 1) * (m[2] * 3600 + m[3] * 60) : 0;
+    // a new zone: the log's times again, in it
+    if (off != tzOff) {
+      tzOff = off;
+      loadLog();
+    }
     clockState(t);
     drawWeeks();
     for (const c of cards.values()) upsert(c.b);
   });
 }
 
+// A week per binding that has events: a row a day, 00:00 to 24:00 across.
 function drawWeeks() {
-  $('#weeks').replaceChildren(...[...cards.keys()].map(id => {
-    const li = document.createElement('li'), mine = events.filter(e => e.binding == id);
+  const ids = [...new Set(events.map(e => e.binding))];
+  $('#no-ev').hidden = ids.length > 0;
+  $('#weeks').replaceChildren(...ids.map(id => {
+    const li = mk('li'), mine = events.filter(e => e.binding == id);
     let marks = '';
     for (const e of mine) DAYS.forEach((d, i) => {
       if (e.days.includes(d)) marks += `<rect x="${minute(e)}" y="${i * 10 + 1}" width="15" height="8" class="${e.do}${e.enabled ? '' : ' off'}"/>`;
     });
     li.className = 'card week';
-    li.innerHTML = `<h3></h3><svg viewBox="0 0 1440 70" preserveAspectRatio="none" aria-hidden="true">` +
-      `<path d="M360 0V70M720 0V70M1080 0V70"/>${marks}</svg>`;
+    li.innerHTML = `<h3></h3><div class="wk"><p>${DAYS.map(d => `<span>${d}</span>`).join('')}</p>` +
+      `<div><svg viewBox="0 0 1440 70" preserveAspectRatio="none" aria-hidden="true">` +
+      `<path d="M360 0V70M720 0V70M1080 0V70"/>${marks}</svg>` +
+      `<p class="hrs">${[0, 6, 12, 18, 24].map(h => `<span>${h}:00</span>`).join('')}</p></div></div>`;
     $('h3', li).textContent = id;
     for (const e of mine) {
-      const b = document.createElement('button');
+      const b = mk('button', `${e.do} ${e.at}${e.offset_min ? (e.offset_min > 0 ? '+' : '') + e.offset_min + ' min' : ''}` +
+        ` ${e.days.length == 7 ? 'daily' : e.days.join(' ')}${e.error ? ' ⚠' : ''}`);
       b.type = 'button';
       b.dataset.ev = e.id;
-      b.textContent = `${e.do} ${e.at}${e.offset_min ? (e.offset_min > 0 ? '+' : '') + e.offset_min + ' min' : ''}` +
-        ` ${e.days.length == 7 ? 'daily' : e.days.join(' ')}${e.error ? ' ⚠' : ''}`;
-      b.title = e.error || (e.next_fire ? 'next ' + when(e.next_fire) : 'not planned');
-      li.append(b);
+      // what is wrong with it, in words on the page (no tooltip on a phone)
+      li.append(b, Object.assign(mk('p', e.error || ''), { className: 'err' }));
     }
     return li;
   }));
@@ -680,7 +854,7 @@ function openEv(e) {
 }
 
 $('#e-days').append(...DAYS.map(d => {
-  const l = document.createElement('label');
+  const l = mk('label');
   l.className = 'check';
   l.innerHTML = `<input type="checkbox" name="${d}"> ${d}`;
   return l;
@@ -715,15 +889,26 @@ $('#setclock').onclick = () => run(async () => {
   await loadSched();
 });
 
-// The kinds first: cards and forms are built from them.
+// After a whole new config: everything it may have changed.
+function reload() {
+  refresh();
+  loadPins();
+  loadSched();
+  run(loadSettings);
+}
+
+// The kinds first: cards and forms are built from them; the cards before
+// the settings, which are further down.
 async function start() {
   await run(loadKinds, form);
   loadPins();
-  run(loadMqtt, mq);
   await refresh();
   await loadSched();
+  await loadZones();
+  run(loadSettings);
 }
-setInterval(loadSched, 30000); // next times move on
+// next times move on
+setInterval(loadSched, 30000);
 
 start();
 connect();

@@ -33,8 +33,9 @@ PHONE = {'viewport': {'width': 390, 'height': 844}, 'has_touch': True,
          'is_mobile': True, 'device_scale_factor': 2}
 # Statuses the tests provoke on purpose; Chromium logs each as a console
 # "Failed to load resource" error. Anything else in the console fails.
+# (404: a feature probe, e.g. GET /api/log on a board without the log.)
 PROVOKED = re.compile(r'Failed to load resource: the server responded with a '
-                      r'status of (400|409|503)')
+                      r'status of (400|404|409|503)')
 
 
 def dashboard_files():
@@ -300,6 +301,16 @@ def test_page_shows_status_and_goes_live(page, board):
     expect(page.locator('#f-steps_ms')).to_have_count(0)
     pins = page.locator('#f-pin option').all_text_contents()
     assert 'GPIO 2' in pins and 'GPIO 34' not in pins  # 34 is input-only
+    # the picker starts on a pin safe to drive at boot: the board's LED if it
+    # has one, else no strapping pin (GPIO 0 where the board names none)
+    info = board.get('/api/board')[1]
+    strapping = set(info.get('strapping') or [0]) | {
+        p['pin'] for p in info['pins'] if p.get('strapping')}
+    picked = page.locator('#f-pin').input_value()
+    if info['led'] is not None:
+        assert picked == str(info['led'])
+    else:
+        assert picked not in {str(p) for p in strapping} and picked != '0', picked
     shot(page, '01-empty')
 
 
@@ -352,7 +363,7 @@ def test_edit_changes_the_period(page, board):
 
 
 def fires(c):
-    return int(c.locator('[data-k=fires]').text_content())
+    return int(re.search(r'fires (\d+)', c.locator('[data-k=stat]').text_content())[1])
 
 
 def test_stop_stops_the_fires(page, board):
@@ -363,7 +374,7 @@ def test_stop_stops_the_fires(page, board):
     assert '▶' in running_look[1]
     before = fires(c)
     page.wait_for_function(
-        'n => +document.querySelector("#b-led [data-k=fires]").textContent > n',
+        'n => +/fires (\\d+)/.exec(document.querySelector("#b-led [data-k=stat]").textContent)[1] > n',
         arg=before)  # still growing while it runs
     c.locator('[data-a=toggle]').tap()
     expect(c.locator('[data-k=state]')).to_have_text('stopped')
@@ -621,6 +632,341 @@ def test_duty_slider_counters_rate_and_rules(page, board):
     no_reload(page)
 
 
+def patch_log(page, binding_id):
+    """Every PATCH of ``binding_id`` the page sends, as [url, body], and
+    the most that were in flight at once."""
+    seen = {'requests': [], 'open': 0, 'most': 0}
+    path = '/api/bindings/' + binding_id
+
+    def sent(r):
+        if r.method == 'PATCH' and path in r.url:
+            seen['requests'].append([r.url, json.loads(r.post_data)])
+            seen['open'] += 1
+            seen['most'] = max(seen['most'], seen['open'])
+
+    def done(r):
+        if r.method == 'PATCH' and path in r.url:
+            seen['open'] -= 1
+    page.on('request', sent)
+    page.on('requestfinished', done)
+    page.on('requestfailed', done)
+    return seen
+
+
+def drag(page, slider, values, release=True):
+    """A finger on the slider: an input event per position, then (on
+    release) a change event, all at once: faster than any request."""
+    page.evaluate("""([el, values, release]) => {
+        for (const v of values) {
+            el.value = v;
+            el.dispatchEvent(new Event('input', {bubbles: true}));
+        }
+        if (release) el.dispatchEvent(new Event('change', {bubbles: true}));
+    }""", [slider.element_handle(), values, release])
+
+
+def saved_spec(board, binding_id):
+    """The binding as config.json on the board's flash holds it."""
+    cfg = json.loads((board.flash / 'config.json').read_text())
+    return next(b for b in cfg['bindings'] if b['id'] == binding_id)
+
+
+def test_duty_slider_sends_live_values_then_saves_on_release(page, board):
+    assert board.post('/api/bindings', {'id': 'dim', 'kind': 'pwm', 'pin': 21,
+                                        'duty': 0, 'freq_hz': 1000})[0] == 201
+    dim = card(page, 'dim')
+    slider = dim.locator('[data-k=duty]')
+    expect(slider).to_be_visible()
+    # units said once, after the value; the form's label names the unit
+    expect(dim.locator('[data-k=params]')).to_contain_text('frequency 1,000 Hz · duty 0 %')
+    expect(dim.locator('[data-k=params]')).not_to_contain_text('hz')
+    seen = patch_log(page, 'dim')
+    drag(page, slider, list(range(2, 62, 2)))  # 30 moves to 60 %, released
+    expect(dim.locator('[data-k=samples]')).to_contain_text('60 %')
+    page.wait_for_function('() => !sliding.has("dim")')
+    urls = [u for u, _ in seen['requests']]
+    # one request at a time, the latest value winning: 30 moves are not 30
+    # requests; while dragging ?live=1, the release's PATCH without it
+    assert seen['most'] == 1, seen
+    assert 2 <= len(urls) <= 3, urls
+    assert all(u.endswith('/api/bindings/dim?live=1') for u in urls[:-1]), urls
+    assert urls[-1].endswith('/api/bindings/dim'), urls
+    assert seen['requests'][-1][1] == {'duty': 60}
+    assert board.get('/api/bindings/dim')[1]['target_duty'] == 60
+    assert saved_spec(board, 'dim')['duty'] == 60
+    # a duty mid-fade reads to 0.1
+    assert page.evaluate('LIVE.pwm({duty: 64.59999999999999, fading: true, '
+                         'target_duty: 80})') == 'duty 64.6 % → 80 %'
+    dim.locator('[data-a=edit]').tap()
+    expect(dim.locator('label[for=f-freq_hz]')).to_have_text('Frequency (Hz)')
+    dim.locator('#f-cancel').tap()
+
+
+def test_live_duty_is_not_saved_until_release(page, board):
+    # the feature probe: does the board keep a ?live=1 PATCH off the flash?
+    assert board.patch('/api/bindings/dim?live=1', {'duty': 10})[0] == 200
+    if saved_spec(board, 'dim')['duty'] == 10:
+        board.delete('/api/bindings/dim')
+        pytest.skip('this backend saves PATCH ?live=1 (issue 19.3 not merged)')
+    assert board.patch('/api/bindings/dim', {'duty': 60})[0] == 200
+    dim = card(page, 'dim')
+    slider = dim.locator('[data-k=duty]')
+    drag(page, slider, [30, 35, 40], release=False)
+    expect(dim.locator('[data-k=samples]')).to_contain_text('40 %')
+    page.wait_for_function('() => !sliding.has("dim")')
+    assert board.get('/api/bindings/dim')[1]['target_duty'] == 40  # it runs...
+    assert saved_spec(board, 'dim')['duty'] == 60  # ...and is not saved
+    drag(page, slider, [45])
+    page.wait_for_function('() => !sliding.has("dim")')
+    assert saved_spec(board, 'dim')['duty'] == 45
+    assert board.delete('/api/bindings/dim')[0] == 204
+
+
+def test_no_information_only_in_tooltips(page, board):
+    """A touch screen shows no tooltips: what the page says, it says in
+    words on the page ("Lost 3" explains itself)."""
+    assert page.evaluate('document.querySelectorAll("[title]").length') == 0
+    shown = page.evaluate("""async () => {
+        const s = await (await fetch('/api/status')).json();
+        status(Object.assign(s, {missed_total: 3, drops_total: 1}));
+        const lost = document.querySelector('#lost');
+        return [document.querySelector('#s-drops').textContent,
+                lost.checkVisibility(), lost.textContent];
+    }""")
+    assert shown == ['4', True, 'Lost 4: 3 timer periods never fired, 1 '
+                     'deferred actions dropped (each card counts its own).']
+    # each card counts its own: missed and dropped, in words
+    expect(card(page, 'led').locator('.stats').first).to_contain_text(
+        re.compile(r'fires \d+ · missed \d+ · drops \d+ · late'))
+    page.evaluate('fetch("/api/status").then(r => r.json()).then(status)')  # the board's own
+
+
+def test_heap_shown_is_read_after_a_collection(page, board):
+    if 'heap' not in board.get('/api/status')[1]:
+        pytest.skip('no "heap" in /api/status on this backend (issue 20.8)')
+    free, shown = page.evaluate("""async () => {
+        const s = await (await fetch('/api/status')).json();
+        status(s);
+        return [s.heap.free, document.querySelector('#s-heap').textContent];
+    }""")
+    assert shown == '%.1f KB' % (free / 1024)
+
+
+# the log's lines as [time, text], newest first
+LOG_LINES = """[...document.querySelectorAll('#log-l li')].map(li =>
+    [li.firstChild.textContent, li.lastChild.textContent.slice(1)])"""
+SINCE_BOOT = re.compile(r'^\+(\d+ ms|\d+(\.\d)? s|\d\d:\d\d:\d\d)$')
+DAY_TIME = re.compile(r'^(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d:\d\d$')
+
+
+def test_event_log_shows_what_happened_live(page, board):
+    if board.get('/api/log')[0] == 404:
+        pytest.skip('no GET /api/log on this backend (issue 20.4)')
+    log = page.locator('#log-l li')
+    expect(page.locator('#log')).to_be_visible()
+    # newest first: the board's list, reversed
+    events = board.get('/api/log')[1]['events']
+    expect(log).to_have_count(len(events))
+    assert [t for _, t in page.evaluate(LOG_LINES)] == [e['text'] for e in reversed(events)]
+    # a rule fires: its action is logged and shows at the top, live
+    for body in ({'id': 'chime', 'kind': 'pulse', 'pin': 22,
+                  'duration_ms': 50, 'start': False},
+                 {'id': 'knock', 'kind': 'edge', 'pin': 15, 'pull': 'down',
+                  'debounce_ms': 5,
+                  'on': [{'when': 'press', 'do': 'pulse', 'binding': 'chime'}]}):
+        assert board.post('/api/bindings', body)[0] == 201, body
+    board.put('/api/sim/pins/15', {'pulses': 1, 'high_ms': 20, 'low_ms': 20})
+    expect(log.first).to_contain_text('chime')
+    newest = board.get('/api/log')[1]['events'][-1]
+    assert 'chime' in newest['text']
+    when, text = page.evaluate(LOG_LINES)[0]
+    assert text == newest['text']
+    # when: the board's local time to the second, or the time since boot
+    # for a line noted without the clock
+    assert (DAY_TIME if newest['t'] is not None else SINCE_BOOT).match(when), when
+    no_reload(page)
+    for binding_id in ('knock', 'chime'):
+        assert board.delete('/api/bindings/' + binding_id)[0] == 204
+
+
+def test_log_line_times(page, board):
+    """A line's time: since boot while the clock was not set; else the
+    board's local time (its zone's offset, as GET /api/time says it)."""
+    page.evaluate('logAdd({t: null, up_ms: 1234, text: "booted"})')
+    page.evaluate('logAdd({t: null, up_ms: 3723000, text: "later"})')
+    assert page.evaluate(LOG_LINES)[:2] == [['+01:02:03', 'later'], ['+1.2 s', 'booted']]
+    # no numbers before the lines: newest first, a 1 would say "first"
+    assert page.evaluate('getComputedStyle(document.querySelector("#log-l li"))'
+                         '.listStyleType') == 'none'
+    page.evaluate('loadSched()')  # the zone as the board has it now
+    local = board.get('/api/time')[1]['local']
+    m = re.search(r'([+-])(\d\d):(\d\d)$', local)
+    offset = (int(m[2]) * 3600 + int(m[3]) * 60) * (1 if m[1] == '+' else -1) if m else 0
+    t = 1796628847  # Monday 2026-12-07 07:34:07 UTC
+    page.wait_for_function('n => tzOff == n', arg=offset)
+    page.evaluate('t => logAdd({t, up_ms: 9, text: "set"})', t)
+    day = time.strftime('%a %H:%M:%S', time.gmtime(t + offset)).lower()
+    assert page.evaluate(LOG_LINES)[0] == [day, 'set']
+
+
+def save(page, form):
+    """Tap ``form``'s Save, the toast cleared first: the next one is this
+    save's (two saves in a row say the same words)."""
+    page.evaluate('say("")')
+    page.locator(form + ' button[type=submit]').tap()
+
+
+def test_settings_time_zone_by_rule(page, board):
+    tz = page.locator('#z-tz')
+    tz.fill('Nowhere')
+    save(page, '#tz')
+    # the API's message, right under the field it names
+    err = page.locator('#tz [data-err=""]')
+    message = board.patch('/api/config', {'time': {'tz': 'Nowhere'}})[1]['error']
+    assert message['field'] == 'time.tz'
+    expect(err).to_have_text(message['message'])
+    assert page.evaluate('document.querySelector("#z-tz").closest("p")'
+                         '.nextElementSibling.dataset.err') == ''
+    expect(tz).to_have_attribute('aria-invalid', 'true')
+    rule = 'CET-1CEST,M3.5.0,M10.5.0/3'
+    tz.fill(rule)
+    save(page, '#tz')
+    expect(page.locator('#msg')).to_have_text('Time zone saved.')
+    expect(err).to_have_text('')
+    expect(tz).not_to_have_attribute('aria-invalid', 'true')
+    assert board.get('/api/config')[1]['time']['tz'] == rule
+    assert board.get('/api/time')[1]['tz'] == rule
+
+
+def test_settings_named_time_zone(page, board):
+    status, body, _ = board.get('/api/time/zones')
+    if status == 404:
+        pytest.skip('no GET /api/time/zones on this backend (issue 20.5)')
+    zones = {z['name']: z['posix'] for z in body['zones']}
+    names = page.locator('#z-name option').all_text_contents()
+    assert names[1:] == list(zones) and names[0].startswith('Other')
+    page.select_option('#z-name', 'Europe/Berlin')
+    expect(page.locator('#z-tz')).to_have_value(zones['Europe/Berlin'])
+    save(page, '#tz')
+    expect(page.locator('#msg')).to_have_text('Time zone saved.')
+    assert board.get('/api/config')[1]['time']['tz'] == 'Europe/Berlin'
+    expect(page.locator('#z-name')).to_have_value('Europe/Berlin')
+    # typing a rule of one's own leaves the named zones
+    page.fill('#z-tz', 'UTC')
+    expect(page.locator('#z-name')).to_have_value('')
+    save(page, '#tz')
+    expect(page.locator('#msg')).to_have_text('Time zone saved.')
+    assert board.get('/api/config')[1]['time']['tz'] == 'UTC'
+
+
+def test_settings_location_from_the_phone(page, board):
+    page.context.grant_permissions(['geolocation'])
+    page.context.set_geolocation({'latitude': 52.52, 'longitude': 13.405})
+    page.evaluate('say("")')
+    page.locator('#l-here').tap()
+    expect(page.locator('#msg')).to_have_text('Location saved.')
+    expect(page.locator('#l-lat')).to_have_value('52.52')
+    assert board.get('/api/config')[1]['location'] == {'lat': 52.52, 'lon': 13.405}
+    page.fill('#l-lat', '95')
+    save(page, '#loc')
+    err = page.locator('#loc [data-err=""]')
+    expect(err).to_contain_text('location.lat must be from -90 to 90')
+    assert page.evaluate('document.querySelector("#l-lat").closest("p")'
+                         '.nextElementSibling.dataset.err') == ''
+    assert board.get('/api/config')[1]['location']['lat'] == 52.52
+    page.context.clear_permissions()
+    # without the phone's permission: said, and the fields stay to type in
+    page.evaluate('say("")')
+    page.locator('#l-here').tap()
+    expect(err).to_contain_text('no location from this phone')
+    page.fill('#l-lat', '48.1')
+    save(page, '#loc')
+    expect(page.locator('#msg')).to_have_text('Location saved.')
+    assert board.get('/api/config')[1]['location'] == {'lat': 48.1, 'lon': 13.405}
+
+
+def test_settings_wifi_and_mqtt_errors_by_the_field(page, board):
+    page.fill('#w-ssid', 'porch-net')
+    page.fill('#w-password', 'hunter22')
+    save(page, '#wifi')
+    expect(page.locator('#msg')).to_have_text('Wi-Fi saved.')
+    wifi = board.get('/api/config')[1]['wifi']
+    assert wifi['ssid'] == 'porch-net' and wifi['password'] == '********'
+    expect(page.locator('#w-password')).to_have_value('********')
+    assert json.loads((board.flash / 'config.json').read_text())['wifi'][
+        'password'] == 'hunter22'
+    # sent back as ********, the password is kept
+    page.fill('#w-ssid', 'porch-net-2')
+    save(page, '#wifi')
+    expect(page.locator('#msg')).to_have_text('Wi-Fi saved.')
+    expect(page.locator('#w-ssid')).to_have_value('porch-net-2')
+    assert json.loads((board.flash / 'config.json').read_text())['wifi'] == dict(
+        wifi, ssid='porch-net-2', password='hunter22')
+    # MQTT: no broker named: the message under the broker's field
+    page.fill('#m-host', '')
+    save(page, '#mqtt')
+    err = page.locator('#mqtt [data-err=""]')
+    expect(err).to_contain_text('mqtt.host must be')
+    assert page.evaluate('document.querySelector("#m-host").closest("p")'
+                         '.nextElementSibling.dataset.err') == ''
+    expect(page.locator('#m-host')).to_have_attribute('aria-invalid', 'true')
+    page.evaluate('say("")')
+    page.locator('#m-off').tap()
+    expect(err).to_have_text('')
+    expect(page.locator('#msg')).to_have_text('MQTT and Home Assistant saved.')
+    assert board.get('/api/config')[1]['mqtt'] is None
+
+
+def test_switch_card_turns_on_and_off(page, board):
+    if 'switch' not in {k['kind'] for k in board.get('/api/kinds')[1]['kinds']}:
+        pytest.skip('no switch kind on this backend yet (issue 20.2)')
+    open_new(page)
+    page.fill('#f-id', 'porch')
+    page.select_option('#f-kind', 'switch')
+    page.select_option('#f-pin', '23')
+    page.locator('#edit [name=start]').uncheck()
+    page.locator('#f-go').tap()
+    c = card(page, 'porch')
+    toggle = c.locator('[data-a=toggle]')
+    expect(c.locator('[data-k=state]')).to_have_text('off')
+    expect(toggle).to_have_text('Turn on')
+    expect(c.locator('[data-k=stat]')).to_be_hidden()  # no timer: nothing to count
+    expect(c).to_have_attribute('data-on', '0')
+    toggle.tap()
+    expect(c.locator('[data-k=state]')).to_have_text('on')
+    expect(toggle).to_have_text('Turn off')
+    expect(c).to_have_attribute('data-on', '1')
+    expect(c.locator('.led')).to_have_class(re.compile(r'\bon\b'))
+    b = board.get('/api/bindings/porch')[1]
+    assert b['running'] is True and b['level'] == 1
+    toggle.tap()
+    expect(c.locator('[data-k=state]')).to_have_text('off')
+    assert board.get('/api/bindings/porch')[1]['level'] == 0
+    assert board.delete('/api/bindings/porch')[0] == 204
+
+
+def test_about_line_names_the_image_and_the_host(page, board):
+    s = board.get('/api/status')[1]
+    if 'image' not in s:
+        pytest.skip('no "image" in /api/status on this backend (issue 21)')
+    about = page.locator('#about')
+    image = s['image']
+    # the build's date, to the minute ("2026-12-07T08:16:45Z" -> "2026-12-07 08:16")
+    expect(about).to_contain_text('%s %s' % (image['version'], image['date'].replace('T', ' ')[:16]))
+    if s.get('host'):
+        expect(about).to_contain_text('%s %s' % (s['host']['name'], s['host']['ip']))
+    # on trial, or rolled back with the reason: said as the board says it
+    shown = page.evaluate("""async () => {
+        const s = await (await fetch('/api/status')).json();
+        s.image = Object.assign({}, s.image, {trial: true,
+            rolled_back: {version: 'abc1234', why: 'main raised at boot'}});
+        status(s);
+        return document.querySelector('#about').textContent;
+    }""")
+    assert 'on trial' in shown and 'abc1234 rolled back: main raised at boot' in shown
+    page.evaluate('fetch("/api/status").then(r => r.json()).then(status)')
+
+
 def test_plus_at_the_top_opens_the_form_there(page):
     page.evaluate('scrollTo(0, document.body.scrollHeight)')
     add = page.locator('#add')
@@ -729,18 +1075,153 @@ def test_stream_refused_falls_back_to_polling_and_reconnects(page, board):
 def test_safe_mode_banner_names_the_config_problem(browser, tmp_path_factory):
     vm = VM(make_flash(tmp_path_factory.mktemp('dash-safe'), b'{"board": "auto", "bi')).start()
     try:
-        problem = vm.get('/api/status')[1]['config_error']['message']
+        s = vm.get('/api/status')[1]
+        # issue 20: "config_errors" (where the file broke, with line and
+        # column); before it, one "config_error"
+        problem = (s['config_errors'][0] if 'config_errors' in s
+                   else dict(s['config_error'], where='config.json'))
         ctx = browser.new_context(**PHONE)
         pg = ctx.new_page()
         pg.goto('http://127.0.0.1:%d/' % vm.port)
         banner = pg.locator('#safe')
         expect(banner).to_be_visible()
-        expect(banner).to_have_text('Safe mode, no bindings loaded: ' + problem)
+        expect(pg.locator('#safe-t')).to_have_text('Safe mode, no bindings loaded:')
+        expect(pg.locator('#safe-l')).to_have_text(
+            '%s: %s' % (problem['where'], problem['message']))
         assert banner.get_attribute('role') == 'alert'
         pg.screenshot(path=str(SHOTS / '09-safe-mode.png'))
         ctx.close()
     finally:
         vm.stop()
+
+
+TYPO = {'board': 'auto', 'bindings': [  # one binding of two is wrong
+    {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 500},
+    {'id': 'meter', 'kind': 'countr', 'pin': 35}]}
+
+
+def open_page(browser, vm, errors):
+    ctx = browser.new_context(**PHONE)
+    ctx.set_default_timeout(10000)
+    pg = ctx.new_page()
+    pg.on('pageerror', lambda e: errors.append(str(e)))
+    pg.goto('http://127.0.0.1:%d/' % vm.port)
+    return ctx, pg
+
+
+def typo_board(tmp_path_factory):
+    vm = VM(make_flash(tmp_path_factory.mktemp('dash-typo'), TYPO)).start()
+    if 'config_errors' not in vm.get('/api/status')[1]:
+        vm.stop()
+        pytest.skip('no "config_errors" in /api/status on this backend (issue 20.1)')
+    return vm
+
+
+def test_rejected_binding_is_shown_fixed_and_applied(browser, tmp_path_factory):
+    vm = typo_board(tmp_path_factory)
+    errors = []
+    try:
+        problem, = vm.get('/api/status')[1]['config_errors']
+        assert problem['where'] == 'bindings[1]'
+        ctx, pg = open_page(browser, vm, errors)
+        # what loaded runs; what did not is listed, each with its place
+        expect(card(pg, 'led')).to_be_visible()
+        expect(pg.locator('#safe-t')).to_have_text(
+            'config.json: 1 part was rejected, the rest runs:')
+        expect(pg.locator('#safe-l')).to_have_text('bindings[1]: ' + problem['message'])
+        pg.locator('#fix').tap()
+        text = pg.locator('#r-text')
+        # the file as it was, one key a line
+        rejected = vm.get('/api/config/rejected')[1]
+        expect(text).to_have_value(json.dumps(rejected['config'], indent=1))
+        assert json.loads(rejected['text']) == rejected['config']
+        pg.screenshot(path=str(SHOTS / '12-rejected.png'), full_page=True)
+        # a fix that is still wrong: the server's message, with its field
+        fixed = text.input_value().replace('"countr"', '"counter"')
+        still_wrong = fixed.replace('"pin": 35', '"pin": 2')  # the LED's pin
+        text.fill(still_wrong)
+        pg.locator('#rej button[type=submit]').tap()
+        refused = vm.put('/api/config', raw=still_wrong.encode(),
+                         headers={'Content-Type': 'application/json'})
+        assert refused[0] in (400, 409), refused  # 409: the pin is taken
+        err = refused[1]['error']
+        assert err['field'].startswith('bindings[1]'), err
+        # the message with its field in full: "bindings[1]: ..." of field
+        # "bindings[1].pin" reads "bindings[1].pin: ..."
+        message, field = err['message'], err['field']
+        head = message.split(': ')[0]
+        if not message.startswith(field):
+            message = '%s: %s' % (field, message[len(head) + 2:]
+                                  if field.startswith(head) else message)
+        expect(pg.locator('#rej [data-err=""]')).to_have_text(message)
+        assert message.startswith(field)
+        expect(card(pg, 'meter')).to_have_count(0)
+        # fixed: applied, the banner goes, the binding runs
+        text.fill(fixed)
+        pg.locator('#rej button[type=submit]').tap()
+        expect(pg.locator('#msg')).to_have_text('Config applied.')
+        expect(pg.locator('#rej')).to_be_hidden()
+        expect(card(pg, 'meter')).to_be_visible()
+        expect(pg.locator('#safe')).to_be_hidden()
+        assert vm.get('/api/bindings/meter')[1]['kind'] == 'counter'
+        assert vm.get('/api/status')[1]['config_errors'] == []
+        ctx.close()
+    finally:
+        vm.stop()
+    assert errors == []
+
+
+def test_rejected_file_can_be_discarded(browser, tmp_path_factory):
+    vm = typo_board(tmp_path_factory)
+    errors = []
+    try:
+        ctx, pg = open_page(browser, vm, errors)
+        pg.locator('#fix').tap()
+        expect(pg.locator('#r-text')).to_have_value(re.compile('countr'))
+        pg.once('dialog', lambda d: d.accept())
+        pg.locator('#r-del').tap()
+        expect(pg.locator('#msg')).to_have_text('Rejected file discarded.')
+        expect(pg.locator('#rej')).to_be_hidden()
+        assert vm.get('/api/config/rejected')[0] == 404
+        expect(card(pg, 'led')).to_be_visible()  # what ran runs on
+        ctx.close()
+    finally:
+        vm.stop()
+    assert errors == []
+
+
+def test_api_token_set_and_removed_in_settings(browser, tmp_path_factory):
+    vm = VM(make_flash(tmp_path_factory.mktemp('dash-set-token'),
+                       {'board': 'auto', 'bindings': []})).start()
+    errors = []
+    try:
+        ctx, pg = open_page(browser, vm, errors)
+        expect(pg.locator('#z-tz')).to_have_value(re.compile('UTC'))  # settings loaded
+        pg.fill('#k-token', 'tok-789')
+        save(pg, '#tok')
+        expect(pg.locator('#msg')).to_have_text('API token saved.')
+        expect(pg.locator('#k-token')).to_have_value('********')
+        blink = {'id': 'x', 'kind': 'blink', 'pin': 4, 'period_ms': 500}
+        assert vm.post('/api/bindings', blink)[0] == 401  # the board wants it now
+        # and this page has it: it goes on changing things
+        assert pg.evaluate('localStorage.getItem("pinwheel.token")') == 'tok-789'
+        open_new(pg)
+        pg.fill('#f-id', 'one')
+        pg.fill('#f-period_ms', '500')
+        pg.locator('#f-go').tap()
+        expect(card(pg, 'one')).to_be_visible()
+        expect(pg.locator('#token')).to_be_hidden()
+        # emptied: no token, the board is open again
+        pg.fill('#k-token', '')
+        save(pg, '#tok')
+        expect(pg.locator('#msg')).to_have_text('API token saved.')
+        assert vm.get('/api/config')[1]['api_token'] is None
+        assert pg.evaluate('localStorage.getItem("pinwheel.token")') is None
+        assert vm.post('/api/bindings', blink)[0] == 201
+        ctx.close()
+    finally:
+        vm.stop()
+    assert errors == []
 
 
 def test_token_from_the_url_fragment_and_the_prompt(browser, tmp_path_factory):

@@ -1,7 +1,8 @@
 """The dashboard's Schedule view in a real browser (as tests/test_dashboard.py:
-Debian's chromium, an emulated phone, pinwheel on the real VM): each
-binding's week strip, adding, editing and deleting events, the next event
-on a card, and "set clock from this phone" when the clock is not set."""
+Debian's chromium, an emulated phone, pinwheel on the real VM): a week
+strip for each binding with events (labelled days and hours), adding,
+editing and deleting events, the next event on a card, and "set clock from
+this phone" when the clock is not set."""
 import calendar
 import re
 
@@ -45,9 +46,10 @@ def week(page, binding_id):
     return page.locator('#weeks li', has=page.locator('h3', has_text=binding_id))
 
 
-def test_each_binding_has_a_week_strip(page):
-    expect(page.locator('#weeks li')).to_have_count(2)
-    expect(week(page, 'lamp').locator('svg')).to_be_visible()
+def test_no_strips_for_bindings_without_events(page):
+    expect(page.locator('#b-lamp')).to_be_visible()
+    expect(page.locator('#weeks li')).to_have_count(0)
+    expect(page.locator('#no-ev')).to_have_text('No events yet: tap + to add one.')
     expect(page.locator('#s-clock')).to_have_text('set (ntp)')
     expect(page.locator('#clock')).to_be_hidden()
 
@@ -66,7 +68,24 @@ def test_add_an_event_see_it_on_the_strip_and_the_card(page, board):
     form.locator('button[type=submit]').tap()
     expect(form).to_be_hidden()
     strip = week(page, 'lamp')
+    expect(page.locator('#weeks li')).to_have_count(1)  # pump has none
+    expect(page.locator('#no-ev')).to_be_hidden()
     expect(strip.locator('rect')).to_have_count(5)  # Monday to Friday
+    # each row says its day, the axis its hours; the labels sit beside the
+    # rows they name (Monday at the top, Sunday at the bottom)
+    expect(strip.locator('.wk > p span')).to_have_text(
+        ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])
+    expect(strip.locator('.hrs span')).to_have_text(
+        ['0:00', '6:00', '12:00', '18:00', '24:00'])
+    svg = strip.locator('svg').bounding_box()
+    mon, sun = (strip.locator('.wk > p span').nth(i).bounding_box() for i in (0, 6))
+    assert mon['x'] + mon['width'] <= svg['x'] and sun['x'] + sun['width'] <= svg['x']
+    assert abs(mon['y'] - svg['y']) < 4
+    assert abs(sun['y'] + sun['height'] - (svg['y'] + svg['height'])) < 4
+    first, last = (strip.locator('.hrs span').nth(i).bounding_box() for i in (0, 4))
+    assert first['y'] >= svg['y'] + svg['height']
+    assert abs(first['x'] - svg['x']) < 4
+    assert abs(last['x'] + last['width'] - (svg['x'] + svg['width'])) < 4
     expect(strip.locator('[data-ev]')).to_have_text('start 07:30 mon tue wed thu fri')
     expect(page.locator('#b-lamp [data-k=next]')).to_have_text('next: start mon 07:30')
     events = board.get('/api/schedules')[1]['schedules']
@@ -89,7 +108,8 @@ def test_edit_and_delete_an_event(page, board):
     assert board.get('/api/schedules')[1]['schedules'][0]['do'] == 'stop'
     week(page, 'lamp').locator('[data-ev]').tap()
     page.locator('#e-del').tap()
-    expect(week(page, 'lamp').locator('[data-ev]')).to_have_count(0)
+    expect(week(page, 'lamp')).to_have_count(0)  # no events: no strip
+    expect(page.locator('#no-ev')).to_be_visible()
     expect(page.locator('#b-lamp [data-k=next]')).to_be_hidden()
     assert board.get('/api/schedules')[1]['schedules'] == []
 
@@ -109,7 +129,7 @@ def test_deleting_a_scheduled_binding_asks_to_delete_its_events(page, board):
     expect(page.locator('#b-pump')).to_have_count(0)
     page.remove_listener('dialog', answer)
     assert len(seen) == 2 and 'ev-1' in seen[1], seen
-    expect(page.locator('#weeks li')).to_have_count(1)
+    expect(page.locator('#weeks li')).to_have_count(0)
     assert board.get('/api/schedules')[1]['schedules'] == []
 
 
