@@ -22,8 +22,10 @@ playwright = pytest.importorskip('playwright.sync_api')
 expect = playwright.expect
 
 STATIC = ROOT / 'static'
-BUDGET = 14 * 1024  # all dashboard assets together, gzipped as served (12 KB before the
-# Schedule view, the MQTT settings and the new kinds' controls: see CHANGES.md)
+BUDGET = 16 * 1024  # all dashboard assets together, gzipped as served (12 KB before the
+# Schedule view, the MQTT settings and the new kinds' controls; 14 KB before the
+# Settings view, the rejected config's editor, the event log and the About line:
+# see CHANGES.md)
 SHOTS = ROOT / 'test-output' / 'dashboard'
 DOCS = ROOT / 'docs'  # the README's pictures: dashboard.png, dashboard-phone.png
 CHROMIUM = '/usr/bin/chromium'
