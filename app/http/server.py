@@ -296,20 +296,25 @@ class _Out:
     header and the blank line as writes of their own, each a system call
     and a trip through the event loop. A body that is bytes is known whole:
     then all is kept and goes out in one write (``flush``). A streamed body
-    (a file, events) goes out as written: its first part may be long in
-    coming, and the head must not wait for it."""
+    (a file, events) goes out as written, after its head, which is kept
+    until the blank line that ends it: a head that runs out of memory half
+    way has sent nothing, and a 503 can still go out instead."""
 
     def __init__(self, writer, whole):
         self.writer = writer
-        self.kept = [] if whole else None
+        self.whole = whole
+        self.kept = []
         self.sent = False  # something went out
 
     async def awrite(self, data):
-        if self.kept is None:
+        kept = self.kept
+        if kept is None:  # the head went out: a streamed body
             self.sent = True
             await self.writer.awrite(data)
-        else:
-            self.kept.append(data)
+            return
+        kept.append(data)
+        if not self.whole and data == b'\r\n':  # the head's end
+            await self.flush()
 
     async def flush(self):
         if self.kept:
@@ -317,6 +322,7 @@ class _Out:
             self.kept = None
             self.sent = True
             await self.writer.awrite(data)
+        self.kept = None
 
 
 async def _skip_head(reader):

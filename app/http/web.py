@@ -107,13 +107,47 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
     if request.method == 'HEAD':  # Microdot would open the file and never close it
         return '', 200, headers
     f = open(path, 'rb')
-    if not gz:
-        f = _ungzip(f)
-    res = Response(f, 200, headers)
-    # 512-byte reads, not Microdot's 1 KB: one block of 512 is found more
-    # easily in a small, cut-up heap; a file is a few KB gzipped
-    res.send_file_buffer_size = 512
-    return res
+    try:
+        if not gz:
+            f = _ungzip(f)
+        return Response(_Body(f), 200, headers)
+    except BaseException:  # MemoryError: no answer, and no file left open
+        f.close()
+        raise
+
+
+class _Body:
+    """A file's bytes as Microdot sends a body (anything with
+    ``__anext__``), read into one buffer made with the response, before
+    its head goes out: a read allocates nothing (Microdot's would make a
+    new bytes object per chunk, any of which could fail once the head is
+    sent), and the un-gzip stream makes its 4 KB window at the first read,
+    which happens here. 512-byte reads: one block of 512 is found more
+    easily in a small, cut-up heap; a file is a few KB gzipped."""
+
+    def __init__(self, f):
+        self.f = f
+        self.buf = bytearray(512)
+        self.n = f.readinto(self.buf)  # the first chunk, now
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        n = self.n
+        if n is None:
+            n = self.f.readinto(self.buf)
+        self.n = None
+        if not n:
+            self.close()
+            raise StopAsyncIteration
+        return self.buf if n == len(self.buf) else memoryview(self.buf)[:n]
+
+    def close(self):
+        self.f.close()
+
+    async def aclose(self):  # Microdot: the client went away, or the end
+        self.f.close()
 
 
 def _ungzip(f):
