@@ -1,9 +1,16 @@
 """The ``breathe`` kind: a PWM output fading up and down, again and again."""
-from time import ticks_diff
+from micropython import const
 from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC
-from app.kinds.pwm import STEP_MS, Pwm, perceived, put, report_duty
+from app.kinds.pwm import STEP_MS, Pwm, perceived, position
+
+_FULL = const(65535)  # as app.kinds.pwm's
+# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# bytecode only in its own module (imported, each use is a global lookup);
+# tests/mp/test_isr.py checks they are the same.
+MASK = const(0x1FFFFFFF)
+TICKS = const(0x1FFFFFFF)
 
 
 class Breathe(Pwm):
@@ -42,6 +49,8 @@ class Breathe(Pwm):
         self._from, self._to = lo, hi
         self._t0 = 0
         self._phase = 0  # ms into the current breath
+        self._breath = params['period_ms']
+        self._half = self._breath >> 1
 
     def timer_idle(self):
         return not self.running
@@ -57,25 +66,41 @@ class Breathe(Pwm):
             return
         self._phase = 0
         self._t0 = ticks_ms()
-        put(self, self._from)
+        position(self, self._from)
         self._fading = True
+        self.level = 1 if self._from or self._to else 0
         self._arm(PERIODIC, STEP_MS)
 
-    def tick(self):
+    def isr(self, _=None):
         """One step: allocation-free; phase at most 120000 ms, products
         below 2**27."""
-        now = ticks_ms()
-        d = ticks_diff(now, self._t0)
-        self._t0 = now
-        period = self.params['period_ms']
-        phase = (self._phase + (d if d > 0 else 0)) % period
-        self._phase = phase
-        lo, hi = self._from, self._to
-        half = period >> 1
-        if phase < half:
-            put(self, lo + (hi - lo) * phase // half)
-        else:
-            put(self, hi - (hi - lo) * (phase - half) // (period - half))
+        try:
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:
+                due = self._off_time(now, due)
+            self._due = (due + self._period) & TICKS
+            self.fires = (self.fires + 1) & MASK
+            phase = (self._phase + ((now - self._t0) & TICKS)) % self._breath
+            self._t0 = now
+            self._phase = phase
+            lo = self._from
+            span = self._to - lo
+            half = self._half
+            if phase < half:
+                pos = lo + span * phase // half
+            else:
+                pos = lo + span - span * (phase - half) // (self._breath - half)
+            gamma = self._gamma
+            if gamma is None:
+                self._duty((pos * _FULL // 1000) >> self._shift)
+            else:  # as Pwm.isr
+                i = pos // 10
+                a = gamma[i]
+                self._duty((a + (gamma[i + 1] - a) * (pos - i * 10) // 10)
+                           >> self._shift)
+        except Exception as e:
+            self._failed(e)
 
     def report(self, out):
-        report_duty(self, out)
+        out['duty'] = self.live_pm() / 10

@@ -10,10 +10,22 @@ heap (formatting an error, building JSON) happens later: in
 something that has work (a fault, a pulse ending, a pattern finishing, a
 sample edge), or when the state is read.
 
+Each kind's ``isr`` is one method, written out in full (a call into a
+second Python function costs more than the rest of a blink's work), and
+does the least the binding needs per fire: the pin, the fire count, and
+one check that the fire is on time (``ON_TIME``, below). Everything that
+can be worked out later is: how late a late fire was (``_off_time``, run
+only for those), missed periods (from the due time and the clock when the
+stats are read), a sample's ring position (from the fire count).
+
 Integers in ISR code stay below 2**30, the small-int limit of a 32-bit
-port (see docs/internals.md): counters wrap at ``MASK``, and a period is
-timed in microseconds only while that fits ``ticks_diff``'s range of
-+-2**29; longer periods are timed in milliseconds.
+port (see docs/internals.md): counters wrap at ``MASK``; due times are
+ticks kept to their low 29 bits (``TICKS``: ports' ticks wrap at 2**30 or a
+higher power of two, so differences of the low 29 bits are right on any
+VM, and a due time plus a period, each below 2**29 and 2**28, stays below
+2**30 without ``ticks_add``); differences span +-2**28, so a period is
+timed in microseconds up to 2**25 us (33.5 s: lateness of 8 periods stays in
+range), longer ones in milliseconds (up to a day: 3 periods).
 """
 from json import dumps
 from time import ticks_diff
@@ -21,7 +33,10 @@ from micropython import const
 from app.board.board import Timer, schedule, ticks_ms, ticks_us
 
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
-US_MAX_MS = const(268435)  # periods up to this many ms are timed in us (2**28 us)
+TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
+_HALF = const(0x10000000)  # see signed()
+US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
+SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
 # What can be done to a binding, one meaning each (app.registry's ``do``;
 # docs/api.md, "Actions"): REST, rules, schedules and MQTT take these words
@@ -31,7 +46,12 @@ ONE_SHOT = Timer.ONE_SHOT
 
 
 def _no_timer(*_, **__):
-    """A stopped binding's timer calls: it holds no timer."""
+    """A stopped binding's Timer.init: it holds no timer."""
+
+
+def _no_deinit():
+    """A stopped binding's Timer.deinit (no varargs: their tuple and dict
+    would be allocated, and the ISR's fault path calls it)."""
 
 
 def clock_for(longest_ms):
@@ -41,10 +61,16 @@ def clock_for(longest_ms):
     return (ticks_us, 1000) if longest_ms <= US_MAX_MS else (ticks_ms, 1)
 
 
+def signed(ticks):
+    """A difference of two clock readings (or ``TICKS`` values) as a signed
+    number in +-2**28 (masked first: no intermediate reaches 2**30)."""
+    return (((ticks & TICKS) + _HALF) & TICKS) - _HALF
+
+
 class Handler:
     """A binding: a pin and, while it runs, a timer. Subclasses set KIND,
     OUTPUT, FIELDS and implement ``begin`` (drive the pin, arm the timer)
-    and ``tick`` (the per-interrupt work)."""
+    and ``isr`` (the whole per-interrupt work, allocation-free)."""
     KIND = ''
     OUTPUT = True  # needs an output pin; False: an input pin
     # (name, rule, default or REQUIRED, unit, help); a rule is 'period' (ms,
@@ -71,22 +97,27 @@ class Handler:
         self.version = 0  # bumped whenever deferred work ran or it started:
         # a change marker
         self.fires = 0
-        self.missed = 0  # periodic fires that never came (a gap of k periods)
+        self.late = 0  # fires that came late (a catch-up burst's included)
+        self.late_max = 0  # the latest of them, in the clock's units
+        self.missed = 0  # periods found skipped (more count when read)
         self.deferred = 0
         self.drops = 0  # deferred work lost: the schedule queue was full
-        self.late_max = 0  # in the clock's units
         self._fault = None
         self._pending = 0
-        self._periodic = False
-        self._last = 0
+        self._periodic = False  # fires are due every _period (missed counts)
+        self._due = 0  # when the next fire is due (TICKS of the clock)
         self._period = 0  # in the clock's units
+        self._slack = 0  # how late a fire may come and be on time
+        self._late_at = -1  # fires after the last late fire (see _off_time)
+        self._late_was = 0  # its lateness, and late_max before it
+        self._max_was = 0
         self._clock, self._per_ms = clock_for(self.longest_ms(params))
         # Pre-bound once: looking up self.f in the ISR would allocate.
         self._isr = self.isr
-        self._tick = self.tick
         self._deferred = self._run_deferred
         self._pin_value = self.pin.value
-        self._timer_init = self._timer_deinit = _no_timer
+        self._timer_init = _no_timer
+        self._timer_deinit = _no_deinit
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
@@ -118,9 +149,22 @@ class Handler:
         """Drive the starting level and arm the timer."""
         raise NotImplementedError
 
-    def tick(self):
-        """Per-interrupt work. Must not allocate."""
+    def isr(self, _=None):  # _: the timer
+        """The interrupt: the whole of it, allocation-free. Kinds write it
+        out in full; each begins with the same on-time check::
+
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:  # late (or early): rare
+                due = self._off_time(now, due)
+            self._due = (due + self._period) & TICKS  # periodic only: < 2**30
+            self.fires = (self.fires + 1) & MASK
+        """
         raise NotImplementedError
+
+    def _tick(self):
+        """One fire's work, called by hand (tests); a pattern's is a step."""
+        self._isr(None)
 
     def report(self, out):
         """Add kind-specific live state to the dict ``out``."""
@@ -141,14 +185,25 @@ class Handler:
         if timer is not None:
             timer.deinit()
             self.timer = None
-            self._timer_init = self._timer_deinit = _no_timer
+            self._timer_init = _no_timer
+            self._timer_deinit = _no_deinit
         return timer
 
     def _arm(self, mode, period_ms):
+        """Arm the timer from the main program; fires are due from now."""
         self._periodic = mode == PERIODIC
-        self._period = period_ms * self._per_ms
-        self._last = self._clock()
+        self._aim(period_ms)
         self._rearm(mode, period_ms)
+
+    def _aim(self, period_ms):
+        """The next fire is due ``period_ms`` from now; later ones every
+        ``period_ms`` (a periodic timer)."""
+        period = period_ms * self._per_ms
+        self._period = period
+        slack = SLACK_US * self._per_ms // 1000 or 1
+        self._slack = slack if slack < period >> 2 else period >> 2
+        self._late_at = -1
+        self._due = ((self._clock() & TICKS) + period) & TICKS
 
     def _rearm(self, mode, period_ms):
         """Timer.init with ``hard=`` where the port takes it (ISR-safe:
@@ -158,6 +213,53 @@ class Handler:
         else:
             self._timer_init(mode=mode, period=period_ms, callback=self._isr,
                              hard=self._hard)
+
+    def _off_time(self, now, due):
+        """A fire more than ``_slack`` off its due time (interrupt context,
+        allocation-free; only such fires pay for it). Returns the due time
+        this fire had.
+
+        Late: counted in ``late``, its lateness kept in ``late_max`` if it
+        is the largest. A catch-up burst (rp2 delivers the fires it held
+        while interrupts were off, one after the other) is a run of late
+        fires, each a period less late than the one before. A periodic
+        timer that skipped k periods instead (esp32, the shared queue)
+        delivers the next fire k periods after its due time, and the one
+        after that k periods late again: told apart at that second fire,
+        the first is taken back from ``late``, the k periods count in
+        ``missed`` and due times move on by them."""
+        late = ((((now - due) & TICKS) + _HALF) & TICKS) - _HALF  # signed()
+        if late <= 0:  # early: the clock's resolution; on time
+            return due
+        period = self._period
+        fires = self.fires
+        was = self._late_was
+        if self._periodic and self._late_at == fires \
+                and was >= period >> 1 and late >= period >> 1 \
+                and late > was - (period >> 1):
+            # no catch-up since the last late fire: k periods were skipped
+            skipped = (late + (period >> 1)) // period
+            self.missed = (self.missed + skipped) & MASK
+            self.late = (self.late - 1) & MASK
+            self.late_max = self._max_was
+            due = (due + skipped * period) & TICKS
+            late -= skipped * period
+            if late <= self._slack:
+                self._late_at = -1
+                return due
+        self._late_at = (fires + 1) & MASK
+        self._late_was = late
+        self._max_was = self.late_max
+        self.late = (self.late + 1) & MASK
+        if late > self.late_max:
+            self.late_max = late
+        return due
+
+    def _failed(self, e):
+        """The ISR raised ``e``: stop here; the message is built later."""
+        self._fault = e
+        self._timer_deinit()
+        self.defer()
 
     def start(self):
         # begin() may reset a kind's state (a sample's window) while fires
@@ -171,38 +273,17 @@ class Handler:
     def stop(self):
         self._timer_deinit()
         self.running = False
+        self._periodic = False
         if self.OUTPUT:
             self._drive(self.IDLE)
 
-    def isr(self, _):  # _: the timer
-        try:
-            now = self._clock()
-            elapsed = ticks_diff(now, self._last)  # pyright: ignore (one clock per binding: ms or us ticks)
-            self._last = now
-            period = self._period
-            late = elapsed - period
-            if self._periodic and late >= period >> 1:
-                # a gap of k periods: k - 1 fires never came (a soft
-                # callback lost in a full schedule queue, or the IRQ off)
-                gone = (elapsed + (period >> 1)) // period - 1
-                self.missed = (self.missed + gone) & MASK
-                late -= gone * period
-            if late > self.late_max:
-                self.late_max = late
-            self.fires = (self.fires + 1) & MASK
-            self._tick()
-        except Exception as e:  # stop here; the message is built later
-            self._fault = e
-            self._timer_deinit()
-            self.defer()
-
     def defer(self):
-        """Queue ``_run_deferred`` once; a queue that is full or already
-        holds ours counts a drop, never raises. On every port, esp32's
+        """Queue ``_run_deferred`` once: while it is queued, more calls
+        change nothing (it reads the state when it runs). A full queue
+        counts a drop, never raises. On every port, esp32's
         already-scheduled callbacks included, only rare events defer, so
         one code path holds everywhere."""
         if self._pending:
-            self.drops = (self.drops + 1) & MASK
             return
         self._pending = 1
         try:
@@ -228,7 +309,8 @@ class Handler:
             self.fail(e, 'deferred work')
 
     def fail(self, exc, where):
-        """Stop this binding and record why; never raises."""
+        """Stop this binding and record why (in ``error`` and the event
+        log); never raises. Main program or deferred work only."""
         try:
             self.stop()
         except Exception:
@@ -236,6 +318,11 @@ class Handler:
         if self.error is None:
             self.error = '%s in %s %s: %s' % (
                 type(exc).__name__, self.KIND, where, exc)
+            try:
+                from app import log
+                log.note('binding "%s" stopped: %s' % (self.id, self.error))
+            except Exception:  # the log is never worth a failure
+                pass
         self.version = (self.version + 1) & MASK
 
     def sync(self):
@@ -247,19 +334,39 @@ class Handler:
             self._fault = None
             self.fail(fault, 'ISR')
 
-    def missed_now(self):
-        """``missed`` plus the fires overdue now: a binding whose fires never
-        arrive (all lost in a full schedule queue) has no next fire to
-        notice the gap, so the gap is counted here too, by the same rule
-        as the ISR's (more than half a period late is missed)."""
-        missed = self.missed
+    def timing(self):
+        """(late, late_max, missed) as of now, read-only (the ISR may run
+        meanwhile): missed adds the periods overdue now, and a last late
+        fire that no catch-up followed is taken as skipped periods, as
+        ``_off_time`` would at the next fire."""
+        late, late_max, missed = self.late, self.late_max, self.missed
         if self.running and self._periodic:
-            last = self._last
             period = self._period
-            late = ticks_diff(self._clock(), last) - (period >> 1)  # pyright: ignore
-            if late > 0:
-                missed += late // period
-        return missed & MASK
+            due = self._due
+            overdue = signed(self._clock() - due)
+            if self._late_at == self.fires and overdue > self._slack:
+                was = self._late_was
+                if was >= period >> 1:  # a burst would have come at once
+                    skipped = (was + (period >> 1)) // period
+                    missed += skipped
+                    overdue -= skipped * period
+                    late -= 1
+                    late_max = self._max_was
+            overdue -= period >> 1  # a fire half a period overdue is missed
+            if overdue >= 0:
+                missed += overdue // period + 1
+        return late & MASK, late_max, missed & MASK
+
+    def missed_now(self):
+        """``missed`` as the stats show it (see ``timing``)."""
+        return self.timing()[2]
+
+    def stats(self):
+        late, late_max, missed = self.timing()
+        return {'fires': self.fires, 'late': late,
+                'late_max_us': late_max * 1000 // self._per_ms,
+                'missed': missed, 'deferred': self.deferred,
+                'drops': self.drops}
 
     def to_dict(self):
         self.sync()
@@ -268,9 +375,7 @@ class Handler:
                'power_on': self.power_on}
         out.update(self.params)
         self.report(out)
-        out['stats'] = {'fires': self.fires, 'missed': self.missed_now(),
-                        'deferred': self.deferred, 'drops': self.drops,
-                        'late_max_us': self.late_max * 1000 // self._per_ms}
+        out['stats'] = self.stats()
         out['error'] = self.error
         return out
 
@@ -285,9 +390,11 @@ class Handler:
 
     def carry_stats(self, old):
         """Keep the counters of the binding this one replaces."""
+        late, late_max, missed = old.timing()
         self.fires = old.fires
-        self.missed = old.missed
+        self.late = late
+        self.missed = missed
         self.deferred = old.deferred
         self.drops = old.drops
-        self.late_max = old.late_max * self._per_ms // old._per_ms
+        self.late_max = late_max * self._per_ms // old._per_ms
         self.version = (old.version + 1) & MASK

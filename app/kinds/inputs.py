@@ -9,16 +9,25 @@ the kind ``edge`` names (``rising``, ``falling``, or ``both``: every edge),
 else a release; presses are counted in ``presses``. Like a timer ISR it
 allocates nothing and keeps every int small (counters wrap at ``MASK``);
 times are ``ticks_us`` for the debounce, and ``ticks_ms`` to know a last
-edge that is long past (``ticks_us`` wraps every ~18 min on 32-bit).
+edge that is long past (the low 29 bits of ``ticks_us`` wrap every ~9 min).
 It records the edge for the rules (``app.kinds.rules``) and defers the rest.
 """
 from time import ticks_diff
 from micropython import const
 from app.kinds import rules
 from app.errors import invalid
-from app.kinds.handler import Handler, MASK
+from app.kinds.handler import Handler
 from app.board.board import Pin, ticks_ms, ticks_us
-from app.kinds.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
+from app.kinds.rules import FALLING, PRESS, RELEASE, RISING
+
+# app.kinds.handler's MASK and TICKS and app.kinds.rules' PRESS and EVENTS,
+# made here: a const() folds into the bytecode only in its own module
+# (imported, each use is a global lookup); tests/mp/test_isr.py checks they
+# are the same.
+MASK = const(0x1FFFFFFF)
+TICKS = const(0x1FFFFFFF)
+PRESS_BIT = const(4)
+RING_EVENTS = const(16)
 
 _LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
 _PRESS = {'rising': RISING, 'falling': FALLING, 'both': RISING | FALLING}
@@ -44,15 +53,19 @@ class Input(Handler):
     def __init__(self, board, binding_id, pin_id, params):
         Handler.__init__(self, board, binding_id, pin_id, params)
         self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
-        self._isr = self._tick = None  # no timer: no timer interrupt
+        self._isr = None  # no timer: no timer interrupt
 
     def setup(self):
         params = self.params
         self.presses = 0
         self.bounces = 0
-        self._press = _PRESS[params['edge']]
+        press = _PRESS[params['edge']]
+        # the event bits of a falling (0) and a rising (1) edge
+        self._bits = bytes(bits | (PRESS if bits & press else RELEASE)
+                           for bits in (FALLING, RISING))
+        self._debounce_us = params['debounce_ms'] * 1000
         self._last_ms = ticks_ms()  # the last accepted edge...
-        self._last_us = None  # ...None: none since the start
+        self._last_us = -1  # ...-1: none since the start
         self._edge = self.edge_isr  # pre-bound: the interrupt's handler
         if params.get('on'):  # else the class's None (heap per binding)
             self._ring = rules.ring(params['on'])
@@ -73,7 +86,7 @@ class Input(Handler):
     def begin(self):
         self.presses = 0
         self.bounces = 0
-        self._last_us = None
+        self._last_us = -1
         rules.reset(self._ring)
         self.level = self._pin_value()
         hard = self._hard
@@ -87,7 +100,7 @@ class Input(Handler):
         self.pin.irq(handler=None)
         Handler.stop(self)
 
-    def edge_isr(self, _):  # _: the pin
+    def edge_isr(self, _=None):  # _: the pin
         """One pin interrupt: allocation-free, small ints only."""
         try:
             level = self._pin_value()
@@ -96,38 +109,40 @@ class Input(Handler):
                 self.bounces = (self.bounces + 1) & MASK
                 return
             self.level = level
-            now_ms = ticks_ms()
-            now_us = ticks_us()
-            debounce = self.params['debounce_ms']
-            last_us = self._last_us
-            if debounce and last_us is not None:
-                gap = ticks_diff(now_ms, self._last_ms)
-                if 0 <= gap < _LONG_AGO_MS and ticks_diff(
-                        now_us, last_us) < debounce * 1000:
-                    self.bounces = (self.bounces + 1) & MASK
-                    return
-            self._last_ms = now_ms
-            self._last_us = now_us
-            bits = RISING if level else FALLING
-            if bits & self._press:
-                bits |= PRESS
+            now = ticks_us()
+            if (now - self._last_us) & TICKS < self._debounce_us \
+                    and self._too_soon():
+                self.bounces = (self.bounces + 1) & MASK
+                return
+            self._last_us = now
+            self._last_ms = ticks_ms()
+            bits = self._bits[level]
+            if bits & PRESS_BIT:
                 self.presses = (self.presses + 1) & MASK
-            else:
-                bits |= RELEASE
             ring = self._ring
             if ring is not None:
-                head = ring[EVENTS]
-                nxt = (head + 1) & (EVENTS - 1)
-                if nxt == ring[EVENTS + 1]:  # full: this edge is lost
+                head = ring[RING_EVENTS]
+                nxt = (head + 1) & (RING_EVENTS - 1)
+                if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
                     self.drops = (self.drops + 1) & MASK
                 else:
                     ring[head] = bits
-                    ring[EVENTS] = nxt
-            if not self._pending:  # one deferral at a time, no drop counted
+                    ring[RING_EVENTS] = nxt
+            if not self._pending:  # one deferral at a time
                 self.defer()
         except Exception as e:  # stop here; the message is built later
             self._fault = e
             self.defer()
+
+    def _too_soon(self):
+        """The edge came within ``debounce_ms`` of the last accepted one by
+        ``ticks_us`` (interrupt context): a bounce, unless there was none
+        this run, or it is long past and the difference has wrapped since
+        (its low 29 bits: every ~9 min), which ``ticks_ms`` tells."""
+        if self._last_us < 0:
+            return False
+        gap = ticks_diff(ticks_ms(), self._last_ms)
+        return 0 <= gap < _LONG_AGO_MS
 
     def work(self):
         """Deferred: an interrupt fault stops the binding; rules act."""
@@ -147,7 +162,7 @@ class Input(Handler):
         out['presses'] = self.presses
         out['bounces'] = self.bounces
         out['last_edge_ms'] = ticks_diff(ticks_ms(), self._last_ms) \
-            if self._last_us is not None else None
+            if self._last_us >= 0 else None
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

@@ -1,6 +1,26 @@
 """pattern: an output playing a list of step lengths."""
 from array import array
-from app.kinds.handler import Handler, MASK, ONE_SHOT, REQUIRED
+from micropython import const
+from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED
+
+# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# bytecode only in its own module (imported, each use is a global lookup);
+# tests/mp/test_isr.py checks they are the same.
+MASK = const(0x1FFFFFFF)
+TICKS = const(0x1FFFFFFF)
+
+# A pattern runs a periodic timer at the greatest common divisor of its
+# steps and counts ticks (no Timer.init in the interrupt, and the rate of a
+# periodic timer never drifts), unless that takes more than this many ticks
+# per step on average ([1, 999]: 500): then its timer is armed once per
+# step (ONE_SHOT), each step timed from the fire before.
+TICKS_PER_STEP = const(8)
+
+
+def gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
 
 
 class Pattern(Handler):
@@ -16,39 +36,111 @@ class Pattern(Handler):
         return max(params['steps_ms'])
 
     def setup(self):
-        self._steps = array('i', self.params['steps_ms'])
-        # the same steps in the clock's units, for lateness
-        self._periods = array('i', [ms * self._per_ms for ms in self._steps])
-        self._count = len(self._steps)
-        self._repeat = self.params['repeat']
+        steps = self.params['steps_ms']
+        tick = 0
+        for ms in steps:
+            tick = gcd(ms, tick)
+        self._count = len(steps)
+        if sum(steps) // tick <= TICKS_PER_STEP * self._count:
+            self._tick_ms = tick
+            self._steps = array('i', [ms // tick for ms in steps])  # ticks
+        else:
+            self._tick_ms = 0  # a timer armed per step
+            self._steps = array('i', steps)
+            # the same steps in the clock's units, for lateness
+            self._periods = array('i', [ms * self._per_ms for ms in steps])
+            self._isr = self.isr_per_step
+        self._repeat = self.params['repeat'] or -1  # -1: rounds never get there
         self._index = 0
         self._rounds = 0
+        self._left = 0  # ticks left in this step
 
     def begin(self):
         self._index = 0
         self._rounds = 0
         self._drive(1)
-        self._arm(ONE_SHOT, self._steps[0])
-
-    def tick(self):
-        i = self._index + 1
-        if i < self._count:
-            level = self.level ^ 1
+        if self._tick_ms:
+            self._left = self._steps[0]
+            self._arm(PERIODIC, self._tick_ms)
         else:
-            i = 0
-            self._rounds = (self._rounds + 1) & MASK
-            if self._repeat and self._rounds >= self._repeat:
-                self.level = 0
-                self._pin_value(0)
-                self.running = False
-                self.defer()
+            self._arm(ONE_SHOT, self._steps[0])
+
+    def isr(self, _=None):
+        """A tick of the periodic timer: most only count down."""
+        try:
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:
+                due = self._off_time(now, due)
+            self._due = (due + self._period) & TICKS
+            self.fires = (self.fires + 1) & MASK
+            left = self._left - 1
+            if left:
+                self._left = left
                 return
-            level = 1
-        self._index = i
-        self.level = level
-        self._pin_value(level)
-        self._period = self._periods[i]
-        self._rearm(ONE_SHOT, self._steps[i])
+            i = self._index + 1
+            level = self.level ^ 1
+            if i == self._count:
+                i = 0
+                level = 1
+                rounds = (self._rounds + 1) & MASK
+                self._rounds = rounds
+                if rounds == self._repeat:
+                    self._finish()
+                    return
+            self._index = i
+            self._left = self._steps[i]
+            self.level = level
+            self._pin_value(level)
+        except Exception as e:
+            self._failed(e)
+
+    def isr_per_step(self, _=None):
+        """A step's end with a timer armed per step."""
+        try:
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:
+                self._off_time(now, due)
+            self.fires = (self.fires + 1) & MASK
+            i = self._index + 1
+            level = self.level ^ 1
+            if i == self._count:
+                i = 0
+                level = 1
+                rounds = (self._rounds + 1) & MASK
+                self._rounds = rounds
+                if rounds == self._repeat:
+                    self._finish()
+                    return
+            self._index = i
+            self.level = level
+            self._pin_value(level)
+            period = self._periods[i]
+            self._period = period
+            self._due = ((now & TICKS) + period) & TICKS
+            if self._hard is None:
+                self._timer_init(mode=ONE_SHOT, period=self._steps[i],
+                                 callback=self._isr)
+            else:
+                self._timer_init(mode=ONE_SHOT, period=self._steps[i],
+                                 callback=self._isr, hard=self._hard)
+        except Exception as e:
+            self._failed(e)
+
+    def _finish(self):
+        """The last round ended (interrupt context)."""
+        self._timer_deinit()
+        self._periodic = False
+        self.level = 0
+        self._pin_value(0)
+        self.running = False
+        self.defer()
+
+    def _tick(self):
+        """One step, by hand (tests)."""
+        self._left = 1
+        self._isr(None)
 
     def report(self, out):
         out['step'] = self._index

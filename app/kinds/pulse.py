@@ -1,5 +1,12 @@
 """pulse: an output active for ``duration_ms``, then idle."""
+from micropython import const
 from app.kinds.handler import Handler, ONE_SHOT, REQUIRED
+
+# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# bytecode only in its own module (imported, each use is a global lookup);
+# tests/mp/test_isr.py checks they are the same.
+MASK = const(0x1FFFFFFF)
+TICKS = const(0x1FFFFFFF)
 
 
 class Pulse(Handler):
@@ -25,12 +32,21 @@ class Pulse(Handler):
         self._drive(self.params['active_level'])
         self._arm(ONE_SHOT, self.params['duration_ms'])
 
-    def tick(self):
-        idle = self.IDLE
-        self.level = idle
-        self._pin_value(idle)
-        self.running = False
-        self.defer()
+    def isr(self, _=None):
+        try:
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:
+                self._off_time(now, due)
+            self.fires = (self.fires + 1) & MASK
+            idle = self.IDLE
+            self.level = idle
+            self._pin_value(idle)
+            self.running = False
+            if not self._pending:  # the end reaches the event stream
+                self.defer()
+        except Exception as e:
+            self._failed(e)
 
     def spec(self):
         out = Handler.spec(self)

@@ -1,6 +1,5 @@
 """The ``pwm`` kind: a dimmable LED or a fan on ``machine.PWM``, with fades."""
 from array import array
-from time import ticks_diff
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import Handler, PERIODIC
@@ -9,6 +8,11 @@ from app.board.board import PWM, Pin, ticks_ms
 STEP_MS = const(10)  # a fade moves the duty this often (at most 20 ms)
 FREQ_HZ = const(1000)  # breathe's frequency (it has no freq_hz)
 _FULL = const(65535)
+# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# bytecode only in its own module (imported, each use is a global lookup);
+# tests/mp/test_isr.py checks they are the same.
+MASK = const(0x1FFFFFFF)
+TICKS = const(0x1FFFFFFF)
 _gamma = None  # 2.2 gamma, per 1 % of perceived brightness, made once
 
 
@@ -27,63 +31,16 @@ def perceived(pm):
     return round(1000 * (pm / 1000) ** (1 / 2.2))
 
 
-def put(h, pos):
-    """Output the position ``pos`` (0-1000) of a fade of ``h``: its duty,
-    or its perceived brightness with gamma (between two entries of the
-    table, linearly). Interrupt code: allocation-free, small ints."""
+def position(h, pos):
+    """Output the position ``pos`` (0-1000) of a fade of ``h`` from the
+    main program (the interrupts do the same inline: see ``Pwm.isr``)."""
     gamma = h._gamma
     if gamma is None:
-        h.duty_pm = pos
-        write(h, pos * _FULL // 1000)
+        h.set_duty(pos * _FULL // 1000)
         return
     i = pos // 10
     a = gamma[i]
-    u = a + (gamma[i + 1] - a) * (pos - i * 10) // 10
-    h.duty_pm = u * 1000 // _FULL
-    write(h, u)
-
-
-def write(h, u):
-    """Set ``h``'s PWM to the u16 duty ``u`` (duty() 0-1023 where the port
-    has no duty_u16). Allocation-free: a native method call."""
-    h.level = 1 if u else 0
-    if h._shift:
-        h._pwm.duty(u >> 6)
-    else:
-        h._pwm.duty_u16(u)
-
-
-class Tenths(float):
-    """A duty in % as JSON shows it: one decimal. MicroPython prints a
-    double to 16 digits, and no double near 64.6 prints as 64.6 (it reads
-    64.59999999999999); ``json.dumps`` prints a float subclass with its
-    ``__repr__``. A number like any float otherwise."""
-
-    def __repr__(self):
-        return '%.1f' % (self + 0.0)
-
-
-def tenths(pm):
-    """``pm`` (0.1 % steps) as a duty for an answer: 646 -> 64.6."""
-    return Tenths(pm / 10)
-
-
-def report_duty(h, out):
-    """``out``'s duty fields (``duty``, ``min``, ``max``) with one decimal,
-    and ``duty`` the live one: the PWM's own, rounded to 0.1 % (the
-    interrupt code floors it: a gamma step to 5 % would read 4.9) where it
-    agrees with ``duty_pm`` within a step."""
-    for field in h.FIELDS:
-        if field[1] == 'duty':
-            out[field[0]] = tenths(round(out[field[0]] * 10))
-    pm = h.duty_pm
-    pwm = h._pwm
-    if pwm is not None:
-        u = pwm.duty() << 6 if h._shift else pwm.duty_u16()
-        exact = (u * 1000 + 32767) // 65535  # small ints: u * 1000 < 2**26
-        if -1 <= exact - pm <= 1:
-            pm = exact
-    out['duty'] = tenths(pm)
+    h.set_duty(a + (gamma[i + 1] - a) * (pos - i * 10) // 10)
 
 
 class Pwm(Handler):
@@ -108,7 +65,7 @@ class Pwm(Handler):
     def timer_for(cls, params, old):
         return (isinstance(old, Pwm) and old.running and old.KIND == cls.KIND
                 and params['fade_ms'] > 0
-                and old.duty_pm != round(params['duty'] * 10))
+                and old.live_pm() != round(params['duty'] * 10))
 
     @classmethod
     def check(cls, board, pin, params):
@@ -151,12 +108,14 @@ class Pwm(Handler):
     # the first fade.
     _gamma = None  # the gamma table, with "curve": "gamma"
     _shift = 0  # 6 where the port has only duty() (0-1023)
+    _duty = None  # the PWM's duty_u16 (or duty) method, pre-bound
     _from = None  # a fade's start (set by carry_stats: the live duty)
     _stopped = None  # the live duty when it last stopped while running
 
     def setup(self):
         self._pin_value = None  # the pin is the PWM's: see _drive
-        self.duty_pm = 0  # the live duty, in 0.1 % steps
+        # fades are timed in ms (positions from the elapsed time)
+        self._clock, self._per_ms = ticks_ms, 1
         self._target = round(self.params.get('duty', 0) * 10)
         if self.params['curve'] == 'gamma':
             self._gamma = gamma_table()
@@ -202,13 +161,29 @@ class Pwm(Handler):
         if self._pwm is None:
             self._pwm = PWM(self.pin, freq=self.params.get(
                 'freq_hz', FREQ_HZ), duty_u16=0)
-            if not hasattr(self._pwm, 'duty_u16'):
+            if hasattr(self._pwm, 'duty_u16'):
+                self._duty = self._pwm.duty_u16
+            else:
                 self._shift = 6
+                self._duty = self._pwm.duty
+
+    def set_duty(self, u):
+        """Set the u16 duty ``u`` (duty() 0-1023 where the port has no
+        duty_u16)."""
+        self.level = 1 if u else 0
+        self._duty(u >> self._shift)
 
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
-        self.duty_pm = pm
-        write(self, pm * _FULL // 1000)
+        self.set_duty(pm * _FULL // 1000)
+
+    def live_pm(self):
+        """The live duty in 0.1 % steps, read back from the PWM (the
+        interrupt keeps no copy)."""
+        if self._pwm is None:
+            return 0
+        u = self._duty() << self._shift
+        return (u * 1000 + (_FULL >> 1)) // _FULL
 
     def begin(self):
         try:
@@ -229,26 +204,51 @@ class Pwm(Handler):
         self._from = perceived(start) if gamma else start
         self._to = perceived(end) if gamma else end
         self._len = ms
-        self._t0 = ticks_ms()
+        # on while it fades, unless it fades between 0 and 0 (the
+        # interrupt keeps no level: the end sets it exactly)
+        self.level = 1 if start or end else 0
         self._fading = True
+        self._t0 = ticks_ms()
         self._arm(PERIODIC, STEP_MS)
 
-    def tick(self):
-        """A fade's step: allocation-free, small ints (positions at most
-        1000, products below 2**27)."""
-        n = self._len
-        e = ticks_diff(ticks_ms(), self._t0)
-        if e < n:
-            put(self, self._from + (self._to - self._from) * e // n)
-            return
-        self.set_now(self._target)  # exactly there at the end
+    def isr(self, _=None):
+        """A fade's step: the position from the time since it began
+        (allocation-free, small ints: positions at most 1000, products
+        below 2**27)."""
+        try:
+            now = self._clock()
+            due = self._due
+            if (now - due) & TICKS > self._slack:
+                due = self._off_time(now, due)
+            self._due = (due + self._period) & TICKS
+            self.fires = (self.fires + 1) & MASK
+            e = (now - self._t0) & TICKS
+            n = self._len
+            if e >= n:
+                self._fade_end()
+                return
+            pos = self._from + (self._to - self._from) * e // n
+            gamma = self._gamma
+            if gamma is None:
+                self._duty((pos * _FULL // 1000) >> self._shift)
+            else:
+                i = pos // 10
+                a = gamma[i]
+                self._duty((a + (gamma[i + 1] - a) * (pos - i * 10) // 10)
+                           >> self._shift)
+        except Exception as e:
+            self._failed(e)
+
+    def _fade_end(self):
+        """Exactly at the target; the timer goes back (interrupt context)."""
+        self.set_now(self._target)
         self._fading = False
         self._periodic = False  # no fires are due any more, none missed
         self._timer_deinit()
         self.defer()  # the end reaches the event stream; timer back
 
     def stop(self):
-        self._stopped = self.duty_pm if self.running else None
+        self._stopped = self.live_pm() if self.running else None
         self._fading = False
         Handler.stop(self)  # the timer, the output's idle level
         pwm = self._pwm
@@ -256,10 +256,9 @@ class Pwm(Handler):
             self._pwm = None
             pwm.deinit()
             self.pin.init(Pin.OUT, value=0)  # a GPIO again, low
-        self.duty_pm = 0
         self.level = 0
 
     def report(self, out):
-        report_duty(self, out)
-        out['target_duty'] = tenths(self._target)
+        out['duty'] = self.live_pm() / 10
+        out['target_duty'] = self._target / 10
         out['fading'] = self._fading

@@ -35,6 +35,14 @@ exactly as in a hard IRQ on a board. An exception in a callback stops its
 timer (``timer.error`` keeps it), as on a board. ``Timer.init`` accepts
 ``hard=`` and keeps it in ``timer.hard`` (the mode is ``SOFT``'s).
 
+Interrupts off: ``pause()`` holds every timer's fires as a board with its
+interrupts off does: they are due, counted, and wait (``timer.held``);
+``release()`` delivers them one after the other at once, as rp2 does (its
+periodic alarms re-arm from the time they were due, so the held fires come
+as a burst), and ``release(lose=True)`` drops them instead, as a timer that
+really skips fires does (a periodic timer that overran: it fires next at
+its next due time).
+
 Periods: ``freq`` or ``period`` (ms) up to ``MAX_PERIOD_MS`` (~3.1 days).
 A period longer than ``_US_PERIOD_MS`` keeps a ms deadline: on a 32-bit
 port ticks_us only spans +-2**29 us (~537 s) and a day in us is no small int.
@@ -92,6 +100,7 @@ _FAR_US = const(100000001)  # "not within this step"
 _LATE_MAX_MS = const(1000000)  # a ms lateness past this is reported as this
 
 _schedule = micropython.schedule
+_paused = False  # interrupts off: fires are held (see pause)
 _wake = False  # something was scheduled: the timer thread pokes the loop
 _poke = None  # the waker's send, once a pin has an IRQ handler
 
@@ -277,9 +286,11 @@ class Timer:
         self._long = False
         self._due = 0  # ticks_us; ticks_ms when _long
         self._queued = 0  # soft fires waiting in the schedule queue
+        self.held = 0  # fires held while paused (interrupts off)
         self._soft = self._run_soft  # bound once: schedule() takes it
         self.fires = 0
         self.lost = 0  # soft fires the full queue refused
+        self.skipped = 0  # periods skipped after an overrun (a busy host)
         self.late_max_us = 0
         self.error = None  # the exception that stopped this timer, if any
         self.hard = None  # the hard= of the last init
@@ -323,6 +334,7 @@ class Timer:
             self._long = in_ms
             self._due = due
             self._cb = callback
+            self.held = 0
             self.hard = hard  # what the caller asked for (tests read it)
             self.error = None
             self.active = active
@@ -340,6 +352,7 @@ class Timer:
             # deleted binding (its bound ISR) alive until the timer is reused
             self._cb = None
             self._queued = 0
+            self.held = 0
         finally:
             _release()
         if THREADED and _firing is self and not _heap_locked():
@@ -383,6 +396,8 @@ def _account(t, now_us, now_ms):
     if t._mode == Timer.PERIODIC:
         due = ticks_add(t._due, t._period)
         if ticks_diff(now, due) >= 0:  # overran a whole period: skip, as hardware does
+            t.skipped = (t.skipped + ticks_diff(now, due) // t._period + 1
+                         ) & _MASK
             due = ticks_add(now, t._period)
         t._due = due
     else:
@@ -442,6 +457,43 @@ def advance_ms(ms):
         ms -= step
 
 
+def pause():
+    """Interrupts off: from now every timer holds its fires (see the
+    module's docstring)."""
+    global _paused
+    _paused = True
+
+
+def release(lose=False):
+    """Interrupts on again: deliver the held fires of each timer one after
+    the other, now (rp2's catch-up burst), or with ``lose`` drop them (a
+    timer that skips). Main program only."""
+    global _paused
+    while True:
+        burst = None
+        n = 0
+        _acquire()
+        try:
+            for t in _timers:
+                if t.held:
+                    burst = t
+                    n = t.held
+                    t.held = 0
+                    break
+            if burst is None:
+                _paused = False
+        finally:
+            _release()
+        if burst is None:
+            return
+        while n > 0 and not lose:
+            if SOFT:
+                _queue(burst)
+            else:
+                _hard_fire(burst)
+            n -= 1
+
+
 def _advance(us):  # us <= _STEP_US
     while True:  # the earliest due timer, until none is due within us
         best = None
@@ -459,7 +511,9 @@ def _advance(us):  # us <= _STEP_US
         if best is None:
             return
         _account(best, _now_us, _now_ms)
-        if SOFT:
+        if _paused:
+            best.held += 1
+        elif SOFT:
             _queue(best)
         else:
             _hard_fire(best)
@@ -521,6 +575,9 @@ def _fire(t, now):
     wraps this module global to count lateness)."""
     global _firing
     _account(t, now, ticks_ms())
+    if _paused:
+        t.held += 1
+        return
     if SOFT:
         _queue(t)
         return

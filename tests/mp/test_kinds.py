@@ -120,10 +120,10 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
         assert err is None and h._fault is None, (curve, err, h._fault)
         h._t0 = time.ticks_add(ticks_ms(), -30000)  # half way
         assert unit.call_locked(h._isr, h.timer, 1) is None
-        assert 0 < h.duty_pm < 1000, h.duty_pm
+        assert 0 < h.live_pm() < 1000, h.live_pm()
         h._t0 = time.ticks_add(ticks_ms(), -60001)  # the end
         assert unit.call_locked(h._isr, h.timer, 1) is None
-        assert h.duty_pm == 1000 and not h._fading
+        assert h.live_pm() == 1000 and not h._fading
         reg.delete('led')
         b = reg.create({'id': 'b', 'kind': 'breathe', 'pin': 2, 'min': 0.1,
                         'max': 100, 'period_ms': 120000, 'curve': curve})
@@ -198,12 +198,12 @@ def test_fade_0_to_100_over_1_s_passes_50_monotonic_steps():
         free = reg.board.timers_free
         h = reg.update('led', {'duty': 100})
         assert h.timer is not None and reg.board.timers_free == free - 1
-        seen = [h.duty_pm]
+        seen = [h.live_pm()]
         t0 = ticks_ms()
         while time.ticks_diff(ticks_ms(), t0) < 1300:
             sim.advance_ms(1)
-            if h.duty_pm != seen[-1]:
-                seen.append(h.duty_pm)
+            if h.live_pm() != seen[-1]:
+                seen.append(h.live_pm())
         assert all(a < b for a, b in zip(seen, seen[1:])), (curve, seen)
         assert len(seen) - 1 >= 50 and seen[-1] == 1000, (curve, seen)
         d = h.to_dict()
@@ -226,7 +226,7 @@ def test_pwm_without_a_fade_takes_no_timer_and_jumps():
     assert reg.board.pwm_info(2) == {'freq_hz': 25000, 'duty': 37.5,
                                      'level_avg': 0.375}
     h = reg.update('fan', {'duty': 80})  # fade_ms 0: a jump
-    assert h.timer is None and h.duty_pm == 800
+    assert h.timer is None and h.live_pm() == 800
     reg.stop('fan')
     assert reg.board.pwm_info(2) is None and sim.line(2).level == 0
     for duty in (-1, 100.1, 33.33, '50', True):

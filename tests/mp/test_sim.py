@@ -1,7 +1,8 @@
 """The simulated board's timers on either clock (the unix port's timer
 thread, the WebAssembly port's virtual time): callbacks re-arm under the
 heap lock, long periods, the lock never left held, soft callbacks that a
-full schedule queue loses."""
+full schedule queue loses, interrupts off (pause) with the held fires
+released as a burst (late, not missed) or lost (missed)."""
 import micropython
 import time
 import unit
@@ -37,15 +38,99 @@ def lock_is_free():
 # -------------------------------------------------- hard callbacks, 32-bit
 
 def test_pattern_rearms_its_timer_from_the_callback_under_heap_lock():
-    # the pattern's ISR calls Timer.init from the callback, heap locked: on
-    # a 32-bit build a thread id (a pointer) is a heap int, and asking for
-    # it there raised "MemoryError in pattern ISR"
+    # a pattern armed per step calls Timer.init from the callback, heap
+    # locked: on a 32-bit build a thread id (a pointer) is a heap int, and
+    # asking for it there raised "MemoryError in pattern ISR"
     reg = Registry(Board('sim'))
-    h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 3, 4]})
-    assert wait_until(lambda: h.fires >= 12 or h.error is not None)
+    h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [1, 30]})
+    assert h._tick_ms == 0  # 31 ticks of 1 ms for 2 steps: armed per step
+    assert wait_until(lambda: h.fires >= 6 or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['running'], d
     assert h.timer.error is None, h.timer.error
+    reg.delete(h.id)
+
+
+def test_a_pattern_on_ticks_plays_its_rounds():
+    """[2, 3, 4] runs a 1 ms periodic timer (9 ticks a round) and ends
+    after its 2 rounds: 18 ticks, idle."""
+    reg = Registry(Board('sim'))
+    h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 3, 4],
+                    'repeat': 2})
+    assert h._tick_ms == 1
+    assert wait_until(lambda: not h.running or h.error is not None)
+    d = h.to_dict()
+    assert d['error'] is None and d['rounds'] == 2 and d['level'] == 0, d
+    assert h.fires == 18 and not h.timer.active, (h.fires, h.timer.active)
+    assert sim.line(5).level == 0
+    reg.delete(h.id)
+
+
+# ------------------------------------- interrupts off: late is not lost
+
+PERIOD = 20  # ms
+
+
+def paused(h, periods):
+    """Hold the fires of ``h`` for ``periods`` periods and a quarter (as
+    interrupts off would); returns (fires held, ms paused). Released by the
+    caller."""
+    timer = h.timer
+    assert wait_until(lambda: h.fires >= 2)
+    t0 = sim.ticks_ms()
+    sim.pause()
+    sim.advance_ms(periods * PERIOD + PERIOD // 4)
+    return timer.held, time.ticks_diff(sim.ticks_ms(), t0)
+
+
+def test_paused_5_periods_then_released_is_late_not_missed():
+    """rp2 delivers the fires it held while interrupts were off as a burst
+    when they are back on: each fire late, none missed, and the worst
+    lateness is the first held fire's (5 periods, here)."""
+    reg = Registry(Board('sim'))
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': PERIOD})
+    try:
+        held, off_ms = paused(h, 5)
+    finally:
+        sim.release()
+    s = h.to_dict()['stats']
+    why = (held, off_ms, h.timer.skipped, s)
+    if not sim.THREADED:  # virtual time: to the microsecond
+        assert held == 5 and s['late'] == 5 and s['missed'] == 0, why
+        # the first held fire was due a period into the pause
+        assert s['late_max_us'] == (off_ms - PERIOD) * 1000, why
+    # real time, on a shared host: the timer thread itself may be held up
+    # (fewer fires held, periods it skips when it runs again: its own
+    # misses). Every held fire but perhaps the last (due just before the
+    # release) came late, the first about as late as it was held.
+    sim.advance_ms(2 * PERIOD)  # the timer thread has run since
+    s = h.to_dict()['stats']
+    why = (held, off_ms, h.timer.skipped, s)
+    assert held >= 1 and held - 1 <= s['late'], why
+    assert s['missed'] == h.timer.skipped, why
+    assert (held - 1) * PERIOD * 1000 <= s['late_max_us'] \
+        <= off_ms * 1000 + 5000, why
+    reg.delete(h.id)
+
+
+def test_paused_then_the_held_fires_lost_is_missed_not_late():
+    """A timer that really skips (esp32's, the shared queue's) fires next
+    at its next due time: the periods in between count in missed, none
+    as late."""
+    reg = Registry(Board('sim'))
+    h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': PERIOD})
+    try:
+        held, off_ms = paused(h, 5)
+    finally:
+        sim.release(lose=True)
+    sim.advance_ms(3 * PERIOD)  # two fires or more: the skip is told
+    s = h.to_dict()['stats']
+    why = (held, off_ms, h.timer.skipped, s)
+    if not sim.THREADED:
+        assert held == 5 and s['missed'] == 5 and s['late'] == 0, why
+    assert held >= 1 and s['missed'] == held + h.timer.skipped, why
+    # real time: a late thread may make a fire late, never periods late
+    assert s['late_max_us'] < PERIOD * 1000 // 2, why
     reg.delete(h.id)
 
 
