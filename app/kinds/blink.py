@@ -20,15 +20,12 @@ class Blink(Handler):
         self._arm(PERIODIC, self.params['period_ms'])
 
     def isr(self, _=None):
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                due = self._off_time(now, due)
-            self._due = (due + self._period) & TICKS
-            self.fires = (self.fires + 1) & MASK
-            level = self.level ^ 1
-            self.level = level
-            self._pin_value(level)
-        except Exception as e:
-            self._failed(e)
+        now = self._clock()
+        due = self._due
+        if (now - due) & TICKS > self._slack:
+            due = self._off_time(now, due)
+        self._due = (due + self._period) & TICKS
+        self.fires = (self.fires + 1) & MASK
+        level = self.level ^ 1
+        self.level = level
+        self._pin_value(level)

@@ -46,11 +46,11 @@ class Breathe(Pwm):
         self._target = lo
         if self._gamma is not None:
             lo, hi = perceived(lo), perceived(hi)
-        self._from, self._to = lo, hi
-        self._t0 = 0
-        self._phase = 0  # ms into the current breath
-        self._breath = params['period_ms']
-        self._half = self._breath >> 1
+        self._from, self._to, self._span = lo, hi, hi - lo
+        self._t0 = 0  # when this breath began (ticks_ms)
+        breath = self._breath = params['period_ms']
+        self._half = breath >> 1  # up for half of it, down for the rest
+        self._rest = breath - self._half
 
     def timer_idle(self):
         return not self.running
@@ -64,43 +64,38 @@ class Breathe(Pwm):
         except Exception as e:
             self.fail(e, 'start')
             return
-        self._phase = 0
         self._t0 = ticks_ms()
         position(self, self._from)
         self._fading = True
         self.level = 1 if self._from or self._to else 0
         self._arm(PERIODIC, STEP_MS)
+        self._periodic = False  # placed by the clock: see Pwm.fade
 
     def isr(self, _=None):
-        """One step: allocation-free; phase at most 120000 ms, products
+        """One step: allocation-free; times at most 120000 ms, products
         below 2**27."""
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                due = self._off_time(now, due)
-            self._due = (due + self._period) & TICKS
-            self.fires = (self.fires + 1) & MASK
-            phase = (self._phase + ((now - self._t0) & TICKS)) % self._breath
-            self._t0 = now
-            self._phase = phase
-            lo = self._from
-            span = self._to - lo
-            half = self._half
-            if phase < half:
-                pos = lo + span * phase // half
-            else:
-                pos = lo + span - span * (phase - half) // (self._breath - half)
-            gamma = self._gamma
-            if gamma is None:
-                self._duty((pos * _FULL // 1000) >> self._shift)
-            else:  # as Pwm.isr
-                i = pos // 10
-                a = gamma[i]
-                self._duty((a + (gamma[i + 1] - a) * (pos - i * 10) // 10)
-                           >> self._shift)
-        except Exception as e:
-            self._failed(e)
+        now = self._clock()
+        e = (now - self._t0) & TICKS
+        self.fires = (self.fires + 1) & MASK
+        if e >= self._breath:  # the next breath (once per period_ms)
+            e = self._next_breath(now, e)
+        half = self._half
+        if e < half:
+            pos = self._from + self._span * e // half
+        else:
+            pos = self._to - self._span * (e - half) // self._rest
+        gamma = self._gamma
+        if gamma is None:
+            self._duty((pos * _FULL // 1000) >> self._shift)
+        else:  # as Pwm.isr
+            self._duty(gamma[pos] >> self._shift)
+
+    def _next_breath(self, now, e):
+        """A breath ended (or more, after a stall): the time into this one
+        (interrupt context, allocation-free)."""
+        e %= self._breath
+        self._t0 = (now - e) & TICKS
+        return e
 
     def report(self, out):
         out['duty'] = self.live_pm() / 10

@@ -102,13 +102,13 @@ class Input(Handler):
 
     def edge_isr(self, _=None):  # _: the pin
         """One pin interrupt: allocation-free, small ints only."""
-        try:
-            level = self._pin_value()
-            self.fires = (self.fires + 1) & MASK
-            if level == self.level:  # an edge and its undo, too fast to see
-                self.bounces = (self.bounces + 1) & MASK
-                return
-            self.level = level
+        level = self._pin_value()
+        self.fires = (self.fires + 1) & MASK
+        if level == self.level:  # an edge and its undo, too fast to see
+            self.bounces = (self.bounces + 1) & MASK
+            return
+        self.level = level
+        if self._debounce_us:  # else the clocks wait for the deferred work
             now = ticks_us()
             if (now - self._last_us) & TICKS < self._debounce_us \
                     and self._too_soon():
@@ -116,22 +116,19 @@ class Input(Handler):
                 return
             self._last_us = now
             self._last_ms = ticks_ms()
-            bits = self._bits[level]
-            if bits & PRESS_BIT:
-                self.presses = (self.presses + 1) & MASK
-            ring = self._ring
-            if ring is not None:
-                head = ring[RING_EVENTS]
-                nxt = (head + 1) & (RING_EVENTS - 1)
-                if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
-                    self.drops = (self.drops + 1) & MASK
-                else:
-                    ring[head] = bits
-                    ring[RING_EVENTS] = nxt
-            if not self._pending:  # one deferral at a time
-                self.defer()
-        except Exception as e:  # stop here; the message is built later
-            self._fault = e
+        bits = self._bits[level]
+        if bits & PRESS_BIT:
+            self.presses = (self.presses + 1) & MASK
+        ring = self._ring
+        if ring is not None:
+            head = ring[RING_EVENTS]
+            nxt = (head + 1) & (RING_EVENTS - 1)
+            if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
+                self.drops = (self.drops + 1) & MASK
+            else:
+                ring[head] = bits
+                ring[RING_EVENTS] = nxt
+        if not self._pending:  # one deferral at a time
             self.defer()
 
     def _too_soon(self):
@@ -145,9 +142,12 @@ class Input(Handler):
         return 0 <= gap < _LONG_AGO_MS
 
     def work(self):
-        """Deferred: an interrupt fault stops the binding; rules act."""
-        if self._fault is not None:
-            return  # sync() stops it and says why
+        """Deferred: rules act. Without a debounce the interrupt reads no
+        clock: the last edge is as late as this work (it runs after each
+        accepted edge, within a scheduler pass)."""
+        if not self._debounce_us:
+            self._last_ms = ticks_ms()
+            self._last_us = 0
         if self._ring is not None:
             rules.run(self, self.act, self.rule_count())
 

@@ -67,66 +67,60 @@ class Pattern(Handler):
 
     def isr(self, _=None):
         """A tick of the periodic timer: most only count down."""
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                due = self._off_time(now, due)
-            self._due = (due + self._period) & TICKS
-            self.fires = (self.fires + 1) & MASK
-            left = self._left - 1
-            if left:
-                self._left = left
+        now = self._clock()
+        due = self._due
+        if (now - due) & TICKS > self._slack:
+            due = self._off_time(now, due)
+        self._due = (due + self._period) & TICKS
+        self.fires = (self.fires + 1) & MASK
+        left = self._left - 1
+        if left:
+            self._left = left
+            return
+        i = self._index + 1
+        level = self.level ^ 1
+        if i == self._count:
+            i = 0
+            level = 1
+            rounds = (self._rounds + 1) & MASK
+            self._rounds = rounds
+            if rounds == self._repeat:
+                self._finish()
                 return
-            i = self._index + 1
-            level = self.level ^ 1
-            if i == self._count:
-                i = 0
-                level = 1
-                rounds = (self._rounds + 1) & MASK
-                self._rounds = rounds
-                if rounds == self._repeat:
-                    self._finish()
-                    return
-            self._index = i
-            self._left = self._steps[i]
-            self.level = level
-            self._pin_value(level)
-        except Exception as e:
-            self._failed(e)
+        self._index = i
+        self._left = self._steps[i]
+        self.level = level
+        self._pin_value(level)
 
     def isr_per_step(self, _=None):
         """A step's end with a timer armed per step."""
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                self._off_time(now, due)
-            self.fires = (self.fires + 1) & MASK
-            i = self._index + 1
-            level = self.level ^ 1
-            if i == self._count:
-                i = 0
-                level = 1
-                rounds = (self._rounds + 1) & MASK
-                self._rounds = rounds
-                if rounds == self._repeat:
-                    self._finish()
-                    return
-            self._index = i
-            self.level = level
-            self._pin_value(level)
-            period = self._periods[i]
-            self._period = period
-            self._due = ((now & TICKS) + period) & TICKS
-            if self._hard is None:
-                self._timer_init(mode=ONE_SHOT, period=self._steps[i],
-                                 callback=self._isr)
-            else:
-                self._timer_init(mode=ONE_SHOT, period=self._steps[i],
-                                 callback=self._isr, hard=self._hard)
-        except Exception as e:
-            self._failed(e)
+        now = self._clock()
+        due = self._due
+        if (now - due) & TICKS > self._slack:
+            self._off_time(now, due)
+        self.fires = (self.fires + 1) & MASK
+        i = self._index + 1
+        level = self.level ^ 1
+        if i == self._count:
+            i = 0
+            level = 1
+            rounds = (self._rounds + 1) & MASK
+            self._rounds = rounds
+            if rounds == self._repeat:
+                self._finish()
+                return
+        self._index = i
+        self.level = level
+        self._pin_value(level)
+        period = self._periods[i]
+        self._period = period
+        self._due = ((now & TICKS) + period) & TICKS
+        if self._hard is None:
+            self._timer_init(mode=ONE_SHOT, period=self._steps[i],
+                             callback=self._isr)
+        else:
+            self._timer_init(mode=ONE_SHOT, period=self._steps[i],
+                             callback=self._isr, hard=self._hard)
 
     def _finish(self):
         """The last round ended (interrupt context)."""

@@ -33,20 +33,17 @@ class Pulse(Handler):
         self._arm(ONE_SHOT, self.params['duration_ms'])
 
     def isr(self, _=None):
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                self._off_time(now, due)
-            self.fires = (self.fires + 1) & MASK
-            idle = self.IDLE
-            self.level = idle
-            self._pin_value(idle)
-            self.running = False
-            if not self._pending:  # the end reaches the event stream
-                self.defer()
-        except Exception as e:
-            self._failed(e)
+        now = self._clock()
+        due = self._due
+        if (now - due) & TICKS > self._slack:
+            self._off_time(now, due)
+        self.fires = (self.fires + 1) & MASK
+        idle = self.IDLE
+        self.level = idle
+        self._pin_value(idle)
+        self.running = False
+        if not self._pending:  # the end reaches the event stream
+            self.defer()
 
     def spec(self):
         out = Handler.spec(self)

@@ -58,20 +58,17 @@ class Sample(Handler):
         self._arm(PERIODIC, self.params['period_ms'])
 
     def isr(self, _=None):
-        try:
-            now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:
-                due = self._off_time(now, due)
-            self._due = (due + self._period) & TICKS
-            fires = (self.fires + 1) & MASK
-            self.fires = fires
-            level = self._pin_value()
-            self._buf[fires & self._ring_mask] = level
-            if level != self.level:
-                self._edge(level)
-        except Exception as e:
-            self._failed(e)
+        now = self._clock()
+        due = self._due
+        if (now - due) & TICKS > self._slack:
+            due = self._off_time(now, due)
+        self._due = (due + self._period) & TICKS
+        fires = (self.fires + 1) & MASK
+        self.fires = fires
+        level = self._pin_value()
+        self._buf[fires & self._ring_mask] = level
+        if level != self.level:
+            self._edge(level)
 
     _ring = None  # rules: see setup
     _bits = None
