@@ -59,14 +59,14 @@ SCENARIOS = {
     'pattern_per_step': [('step, Timer.init', [
         ('pattern.py', 'isr_per_step', 'jjj')])],
     'sample': [('on time, no edge', [('sample.py', 'isr', 'jj')])],
-    'pwm': [('a fade step, linear', [('pwm.py', 'isr', 'jn')])],
-    'pwm_gamma': [('a fade step, gamma', [('pwm.py', 'isr', 'jj')])],
-    'breathe': [('up', [('breathe.py', 'isr', 'jnj')])],
+    'pwm': [('a fade step, linear', [('pwm.py', 'isr', 'j')])],
+    'pwm_gamma': [('a fade step, gamma', [('pwm.py', 'isr', 'j')])],
+    'breathe': [('up', [('breathe.py', 'isr', 'jn')])],
     # a press and a release, no debounce, no rules, deferral pending
-    'edge': [('press', [('inputs.py', 'edge_isr', 'jjnjj')]),
-             ('release', [('inputs.py', 'edge_isr', 'jjjjj')])],
-    'edge_debounced': [('press', [('inputs.py', 'edge_isr', 'jnjnjj')]),
-                       ('release', [('inputs.py', 'edge_isr', 'jnjjjj')])],
+    'edge': [('press', [('inputs.py', 'edge_isr_at_once', 'jnjj')]),
+             ('release', [('inputs.py', 'edge_isr_at_once', 'jjjj')])],
+    'edge_debounced': [('press', [('inputs.py', 'edge_isr', 'jjnjj')]),
+                       ('release', [('inputs.py', 'edge_isr', 'jjjjj')])],
     'edge_bounce': [('same level', [('inputs.py', 'edge_isr', 'n')])],
     # a blink's fire that came late (the first of a burst): what the
     # on-time check hands to Handler._off_time

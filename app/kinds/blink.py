@@ -2,11 +2,12 @@
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
 # tests/mp/test_isr.py checks they are the same.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
+TICKS_HALF = const(0x10000000)
 
 
 class Blink(Handler):
@@ -21,10 +22,10 @@ class Blink(Handler):
 
     def isr(self, _=None):
         now = self._clock()
-        due = self._due
-        if (now - due) & TICKS > self._slack:
-            due = self._off_time(now, due)
-        self._due = (due + self._period) & TICKS
+        after = self._late_after
+        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+            after = self._off_time(now, after)
+        self._late_after = (after + self._period) & TICKS
         self.fires = (self.fires + 1) & MASK
         level = self.level ^ 1
         self.level = level

@@ -5,7 +5,6 @@ from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC
 from app.kinds.pwm import STEP_MS, Pwm, perceived, position
 
-_FULL = const(65535)  # as app.kinds.pwm's
 # app.kinds.handler's MASK and TICKS, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
 # tests/mp/test_isr.py checks they are the same.
@@ -44,7 +43,7 @@ class Breathe(Pwm):
         params = self.params
         lo, hi = round(params['min'] * 10), round(params['max'] * 10)
         self._target = lo
-        if self._gamma is not None:
+        if self._gamma:
             lo, hi = perceived(lo), perceived(hi)
         self._from, self._to, self._span = lo, hi, hi - lo
         self._t0 = 0  # when this breath began (ticks_ms)
@@ -65,6 +64,7 @@ class Breathe(Pwm):
             self.fail(e, 'start')
             return
         self._t0 = ticks_ms()
+        self._table()
         position(self, self._from)
         self._fading = True
         self.level = 1 if self._from or self._to else 0
@@ -84,11 +84,7 @@ class Breathe(Pwm):
             pos = self._from + self._span * e // half
         else:
             pos = self._to - self._span * (e - half) // self._rest
-        gamma = self._gamma
-        if gamma is None:
-            self._duty((pos * _FULL // 1000) >> self._shift)
-        else:  # as Pwm.isr
-            self._duty(gamma[pos] >> self._shift)
+        self._duty(self._duty_of[pos])
 
     def _next_breath(self, now, e):
         """A breath ended (or more, after a stall): the time into this one

@@ -35,6 +35,7 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
 _HALF = const(0x10000000)  # see signed()
+TICKS_HALF = const(0x10000000)  # a TICKS difference from here up is negative
 US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
 SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
@@ -105,10 +106,10 @@ class Handler:
         self._fault = None
         self._pending = 0
         self._periodic = False  # fires are due every _period (missed counts)
-        self._due = 0  # when the next fire is due (TICKS of the clock)
+        self._late_after = 0  # the next fire is late after this (TICKS)
         self._period = 0  # in the clock's units
         self._slack = 0  # how late a fire may come and be on time
-        self._late_at = -1  # fires after the last late fire (see _off_time)
+        self._last_late = -1  # fires after the last late fire (see _off_time)
         self._late_was = 0  # its lateness, and late_max before it
         self._max_was = 0
         self._clock, self._per_ms = clock_for(self.longest_ms(params))
@@ -154,10 +155,10 @@ class Handler:
         out in full; a timer kind's begins with the same on-time check::
 
             now = self._clock()
-            due = self._due
-            if (now - due) & TICKS > self._slack:  # late (or early): rare
-                due = self._off_time(now, due)
-            self._due = (due + self._period) & TICKS  # periodic only: < 2**30
+            after = self._late_after  # its due time + _slack
+            if (now - after) & TICKS < TICKS_HALF:  # late: rare
+                after = self._off_time(now, after)
+            self._late_after = (after + self._period) & TICKS  # periodic
             self.fires = (self.fires + 1) & MASK
 
         It has no ``try``: that alone costs half of what toggling a pin
@@ -209,9 +210,9 @@ class Handler:
         period = period_ms * self._per_ms
         self._period = period
         slack = SLACK_US * self._per_ms // 1000 or 1
-        self._slack = slack if slack < period >> 2 else period >> 2
-        self._late_at = -1
-        self._due = ((self._clock() & TICKS) + period) & TICKS
+        self._slack = slack = slack if slack < period >> 2 else period >> 2
+        self._last_late = -1
+        self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS
 
     def _rearm(self, mode, period_ms):
         """Timer.init with ``hard=`` where the port takes it (ISR-safe:
@@ -222,10 +223,10 @@ class Handler:
             self._timer_init(mode=mode, period=period_ms, callback=self._isr,
                              hard=self._hard)
 
-    def _off_time(self, now, due):
-        """A fire more than ``_slack`` off its due time (interrupt context,
-        allocation-free; only such fires pay for it). Returns the due time
-        this fire had.
+    def _off_time(self, now, after):
+        """A fire more than ``_slack`` after its due time, ``after`` (its
+        due time + ``_slack``), in interrupt context, allocation-free; only
+        such fires pay for it. Returns ``after`` as this fire had it.
 
         Late: counted in ``late``, its lateness kept in ``late_max`` if it
         is the largest. A catch-up burst (rp2 delivers the fires it held
@@ -236,13 +237,14 @@ class Handler:
         after that k periods late again: told apart at that second fire,
         the first is taken back from ``late``, the k periods count in
         ``missed`` and due times move on by them."""
-        late = ((((now - due) & TICKS) + _HALF) & TICKS) - _HALF  # signed()
-        if late <= 0:  # early: the clock's resolution; on time
-            return due
+        slack = self._slack
+        late = ((((now - after) & TICKS) + _HALF) & TICKS) - _HALF + slack
+        if late <= slack:  # just on time
+            return after
         period = self._period
         fires = self.fires
         was = self._late_was
-        if self._periodic and self._late_at == fires \
+        if self._periodic and self._last_late == fires \
                 and was >= period >> 1 and late >= period >> 1 \
                 and late > was - (period >> 1):
             # no catch-up since the last late fire: k periods were skipped
@@ -250,18 +252,18 @@ class Handler:
             self.missed = (self.missed + skipped) & MASK
             self.late = (self.late - 1) & MASK
             self.late_max = self._max_was
-            due = (due + skipped * period) & TICKS
+            after = (after + skipped * period) & TICKS
             late -= skipped * period
-            if late <= self._slack:
-                self._late_at = -1
-                return due
-        self._late_at = (fires + 1) & MASK
+            if late <= slack:
+                self._last_late = -1
+                return after
+        self._last_late = (fires + 1) & MASK
         self._late_was = late
         self._max_was = self.late_max
         self.late = (self.late + 1) & MASK
         if late > self.late_max:
             self.late_max = late
-        return due
+        return after
 
     def start(self):
         # begin() may reset a kind's state (a sample's window) while fires
@@ -344,9 +346,9 @@ class Handler:
         late, late_max, missed = self.late, self.late_max, self.missed
         if self.running and self._periodic:
             period = self._period
-            due = self._due
-            overdue = signed(self._clock() - due)
-            if self._late_at == self.fires and overdue > self._slack:
+            slack = self._slack
+            overdue = signed(self._clock() - self._late_after) + slack
+            if self._last_late == self.fires and overdue > slack:
                 was = self._late_was
                 if was >= period >> 1:  # a burst would have come at once
                     skipped = (was + (period >> 1)) // period

@@ -66,7 +66,9 @@ class Input(Handler):
         self._debounce_us = params['debounce_ms'] * 1000
         self._last_ms = ticks_ms()  # the last accepted edge...
         self._last_us = -1  # ...-1: none since the start
-        self._edge = self.edge_isr  # pre-bound: the interrupt's handler
+        # pre-bound: the interrupt's handler
+        self._edge = self.edge_isr if self._debounce_us \
+            else self.edge_isr_at_once
         if params.get('on'):  # else the class's None (heap per binding)
             self._ring = rules.ring(params['on'])
         self.level = self._pin_value()
@@ -101,53 +103,81 @@ class Input(Handler):
         Handler.stop(self)
 
     def edge_isr(self, _=None):  # _: the pin
-        """One pin interrupt: allocation-free, small ints only."""
+        """One pin interrupt with a debounce: allocation-free, small ints
+        only."""
         level = self._pin_value()
         self.fires = (self.fires + 1) & MASK
         if level == self.level:  # an edge and its undo, too fast to see
             self.bounces = (self.bounces + 1) & MASK
             return
         self.level = level
-        if self._debounce_us:  # else the clocks wait for the deferred work
-            now = ticks_us()
-            if (now - self._last_us) & TICKS < self._debounce_us \
-                    and self._too_soon():
-                self.bounces = (self.bounces + 1) & MASK
-                return
-            self._last_us = now
-            self._last_ms = ticks_ms()
+        now = ticks_us()
+        if (now - self._last_us) & TICKS < self._debounce_us \
+                and self._too_soon():
+            self.bounces = (self.bounces + 1) & MASK
+            return
+        self._last_us = now
+        self._last_ms = -1  # now: the deferred work notes the time
+        bits = self._bits[level]  # as edge_isr_at_once
+        if bits & PRESS_BIT:
+            self.presses = (self.presses + 1) & MASK
+        ring = self._ring
+        if ring is not None:
+            self._note(ring, bits)
+        if not self._pending:
+            self.defer()
+
+    def edge_isr_at_once(self, _=None):  # _: the pin
+        """One pin interrupt without a debounce (a counter's default): as
+        ``edge_isr``, and every level change is an edge."""
+        level = self._pin_value()
+        self.fires = (self.fires + 1) & MASK
+        if level == self.level:
+            self.bounces = (self.bounces + 1) & MASK
+            return
+        self.level = level
         bits = self._bits[level]
         if bits & PRESS_BIT:
             self.presses = (self.presses + 1) & MASK
         ring = self._ring
         if ring is not None:
-            head = ring[RING_EVENTS]
-            nxt = (head + 1) & (RING_EVENTS - 1)
-            if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
-                self.drops = (self.drops + 1) & MASK
-            else:
-                ring[head] = bits
-                ring[RING_EVENTS] = nxt
+            self._note(ring, bits)
         if not self._pending:  # one deferral at a time
             self.defer()
+
+    def _note(self, ring, bits):
+        """Record the edge for the rules (interrupt context)."""
+        head = ring[RING_EVENTS]
+        nxt = (head + 1) & (RING_EVENTS - 1)
+        if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
+            self.drops = (self.drops + 1) & MASK
+        else:
+            ring[head] = bits
+            ring[RING_EVENTS] = nxt
 
     def _too_soon(self):
         """The edge came within ``debounce_ms`` of the last accepted one by
         ``ticks_us`` (interrupt context): a bounce, unless there was none
         this run, or it is long past and the difference has wrapped since
-        (its low 29 bits: every ~9 min), which ``ticks_ms`` tells."""
+        (its low 29 bits: every ~9 min), which ``ticks_ms`` tells: the
+        deferred work notes it after each accepted edge (-1 until then:
+        that edge was just now)."""
         if self._last_us < 0:
             return False
-        gap = ticks_diff(ticks_ms(), self._last_ms)
+        last_ms = self._last_ms
+        if last_ms < 0:
+            return True
+        gap = ticks_diff(ticks_ms(), last_ms)
         return 0 <= gap < _LONG_AGO_MS
 
     def work(self):
-        """Deferred: rules act. Without a debounce the interrupt reads no
-        clock: the last edge is as late as this work (it runs after each
-        accepted edge, within a scheduler pass)."""
-        if not self._debounce_us:
+        """Deferred: rules act. The interrupt reads no ms clock: the last
+        edge's time is this work's (it runs after each accepted edge,
+        within a scheduler pass)."""
+        if self._last_ms < 0 or not self._debounce_us:
             self._last_ms = ticks_ms()
-            self._last_us = 0
+            if self._last_us < 0:
+                self._last_us = 0  # an edge since the start
         if self._ring is not None:
             rules.run(self, self.act, self.rule_count())
 
@@ -161,8 +191,9 @@ class Input(Handler):
     def report(self, out):
         out['presses'] = self.presses
         out['bounces'] = self.bounces
-        out['last_edge_ms'] = ticks_diff(ticks_ms(), self._last_ms) \
-            if self._last_us >= 0 else None
+        last_ms = self._last_ms
+        out['last_edge_ms'] = None if self._last_us < 0 else 0 \
+            if last_ms < 0 else ticks_diff(ticks_ms(), last_ms)
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

@@ -3,11 +3,12 @@ from array import array
 from micropython import const
 from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
 # tests/mp/test_isr.py checks they are the same.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
+TICKS_HALF = const(0x10000000)
 
 # A pattern runs a periodic timer at the greatest common divisor of its
 # steps and counts ticks (no Timer.init in the interrupt, and the rate of a
@@ -68,10 +69,10 @@ class Pattern(Handler):
     def isr(self, _=None):
         """A tick of the periodic timer: most only count down."""
         now = self._clock()
-        due = self._due
-        if (now - due) & TICKS > self._slack:
-            due = self._off_time(now, due)
-        self._due = (due + self._period) & TICKS
+        after = self._late_after
+        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+            after = self._off_time(now, after)
+        self._late_after = (after + self._period) & TICKS
         self.fires = (self.fires + 1) & MASK
         left = self._left - 1
         if left:
@@ -95,9 +96,9 @@ class Pattern(Handler):
     def isr_per_step(self, _=None):
         """A step's end with a timer armed per step."""
         now = self._clock()
-        due = self._due
-        if (now - due) & TICKS > self._slack:
-            self._off_time(now, due)
+        after = self._late_after
+        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+            self._off_time(now, after)
         self.fires = (self.fires + 1) & MASK
         i = self._index + 1
         level = self.level ^ 1
@@ -114,7 +115,7 @@ class Pattern(Handler):
         self._pin_value(level)
         period = self._periods[i]
         self._period = period
-        self._due = ((now & TICKS) + period) & TICKS
+        self._late_after = ((now & TICKS) + period + self._slack) & TICKS
         if self._hard is None:
             self._timer_init(mode=ONE_SHOT, period=self._steps[i],
                              callback=self._isr)

@@ -13,24 +13,29 @@ _FULL = const(65535)
 # tests/mp/test_isr.py checks they are the same.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
-_gamma = None  # 2.2 gamma, per 1 % of perceived brightness, made once
+_tables = {}  # (curve, shift) -> duty per 0.1 % of a fade, made once
 
 
-def gamma_table():
-    """duty_u16 for 0, 0.1, ... 100 % perceived brightness (1001 entries,
-    2 KB, made once with the first gamma binding: a step looks its duty up
-    instead of interpolating), linear between the 2.2 gamma of each whole
-    percent."""
-    global _gamma
-    if _gamma is None:
-        whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
-        _gamma = array('H', bytes(2002))
+def duty_table(curve, shift=0):
+    """duty_u16 >> ``shift`` for positions 0, 0.1, ... 100 % of a fade
+    (1001 entries, 2 KB, made with the first fade of that curve and kept:
+    a step looks its duty up; the arithmetic, its products checked for
+    overflow, costs half as much again). ``linear``: the duty itself;
+    ``gamma``: 2.2 gamma of the perceived brightness, linear between
+    whole percents."""
+    table = _tables.get((curve, shift))
+    if table is None:
+        if curve == 'gamma':
+            whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
+        else:
+            whole = [_FULL * i // 100 for i in range(101)]
+        table = _tables[(curve, shift)] = array('H', bytes(2002))
         for pos in range(1001):
             i = pos // 10
             a = whole[i]
-            _gamma[pos] = a if i == 100 else \
-                a + (whole[i + 1] - a) * (pos - i * 10) // 10
-    return _gamma
+            table[pos] = (a if i == 100 else a + (whole[i + 1] - a) * (
+                pos - i * 10) // 10) >> shift
+    return table
 
 
 def perceived(pm):
@@ -40,9 +45,8 @@ def perceived(pm):
 
 def position(h, pos):
     """Output the position ``pos`` (0-1000) of a fade of ``h`` from the
-    main program (the interrupts do the same inline: see ``Pwm.isr``)."""
-    gamma = h._gamma
-    h.set_duty(pos * _FULL // 1000 if gamma is None else gamma[pos])
+    main program (the interrupts do the same: see ``Pwm.isr``)."""
+    h.set_duty(h._table()[pos])
 
 
 class Pwm(Handler):
@@ -108,7 +112,8 @@ class Pwm(Handler):
     # Heap per binding: every attribute costs a slot in the instance's
     # table, so defaults stay on the class and a fade's state is made by
     # the first fade.
-    _gamma = None  # the gamma table, with "curve": "gamma"
+    _gamma = False  # True with "curve": "gamma"
+    _duty_of = None  # the duty at each position of a fade: see _table
     _shift = 0  # 6 where the port has only duty() (0-1023)
     _duty = None  # the PWM's duty_u16 (or duty) method, pre-bound
     _from = None  # a fade's start (set by carry_stats: the live duty)
@@ -120,7 +125,7 @@ class Pwm(Handler):
         self._clock, self._per_ms = ticks_ms, 1
         self._target = round(self.params.get('duty', 0) * 10)
         if self.params['curve'] == 'gamma':
-            self._gamma = gamma_table()
+            self._gamma = True
         self._pwm = None
         self._fading = False
 
@@ -165,19 +170,25 @@ class Pwm(Handler):
                 'freq_hz', FREQ_HZ), duty_u16=0)
             if hasattr(self._pwm, 'duty_u16'):
                 self._duty = self._pwm.duty_u16
-            else:
+            else:  # the interrupt writes the port's units
                 self._shift = 6
                 self._duty = self._pwm.duty
 
+    def _table(self):
+        """The duty at each position of a fade (0-1000), in the port's
+        units, for this binding's curve (main program)."""
+        table = self._duty_of = duty_table(
+            'gamma' if self._gamma else 'linear', self._shift)
+        return table
+
     def set_duty(self, u):
-        """Set the u16 duty ``u`` (duty() 0-1023 where the port has no
-        duty_u16)."""
+        """Set the duty ``u`` in the port's units."""
         self.level = 1 if u else 0
-        self._duty(u >> self._shift)
+        self._duty(u)
 
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
-        self.set_duty(pm * _FULL // 1000)
+        self.set_duty(pm * (_FULL >> self._shift) // 1000)
 
     def live_pm(self):
         """The live duty in 0.1 % steps, read back from the PWM (the
@@ -207,6 +218,7 @@ class Pwm(Handler):
         self._to = perceived(end) if gamma else end
         self._span = self._to - self._from
         self._len = ms
+        self._table()
         # on while it fades, unless it fades between 0 and 0 (the
         # interrupt keeps no level: the end sets it exactly)
         self.level = 1 if start or end else 0
@@ -220,19 +232,14 @@ class Pwm(Handler):
     def isr(self, _=None):
         """A fade's step: the position from the time since it began
         (allocation-free, small ints: positions at most 1000, products
-        below 2**27)."""
+        below 2**27), its duty looked up."""
         e = (self._clock() - self._t0) & TICKS
         n = self._len
         self.fires = (self.fires + 1) & MASK
         if e >= n:
             self._fade_end()
             return
-        pos = self._from + self._span * e // n
-        gamma = self._gamma
-        if gamma is None:
-            self._duty((pos * _FULL // 1000) >> self._shift)
-        else:
-            self._duty(gamma[pos] >> self._shift)
+        self._duty(self._duty_of[self._from + self._span * e // n])
 
     def _fade_end(self):
         """Exactly at the target; the timer goes back (interrupt context)."""

@@ -4,11 +4,12 @@ from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
 from app.kinds.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
 
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
 # tests/mp/test_isr.py checks they are the same.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
+TICKS_HALF = const(0x10000000)
 
 
 class Sample(Handler):
@@ -59,10 +60,10 @@ class Sample(Handler):
 
     def isr(self, _=None):
         now = self._clock()
-        due = self._due
-        if (now - due) & TICKS > self._slack:
-            due = self._off_time(now, due)
-        self._due = (due + self._period) & TICKS
+        after = self._late_after
+        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+            after = self._off_time(now, after)
+        self._late_after = (after + self._period) & TICKS
         fires = (self.fires + 1) & MASK
         self.fires = fires
         level = self._pin_value()

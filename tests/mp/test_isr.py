@@ -48,17 +48,17 @@ def make(body, board='sim'):
 def late_by(h, periods):
     """The next fire of ``h`` (called now) comes ``periods`` periods after
     it was due (its due time moves back: the clock cannot move on)."""
-    h._due = (h._clock() - periods * h._period) & TICKS
+    h._late_after = (h._clock() - periods * h._period + h._slack) & TICKS
 
 
 def period_passes(h):
     """A period passes before the next fire of ``h`` (called now)."""
-    h._due = (h._due - h._period) & TICKS
+    h._late_after = (h._late_after - h._period) & TICKS
 
 
 def on_time(h):
     """Call the ISR of ``h`` when its fire is due (allocation-free)."""
-    h._due = h._clock() & TICKS
+    h._late_after = (h._clock() + h._slack) & TICKS
     h._isr(None)
 
 
@@ -119,6 +119,8 @@ def test_each_kind_module_folds_the_same_constants():
     import app.kinds.inputs as inputs
     for mod in (blink, pulse, pattern, sample, pwm, breathe, inputs):
         assert mod.MASK == handler.MASK and mod.TICKS == handler.TICKS, mod
+        if hasattr(mod, 'TICKS_HALF'):
+            assert mod.TICKS_HALF == handler.TICKS_HALF, mod
     assert inputs.PRESS_BIT == rules.PRESS
     assert inputs.RING_EVENTS == rules.EVENTS
 
@@ -156,7 +158,7 @@ def test_long_periods_are_timed_in_ms_and_short_ones_in_us():
     # lateness of a day-long period is reported in us, correctly
     h.start()
     h._timer_deinit()
-    h._due = (ticks_ms() - 250) & TICKS  # due 250 ms ago
+    h._late_after = (ticks_ms() - 250 + h._slack) & TICKS  # due 250 ms ago
     assert unit.call_locked(h._isr, h.timer, 1) is None
     stats = h.to_dict()['stats']
     assert 250000 <= stats['late_max_us'] < 300000, stats
@@ -215,9 +217,9 @@ def test_overdue_fires_count_as_missed_when_read():
     h = make(BODIES['blink'])
     h.start()
     h._timer_deinit()
-    h._due = (h._clock() - 2 * h._period) & TICKS  # 2 periods overdue
+    late_by(h, 2)  # 2 periods overdue
     assert h.to_dict()['stats']['missed'] == 2
-    h._due = (h._clock() - h._period // 2 + 10000) & TICKS
+    h._late_after = (h._clock() - h._period // 2 + 10000 + h._slack) & TICKS
     s = h.to_dict()["stats"]
     assert s["missed"] == 0, (s, h.missed, h._late_at, h.fires)
 

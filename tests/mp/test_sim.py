@@ -106,8 +106,9 @@ def test_paused_5_periods_then_released_is_late_not_missed():
     sim.advance_ms(2 * PERIOD)  # the timer thread has run since
     s = h.to_dict()['stats']
     why = (held, off_ms, h.timer.skipped, s)
+    # (a starved thread's next fire may be overdue as the stats are read)
     assert held >= 1 and held - 1 <= s['late'], why
-    assert s['missed'] == h.timer.skipped, why
+    assert h.timer.skipped <= s['missed'] <= h.timer.skipped + 1, why
     assert (held - 1) * PERIOD * 1000 <= s['late_max_us'] \
         <= off_ms * 1000 + 5000, why
     reg.delete(h.id)
@@ -128,7 +129,9 @@ def test_paused_then_the_held_fires_lost_is_missed_not_late():
     why = (held, off_ms, h.timer.skipped, s)
     if not sim.THREADED:
         assert held == 5 and s['missed'] == 5 and s['late'] == 0, why
-    assert held >= 1 and s['missed'] == held + h.timer.skipped, why
+    skipped = h.timer.skipped  # the timer thread's own, if starved
+    assert held >= 1 and held + skipped <= s['missed'] <= held + skipped + 1, \
+        why
     # real time: a late thread may make a fire late, never periods late
     assert s['late_max_us'] < PERIOD * 1000 // 2, why
     reg.delete(h.id)
