@@ -54,11 +54,16 @@ SCENARIOS = {
     # 1 ends the round
     'pattern': [('tick', [('pattern.py', 'isr', 'jn')])] * 3 + [
         ('step', [('pattern.py', 'isr', 'jjj')])] * 2 + [
-        ('round', [('pattern.py', 'isr', 'jjnj')])],
+        ('round', [('pattern.py', 'isr', 'jjnj'),
+                   ('pattern.py', '_round_end', 'n')])],
     'pattern_steps': [('step', [('pattern.py', 'isr', 'jjj')])],
     'pattern_per_step': [('step, Timer.init', [
         ('pattern.py', 'isr_per_step', 'jjj')])],
     'sample': [('on time, no edge', [('sample.py', 'isr', 'jj')])],
+    # an edge: its fire number noted, no rules, deferral pending
+    'sample_edge': [('an edge', [('sample.py', 'isr', 'jn'),
+                                 ('sample.py', '_edge', 'j'),
+                                 ('handler.py', 'defer', 'n')])],
     'pwm': [('a fade step, linear', [('pwm.py', 'isr', 'j')])],
     'pwm_gamma': [('a fade step, gamma', [('pwm.py', 'isr', 'j')])],
     'breathe': [('up', [('breathe.py', 'isr', 'jn')])],

@@ -4,8 +4,9 @@
 Every figure is measured in the same run as its baseline (a bare Microdot
 app on the same VM, a hand-written ISR, a bare simulated timer), runs are
 interleaved and repeated, and the medians are reported. The memory and
-ISR figures come from both VMs: the 32-bit one (MicroPython's WebAssembly
-port, as every board is 32-bit) and the 64-bit unix port. Writes
+ISR figures come from every VM: the 32-bit ones (MicroPython's WebAssembly
+port, as every board is 32-bit, and a 32-bit unix port if ``--unix32``
+names one) and the 64-bit unix port. Writes
 bench/results.json, bench/results.md (the report; the docs link to it) and
 docs/bench.png.
 
@@ -570,14 +571,80 @@ def memory(opts):
 
 # -- 3. ISR -------------------------------------------------------------------
 
-def isr(opts):
-    """Each kind's interrupt next to a hand-written toggle, on both VMs."""
-    path = flash('isr')
-    out = {'vm64': in_vm('isr.py', path)}
+# The code the outside check of issue #19 measured (the layout commit, the
+# same ISRs as main then): bench/mp/isr.py runs on it too, as "before".
+ISR_BEFORE = '1a67ad8'
+UNIX32 = ('MicroPython v%s unix port, 32-bit (MICROPY_FORCE_32BIT=1), built '
+          'locally')
+
+
+def flash_at(name, rev):
+    """A flash dir holding app/ as it was at ``rev`` (sources: the VM
+    compiles them) and the image's lib."""
+    path = WORK / name
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    archive = subprocess.run(['git', 'archive', rev, 'app'], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    subprocess.run(['tar', '-x', '-C', str(path)], input=archive, check=True)
+    shutil.copytree(vms.image() / 'lib', path / 'lib')
+    return path
+
+
+def unix32_vm(binary):
+    """The label of a 32-bit unix-port binary (``--unix32``), or None when
+    it is not one."""
+    res = subprocess.run([binary, '-c', 'import sys; print(sys.maxsize, '
+                          '"%d.%d.%d" % sys.implementation.version[:3])'],
+                         capture_output=True, text=True)
+    parts = res.stdout.split()
+    if len(parts) != 2 or parts[0] != str(2 ** 31 - 1):
+        return None
+    return UNIX32 % parts[1]
+
+
+def in_unix_vm(binary, script, path):
+    """bench/mp/<script> on another unix-port binary (tests/vm.py runs the
+    one MICROPYTHON names)."""
+    saved = vms.MICROPYTHON
+    vms.MICROPYTHON = binary
     try:
-        out['vm32'] = in_vm32('isr.py', path)
-    except (RuntimeError, subprocess.SubprocessError) as e:
-        out['vm32'] = {'error': str(e)[-600:]}
+        return in_vm(script, path)
+    finally:
+        vms.MICROPYTHON = saved
+
+
+def isr(opts):
+    """Each kind's interrupt next to a hand-written toggle, measured as on a
+    board (bench/mp/isr.py), on every VM: the 64-bit unix port, a 32-bit
+    unix port when one is given (``--unix32``), the WebAssembly port (32
+    bits); the code now and before issue #19; and what each executes per
+    fire (bench/isr_ops.py)."""
+    import isr_ops
+    now = flash('isr')
+    before = flash_at('isr-before', ISR_BEFORE)
+    out = {'before_rev': ISR_BEFORE, 'vms': {}}
+    runs = [('vm64', 'MicroPython %s unix port, 64-bit (pinned)'
+             % vm_version(), lambda path: in_vm('isr.py', path))]
+    if opts.unix32:
+        label = unix32_vm(opts.unix32)
+        if label:
+            runs.append(('unix32', label, lambda path: in_unix_vm(
+                opts.unix32, 'isr.py', path)))
+        else:
+            out['unix32_error'] = '%s is no 32-bit unix port' % opts.unix32
+    runs.append(('vm32', 'MicroPython WebAssembly port, 32-bit (%s)'
+                 % wasm_version(), lambda path: in_vm32('isr.py', path)))
+    for name, label, run in runs:
+        row = out['vms'][name] = {'label': label}
+        for which, path in (('now', now), ('before', before)):
+            try:
+                row[which] = run(path)
+            except (RuntimeError, subprocess.SubprocessError) as e:
+                row[which] = {'error': str(e)[-600:]}
+    out['ops'] = {'now': isr_ops.count(str(ROOT)),
+                  'before': isr_ops.count(str(before), isr_ops.BEFORE)}
     return out
 
 
@@ -1029,6 +1096,9 @@ def main(argv=None):
                     help='short runs to check the harness (noisy figures)')
     ap.add_argument('--only', help='comma-separated sections: ' +
                     ', '.join(SECTIONS))
+    ap.add_argument('--unix32', default=os.environ.get('MICROPYTHON_UNIX32'),
+                    help='a 32-bit build of the unix port to run the ISR '
+                    'bench on as well (env MICROPYTHON_UNIX32)')
     opts = ap.parse_args(argv)
     opts.secs = 1 if opts.quick else 2
     opts.reps = 1 if opts.quick else 5

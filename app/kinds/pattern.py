@@ -41,8 +41,8 @@ class Pattern(Handler):
         tick = 0
         for ms in steps:
             tick = gcd(ms, tick)
-        self._count = len(steps)
-        if sum(steps) // tick <= TICKS_PER_STEP * self._count:
+        count = len(steps)
+        if sum(steps) // tick <= TICKS_PER_STEP * count:
             self._tick_ms = tick
             self._steps = array('i', [ms // tick for ms in steps])  # ticks
         else:
@@ -52,6 +52,8 @@ class Pattern(Handler):
             self._periods = array('i', [ms * self._per_ms for ms in steps])
             self._isr = self.isr_per_step
         self._repeat = self.params['repeat'] or -1  # -1: rounds never get there
+        # the step after each: i + 1, and 0 after the last
+        self._next = bytes(list(range(1, count)) + [0])
         self._index = 0
         self._rounds = 0
         self._left = 0  # ticks left in this step
@@ -67,7 +69,8 @@ class Pattern(Handler):
             self._arm(ONE_SHOT, self._steps[0])
 
     def isr(self, _=None):
-        """A tick of the periodic timer: most only count down."""
+        """A tick of the periodic timer: most only count down. A step's
+        level is its parity: even steps high (a round starts high)."""
         now = self._clock()
         after = self._late_after
         if (now - after) & TICKS < TICKS_HALF:  # late: rare
@@ -78,18 +81,12 @@ class Pattern(Handler):
         if left:
             self._left = left
             return
-        i = self._index + 1
-        level = self.level ^ 1
-        if i == self._count:
-            i = 0
-            level = 1
-            rounds = (self._rounds + 1) & MASK
-            self._rounds = rounds
-            if rounds == self._repeat:
-                self._finish()
-                return
+        i = self._next[self._index]
+        if not i and self._round_end():
+            return
         self._index = i
         self._left = self._steps[i]
+        level = (i & 1) ^ 1
         self.level = level
         self._pin_value(level)
 
@@ -100,17 +97,11 @@ class Pattern(Handler):
         if (now - after) & TICKS < TICKS_HALF:  # late: rare
             self._off_time(now, after)
         self.fires = (self.fires + 1) & MASK
-        i = self._index + 1
-        level = self.level ^ 1
-        if i == self._count:
-            i = 0
-            level = 1
-            rounds = (self._rounds + 1) & MASK
-            self._rounds = rounds
-            if rounds == self._repeat:
-                self._finish()
-                return
+        i = self._next[self._index]
+        if not i and self._round_end():
+            return
         self._index = i
+        level = (i & 1) ^ 1
         self.level = level
         self._pin_value(level)
         period = self._periods[i]
@@ -123,14 +114,19 @@ class Pattern(Handler):
             self._timer_init(mode=ONE_SHOT, period=self._steps[i],
                              callback=self._isr, hard=self._hard)
 
-    def _finish(self):
-        """The last round ended (interrupt context)."""
+    def _round_end(self):
+        """A round ended (interrupt context): True if it was the last."""
+        rounds = (self._rounds + 1) & MASK
+        self._rounds = rounds
+        if rounds != self._repeat:
+            return False
         self._timer_deinit()
         self._periodic = False
         self.level = 0
         self._pin_value(0)
         self.running = False
         self.defer()
+        return True
 
     def _tick(self):
         """One step, by hand (tests)."""

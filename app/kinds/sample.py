@@ -1,4 +1,6 @@
-"""sample: an input read every ``period_ms`` into a ring, with rules."""
+"""sample: an input read every ``period_ms``, its recent readings kept,
+with rules."""
+from array import array
 from app.kinds import rules
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
@@ -13,15 +15,16 @@ TICKS_HALF = const(0x10000000)
 
 
 class Sample(Handler):
-    """Reads an input every ``period_ms`` into a ring of ``window`` values.
-    Its rules (``app.kinds.rules``) act on the edges it reads; a press is a
-    falling edge with ``"pull": "up"`` (a button to ground), else a rising
-    one.
+    """Reads an input every ``period_ms``; the last ``window`` readings are
+    kept. Its rules (``app.kinds.rules``) act on the edges it reads; a
+    press is a falling edge with ``"pull": "up"`` (a button to ground),
+    else a rising one.
 
-    The ring has a power-of-two size of at least ``window`` readings; a
-    reading goes where the fire count points (``fires & _ring_mask``), so
-    the interrupt keeps no position of its own: how many readings this run
-    has is the fire count since its start."""
+    The interrupt stores nothing while the level stays: a reading that
+    differs from the last is an edge, and its fire number goes into a ring
+    (a power of two of at least ``window`` entries: every reading may be
+    one). The readings are rebuilt from the edges and the fire count when
+    they are read."""
     KIND = 'sample'
     OUTPUT = False
     FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
@@ -38,9 +41,10 @@ class Sample(Handler):
         size = 1
         while size < window:
             size <<= 1
-        self._buf = bytearray(size)
-        self._ring_mask = size - 1  # MASK + 1 is a multiple of size
+        self._stamps = array('H', bytes(2 * size))  # fire numbers & 0xFFFF
+        self._ring_mask = size - 1
         self._from = 0  # the fire count at the start of this run
+        self._head = 0  # edges this run (the next stamp's place & mask)
         self.edges = 0
         self.level = self._pin_value()
         on = self.params.get('on')
@@ -54,6 +58,7 @@ class Sample(Handler):
 
     def begin(self):
         self._from = self.fires
+        self._head = 0
         self.level = self._pin_value()
         rules.reset(self._ring)
         self._arm(PERIODIC, self.params['period_ms'])
@@ -64,10 +69,8 @@ class Sample(Handler):
         if (now - after) & TICKS < TICKS_HALF:  # late: rare
             after = self._off_time(now, after)
         self._late_after = (after + self._period) & TICKS
-        fires = (self.fires + 1) & MASK
-        self.fires = fires
+        self.fires = (self.fires + 1) & MASK
         level = self._pin_value()
-        self._buf[fires & self._ring_mask] = level
         if level != self.level:
             self._edge(level)
 
@@ -78,6 +81,9 @@ class Sample(Handler):
         """The level changed (interrupt context, allocation-free)."""
         self.level = level
         self.edges = (self.edges + 1) & MASK
+        head = self._head
+        self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
+        self._head = (head + 1) & MASK
         ring = self._ring
         if ring is not None:  # for the rules: see app.kinds.inputs
             head = ring[EVENTS]
@@ -96,14 +102,34 @@ class Sample(Handler):
     def act(self, do, target, source):
         """The registry's ``act`` (``Registry._wire`` sets it)."""
 
-    def report(self, out):
-        buf, last = self._buf, self.fires
-        n = (last - self._from) & MASK  # readings this run
+    def readings(self):
+        """The last ``window`` readings this run, oldest first: the level
+        now, flipped back at each edge (its fire number) going back."""
+        fires, head = self.fires, self._head
+        n = (fires - self._from) & MASK  # readings this run
         window = self.params['window']
         if n > window:
             n = window
+        ages = []  # of the edges within the last n readings, newest first
         mask = self._ring_mask
-        samples = [buf[(last - n + 1 + i) & mask] for i in range(n)]
+        k = 0
+        while k < head and k <= mask:
+            age = (fires - self._stamps[(head - 1 - k) & mask]) & 0xFFFF
+            if age >= n:
+                break
+            ages.append(age)
+            k += 1
+        level = self.level
+        out = [0] * n
+        j = 0  # edges newer than the reading at this age
+        for age in range(n):
+            while j < len(ages) and ages[j] < age:
+                j += 1
+            out[n - 1 - age] = level ^ (j & 1)
+        return out
+
+    def report(self, out):
+        samples = self.readings()
         out['samples'] = samples
         out['high_count'] = sum(samples)
         out['edges'] = self.edges

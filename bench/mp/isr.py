@@ -2,12 +2,14 @@
 one ``BENCH {json}`` line.
 
 For each kind: a handler as the registry builds it, its ISR called directly
-N times, timed with the VM's own ``time.ticks_us`` (real time on every VM;
-the simulated board's virtual clock plays no part): ns per call, the
-fastest of REPS runs. The runs go round robin, one of each ISR and of the
-baseline per round (a shared host's load comes and goes: each ISR's
-fastest run is the one it disturbed least, and every ISR had as many
-chances as the baseline). "Interrupt only" holds its rare deferred work back (a deferral
+N times a run, timed with the VM's own ``time.ticks_us`` (real time on
+every VM; the simulated board's virtual clock plays no part; N makes a
+baseline run last 50 ticks of that clock's resolution: 1 ms on the
+WebAssembly port). The runs go round robin, REPS rounds, one run of each
+ISR and of the baseline a round, no garbage collection during a run:
+``ns`` is the fastest run (the one a shared host's load disturbed least;
+each had as many chances as the baseline), ``ratio`` that over the
+baseline's fastest. "Interrupt only" holds its rare deferred work back (a deferral
 already pending), which is what the interrupt costs on a board. Also:
 bytes allocated per call, and N calls under ``micropython.heap_lock()``
 (any allocation would raise).
@@ -46,8 +48,8 @@ from app.board.board import Board, Pin, Timer  # noqa: E402
 from app.registry import Registry  # noqa: E402
 from app.board.timerqueue import TimerQueue  # noqa: E402
 
-N = 2000
-REPS = 25
+N = 2000  # at least; see calibrate()
+REPS = 25  # 7 where the clock is coarse
 ON_TIME = 0x1FFFFFFF  # app.kinds.handler.TICKS
 QUEUE_PINS = [12, 13, 14, 15, 16, 17, 18, 19, 21]
 # name -> (body, how the pin is read: None, 'low' or 'alternating')
@@ -79,18 +81,45 @@ TIMER_KWARGS = {'mode': 0, 'period': 0, 'callback': None, 'hard': None}
 
 
 def once(fn, arg, fresh=None):
-    """ns per call of one run of N calls."""
+    """ns per call of one run of N calls (a garbage collection would land
+    in whatever run is timed: none runs during one)."""
     if fresh:
         fresh()
+    gc.collect()
+    gc.disable()
     t0 = ticks_us()
     for _ in range(N):
         fn(arg)
-    return ticks_diff(ticks_us(), t0) * 1000 // N
+    t = ticks_diff(ticks_us(), t0)
+    gc.enable()
+    return t * 1000 // N
+
+
+def calibrate(toggle):
+    """Set N and REPS for this VM's clock: the finest step ``ticks_us``
+    takes, and a baseline run 50 of those long."""
+    global N, REPS
+    step = None
+    t = ticks_us()
+    seen = 0
+    while seen < 20:
+        u = ticks_us()
+        if u != t:
+            d = ticks_diff(u, t)
+            step = d if step is None or d < step else step
+            t = u
+            seen += 1
+    n, N = N, 1000
+    per_call = max(1, once(toggle, None))  # ns
+    N = max(n, 50 * step * 1000 // per_call)
+    if step > 10:
+        REPS = 7
+    return step
 
 
 def fastest(runs):
-    """{name: ns per call, the fastest of REPS runs} of ``runs``, a list of
-    (name, fn, arg, fresh), run round robin."""
+    """{name: ns per call, the fastest run} of ``runs``, a list of (name,
+    fn, arg, fresh), run round robin."""
     best = {}
     for _ in range(REPS):
         for name, fn, arg, fresh in runs:
@@ -237,6 +266,8 @@ def main():
 
     def init(_):  # the simulated board's (Python) Timer.init
         timer.init(mode=Timer.ONE_SHOT, period=1000, callback=no_callback)
+    out['clock_step_us'] = calibrate(toggle)
+    out['n'], out['reps'] = N, REPS
     runs = [('bare', toggle, None, None), ('call', nothing, None, None),
             ('timer_init', init, None, None)]
     reg = Registry(Board('sim', 16), 16)
@@ -269,6 +300,7 @@ def main():
     for name, (h, fresh) in handlers.items():
         isr = h._isr
         r = {'ns_irq_only': best[name],
+             'ratio': round(best[name] / best['bare'], 3),
              'bytes_per_call': allocated(isr, None, fresh),
              'heap_lock_error': locked(isr, None, fresh),
              'fires': h.fires,

@@ -56,6 +56,12 @@ def test_deferred_exception_stops_only_that_binding():
         assert not bad.running
         d = bad.to_dict()
         assert 'ValueError' in d['error'] and 'boom' in d['error'], d['error']
+        # the event log says so too, once
+        from app import log
+        said = [e['text'] for e in log.entries()
+                if e['text'].startswith('binding "%s" stopped' % bad.id)]
+        assert said == ['binding "%s" stopped: %s' % (bad.id, d['error'])], \
+            said
         fires = bad.fires
         g0, o0 = good.fires, other.fires
         settle(200)
@@ -178,11 +184,12 @@ def test_soft_callbacks_every_fire_delivered_or_counted():
         # the full queue lost or one the (busy) timer thread skipped. A
         # queued fire delivered periods late next to lost ones may be told
         # as a fire of a later period (the skipped ones before it missed):
-        # a few more, never fewer
+        # a few more; and a period the busy timer thread skipped moves its
+        # next fire off the beat, which may be told one period short
         periods = timer_fires + skipped
         assert fires == timer_fires - lost, (h.id, seen)
-        assert periods - 1 <= fires + missed <= periods + 2 + periods // 10, (
-            h.id, seen)
+        assert periods - 1 - skipped <= fires + missed \
+            <= periods + 2 + periods // 10, (h.id, seen)
         assert h.error is None
 
 
