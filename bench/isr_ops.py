@@ -67,11 +67,10 @@ SCENARIOS = {
     'pwm': [('a fade step, linear', [('pwm.py', 'isr', 'j')])],
     'pwm_gamma': [('a fade step, gamma', [('pwm.py', 'isr', 'j')])],
     'breathe': [('up', [('breathe.py', 'isr', 'jn')])],
-    # a press and a release, no debounce, no rules, deferral pending
-    'edge': [('press', [('inputs.py', 'edge_isr_at_once', 'jnjj')]),
-             ('release', [('inputs.py', 'edge_isr_at_once', 'jjjj')])],
-    'edge_debounced': [('press', [('inputs.py', 'edge_isr', 'jjnjj')]),
-                       ('release', [('inputs.py', 'edge_isr', 'jjjjj')])],
+    # an edge (a press or a release: the same work), no rules, deferral
+    # pending
+    'edge': [('an edge', [('inputs.py', 'edge_isr_at_once', 'jjj')])],
+    'edge_debounced': [('an edge', [('inputs.py', 'edge_isr', 'jjjj')])],
     'edge_bounce': [('same level', [('inputs.py', 'edge_isr', 'n')])],
     # a blink's fire that came late (the first of a burst): what the
     # on-time check hands to Handler._off_time

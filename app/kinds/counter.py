@@ -49,7 +49,7 @@ class Counter(Input):
         self._win = (ticks_ms(), 0, 0) + self._win[3:]
 
     def total(self):
-        return self.params['total'] + self.presses
+        return self.params['total'] + self.presses()
 
     def _roll(self, now):
         """Close the rate's window once it is ``interval_ms`` long (main
@@ -57,12 +57,12 @@ class Counter(Input):
         win = self._win
         span = ticks_diff(now, win[0])
         if span >= self.params['interval_ms']:
-            count = self.presses
+            count = self.presses()
             self._win = (now, count, (count - win[1]) * 1000000 // span,
                          win[3], win[4])
 
     def rule_count(self) -> 'int | None':
-        return self.presses
+        return self.presses()
 
     def work(self):
         Input.work(self)
@@ -76,7 +76,7 @@ class Counter(Input):
         Input.report(self, out)
         if self.running:
             self._roll(ticks_ms())
-        out['count'] = self.presses
+        out['count'] = self.presses()
         out['rate_per_s'] = self._win[2] / 1000
         out['total'] = self.total()
 

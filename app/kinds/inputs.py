@@ -20,13 +20,11 @@ from app.kinds.handler import Handler
 from app.board.board import Pin, ticks_ms, ticks_us
 from app.kinds.rules import FALLING, PRESS, RELEASE, RISING
 
-# app.kinds.handler's MASK and TICKS and app.kinds.rules' PRESS and EVENTS,
-# made here: a const() folds into the bytecode only in its own module
-# (imported, each use is a global lookup); tests/mp/test_isr.py checks they
-# are the same.
+# app.kinds.handler's MASK and TICKS and app.kinds.rules' EVENTS, made
+# here: a const() folds into the bytecode only in its own module (imported,
+# each use is a global lookup); tests/mp/test_isr.py checks they are the same.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
-PRESS_BIT = const(4)
 RING_EVENTS = const(16)
 
 _LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
@@ -57,12 +55,10 @@ class Input(Handler):
 
     def setup(self):
         params = self.params
-        self.presses = 0
         self.bounces = 0
-        press = _PRESS[params['edge']]
-        # the event bits of a falling (0) and a rising (1) edge
-        self._bits = bytes(bits | (PRESS if bits & press else RELEASE)
-                           for bits in (FALLING, RISING))
+        self._fires0 = 0  # fires and level at the start of this run: the
+        self._level0 = 0  # presses follow from them (see presses())
+        self._press = press = _PRESS[params['edge']]
         self._debounce_us = params['debounce_ms'] * 1000
         self._last_ms = ticks_ms()  # the last accepted edge...
         self._last_us = -1  # ...-1: none since the start
@@ -71,9 +67,25 @@ class Input(Handler):
             else self.edge_isr_at_once
         if params.get('on'):  # else the class's None (heap per binding)
             self._ring = rules.ring(params['on'])
+            # the event bits of a falling (0) and a rising (1) edge
+            self._bits = bytes(bits | (PRESS if bits & press else RELEASE)
+                               for bits in (FALLING, RISING))
         self.level = self._pin_value()
 
     _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
+    _bits = None
+
+    def presses(self):
+        """Presses this run: the accepted edges (fires that were no bounce)
+        alternate in level from the level at the start, so how many were
+        presses follows from their number (the interrupt counts none)."""
+        accepted = (self.fires - self._fires0 - self.bounces) & MASK
+        press = self._press
+        if press == RISING | FALLING:
+            return accepted
+        # rising: the 1st, 3rd, ... edge from low; falling: from high
+        return (accepted + (1 - self._level0 if press == RISING
+                            else self._level0)) // 2
 
     @classmethod
     def check(cls, board, pin, params):
@@ -86,11 +98,11 @@ class Input(Handler):
                                   'or falling for a release' % i)
 
     def begin(self):
-        self.presses = 0
         self.bounces = 0
+        self._fires0 = self.fires
         self._last_us = -1
         rules.reset(self._ring)
-        self.level = self._pin_value()
+        self.level = self._level0 = self._pin_value()
         hard = self._hard
         trigger = Pin.IRQ_RISING | Pin.IRQ_FALLING
         if hard is None:
@@ -118,12 +130,8 @@ class Input(Handler):
             return
         self._last_us = now
         self._last_ms = -1  # now: the deferred work notes the time
-        bits = self._bits[level]  # as edge_isr_at_once
-        if bits & PRESS_BIT:
-            self.presses = (self.presses + 1) & MASK
-        ring = self._ring
-        if ring is not None:
-            self._note(ring, bits)
+        if self._ring:  # as edge_isr_at_once
+            self._note(level)
         if not self._pending:
             self.defer()
 
@@ -136,17 +144,15 @@ class Input(Handler):
             self.bounces = (self.bounces + 1) & MASK
             return
         self.level = level
-        bits = self._bits[level]
-        if bits & PRESS_BIT:
-            self.presses = (self.presses + 1) & MASK
-        ring = self._ring
-        if ring is not None:
-            self._note(ring, bits)
+        if self._ring:  # rules: note the edge for them
+            self._note(level)
         if not self._pending:  # one deferral at a time
             self.defer()
 
-    def _note(self, ring, bits):
+    def _note(self, level):
         """Record the edge for the rules (interrupt context)."""
+        ring = self._ring
+        bits = self._bits[level]
         head = ring[RING_EVENTS]
         nxt = (head + 1) & (RING_EVENTS - 1)
         if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
@@ -189,7 +195,7 @@ class Input(Handler):
         """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def report(self, out):
-        out['presses'] = self.presses
+        out['presses'] = self.presses()
         out['bounces'] = self.bounces
         last_ms = self._last_ms
         out['last_edge_ms'] = None if self._last_us < 0 else 0 \

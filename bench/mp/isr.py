@@ -310,7 +310,7 @@ def main():
                  h, '_tick_ms', 0) else None}
         h._pending = 0
         if name == 'edge_debounced':
-            r['presses'] = h.presses  # every call an accepted edge
+            r['presses'] = h.presses()  # every call an accepted edge
         reg.delete(h.id)
         out[name] = r
     timer.deinit()
