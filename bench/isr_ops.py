@@ -52,7 +52,7 @@ SCENARIOS = {
     'pulse': [('on time, its end reported', [('pulse.py', 'isr', 'jj')])],
     # [1000, 2000, 3000]: 6 ticks a round: 3 count down, 2 end a step,
     # 1 ends the round
-    'pattern': [('tick', [('pattern.py', 'isr', 'jn')])] * 3 + [
+    'pattern': [('tick', [('pattern.py', 'isr', 'n')])] * 3 + [
         ('step', [('pattern.py', 'isr', 'jjj')])] * 2 + [
         ('round', [('pattern.py', 'isr', 'jjnj'),
                    ('pattern.py', '_round_end', 'n')])],

@@ -14,7 +14,10 @@ TICKS_HALF = const(0x10000000)
 # steps and counts ticks (no Timer.init in the interrupt, and the rate of a
 # periodic timer never drifts), unless that takes more than this many ticks
 # per step on average ([1, 999]: 500): then its timer is armed once per
-# step (ONE_SHOT), each step timed from the fire before.
+# step (ONE_SHOT), each step timed from the fire before. A tick that only
+# counts down reads no clock: the fires that end a step are checked for
+# lateness (the output changes only there), each against the due time of
+# its step's end.
 TICKS_PER_STEP = const(8)
 
 
@@ -45,6 +48,8 @@ class Pattern(Handler):
         if sum(steps) // tick <= TICKS_PER_STEP * count:
             self._tick_ms = tick
             self._steps = array('i', [ms // tick for ms in steps])  # ticks
+            # the steps in the clock's units: due times of their ends
+            self._spans = array('i', [ms * self._per_ms for ms in steps])
         else:
             self._tick_ms = 0  # a timer armed per step
             self._steps = array('i', steps)
@@ -65,25 +70,31 @@ class Pattern(Handler):
         if self._tick_ms:
             self._left = self._steps[0]
             self._arm(PERIODIC, self._tick_ms)
+            # the first fire checked ends the first step
+            self._late_after = (self._late_after - self._period
+                                + self._spans[0]) & TICKS
         else:
             self._arm(ONE_SHOT, self._steps[0])
 
     def isr(self, _=None):
-        """A tick of the periodic timer: most only count down. A step's
-        level is its parity: even steps high (a round starts high)."""
-        now = self._clock()
-        after = self._late_after
-        if (now - after) & TICKS < TICKS_HALF:  # late: rare
-            after = self._off_time(now, after)
-        self._late_after = (after + self._period) & TICKS
-        self.fires = (self.fires + 1) & MASK
+        """A tick of the periodic timer: most only count down. The tick
+        that ends a step is checked for lateness, against its step's end;
+        a step's level is its parity (even steps high: a round starts
+        high)."""
         left = self._left - 1
         if left:
             self._left = left
+            self.fires = (self.fires + 1) & MASK
             return
         i = self._next[self._index]
+        now = self._clock()
+        after = self._late_after
+        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+            after = self._off_time(now, after, self._steps[i])
+        self.fires = (self.fires + 1) & MASK
         if not i and self._round_end():
             return
+        self._late_after = (after + self._spans[i]) & TICKS
         self._index = i
         self._left = self._steps[i]
         level = (i & 1) ^ 1
