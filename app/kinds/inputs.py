@@ -128,8 +128,7 @@ class Input(Handler):
                 and self._too_soon():
             self.bounces = (self.bounces + 1) & MASK
             return
-        self._last_us = now
-        self._last_ms = -1  # now: the deferred work notes the time
+        self._last_us = now  # its ms time: the deferred work notes it
         if self._ring:  # as edge_isr_at_once
             self._note(level)
         if not self._pending:
@@ -166,24 +165,22 @@ class Input(Handler):
         ``ticks_us`` (interrupt context): a bounce, unless there was none
         this run, or it is long past and the difference has wrapped since
         (its low 29 bits: every ~9 min), which ``ticks_ms`` tells: the
-        deferred work notes it after each accepted edge (-1 until then:
-        that edge was just now)."""
+        deferred work notes it after each accepted edge (while that work
+        is queued, the edge was just now)."""
         if self._last_us < 0:
             return False
-        last_ms = self._last_ms
-        if last_ms < 0:
+        if self._pending:
             return True
-        gap = ticks_diff(ticks_ms(), last_ms)
+        gap = ticks_diff(ticks_ms(), self._last_ms)
         return 0 <= gap < _LONG_AGO_MS
 
     def work(self):
         """Deferred: rules act. The interrupt reads no ms clock: the last
         edge's time is this work's (it runs after each accepted edge,
         within a scheduler pass)."""
-        if self._last_ms < 0 or not self._debounce_us:
-            self._last_ms = ticks_ms()
-            if self._last_us < 0:
-                self._last_us = 0  # an edge since the start
+        self._last_ms = ticks_ms()
+        if self._last_us < 0:
+            self._last_us = 0  # an edge since the start
         if self._ring is not None:
             rules.run(self, self.act, self.rule_count())
 
@@ -197,9 +194,8 @@ class Input(Handler):
     def report(self, out):
         out['presses'] = self.presses()
         out['bounces'] = self.bounces
-        last_ms = self._last_ms
         out['last_edge_ms'] = None if self._last_us < 0 else 0 \
-            if last_ms < 0 else ticks_diff(ticks_ms(), last_ms)
+            if self._pending else ticks_diff(ticks_ms(), self._last_ms)
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level
