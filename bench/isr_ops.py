@@ -54,11 +54,13 @@ SCENARIOS = {
     # 1 ends the round
     'pattern': [('tick', [('pattern.py', 'isr', 'n')])] * 3 + [
         ('step', [('pattern.py', 'isr', 'jjj')])] * 2 + [
-        ('round', [('pattern.py', 'isr', 'jjnj'),
-                   ('pattern.py', '_round_end', 'n')])],
-    'pattern_steps': [('step', [('pattern.py', 'isr', 'jjj')])],
+        ('round', [('pattern.py', 'isr', 'jjnj')])],
+    # [1000, 1000]: every tick ends a step, every other one a round
+    'pattern_steps': [('step', [('pattern.py', 'isr', 'jjj')]),
+                      ('round', [('pattern.py', 'isr', 'jjnj')])],
     'pattern_per_step': [('step, Timer.init', [
-        ('pattern.py', 'isr_per_step', 'jjj')])],
+        ('pattern.py', 'isr_per_step', 'jjj')]), ('round, Timer.init', [
+            ('pattern.py', 'isr_per_step', 'jnjj')])],
     'sample': [('on time, no edge', [('sample.py', 'isr', 'jj')])],
     # an edge: its fire number noted, no rules, deferral pending
     'sample_edge': [('an edge', [('sample.py', 'isr', 'jn'),

@@ -364,8 +364,8 @@ ISR_ROWS = (
     ('sample', '`sample` (no edge)', BUDGET_ISR_RATIO),
     ('pattern', '`pattern` [1000, 2000, 3000] ms, per interrupt (ticks of '
      '1 s: 3 count down, 3 end a step)', BUDGET_ISR_PATTERN),
-    ('pattern_steps', '`pattern` [1000, 1000] ms: every tick ends a step',
-     BUDGET_ISR_PATTERN),
+    ('pattern_steps', '`pattern` [1000, 1000] ms: every tick ends a step, '
+     'every other one a round', None),
     ('pattern_per_step', '`pattern` [1000, 99000] ms: a timer armed per step '
      '(Timer.init a C stand-in)', None),
     ('pwm', '`pwm` fade step, linear', BUDGET_ISR_RATIO),

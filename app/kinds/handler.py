@@ -16,7 +16,8 @@ does the least the binding needs per fire: the pin, the fire count, and
 one check that the fire is on time (``ON_TIME``, below). Everything that
 can be worked out later is: how late a late fire was (``_off_time``, run
 only for those), missed periods (from the due time and the clock when the
-stats are read), a sample's ring position (from the fire count).
+stats are read), a sample's readings (from its edges and the fire count),
+an input's presses (from its accepted edges).
 
 Integers in ISR code stay below 2**30, the small-int limit of a 32-bit
 port (see docs/internals.md): counters wrap at ``MASK``; due times are

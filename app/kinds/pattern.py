@@ -92,8 +92,12 @@ class Pattern(Handler):
         if (now - after) & TICKS < TICKS_HALF:  # late: rare
             after = self._off_time(now, after, self._steps[i])
         self.fires = (self.fires + 1) & MASK
-        if not i and self._round_end():
-            return
+        if not i:  # a round ended
+            rounds = (self._rounds + 1) & MASK
+            self._rounds = rounds
+            if rounds == self._repeat:
+                self._finish()
+                return
         self._late_after = (after + self._spans[i]) & TICKS
         self._index = i
         self._left = self._steps[i]
@@ -109,8 +113,12 @@ class Pattern(Handler):
             self._off_time(now, after)
         self.fires = (self.fires + 1) & MASK
         i = self._next[self._index]
-        if not i and self._round_end():
-            return
+        if not i:  # a round ended
+            rounds = (self._rounds + 1) & MASK
+            self._rounds = rounds
+            if rounds == self._repeat:
+                self._finish()
+                return
         self._index = i
         level = (i & 1) ^ 1
         self.level = level
@@ -125,19 +133,14 @@ class Pattern(Handler):
             self._timer_init(mode=ONE_SHOT, period=self._steps[i],
                              callback=self._isr, hard=self._hard)
 
-    def _round_end(self):
-        """A round ended (interrupt context): True if it was the last."""
-        rounds = (self._rounds + 1) & MASK
-        self._rounds = rounds
-        if rounds != self._repeat:
-            return False
+    def _finish(self):
+        """The last round ended (interrupt context)."""
         self._timer_deinit()
         self._periodic = False
         self.level = 0
         self._pin_value(0)
         self.running = False
         self.defer()
-        return True
 
     def _tick(self):
         """One step, by hand (tests)."""

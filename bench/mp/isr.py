@@ -23,9 +23,9 @@ instead (``int`` for a pin write or a pin read of 0, an iterator's
 ``Timer.init``'s keywords, ``time.ticks_us``/``ticks_ms``). The
 baseline is a hand-written ISR that toggles a pin through the same
 stand-in: the least any timer->pin callback can do. Each fire is on time
-(its due time moved a long way ahead, its period 0: the check runs, the
-late path does not); what a late fire adds is in bench/isr_ops.py's
-counts.
+(its due time moved a long way ahead, its period, or a pattern's steps, 0:
+the check runs, the late path does not); what a late fire adds is in
+bench/isr_ops.py's counts.
 
 Runs against any version of app/ (the ``before`` figures in the report
 come from the code before issue #19): attributes a version lacks are
@@ -182,6 +182,8 @@ def as_on_a_board(h):
         else time.ticks_ms
     if hasattr(h, '_late_after'):  # every fire on time: due far ahead
         h._period = 0
+        if hasattr(h, '_spans'):  # a pattern's step ends
+            h._spans = array('i', bytes(4 * len(h._spans)))
         h._late_after = (h._clock() + ON_TIME // 4) & ON_TIME
     if getattr(h, '_pin_value', None) is not None:
         if h.KIND == 'edge':
@@ -310,7 +312,8 @@ def main():
                  h, '_tick_ms', 0) else None}
         h._pending = 0
         if name == 'edge_debounced':
-            r['presses'] = h.presses()  # every call an accepted edge
+            presses = h.presses  # every call an accepted edge
+            r['presses'] = presses() if callable(presses) else presses
         reg.delete(h.id)
         out[name] = r
     timer.deinit()
