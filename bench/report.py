@@ -377,6 +377,29 @@ ISR_ROWS = (
     ('edge_bounce', '`edge`, no level change', BUDGET_ISR_RATIO),
 )
 ISR_VMS = ('vm64', 'unix32', 'vm32')
+# what an interrupt does beyond the toggle's read, flip, write and call
+ISR_WORK = {
+    'blink': 'the on-time check (a clock read, a compare, the next due '
+             'time) and the fire count',
+    'pulse': 'the on-time check, the fire count, running false, the '
+             'deferral test',
+    'sample': 'the on-time check, the fire count, a pin read, a compare '
+              'with the last level',
+    'pattern': 'on the ticks that end a step, the on-time check, the next '
+               'step (its index, its ticks, its due time) and a round\'s '
+               'count; the others only count down',
+    'pwm': 'the position from the clock, the fade\'s end test, a table '
+           'lookup',
+    'pwm_gamma': 'the position from the clock, the fade\'s end test, a '
+                 'table lookup',
+    'breathe': 'the position within the breath from the clock (up or down), '
+               'a table lookup',
+    'edge': 'the fire count, a compare with the last level, the rules and '
+            'deferral tests',
+    'edge_debounced': 'as an edge without debounce, and a ticks_us read, '
+                      'its compare with the last accepted edge, its store',
+    'edge_bounce': 'the fire count and the bounce count',
+}
 
 
 def isr_ratio(run, key):
@@ -874,16 +897,14 @@ def explain(results):
         ops = (i.get('ops') or {}).get('now') or {}
         for name, misses in isr_misses(i).items():
             notes.append(
-                'Interrupt budget (%s): %s. Per fire these execute %s '
-                'bytecodes / lookups / calls, the toggle %s: a debounce reads '
-                'the clock and keeps the time, a pattern\'s step moves to the '
-                'next one and re-arms its count, a sample stores its reading; '
-                'each timer kind also checks that its fire is on time.' % (
+                'Interrupt budget (%s): %s. Per fire (bytecodes / lookups / '
+                'calls; the toggle %s): %s.' % (
                     labels[name], ', '.join('`%s` %.1f× (≤ %.0f×)' % m
                                            for m in misses),
-                    ', '.join('`%s` %s' % (m[0], ops_cell(ops.get(m[0])))
-                              for m in misses),
-                    ops_cell(ops.get('bare'))))
+                    ops_cell(ops.get('bare')),
+                    '; '.join('`%s` %s: %s' % (
+                        m[0], ops_cell(ops.get(m[0])), ISR_WORK.get(
+                            m[0], 'see bench/isr_ops.py')) for m in misses)))
     lat = results.get('lateness')
     if isinstance(lat, dict) and '100 Hz' in lat.get('rates', {}):
         row = lat['rates']['100 Hz']

@@ -21,10 +21,9 @@ class Blink(Handler):
         self._arm(PERIODIC, self.params['period_ms'])
 
     def isr(self, _=None):
-        now = self._clock()
         after = self._late_after
-        if (now - after) & TICKS < TICKS_HALF:  # late: rare
-            after = self._off_time(now, after)
+        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+            after = self._off_time(self._clock(), after)
         self._late_after = (after + self._period) & TICKS
         self.fires = (self.fires + 1) & MASK
         level = self.level ^ 1

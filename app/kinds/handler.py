@@ -36,7 +36,7 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
 _HALF = const(0x10000000)  # see signed()
-TICKS_HALF = const(0x10000000)  # a TICKS difference from here up is negative
+TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
 US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
 SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
@@ -155,12 +155,14 @@ class Handler:
         """The interrupt: the whole of it, allocation-free. Kinds write it
         out in full; a timer kind's begins with the same on-time check::
 
-            now = self._clock()
             after = self._late_after  # its due time + _slack
-            if (now - after) & TICKS < TICKS_HALF:  # late: rare
-                after = self._off_time(now, after)
+            if not (self._clock() - after) & TICKS_HALF:  # late: rare
+                after = self._off_time(self._clock(), after)
             self._late_after = (after + self._period) & TICKS  # periodic
             self.fires = (self.fires + 1) & MASK
+
+        (bit 28 of the difference clear: the fire is ``_slack`` or more past
+        its due time, less than 2**28 ticks; set: not yet.)
 
         It has no ``try``: that alone costs half of what toggling a pin
         does. What it runs is arithmetic on small ints it made itself and

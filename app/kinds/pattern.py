@@ -87,10 +87,9 @@ class Pattern(Handler):
             self.fires = (self.fires + 1) & MASK
             return
         i = self._next[self._index]
-        now = self._clock()
         after = self._late_after
-        if (now - after) & TICKS < TICKS_HALF:  # late: rare
-            after = self._off_time(now, after, self._steps[i])
+        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+            after = self._off_time(self._clock(), after, self._steps[i])
         self.fires = (self.fires + 1) & MASK
         if not i:  # a round ended
             rounds = (self._rounds + 1) & MASK

@@ -34,10 +34,9 @@ class Pulse(Handler):
         self._arm(ONE_SHOT, self.params['duration_ms'])
 
     def isr(self, _=None):
-        now = self._clock()
         after = self._late_after
-        if (now - after) & TICKS < TICKS_HALF:  # late: rare
-            self._off_time(now, after)
+        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+            self._off_time(self._clock(), after)
         self.fires = (self.fires + 1) & MASK
         idle = self.IDLE
         self.level = idle
