@@ -5,8 +5,8 @@ Every figure is measured in the same run as its baseline (a bare Microdot
 app on the same VM, a hand-written ISR, a bare simulated timer), runs are
 interleaved and repeated, and the medians are reported. The memory and
 ISR figures come from every VM: the 32-bit ones (MicroPython's WebAssembly
-port, as every board is 32-bit, and a 32-bit unix port if ``--unix32``
-names one) and the 64-bit unix port. Writes
+port, as every board is 32-bit, and a 32-bit unix port if
+``MICROPYTHON32`` names one) and the 64-bit unix port. Writes
 bench/results.json, bench/results.md (the report; the docs link to it) and
 docs/bench.png.
 
@@ -574,8 +574,8 @@ def memory(opts):
 # The code the outside check of issue #19 measured (the layout commit, the
 # same ISRs as main then): bench/mp/isr.py runs on it too, as "before".
 ISR_BEFORE = '1a67ad8'
-UNIX32 = ('MicroPython v%s unix port, 32-bit (MICROPY_FORCE_32BIT=1), built '
-          'locally')
+UNIX32_LABEL = ('MicroPython v%s unix port, 32-bit (MICROPY_FORCE_32BIT=1), '
+                'built locally')
 
 
 def flash_at(name, rev):
@@ -593,32 +593,21 @@ def flash_at(name, rev):
 
 
 def unix32_vm(binary):
-    """The label of a 32-bit unix-port binary (``--unix32``), or None when
-    it is not one."""
+    """The label of a 32-bit unix-port binary (``MICROPYTHON32``), or None
+    when it is not one."""
     res = subprocess.run([binary, '-c', 'import sys; print(sys.maxsize, '
                           '"%d.%d.%d" % sys.implementation.version[:3])'],
                          capture_output=True, text=True)
     parts = res.stdout.split()
     if len(parts) != 2 or parts[0] != str(2 ** 31 - 1):
         return None
-    return UNIX32 % parts[1]
-
-
-def in_unix_vm(binary, script, path):
-    """bench/mp/<script> on another unix-port binary (tests/vm.py runs the
-    one MICROPYTHON names)."""
-    saved = vms.MICROPYTHON
-    vms.MICROPYTHON = binary
-    try:
-        return in_vm(script, path)
-    finally:
-        vms.MICROPYTHON = saved
+    return UNIX32_LABEL % parts[1]
 
 
 def isr(opts):
     """Each kind's interrupt next to a hand-written toggle, measured as on a
     board (bench/mp/isr.py), on every VM: the 64-bit unix port, a 32-bit
-    unix port when one is given (``--unix32``), the WebAssembly port (32
+    unix port when ``MICROPYTHON32`` names one, the WebAssembly port (32
     bits); the code now and before issue #19; and what each executes per
     fire (bench/isr_ops.py)."""
     import isr_ops
@@ -627,13 +616,13 @@ def isr(opts):
     out = {'before_rev': ISR_BEFORE, 'vms': {}}
     runs = [('vm64', 'MicroPython %s unix port, 64-bit (pinned)'
              % vm_version(), lambda path: in_vm('isr.py', path))]
-    if opts.unix32:
-        label = unix32_vm(opts.unix32)
+    if UNIX32:
+        label = unix32_vm(UNIX32)
         if label:
-            runs.append(('unix32', label, lambda path: in_unix_vm(
-                opts.unix32, 'isr.py', path)))
+            runs.append(('unix32', label, lambda path: on_vm(
+                UNIX32, lambda: in_vm('isr.py', path))))
         else:
-            out['unix32_error'] = '%s is no 32-bit unix port' % opts.unix32
+            out['unix32_error'] = '%s is no 32-bit unix port' % UNIX32
     runs.append(('vm32', 'MicroPython WebAssembly port, 32-bit (%s)'
                  % wasm_version(), lambda path: in_vm32('isr.py', path)))
     for name, label, run in runs:
@@ -1096,9 +1085,6 @@ def main(argv=None):
                     help='short runs to check the harness (noisy figures)')
     ap.add_argument('--only', help='comma-separated sections: ' +
                     ', '.join(SECTIONS))
-    ap.add_argument('--unix32', default=os.environ.get('MICROPYTHON_UNIX32'),
-                    help='a 32-bit build of the unix port to run the ISR '
-                    'bench on as well (env MICROPYTHON_UNIX32)')
     opts = ap.parse_args(argv)
     opts.secs = 1 if opts.quick else 2
     opts.reps = 1 if opts.quick else 5

@@ -100,7 +100,7 @@ class Handler:
         # a change marker
         self.fires = 0
         self.late = 0  # fires that came late (a catch-up burst's included)
-        self.late_max = 0  # the latest of them, in the clock's units
+        self.late_max = 0  # the worst lateness of them, in the clock's units
         self.missed = 0  # periods found skipped (more count when read)
         self.deferred = 0
         self.drops = 0  # deferred work lost: the schedule queue was full
