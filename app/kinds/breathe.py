@@ -45,11 +45,14 @@ class Breathe(Pwm):
         self._target = lo
         if self._gamma:
             lo, hi = perceived(lo), perceived(hi)
-        self._from, self._to, self._span = lo, hi, hi - lo
+        self._from, self._to = lo, hi
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
-        self._half = breath >> 1  # up for half of it, down for the rest
-        self._rest = breath - self._half
+        half = self._half = breath >> 1  # up for half of it, down the rest
+        # positions per ms up and down, 16 bits after the point: a step
+        # multiplies and shifts (no division in the interrupt)
+        self._up = ((hi - lo) << 16) // half
+        self._down = ((hi - lo) << 16) // (breath - half)
 
     def timer_idle(self):
         return not self.running
@@ -73,7 +76,7 @@ class Breathe(Pwm):
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
-        below 2**27."""
+        below 1000 * 2**16."""
         now = self._clock()
         e = (now - self._t0) & TICKS
         self.fires = (self.fires + 1) & MASK
@@ -81,9 +84,9 @@ class Breathe(Pwm):
             e = self._next_breath(now, e)
         half = self._half
         if e < half:
-            pos = self._from + self._span * e // half
+            pos = self._from + (e * self._up >> 16)
         else:
-            pos = self._to - self._span * (e - half) // self._rest
+            pos = self._to - ((e - half) * self._down >> 16)
         self._duty(self._duty_of[pos])
 
     def _next_breath(self, now, e):

@@ -20,16 +20,17 @@ def duty_table(curve, shift=0):
     """duty_u16 >> ``shift`` for positions 0, 0.1, ... 100 % of a fade
     (1001 entries, 2 KB, made with the first fade of that curve and kept:
     a step looks its duty up; the arithmetic, its products checked for
-    overflow, costs half as much again). ``linear``: the duty itself;
-    ``gamma``: 2.2 gamma of the perceived brightness, linear between
-    whole percents."""
+    overflow, costs half as much again), and 0 after them: a fade down
+    may land on position -1 (its step rounds down), which is this 0.
+    ``linear``: the duty itself; ``gamma``: 2.2 gamma of the perceived
+    brightness, linear between whole percents."""
     table = _tables.get((curve, shift))
     if table is None:
         if curve == 'gamma':
             whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
         else:
             whole = [_FULL * i // 100 for i in range(101)]
-        table = _tables[(curve, shift)] = array('H', bytes(2002))
+        table = _tables[(curve, shift)] = array('H', bytes(2004))
         for pos in range(1001):
             i = pos // 10
             a = whole[i]
@@ -216,7 +217,9 @@ class Pwm(Handler):
         gamma = self._gamma
         self._from = perceived(start) if gamma else start
         self._to = perceived(end) if gamma else end
-        self._span = self._to - self._from
+        # positions per ms, 16 bits after the point: a step multiplies and
+        # shifts (no division in the interrupt; e * rate < 1000 * 2**16)
+        self._rate = ((self._to - self._from) << 16) // ms if ms else 0
         self._len = ms
         self._table()
         # on while it fades, unless it fades between 0 and 0 (the
@@ -232,14 +235,14 @@ class Pwm(Handler):
     def isr(self, _=None):
         """A fade's step: the position from the time since it began
         (allocation-free, small ints: positions at most 1000, products
-        below 2**27), its duty looked up."""
+        below 2**26), its duty looked up."""
         e = (self._clock() - self._t0) & TICKS
         n = self._len
         self.fires = (self.fires + 1) & MASK
         if e >= n:
             self._fade_end()
             return
-        self._duty(self._duty_of[self._from + self._span * e // n])
+        self._duty(self._duty_of[self._from + (e * self._rate >> 16)])
 
     def _fade_end(self):
         """Exactly at the target; the timer goes back (interrupt context)."""

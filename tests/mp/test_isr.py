@@ -185,7 +185,10 @@ def test_a_catch_up_burst_is_late_and_skipped_periods_are_missed():
         assert unit.call_locked(h._isr, h.timer, k + 1) is None  # ...a burst
         s = h.to_dict()['stats']
         assert s['fires'] == k + 1 and s['missed'] == 0, s
-        assert s['late'] == k, s  # the last was due when the burst came
+        # the last was due when the burst came (on time, unless a busy
+        # host held this loop up past the slack)
+        assert k <= s['late'] <= k + 1, s
+        late = s['late']
         assert k * period * unit_us <= s['late_max_us'] \
             < (k * period + period // 10) * unit_us, (s, period)
         # then 2 fires skipped: 2 periods late twice, no catch-up
@@ -194,14 +197,14 @@ def test_a_catch_up_burst_is_late_and_skipped_periods_are_missed():
         period_passes(h)  # its next fire, one period on
         assert unit.call_locked(h._isr, h.timer, 1) is None
         s = h.to_dict()['stats']
-        assert s['missed'] == 2 and s['late'] == k, s
+        assert s['missed'] == 2 and s['late'] == late, s
         assert s['late_max_us'] < (k * period + period // 10) * unit_us, s
         # read before the second fire: the stats see the skip already
         late_by(h, 2)
         assert unit.call_locked(h._isr, h.timer, 1) is None
-        assert h.late == k + 1  # the ISR cannot tell yet: its next fire...
+        assert h.late == late + 1  # the ISR cannot tell yet: its next fire...
         s = h.to_dict()['stats']  # ...is overdue, no burst came
-        assert s['missed'] == 4 and s['late'] == k, s
+        assert s['missed'] == 4 and s['late'] == late, s
     # one-shot kinds (a pulse) miss nothing: late is late
     p = make(BODIES['pulse'])
     p.start()
