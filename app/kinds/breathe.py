@@ -52,7 +52,10 @@ class Breathe(Pwm):
         # positions per ms up and down, 16 bits after the point: a step
         # multiplies and shifts (no division in the interrupt)
         self._up = ((hi - lo) << 16) // half
-        self._down = ((hi - lo) << 16) // (breath - half)
+        down = self._down = ((hi - lo) << 16) // (breath - half)
+        # down from hi at half, as a line from 0: hi + half's worth of it
+        # (rounding may end a breath at position lo - 1: the table's 0)
+        self._back = hi + (half * down >> 16)
 
     def timer_idle(self):
         return not self.running
@@ -76,17 +79,15 @@ class Breathe(Pwm):
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
-        below 1000 * 2**16."""
-        now = self._clock()
-        e = (now - self._t0) & TICKS
+        below 2000 * 2**16."""
+        e = (self._clock() - self._t0) & TICKS
         self.fires = (self.fires + 1) & MASK
         if e >= self._breath:  # the next breath (once per period_ms)
-            e = self._next_breath(now, e)
-        half = self._half
-        if e < half:
+            e = self._next_breath(self._clock(), e)
+        if e < self._half:
             pos = self._from + (e * self._up >> 16)
         else:
-            pos = self._to - ((e - half) * self._down >> 16)
+            pos = self._back - (e * self._down >> 16)
         self._duty(self._duty_of[pos])
 
     def _next_breath(self, now, e):
