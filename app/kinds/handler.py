@@ -226,7 +226,7 @@ class Handler:
             self._timer_init(mode=mode, period=period_ms, callback=self._isr,
                              hard=self._hard)
 
-    def _off_time(self, now, after, gap=1):
+    def _off_time(self, now, after):
         """A fire more than ``_slack`` after its due time, ``after`` (its
         due time + ``_slack``), in interrupt context, allocation-free; only
         such fires pay for it. Returns ``after`` as this fire had it.
@@ -239,8 +239,7 @@ class Handler:
         delivers the next fire k periods after its due time, and the one
         after that k periods late again: told apart at that second fire,
         the first is taken back from ``late``, the k periods count in
-        ``missed`` and due times move on by them. ``gap``: fires until the
-        next one checked (a pattern checks the fires that end a step)."""
+        ``missed`` and due times move on by them."""
         slack = self._slack
         late = ((((now - after) & TICKS) + _HALF) & TICKS) - _HALF + slack
         if late <= slack:  # just on time
@@ -261,7 +260,7 @@ class Handler:
             if late <= slack:
                 self._last_late = -1
                 return after
-        self._last_late = (fires + gap) & MASK
+        self._last_late = (fires + 1) & MASK
         self._late_was = late
         self._max_was = self.late_max
         self.late = (self.late + 1) & MASK

@@ -15,8 +15,8 @@ TICKS_HALF = const(0x10000000)
 # periodic timer never drifts), unless that takes more than this many ticks
 # per step on average ([1, 999]: 500): then its timer is armed once per
 # step (ONE_SHOT), each step timed from the fire before. A tick that only
-# counts down reads no clock: the fires that end a step are checked for
-# lateness (the output changes only there), each against the due time of
+# counts down reads no clock and is no fire: the ticks that end a step are
+# (the output changes only there), each checked against the due time of
 # its step's end.
 TICKS_PER_STEP = const(8)
 
@@ -78,18 +78,18 @@ class Pattern(Handler):
 
     def isr(self, _=None):
         """A tick of the periodic timer: most only count down. The tick
-        that ends a step is checked for lateness, against its step's end;
-        a step's level is its parity (even steps high: a round starts
+        that ends a step is a fire (``fires`` counts steps, as with a
+        timer armed per step), checked for lateness against its step's
+        end; a step's level is its parity (even steps high: a round starts
         high)."""
         left = self._left - 1
         if left:
             self._left = left
-            self.fires = (self.fires + 1) & MASK
             return
         i = self._next[self._index]
         after = self._late_after
         if not (self._clock() - after) & TICKS_HALF:  # late: rare
-            after = self._off_time(self._clock(), after, self._steps[i])
+            after = self._off_time(self._clock(), after)
         self.fires = (self.fires + 1) & MASK
         if not i:  # a round ended
             rounds = (self._rounds + 1) & MASK

@@ -57,7 +57,7 @@ def test_pattern_rearms_its_timer_from_the_callback_under_heap_lock():
 
 def test_a_pattern_on_ticks_plays_its_rounds():
     """[2, 3, 4] runs a 1 ms periodic timer (9 ticks a round) and ends
-    after its 2 rounds: 18 ticks, idle."""
+    after its 2 rounds: 6 steps (its fires), idle."""
     reg = Registry(Board('sim'))
     h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 3, 4],
                     'repeat': 2})
@@ -65,7 +65,7 @@ def test_a_pattern_on_ticks_plays_its_rounds():
     assert wait_until(lambda: not h.running or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['rounds'] == 2 and d['level'] == 0, d
-    assert h.fires == 18 and not h.timer.active, (h.fires, h.timer.active)
+    assert h.fires == 6 and not h.timer.active, (h.fires, h.timer.active)
     assert sim.line(5).level == 0
     reg.delete(h.id)
 
