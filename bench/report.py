@@ -439,7 +439,7 @@ def md_isr(r):
     run0 = vms[0][2] if vms else {}
     lines = ['### Interrupt cost, on every VM', '',
              'Each kind\'s ISR called directly (%s calls a run on the 64-bit '
-             'VM, enough for 50 clock steps where the clock is coarser; the '
+             'VM, enough for 100 clock steps where the clock is coarser; the '
              'fastest of %s runs, round robin with a hand-written toggle, no '
              'garbage collection during a run) on the same VM, timed with '
              'the VM\'s own `time.ticks_us`, as on a '

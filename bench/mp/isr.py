@@ -4,7 +4,7 @@ one ``BENCH {json}`` line.
 For each kind: a handler as the registry builds it, its ISR called directly
 N times a run, timed with the VM's own ``time.ticks_us`` (real time on
 every VM; the simulated board's virtual clock plays no part; N makes a
-baseline run last 50 ticks of that clock's resolution: 1 ms on the
+baseline run last 100 ticks of that clock's resolution: 1 ms on the
 WebAssembly port). The runs go round robin, REPS rounds, one run of each
 ISR and of the baseline a round, no garbage collection during a run:
 ``ns`` is the fastest run (the one a shared host's load disturbed least;
@@ -49,7 +49,7 @@ from app.registry import Registry  # noqa: E402
 from app.board.timerqueue import TimerQueue  # noqa: E402
 
 N = 2000  # at least; see calibrate()
-REPS = 25  # 7 where the clock is coarse
+REPS = 25  # 9 where the clock is coarse
 ON_TIME = 0x1FFFFFFF  # app.kinds.handler.TICKS
 QUEUE_PINS = [12, 13, 14, 15, 16, 17, 18, 19, 21]
 # name -> (body, how the pin is read: None, 'low' or 'alternating')
@@ -97,7 +97,7 @@ def once(fn, arg, fresh=None):
 
 def calibrate(toggle):
     """Set N and REPS for this VM's clock: the finest step ``ticks_us``
-    takes, and a baseline run 50 of those long."""
+    takes, and a baseline run 100 of those long."""
     global N, REPS
     step = None
     t = ticks_us()
@@ -111,9 +111,9 @@ def calibrate(toggle):
             seen += 1
     n, N = N, 1000
     per_call = max(1, once(toggle, None))  # ns
-    N = max(n, 50 * step * 1000 // per_call)
+    N = max(n, 100 * step * 1000 // per_call)
     if step > 10:
-        REPS = 7
+        REPS = 9
     return step
 
 
