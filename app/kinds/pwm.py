@@ -237,9 +237,8 @@ class Pwm(Handler):
         (allocation-free, small ints: positions at most 1000, products
         below 2**26), its duty looked up."""
         e = (self._clock() - self._t0) & TICKS
-        n = self._len
         self.fires = (self.fires + 1) & MASK
-        if e >= n:
+        if e >= self._len:
             self._fade_end()
             return
         self._duty(self._duty_of[self._from + (e * self._rate >> 16)])
