@@ -286,7 +286,9 @@ def main():
             h._pin_value = int  # reads 0, as the level it keeps
             h.level = 0
         elif name == 'edge_debounced':
-            clock = array("i", range(0, (N + 2) * 50000, 50000))
+            # ticks_us 50 ms apart, kept to 29 bits as the ISR's
+            # differences are (a value from 2**30 up is no small int)
+            clock = array('i', [i * 50000 & ON_TIME for i in range(N + 2)])
 
             def fresh(h=h, fresh=fresh, clock=clock):  # 50 ms apart
                 fresh()
