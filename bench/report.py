@@ -21,7 +21,7 @@ BUDGET_PER_BINDING = 1024
 BUDGET_PER_BINDING_TIMED = 512  # blink, pulse, pattern, sample
 TO_32BIT = 0.68  # 64-bit heap -> 32-bit, measured on this app (issue 18)
 BUDGET_P99_US = 2000
-BUDGET_STATIC_GZ = 14 * 1024  # 12 KB before the Schedule view, MQTT settings and new kinds
+BUDGET_STATIC_GZ = 16 * 1024  # 12 KB, then 14 KB: see tests/test_dashboard.py
 BUDGET_ISR_RATIO = 3.0  # a kind's interrupt vs a hand-written toggle
 BUDGET_ISR_PATTERN = 4.0  # a pattern's (issue #19)
 BUDGET_RATE_ERROR = 0.01
@@ -737,7 +737,7 @@ def summary(results):
                      '%s us' % lat_us(p99), p99 is not None and p99 < BUDGET_P99_US))
     d = results.get('dashboard')
     if isinstance(d, dict) and 'gz_bytes' in d:
-        rows.append(('dashboard assets ≤ 14 KB gzipped', '%d B' % d['gz_bytes'],
+        rows.append(('dashboard assets ≤ 16 KB gzipped', '%d B' % d['gz_bytes'],
                      0 < d['gz_bytes'] <= BUDGET_STATIC_GZ))
     lines = ['| budget | measured | met |', '|---|---:|---|']
     lines += ['| %s | %s | %s |' % (a, b, ok(c)) for a, b, c in rows]

@@ -3,7 +3,7 @@ from micropython import const
 from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC
-from app.kinds.pwm import STEP_MS, Pwm, perceived, position
+from app.kinds.pwm import STEP_MS, Pwm, perceived, position, report_duty
 
 # app.kinds.handler's MASK and TICKS, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
@@ -98,4 +98,4 @@ class Breathe(Pwm):
         return e
 
     def report(self, out):
-        out['duty'] = self.live_pm() / 10
+        report_duty(self, out)

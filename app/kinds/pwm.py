@@ -50,6 +50,31 @@ def position(h, pos):
     h.set_duty(h._table()[pos])
 
 
+class Tenths(float):
+    """A duty in % as JSON shows it: one decimal. MicroPython prints a
+    double to 16 digits, and no double near 64.6 prints as 64.6 (it reads
+    64.59999999999999); ``json.dumps`` prints a float subclass with its
+    ``__repr__``. A number like any float otherwise."""
+
+    def __repr__(self):
+        return '%.1f' % (self + 0.0)
+
+
+def tenths(pm):
+    """``pm`` (0.1 % steps) as a duty for an answer: 646 -> 64.6."""
+    return Tenths(pm / 10)
+
+
+def report_duty(h, out):
+    """``out``'s duty fields (``duty``, ``min``, ``max``) with one decimal,
+    and ``duty`` the live one: the PWM's own, read back and rounded to
+    0.1 % (``live_pm``)."""
+    for field in h.FIELDS:
+        if field[1] == 'duty':
+            out[field[0]] = tenths(round(out[field[0]] * 10))
+    out['duty'] = tenths(h.live_pm())
+
+
 class Pwm(Handler):
     """Drives ``machine.PWM`` at ``freq_hz`` and ``duty`` %. Changing
     ``duty`` (PATCH) while it runs fades from the live duty over
@@ -263,6 +288,6 @@ class Pwm(Handler):
         self.level = 0
 
     def report(self, out):
-        out['duty'] = self.live_pm() / 10
-        out['target_duty'] = self._target / 10
+        report_duty(self, out)
+        out['target_duty'] = tenths(self._target)
         out['fading'] = self._fading
