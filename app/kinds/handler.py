@@ -152,8 +152,12 @@ class Handler:
         raise NotImplementedError
 
     def isr(self, _=None):  # _: the timer
-        """The interrupt: the whole of it, allocation-free. Kinds write it
-        out in full; a timer kind's begins with the same on-time check::
+        """The interrupt, allocation-free. This one, for a kind that writes
+        only ``tick`` (docs/internals.md, "Adding a kind"): a periodic
+        timer's on-time check, the fire count, then ``tick()``. The kinds
+        here write theirs out in full, a call into a second Python
+        function costing more than the rest of a blink's work; each begins
+        with the same check::
 
             after = self._late_after  # its due time + _slack
             if not (self._clock() - after) & TICKS_HALF:  # late: rare
@@ -172,6 +176,17 @@ class Handler:
         and prints the exception (ports/rp2/machine_timer.c), esp32 prints
         it, and the simulated timer stops and keeps it in ``timer.error``,
         which ``sync`` turns into the binding's ``error``."""
+        if self._periodic:
+            after = self._late_after
+            if not (self._clock() - after) & TICKS_HALF:  # late: rare
+                after = self._off_time(self._clock(), after)
+            self._late_after = (after + self._period) & TICKS
+        self.fires = (self.fires + 1) & MASK
+        self.tick()
+
+    def tick(self):
+        """A kind's per-fire work under the default ``isr``
+        (allocation-free, interrupt context)."""
         raise NotImplementedError
 
     def _tick(self):
