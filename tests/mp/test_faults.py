@@ -187,7 +187,9 @@ def test_soft_callbacks_every_fire_delivered_or_counted():
         # a few more; and a period the busy timer thread skipped moves its
         # next fire off the beat, which may be told one period short
         periods = timer_fires + skipped
-        assert fires == timer_fires - lost, (h.id, seen)
+        # (a fire still in the 8-deep queue is neither delivered nor lost)
+        assert timer_fires - lost - 8 <= fires <= timer_fires - lost, (
+            h.id, seen)
         assert periods - 1 - skipped <= fires + missed \
             <= periods + 2 + periods // 10, (h.id, seen)
         assert h.error is None
