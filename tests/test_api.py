@@ -18,7 +18,7 @@ STATUS_KEYS = {'version', 'board', 'uptime_ms', 'mem_free', 'mem_alloc',
                'bindings', 'running', 'drops_total', 'missed_total', 'timers_free',
                'safe_mode', 'config_error'}
 BINDING_KEYS = {'id', 'kind', 'pin', 'running', 'level', 'stats', 'error'}
-STATS_KEYS = {'fires', 'missed', 'deferred', 'drops', 'late_max_us'}
+STATS_KEYS = {'fires', 'late', 'late_max_us', 'missed', 'deferred', 'drops'}
 FORM = {'Content-Type': 'application/x-www-form-urlencoded'}
 
 

@@ -80,7 +80,7 @@ class Breathe(Pwm):
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
         below 2000 * 2**16."""
-        e = (self._clock() - self._t0) & TICKS
+        e = (self._clock() - self._t0) & TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & MASK
         if e >= self._breath:  # the next breath (once per period_ms)
             e = self._next_breath(self._clock(), e)
@@ -88,7 +88,7 @@ class Breathe(Pwm):
             pos = self._from + (e * self._up >> 16)
         else:
             pos = self._back - (e * self._down >> 16)
-        self._duty(self._duty_of[pos])
+        self._duty(self._duty_of[pos])  # pyright: ignore
 
     def _next_breath(self, now, e):
         """A breath ended (or more, after a stall): the time into this one

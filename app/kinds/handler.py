@@ -178,7 +178,7 @@ class Handler:
         which ``sync`` turns into the binding's ``error``."""
         if self._periodic:
             after = self._late_after
-            if not (self._clock() - after) & TICKS_HALF:  # late: rare
+            if not (self._clock() - after) & TICKS_HALF:  # late: rare  # pyright: ignore
                 after = self._off_time(self._clock(), after)
             self._late_after = (after + self._period) & TICKS
         self.fires = (self.fires + 1) & MASK
@@ -230,7 +230,7 @@ class Handler:
         slack = SLACK_US * self._per_ms // 1000 or 1
         self._slack = slack = slack if slack < period >> 2 else period >> 2
         self._last_late = -1
-        self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS
+        self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS  # pyright: ignore
 
     def _rearm(self, mode, period_ms):
         """Timer.init with ``hard=`` where the port takes it (ISR-safe:
@@ -365,7 +365,7 @@ class Handler:
         if self.running and self._periodic:
             period = self._period
             slack = self._slack
-            overdue = signed(self._clock() - self._late_after) + slack
+            overdue = signed(self._clock() - self._late_after) + slack  # pyright: ignore
             if self._last_late == self.fires and overdue > slack:
                 was = self._late_was
                 if was >= period >> 1:  # a burst would have come at once

@@ -124,8 +124,8 @@ class Input(Handler):
             return
         self.level = level
         now = ticks_us()
-        if (now - self._last_us) & TICKS < self._debounce_us \
-                and self._too_soon():
+        if ((now - self._last_us) & TICKS < self._debounce_us  # pyright: ignore
+                and self._too_soon()):
             self.bounces = (self.bounces + 1) & MASK
             return
         self._last_us = now  # its ms time: the deferred work notes it
@@ -151,14 +151,14 @@ class Input(Handler):
     def _note(self, level):
         """Record the edge for the rules (interrupt context)."""
         ring = self._ring
-        bits = self._bits[level]
-        head = ring[RING_EVENTS]
+        bits = self._bits[level]  # pyright: ignore
+        head = ring[RING_EVENTS]  # pyright: ignore
         nxt = (head + 1) & (RING_EVENTS - 1)
-        if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost
+        if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost  # pyright: ignore
             self.drops = (self.drops + 1) & MASK
         else:
-            ring[head] = bits
-            ring[RING_EVENTS] = nxt
+            ring[head] = bits  # pyright: ignore
+            ring[RING_EVENTS] = nxt  # pyright: ignore
 
     def _too_soon(self):
         """The edge came within ``debounce_ms`` of the last accepted one by
@@ -167,7 +167,7 @@ class Input(Handler):
         (its low 29 bits: every ~9 min), which ``ticks_ms`` tells: the
         deferred work notes it after each accepted edge (while that work
         is queued, the edge was just now)."""
-        if self._last_us < 0:
+        if self._last_us < 0:  # pyright: ignore
             return False
         if self._pending:
             return True
@@ -179,7 +179,7 @@ class Input(Handler):
         edge's time is this work's (it runs after each accepted edge,
         within a scheduler pass)."""
         self._last_ms = ticks_ms()
-        if self._last_us < 0:
+        if self._last_us < 0:  # pyright: ignore
             self._last_us = 0  # an edge since the start
         if self._ring is not None:
             rules.run(self, self.act, self.rule_count())
@@ -194,8 +194,9 @@ class Input(Handler):
     def report(self, out):
         out['presses'] = self.presses()
         out['bounces'] = self.bounces
-        out['last_edge_ms'] = None if self._last_us < 0 else 0 \
-            if self._pending else ticks_diff(ticks_ms(), self._last_ms)
+        out['last_edge_ms'] = (None if self._last_us < 0  # pyright: ignore
+                               else 0 if self._pending
+                               else ticks_diff(ticks_ms(), self._last_ms))
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

@@ -124,7 +124,7 @@ class Pattern(Handler):
         self._pin_value(level)
         period = self._periods[i]
         self._period = period
-        self._late_after = ((now & TICKS) + period + self._slack) & TICKS
+        self._late_after = ((now & TICKS) + period + self._slack) & TICKS  # pyright: ignore
         if self._hard is None:
             self._timer_init(mode=ONE_SHOT, period=self._steps[i],
                              callback=self._isr)

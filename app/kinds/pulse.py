@@ -35,7 +35,7 @@ class Pulse(Handler):
 
     def isr(self, _=None):
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & TICKS_HALF:  # late: rare  # pyright: ignore
             self._off_time(self._clock(), after)
         self.fires = (self.fires + 1) & MASK
         idle = self.IDLE

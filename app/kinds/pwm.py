@@ -198,7 +198,7 @@ class Pwm(Handler):
                 self._duty = self._pwm.duty_u16
             else:  # the interrupt writes the port's units
                 self._shift = 6
-                self._duty = self._pwm.duty
+                self._duty = self._pwm.duty  # pyright: ignore
 
     def _table(self):
         """The duty at each position of a fade (0-1000), in the port's
@@ -210,7 +210,7 @@ class Pwm(Handler):
     def set_duty(self, u):
         """Set the duty ``u`` in the port's units."""
         self.level = 1 if u else 0
-        self._duty(u)
+        self._duty(u)  # pyright: ignore
 
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
@@ -221,7 +221,7 @@ class Pwm(Handler):
         interrupt keeps no copy)."""
         if self._pwm is None:
             return 0
-        u = self._duty() << self._shift
+        u = self._duty() << self._shift  # pyright: ignore
         return (u * 1000 + (_FULL >> 1)) // _FULL
 
     def begin(self):
@@ -261,12 +261,12 @@ class Pwm(Handler):
         """A fade's step: the position from the time since it began
         (allocation-free, small ints: positions at most 1000, products
         below 2**26), its duty looked up."""
-        e = (self._clock() - self._t0) & TICKS
+        e = (self._clock() - self._t0) & TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & MASK
         if e >= self._len:
             self._fade_end()
             return
-        self._duty(self._duty_of[self._from + (e * self._rate >> 16)])
+        self._duty(self._duty_of[self._from + (e * self._rate >> 16)])  # pyright: ignore
 
     def _fade_end(self):
         """Exactly at the target; the timer goes back (interrupt context)."""

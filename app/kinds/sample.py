@@ -90,7 +90,7 @@ class Sample(Handler):
             if nxt == ring[EVENTS + 1]:
                 self.drops = (self.drops + 1) & MASK
             else:
-                ring[head] = self._bits[level]
+                ring[head] = self._bits[level]  # pyright: ignore
                 ring[EVENTS] = nxt
         self.defer()
 
