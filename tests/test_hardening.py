@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from vm import ROOT, VM, make_flash, snapshot
+from vm import ROOT, VM, make_flash, raw_exchange, snapshot
 
 TOKEN = 'T0ken-for-tests_0123456789abcdef'
 AUTH = {'Authorization': 'Bearer ' + TOKEN}
@@ -78,17 +78,7 @@ def openapi(vm):
 
 def raw_http(vm, data, timeout=5.0):
     """Send raw bytes; return (status, headers, body bytes) of the reply."""
-    with socket.create_connection(('127.0.0.1', vm.port), timeout=timeout) as s:
-        s.sendall(data)
-        got = b''
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            got += chunk
+    got = raw_exchange(vm.port, data, timeout)
     head, _, body = got.partition(b'\r\n\r\n')
     lines = head.decode('latin-1').split('\r\n')
     status = int(lines[0].split()[1]) if lines[0] else 0

@@ -160,6 +160,23 @@ class VM:
         return self.request('DELETE', path, **kw)
 
 
+def raw_exchange(port, data, timeout=10.0):
+    """Send raw bytes to 127.0.0.1:``port``; the raw bytes of the reply,
+    read until the board closes (b'' for a close before any byte)."""
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b''.join(chunks)
+
+
 def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None,
                     flash=None):
     """Run a script on the VM with the repo's ``app`` package importable,
