@@ -275,16 +275,14 @@ def md_memory(m):
     b32, b64 = BEFORE['vm32'], BEFORE['vm64']
     proj = projected_min_kb(m)
     lines = md_heap32(m) + ['### Memory: both VMs', '',
-             'Every board is 32-bit: the 32-bit VM (MicroPython\'s '
-             'WebAssembly port) leads, the 64-bit unix port (objects and '
-             'pointers twice the size) follows. Both run bench/mp/memory.py '
-             'on the image\'s compiled .mpy files, as a board imports them. '
-             '"Before" is the code that loaded rarely used modules on demand '
-             'and dropped them again (retired), and had none of the clock, '
-             'schedules and MQTT hooks since added; now the core modules are '
-             'imported at boot and kept, and the optional kinds (pwm, breathe,'
-             ' edge, counter), the event stream and MQTT are imported when '
-             'first used and kept.', '',
+             'Both VMs run bench/mp/memory.py on the image\'s compiled .mpy '
+             'files, as a board imports them: the 32-bit VM (MicroPython\'s '
+             'WebAssembly port; it cannot give a smallest heap) and the 64-bit '
+             'unix port (objects and pointers twice the size). "Before" is the '
+             'code that loaded rarely used modules on demand and dropped them '
+             'again (retired before issue 18); now a module is imported when '
+             'the config or a request first needs it and kept (docs/internals.md'
+             ', Memory), and only the boot code is dropped.', '',
              '| figure | 32-bit | 64-bit | 32-bit before | 64-bit before |',
              '|---|---:|---:|---:|---:|']
     if 'error' in v32:
