@@ -4,11 +4,14 @@ emulating a phone, against pinwheel on the real MicroPython VM.
 One VM and one browser page for the whole module; the browser tests run in
 file order and build on each other (create -> edit -> stop -> delete), the
 way a person would use the page. Screenshots go to test-output/dashboard/,
-and the README's two pictures to docs/ (dashboard.png, dashboard-phone.png).
+the README's two pictures too (dashboard.png, dashboard-phone.png); with
+PINWHEEL_DOCS_SHOTS=1 they go to docs/, to take the README's pictures again
+(a plain test run leaves the tree as it was).
 """
 import gzip
 import http.client
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -26,7 +29,9 @@ BUDGET = 16 * 1024  # all dashboard assets together, gzipped as served (12 KB be
 # Settings view, the rejected config's editor, the event log and the About line:
 # see CHANGES.md)
 SHOTS = ROOT / 'test-output' / 'dashboard'
-DOCS = ROOT / 'docs'  # the README's pictures: dashboard.png, dashboard-phone.png
+# the README's pictures (dashboard.png, dashboard-phone.png): into docs/ only
+# when asked, so that a test run changes no file of the repo
+DOCS = ROOT / 'docs' if os.environ.get('PINWHEEL_DOCS_SHOTS') else SHOTS
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run']
