@@ -7,24 +7,15 @@ A restart is seen on a pattern: its "step" goes back to 0. Its first step
 lasts a second (the answer to the request that restarted it comes well
 within it), its second 100 s (nothing else moves it back meanwhile)."""
 import calendar
-import time
 
 import pytest
-from vm import VM, make_flash
+from vm import VM, make_flash, wait_for
 
 PATTERN = {'id': 'sos', 'kind': 'pattern', 'pin': 5,
            'steps_ms': [1000, 100000]}
 SWITCH = {'id': 'porch', 'kind': 'switch', 'pin': 4, 'start': False}
 
 
-def wait_for(fn, timeout=10):
-    """Poll until ``fn()`` is true (no fixed sleeps: the machine is shared)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
 
 
 def epoch(y, m, d, hh, mm, ss=0):

@@ -9,7 +9,7 @@ import json
 import time
 
 import pytest
-from vm import VM, make_flash, snapshot
+from vm import VM, make_flash, snapshot, wait_for
 
 EMPTY = {'board': 'auto', 'bindings': []}
 KINDS = ('blink', 'breathe', 'counter', 'edge', 'pattern', 'pulse', 'pwm', 'sample')
@@ -85,14 +85,6 @@ def rate(vm, binding_id, seconds=1.0):
     return (f1 - f0) / (t1 - t0)
 
 
-def wait_for(fn, timeout=5.0, step=0.05):
-    """Poll ``fn`` until it returns something truthy; return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(step)
 
 
 def board_pin(vm, pin):

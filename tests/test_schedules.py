@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from vm import VM, make_flash
+from vm import VM, make_flash, wait_for
 
 LED = {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 100,
        'start': False}
@@ -16,14 +16,6 @@ def epoch(y, m, d, hh, mm, ss=0):
     return calendar.timegm((y, m, d, hh, mm, ss, 0, 0, 0))
 
 
-def wait_for(fn, timeout=10):
-    """Poll until ``fn()`` is true (no fixed sleeps: the machine is shared)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(0.05)
-    return fn()
 
 
 def running(vm, binding_id='led'):

@@ -160,6 +160,18 @@ class VM:
         return self.request('DELETE', path, **kw)
 
 
+def wait_for(fn, timeout=10.0, step=0.05):
+    """Poll ``fn`` until it returns something truthy, at most ``timeout``
+    seconds (no fixed sleeps: the machine is shared); return its last
+    value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(step)
+
+
 def raw_exchange(port, data, timeout=10.0):
     """Send raw bytes to 127.0.0.1:``port``; the raw bytes of the reply,
     read until the board closes (b'' for a close before any byte)."""

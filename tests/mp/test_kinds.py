@@ -34,13 +34,6 @@ def refused(fn, *args):
     raise AssertionError('not refused: %r' % (args,))
 
 
-def wait_until(fn, ms=3000):
-    t0 = ticks_ms()
-    while not fn():
-        if time.ticks_diff(ticks_ms(), t0) > ms:
-            return False
-        sim.advance_ms(1)
-    return True
 
 
 # ------------------------------------------------- interrupts, heap locked
@@ -160,7 +153,7 @@ def test_burst_with_bounces_counts_100_with_debounce_and_400_without():
     ms = sim.burst(34, 100, 10, 10, 3)
     sim.burst(35, 100, 10, 10, 3)
     assert ms == 2000
-    assert wait_until(lambda: not sim.line(34).burst.busy()
+    assert unit.wait_until(lambda: not sim.line(34).burst.busy()
                       and not sim.line(35).burst.busy(), 20000)
     sim.advance_ms(5)
     a, b = slow.to_dict(), raw.to_dict()
@@ -179,7 +172,7 @@ def test_edge_presses_releases_and_last_edge():
     assert h.to_dict()['level'] == 0 and h.to_dict()['last_edge_ms'] is None
     sim.burst(32, 3, 20, 20, 2)
     # done, and its last edge seen (a busy host may run the IRQ a bit later)
-    assert wait_until(lambda: not sim.line(32).burst.busy()
+    assert unit.wait_until(lambda: not sim.line(32).burst.busy()
                       and h.to_dict()['level'] == 0, 5000), h.to_dict()
     d = h.to_dict()
     assert d['presses'] == 3, d
@@ -331,20 +324,20 @@ def test_a_press_toggles_the_relay_and_a_reed_switch_starts_a_blink():
                        {'when': 'release', 'do': 'stop',
                         'binding': 'warn'}]})
     sim.drive(14, 0)  # pressed
-    assert wait_until(lambda: relay.running, 200)
+    assert unit.wait_until(lambda: relay.running, 200)
     assert sim.line(4).level == 1
     sim.advance_ms(30)
     sim.drive(14, 1)  # let go: a release, no rule
     sim.advance_ms(30)
     sim.drive(14, 0)  # pressed again: toggled off
-    assert wait_until(lambda: not relay.running, 200)
+    assert unit.wait_until(lambda: not relay.running, 200)
     sim.drive(27, 0)  # the door closes (the magnet pulls the reed shut)
     sim.advance_ms(60)
     sim.drive(27, 1)  # opens
-    assert wait_until(lambda: blink.running, 200)
+    assert unit.wait_until(lambda: blink.running, 200)
     sim.advance_ms(60)
     sim.drive(27, 0)  # closes
-    assert wait_until(lambda: not blink.running, 200)
+    assert unit.wait_until(lambda: not blink.running, 200)
     assert all(h.error is None for h in reg.bindings), reg.specs()
     reg.replace_all([])
 
@@ -392,14 +385,14 @@ def test_count_rule_fires_once_per_run():
                 'on': [{'when': 'count>=10', 'do': 'pulse',
                         'binding': 'relay'}]})
     sim.burst(34, 9, 5, 5)
-    assert wait_until(lambda: not sim.line(34).burst.busy(), 3000)
+    assert unit.wait_until(lambda: not sim.line(34).burst.busy(), 3000)
     sim.advance_ms(5)
     assert not relay.running
     sim.burst(34, 5, 5, 5)
-    assert wait_until(lambda: relay.running, 3000)
+    assert unit.wait_until(lambda: relay.running, 3000)
     reg.stop('relay')
     sim.burst(34, 5, 5, 5)
-    assert wait_until(lambda: not sim.line(34).burst.busy(), 3000)
+    assert unit.wait_until(lambda: not sim.line(34).burst.busy(), 3000)
     sim.advance_ms(5)
     assert not relay.running  # once per run
     reg.replace_all([])
@@ -414,13 +407,13 @@ def test_counter_total_is_saved_every_n_minutes_and_on_stop():
     saved.clear()
     c.save_ms = 300  # minutes on a board
     sim.burst(34, 5, 5, 5)
-    assert wait_until(lambda: c.presses() == 5, 3000)
+    assert unit.wait_until(lambda: c.presses() == 5, 3000)
     sim.advance_ms(400)
     sim.burst(34, 1, 5, 5)
-    assert wait_until(lambda: saved, 3000)
+    assert unit.wait_until(lambda: saved, 3000)
     assert saved[-1][0]['total'] == 1006, saved
     sim.burst(34, 2, 5, 5)
-    assert wait_until(lambda: c.presses() == 8, 3000)
+    assert unit.wait_until(lambda: c.presses() == 8, 3000)
     reg.stop('meter')
     assert saved[-1][0]['total'] == 1008 and not saved[-1][0]['start']
     reg.start('meter')  # count starts again, the total goes on

@@ -37,15 +37,6 @@ def blink(pin=2, **kw):
     return body
 
 
-def wait_until(fn, ms=3000):
-    """Poll ``fn`` until it is true or ``ms`` pass (the machine is shared:
-    no fixed sleeps for the timer thread)."""
-    t0 = sim.ticks_ms()  # board time: virtual where the sim has no thread
-    while not fn():
-        if time.ticks_diff(sim.ticks_ms(), t0) > ms:
-            return False
-        sim.advance_ms(5)
-    return True
 
 
 def cleanup(reg):
@@ -181,13 +172,13 @@ def test_changes_are_reported_rejections_are_not():
 def test_reconfigure_keeps_running_state_and_stats():
     reg = registry()
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
-    assert wait_until(lambda: h.fires > 3), h.fires
+    assert unit.wait_until(lambda: h.fires > 3), h.fires
     fires = h.fires
     h2 = reg.update(h.id, {'period_ms': 3})
     assert h2.running and h2.params['period_ms'] == 3 and h2.fires >= fires
     assert reg.get(h.id) is h2 and len(reg.bindings) == 1
     assert reg.board.timers_free == reg.board.timers_total - 1  # same timer
-    assert wait_until(lambda: h2.fires > fires + 2), (h2.fires, fires)
+    assert unit.wait_until(lambda: h2.fires > fires + 2), (h2.fires, fires)
     assert not h.running  # the old object let go of the timer
     reg.stop(h.id)
     h3 = reg.update(h.id, {'period_ms': 5})
@@ -292,7 +283,7 @@ def test_only_running_bindings_hold_a_timer():
     # a pulse that ended on its own gives its timer back at the next change
     reg.stop('blink-3')
     pulse = reg.create({'kind': 'pulse', 'pin': 15, 'duration_ms': 5})
-    assert wait_until(lambda: not pulse.running)
+    assert unit.wait_until(lambda: not pulse.running)
     reg.start('blink-1')
     assert pulse.timer is None and reg.get('blink-1').running
     e = refused(reg, reg.replace_all, [blink(pin=p, start=True)
@@ -463,11 +454,11 @@ def test_sample_on_the_real_timer_sees_driven_levels():
     reg = registry()
     sim.drive(39, 1)
     h = reg.create({'kind': 'sample', 'pin': 39, 'period_ms': 2, 'window': 8})
-    assert wait_until(lambda: h.to_dict()['high_count'] == 8), h.to_dict()
+    assert unit.wait_until(lambda: h.to_dict()['high_count'] == 8), h.to_dict()
     d = h.to_dict()
     assert d['samples'] == [1] * 8 and d['high_count'] == 8, d
     sim.drive(39, 0)
-    assert wait_until(lambda: h.to_dict()['high_count'] == 0), h.to_dict()
+    assert unit.wait_until(lambda: h.to_dict()['high_count'] == 0), h.to_dict()
     d = h.to_dict()
     assert d['samples'] == [0] * 8 and d['edges'] == 1, d
     sim.drive(39, 0)
@@ -516,7 +507,7 @@ def test_pulse_start_while_running_retriggers():
 def test_blink_fires_schedule_nothing():
     reg = registry()
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
-    assert wait_until(lambda: h.fires > 20)
+    assert unit.wait_until(lambda: h.fires > 20)
     reg.stop(h.id)
     d = h.to_dict()['stats']
     assert d['deferred'] == 0 and d['drops'] == 0, d
@@ -526,7 +517,7 @@ def test_blink_fires_schedule_nothing():
 def test_delete_frees_pin_and_timer():
     reg = registry(virtual_timers=1)
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
-    assert wait_until(lambda: h.fires > 2)
+    assert unit.wait_until(lambda: h.fires > 2)
     timer = h.timer
     reg.delete(h.id)
     fires = h.fires
@@ -625,7 +616,7 @@ def test_every_verb_means_one_thing_on_every_kind():
 def test_a_pulse_that_ended_is_started_by_on_and_its_timer_freed_by_off():
     reg = registry(virtual_timers=1)
     p = reg.create({'kind': 'pulse', 'pin': 4, 'duration_ms': 5})
-    assert wait_until(lambda: not p.running)
+    assert unit.wait_until(lambda: not p.running)
     assert p.timer is not None  # given back at the next change
     reg.do('off', p.id)
     assert p.timer is None and reg.board.timers_free == 1

@@ -13,15 +13,6 @@ from app.registry import Registry
 from fakes import Store, request
 
 
-def wait_until(fn, ms=3000):
-    """Let board time pass until ``fn()`` holds (real time is bounded by
-    ``ms`` on the timer thread: the machine is shared)."""
-    t0 = sim.ticks_ms()
-    while not fn():
-        if time.ticks_diff(sim.ticks_ms(), t0) > ms:
-            return False
-        sim.advance_ms(1)
-    return True
 
 
 def lock_is_free():
@@ -48,7 +39,7 @@ def test_pattern_rearms_its_timer_from_the_callback_under_heap_lock():
     reg = Registry(Board('sim'))
     h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [1, 30]})
     assert h._tick_ms == 0  # 31 ticks of 1 ms for 2 steps: armed per step
-    assert wait_until(lambda: h.fires >= 6 or h.error is not None)
+    assert unit.wait_until(lambda: h.fires >= 6 or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['running'], d
     assert h.timer.error is None, h.timer.error
@@ -62,7 +53,7 @@ def test_a_pattern_on_ticks_plays_its_rounds():
     h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 3, 4],
                     'repeat': 2})
     assert h._tick_ms == 1
-    assert wait_until(lambda: not h.running or h.error is not None)
+    assert unit.wait_until(lambda: not h.running or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['rounds'] == 2 and d['level'] == 0, d
     assert h.fires == 6 and not h.timer.active, (h.fires, h.timer.active)
@@ -80,7 +71,7 @@ def paused(h, periods):
     interrupts off would); returns (fires held, ms paused). Released by the
     caller."""
     timer = h.timer
-    assert wait_until(lambda: h.fires >= 2)
+    assert unit.wait_until(lambda: h.fires >= 2)
     t0 = sim.ticks_ms()
     sim.pause()
     sim.advance_ms(periods * PERIOD + PERIOD // 4)
@@ -170,10 +161,10 @@ def test_hard_is_accepted_and_ignored():
         seen[0] += 1
     t = sim.Timer(-1)
     t.init(mode=sim.Timer.PERIODIC, period=1, callback=cb, hard=False)
-    assert wait_until(lambda: seen[0] >= 3)
+    assert unit.wait_until(lambda: seen[0] >= 3)
     t.init(period=1, callback=cb)  # mode defaults to PERIODIC, no hard
     n = seen[0]
-    assert wait_until(lambda: seen[0] >= n + 3)
+    assert unit.wait_until(lambda: seen[0] >= n + 3)
     t.deinit()
 
 
@@ -273,7 +264,7 @@ def test_soft_fires_compete_for_the_queue_and_the_lost_are_counted():
             t = sim.Timer(-1)
             t.init(period=1, callback=cbs[i])
             timers.append(t)
-        seen['waited'] = wait_until(
+        seen['waited'] = unit.wait_until(
             lambda: sum(t.fires for t in timers) >= 4 * n)
         seen['ran'] = sum(ran)
         for i in range(n):  # no more fires; what is queued stays queued
@@ -282,9 +273,9 @@ def test_soft_fires_compete_for_the_queue_and_the_lost_are_counted():
     sim.SOFT = True
     try:
         micropython.schedule(while_busy, 0)
-        assert wait_until(lambda: 'ran' in seen)
+        assert unit.wait_until(lambda: 'ran' in seen)
         assert seen['waited'] and seen['ran'] == 0, seen
-        assert wait_until(lambda: not any(t._queued for t in timers))
+        assert unit.wait_until(lambda: not any(t._queued for t in timers))
     finally:
         sim.SOFT = False
     lost = [t.lost for t in timers]
@@ -304,7 +295,7 @@ def test_soft_callbacks_run_with_the_heap_locked():
     sim.SOFT = True
     try:
         t.init(period=1, callback=allocates)
-        assert wait_until(lambda: t.error is not None)
+        assert unit.wait_until(lambda: t.error is not None)
     finally:
         sim.SOFT = False
     assert isinstance(t.error, MemoryError), repr(t.error)
@@ -322,14 +313,14 @@ def test_deinit_drops_queued_soft_fires():
 
     def while_busy(_):
         t.init(period=1, callback=cb)
-        wait_until(lambda: t._queued > 0)
+        unit.wait_until(lambda: t._queued > 0)
         seen['queued'] = t._queued
         t.deinit()
 
     sim.SOFT = True
     try:
         micropython.schedule(while_busy, 0)
-        assert wait_until(lambda: 'queued' in seen)
+        assert unit.wait_until(lambda: 'queued' in seen)
         sim.advance_ms(5)
     finally:
         sim.SOFT = False

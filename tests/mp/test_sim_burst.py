@@ -2,26 +2,18 @@
 button (edge: falling) idles high and is pressed low, a pulled-down one the
 other way round; a burst of N is N presses, and the line is left idle as it
 was (undriven, or driven where a test put it)."""
-import time
 import unit
 from app import sim
-from app.board.board import Board, ticks_ms
+from app.board.board import Board
 from app.registry import Registry
 
 
-def wait_until(fn, ms=5000):
-    t0 = ticks_ms()
-    while not fn():
-        if time.ticks_diff(ticks_ms(), t0) > ms:
-            return False
-        sim.advance_ms(1)
-    return True
 
 
 def done(pin, h=None, level=None):
     """The burst on ``pin`` has ended (and ``h`` has seen its last edge)."""
-    return wait_until(lambda: not sim.line(pin).burst.busy() and (
-        h is None or h.to_dict()['level'] == level))
+    return unit.wait_until(lambda: not sim.line(pin).burst.busy() and (
+        h is None or h.to_dict()['level'] == level), 5000)
 
 
 def release(pin):
@@ -97,7 +89,7 @@ def test_a_burst_replaced_midway_keeps_the_idle_level():
     h = reg.create({'kind': 'edge', 'pin': 25, 'pull': 'up',
                     'edge': 'falling', 'debounce_ms': 0})
     sim.burst(25, 50, 20, 20)
-    assert wait_until(lambda: h.to_dict()['presses'] >= 2)
+    assert unit.wait_until(lambda: h.to_dict()['presses'] >= 2, 5000)
     sim.burst(25, 2, 10, 10)  # replaces it, maybe mid-press
     assert done(25, h, 1), h.to_dict()
     assert sim.line(25).driven == -1 and sim.line(25).level == 1

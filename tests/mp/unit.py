@@ -13,6 +13,20 @@ from app.sim import install
 install()  # the simulated board is the tests' machine, as app.main makes it
 
 
+def wait_until(fn, ms=3000):
+    """Let board time pass until ``fn()`` holds, at most ``ms`` of it
+    (virtual where the simulator has no thread; real time on the timer
+    thread, bounded: the machine is shared, no fixed sleeps)."""
+    from time import ticks_diff
+    from app import sim
+    t0 = sim.ticks_ms()
+    while not fn():
+        if ticks_diff(sim.ticks_ms(), t0) > ms:
+            return False
+        sim.advance_ms(1)
+    return True
+
+
 def main(scope):
     names = sorted(k for k in scope if k.startswith('test_'))
     only = [a for a in sys.argv[1:] if not a.startswith('-')]
