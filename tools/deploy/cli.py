@@ -108,7 +108,7 @@ def deploy(args):
         else:  # a private dir: a concurrent `make image` cannot race us
             image = Path(tempfile.mkdtemp(prefix='pinwheel-image-'))
             cleanup.append(image)
-            sizes = build(image)
+            sizes = build(image, lines=args.lines)
         print('image: %d files, %s' % (len(sizes), fmt_bytes(sum(sizes.values()))))
         info = board.probe(list(ROOT_FILES) + [MANIFEST, VERSION,
                                                SLOT_FLAG],
@@ -233,6 +233,9 @@ def parser():
     ap.add_argument('--trial-s', type=int, default=60,
                     help='with --ota: seconds the new image has to serve '
                          'before the board rolls back (default 60)')
+    ap.add_argument('--lines', action='store_true',
+                    help='keep line numbers in the bytecode, for tracebacks '
+                         'that say where (costs ~4 KB of the board\'s heap)')
     ap.add_argument('--sim-flash', metavar='DIR',
                     help='install the image into a local flash dir for the '
                          'unix port (make run)')
@@ -249,7 +252,7 @@ def main(argv=None):
                 print('deploy: error: %s' % e, file=sys.stderr)
                 return 1
         image = Path(args.build_only or ROOT / 'build' / 'image')
-        sizes = build(image, sim=bool(args.sim_flash))
+        sizes = build(image, sim=bool(args.sim_flash), lines=args.lines)
         print('image: %d files, %d bytes' % (len(sizes), sum(sizes.values())))
         if args.sim_flash:
             sync_local(image, args.sim_flash, args.config)
