@@ -44,56 +44,18 @@ class Board:
         with no pins, for safe mode (never a guessed pin map). ``facts``:
         ``(port, build, machine)`` instead of the running firmware's."""
         from app.board import profiles  # its table: boot only, dropped below
+        if SIM and facts is None and name == 'auto':
+            name = 'sim'  # the simulated board runs its own profile
         try:
-            self._load(profiles, name, virtual_timers, safe, facts)
-            self._pool(virtual_timers, shared_timers)
+            facts = facts or firmware()
+            profile, hard, soft = profiles.resolve(
+                name, safe, facts, SIM, sys.implementation.version)
+            self._pool(virtual_timers, shared_timers, profile['timers'])
         finally:
             drop_profiles()
-
-    def _load(self, profiles, name, virtual_timers, safe, facts):
-        port, build, machine = facts or firmware()
-        if name == 'auto' or (name == port and profiles.find(name) is None):
-            # a port's name ("rp2", as configs before variants said): its
-            # variant is what the firmware says
-            name = 'sim' if SIM and not facts else profiles.detect(
-                port, build, machine)
-        profile = profiles.load(name) if name is not None else None
-        problem = None
-        if name is None:
-            known = profiles.port_names(port)
-            problem = (
-                'pinwheel has no profile for this %s board (firmware build '
-                '"%s", machine "%s"), so it runs in safe mode with no pins: '
-                'if its pins are those of a board pinwheel knows, set "board"'
-                ' in config.json to that name (%s; see docs/boards.md) and '
-                'reset it' % (port, build, machine, ', '.join(known))
-                if known else
-                'pinwheel has no profile for the "%s" port (machine "%s"); '
-                'boards it knows: %s' % (port, machine, ', '.join(
-                    n for n in profiles.NAMES if n != 'sim')))
-        elif profile is None:
-            problem = 'unknown board "%s"; use one of: auto, %s' % (
-                name, ', '.join(profiles.NAMES))
-        elif not SIM and profile['port'] != port:
-            problem = ('board "%s" is a %s board, but this one runs %s: use '
-                       '"auto" or one of: %s' % (
-                           name, profile['port'], port,
-                           ', '.join(profiles.port_names(port))))
-        if problem and not safe:
-            raise ValueError(problem)
-        if problem or profile is None:  # safe mode: no pins, nothing to guess
-            profile = {'name': 'unknown', 'port': port, 'pins': {},
-                       'reserved': {}, 'led': None, 'timers': None,
-                       'min_period_ms': 1, 'pwm': None, 'callbacks': {}}
-            hard, soft = None, False
-        elif SIM:  # the simulated Timer runs whatever profile is loaded
-            hard, soft = profiles.callbacks(profiles.find('sim'), (0, 0, 0))
-        else:
-            hard, soft = profiles.callbacks(profile,
-                                            sys.implementation.version)
         self.name = profile['name']
         self.port = profile['port']
-        self.firmware = {'build': build, 'machine': machine,
+        self.firmware = {'build': facts[1], 'machine': facts[2],
                          'version': '.'.join(
                              str(v) for v in sys.implementation.version[:3])}
         self.sim = SIM
@@ -108,11 +70,11 @@ class Board:
         self.irq_hard = profile['callbacks'].get('pin_hard')
         # (lowest Hz, highest Hz, rp2-style slices) or None: no PWM
         self.pwm = profile.get('pwm') if PWM is not None else None
-        self._hardware = profile['timers']
 
-    def _pool(self, virtual_timers, shared_timers):
-        ids = self._hardware or (-1,) * virtual_timers
-        self._virtual = not self._hardware
+    def _pool(self, virtual_timers, shared_timers, hardware):
+        self._hardware = hardware
+        ids = hardware or (-1,) * virtual_timers
+        self._virtual = not hardware
         # A hardware pool keeps its last timer for a queue that more
         # bindings share (app.board.timerqueue); virtual timers are a queue in
         # the firmware already (rp2's soft timers, esp8266's os timers).

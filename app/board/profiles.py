@@ -291,3 +291,51 @@ def load(name):
     out['pins'] = pins
     out['reserved'] = reserved
     return out
+
+
+def resolve(name, safe, facts, sim, version):
+    """What ``app.board.board.Board`` is built from: ``(profile, timer_hard,
+    soft_callbacks)`` for the board ``name`` (or ``'auto'``) on the firmware
+    ``facts`` (``(port, build, machine)``) and ``version``. ValueError names
+    what is wrong and what to set; with ``safe`` an unknown board gets a
+    profile with no pins (safe mode: never a guessed pin map). ``sim``: the
+    simulated board, which runs any profile (``'auto'`` is its own
+    profile there, ``app.board.board.Board`` says so). Boot code, dropped with this
+    module: its messages cost a board no heap once it runs."""
+    port, build, machine = facts
+    if name == 'auto' or (name == port and find(name) is None):
+        # a port's name ("rp2", as configs before variants said): its
+        # variant is what the firmware says
+        name = detect(port, build, machine)
+    profile = load(name) if name is not None else None
+    problem = None
+    if name is None:
+        known = port_names(port)
+        problem = (
+            'pinwheel has no profile for this %s board (firmware build '
+            '"%s", machine "%s"), so it runs in safe mode with no pins: '
+            'if its pins are those of a board pinwheel knows, set "board"'
+            ' in config.json to that name (%s; see docs/boards.md) and '
+            'reset it' % (port, build, machine, ', '.join(known))
+            if known else
+            'pinwheel has no profile for the "%s" port (machine "%s"); '
+            'boards it knows: %s' % (port, machine, ', '.join(
+                n for n in NAMES if n != 'sim')))
+    elif profile is None:
+        problem = 'unknown board "%s"; use one of: auto, %s' % (
+            name, ', '.join(NAMES))
+    elif not sim and profile['port'] != port:
+        problem = ('board "%s" is a %s board, but this one runs %s: use '
+                   '"auto" or one of: %s' % (
+                       name, profile['port'], port,
+                       ', '.join(port_names(port))))
+    if problem and not safe:
+        raise ValueError(problem)
+    if problem or profile is None:  # safe mode: no pins, nothing to guess
+        return ({'name': 'unknown', 'port': port, 'pins': {},
+                 'reserved': {}, 'led': None, 'timers': None,
+                 'min_period_ms': 1, 'pwm': None, 'callbacks': {}},
+                None, False)
+    if sim:  # the simulated Timer runs whatever profile is loaded
+        return (profile,) + callbacks(find('sim'), (0, 0, 0))
+    return (profile,) + callbacks(profile, version)
