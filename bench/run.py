@@ -526,6 +526,19 @@ def min_heap_bare():
         BARE_SEQUENCE, kb, settle=0))
 
 
+def boot_heap():
+    """Heap after boot() + build_app() (bench/mp/boot_heap.py), default
+    config, on one flash dir booted twice: ``first``, the first boot after
+    a deploy (config.json checked in full), and ``saved``, every later boot
+    (the config as the board saved it, built without the checks)."""
+    path = flash('boot-heap', scripts=['boot_heap.py'])
+    first = in_vm('boot_heap.py', path)
+    saved = in_vm('boot_heap.py', path)
+    return {'first': first['boot'], 'saved': saved['boot'],
+            'modules_first': first['modules'],
+            'modules_saved': saved['modules']}
+
+
 def memory(opts):
     """The same in-VM figures on both VMs (bench/mp/memory.py), then the
     64-bit port's smallest heap and live heap while serving over sockets
@@ -543,10 +556,12 @@ def memory(opts):
     out['min_heap'] = min_heap_pinwheel(dashboard)
     out['min_heap_everything'] = min_heap_everything(dashboard)
     out['min_heap_bare'] = min_heap_bare()
+    out['boot_heap'] = boot_heap()
     if UNIX32:  # the same on a 32-bit build of the unix port
         out['unix32'] = on_vm(UNIX32, lambda: {
             'version': vm_version(),
             'memory': in_vm('memory.py', flash('mem-u32')),
+            'boot_heap': boot_heap(),
             'min_heap': min_heap_pinwheel(dashboard),
             'min_heap_everything': min_heap_everything(dashboard),
             'min_heap_bare': min_heap_bare()})
