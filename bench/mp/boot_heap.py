@@ -7,7 +7,8 @@ bench/run.py runs it twice on one flash dir: the first boot after a deploy
 checks config.json in full (``app.startup``); it leaves pins.json saying
 which image and board checked it, so the second boot, like every later one
 of a board whose config it saved itself, builds the bindings without the
-checks (docs/internals.md, Boot). The figure includes the simulated board
+checks (docs/internals.md, Boot). As on a board, the event log holds the
+Wi-Fi line. The figure includes the simulated board
 (``app.sim``: the unix port's ``machine``), which bench/mp/memory.py
 measures on its own (``sim``).
 """
@@ -21,6 +22,10 @@ from app.main import boot, build_app  # noqa: E402  (installs the simulator)
 
 registry, store = boot('config.json')
 app = build_app(registry, store)
+# a board joins Wi-Fi at boot and notes it (app.board.net): the event log's
+# ring is made by its first note; the unix port has no Wi-Fi to join
+from app import log  # noqa: E402
+log.note('wifi: joined "bench", IP 10.0.0.2')
 gc.collect()
 gc.collect()
 print('BENCH ' + json.dumps({
