@@ -37,6 +37,7 @@ class Input(Handler):
     """A pin interrupt with debounce, presses, bounces and rules."""
     OUTPUT = False
     TIMER = False  # pin interrupts only
+    KEEP_PIN = True  # for Pin.irq
     FIELDS = (('pull', 'pull', None, None,
                'internal pull resistor: up, down or none'),
               ('edge', _EDGES, 'rising', None,
@@ -51,7 +52,6 @@ class Input(Handler):
     def __init__(self, board, binding_id, pin_id, params):
         Handler.__init__(self, board, binding_id, pin_id, params)
         self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
-        self._isr = None  # no timer: no timer interrupt
 
     def setup(self):
         params = self.params

@@ -24,7 +24,10 @@ class Pulse(Handler):
         return 1 - params['active_level']
 
     def setup(self):
-        self.IDLE = self.idle_level(self.params)
+        # heap per binding: the usual active-high pulse keeps the class's
+        # IDLE (0) and adds no attribute
+        if self.params['active_level'] == 0:
+            self.IDLE = 1
 
     def longest_ms(self, params):
         return params['duration_ms']

@@ -26,6 +26,7 @@ class Sample(Handler):
     one). The readings are rebuilt from the edges and the fire count when
     they are read."""
     KIND = 'sample'
+    _periodic = True  # fires are due every period: missed ones count
     OUTPUT = False
     FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
               ('window', (1, 256), 32, 'readings',

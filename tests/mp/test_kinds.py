@@ -59,7 +59,7 @@ def test_edge_isr_heap_locked_at_the_extremes():
         for level in (1, 0, 1, 1, 0):
             set_level(32, level)
             err = unit.call_locked(h._edge, h.pin, 1)
-            assert err is None and h._fault is None, (kind, err, h._fault)
+            assert err is None and h.error is None, (kind, err, h.error)
         # one press (MASK + 1 wraps to 0), then 4 bounces: 3 edges within
         # 1000 ms and a repeated level (MASK + 4 wraps to 3)
         assert h.presses() == 1 and h.fires == 4, (h.presses(), h.fires)
@@ -69,7 +69,7 @@ def test_edge_isr_heap_locked_at_the_extremes():
         while i < EVENTS + 4:
             set_level(32, i & 1)
             err = unit.call_locked(h._edge, h.pin, 1)
-            assert err is None and h._fault is None, (kind, err)
+            assert err is None and h.error is None, (kind, err)
             h._last_ms = time.ticks_add(ticks_ms(), -5000)
             i += 1
         assert h.drops > 0  # the ring was full: those edges are lost
@@ -86,14 +86,14 @@ def test_sample_with_rules_isr_heap_locked():
                     'window': 256, 'pull': 'up',
                     'on': [{'when': 'press', 'do': 'pulse',
                             'binding': 'relay'}]})
-    h._timer_deinit()
+    h.timer.deinit()
     h.edges = h.drops = MASK
     h._pending = 1
     i = 0
     while i < EVENTS + 4:
         set_level(33, i & 1)
         err = unit.call_locked(h._isr, h.timer, 1)
-        assert err is None and h._fault is None, (err, h._fault)
+        assert err is None and h.error is None, (err, h.error)
         i += 1
     assert h.drops > 0
     h._pending = 0
@@ -108,10 +108,10 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
                         'freq_hz': 40000000})
         h = reg.update('led', {'duty': 100})
         assert h.timer is not None and h._fading
-        h._timer_deinit()
+        h.timer.deinit()
         h.fires = h.missed = MASK
         err = unit.call_locked(h._isr, h.timer, 300)
-        assert err is None and h._fault is None, (curve, err, h._fault)
+        assert err is None and h.error is None, (curve, err, h.error)
         h._t0 = time.ticks_add(ticks_ms(), -30000)  # half way
         assert unit.call_locked(h._isr, h.timer, 1) is None
         assert 0 < h.live_pm() < 1000, h.live_pm()
@@ -121,12 +121,12 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
         reg.delete('led')
         b = reg.create({'id': 'b', 'kind': 'breathe', 'pin': 2, 'min': 0.1,
                         'max': 100, 'period_ms': 120000, 'curve': curve})
-        b._timer_deinit()
+        b.timer.deinit()
         b.fires = MASK
         err = unit.call_locked(b._isr, b.timer, 300)
-        assert err is None and b._fault is None, (curve, err, b._fault)
+        assert err is None and b.error is None, (curve, err, b.error)
         b._t0 = time.ticks_add(ticks_ms(), -DAY)  # a stalled timer
-        assert unit.call_locked(b._isr, b.timer, 1) is None and b._fault is None
+        assert unit.call_locked(b._isr, b.timer, 1) is None and b.error is None
         reg.delete('b')
 
 
