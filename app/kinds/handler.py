@@ -62,12 +62,6 @@ PERIODIC = Timer.PERIODIC
 ONE_SHOT = Timer.ONE_SHOT
 
 
-def signed(ticks):
-    """A difference of two clock readings (or ``TICKS`` values) as a signed
-    number in +-2**28 (masked first: no intermediate reaches 2**30)."""
-    return (((ticks & TICKS) + TICKS_HALF) & TICKS) - TICKS_HALF
-
-
 def run_deferred(h):
     """The deferred work of binding ``h`` after an interrupt (scheduled
     context, may allocate): ``defer`` queues this function with the
@@ -125,8 +119,10 @@ class Handler:
             self.power_on = power_on
         self.params = params
         self._hard = board.timer_hard
-        pin = board.pin(pin_id, self.OUTPUT, params.get('pull'),
-                        self.idle_level(params))
+        idle = self.idle_level(params)
+        if idle != self.IDLE:  # else the class's (heap per binding)
+            self.IDLE = idle
+        pin = board.pin(pin_id, self.OUTPUT, params.get('pull'), idle)
         if self.KEEP_PIN:
             self.pin = pin
         self.level = 0  # software copy: outputs are never read back
@@ -157,8 +153,9 @@ class Handler:
 
     def idle_level(self, params):
         """The level of the output while stopped (and from the moment the
-        pin is made an output: boot never shows it another)."""
-        return self.IDLE
+        pin is made an output: boot never shows it another): a kind with an
+        ``active_level`` idles at the other one."""
+        return 1 - params.get('active_level', 1 - self.IDLE)
 
     @classmethod
     def timer_for(cls, params, old) -> bool:
@@ -181,10 +178,6 @@ class Handler:
 
     def setup(self):
         """Allocate what the ISR touches (buffers, constants)."""
-
-    def _tick(self):
-        """One fire's work, called by hand (tests); a pattern's is a step."""
-        self._isr(None)
 
     def report(self, out):
         """Add kind-specific live state to the dict ``out``."""
@@ -300,6 +293,11 @@ class Handler:
         """Deferred work after an interrupt (runs in scheduled context, may
         allocate). Kinds override it; the base has none."""
 
+    def act(self, do, target, source):
+        """What a rule or a kind's deferred work does to a binding: the
+        registry's ``act``, which ``Registry._wire`` sets on a binding with
+        rules or ``ACTS``."""
+
     def fail(self, exc, where):
         """Stop this binding and record why (in ``error`` and the event
         log); never raises. Main program or deferred work only."""
@@ -333,7 +331,9 @@ class Handler:
         if self.running and self._periodic:
             period = self._period
             slack = self._slack
-            overdue = signed(self._clock() - self._late_after) + slack  # pyright: ignore
+            # the time since the next fire was due, signed (+-2**28)
+            overdue = ((((self._clock() - self._late_after) & TICKS)  # pyright: ignore
+                        + TICKS_HALF) & TICKS) - TICKS_HALF + slack
             if self._last_late == self.fires and overdue > slack:
                 was = self._late_was
                 if was >= period >> 1:  # a burst would have come at once

@@ -161,12 +161,6 @@ class Pattern(Handler):
         self.running = False
         self.defer()
 
-    def _tick(self):
-        """One step, by hand (tests)."""
-        if self._periodic:  # on ticks: this one ends the step
-            self._left = 1
-        self._isr(None)
-
     def report(self, out):
         out['step'] = self._index
         out['rounds'] = self._rounds

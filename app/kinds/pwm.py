@@ -174,9 +174,6 @@ class Pwm(Handler):
         if not self._fading and self.timer is not None:
             self.act('release', None, self)
 
-    def act(self, do, target, source):
-        """The registry's ``act`` (``Registry._wire`` sets it)."""
-
     def _open(self):
         """The PWM object (main program)."""
         if self._pwm is None:

@@ -152,7 +152,14 @@ def run(h, act, count=None):
                 act(rule['do'], rule['binding'], h)
 
 
+def event_bits(press):
+    """The bits the interrupt records for a falling (index 0) and a rising
+    (1) edge, ``press`` the edges that are presses (RISING, FALLING or
+    both)."""
+    return bytes(bits | (PRESS if bits & press else RELEASE)
+                 for bits in (FALLING, RISING))
+
+
 def reset(ring):
     """Empty ``ring`` and re-arm its ``count>=N`` rules (a start)."""
-    if ring is not None:
-        ring[EVENTS] = ring[EVENTS + 1] = ring[EVENTS + 2] = 0
+    ring[EVENTS] = ring[EVENTS + 1] = ring[EVENTS + 2] = 0

@@ -72,7 +72,7 @@ def _check(body):
     kind = body['kind']
     h = make(body)
     # the raw per-interrupt work: any allocation would raise MemoryError
-    err = unit.call_locked(lambda _: h._tick(), None, 1)
+    err = unit.call_locked(lambda _: unit.fire(h), None, 1)
     assert err is None and h.error is None, '%s tick: %r %r' % (
         kind, err, h.error)
     h.start()
@@ -127,7 +127,9 @@ def test_each_kind_module_folds_the_same_constants():
         assert mod.MASK == handler.MASK and mod.TICKS == handler.TICKS, mod
         if hasattr(mod, 'TICKS_HALF'):
             assert mod.TICKS_HALF == handler.TICKS_HALF, mod
-    assert inputs.RING_EVENTS == rules.EVENTS
+    for mod in (inputs, sample):
+        assert mod.RING_EVENTS == rules.EVENTS, mod
+    assert (inputs.RISING, inputs.FALLING) == (rules.RISING, rules.FALLING)
 
 
 def test_counters_wrap_inside_small_int_range():
@@ -278,7 +280,7 @@ def test_a_pattern_played_forever_never_counts_round_0():
         h._rounds = MASK
         seen = []
         for _ in range(4):  # two rounds of two steps
-            assert unit.call_locked(lambda _: h._tick(), None, 1) is None
+            assert unit.call_locked(lambda _: unit.fire(h), None, 1) is None
             seen.append(h._rounds)
         assert seen == [MASK, 1 << 29, 1 << 29, 1], (steps, seen)
         assert h.running and h.error is None, steps
@@ -342,7 +344,7 @@ def test_allocating_tick_is_caught_under_heap_lock():
         reg = Registry(Board('sim'))
         h = reg.create({'kind': 'leaky', 'pin': 2, 'period_ms': 1000,
                         'start': False})
-        err = unit.call_locked(lambda _: h._tick(), None, 1)
+        err = unit.call_locked(lambda _: unit.fire(h), None, 1)
         assert isinstance(err, MemoryError), repr(err)
     finally:
         del KINDS['leaky']

@@ -411,7 +411,7 @@ def sampler(window):
 def feed(h, levels):
     for level in levels:
         sim.drive(36, level)
-        h._tick()
+        unit.fire(h)
 
 
 def test_sample_ring_buffer_order_high_count_edges():
@@ -472,7 +472,7 @@ def test_pattern_steps_and_repeat_by_hand():
     h.timer.deinit()
     levels = [h.level]
     for _ in range(6):
-        h._tick()
+        unit.fire(h)
         levels.append(h.level)
     assert levels == [1, 0, 1, 1, 0, 1, 0], levels
     assert not h.running and h.to_dict()['rounds'] == 2
@@ -485,7 +485,7 @@ def test_pulse_by_hand():
     h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
     assert h.running and sim.line(2).level == 1
     h.timer.deinit()
-    h._tick()
+    unit.fire(h)
     assert not h.running and h.level == 0 and sim.line(2).level == 0
     reg.start(h.id)
     assert h.running and sim.line(2).level == 1
