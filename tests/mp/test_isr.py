@@ -41,12 +41,22 @@ EXTREMES = {  # the largest values validation lets through
 }
 
 
+class StillTimer:
+    """A binding's timer while the test calls its ISR itself: it never
+    fires (a pattern armed per step re-arms it from the ISR: a real one
+    would fire on its own meanwhile); init keeps the keywords, in C,
+    allocation-free."""
+    init = {'mode': 0, 'period': 0, 'callback': None, 'hard': None}.update
+    deinit = int
+
+
 def make(body, board='sim'):
     reg = Registry(Board(board))
     body = dict(body)
     body['start'] = True
     h = reg.create(body)
     h.timer.deinit()  # the test calls the ISR itself
+    h.timer = StillTimer()
     return h
 
 
@@ -294,6 +304,35 @@ def test_pattern_ticks_fit_a_byte():
     assert tick_ms(h.params['steps_ms']) == 1 and h._steps[31] == 225
     assert h._isr == h.isr and h._steps[32] == 0
     assert tick_ms([1] * 31 + [226]) == 0  # 257 ticks: armed per step
+
+
+def test_a_running_binding_fits_a_29_slot_table_and_keeps_it():
+    """Heap per binding (issue 18: 512 B on a 32-bit board for these
+    kinds): a running blink, pulse, pattern (on ticks, armed per step) or
+    sample has at most 29 attributes, the instance table's size step below
+    37, and its interrupts and deferred work add none (a late one would
+    grow the table, an allocation outside the interrupt, but heap all the
+    same)."""
+    reg = Registry(Board('sim'))
+    hs = [reg.create(body) for body in (
+        {'kind': 'blink', 'pin': 2, 'period_ms': 2},
+        {'kind': 'pulse', 'pin': 4, 'duration_ms': 3},
+        {'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 2, 4], 'repeat': 2},
+        {'kind': 'pattern', 'pin': 12, 'steps_ms': [1, 30], 'repeat': 1},
+        {'kind': 'sample', 'pin': 34, 'period_ms': 2, 'window': 256})]
+    slots = [len(h.__dict__) for h in hs]
+    assert max(slots) <= 29, [(h.KIND, n) for h, n in zip(hs, slots)]
+    for level in (1, 0, 1):
+        sim.drive(34, level)
+        sim.advance_ms(8)
+    assert unit.wait_until(lambda: all(h.deferred for h in hs[1:]))
+    assert hs[0].fires and hs[-1].edges == 3, (hs[0].fires, hs[-1].edges)
+    for h in hs:
+        h.to_dict()
+    assert [len(h.__dict__) for h in hs] == slots, [
+        (h.KIND, sorted(h.__dict__)) for h in hs]
+    sim.drive(34, 0)
+    reg.replace_all([])
 
 
 def test_isr_allocates_zero_bytes():
