@@ -36,6 +36,40 @@ def refused(fn, *args):
 
 
 
+def test_rules_are_loaded_by_the_first_binding_with_rules():
+    """An edge, a counter or a sample without rules runs (its edges, its
+    deferred work) without app.kinds.rules; the first binding with rules
+    loads it."""
+    import sys
+    import app.kinds
+    sys.modules.pop('app.kinds.rules', None)  # as before any binding had
+    del app.kinds.rules  # rules (this file imports them)
+    reg = registry()
+    reg.create({'id': 'lamp', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})
+    reg.create({'id': 'button', 'kind': 'edge', 'pin': 14,
+                'debounce_ms': 0})
+    reg.create({'id': 'meter', 'kind': 'counter', 'pin': 27})
+    s = reg.create({'id': 's', 'kind': 'sample', 'pin': 34, 'period_ms': 2})
+    for level in (1, 0, 1, 0):
+        for pin in (14, 27, 34):
+            sim.drive(pin, level)
+        sim.advance_ms(10)
+    assert unit.wait_until(lambda: s.deferred and reg.get('button').deferred)
+    assert reg.get('button').presses() == 2 and s.edges == 4, s.edges
+    for h in reg.bindings:
+        h.stop()
+        h.start()
+    assert 'app.kinds.rules' not in sys.modules
+    reg.create({'id': 'b2', 'kind': 'edge', 'pin': 15, 'debounce_ms': 0,
+                'on': [{'when': 'press', 'do': 'toggle', 'binding': 'lamp'}]})
+    assert 'app.kinds.rules' in sys.modules
+    sim.drive(15, 1)
+    assert unit.wait_until(lambda: not reg.get('lamp').running)
+    reg.replace_all([])
+    for pin in (14, 15, 27, 34):
+        sim.drive(pin, 0)
+
+
 # ------------------------------------------------- interrupts, heap locked
 
 def test_edge_isr_heap_locked_at_the_extremes():
