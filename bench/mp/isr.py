@@ -169,9 +169,13 @@ class Clock:
 
 class TimerStub:
     """The binding's timer, as an ISR that re-arms or stops it calls it:
-    C functions (``init``: a dict's ``update`` for its keywords)."""
-    init = TIMER_KWARGS.update
-    deinit = int
+    C functions (``init``: a dict's ``update`` for its keywords), each
+    found by one table lookup, as a board's Timer methods are (in its
+    type's table)."""
+
+    def __init__(self):
+        self.init = TIMER_KWARGS.update
+        self.deinit = int
 
 
 class PwmStub:
