@@ -103,7 +103,7 @@ class Handler:
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
     power_on = 'restore'  # what boot does with it (app.startup)
     error = None  # why it stopped on its own
-    timer = None  # held only while running (see attach)
+    timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
     version = 0  # bumped whenever deferred work ran or it started: a
     # change marker
     # fires are due every _period (a periodic timer): late ones are told
@@ -195,7 +195,7 @@ class Handler:
         timer = self.timer
         if timer is not None:
             timer.deinit()
-            self.timer = None
+            self.timer = None  # pyright: ignore  (the class's: none held)
         return timer
 
     def _arm(self, mode, period_ms):
@@ -264,7 +264,7 @@ class Handler:
         if self.error is not None:
             self.error = None
         self.running = True
-        self.begin()
+        self.begin()  # pyright: ignore  (every kind has one: see the class)
 
     def stop(self):
         timer = self.timer
