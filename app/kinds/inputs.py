@@ -69,12 +69,10 @@ class Input(Handler):
             else self.edge_isr_at_once
         if params.get('on'):  # else the class's None (heap per binding)
             from app.kinds import rules
-            self._ring = rules.ring(params['on'])
-            self._bits = rules.event_bits(press)
+            self._ring = rules.ring(press)
         self.level = self._pin_value()
 
     _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
-    _bits = None
 
     def presses(self):
         """Presses this run: the accepted edges (fires that were no bounce)
@@ -154,7 +152,7 @@ class Input(Handler):
     def _note(self, level):
         """Record the edge for the rules (interrupt context)."""
         ring = self._ring
-        bits = self._bits[level]  # pyright: ignore
+        bits = ring[RING_EVENTS + 3 + level]  # pyright: ignore
         head = ring[RING_EVENTS]  # pyright: ignore
         nxt = (head + 1) & (RING_EVENTS - 1)
         if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost  # pyright: ignore

@@ -52,8 +52,7 @@ class Sample(Handler):
         on = self.params.get('on')
         if on:  # without rules these stay the class's (heap per binding)
             from app.kinds import rules
-            self._ring = rules.ring(on)
-            self._bits = rules.event_bits(
+            self._ring = rules.ring(
                 rules.FALLING if self.params['pull'] == 'up' else rules.RISING)
 
     def begin(self):
@@ -76,7 +75,6 @@ class Sample(Handler):
             self._edge(level)
 
     _ring = None  # rules: see setup
-    _bits = None
 
     def _edge(self, level):
         """The level changed (interrupt context, allocation-free)."""
@@ -92,7 +90,7 @@ class Sample(Handler):
             if nxt == ring[RING_EVENTS + 1]:
                 self.drops = (self.drops + 1) & MASK
             else:
-                ring[head] = self._bits[level]  # pyright: ignore
+                ring[head] = ring[RING_EVENTS + 3 + level]  # its bits
                 ring[RING_EVENTS] = nxt
         self.defer()
 
