@@ -13,6 +13,7 @@ TICKS_HALF = const(0x10000000)
 class Blink(Handler):
     """Toggles an output every ``period_ms``."""
     KIND = 'blink'
+    _periodic = True  # fires are due every period: missed ones count
     FIELDS = (('period_ms', 'period', REQUIRED, 'ms',
                'time between toggles: on for one period, off for the next'),)
 

@@ -74,8 +74,7 @@ class Breathe(Pwm):
         position(self, self._from)
         self._fading = True
         self.level = 1 if self._from or self._to else 0
-        self._arm(PERIODIC, STEP_MS)
-        self._periodic = False  # placed by the clock: see Pwm.fade
+        self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.fade
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products

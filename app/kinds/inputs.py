@@ -14,18 +14,20 @@ It records the edge for the rules (``app.kinds.rules``) and defers the rest.
 """
 from time import ticks_diff
 from micropython import const
-from app.kinds import rules
 from app.errors import invalid
 from app.kinds.handler import Handler
 from app.board.board import Pin, ticks_ms, ticks_us
-from app.kinds.rules import FALLING, PRESS, RELEASE, RISING
 
-# app.kinds.handler's MASK and TICKS and app.kinds.rules' EVENTS, made
-# here: a const() folds into the bytecode only in its own module (imported,
-# each use is a global lookup); tests/mp/test_isr.py checks they are the same.
+# app.kinds.handler's MASK and TICKS and app.kinds.rules' EVENTS, RISING
+# and FALLING, made here: a const() folds into the bytecode only in its own
+# module (imported, each use is a global lookup); tests/mp/test_isr.py
+# checks they are the same. The rules module is loaded by the first
+# binding with rules.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
 RING_EVENTS = const(16)
+RISING = const(1)
+FALLING = const(2)
 
 _LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
 _PRESS = {'rising': RISING, 'falling': FALLING, 'both': RISING | FALLING}
@@ -37,6 +39,7 @@ class Input(Handler):
     """A pin interrupt with debounce, presses, bounces and rules."""
     OUTPUT = False
     TIMER = False  # pin interrupts only
+    KEEP_PIN = True  # for Pin.irq
     FIELDS = (('pull', 'pull', None, None,
                'internal pull resistor: up, down or none'),
               ('edge', _EDGES, 'rising', None,
@@ -51,7 +54,6 @@ class Input(Handler):
     def __init__(self, board, binding_id, pin_id, params):
         Handler.__init__(self, board, binding_id, pin_id, params)
         self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
-        self._isr = None  # no timer: no timer interrupt
 
     def setup(self):
         params = self.params
@@ -66,14 +68,11 @@ class Input(Handler):
         self._edge = self.edge_isr if self._debounce_us \
             else self.edge_isr_at_once
         if params.get('on'):  # else the class's None (heap per binding)
-            self._ring = rules.ring(params['on'])
-            # the event bits of a falling (0) and a rising (1) edge
-            self._bits = bytes(bits | (PRESS if bits & press else RELEASE)
-                               for bits in (FALLING, RISING))
+            from app.kinds import rules
+            self._ring = rules.ring(press)
         self.level = self._pin_value()
 
     _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
-    _bits = None
 
     def presses(self):
         """Presses this run: the accepted edges (fires that were no bounce)
@@ -101,7 +100,9 @@ class Input(Handler):
         self.bounces = 0
         self._fires0 = self.fires
         self._last_us = -1
-        rules.reset(self._ring)
+        if self._ring is not None:
+            from app.kinds import rules
+            rules.reset(self._ring)
         self.level = self._level0 = self._pin_value()
         hard = self._hard
         trigger = Pin.IRQ_RISING | Pin.IRQ_FALLING
@@ -151,7 +152,7 @@ class Input(Handler):
     def _note(self, level):
         """Record the edge for the rules (interrupt context)."""
         ring = self._ring
-        bits = self._bits[level]  # pyright: ignore
+        bits = ring[RING_EVENTS + 3 + level]  # pyright: ignore
         head = ring[RING_EVENTS]  # pyright: ignore
         nxt = (head + 1) & (RING_EVENTS - 1)
         if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost  # pyright: ignore
@@ -182,14 +183,12 @@ class Input(Handler):
         if self._last_us < 0:  # pyright: ignore
             self._last_us = 0  # an edge since the start
         if self._ring is not None:
+            from app.kinds import rules
             rules.run(self, self.act, self.rule_count())
 
     def rule_count(self) -> 'int | None':
         """The count ``count>=N`` rules compare (None: the kind has none)."""
         return None
-
-    def act(self, do, target, source):
-        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def report(self, out):
         out['presses'] = self.presses()

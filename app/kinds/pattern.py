@@ -1,7 +1,7 @@
 """pattern: an output playing a list of step lengths."""
 from array import array
 from micropython import const
-from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED
+from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED, SLACK_US
 
 # app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
 # bytecode only in its own module (imported, each use is a global lookup);
@@ -21,16 +21,30 @@ TICKS_HALF = const(0x10000000)
 TICKS_PER_STEP = const(8)
 
 
-def gcd(a, b):
-    while b:
-        a, b = b, a % b
-    return a
+def tick_ms(steps):
+    """The period of the ticks that time ``steps`` (their greatest common
+    divisor), or 0: too many ticks, a timer armed per step."""
+    tick = 0
+    for ms in steps:
+        b = tick
+        tick = ms
+        while b:
+            tick, b = b, tick % b
+    return tick if sum(steps) // tick <= TICKS_PER_STEP * len(steps) else 0
 
 
 class Pattern(Handler):
     """Plays ``steps_ms``: high for the first step, toggling at each step
-    boundary; every repetition starts high. ``repeat`` 0 = forever."""
+    boundary; every repetition starts high. ``repeat`` 0 = forever.
+
+    Heap per binding: one buffer, ``_steps``, each step's length and a 0
+    after the last (a round's end): in ticks (bytes: at most
+    ``TICKS_PER_STEP`` * 32 ticks a round), or, with a timer armed per
+    step, in ms (array 'i') followed by each step's length in the clock's
+    units with ``_slack`` added, last step first (step i's at ``~i``); a
+    step's level is its parity."""
     KIND = 'pattern'
+    _periodic = True  # on ticks; armed per step: False
     FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms',
                'step lengths: on, off, on, ... (2 to 32 steps)'),
               ('repeat', (0, 1000000), 0, None,
@@ -41,66 +55,72 @@ class Pattern(Handler):
 
     def setup(self):
         steps = self.params['steps_ms']
-        tick = 0
-        for ms in steps:
-            tick = gcd(ms, tick)
-        count = len(steps)
-        if sum(steps) // tick <= TICKS_PER_STEP * count:
-            self._tick_ms = tick
-            self._steps = array('i', [ms // tick for ms in steps])  # ticks
-            # the steps in the clock's units: due times of their ends
-            self._spans = array('i', [ms * self._per_ms for ms in steps])
-        else:
-            self._tick_ms = 0  # a timer armed per step
-            self._steps = array('i', steps)
-            # the same steps in the clock's units, for lateness
-            self._periods = array('i', [ms * self._per_ms for ms in steps])
+        tick = tick_ms(steps)
+        if tick:
+            self._steps = bytes([ms // tick for ms in steps] + [0])
+        else:  # a timer armed per step
+            per_ms = self.per_ms()
+            slack = SLACK_US * per_ms // 1000 or 1
+            shortest = min(steps) * per_ms >> 2
+            self._slack = slack = slack if slack < shortest else shortest
+            # steps[~i] (from the end): step i's length + slack
+            self._steps = array('i', steps + [0] + [
+                ms * per_ms + slack for ms in reversed(steps)])
             self._isr = self.isr_per_step
-        self._repeat = self.params['repeat'] or -1  # -1: rounds never get there
-        # the step after each: i + 1, and 0 after the last
-        self._next = bytes(list(range(1, count)) + [0])
+            self._periodic = False  # one-shot: fires are due per step
         self._index = 0
-        self._rounds = 0
-        self._left = 0  # ticks left in this step
+        self._rounds = 0  # rounds played this run
+        self._repeat = self.params['repeat']  # 0: never (rounds start at 1)
+        if tick:
+            self._left = 0  # ticks left in this step
 
     def begin(self):
         self._index = 0
         self._rounds = 0
         self._drive(1)
-        if self._tick_ms:
-            self._left = self._steps[0]
-            self._arm(PERIODIC, self._tick_ms)
+        steps = self._steps
+        tick = tick_ms(self.params['steps_ms'])
+        if tick:
+            self._left = steps[0]
+            self._arm(PERIODIC, tick)
             # the first fire checked ends the first step
-            self._late_after = (self._late_after - self._period
-                                + self._spans[0]) & TICKS
+            self._late_after = (self._late_after + (steps[0] - 1)
+                                * self._period) & TICKS
         else:
-            self._arm(ONE_SHOT, self._steps[0])
+            slack = self._slack  # the shortest step's, for every step
+            self._arm(ONE_SHOT, steps[0])
+            self._late_after = (self._late_after - self._slack + slack) & TICKS
+            self._slack = slack
 
     def isr(self, _=None):
         """A tick of the periodic timer: most only count down. The tick
         that ends a step is a fire (``fires`` counts steps, as with a
         timer armed per step), checked for lateness against its step's
         end; a step's level is its parity (even steps high: a round starts
-        high)."""
+        high: ~i & 1). Rounds count from 1 to 2**29 and on from 1: never 0,
+        the ``repeat`` of a pattern played forever."""
         left = self._left - 1
         if left:
             self._left = left
             return
-        i = self._next[self._index]
         after = self._late_after
         if not (self._clock() - after) & TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
         self.fires = (self.fires + 1) & MASK
-        if not i:  # a round ended
-            rounds = (self._rounds + 1) & MASK
+        i = self._index + 1
+        left = self._steps[i]
+        if not left:  # a round ended
+            rounds = (self._rounds & MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
                 return
-        self._late_after = (after + self._spans[i]) & TICKS
+            i = 0
+            left = self._steps[0]
+        self._left = left
+        self._late_after = (after + left * self._period) & TICKS
         self._index = i
-        self._left = self._steps[i]
-        level = (i & 1) ^ 1
+        level = ~i & 1
         self.level = level
         self._pin_value(level)
 
@@ -108,43 +128,38 @@ class Pattern(Handler):
         """A step's end with a timer armed per step."""
         now = self._clock()
         after = self._late_after
-        if (now - after) & TICKS < TICKS_HALF:  # late: rare
+        if not (now - after) & TICKS_HALF:  # late: rare
             self._off_time(now, after)
         self.fires = (self.fires + 1) & MASK
-        i = self._next[self._index]
-        if not i:  # a round ended
-            rounds = (self._rounds + 1) & MASK
+        i = self._index + 1
+        steps = self._steps
+        ms = steps[i]
+        if not ms:  # a round ended
+            rounds = (self._rounds & MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
                 return
+            i = 0
+            ms = steps[0]
         self._index = i
-        level = (i & 1) ^ 1
+        level = ~i & 1
         self.level = level
         self._pin_value(level)
-        period = self._periods[i]
-        self._period = period
-        self._late_after = ((now & TICKS) + period + self._slack) & TICKS  # pyright: ignore
+        self._late_after = ((now & TICKS) + steps[~i]) & TICKS  # pyright: ignore
         if self._hard is None:
-            self._timer_init(mode=ONE_SHOT, period=self._steps[i],
-                             callback=self._isr)
+            self.timer.init(mode=ONE_SHOT, period=ms, callback=self._isr)
         else:
-            self._timer_init(mode=ONE_SHOT, period=self._steps[i],
-                             callback=self._isr, hard=self._hard)
+            self.timer.init(mode=ONE_SHOT, period=ms, callback=self._isr,
+                            hard=self._hard)
 
     def _finish(self):
         """The last round ended (interrupt context)."""
-        self._timer_deinit()
-        self._periodic = False
+        self.timer.deinit()
         self.level = 0
         self._pin_value(0)
         self.running = False
         self.defer()
-
-    def _tick(self):
-        """One step, by hand (tests)."""
-        self._left = 1
-        self._isr(None)
 
     def report(self, out):
         out['step'] = self._index

@@ -84,6 +84,7 @@ class Pwm(Handler):
     KIND = 'pwm'
     DOC = 'drives a PWM output: a dimmable LED or a fan, with fades'
     TIMER = False  # only while fading (timer_for)
+    KEEP_PIN = True  # the PWM's pin
     ACTS = True  # a fade's end gives its timer back (Registry.act)
     FIELDS = (('freq_hz', 'freq', 1000, 'Hz', 'the PWM frequency'),
               ('duty', 'duty', 50, '%',
@@ -148,7 +149,7 @@ class Pwm(Handler):
     def setup(self):
         self._pin_value = None  # the pin is the PWM's: see _drive
         # fades are timed in ms (positions from the elapsed time)
-        self._clock, self._per_ms = ticks_ms, 1
+        self._clock = ticks_ms
         self._target = round(self.params.get('duty', 0) * 10)
         if self.params['curve'] == 'gamma':
             self._gamma = True
@@ -159,19 +160,6 @@ class Pwm(Handler):
         """The pin as a plain output (before and after the PWM has it)."""
         self.level = level
         self.pin.value(level)
-
-    def attach(self, timer):
-        """As Handler's, without pre-binding ``timer.init``: a fade arms its
-        timer from the main program only (heap per binding)."""
-        self.timer = timer
-        self._timer_deinit = timer.deinit  # the interrupt's, at a fade's end
-
-    def _rearm(self, mode, period_ms):
-        if self._hard is None:
-            self.timer.init(mode=mode, period=period_ms, callback=self._isr)
-        else:
-            self.timer.init(mode=mode, period=period_ms, callback=self._isr,
-                            hard=self._hard)
 
     def carry_stats(self, old):
         Handler.carry_stats(self, old)
@@ -185,9 +173,6 @@ class Pwm(Handler):
         """Deferred: a fade that ended gives its timer back."""
         if not self._fading and self.timer is not None:
             self.act('release', None, self)
-
-    def act(self, do, target, source):
-        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def _open(self):
         """The PWM object (main program)."""
@@ -252,10 +237,10 @@ class Pwm(Handler):
         self.level = 1 if start or end else 0
         self._fading = True
         self._t0 = ticks_ms()
-        self._arm(PERIODIC, STEP_MS)
         # Its steps are placed by the clock (a late or lost step shifts
-        # nothing), so they are not checked for lateness: fires only.
-        self._periodic = False
+        # nothing), so they are not checked for lateness: fires only (the
+        # class's _periodic: False).
+        self._arm(PERIODIC, STEP_MS)
 
     def isr(self, _=None):
         """A fade's step: the position from the time since it began
@@ -272,8 +257,7 @@ class Pwm(Handler):
         """Exactly at the target; the timer goes back (interrupt context)."""
         self.set_now(self._target)
         self._fading = False
-        self._periodic = False  # no fires are due any more, none missed
-        self._timer_deinit()
+        self.timer.deinit()
         self.defer()  # the end reaches the event stream; timer back
 
     def stop(self):

@@ -124,11 +124,16 @@ def _path_back(start, home, peers, path):
     return None
 
 
-def ring(rules):
-    """The event ring of a binding with ``rules`` (None without): EVENTS
-    bytes, then the write index, the read index and the bits of the
-    ``count>=N`` rules that have fired this run."""
-    return bytearray(EVENTS + 3) if rules else None
+def ring(press):
+    """The event ring of a binding with rules, ``press`` the edges that are
+    presses (RISING, FALLING or both): EVENTS bytes, then the write index,
+    the read index, the bits of the ``count>=N`` rules that have fired this
+    run, and what the interrupt records for a falling (``EVENTS + 3``) and a
+    rising (``EVENTS + 4``) edge."""
+    out = bytearray(EVENTS + 5)
+    for i, bits in enumerate((FALLING, RISING)):
+        out[EVENTS + 3 + i] = bits | (PRESS if bits & press else RELEASE)
+    return out
 
 
 def run(h, act, count=None):
@@ -154,5 +159,4 @@ def run(h, act, count=None):
 
 def reset(ring):
     """Empty ``ring`` and re-arm its ``count>=N`` rules (a start)."""
-    if ring is not None:
-        ring[EVENTS] = ring[EVENTS + 1] = ring[EVENTS + 2] = 0
+    ring[EVENTS] = ring[EVENTS + 1] = ring[EVENTS + 2] = 0

@@ -1,17 +1,18 @@
 """sample: an input read every ``period_ms``, its recent readings kept,
 with rules."""
 from array import array
-from app.kinds import rules
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
-from app.kinds.rules import EVENTS, FALLING, PRESS, RELEASE, RISING
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
-# tests/mp/test_isr.py checks they are the same.
+# app.kinds.handler's MASK, TICKS and TICKS_HALF and app.kinds.rules'
+# EVENTS, made here: a const() folds into the bytecode only in its own
+# module (imported, each use is a global lookup); tests/mp/test_isr.py
+# checks they are the same. The rules module is loaded by the first
+# binding with rules.
 MASK = const(0x1FFFFFFF)
 TICKS = const(0x1FFFFFFF)
 TICKS_HALF = const(0x10000000)
+RING_EVENTS = const(16)
 
 
 class Sample(Handler):
@@ -26,6 +27,7 @@ class Sample(Handler):
     one). The readings are rebuilt from the edges and the fire count when
     they are read."""
     KIND = 'sample'
+    _periodic = True  # fires are due every period: missed ones count
     OUTPUT = False
     FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
               ('window', (1, 256), 32, 'readings',
@@ -49,18 +51,17 @@ class Sample(Handler):
         self.level = self._pin_value()
         on = self.params.get('on')
         if on:  # without rules these stay the class's (heap per binding)
-            self._ring = rules.ring(on)
-            # the event bits of a falling (0) and a rising (1) edge
-            press = FALLING if self.params['pull'] == 'up' else RISING
-            self._bits = bytes(
-                bits | (PRESS if bits & press else RELEASE)
-                for bits in (FALLING, RISING))
+            from app.kinds import rules
+            self._ring = rules.ring(
+                rules.FALLING if self.params['pull'] == 'up' else rules.RISING)
 
     def begin(self):
         self._from = self.fires
         self._head = 0
         self.level = self._pin_value()
-        rules.reset(self._ring)
+        if self._ring is not None:
+            from app.kinds import rules
+            rules.reset(self._ring)
         self._arm(PERIODIC, self.params['period_ms'])
 
     def isr(self, _=None):
@@ -74,7 +75,6 @@ class Sample(Handler):
             self._edge(level)
 
     _ring = None  # rules: see setup
-    _bits = None
 
     def _edge(self, level):
         """The level changed (interrupt context, allocation-free)."""
@@ -85,21 +85,19 @@ class Sample(Handler):
         self._head = (head + 1) & MASK
         ring = self._ring
         if ring is not None:  # for the rules: see app.kinds.inputs
-            head = ring[EVENTS]
-            nxt = (head + 1) & (EVENTS - 1)
-            if nxt == ring[EVENTS + 1]:
+            head = ring[RING_EVENTS]
+            nxt = (head + 1) & (RING_EVENTS - 1)
+            if nxt == ring[RING_EVENTS + 1]:
                 self.drops = (self.drops + 1) & MASK
             else:
-                ring[head] = self._bits[level]  # pyright: ignore
-                ring[EVENTS] = nxt
+                ring[head] = ring[RING_EVENTS + 3 + level]  # its bits
+                ring[RING_EVENTS] = nxt
         self.defer()
 
     def work(self):
         if self._ring is not None:
+            from app.kinds import rules
             rules.run(self, self.act)
-
-    def act(self, do, target, source):
-        """The registry's ``act`` (``Registry._wire`` sets it)."""
 
     def readings(self):
         """The last ``window`` readings this run, oldest first: the level

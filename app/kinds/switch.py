@@ -13,14 +13,5 @@ class Switch(Handler):
     FIELDS = (('active_level', (0, 1), 1, None,
                'the level that means on: 1, or 0 for an active-low relay'),)
 
-    def idle_level(self, params):
-        return 1 - params['active_level']
-
-    def setup(self):
-        # heap per binding: the usual active-high switch keeps the class's
-        # IDLE (0) and adds no attribute
-        if self.params['active_level'] == 0:
-            self.IDLE = 1
-
     def begin(self):
         self._drive(self.params['active_level'])

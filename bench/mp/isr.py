@@ -167,6 +167,17 @@ class Clock:
         return self.now
 
 
+class TimerStub:
+    """The binding's timer, as an ISR that re-arms or stops it calls it:
+    C functions (``init``: a dict's ``update`` for its keywords), each
+    found by one table lookup, as a board's Timer methods are (in its
+    type's table)."""
+
+    def __init__(self):
+        self.init = TIMER_KWARGS.update
+        self.deinit = int
+
+
 class PwmStub:
     """The PWM of the code before (it wrote ``h._pwm.duty_u16``)."""
 
@@ -178,8 +189,9 @@ def as_on_a_board(h):
     """C stand-ins for what a board runs in C (see the docstring); returns
     a function that renews a stand-in that runs out, or None."""
     fresh = None
-    h._clock = time.ticks_us if getattr(h, '_per_ms', 1000) == 1000 \
-        else time.ticks_ms
+    per_ms = h.per_ms() if hasattr(h, 'per_ms') else getattr(h, '_per_ms',
+                                                              1000)
+    h._clock = time.ticks_us if per_ms == 1000 else time.ticks_ms
     if hasattr(h, '_late_after'):  # every fire on time: due far ahead
         h._period = 0
         if hasattr(h, '_spans'):  # a pattern's step ends
@@ -197,8 +209,22 @@ def as_on_a_board(h):
     elif hasattr(h, '_pwm'):
         h._pwm = PwmStub()
         h._pwm.duty_u16 = int
-    h._timer_init = TIMER_KWARGS.update
+    if hasattr(h, '_timer_init'):  # the code that pre-bound it
+        h._timer_init = TIMER_KWARGS.update
+    else:
+        h.timer = TimerStub()
     return fresh
+
+
+def pattern_mode(h):
+    """How a pattern is timed: 'ticks of N ms', or None (a timer armed
+    per step; any other kind)."""
+    if h.KIND != 'pattern':
+        return None
+    tick = getattr(h, '_tick_ms', None)
+    if tick is None:
+        tick = sys.modules['app.kinds.pattern'].tick_ms(h.params['steps_ms'])
+    return 'ticks of %d ms' % tick if tick else None
 
 
 def queue_isr(reg, due):
@@ -223,6 +249,7 @@ def queue_isr(reg, due):
          'fires': sum(h.fires for h in handlers)}
     queue.timer.deinit()
     for h in handlers:
+        h.timer = None  # the stand-in: not the pool's
         reg.delete(h.id)
     return r
 
@@ -280,6 +307,7 @@ def main():
         except Exception as e:  # a kind the code measured does not have
             out[name] = {'error': repr(e)}
             continue
+        mode = pattern_mode(h)
         fresh = as_on_a_board(h)
         if name == 'edge_bounce':
             fresh = None
@@ -298,10 +326,10 @@ def main():
         # the interrupt alone: a deferral already pending, defer() is not
         # called (on a board the deferred work runs later)
         h._pending = 1
-        handlers[name] = (h, fresh)
+        handlers[name] = (h, fresh, mode)
         runs.append((name, h._isr, None, fresh))
     best = fastest(runs)
-    for name, (h, fresh) in handlers.items():
+    for name, (h, fresh, mode) in handlers.items():
         isr = h._isr
         r = {'ns_irq_only': best[name],
              'ratio': round(best[name] / best['bare'], 3),
@@ -310,9 +338,10 @@ def main():
              'fires': h.fires,
              'fault': None if getattr(h, '_fault', None) is None
              else repr(h._fault),
-             'mode': 'ticks of %d ms' % h._tick_ms if getattr(
-                 h, '_tick_ms', 0) else None}
+             'mode': mode}
         h._pending = 0
+        if isinstance(h.timer, TimerStub):
+            h.timer = None  # not the pool's
         if name == 'edge_debounced':
             presses = h.presses  # every call an accepted edge
             r['presses'] = presses() if callable(presses) else presses

@@ -1,7 +1,11 @@
-"""Heap per binding of the kinds of issue 14, inside the VM; prints one
-``BENCH {json}`` line (see bench/kinds.py). As bench/mp/memory.py does for
-the first four: N bindings created, gc, delta / N, twice (the second time
-timers made by the first exist), with and without rules."""
+"""Heap per binding of every kind, inside the VM; prints one ``BENCH
+{json}`` line (see bench/kinds.py). As bench/mp/memory.py does for blink,
+pulse, pattern and sample: N bindings created and started, gc, delta / N,
+twice (the second time the timers made by the first exist), with and
+without rules, and each kind's budget (issue 18, on a 32-bit board: 512
+B for blink, pulse, pattern and sample, 1 KB for the others). On the unix
+port each binding's Pin is a Python object of the simulated board's (on a
+board it is the firmware's)."""
 import gc
 import json
 import sys
@@ -10,8 +14,16 @@ sys.path.append('.')
 
 N = 8
 RULE = [{'when': 'press', 'do': 'toggle', 'binding': 'target'}]
+SMALL = ('blink', 'pulse', 'pattern', 'sample')  # 512 B; the others 1 KB
 BODIES = {
-    'blink (reference)': {'kind': 'blink', 'period_ms': 500},
+    'blink': {'kind': 'blink', 'period_ms': 500},
+    'pulse': {'kind': 'pulse', 'duration_ms': 200},
+    'pattern': {'kind': 'pattern', 'steps_ms': [100, 100, 100, 300, 300, 300]},
+    # its timer armed per step: [1, 999] takes too many ticks of 1 ms
+    'pattern (per step)': {'kind': 'pattern', 'steps_ms': [1, 999, 1, 999]},
+    'sample': {'kind': 'sample', 'period_ms': 20, 'window': 32},
+    'sample+rule': {'kind': 'sample', 'period_ms': 20, 'window': 32,
+                    'on': RULE},
     'pwm': {'kind': 'pwm', 'duty': 50},
     'breathe': {'kind': 'breathe', 'period_ms': 2000},
     'edge': {'kind': 'edge', 'pull': 'up', 'edge': 'falling'},
@@ -23,6 +35,7 @@ BODIES = {
 }
 OUT_PINS = [12, 13, 14, 15, 16, 17, 18, 19]
 IN_PINS = [32, 33, 25, 26, 27, 21, 22, 23]
+INPUTS = ('sample', 'edge', 'counter')
 
 
 def heap():
@@ -42,13 +55,18 @@ def main():
     from app.board.board import Board
     from app.registry import Registry
     out = {}
-    for kind, body in BODIES.items():
-        reg = Registry(Board('sim', N), N + 1)
-        reg.create({'id': 'target', 'kind': 'blink', 'pin': 2,
-                    'period_ms': 500, 'start': False})
-        pins = IN_PINS if body['kind'] in ('edge', 'counter') else OUT_PINS
+    for name, body in BODIES.items():
+        # as bench/mp/memory.py: a board of N (virtual) timers and a
+        # registry of N bindings, one more of each for a rule's target (a
+        # step more in their tables: about 20 B a binding here)
+        n = N + 1 if 'on' in body else N
+        reg = Registry(Board('sim', n), n)
+        if 'on' in body:
+            reg.create({'id': 'target', 'kind': 'blink', 'pin': 2,
+                        'period_ms': 500, 'start': False})
+        pins = IN_PINS if body['kind'] in INPUTS else OUT_PINS
         row = []
-        for _ in range(2):
+        for rep in range(2):
             before = heap()
             for i in range(N):
                 b = dict(body)
@@ -62,7 +80,8 @@ def main():
             for t in reg.board._timers:
                 if t is not None:
                     t._cb = None  # let go of deleted handlers (memory.py)
-        out[kind] = {'with_timer': row[0], 'binding': row[1]}
+        out[name] = {'with_timer': row[0], 'binding': row[1],
+                     'budget': 512 if body['kind'] in SMALL else 1024}
     print('BENCH ' + json.dumps({'per_binding': out}))
     del app
 

@@ -222,7 +222,7 @@ def test_an_active_low_pulse_stays_idle_from_reset_to_running():
         driven = [s for s in watched.seen if s[0] == sim.Pin.OUT]
         assert driven and all(level == 1 for _, level in driven), \
             watched.seen  # ...never to its active level
-        assert reg.get('relay').pin.value() == 1
+        assert reg.get('relay')._pin_value() == 1
         assert bootpins.read(CONFIG, PINS) == reg.idle_pins() \
             == [[16, 1], [19, 0], [21, 0]]
         reg.replace_all([])

@@ -32,8 +32,22 @@ EXTREMES = {  # the largest values validation lets through
     'pulse': {'kind': 'pulse', 'pin': 4, 'duration_ms': DAY},
     'pattern': {'kind': 'pattern', 'pin': 5, 'steps_ms': [1] * 31 + [DAY],
                 'repeat': 1000000},
+    # on ticks: the most ticks a step can take (a byte), and day-long ticks
+    'pattern_ticks': {'kind': 'pattern', 'pin': 5,
+                      'steps_ms': [1] * 31 + [225], 'repeat': 1000000},
+    'pattern_day_ticks': {'kind': 'pattern', 'pin': 5,
+                          'steps_ms': [DAY // 2, DAY], 'repeat': 1000000},
     'sample': {'kind': 'sample', 'pin': 34, 'period_ms': DAY, 'window': 256},
 }
+
+
+class StillTimer:
+    """A binding's timer while the test calls its ISR itself: it never
+    fires (a pattern armed per step re-arms it from the ISR: a real one
+    would fire on its own meanwhile); init keeps the keywords, in C,
+    allocation-free."""
+    init = {'mode': 0, 'period': 0, 'callback': None, 'hard': None}.update
+    deinit = int
 
 
 def make(body, board='sim'):
@@ -41,7 +55,8 @@ def make(body, board='sim'):
     body = dict(body)
     body['start'] = True
     h = reg.create(body)
-    h._timer_deinit()  # the test calls the ISR itself
+    h.timer.deinit()  # the test calls the ISR itself
+    h.timer = StillTimer()
     return h
 
 
@@ -59,7 +74,7 @@ def period_passes(h):
 def on_time(h):
     """Call the ISR of ``h`` before its fire is late (a second to spare: a
     busy host may pause between two lines; allocation-free)."""
-    h._late_after = (h._clock() + h._slack + 1000 * h._per_ms) & TICKS
+    h._late_after = (h._clock() + h._slack + 1000 * h.per_ms()) & TICKS
     h._isr(None)
 
 
@@ -67,24 +82,24 @@ def _check(body):
     kind = body['kind']
     h = make(body)
     # the raw per-interrupt work: any allocation would raise MemoryError
-    err = unit.call_locked(lambda _: h._tick(), None, 1)
-    assert err is None and h._fault is None, '%s tick: %r %r' % (
-        kind, err, h._fault)
+    err = unit.call_locked(lambda _: unit.fire(h), None, 1)
+    assert err is None and h.error is None, '%s tick: %r %r' % (
+        kind, err, h.error)
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     err = unit.call_locked(h._isr, h.timer, 500)
     assert err is None, '%s isr raised %r' % (kind, err)
-    assert h._fault is None, '%s isr faulted: %r' % (kind, h._fault)
+    assert h.error is None, '%s isr faulted: %r' % (kind, h.error)
     assert h.fires > 0
     # late fires: a burst's first, then skipped periods (the rare path)
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     late_by(h, 3)
     err = unit.call_locked(h._isr, h.timer, 1)
     period_passes(h)  # still 3 periods late: skipped, not late
     err = err or unit.call_locked(h._isr, h.timer, 2)
-    assert err is None and h._fault is None, '%s late: %r %r' % (
-        kind, err, h._fault)
+    assert err is None and h.error is None, '%s late: %r %r' % (
+        kind, err, h.error)
     return h
 def test_blink_isr_heap_locked():
     _check(BODIES['blink'])
@@ -122,7 +137,9 @@ def test_each_kind_module_folds_the_same_constants():
         assert mod.MASK == handler.MASK and mod.TICKS == handler.TICKS, mod
         if hasattr(mod, 'TICKS_HALF'):
             assert mod.TICKS_HALF == handler.TICKS_HALF, mod
-    assert inputs.RING_EVENTS == rules.EVENTS
+    for mod in (inputs, sample):
+        assert mod.RING_EVENTS == rules.EVENTS, mod
+    assert (inputs.RISING, inputs.FALLING) == (rules.RISING, rules.FALLING)
 
 
 def test_counters_wrap_inside_small_int_range():
@@ -133,19 +150,19 @@ def test_counters_wrap_inside_small_int_range():
     for kind in BODIES:
         h = make(EXTREMES[kind])
         h.start()
-        h._timer_deinit()
+        h.timer.deinit()
         h.fires = h.late = h.missed = h.drops = MASK
         if kind == 'sample':
             h.edges = MASK
         if kind == 'pattern':
-            h._rounds = MASK
+            h._rounds = MASK  # the next round is 2**29, then 1: never 0
         err = unit.call_locked(lambda _: on_time(h), None, 40)
-        assert err is None and h._fault is None, (kind, err, h._fault)
+        assert err is None and h.error is None, (kind, err, h.error)
         assert h.fires == 40 - 1 and h.late == MASK, (kind, h.fires, h.late)
         h.fires = MASK
         late_by(h, 2)
         err = unit.call_locked(h._isr, h.timer, 1)
-        assert err is None and h._fault is None, (kind, err, h._fault)
+        assert err is None and h.error is None, (kind, err, h.error)
         assert h.fires == 0 and h.late == 0, (kind, h.fires, h.late)
 
 
@@ -157,7 +174,7 @@ def test_long_periods_are_timed_in_ms_and_short_ones_in_us():
     assert p._clock is ticks_ms  # its longest step decides
     # lateness of a day-long period is reported in us, correctly
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     h._late_after = (ticks_ms() - 250 + h._slack) & TICKS  # due 250 ms ago
     assert unit.call_locked(h._isr, h.timer, 1) is None
     stats = h.to_dict()['stats']
@@ -179,7 +196,7 @@ def test_a_catch_up_burst_is_late_and_skipped_periods_are_missed():
                                'steps_ms': [1000, 1000]}, 1, 4)):
         h = make(body)
         h.start()
-        h._timer_deinit()
+        h.timer.deinit()
         period = h._period
         late_by(h, k)  # interrupts off for k periods: k fires held...
         assert unit.call_locked(h._isr, h.timer, k + 1) is None  # ...a burst
@@ -208,7 +225,7 @@ def test_a_catch_up_burst_is_late_and_skipped_periods_are_missed():
     # one-shot kinds (a pulse) miss nothing: late is late
     p = make(BODIES['pulse'])
     p.start()
-    p._timer_deinit()
+    p.timer.deinit()
     late_by(p, 10)
     assert unit.call_locked(p._isr, p.timer, 1) is None
     s = p.to_dict()['stats']
@@ -222,7 +239,7 @@ def test_overdue_fires_count_as_missed_when_read():
     by the rule that a fire more than half a period overdue is missed."""
     h = make(BODIES['blink'])
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     late_by(h, 2)  # 2 periods overdue
     assert h.to_dict()['stats']['missed'] == 2
     h._late_after = (h._clock() - h._period // 2 + 10000 + h._slack) & TICKS
@@ -235,15 +252,21 @@ def test_a_pattern_counts_ticks_at_the_gcd_of_its_steps():
     takes at most TICKS_PER_STEP ticks a step on average; else one per
     step."""
     from app.kinds.pattern import TICKS_PER_STEP
+    from app.kinds.pattern import tick_ms
     p = make(BODIES['pattern'])  # 1000, 2000, 3000: 6 ticks of 1000 ms
-    assert p._tick_ms == 1000 and list(p._steps) == [1, 2, 3]
-    assert p._isr == p.isr
+    assert tick_ms(p.params['steps_ms']) == 1000
+    assert list(p._steps) == [1, 2, 3, 0]  # ticks, and a round's end
+    assert p._isr == p.isr and p._period == 1000 * 1000
     q = make({'kind': 'pattern', 'pin': 5, 'steps_ms': [1, 999]})
-    assert q._tick_ms == 0 and 1000 > TICKS_PER_STEP * 2
+    assert tick_ms(q.params['steps_ms']) == 0 and 1000 > TICKS_PER_STEP * 2
     assert q._isr == q.isr_per_step
+    # ms, a round's end, then each step's length in us + slack, last first
+    assert list(q._steps) == [1, 999, 0, 999000 + 250, 1000 + 250], \
+        list(q._steps)
+    assert q._slack == 250  # a quarter of the shortest step
     # by hand: levels per tick of [1000, 2000, 3000], twice
     p.start()
-    p._timer_deinit()
+    p.timer.deinit()
     levels = []
     i = 0
     while i < 12:
@@ -255,11 +278,68 @@ def test_a_pattern_counts_ticks_at_the_gcd_of_its_steps():
     assert p.to_dict()['rounds'] == 2 and p.fires == 6, p.fires
 
 
+def test_a_pattern_played_forever_never_counts_round_0():
+    """Rounds count 1 to 2**29 and on from 1 (small ints on 32-bit): a
+    pattern played forever (``repeat`` 0) never meets its end, on ticks and
+    armed per step."""
+    for steps in ([1000, 1000], [1, DAY]):
+        h = make({'kind': 'pattern', 'pin': 5, 'steps_ms': steps,
+                  'repeat': 0})
+        h.start()
+        h.timer.deinit()
+        h._rounds = MASK
+        seen = []
+        for _ in range(4):  # two rounds of two steps
+            assert unit.call_locked(lambda _: unit.fire(h), None, 1) is None
+            seen.append(h._rounds)
+        assert seen == [MASK, 1 << 29, 1 << 29, 1], (steps, seen)
+        assert h.running and h.error is None, steps
+
+
+def test_pattern_ticks_fit_a_byte():
+    """At most TICKS_PER_STEP ticks a step on average, 32 steps: a step
+    takes at most 225 ticks, a byte."""
+    from app.kinds.pattern import tick_ms
+    h = make(EXTREMES['pattern_ticks'])
+    assert tick_ms(h.params['steps_ms']) == 1 and h._steps[31] == 225
+    assert h._isr == h.isr and h._steps[32] == 0
+    assert tick_ms([1] * 31 + [226]) == 0  # 257 ticks: armed per step
+
+
+def test_a_running_binding_fits_a_29_slot_table_and_keeps_it():
+    """Heap per binding (issue 18: 512 B on a 32-bit board for these
+    kinds): a running blink, pulse, pattern (on ticks, armed per step) or
+    sample has at most 29 attributes, the instance table's size step below
+    37, and its interrupts and deferred work add none (a late one would
+    grow the table, an allocation outside the interrupt, but heap all the
+    same)."""
+    reg = Registry(Board('sim'))
+    hs = [reg.create(body) for body in (
+        {'kind': 'blink', 'pin': 2, 'period_ms': 2},
+        {'kind': 'pulse', 'pin': 4, 'duration_ms': 3},
+        {'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 2, 4], 'repeat': 2},
+        {'kind': 'pattern', 'pin': 12, 'steps_ms': [1, 30], 'repeat': 1},
+        {'kind': 'sample', 'pin': 34, 'period_ms': 2, 'window': 256})]
+    slots = [len(h.__dict__) for h in hs]
+    assert max(slots) <= 29, [(h.KIND, n) for h, n in zip(hs, slots)]
+    for level in (1, 0, 1):
+        sim.drive(34, level)
+        sim.advance_ms(8)
+    assert unit.wait_until(lambda: all(h.deferred for h in hs[1:]))
+    assert hs[0].fires and hs[-1].edges == 3, (hs[0].fires, hs[-1].edges)
+    for h in hs:
+        h.to_dict()
+    assert [len(h.__dict__) for h in hs] == slots, [
+        (h.KIND, sorted(h.__dict__)) for h in hs]
+    sim.drive(34, 0)
+    reg.replace_all([])
+
+
 def test_isr_allocates_zero_bytes():
     for kind in BODIES:
         h = make(BODIES[kind])
         h.start()
-        h._timer_deinit()
+        h.timer.deinit()
         isr, timer = h._isr, h.timer
         isr(timer)
         gc.collect()
@@ -277,13 +357,13 @@ def test_only_rare_events_defer():
     and a sample edge do (once each)."""
     h = make(BODIES['blink'])
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     assert unit.call_locked(h._isr, h.timer, 50) is None
     sim.advance_ms(5)
     assert h.deferred == 0 and h.drops == 0
     p = make(BODIES['pulse'])
     p.start()
-    p._timer_deinit()
+    p.timer.deinit()
     assert unit.call_locked(p._isr, p.timer, 1) is None
     sim.advance_ms(5)
     assert p.deferred == 1 and not p.running
@@ -303,7 +383,7 @@ def test_allocating_tick_is_caught_under_heap_lock():
         reg = Registry(Board('sim'))
         h = reg.create({'kind': 'leaky', 'pin': 2, 'period_ms': 1000,
                         'start': False})
-        err = unit.call_locked(lambda _: h._tick(), None, 1)
+        err = unit.call_locked(lambda _: unit.fire(h), None, 1)
         assert isinstance(err, MemoryError), repr(err)
     finally:
         del KINDS['leaky']
@@ -411,7 +491,7 @@ def test_hard_is_passed_where_the_port_takes_it():
         h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [1, 1000]})
         assert h.timer.hard is hard, (hard, h.timer.hard)
         h.timer.hard = 'unset'
-        h._timer_deinit()
+        h.timer.deinit()
         assert unit.call_locked(h._isr, h.timer, 1) is None
         assert h.timer.hard is hard, (hard, h.timer.hard)
         reg.delete(h.id)

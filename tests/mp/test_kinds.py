@@ -36,6 +36,40 @@ def refused(fn, *args):
 
 
 
+def test_rules_are_loaded_by_the_first_binding_with_rules():
+    """An edge, a counter or a sample without rules runs (its edges, its
+    deferred work) without app.kinds.rules; the first binding with rules
+    loads it."""
+    import sys
+    import app.kinds
+    sys.modules.pop('app.kinds.rules', None)  # as before any binding had
+    del app.kinds.rules  # rules (this file imports them)
+    reg = registry()
+    reg.create({'id': 'lamp', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})
+    reg.create({'id': 'button', 'kind': 'edge', 'pin': 14,
+                'debounce_ms': 0})
+    reg.create({'id': 'meter', 'kind': 'counter', 'pin': 27})
+    s = reg.create({'id': 's', 'kind': 'sample', 'pin': 34, 'period_ms': 2})
+    for level in (1, 0, 1, 0):
+        for pin in (14, 27, 34):
+            sim.drive(pin, level)
+        sim.advance_ms(10)
+    assert unit.wait_until(lambda: s.deferred and reg.get('button').deferred)
+    assert reg.get('button').presses() == 2 and s.edges == 4, s.edges
+    for h in reg.bindings:
+        h.stop()
+        h.start()
+    assert 'app.kinds.rules' not in sys.modules
+    reg.create({'id': 'b2', 'kind': 'edge', 'pin': 15, 'debounce_ms': 0,
+                'on': [{'when': 'press', 'do': 'toggle', 'binding': 'lamp'}]})
+    assert 'app.kinds.rules' in sys.modules
+    sim.drive(15, 1)
+    assert unit.wait_until(lambda: not reg.get('lamp').running)
+    reg.replace_all([])
+    for pin in (14, 15, 27, 34):
+        sim.drive(pin, 0)
+
+
 # ------------------------------------------------- interrupts, heap locked
 
 def test_edge_isr_heap_locked_at_the_extremes():
@@ -59,7 +93,7 @@ def test_edge_isr_heap_locked_at_the_extremes():
         for level in (1, 0, 1, 1, 0):
             set_level(32, level)
             err = unit.call_locked(h._edge, h.pin, 1)
-            assert err is None and h._fault is None, (kind, err, h._fault)
+            assert err is None and h.error is None, (kind, err, h.error)
         # one press (MASK + 1 wraps to 0), then 4 bounces: 3 edges within
         # 1000 ms and a repeated level (MASK + 4 wraps to 3)
         assert h.presses() == 1 and h.fires == 4, (h.presses(), h.fires)
@@ -69,7 +103,7 @@ def test_edge_isr_heap_locked_at_the_extremes():
         while i < EVENTS + 4:
             set_level(32, i & 1)
             err = unit.call_locked(h._edge, h.pin, 1)
-            assert err is None and h._fault is None, (kind, err)
+            assert err is None and h.error is None, (kind, err)
             h._last_ms = time.ticks_add(ticks_ms(), -5000)
             i += 1
         assert h.drops > 0  # the ring was full: those edges are lost
@@ -86,14 +120,14 @@ def test_sample_with_rules_isr_heap_locked():
                     'window': 256, 'pull': 'up',
                     'on': [{'when': 'press', 'do': 'pulse',
                             'binding': 'relay'}]})
-    h._timer_deinit()
+    h.timer.deinit()
     h.edges = h.drops = MASK
     h._pending = 1
     i = 0
     while i < EVENTS + 4:
         set_level(33, i & 1)
         err = unit.call_locked(h._isr, h.timer, 1)
-        assert err is None and h._fault is None, (err, h._fault)
+        assert err is None and h.error is None, (err, h.error)
         i += 1
     assert h.drops > 0
     h._pending = 0
@@ -108,10 +142,10 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
                         'freq_hz': 40000000})
         h = reg.update('led', {'duty': 100})
         assert h.timer is not None and h._fading
-        h._timer_deinit()
+        h.timer.deinit()
         h.fires = h.missed = MASK
         err = unit.call_locked(h._isr, h.timer, 300)
-        assert err is None and h._fault is None, (curve, err, h._fault)
+        assert err is None and h.error is None, (curve, err, h.error)
         h._t0 = time.ticks_add(ticks_ms(), -30000)  # half way
         assert unit.call_locked(h._isr, h.timer, 1) is None
         assert 0 < h.live_pm() < 1000, h.live_pm()
@@ -121,12 +155,12 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
         reg.delete('led')
         b = reg.create({'id': 'b', 'kind': 'breathe', 'pin': 2, 'min': 0.1,
                         'max': 100, 'period_ms': 120000, 'curve': curve})
-        b._timer_deinit()
+        b.timer.deinit()
         b.fires = MASK
         err = unit.call_locked(b._isr, b.timer, 300)
-        assert err is None and b._fault is None, (curve, err, b._fault)
+        assert err is None and b.error is None, (curve, err, b.error)
         b._t0 = time.ticks_add(ticks_ms(), -DAY)  # a stalled timer
-        assert unit.call_locked(b._isr, b.timer, 1) is None and b._fault is None
+        assert unit.call_locked(b._isr, b.timer, 1) is None and b.error is None
         reg.delete('b')
 
 

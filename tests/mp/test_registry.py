@@ -404,14 +404,14 @@ def sampler(window):
     sim.drive(36, 0)
     h = reg.create({'kind': 'sample', 'pin': 36, 'period_ms': 1000,
                     'window': window})
-    h._timer_deinit()  # the test calls the tick itself
+    h.timer.deinit()  # the test calls the tick itself
     return reg, h
 
 
 def feed(h, levels):
     for level in levels:
         sim.drive(36, level)
-        h._tick()
+        unit.fire(h)
 
 
 def test_sample_ring_buffer_order_high_count_edges():
@@ -436,7 +436,7 @@ def test_sample_ring_buffer_order_high_count_edges():
     assert (d['samples'], d['high_count'], d['edges']) == ([1, 1, 0, 1], 3, 25), d
     # a restart clears the buffer
     h.start()
-    h._timer_deinit()
+    h.timer.deinit()
     d = h.to_dict()
     assert d['samples'] == [] and d['high_count'] == 0 and d['edges'] == 25, d
     cleanup(reg)
@@ -469,10 +469,10 @@ def test_pattern_steps_and_repeat_by_hand():
     reg = registry()
     h = reg.create({'kind': 'pattern', 'pin': 2, 'steps_ms': [1000, 2000, 3000],
                     'repeat': 2})
-    h._timer_deinit()
+    h.timer.deinit()
     levels = [h.level]
     for _ in range(6):
-        h._tick()
+        unit.fire(h)
         levels.append(h.level)
     assert levels == [1, 0, 1, 1, 0, 1, 0], levels
     assert not h.running and h.to_dict()['rounds'] == 2
@@ -484,8 +484,8 @@ def test_pulse_by_hand():
     reg = registry()
     h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
     assert h.running and sim.line(2).level == 1
-    h._timer_deinit()
-    h._tick()
+    h.timer.deinit()
+    unit.fire(h)
     assert not h.running and h.level == 0 and sim.line(2).level == 0
     reg.start(h.id)
     assert h.running and sim.line(2).level == 1

@@ -38,7 +38,7 @@ def test_pattern_rearms_its_timer_from_the_callback_under_heap_lock():
     # asking for it there raised "MemoryError in pattern ISR"
     reg = Registry(Board('sim'))
     h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [1, 30]})
-    assert h._tick_ms == 0  # 31 ticks of 1 ms for 2 steps: armed per step
+    assert h._isr == h.isr_per_step  # 31 ticks of 1 ms for 2 steps
     assert unit.wait_until(lambda: h.fires >= 6 or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['running'], d
@@ -52,7 +52,7 @@ def test_a_pattern_on_ticks_plays_its_rounds():
     reg = Registry(Board('sim'))
     h = reg.create({'kind': 'pattern', 'pin': 5, 'steps_ms': [2, 3, 4],
                     'repeat': 2})
-    assert h._tick_ms == 1
+    assert h._isr == h.isr and h._period == 1000  # ticks of 1 ms
     assert unit.wait_until(lambda: not h.running or h.error is not None)
     d = h.to_dict()
     assert d['error'] is None and d['rounds'] == 2 and d['level'] == 0, d
