@@ -19,7 +19,50 @@ it, coalesced, and never from a scheduled callback.
 import json
 import os
 from time import ticks_add, ticks_diff, ticks_ms
-from app import schema
+
+DEFAULTS = {
+    'board': 'auto',
+    'http': {'port': 8080},
+    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
+             'ap_fallback': True, 'ap_password': ''},
+    'api_token': None,
+    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
+    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
+    'mqtt': None,  # off; a dict switches it on (MQTT below)
+    'bindings': [],
+    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
+    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
+             'ntp_sync_s': 21600},
+    'location': {},
+    'schedule': {'catch_up_min': 5},
+    'schedules': [],
+    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
+}
+# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
+# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
+# base pinwheel/<client_id>.
+MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
+        'client_id': '', 'base': '', 'discovery': True,
+        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
+        'tls': False, 'allow_config': False}
+NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
+# Checks of sections that belong to a feature (the clock and events:
+# app.time), installed by app.main: the feature's code is loaded only for a
+# config that uses it. Each takes the checked config and raises ApiError.
+# Here, not in app.schema, so that installing one loads no checks; both
+# app.schema.check and a trusted boot (app.startup) run them.
+CHECKS = []
+
+
+def defaults():
+    """A fresh config holding the defaults (``app.schema`` checks a
+    config against them)."""
+    out = dict(DEFAULTS)
+    for key in NESTED:
+        out[key] = dict(DEFAULTS[key])
+    out['bindings'] = []
+    out['schedules'] = []
+    return out
 
 SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
 SAVE_GAP_MS = 5000  # ...and saves it at most once per gap
@@ -30,7 +73,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
-        self.data = schema.defaults()
+        self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
         # safe mode: [{'where', 'message'}] of what the kept file has that
@@ -44,6 +87,9 @@ class Config:
         # the pins this board may drive (Board.outputs), kept
         # in pins.json for a boot that finds it stale
         self.drivable = None
+        # the board's name, set by a boot that built it with its pins: a
+        # save then stamps pins.json with it (``save_pins``)
+        self.board = None
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -69,14 +115,19 @@ class Config:
         return self.path.rpartition('/')[0] + '/pins.json' if '/' in \
             self.path else 'pins.json'
 
-    def save_pins(self, pins):
+    def save_pins(self, pins, trusted=True):
         """pins.json for the config.json on flash now, with the pins this
-        board may drive if known (OSError: the caller's)."""
-        from app.board.pinsfile import checksum
+        board may drive if known (OSError: the caller's). ``trusted``: that
+        config.json is one this image wrote or checked in full on this
+        board, and the stamp (``pinsfile.stamp``) says so: the next boot
+        builds it without checking it again (``app.startup``)."""
+        from app.board.pinsfile import checksum, stamp
         path = self.pins_path()
         saved = {'config': checksum(self.path), 'pins': pins}
         if self.drivable is not None:
             saved['out'] = self.drivable
+        if trusted and self.board is not None:
+            saved['saved_by'] = stamp(self.board)
         with open(path + '.tmp', 'w') as f:
             json.dump(saved, f)
         _replace(path + '.tmp', path)
