@@ -89,7 +89,7 @@ class Config:
         self.drivable = None
         # the board's name, set by a boot that built it with its pins: a
         # save then stamps pins.json with it (``save_pins``)
-        self.board = None
+        self.board: 'str | None' = None
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
