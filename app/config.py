@@ -87,9 +87,10 @@ class Config:
         # the pins this board may drive (Board.outputs), kept
         # in pins.json for a boot that finds it stale
         self.drivable = None
-        # the board's name, set by a boot that built it with its pins: a
-        # save then stamps pins.json with it (``save_pins``)
-        self.board: 'str | None' = None
+        # pins.json's "saved_by" (app.startup.stamp: version, image, board),
+        # set by a boot that built the board with its pins; every save
+        # writes it (``save_pins``)
+        self.stamp: 'list | None' = None
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -119,15 +120,15 @@ class Config:
         """pins.json for the config.json on flash now, with the pins this
         board may drive if known (OSError: the caller's). ``trusted``: that
         config.json is one this image wrote or checked in full on this
-        board, and the stamp (``pinsfile.stamp``) says so: the next boot
-        builds it without checking it again (``app.startup``)."""
-        from app.board.pinsfile import checksum, stamp
+        board, and ``stamp`` says so: the next boot builds it without
+        checking it again (``app.startup.trusted``)."""
+        from app.board.pinsfile import checksum
         path = self.pins_path()
         saved = {'config': checksum(self.path), 'pins': pins}
         if self.drivable is not None:
             saved['out'] = self.drivable
-        if trusted and self.board is not None:
-            saved['saved_by'] = stamp(self.board)
+        if trusted and self.stamp is not None:
+            saved['saved_by'] = self.stamp
         with open(path + '.tmp', 'w') as f:
             json.dump(saved, f)
         _replace(path + '.tmp', path)

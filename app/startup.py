@@ -13,10 +13,10 @@ boots with the defaults and no bindings, and says where it breaks.
 A config.json that pinwheel itself wrote (a save) or checked in full
 (a boot that rejected nothing), on this image and this board, is
 trusted: pins.json has its checksum and a stamp of the image and board
-(``app.board.pinsfile.stamp``), and no rejected file is kept. Such a
-boot builds the store and the bindings from the file without checking
-it again (``trusted``), so it loads none of ``app.schema``'s checks,
-``app.validate`` or ``app.strictjson`` (their first use does). Anything
+(``stamp``), and no rejected file is kept. Such a boot builds the store
+and the bindings from the file without checking it again (``trusted``),
+so it loads none of ``app.schema``'s checks, ``app.validate`` or
+``app.strictjson`` (their first use does). Anything
 unexpected on that path (a key missing, a binding that cannot be built)
 undoes what it built and boots the checking way, with every guarantee
 above; so does a config the stamp does not match (a hand edit, a
@@ -228,7 +228,7 @@ def boot(path='config.json'):
     store.error = store.problem
     _tell(store, registry, rejected, missing)
     if pins:
-        store.board = board.name  # a save stamps pins.json with it
+        store.stamp = stamp(board.name)  # every save writes it
     if pins and not missing:  # checked in full, nothing left out: trusted
         _save_pins(store, registry, not rejected.errors)
     return registry, store
@@ -242,7 +242,7 @@ def trusted(path):
     file is not trusted, or if building it failed (undone: the checking
     boot follows)."""
     from app.board.bootpins import saved_pins
-    from app.board.pinsfile import checksum, stamp
+    from app.board.pinsfile import checksum
     store = Config(path)
     saved = saved_pins(store.pins_path())
     mark = saved.get('saved_by')
@@ -254,6 +254,8 @@ def trusted(path):
     registry = None
     try:
         text = read(path)
+        if text is None:
+            return None
         store.data = data = _filled(json.loads(text))
         text = None
         limits = data['limits']
@@ -263,7 +265,7 @@ def trusted(path):
         registry = Registry(board, limits['bindings'])
         data['bindings'] = power_on(data['bindings'])
         registry.load(_checked(data['bindings'], registry))
-        store.board = board.name
+        store.stamp = mark
         _save_pins(store, registry, True)
         return registry, store
     except Exception as e:  # anything: the checks will say what
@@ -272,6 +274,22 @@ def trusted(path):
         log.note('config: %s was not built as saved (%r): checking it'
                  % (path, e))
         return None
+
+
+def stamp(board):
+    """pins.json's ``saved_by``: [``app.VERSION``, the image's version
+    (version.json's: a hash of its files, so an update that keeps
+    ``VERSION`` changes it too; None when run from the sources), the
+    board's name]. Made at boot (``Config.stamp``), written by every
+    save: a hand edit, an update or another board makes the next boot
+    check config.json."""
+    import app
+    try:
+        with open(getattr(app, 'IMAGE', '') + 'version.json') as f:
+            image = json.load(f)['version']
+    except Exception:  # none (run from the sources), or damaged
+        image = None
+    return [app.VERSION, image, board]
 
 
 def _filled(data):
@@ -315,6 +333,8 @@ def _checked(bodies, registry):
     ids = []
     for body in bodies:
         cls = kinds.get(body['kind'])
+        if cls is None:
+            raise KeyError(body['kind'])
         pin = body['pin']
         if type(pin) not in (int, str) or not board.caps(pin) & (
                 CAP_OUT if cls.OUTPUT else CAP_IN):
@@ -419,13 +439,12 @@ def _save_pins(store, registry, clean):
     (config.json checked in full, nothing of it left out, or trusted) is
     stamped (``trusted``), anything else not."""
     from app.board.bootpins import read, saved_pins
-    from app.board.pinsfile import stamp
     store.drivable = registry.board.outputs()
     pins = registry.idle_pins()
     path = store.pins_path()
     saved = saved_pins(path)
     if read(store.path, path, saved) != pins or saved.get('saved_by') != (
-            stamp(store.board) if clean else None):
+            store.stamp if clean else None):
         try:
             store.save_pins(pins, clean)
         except OSError as e:

@@ -13,7 +13,7 @@ parse that reads only the bindings' ``kind``, ``pin`` and
 board's profile lets drive, so a hand-written config cannot drive a
 flash pin. The boot (``app.startup``) then builds and checks the
 bindings and writes a matching pins.json, after the outputs are driven.
-pins.json's ``saved_by`` (``app.board.pinsfile.stamp``) says that
+pins.json's ``saved_by`` (``app.startup.stamp``) says that
 config.json is one this image saved or checked in full on this board:
 then ``app.startup`` builds it without the checks.
 This module imports nothing of pinwheel but, on that second path, the

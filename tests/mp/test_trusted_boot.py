@@ -221,9 +221,10 @@ def test_another_image_or_board_boots_the_checking_way():
 def _stamped(config):
     """config.json as it is written, and pins.json saying pinwheel saved
     it on this board (as a save does), whatever it holds."""
+    from app import startup
     _write(config)
     store = Config(CONFIG)
-    store.board = 'sim'
+    store.stamp = startup.stamp('sim')
     store.save_pins([])
 
 
