@@ -7,7 +7,8 @@ Safe mode (``app.startup``): a config.json with parts that do not validate
 runs the rest. The file as it was is kept: it stays config.json until the
 first save, which moves it to config.rejected.json (``keep_rejected``);
 it is dropped only by a whole new config (PUT /api/config) or on request
-(DELETE /api/config/rejected): no save loses a rejected binding.
+(DELETE /api/config/rejected; ``app.settings``): no save loses a rejected
+binding.
 
 Flash writes stop interrupts (an RP2040 stops both cores for each 4 KB
 erase, docs/internals.md "Flash writes"), so only a change someone waits
@@ -162,21 +163,6 @@ def saved(store):
         store.problem = None
     store.safe_mode = bool(store.config_errors)
     store.error = store.problem if store.safe_mode else None
-
-
-def drop_rejected(store):
-    """Forget the rejected file: the next save writes config.json without
-    keeping it; then ``remove_rejected`` deletes a kept one."""
-    kept = store.rejected
-    store.rejected = None
-    store.config_errors = []
-    store.problem = None
-    return kept if kept != store.path else None
-
-
-def remove_rejected(kept):
-    if kept is not None and exists(kept):
-        os.remove(kept)
 
 
 class Saver:
