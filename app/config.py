@@ -7,7 +7,8 @@ Safe mode (``app.startup``): a config.json with parts that do not validate
 runs the rest. The file as it was is kept: it stays config.json until the
 first save, which moves it to config.rejected.json (``keep_rejected``);
 it is dropped only by a whole new config (PUT /api/config) or on request
-(DELETE /api/config/rejected): no save loses a rejected binding.
+(DELETE /api/config/rejected; ``app.settings``): no save loses a rejected
+binding.
 
 Flash writes stop interrupts (an RP2040 stops both cores for each 4 KB
 erase, docs/internals.md "Flash writes"), so only a change someone waits
@@ -19,7 +20,50 @@ it, coalesced, and never from a scheduled callback.
 import json
 import os
 from time import ticks_add, ticks_diff, ticks_ms
-from app import schema
+
+DEFAULTS = {
+    'board': 'auto',
+    'http': {'port': 8080},
+    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
+             'ap_fallback': True, 'ap_password': ''},
+    'api_token': None,
+    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
+    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
+    'mqtt': None,  # off; a dict switches it on (MQTT below)
+    'bindings': [],
+    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
+    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
+             'ntp_sync_s': 21600},
+    'location': {},
+    'schedule': {'catch_up_min': 5},
+    'schedules': [],
+    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
+}
+# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
+# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
+# base pinwheel/<client_id>.
+MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
+        'client_id': '', 'base': '', 'discovery': True,
+        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
+        'tls': False, 'allow_config': False}
+NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
+# Checks of sections that belong to a feature (the clock and events:
+# app.time), installed by app.main: the feature's code is loaded only for a
+# config that uses it. Each takes the checked config and raises ApiError.
+# Here, not in app.schema, so that installing one loads no checks; both
+# app.schema.check and a trusted boot (app.startup) run them.
+CHECKS = []
+
+
+def defaults():
+    """A fresh config holding the defaults (``app.schema`` checks a
+    config against them)."""
+    out = dict(DEFAULTS)
+    for key in NESTED:
+        out[key] = dict(DEFAULTS[key])
+    out['bindings'] = []
+    out['schedules'] = []
+    return out
 
 SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
 SAVE_GAP_MS = 5000  # ...and saves it at most once per gap
@@ -30,7 +74,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
-        self.data = schema.defaults()
+        self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
         # safe mode: [{'where', 'message'}] of what the kept file has that
@@ -44,6 +88,10 @@ class Config:
         # the pins this board may drive (Board.outputs), kept
         # in pins.json for a boot that finds it stale
         self.drivable = None
+        # pins.json's "saved_by" (app.startup.stamp: version, image, board),
+        # set by a boot that built the board with its pins; every save
+        # writes it (``save_pins``)
+        self.stamp: 'list | None' = None
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -69,14 +117,19 @@ class Config:
         return self.path.rpartition('/')[0] + '/pins.json' if '/' in \
             self.path else 'pins.json'
 
-    def save_pins(self, pins):
+    def save_pins(self, pins, trusted=True):
         """pins.json for the config.json on flash now, with the pins this
-        board may drive if known (OSError: the caller's)."""
+        board may drive if known (OSError: the caller's). ``trusted``: that
+        config.json is one this image wrote or checked in full on this
+        board, and ``stamp`` says so: the next boot builds it without
+        checking it again (``app.startup.trusted``)."""
         from app.board.pinsfile import checksum
         path = self.pins_path()
         saved = {'config': checksum(self.path), 'pins': pins}
         if self.drivable is not None:
             saved['out'] = self.drivable
+        if trusted and self.stamp is not None:
+            saved['saved_by'] = self.stamp
         with open(path + '.tmp', 'w') as f:
             json.dump(saved, f)
         _replace(path + '.tmp', path)
@@ -110,21 +163,6 @@ def saved(store):
         store.problem = None
     store.safe_mode = bool(store.config_errors)
     store.error = store.problem if store.safe_mode else None
-
-
-def drop_rejected(store):
-    """Forget the rejected file: the next save writes config.json without
-    keeping it; then ``remove_rejected`` deletes a kept one."""
-    kept = store.rejected
-    store.rejected = None
-    store.config_errors = []
-    store.problem = None
-    return kept if kept != store.path else None
-
-
-def remove_rejected(kept):
-    if kept is not None and exists(kept):
-        os.remove(kept)
 
 
 class Saver:

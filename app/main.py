@@ -36,7 +36,8 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
-from app import log, schema  # noqa: E402
+from app import log  # noqa: E402
+from app.config import CHECKS  # noqa: E402
 from app.time import Time, check, needed  # noqa: E402
 
 
@@ -45,7 +46,9 @@ def _check_time(data):
         check(data)
 
 
-schema.CHECKS.append(_check_time)
+# the config's checks run it (app.schema, and a trusted boot's defaults):
+# installed in app.config's hook list, which loads no checks
+CHECKS.append(_check_time)
 
 BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              'app.board.bootpins')

@@ -8,8 +8,12 @@ before anything is touched, so a rejected request changes nothing.
 
 A binding holds a timer from the board's pool only while it runs: a
 start takes one, a stop gives it back (a pulse or pattern that ended on
-its own gives it back at the next change)."""
-from app import log, validate
+its own gives it back at the next change).
+
+``app.validate`` is loaded by the first change that needs it, not with
+this module: a boot from a config pinwheel saved builds its bindings
+without it (``load``, ``app.startup``)."""
+from app import log
 from app.errors import ApiError
 from app.kinds.handler import MASK, VERBS
 
@@ -109,6 +113,7 @@ class Registry:
         return h
 
     def create(self, body):
+        from app import validate
         h = self._add(*validate.body(self, body))
         self._changed()
         return h
@@ -116,6 +121,7 @@ class Registry:
     def update(self, binding_id, body, partial=True, live=False):
         """PATCH (``partial``) or PUT. A running binding stays running.
         ``live``: applied, not saved (a slider while it moves)."""
+        from app import validate
         old = self.get(binding_id)
         _, cls, pin, params, start = validate.body(self, body, old, partial)
         need = start and cls.timer_for(params, old)  # old: still as it runs
@@ -154,6 +160,7 @@ class Registry:
 
     def _do(self, verb, h, durable=True):
         if verb not in VERBS:
+            from app import validate
             raise ApiError(400, 'invalid_action', '"%s" is not an action; '
                            'actions: %s' % (validate.short(verb, 20, str),
                                             ', '.join(VERBS)), None)
@@ -254,8 +261,15 @@ class Registry:
         """Swap every binding for ``bodies``: all of them or, if any is
         invalid, none (the error's field says which one). A virtual timer
         pool takes the size ``virtual_timers`` (the config's limit)."""
-        checked = validate.bodies(
-            self, bodies, self.board.pool_size(virtual_timers))
+        from app import validate
+        self.load(validate.bodies(
+            self, bodies, self.board.pool_size(virtual_timers)),
+            virtual_timers)
+
+    def load(self, checked, virtual_timers=None):
+        """Swap every binding for ``checked``: (id, class, pin, params,
+        start) each, as ``app.validate.body`` returns them (or a trusted
+        boot builds them, ``app.startup``)."""
         for h in list(self.bindings):
             self._remove(h)
         self.board.resize_pool(virtual_timers)

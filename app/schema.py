@@ -1,50 +1,14 @@
-"""The config's shape: its defaults, the checks (every key known, of the
-right type, in range) and the secrets a client never sees.
+"""The config's checks (every key known, of the right type, in range) and
+the secrets a client never sees. Its defaults (and the hook list
+``CHECKS``) are ``app.config``'s, which every boot loads: this module is
+loaded by a config change, GET /api/config, or a boot that checks
+config.json (``app.startup``), not by a boot from a config pinwheel saved.
 """
+from app.config import CHECKS, DEFAULTS, MQTT, defaults  # noqa: F401
 from app.errors import ApiError, invalid
 
 SECRET = '********'  # what GET /api/config shows instead of a secret
-DEFAULTS = {
-    'board': 'auto',
-    'http': {'port': 8080},
-    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
-             'ap_fallback': True, 'ap_password': ''},
-    'api_token': None,
-    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
-    'mqtt': None,  # off; a dict switches it on (MQTT below)
-    'bindings': [],
-    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
-    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
-             'ntp_sync_s': 21600},
-    'location': {},
-    'schedule': {'catch_up_min': 5},
-    'schedules': [],
-    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
-}
-# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
-# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
-# base pinwheel/<client_id>.
-MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
-        'client_id': '', 'base': '', 'discovery': True,
-        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
-        'tls': False, 'allow_config': False}
 _TOPIC_OK = '_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
-_NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
-# Checks of sections that belong to a feature (the clock and events:
-# app.time), installed by app.main: the feature's code is loaded only for a
-# config that uses it. Each takes the checked config and raises ApiError.
-CHECKS = []
-
-
-def defaults():
-    """A fresh config holding the defaults."""
-    out = dict(DEFAULTS)
-    for key in _NESTED:
-        out[key] = dict(DEFAULTS[key])
-    out['bindings'] = []
-    out['schedules'] = []
-    return out
 
 
 def redact(data):

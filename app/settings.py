@@ -9,7 +9,7 @@ config.rejected.json: a PUT (a whole new config) replaces it, DELETE
 """
 from micropython import const
 from app import log, schema
-from app.config import drop_rejected, remove_rejected
+from app.config import exists
 from app.errors import ApiError, invalid
 from app.strictjson import problem
 
@@ -117,11 +117,28 @@ def _kept_text(store):
                        'config on the board runs in full')
 
 
+def _drop_rejected(store):
+    """Forget the rejected file: the next save writes config.json without
+    keeping it; then ``_remove_rejected`` deletes a kept one. (Here, not
+    in app.config: only a change drops it, and a boot keeps the heap.)"""
+    kept = store.rejected
+    store.rejected = None
+    store.config_errors = []
+    store.problem = None
+    return kept if kept != store.path else None
+
+
+def _remove_rejected(kept):
+    if kept is not None and exists(kept):
+        import os
+        os.remove(kept)
+
+
 def _forget(registry, store, why):
     """Save without the kept file, then delete it; if the save fails,
     nothing is forgotten."""
     before = store.rejected, store.config_errors, store.problem
-    kept = drop_rejected(store)
+    kept = _drop_rejected(store)
     registry.on_change()
     error = store.error
     if error and error.get('code') == 'save_failed':
@@ -129,7 +146,7 @@ def _forget(registry, store, why):
         store.safe_mode = True
         return
     try:
-        remove_rejected(kept)
+        _remove_rejected(kept)
     except OSError as e:
         log.note('save failed: could not delete %s: %s' % (kept, e))
         return

@@ -9,13 +9,24 @@ and the event log. The file as it was is kept (``app.config``): GET
 /api/config/rejected serves it until PUT /api/config applies a fixed one
 or DELETE /api/config/rejected drops it. A file that is not JSON at all
 boots with the defaults and no bindings, and says where it breaks.
+
+A config.json that pinwheel itself wrote (a save) or checked in full
+(a boot that rejected nothing), on this image and this board, is
+trusted: pins.json has its checksum and a stamp of the image and board
+(``stamp``), and no rejected file is kept. Such a boot builds the store
+and the bindings from the file without checking it again (``trusted``),
+so it loads none of ``app.schema``'s checks, ``app.validate`` or
+``app.strictjson`` (their first use does). Anything
+unexpected on that path (a key missing, a binding that cannot be built)
+undoes what it built and boots the checking way, with every guarantee
+above; so does a config the stamp does not match (a hand edit, a
+``deploy.py --config``, an update, another board).
 """
 import json
 import os
 from app.board.board import Board
-from app import log, schema, validate
-from app.strictjson import problem
-from app.config import Config, exists, rejected_path
+from app import log
+from app.config import CHECKS, MQTT, Config, defaults, exists, rejected_path
 from app.errors import ApiError
 from app.registry import Registry
 
@@ -40,6 +51,7 @@ def parse(text, rejected):
     if it is none. Strict: MicroPython's parser would half-read a damaged
     file (commas and colons are optional to it) and apply what it made of
     it."""
+    from app.strictjson import problem
     where = problem(text)
     try:
         if where is not None:
@@ -107,6 +119,7 @@ def sections(data, rejected):
     """``schema.check`` of ``data`` with what fails left out, one part per
     try: an event (``schedules[i]``), else the key at fault, which takes
     its default (a section's key, else the whole top-level key)."""
+    from app import schema
     events = data.get('schedules')
     index = list(range(len(events))) if isinstance(events, list) else None
     seen = []
@@ -178,6 +191,9 @@ def bindings(bodies, check, rejected):
 
 def boot(path='config.json'):
     """Return (registry, store); never raises on a bad config."""
+    built = trusted(path)
+    if built is not None:
+        return built
     store = Config(path)
     rejected = Rejected()
     text = read(path)
@@ -211,9 +227,137 @@ def boot(path='config.json'):
     store.safe_mode = bool(rejected.errors) or missing
     store.error = store.problem
     _tell(store, registry, rejected, missing)
-    if pins and not missing:
-        _save_pins(store, registry)
+    if pins:
+        store.stamp = stamp(board.name)  # every save writes it
+    if pins and not missing:  # checked in full, nothing left out: trusted
+        _save_pins(store, registry, not rejected.errors)
     return registry, store
+
+
+def trusted(path):
+    """(registry, store) built from a config.json this image saved or
+    checked in full on this board (see the module's docstring), without
+    the checks: kinds from ``app.kinds.get``, handlers as the registry
+    makes them, ``power_on`` as the checking boot applies it. None if the
+    file is not trusted, or if building it failed (undone: the checking
+    boot follows)."""
+    from app.board.bootpins import saved_pins
+    from app.board.pinsfile import checksum
+    store = Config(path)
+    saved = saved_pins(store.pins_path())
+    mark = saved.get('saved_by')
+    if (not isinstance(mark, list) or len(mark) != 3
+            or exists(rejected_path(path))
+            or saved.get('config') != checksum(path)
+            or mark != stamp(mark[2])):
+        return None
+    registry = None
+    try:
+        text = read(path)
+        if text is None:
+            return None
+        store.data = data = _filled(json.loads(text))
+        text = None
+        limits = data['limits']
+        board = Board(data['board'], limits['virtual_timers'])
+        if board.name != mark[2]:
+            return None
+        registry = Registry(board, limits['bindings'])
+        data['bindings'] = power_on(data['bindings'])
+        registry.load(_checked(data['bindings'], registry))
+        store.stamp = mark
+        _save_pins(store, registry, True)
+        return registry, store
+    except Exception as e:  # anything: the checks will say what
+        if registry is not None:
+            registry.load([])  # every pin and timer it took, given back
+        log.note('config: %s was not built as saved (%r): checking it'
+                 % (path, e))
+        return None
+
+
+def stamp(board):
+    """pins.json's ``saved_by``: [``app.VERSION``, the image's version
+    (version.json's: a hash of its files, so an update that keeps
+    ``VERSION`` changes it too; None when run from the sources), the
+    board's name]. Made at boot (``Config.stamp``), written by every
+    save: a hand edit, an update or another board makes the next boot
+    check config.json."""
+    import app
+    try:
+        with open(getattr(app, 'IMAGE', '') + 'version.json') as f:
+            image = json.load(f)['version']
+    except Exception:  # none (run from the sources), or damaged
+        image = None
+    return [app.VERSION, image, board]
+
+
+def _filled(data):
+    """A config as ``app.schema.check`` returns it, for a file it passed:
+    the defaults where a key is missing, numbers of ``location`` as
+    floats, the feature's checks (``CHECKS``: events get their defaults)
+    for a config that uses them. KeyError for a key the defaults do not
+    have (only the checks would know what to do with it)."""
+    out = defaults()
+    for key, value in data.items():
+        default = out[key]
+        if isinstance(default, dict) and key != 'location':
+            default.update(value)
+        else:
+            out[key] = value
+    if out['mqtt'] is not None:
+        mqtt = dict(MQTT)
+        mqtt.update(out['mqtt'])
+        out['mqtt'] = mqtt
+    location = out['location'] = dict(out['location'])
+    for key in location:
+        location[key] = float(location[key])
+    for extra in CHECKS:
+        extra(out)
+    return out
+
+
+def _checked(bodies, registry):
+    """The (id, class, pin, params, start) of each binding in ``bodies``,
+    as ``app.validate.body`` returns them for a body it passed: the kind's
+    defaults, ``power_on`` "restore" and ``start`` true where missing, an
+    id given as it gives one. KeyError where a body lacks what the checks
+    would have refused it for lacking; ValueError for a pin the board's
+    profile does not let it use that way (a flash pin is never driven,
+    whatever pins.json says)."""
+    from app import kinds
+    from app.board.board import CAP_IN, CAP_OUT
+    from app.kinds.handler import REQUIRED
+    board = registry.board
+    items = []
+    ids = []
+    for body in bodies:
+        cls = kinds.get(body['kind'])
+        if cls is None:
+            raise KeyError(body['kind'])
+        pin = body['pin']
+        if type(pin) not in (int, str) or not board.caps(pin) & (
+                CAP_OUT if cls.OUTPUT else CAP_IN):
+            raise ValueError('pin %r' % (pin,))
+        binding_id = body.get('id')
+        if binding_id is None:  # app.validate's _new_id
+            n = 1
+            while '%s-%d' % (cls.KIND, n) in ids:
+                n += 1
+            binding_id = '%s-%d' % (cls.KIND, n)
+        params = {}
+        for name, _, default, _, _ in cls.FIELDS:
+            if name in body:
+                params[name] = body[name]
+            elif default is REQUIRED:
+                raise KeyError(name)
+            else:
+                params[name] = default
+        params['power_on'] = body.get('power_on', 'restore')
+        items.append((binding_id, cls, pin, params,
+                      body.get('start', True)))
+        ids.append(binding_id)
+    return items
 
 
 def _kept(store, board, rejected):
@@ -230,6 +374,7 @@ def _kept(store, board, rejected):
             400, 'invalid_config', 'this board is %s, not %s'
             % (board.name, data['board']), 'board'))
     else:
+        from app import validate
         scratch = Registry(board, data['limits']['bindings'])
         timers = board.pool_size(data['limits']['virtual_timers'])
         bindings(power_on(data['bindings']), lambda bodies: validate.bodies(
@@ -287,16 +432,21 @@ def power_on(bodies):
     return bodies
 
 
-def _save_pins(store, registry):
+def _save_pins(store, registry, clean):
     """pins.json, when it is missing or stale (a config.json from deploy
     or a power cut between the two writes): the next boot drives the
-    pins first."""
-    from app.board.bootpins import read
+    pins first; and when its stamp is not what it should be: ``clean``
+    (config.json checked in full, nothing of it left out, or trusted) is
+    stamped (``trusted``), anything else not."""
+    from app.board.bootpins import read, saved_pins
     store.drivable = registry.board.outputs()
     pins = registry.idle_pins()
-    if read(store.path, store.pins_path()) != pins:
+    path = store.pins_path()
+    saved = saved_pins(path)
+    if read(store.path, path, saved) != pins or saved.get('saved_by') != (
+            store.stamp if clean else None):
         try:
-            store.save_pins(pins)
+            store.save_pins(pins, clean)
         except OSError as e:
             print('pinwheel: cannot write pins.json: %r' % e)
 

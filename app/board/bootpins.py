@@ -13,6 +13,9 @@ parse that reads only the bindings' ``kind``, ``pin`` and
 board's profile lets drive, so a hand-written config cannot drive a
 flash pin. The boot (``app.startup``) then builds and checks the
 bindings and writes a matching pins.json, after the outputs are driven.
+pins.json's ``saved_by`` (``app.startup.stamp``) says that
+config.json is one this image saved or checked in full on this board:
+then ``app.startup`` builds it without the checks.
 This module imports nothing of pinwheel but, on that second path, the
 board's profile table (dropped again), and the simulated ``Pin`` on the
 unix port.
@@ -26,7 +29,7 @@ from app.board.pinsfile import PINS, checksum
 OUTPUT_KINDS = ('blink', 'breathe', 'pattern', 'pulse', 'pwm', 'switch')
 
 
-def _saved(pins):
+def saved_pins(pins):
     """pins.json as a dict; {} if missing or damaged."""
     try:
         with open(pins) as f:
@@ -42,7 +45,7 @@ def read(config='config.json', pins=PINS, saved=None):
     """The [pin, level] pairs of ``pins`` (or of ``saved``, pins.json read
     already) if it matches ``config``, else None (missing, damaged or
     stale)."""
-    saved = _saved(pins) if saved is None else saved
+    saved = saved_pins(pins) if saved is None else saved
     try:
         if saved['config'] == checksum(config):
             return saved['pins']
@@ -146,7 +149,7 @@ def apply(config='config.json', pins=PINS):
     matches config.json, else from config.json itself; how many. Never
     raises: a pin this board refuses is left to the boot's checks."""
     from machine import Pin  # on the unix port: app.sim (app.main)
-    saved = _saved(pins)
+    saved = saved_pins(pins)
     levels = read(config, pins, saved)
     if levels is None:
         levels = from_config(config, saved.get('out'))
