@@ -50,10 +50,12 @@ def test_rules_are_loaded_by_the_first_binding_with_rules():
                 'debounce_ms': 0})
     reg.create({'id': 'meter', 'kind': 'counter', 'pin': 27})
     s = reg.create({'id': 's', 'kind': 'sample', 'pin': 34, 'period_ms': 2})
-    for level in (1, 0, 1, 0):
+    for n, level in enumerate((1, 0, 1, 0)):
         for pin in (14, 27, 34):
             sim.drive(pin, level)
-        sim.advance_ms(10)
+        # the sample reads the level on its timer: wait for it (a loaded
+        # host may run the timer thread late), then change the level again
+        assert unit.wait_until(lambda: s.edges > n), (n, s.edges)
     assert unit.wait_until(lambda: s.deferred and reg.get('button').deferred)
     assert reg.get('button').presses() == 2 and s.edges == 4, s.edges
     for h in reg.bindings:
