@@ -6,7 +6,7 @@ from app.http import auth
 from app.http import ota
 from app.strictjson import loads
 from app.errors import ApiError, error, low_memory
-from app.http.server import MAX_BODY, Server, unquote
+from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
 from app.validate import check_id, short
 from app.kinds.handler import VERBS
 
@@ -90,6 +90,11 @@ def _too_large(request, *exc):
                  % MAX_BODY)
 
 
+def _too_long(request, *exc):
+    return error(414, 'uri_too_long', 'the path is longer than %d characters'
+                 % MAX_PATH)
+
+
 def _internal(request, *exc):
     return error(500, 'internal', 'internal error; see the board log')
 
@@ -108,7 +113,7 @@ def create_app(registry, store, mqtt=None, timing=None):
         timing = Time(registry, store)
 
     for code, handler in ((400, _bad_request), (404, _not_found),
-                          (405, _not_allowed), (413, _too_large),
+                          (405, _not_allowed), (413, _too_large), (414, _too_long),
                           (500, _internal)):
         app.errorhandler(code)(handler)
 

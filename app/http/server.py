@@ -34,7 +34,7 @@ MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
 _MAX_LINE = const(2048)  # one header line
-_MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
+MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
 # a client that went away: broken pipe, reset (BSD, Linux), closed socket
@@ -65,11 +65,12 @@ LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
                      'this request; retry')
 
 
-def unquote(text, plus=False):
+def unquote(text, query=False):
     """``text`` with its %XX escapes decoded (a URL's "my%20led" is "my
-    led"; with ``plus``, as in a query, "+" is a space too); as it came if
-    the result is not UTF-8."""
-    if plus:
+    led"); as it came if the result is not UTF-8. ``query``: a query's
+    name or value, where "+" is a space too and a bad escape or bytes
+    that are not UTF-8 are a ValueError (a 400)."""
+    if query:
         text = text.replace('+', ' ')
     if '%' not in text:
         return text
@@ -80,11 +81,15 @@ def unquote(text, plus=False):
         if len(code) == 2 and code[0] in _HEX and code[1] in _HEX:
             out.append(int(code, 16))
             out.extend(part[2:].encode())
+        elif query:
+            raise ValueError
         else:
             out.extend(b'%' + part.encode())
     try:
         return bytes(out).decode()
     except UnicodeError:
+        if query:
+            raise
         return text
 
 
@@ -132,9 +137,10 @@ class Request:
 
 class Response:
     """``status`` (its reason from REASONS), ``headers`` (a dict) and
-    ``body``: bytes, or str, dict or list (JSON) made bytes here, or an
-    iterator of bytes chunks (sync or async; closed with its ``close()`` if it
-    has one), streamed after the head."""
+    ``body``: bytes or str, dict or list (JSON, kept as the str ``dumps``
+    makes: a copy the size of the document saved when it is ASCII, as
+    JSON mostly is), or an iterator of bytes chunks (sync or async; closed
+    with its ``close()`` if it has one), streamed after the head."""
 
     def __init__(self, body: object = b'', status=200, headers=None):
         self.status = status
@@ -142,7 +148,9 @@ class Response:
         if isinstance(body, (dict, list)):
             body = dumps(body)
             headers['Content-Type'] = 'application/json; charset=UTF-8'
-        if isinstance(body, str):
+        if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
+            # not ASCII: a stream's write of part of a str would resume
+            # at a character count, not at the byte it stopped at
             body = body.encode()
         self.body = body
 
@@ -440,7 +448,7 @@ async def _read(reader, writer, timeout, keep=True):
     if n > MAX_BODY or not keep:
         await _drain(reader, n - len(buf) + end, timeout)
         return req, 413
-    if len(req.path) > _MAX_PATH:
+    if len(req.path) > MAX_PATH:
         return req, 414
     if n:
         body = buf[end:end + n]
@@ -456,7 +464,7 @@ async def _write(writer, res, head_only):
     sent nothing), then its body."""
     body = res.body
     headers = res.headers
-    whole = isinstance(body, bytes)
+    whole = isinstance(body, (bytes, str))
     if not whole and not head_only and not room():
         # a streamed body allocates as it goes: a head sent now could
         # be followed by a short body
@@ -475,7 +483,7 @@ async def _write(writer, res, head_only):
         return
     if whole:
         if len(body) <= _ONE_WRITE:
-            await writer.awrite(head + body)
+            await writer.awrite(head + body)  # bytes + str: bytes
         else:
             await writer.awrite(head)
             await writer.awrite(body)

@@ -52,6 +52,8 @@ class Writer:
         self.writes = [] if keep else None
 
     async def awrite(self, data):
+        if isinstance(data, str):  # ASCII: the app writes JSON as its str
+            data = data.encode()
         if self.writes is not None:
             self.writes.append(bytes(data))
         self.stream.write(data)

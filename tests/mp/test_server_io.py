@@ -219,7 +219,8 @@ def test_a_request_is_parsed_from_its_head():
                 b'POST / HTTP/1.1\r\nContent-Length: -1\r\n',
                 b'POST / HTTP/1.1\r\nContent-Length: ten\r\n',
                 b'GET / HTTP/1.1\r\nX: ' + b'a' * 2100 + b'\r\n',
-                b'GET / HTTP/1.1\r\nX: \xff\xfe\r\n'):
+                b'GET / HTTP/1.1\r\nX: \xff\xfe\r\n',
+                b'GET /?a=%ff HTTP/1.1\r\n'):
         try:
             Request(bad, None)
         except ValueError:
@@ -233,6 +234,12 @@ def test_unquote():
     assert unquote('a+b', True) == 'a b' and unquote('%C3%A9') == '\u00e9'
     assert unquote('100%') == '100%' and unquote('%zz%4') == '%zz%4'
     assert unquote('%ff') == '%ff'  # not UTF-8: as it came
+    for bad in ('%ff', '%zz', '100%'):  # in a query: a 400
+        try:
+            unquote(bad, True)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
 
 
 def test_routes_match_by_segments():
