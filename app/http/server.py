@@ -156,12 +156,12 @@ class Response:
 
 
 def _response(res):
-    """A handler's return value as a Response."""
+    """A handler's return value as a Response (None: 204)."""
     if isinstance(res, Response):
         return res
     if isinstance(res, tuple):
         return Response(*res)
-    return Response(res)
+    return Response(b'', 204) if res is None else Response(res)
 
 
 def _match(pattern, path):
@@ -483,7 +483,8 @@ async def _write(writer, res, head_only):
         return
     if whole:
         if len(body) <= _ONE_WRITE:
-            await writer.awrite(head + body)  # bytes + str: bytes
+            # bytes + str is bytes on MicroPython
+            await writer.awrite(head + body)  # pyright: ignore
         else:
             await writer.awrite(head)
             await writer.awrite(body)

@@ -285,6 +285,10 @@ def core_app():
     def text(request):
         return 'plain'
 
+    @app.route('/nothing', ('POST',))
+    def nothing(request):
+        return None
+
     @app.route('/fails')
     def fails(request):
         raise KeyError('k')
@@ -316,6 +320,8 @@ def test_core_answers_routes_404_405_head_and_options():
     status, headers, body = answer(app, b'GET /text HTTP/1.1\r\n\r\n')
     assert (status, body) == (200, b'plain')
     assert headers['content-type'].startswith('text/plain')
+    status, _, body = answer(app, b'POST /nothing HTTP/1.1\r\n\r\n')
+    assert (status, body) == (204, b'')
     # HEAD: a GET route's head, no body, the GET's length
     status, headers, body = answer(app, b'HEAD /items HTTP/1.1\r\n\r\n')
     assert status == 200 and body == b'' and headers['content-length'] == '10'
