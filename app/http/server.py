@@ -436,7 +436,7 @@ async def _read(reader, writer, timeout, keep=True):
                 return None, 0
             end = len(buf)
             break
-        start = len(buf) - 2 if buf else 0
+        start = max(0, len(buf) - 2)
         buf = buf + chunk if buf else chunk
         end = _end(buf, start)
         if end:

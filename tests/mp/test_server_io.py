@@ -85,6 +85,9 @@ def test_the_head_may_arrive_in_any_pieces():
     # a trickle, one byte at a time
     status, _, _, reader, _ = serve(app, [GET[i:i + 1] for i in range(len(GET))])
     assert status == 200 and reader.reads == len(GET)
+    bare = b'GET /api/status HTTP/1.0\n\n'  # bare newlines, a byte a read
+    status, _, _, reader, _ = serve(app, [bare[i:i + 1] for i in range(len(bare))])
+    assert status == 200 and reader.reads == len(bare)
 
 
 def test_bare_newlines_and_a_closed_connection():
