@@ -97,7 +97,7 @@ class Request:
     """One request: ``method``, ``path`` (without the query), ``args`` (the
     query, %-decoded: {name: value}), ``headers`` ({lower-case name:
     value}: ``headers.get('origin')``), ``content_length``, ``body``
-    (bytes), ``client_addr`` ((host, port)). ``after_request(f)`` adds a
+    (bytes, or a bytearray when it came after the head), ``client_addr`` ((host, port)). ``after_request(f)`` adds a
     hook for this request alone. Made from the head (bytes, without its
     blank line); ValueError if it is malformed."""
     t0 = None  # when it started, if a before hook notes it (the request log)
@@ -320,7 +320,13 @@ class Server:
     async def start_server(self, host='0.0.0.0', port=5000, ready=None):
         """Serve until the socket closes. ``ready()``, if given, is called
         once the socket is bound and listening: a "serving" line printed
-        before could announce a server that never comes up."""
+        before could announce a server that never comes up. OSError
+        ENOMEM if the heap left after boot has not one free block of 2 KB:
+        no room to serve even a 503, and asyncio's accept loop would die
+        of the MemoryError of a connection (the caller runs the board
+        headless)."""
+        if not room():
+            raise OSError(12)  # ENOMEM
         # 3x the cap as the listen backlog: the kernel holds a burst
         # instead of dropping SYNs (with a backlog of the cap alone, 50
         # clients waited seconds for SYN retries while the server idled).
@@ -341,7 +347,8 @@ class Server:
             timeout = http.get('read_timeout_s', 5)
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
-                await self._refuse(reader, writer, timeout)
+                await self._refuse(reader, timeout)
+                _say(writer, BUSY)
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -354,10 +361,10 @@ class Server:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                await _send_close(writer, TIMEOUT)
+                _say(writer, TIMEOUT)
                 return
             except MemoryError:  # no room to read it: 503, not a 400
-                await _send_close(writer, LOW_MEMORY)
+                _say(writer, LOW_MEMORY)
                 return
             except Exception:  # malformed: req stays None -> 400
                 pass
@@ -372,15 +379,15 @@ class Server:
                 res = Response(*error(500, 'internal', 'internal error: %s'
                                       % type(e).__name__))
             if res is None:
-                await writer.awrite(LOW_MEMORY)
+                _say(writer, LOW_MEMORY)
             else:
                 await _write(writer, res, req is not None
                              and req.method == 'HEAD')
         except OSError as e:
             if e.errno not in _GONE:
                 print('pinwheel: connection error', e)
-        except MemoryError:  # outside the answer: nothing of one went out
-            await _send_close(writer, LOW_MEMORY)
+        except MemoryError:  # _write sent nothing yet (it says so itself)
+            _say(writer, LOW_MEMORY)
         finally:
             self.open -= 1
             if res is not None:
@@ -392,6 +399,8 @@ class Server:
                 await writer.aclose()
             except OSError:
                 pass
+            except MemoryError:  # no room for aclose's coroutine
+                writer.s.close()
 
     async def _watch(self):
         """Cancel the reads that are past their deadline."""
@@ -405,14 +414,13 @@ class Server:
                 task.cancel()
         self._watchdog = None
 
-    async def _refuse(self, reader, writer, timeout):
-        """Read the request (so the close is clean), answer 503."""
+    async def _refuse(self, reader, timeout):
+        """Read the request away (so the close is clean)."""
         try:
-            await asyncio.wait_for(_read(reader, writer, timeout, False),
+            await asyncio.wait_for(_read(reader, None, timeout, False),
                                    min(timeout, 2))
         except Exception:
             pass
-        await _send_close(writer, BUSY)
 
 
 def _end(buf, start):
@@ -443,32 +451,41 @@ async def _read(reader, writer, timeout, keep=True):
             break
         if len(buf) > _MAX_HEAD:
             raise ValueError
-    req = Request(buf[:end], writer.get_extra_info('peername'))
+    req = Request(buf[:end], writer and writer.get_extra_info('peername'))
     n = req.content_length
     if n > MAX_BODY or not keep:
         await _drain(reader, n - len(buf) + end, timeout)
         return req, 413
     if len(req.path) > MAX_PATH:
         return req, 414
-    if n:
-        body = buf[end:end + n]
+    got = len(buf) - end  # of the body, read with the head
+    if got >= n:
+        req.body = buf[end:end + n]
+    else:  # read into one buffer: no copies of an 8 KB update chunk
+        req.body = body = bytearray(n)  # pyright: ignore
+        body[:got] = memoryview(buf)[end:]
         buf = None
-        if len(body) < n:
-            body += await reader.readexactly(n - len(body))
-        req.body = body
+        view = memoryview(body)
+        while got < n:
+            k = await reader.readinto(view[got:])
+            if not k:
+                raise EOFError
+            got += k
     return req, 0
 
 
 async def _write(writer, res, head_only):
-    """Send ``res``: its head (whole, so a MemoryError while it is made has
-    sent nothing), then its body."""
+    """Send ``res``: its head (made whole first: a MemoryError while it is
+    made has sent nothing, and the caller says so), then its body. Once a
+    write has begun, a MemoryError only ends the answer: the close that
+    follows is all that is left to say."""
     body = res.body
     headers = res.headers
     whole = isinstance(body, (bytes, str))
     if not whole and not head_only and not room():
         # a streamed body allocates as it goes: a head sent now could
         # be followed by a short body
-        await writer.awrite(LOW_MEMORY)
+        _say(writer, LOW_MEMORY)
         return
     if whole and 'Content-Length' not in headers:
         headers['Content-Length'] = len(body)
@@ -478,26 +495,23 @@ async def _write(writer, res, head_only):
     head = ('HTTP/1.0 %d %s\r\n%s\r\n' % (
         status, REASONS.get(status, 'Unknown'),
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
-    if head_only or not body:
-        await writer.awrite(head)
-        return
-    if whole:
-        if len(body) <= _ONE_WRITE:
+    try:
+        if head_only or not body:
+            await writer.awrite(head)
+        elif whole and len(body) <= _ONE_WRITE:
             # bytes + str is bytes on MicroPython
             await writer.awrite(head + body)  # pyright: ignore
         else:
             await writer.awrite(head)
-            await writer.awrite(body)
-        return
-    await writer.awrite(head)
-    try:
-        if hasattr(body, '__anext__'):
-            async for chunk in body:
-                await writer.awrite(chunk)
-        else:
-            for chunk in body:
-                await writer.awrite(chunk)
-    except MemoryError:  # the head went out: closing is all that is left
+            if whole:
+                await writer.awrite(body)
+            elif hasattr(body, '__anext__'):
+                async for chunk in body:
+                    await writer.awrite(chunk)
+            else:
+                for chunk in body:
+                    await writer.awrite(chunk)
+    except MemoryError:
         pass
 
 
@@ -540,9 +554,11 @@ async def _drain(reader, length, timeout):
         pass
 
 
-async def _send_close(writer, data):
+def _say(writer, data):
+    """Send a canned answer. Not a coroutine: a call allocates nothing, and
+    the socket takes a few hundred bytes at once (a partial write would
+    need memory, and the answer ends with the close either way)."""
     try:
-        await writer.awrite(data)
-        await writer.aclose()
-    except OSError:
+        writer.write(data)
+    except (OSError, MemoryError):
         pass

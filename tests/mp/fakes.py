@@ -34,11 +34,10 @@ class Reader:
         self.pos = len(self.data) if n < 0 else min(len(self.data), start + n)
         return self.data[start:self.pos]
 
-    async def readexactly(self, n):
-        data = await self.read(n)
-        if len(data) < n:
-            raise EOFError
-        return data
+    async def readinto(self, buf):
+        data = await self.read(len(buf))
+        buf[:len(data)] = data
+        return len(data)
 
 
 class Writer:
@@ -51,12 +50,15 @@ class Writer:
         self.stream = io.BytesIO()
         self.writes = [] if keep else None
 
-    async def awrite(self, data):
+    def write(self, data):  # what a canned answer is sent with
         if isinstance(data, str):  # ASCII: the app writes JSON as its str
             data = data.encode()
         if self.writes is not None:
             self.writes.append(bytes(data))
         self.stream.write(data)
+
+    async def awrite(self, data):
+        self.write(data)
 
     async def aclose(self):
         pass

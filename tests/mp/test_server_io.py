@@ -35,14 +35,10 @@ class Reader:
         self.chunks.pop(0)
         return c
 
-    async def readexactly(self, n):
-        out = b''
-        while len(out) < n:
-            c = await self.read(n - len(out))
-            if not c:
-                raise EOFError
-            out += c
-        return out
+    async def readinto(self, buf):
+        c = await self.read(len(buf))
+        buf[:len(c)] = c
+        return len(c)
 
     async def readline(self):
         raise AssertionError('the head is not read line by line')
