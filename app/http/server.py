@@ -57,10 +57,9 @@ def _canned(status, code, message):
             '%s' % (status, REASONS[status], len(body), body)).encode()
 
 
-BUSY = _canned(503, 'busy', 'too many open connections; retry in a second')
-TIMEOUT = _canned(408, 'timeout', 'the request did not arrive in time')
 # built now: when the heap is too full for a request, it is too full to
-# build an answer saying so
+# build an answer saying so (the 408 and the busy 503 are built when sent:
+# a MemoryError then answers low_memory instead)
 LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
                      'this request; retry')
 
@@ -348,7 +347,8 @@ class Server:
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
                 await self._refuse(reader, timeout)
-                _say(writer, BUSY)
+                _say(writer, _canned(503, 'busy', 'too many open '
+                                     'connections; retry in a second'))
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -361,7 +361,8 @@ class Server:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                _say(writer, TIMEOUT)
+                _say(writer, _canned(408, 'timeout', 'the request did not '
+                                     'arrive in time'))
                 return
             except MemoryError:  # no room to read it: 503, not a 400
                 _say(writer, LOW_MEMORY)
