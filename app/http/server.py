@@ -96,9 +96,10 @@ class Request:
     """One request: ``method``, ``path`` (without the query), ``args`` (the
     query, %-decoded: {name: value}), ``headers`` ({lower-case name:
     value}: ``headers.get('origin')``), ``content_length``, ``body``
-    (bytes, or a bytearray when it came after the head), ``client_addr`` ((host, port)). ``after_request(f)`` adds a
-    hook for this request alone. Made from the head (bytes, without its
-    blank line); ValueError if it is malformed."""
+    (bytes, or a bytearray when it came after the head), ``client_addr``
+    ((host, port)). ``after_request(f)`` adds a hook for this request
+    alone. Made from the head (bytes, up to its blank line); ValueError if
+    it is malformed."""
     t0 = None  # when it started, if a before hook notes it (the request log)
 
     def __init__(self, head, client_addr):
@@ -166,14 +167,15 @@ def _response(res):
 def _match(pattern, path):
     """The URL arguments (a list) if ``path`` matches ``pattern``, else
     None. Segment by segment, without regular expressions (MicroPython's
-    ``re`` recurses per character) and allocating only arguments."""
+    ``re`` recurses per character); a route without ``<`` is one string
+    comparison."""
     if '<' not in pattern:
         return [] if pattern == path else None
     args = []
     i = j = 0
     n, m = len(pattern), len(path)
     while i < n:
-        if j >= m or path[j] != '/':
+        if not path.startswith('/', j):
             return None
         e = pattern.find('/', i + 1)
         f = path.find('/', j + 1)
@@ -229,8 +231,10 @@ class Server:
 
     def errorhandler(self, key):
         """Decorator: ``handler(request)`` answers an error status (400,
-        404, 405, 413, 500), ``handler(request, exc)`` an exception of a
-        class (the first registered that fits). ``request`` may be None."""
+        404, 405, 413, 414, 500), ``handler(request, exc)`` an exception of
+        a class (the first registered that fits). ``request`` may be
+        None. With no handler, the answer is the JSON error with code
+        "error" and the status's reason."""
         def add(handler):
             self.errors.append((key, handler))
             return handler
