@@ -18,8 +18,8 @@ from tools.deploy import DeployError  # noqa: F401
 from tools.deploy.board import (  # noqa: F401
     PROFILES, Board, check_firmware, close, compare, open_board)
 from tools.deploy.build import (  # noqa: F401
-    BOOT_SHIM, MICRODOT_MODULES, build, compact_js, compile_mpy,
-    microdot_dir, mpy_cross_command)
+    BOOT_SHIM, MICRODOT_MODULES, add_microdot, build, compact_js,
+    compile_mpy, microdot_dir, mpy_cross_command)
 from tools.deploy.cli import main
 
 if __name__ == '__main__':

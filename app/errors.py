@@ -32,16 +32,3 @@ def low_memory():
     return error(503, 'low_memory', 'the board ran out of memory for this '
                  'request; retry', None, {'Retry-After': '1'})
 
-
-def json_errors(route):
-    """``route`` (a Microdot handler) with an ApiError it raises answered
-    as its JSON error, and a MemoryError as ``low_memory()`` (Microdot
-    would print a traceback first, and answer 500)."""
-    def run(request, *args, **kwargs):
-        try:
-            return route(request, *args, **kwargs)
-        except ApiError as e:
-            return e.response()
-        except MemoryError:
-            return low_memory()
-    return run

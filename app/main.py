@@ -117,28 +117,29 @@ def _env_port():
 def log_requests(app):
     """Print one line per request: method, path, status and milliseconds.
 
-    Microdot's documented hooks: ``before_request`` notes the time (put
-    first, so the time includes the token check), ``after_request`` and
-    ``after_error_request`` print. A request that matched no route (404,
-    405, a malformed one) never reaches ``before_request``: its time shows
-    as ``-``. Answers the server sends without Microdot (408, 414, 503 at
-    the connection cap) are not logged; /api/status counts them."""
+    The server's hooks (app.http.server): a ``before_request`` hook notes
+    the time (put first, so the time includes the token check),
+    ``after_request`` and ``after_error_request`` hooks print. A request
+    that matched no route (404, 405, a malformed one) never reaches
+    ``before_request``: its time shows as ``-``. Answers the server sends
+    before any hook (408, 503 at the connection cap) are not logged;
+    /api/status counts them."""
     def started(request):
-        request.g.t0 = ticks_ms()
+        request.t0 = ticks_ms()
 
     write = sys.stdout.write
 
     def done(request, response):
-        if request is not None:  # None: a request Microdot could not parse
-            t0 = getattr(request.g, 't0', None)
+        if request is not None:  # None: a request the server could not parse
+            t0 = request.t0
             # one write per line: print() writes the newline on its own,
             # a second system call per request on the unix port
             write('%s %s %d %s ms\n' % (
-                request.method, request.path, response.status_code,
+                request.method, request.path, response.status,
                 '-' if t0 is None else ticks_diff(ticks_ms(), t0)))
         return response
 
-    app.before_request_handlers.insert(0, started)
+    app.before.insert(0, started)
     app.after_request(done)
     app.after_error_request(done)
 
@@ -227,7 +228,7 @@ class Mqtt:
 
 
 def build_app(registry, store, mqtt=None, timing=None):
-    """The Microdot app a board serves: the REST API and, on the unix
+    """The app a board serves (app.http.server): the REST API and, on the unix
     port, the simulator's routes."""
     from app.http.api import create_app
     if timing is None:

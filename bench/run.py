@@ -110,14 +110,18 @@ def median(values):
 def flash(name, config=None, scripts=()):
     """A fresh flash dir under build/bench: the image, ``config`` (default:
     the repo's, with the request log off) and bench/mp ``scripts``
-    (lateness.py, which bare.py and serve.py use, comes with them)."""
+    (lateness.py, which bare.py and serve.py use, comes with them; with
+    bare.py, Microdot's .mpy files in lib/)."""
     path = WORK / name
     if path.exists():
         shutil.rmtree(path)
     if scripts:
         scripts = list(scripts) + ['lateness.py']
-    return vms.make_flash(path, DEFAULT_CONFIG if config is None else config,
+    path = vms.make_flash(path, DEFAULT_CONFIG if config is None else config,
                           [MP / s for s in scripts])
+    if 'bare.py' in scripts:  # the bare app runs Microdot: not in the image
+        deploy.add_microdot(path)
+    return path
 
 
 def app_vm(path, script=None, args=(), heapsize=None):
@@ -275,6 +279,7 @@ PROFILE = [  # (label, app, path): where a request's CPU time goes
 
 def profile(opts):
     path = flash('profile', BENCH_CONFIG)
+    deploy.add_microdot(path)  # handle.py's bare app
     (path / 'config0.json').write_text(json.dumps(dict(BENCH_CONFIG,
                                                        bindings=[])))
     (path / 'config8.json').write_text(json.dumps(dict(BENCH_CONFIG,

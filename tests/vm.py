@@ -194,13 +194,14 @@ def run_micropython(script, args=(), timeout=120, heapsize=None, cwd=None,
     """Run a script on the VM with the repo's ``app`` package importable,
     and ``tests/mp`` (unit, fakes). With ``flash`` (a dir from
     ``make_flash``) the script runs there on the image's compiled ``app``
-    and ``lib``, as on a board."""
+    (and ``lib``, if the dir has one: the bench's bare Microdot app), as on
+    a board."""
     cmd = [MICROPYTHON]
     if heapsize:
         cmd += ['-X', 'heapsize=%s' % heapsize]
     cmd += [str(Path(script).resolve()), *map(str, args)]
     code = Path(flash).resolve() if flash else ROOT
-    lib = code / 'lib' if flash else image() / 'lib'
+    lib = code / 'lib'
     # .frozen keeps the VM's built-in modules (asyncio) importable
     env = dict(os.environ, MICROPYPATH='.frozen:%s:%s:%s' % (
         code, ROOT / 'tests' / 'mp', lib))
@@ -218,14 +219,14 @@ def node():
 def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024,
                       flash=None, then=()):
     """Run a script on the 32-bit VM, importable as with ``run_micropython``:
-    ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``, ``lib``. With
+    ``.frozen`` (asyncio), the repo's ``app``, ``tests/mp``. With
     ``flash`` (a dir from ``make_flash``) the whole dir is the VM's
     ``/flash`` and the script runs there (its config.json, as on a board).
     ``then``: Python statements run after the script, in its globals, each
     as a top-level call of its own: the port collects garbage only between
     such calls (see tools/wasm32/run.mjs).
 
-    ``app`` and ``lib`` come from the built image (``image()``): the .mpy
+    ``app`` comes from the built image (``image()``): the .mpy
     files a board gets, so a 32-bit run checks the bytecode boards run
     (mpy-cross's constant folding included), not only the sources. The VM
     reads no host files: they are copied into its in-memory file system
@@ -239,9 +240,7 @@ def run_micropython32(script, args=(), timeout=120, heapsize=2 * 1024 * 1024,
     if flash:
         copies = ['--copy', '%s=/flash' % Path(flash).resolve()]
     else:
-        img = image()
-        copies = ['--copy', '%s=/flash/app' % (img / 'app'),
-                  '--copy', '%s=/flash/lib' % (img / 'lib')]
+        copies = ['--copy', '%s=/flash/app' % (image() / 'app')]
     cmd = [node(), str(runner), '--heapsize', str(heapsize), *copies,
            '--copy', '%s=/tests/mp' % (ROOT / 'tests' / 'mp'),
            '--copy', '%s=/board' % (WASM32 / 'board'),

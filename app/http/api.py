@@ -1,20 +1,15 @@
 """The REST API: JSON in, JSON out, and JSON errors for everything."""
 import gc
-from micropython import const
 from time import ticks_diff, ticks_ms
-from microdot import Request
 from app import VERSION, log
 from app.http import auth
 from app.http import ota
 from app.strictjson import loads
-from app.errors import ApiError, error, json_errors, low_memory
-from app.http.server import Server
+from app.errors import ApiError, error, low_memory
+from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
 from app.validate import check_id, short
 from app.kinds.handler import VERBS
 
-_HEX = const('0123456789abcdefABCDEF')
-Request.max_content_length = 8 * 1024  # larger bodies get 413
-Request.max_body_length = 8 * 1024
 _BOOT_MS = ticks_ms()
 # when last read (ticks_ms, 0 = never), mem_free, mem_alloc, largest free block
 _heap: list = [0, 0, 0, 0]
@@ -50,9 +45,6 @@ def heap_stats(fresh=False):
     return _heap[1], _heap[2], _heap[3]
 
 
-JSON = {'Content-Type': 'application/json; charset=UTF-8'}  # as Microdot's
-
-
 def _scrub(depth):
     """Overwrite the C stack below here with None before a gc.collect():
     the GC is conservative, and a stale pointer an earlier request left
@@ -65,30 +57,10 @@ def _scrub(depth):
 
 
 
-def _unquote(text):
-    """``text`` with its %XX escapes decoded (a URL's "my%20led" is "my
-    led"); as it came if the result is not UTF-8."""
-    if '%' not in text:
-        return text
-    parts = text.split('%')
-    out = bytearray(parts[0].encode())
-    for part in parts[1:]:
-        code = part[:2]
-        if len(code) == 2 and all(c in _HEX for c in code):
-            out.append(int(code, 16))
-            out.extend(part[2:].encode())
-        else:
-            out.extend(b'%' + part.encode())
-    try:
-        return bytes(out).decode()
-    except UnicodeError:
-        return text
-
-
 def _binding_id(text):
     """The id in a binding's URL; one no binding could have is a 404 here,
     its text clipped (an id is at most 32 plain characters)."""
-    binding_id = _unquote(text)
+    binding_id = unquote(text)
     try:
         return check_id(binding_id)
     except ApiError:
@@ -115,7 +87,12 @@ def _not_allowed(request, *exc):
 
 def _too_large(request, *exc):
     return error(413, 'too_large', 'the body is larger than %d bytes'
-                 % Request.max_content_length)
+                 % MAX_BODY)
+
+
+def _too_long(request, *exc):
+    return error(414, 'uri_too_long', 'the path is longer than %d characters'
+                 % MAX_PATH)
 
 
 def _internal(request, *exc):
@@ -123,7 +100,7 @@ def _internal(request, *exc):
 
 
 def create_app(registry, store, mqtt=None, timing=None):
-    """The Microdot app serving ``registry`` and ``timing`` (an
+    """The app (app.http.server) serving ``registry`` and ``timing`` (an
     ``app.time.Time``: the clock and schedules, loaded when first used;
     made here if None), persisting to ``store``. ``mqtt``
     (app.main.Mqtt): its status goes into /api/status, and it is told when
@@ -136,24 +113,21 @@ def create_app(registry, store, mqtt=None, timing=None):
         timing = Time(registry, store)
 
     for code, handler in ((400, _bad_request), (404, _not_found),
-                          (405, _not_allowed), (413, _too_large),
+                          (405, _not_allowed), (413, _too_large), (414, _too_long),
                           (500, _internal)):
         app.errorhandler(code)(handler)
 
     @app.errorhandler(Exception)
     def crashed(request, exc):
-        if isinstance(exc, MemoryError):  # a route not wrapped by json_errors
+        if isinstance(exc, ApiError):  # a request we refuse
+            return exc.response()
+        if isinstance(exc, MemoryError):
             return low_memory()
+        print('pinwheel: %s: %r' % (request and request.path, exc))
         return error(500, 'internal', '%s: %s' % (type(exc).__name__, exc))
 
-    def add(url, methods):
-        def wrap(handler):
-            app.route(url, methods=methods)(json_errors(handler))
-            return handler
-        return wrap
-
-    # One route per URL, whatever its methods: each route costs Microdot a
-    # pattern, a compiled regex and a list (~250 bytes of heap).
+    add = app.route
+    # One route per URL, whatever its methods: a route is a tuple in a list.
     @add('/api/bindings', ['GET', 'POST'])
     def bindings(request):
         if request.method != 'POST':  # GET or HEAD
@@ -189,7 +163,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             return _not_found(request)
         return registry.do(verb, _binding_id(binding_id)).to_dict()
 
-    @add('/api/status', ['GET'])
+    @add('/api/status')
     def status(request):
         return status_doc(bool(request.args.get('gc')))
 
@@ -227,17 +201,17 @@ def create_app(registry, store, mqtt=None, timing=None):
                 'received': 0},
         }
 
-    @add('/api/board', ['GET'])
+    @add('/api/board')
     def board_info(request):
         from app.http import admin
         return admin.board(registry)
 
-    @add('/api/kinds', ['GET'])
+    @add('/api/kinds')
     def kinds(request):
         from app.http import kindinfo  # loaded by the first request for it
         return kindinfo.kinds(board)
 
-    @add('/api/openapi.json', ['GET'])
+    @add('/api/openapi.json')
     def openapi(request):
         # a file, gzipped by deploy.py: the document costs no heap
         from app.http import web
@@ -257,7 +231,7 @@ def create_app(registry, store, mqtt=None, timing=None):
         timing.follow()  # the events, the zone or the place may be new
         return out
 
-    @add('/api/log', ['GET'])
+    @add('/api/log')
     def log_route(request):  # app.log: the last events, oldest first
         return {'events': log.entries()}
 
@@ -272,7 +246,7 @@ def create_app(registry, store, mqtt=None, timing=None):
         from app.http import schedapi
         return schedapi.time(request, timing.clock())
 
-    @add('/api/time/zones', ['GET'])
+    @add('/api/time/zones')
     def time_zones(request):
         from app.http import schedapi
         return schedapi.zones(request)
@@ -285,31 +259,26 @@ def create_app(registry, store, mqtt=None, timing=None):
     @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
     def event(request, event_id):
         from app.http import schedapi
-        return schedapi.event(request, timing.schedules(), _unquote(event_id))
+        return schedapi.event(request, timing.schedules(), unquote(event_id))
 
     # The dashboard: its files (app.http.web) and live updates (app.http.events).
-    @app.route('/')
+    @add('/')
     def index(request):
         from app.http import web  # the dashboard: loaded by its first request
         return web.send(request, 'index.html')
 
-    @app.route('/static/<path:name>')
+    @add('/static/<path:name>')
     def static(request, name):
         from app.http import web
         return web.send(request, name)
 
-    streams = []  # app.http.events and microdot.sse: imported by the first stream
+    streams = []  # app.http.events: imported by the first stream
 
-    @app.route('/api/events')
+    @add('/api/events')
     def events(request):
         if not streams:
             from app.http.events import Streams
             streams.append(Streams(registry, store, status_doc))
         return streams[0].route(request)
 
-    # Microdot compiles a route's regex on its first request, which would
-    # leave long-lived objects scattered through a heap that requests have
-    # already cut up (the GC never moves objects). Compile them now.
-    for route in app.url_map:
-        route[1].compile()
     return app

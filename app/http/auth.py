@@ -38,7 +38,7 @@ def same(given, token):
 
 def bearer(request):
     """The token the request carries, as bytes (b'' if none)."""
-    header = request.headers.get('Authorization')
+    header = request.headers.get('authorization')
     if header:
         if header[:7].lower() == 'bearer ':
             return header[7:].strip().encode()
@@ -52,7 +52,7 @@ def bearer(request):
 
 def _same_host(origin, request):
     # same origin: "http://<Host header>" (the dashboard served by the board)
-    host = request.headers.get('Host')
+    host = request.headers.get('host')
     return host is not None and origin.split('://', 1)[-1] == host
 
 
@@ -67,7 +67,7 @@ def install(app, store):
         write = method in _WRITES
         allowed = data['http'].get('cors_origins') or ()
         if write or allowed:
-            origin = request.headers.get('Origin')
+            origin = request.headers.get('origin')
             if origin is not None:
                 if origin in allowed:
                     request.after_request(grant)
@@ -97,7 +97,7 @@ def install(app, store):
     def grant(request, response):
         """CORS headers for an Origin that check() found allowed."""
         headers = response.headers
-        headers['Access-Control-Allow-Origin'] = request.headers['Origin']
+        headers['Access-Control-Allow-Origin'] = request.headers['origin']
         headers['Vary'] = 'Origin'
         if request.method == 'OPTIONS':  # a preflight
             headers['Access-Control-Allow-Methods'] = headers.get(
@@ -112,7 +112,7 @@ def install(app, store):
         if request is None:
             return response
         allowed = store.data['http'].get('cors_origins')
-        if allowed and request.headers.get('Origin') in allowed:
+        if allowed and request.headers.get('origin') in allowed:
             return grant(request, response)
         return response
 

@@ -6,17 +6,22 @@ log, ``app.log``), and after the state sent on connect ``ready``
 (``{"ids"}``: the bindings that exist, so a page that reconnects can drop
 the cards it missed the removal of).
 
+The stream is a response body: an async iterator of ``event:``/``data:``
+frames (the SSE format, WHATWG HTML section 9.2) that a task of its own
+queues; the server writes each frame as it takes it, and the task counts
+what was taken to know a client keeps up.
+
 ISR and scheduled code never touch a stream. Each stream's task polls the
 one change feed (``app.changes``) with ``asyncio.sleep_ms``. We do not wait
 on an ``asyncio.ThreadSafeFlag``: on the unix port a task awaiting one made
-the event loop spin and cut Microdot's throughput many times over. Log
+the event loop spin and cut the server's throughput many times over. Log
 entries come through ``app.log.listeners``, where a stream is listed only
 while its client is connected.
 """
 import asyncio
+from json import dumps
 from time import ticks_diff, ticks_ms
 from micropython import const
-from microdot.sse import sse_response
 from app import log
 from app.changes import Feed
 from app.errors import error
@@ -30,36 +35,39 @@ STALL_MS = 30000  # a client that reads nothing for this long is dropped
 _DEFAULT_STREAMS = const(3)
 
 
-class _Counted:
-    """An SSE object that counts the events sent to it."""
+class Stream:
+    """One stream's body: ``send`` queues a frame (``sent`` counts them),
+    the server takes them as it writes (``taken``). ``run(stream)``, the
+    task that sends, starts now; the body ends when it ends, and
+    ``close()`` (the server's, at the end or when the client is gone)
+    cancels it."""
 
-    def __init__(self, sse):
-        self.sse = sse
-        self.sent = 0
+    def __init__(self, run):
+        self.queue = []
+        self.sent = self.taken = 0
+        self.ready = asyncio.Event()
+        self.task = asyncio.create_task(run(self))
 
-    async def send(self, data, event):
+    def send(self, data, event):
+        self.queue.append(('event: %s\ndata: %s\n\n'
+                           % (event, dumps(data))).encode())
         self.sent += 1
-        await self.sse.send(data, event)
-
-
-class _Taken:
-    """The stream's body: ``sse_response``'s async iterator of events,
-    counting those Microdot has taken to write."""
-
-    def __init__(self, events):
-        self.events = events
-        self.taken = 0
+        self.ready.set()
 
     def __aiter__(self):
         return self
 
     async def __anext__(self):
-        event = await self.events.__anext__()
+        while not self.queue:
+            if self.task.done():
+                raise StopAsyncIteration
+            self.ready.clear()
+            await self.ready.wait()
         self.taken += 1
-        return event
+        return self.queue.pop(0)
 
-    async def aclose(self):
-        await self.events.aclose()
+    def close(self):
+        self.task.cancel()
 
 
 class Streams:
@@ -82,19 +90,10 @@ class Streams:
                          'and /api/status instead' % self.limit, None,
                          {'Retry-After': '10'})
         self.open += 1  # given back when the stream's task ends
-        made = []  # the body, once made: the task reads its count
-        body, code, headers = sse_response(request, self._stream, made)
-        made.append(_Taken(body))
-        headers['Cache-Control'] = 'no-cache'
-        return made[0], code, headers
+        return Stream(self._stream), 200, {
+            'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache'}
 
-    async def _stream(self, request, sse, made):
-        try:
-            await self._run(_Counted(sse), made[0])
-        finally:
-            self.open -= 1
-
-    async def _run(self, sse, out):
+    async def _stream(self, out):
         feed = Feed(self.registry)
         logs = []  # entries the client has yet to be sent
 
@@ -104,38 +103,40 @@ class Streams:
             logs.append(entry)
         log.listeners.append(heard)
         try:
-            await self._send(sse, out, feed, logs)
+            await self._send(out, feed, logs)
         finally:
             log.listeners.remove(heard)
+            self.open -= 1
+            out.ready.set()  # the body ends once its queue is written
 
-    async def _send(self, sse, out, feed, logs):
+    async def _send(self, out, feed, logs):
         status_ms = ticks_ms()
-        await sse.send(self.status(), 'status')
+        out.send(self.status(), 'status')
         first = True
         taken = -1
         moved_ms = status_ms
         while True:
             now = ticks_ms()
-            # Microdot takes an event when it has written the one before;
-            # if none was taken for STALL_MS while some wait, the client
-            # is gone without a reset: free the slot.
-            if out.taken != taken or sse.sent == out.taken:
+            # the server takes an event when it has written the one
+            # before; if none was taken for STALL_MS while some wait, the
+            # client is gone without a reset: free the slot.
+            if out.taken != taken or out.sent == out.taken:
                 taken = out.taken
                 moved_ms = now
             elif ticks_diff(now, moved_ms) > STALL_MS:
                 return
-            if sse.sent - out.taken < MAX_QUEUE:
+            if out.sent - out.taken < MAX_QUEUE:
                 for h in feed.due(now):
-                    await sse.send(h.to_dict(), 'binding')
+                    out.send(h.to_dict(), 'binding')
                 for binding_id in feed.removed():
-                    await sse.send({'id': binding_id}, 'removed')
+                    out.send({'id': binding_id}, 'removed')
                 if first:
                     first = False
-                    await sse.send({'ids': [h.id for h in
-                                            self.registry.bindings]}, 'ready')
+                    out.send({'ids': [h.id for h in
+                                      self.registry.bindings]}, 'ready')
                 while logs:
-                    await sse.send(logs.pop(0), 'log')
+                    out.send(logs.pop(0), 'log')
                 if ticks_diff(now, status_ms) >= _STATUS_MS:
                     status_ms = now
-                    await sse.send(self.status(), 'status')
+                    out.send(self.status(), 'status')
             await asyncio.sleep_ms(_POLL_MS)

@@ -61,15 +61,28 @@ def host(store):
     return {'name': name, 'ip': ip}
 
 
-def install(server, store):
-    """Add the update route to the Microdot app ``server``: one route; its
-    work (app.ota.steps) is imported by the first update."""
-    from app.errors import json_errors
+def manifest():
+    """The response to GET /api/ota/manifest: the file, streamed."""
+    import os
+    from app.http.web import stream
+    path = getattr(app, 'IMAGE', '') + 'manifest.json'
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        return {'files': {}}  # an image from before OTA
+    return stream(path, {'Content-Type': 'application/json',
+                         'Cache-Control': 'max-age=0',
+                         'Content-Length': str(size)})
 
+
+def install(server, store):
+    """Add the update route to the app ``server`` (app.http.server): one
+    route; its work (app.ota.steps) is imported by the first update. GET
+    manifest streams the running image's manifest.json from flash."""
     def ota(request, step):
+        if step == 'manifest' and request.method in ('GET', 'HEAD'):
+            return manifest()
         from app.ota.steps import handle
         return handle(request, step, store, image)
-    server.route('/api/ota/<path:step>', methods=['GET', 'POST', 'PUT'])(
-        json_errors(ota))
-    server.url_map[-1][1].compile()  # now, as app.http.api does for its own
+    server.route('/api/ota/<path:step>', ('GET', 'POST', 'PUT'))(ota)
     image()  # a rollback goes into the event log now, not at the first status

@@ -1,30 +1,47 @@
-"""Microdot with limits: a deadline for reading a request, a cap on open
-connections, and oversized bodies drained before the 413 goes out.
+"""pinwheel's HTTP core: a small server in Microdot's style, with limits.
 
-Microdot waits for a request with no timeout, so a client that sends half
-a request and stops would hold its connection and its heap forever. Here
-the request must arrive within ``read_timeout_s`` (else 408 and close), and
-connections beyond ``max_connections`` get a 503 at once.
+``Server`` is the app: ``route(url, methods)`` registers a handler,
+``errorhandler(status or exception class)`` the answer to an error,
+``before_request``, ``after_request`` and ``after_error_request`` hooks
+run around handlers (a before hook that returns something answers
+instead of the handler). A handler gets the ``Request`` and the URL's
+arguments (``<name>``: one segment, ``<path:name>``: the rest), and
+returns a ``Response`` or what one is made of: a body (dict or list:
+JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
+``(body, status)``, or ``(body, status, headers)``. HEAD is served by
+GET routes (the head alone); OPTIONS answers the methods allowed.
 
-Microdot still parses each request (``Request.create``) and writes each
-response (``Response.write``); what it is given to read from and write to
-makes that cheaper (``_Lines``, ``_Out``). tests/mp/test_server_io.py checks
-what this relies on in Microdot, so an upgrade that changes it fails there.
+Limits: the request must arrive within ``read_timeout_s`` (else 408 and
+close), connections beyond ``max_connections`` get a 503 at once, the
+head is capped at 4 KB (400), the path at 96 characters (414), a body at
+8 KB (413, after reading it away: closing on unread bytes resets the
+connection and the client never sees the answer). Every error is the
+JSON of app/errors.py. A request the heap has no room for gets a canned
+503 ``low_memory`` (built at import) or a close before any byte: never a
+body shorter than its Content-Length.
+
+The head is read in 512-byte chunks (a socket's ``readline`` makes a
+system call per byte) and a response goes out in one write when its body
+is known and small.
 """
 import asyncio
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
-from microdot import Microdot, Request, Response
 from app.errors import error
 
+MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
-_MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
+_MAX_LINE = const(2048)  # one header line
+MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
+_ONE_WRITE = const(1024)  # a body up to this size goes out with its head
 # a client that went away: broken pipe, reset (BSD, Linux), closed socket
 _GONE = const((32, 54, 104, 128))
-# RFC 9110 section 15; Microdot sends "N/A" for all but 200
+METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')  # a route's, by bit
+_HEX = const('0123456789abcdefABCDEF')
+# RFC 9110 section 15
 REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
            404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
@@ -33,32 +50,164 @@ REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            500: 'Internal Server Error', 503: 'Service Unavailable'}
 
 
-def _error(status, code, message):
-    return Response(*error(status, code, message))
-
-
 def _canned(status, code, message):
-    body = dumps(error(status, code, message)[0]).encode()
+    body = dumps(error(status, code, message)[0])
     return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
-            % (status, REASONS[status], len(body))).encode() + body
+            '%s' % (status, REASONS[status], len(body), body)).encode()
 
 
-BUSY = _canned(503, 'busy', 'too many open connections; retry in a second')
-TIMEOUT = _canned(408, 'timeout', 'the request did not arrive in time')
 # built now: when the heap is too full for a request, it is too full to
-# build an answer saying so
+# build an answer saying so (the 408 and the busy 503 are built when sent:
+# a MemoryError then answers low_memory instead)
 LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
                      'this request; retry')
 
 
-class Server(Microdot):
-    """The app's Microdot; ``limits`` is a callable returning the config's
-    ``http`` section, read per connection so PUT /api/config applies."""
+def unquote(text, query=False):
+    """``text`` with its %XX escapes decoded (a URL's "my%20led" is "my
+    led"); as it came if the result is not UTF-8. ``query``: a query's
+    name or value, where "+" is a space too and a bad escape or bytes
+    that are not UTF-8 are a ValueError (a 400)."""
+    if query:
+        text = text.replace('+', ' ')
+    if '%' not in text:
+        return text
+    parts = text.split('%')
+    out = bytearray(parts[0].encode())
+    for part in parts[1:]:
+        code = part[:2]
+        if len(code) == 2 and code[0] in _HEX and code[1] in _HEX:
+            out.append(int(code, 16))
+            out.extend(part[2:].encode())
+        elif query:
+            raise ValueError
+        else:
+            out.extend(b'%' + part.encode())
+    try:
+        return bytes(out).decode()
+    except UnicodeError:
+        if query:
+            raise
+        return text
+
+
+class Request:
+    """One request: ``method``, ``path`` (without the query), ``args`` (the
+    query, %-decoded: {name: value}), ``headers`` ({lower-case name:
+    value}: ``headers.get('origin')``), ``content_length``, ``body``
+    (bytes, or a bytearray when it came after the head), ``client_addr``
+    ((host, port)). ``after_request(f)`` adds a hook for this request
+    alone. Made from the head (bytes, up to its blank line); ValueError if
+    it is malformed."""
+    t0 = None  # when it started, if a before hook notes it (the request log)
+
+    def __init__(self, head, client_addr):
+        lines = head.decode().split('\n')
+        if len(lines[0]) > _MAX_LINE:
+            raise ValueError
+        method, url, _ = lines[0].split()
+        self.method = method
+        self.client_addr = client_addr
+        self.path, _, query = url.partition('?')
+        self.args = args = {}
+        for pair in query.split('&') if query else ():
+            name, _, value = pair.partition('=')
+            args[unquote(name, True)] = unquote(value, True)
+        self.headers = headers = {}
+        for line in lines[1:]:
+            name, colon, value = line.partition(':')
+            if len(line) > _MAX_LINE or not colon and line.strip():
+                raise ValueError
+            if colon:
+                headers[name.strip().lower()] = value.strip()
+        self.content_length = n = int(headers.get('content-length', 0))
+        if n < 0:
+            raise ValueError
+        self.body = b''
+        self.hooks = None
+
+    def after_request(self, f):
+        """Run ``f(request, response)`` after this request's handler."""
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(f)
+        return f
+
+
+class Response:
+    """``status`` (its reason from REASONS), ``headers`` (a dict) and
+    ``body``: bytes or str, dict or list (JSON, kept as the str ``dumps``
+    makes: a copy the size of the document saved when it is ASCII, as
+    JSON mostly is), or an iterator of bytes chunks (sync or async; closed
+    with its ``close()`` if it has one), streamed after the head."""
+
+    def __init__(self, body: object = b'', status=200, headers=None):
+        self.status = status
+        self.headers = headers = {} if headers is None else headers
+        if isinstance(body, (dict, list)):
+            body = dumps(body)
+            headers['Content-Type'] = 'application/json; charset=UTF-8'
+        if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
+            # not ASCII: a stream's write of part of a str would resume
+            # at a character count, not at the byte it stopped at
+            body = body.encode()
+        self.body = body
+
+
+def _response(res):
+    """A handler's return value as a Response (None: 204)."""
+    if isinstance(res, Response):
+        return res
+    if isinstance(res, tuple):
+        return Response(*res)
+    return Response(b'', 204) if res is None else Response(res)
+
+
+def _match(pattern, path):
+    """The URL arguments (a list) if ``path`` matches ``pattern``, else
+    None. Segment by segment, without regular expressions (MicroPython's
+    ``re`` recurses per character); a route without ``<`` is one string
+    comparison."""
+    if '<' not in pattern:
+        return [] if pattern == path else None
+    args = []
+    i = j = 0
+    n, m = len(pattern), len(path)
+    while i < n:
+        if not path.startswith('/', j):
+            return None
+        e = pattern.find('/', i + 1)
+        f = path.find('/', j + 1)
+        e = n if e < 0 else e
+        f = m if f < 0 else f
+        if pattern.startswith('/<path:', i):
+            if j + 1 >= m:
+                return None
+            args.append(path[j + 1:])
+            return args
+        if pattern.startswith('/<', i):
+            if f == j + 1:
+                return None
+            args.append(path[j + 1:f])
+        elif e - i != f - j or not path.startswith(pattern[i:e], j):
+            return None
+        i, j = e, f
+    return args if j == m else None
+
+
+class Server:
+    """The app; ``limits`` is a callable returning the config's ``http``
+    section, read per connection so PUT /api/config applies."""
 
     def __init__(self, limits=None):
-        super().__init__()
         self.limits = limits or dict
+        self.routes = []  # (url pattern, method bits, handler)
+        self.errors = []  # (status or exception class, handler)
+        self.before = []  # hooks: before_request, after_request,
+        self.after = []  # after_error_request
+        self.after_error = []
+        self.server = None
         self.open = 0  # connections being served now
         self.refused = 0  # answered 503 (cap reached)
         self.timeouts = 0  # dropped: request not sent in time
@@ -68,122 +217,195 @@ class Server(Microdot):
         self._reading = {}
         self._watchdog = None
 
-    async def start_server(self, host='0.0.0.0', port=5000, debug=False,
-                           ssl=None, ready=None):
-        """Microdot's, with a deeper listen backlog: the default 5 makes a
-        burst of clients wait for SYN retries (1 s, 3 s) instead of being
-        accepted and answered (a 503 at worst). ``ready()``, if given, is
-        called once the socket is bound and listening: a "serving" line
-        printed before could announce a server that never comes up."""
-        self.debug = debug
+    def route(self, url, methods=('GET',)):
+        """Decorator: ``handler(request, *url_args)`` serves ``url`` for
+        ``methods``. A route costs one tuple: register one per URL."""
+        bits = 0
+        for m in methods:
+            bits |= 1 << METHODS.index(m)
 
-        # 3x the cap: the kernel holds a burst instead of dropping SYNs
-        # (with a backlog of the cap alone, 50 clients waited seconds for
-        # SYN retries while the server idled). Queued connections cost no
-        # MicroPython heap; lwIP bounds them by its own PCB pool.
+        def add(handler):
+            self.routes.append((url, bits, handler))
+            return handler
+        return add
+
+    def errorhandler(self, key):
+        """Decorator: ``handler(request)`` answers an error status (400,
+        404, 405, 413, 414, 500), ``handler(request, exc)`` an exception of
+        a class (the first registered that fits). ``request`` may be
+        None. With no handler, the answer is the JSON error with code
+        "error" and the status's reason."""
+        def add(handler):
+            self.errors.append((key, handler))
+            return handler
+        return add
+
+    def before_request(self, f):
+        self.before.append(f)
+        return f
+
+    def after_request(self, f):
+        self.after.append(f)
+        return f
+
+    def after_error_request(self, f):
+        self.after_error.append(f)
+        return f
+
+    def _error(self, req, status, exc=None):
+        for key, handler in self.errors:
+            if key == status if exc is None else (
+                    isinstance(key, type) and isinstance(exc, key)):
+                return _response(handler(req) if exc is None
+                                 else handler(req, exc))
+        if exc is not None:
+            return self._error(req, 500)
+        return Response(*error(status, 'error', REASONS.get(status, '')))
+
+    def dispatch(self, req, status=0):
+        """The Response to ``req`` (None: malformed, a 400) or, with
+        ``status``, its error answer; hooks run."""
+        handled = False
+        try:
+            if req is None or status:
+                res = self._error(req, status or 400)
+            else:
+                handler, args = self._find(req)
+                if handler is not None:
+                    res = self._handle(req, handler, args)
+                    handled = True
+                elif req.method == 'OPTIONS':
+                    res = self._options(req)
+                else:
+                    res = self._error(req, args)
+        except Exception as e:  # MemoryError too: its handler may answer
+            res = self._error(req, 0, e)
+        for hook in () if handled else self.after_error:
+            res = hook(req, res) or res
+        return res
+
+    def _find(self, req):
+        """(handler, URL args), or (None, 404 or 405)."""
+        method = 'GET' if req.method == 'HEAD' else req.method
+        bit = 1 << METHODS.index(method) if method in METHODS else 0
+        missing = 404
+        for url, bits, handler in self.routes:
+            args = _match(url, req.path)
+            if args is not None:
+                if bits & bit:
+                    return handler, args
+                missing = 405
+        return None, missing
+
+    def _handle(self, req, handler, args):
+        res = None
+        for hook in self.before:
+            res = hook(req)
+            if res is not None:
+                break
+        if res is None:
+            res = handler(req, *args)
+        res = _response(res)
+        for hooks in (self.after, req.hooks or ()):
+            for hook in hooks:
+                res = hook(req, res) or res
+        return res
+
+    def _options(self, req):
+        allow = [m for i, m in enumerate(METHODS) if any(
+            bits >> i & 1 and _match(url, req.path) is not None
+            for url, bits, _ in self.routes)]
+        if 'GET' in allow:
+            allow.append('HEAD')
+        allow.append('OPTIONS')
+        return Response(b'', 200, {'Allow': ', '.join(allow)})
+
+    async def start_server(self, host='0.0.0.0', port=5000, ready=None):
+        """Serve until the socket closes. ``ready()``, if given, is called
+        once the socket is bound and listening: a "serving" line printed
+        before could announce a server that never comes up. OSError
+        ENOMEM if the heap left after boot has not one free block of 2 KB:
+        no room to serve even a 503, and asyncio's accept loop would die
+        of the MemoryError of a connection (the caller runs the board
+        headless)."""
+        if not room():
+            raise OSError(12)  # ENOMEM
+        # 3x the cap as the listen backlog: the kernel holds a burst
+        # instead of dropping SYNs (with a backlog of the cap alone, 50
+        # clients waited seconds for SYN retries while the server idled).
+        # Queued connections cost no MicroPython heap; lwIP bounds them.
         backlog = 3 * self.limits().get('max_connections', 16)
-        if ssl is None:  # firmware before asyncio TLS has no ssl parameter
-            self.server = await asyncio.start_server(self.handle_request, host,
-                                                     port, backlog)
-        else:
-            self.server = await asyncio.start_server(self.handle_request, host,
-                                                     port, backlog, ssl=ssl)
+        self.server = await asyncio.start_server(self.handle_request, host,
+                                                 port, backlog)
         if ready is not None:
             ready()
         await self.server.wait_closed()
 
     async def handle_request(self, reader, writer):
-        # one coroutine per request, not two: each coroutine call costs CPU
+        """Serve one connection: one request, one answer, close."""
         self.open += 1
+        req = res = None
         try:
             http = self.limits()
             timeout = http.get('read_timeout_s', 5)
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
-                await self._refuse(reader, writer, timeout)
+                await self._refuse(reader, timeout)
+                _say(writer, _canned(503, 'busy', 'too many open '
+                                     'connections; retry in a second'))
                 return
-            req = out = None
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
             if self._watchdog is None:
                 self._watchdog = asyncio.create_task(self._watch())
-            lines = _Lines(reader)
+            status = 0
             try:
-                req = await Request.create(self, lines, writer,
-                                           writer.get_extra_info('peername'))
+                req, status = await _read(reader, writer, timeout)
             except asyncio.CancelledError:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                await _send_close(writer, TIMEOUT)
+                _say(writer, _canned(408, 'timeout', 'the request did not '
+                                     'arrive in time'))
                 return
-            except OSError as exc:
-                if exc.errno not in _GONE:
-                    raise
             except MemoryError:  # no room to read it: 503, not a 400
-                await _send_close(writer, LOW_MEMORY)
+                _say(writer, LOW_MEMORY)
                 return
-            except Exception:  # malformed request: req stays None -> 400
+            except Exception:  # malformed: req stays None -> 400
                 pass
             finally:
                 self._reading.pop(task, None)
-            if req is not None and req.content_length > Request.max_body_length:
-                # unread body: drain it, or closing resets the connection
-                # and the client never sees the 413
-                await _drain(lines, req.content_length, timeout)
-            if req is not None and len(req.path) > _MAX_PATH:
-                # MicroPython's re recurses per character: a long path
-                # would blow the stack inside Microdot's route matching
-                res = _error(414, 'uri_too_long', 'the path is longer than '
-                             '%d characters' % _MAX_PATH)
-            else:
-                try:
-                    res = await self.dispatch_request(req)
-                except MemoryError:  # even the error answer did not fit
-                    res = None
-                except Exception as e:  # never leave a client hanging
-                    print('pinwheel: dispatch failed:', repr(e))
-                    res = _error(500, 'internal', 'internal error: %s'
-                                 % type(e).__name__)
             try:
-                if res is None:
-                    await writer.awrite(LOW_MEMORY)
-                elif res != Response.already_handled:
-                    if res.reason is None:  # Microdot's own: "N/A"
-                        res.reason = REASONS.get(res.status_code)
-                    if not isinstance(res.body, bytes) and not room():
-                        # a streamed body allocates as it goes: a head
-                        # sent now could be followed by a short body
-                        _close(res.body)
-                        res = None
-                        await writer.awrite(LOW_MEMORY)
-                        return
-                    out = _Out(writer, isinstance(res.body, bytes))
-                    try:
-                        await res.write(out)
-                    except MemoryError:
-                        # nothing went out yet: say so; else part of the
-                        # answer went out and closing is all that is left
-                        if not out.sent:
-                            out = None
-                            await writer.awrite(LOW_MEMORY)
-                    else:
-                        await out.flush()
-            finally:
-                # this frame may outlive the request (a stale pointer the
-                # GC sees): it should not hold the request and its answer
-                req = res = out = lines = None
-                try:
-                    await writer.aclose()
-                except OSError:
-                    pass
+                res = self.dispatch(req, status)
+            except MemoryError:  # even the error answer did not fit
+                res = None
+            except Exception as e:  # never leave a client hanging
+                print('pinwheel: dispatch failed:', repr(e))
+                res = Response(*error(500, 'internal', 'internal error: %s'
+                                      % type(e).__name__))
+            if res is None:
+                _say(writer, LOW_MEMORY)
+            else:
+                await _write(writer, res, req is not None
+                             and req.method == 'HEAD')
         except OSError as e:
             if e.errno not in _GONE:
                 print('pinwheel: connection error', e)
-        except MemoryError:  # outside the answer: nothing of one went out
-            await _send_close(writer, LOW_MEMORY)
+        except MemoryError:  # _write sent nothing yet (it says so itself)
+            _say(writer, LOW_MEMORY)
         finally:
             self.open -= 1
+            if res is not None:
+                _close(res.body)
+            # this frame may outlive the request (a stale pointer the GC
+            # sees): it should not hold the request and its answer
+            req = res = None
+            try:
+                await writer.aclose()
+            except OSError:
+                pass
+            except MemoryError:  # no room for aclose's coroutine
+                writer.s.close()
 
     async def _watch(self):
         """Cancel the reads that are past their deadline."""
@@ -197,13 +419,105 @@ class Server(Microdot):
                 task.cancel()
         self._watchdog = None
 
-    async def _refuse(self, reader, writer, timeout):
-        """Read the request head (so the close is clean), answer 503."""
+    async def _refuse(self, reader, timeout):
+        """Read the request away (so the close is clean)."""
         try:
-            await asyncio.wait_for(_skip_head(reader), min(timeout, 2))
+            await asyncio.wait_for(_read(reader, None, timeout, False),
+                                   min(timeout, 2))
         except Exception:
             pass
-        await _send_close(writer, BUSY)
+
+
+def _end(buf, start):
+    """The index just past the head's blank line in ``buf``, or 0."""
+    a = buf.find(b'\n\n', start)
+    b = buf.find(b'\n\r\n', start)
+    if a < 0:
+        return b + 3 if b >= 0 else 0
+    return a + 2 if b < 0 or a < b else b + 3
+
+
+async def _read(reader, writer, timeout, keep=True):
+    """(request, 0), or (request, an error status to answer) after
+    reading what it sent; (None, 0): the client sent nothing. ValueError:
+    a malformed or oversized head. ``keep=False``: the body is read away."""
+    buf = b''
+    while True:
+        chunk = await reader.read(_HEAD_CHUNK)
+        if not chunk:  # closed: what came is the head
+            if not buf:
+                return None, 0
+            end = len(buf)
+            break
+        start = max(0, len(buf) - 2)
+        buf = buf + chunk if buf else chunk
+        end = _end(buf, start)
+        if end:
+            break
+        if len(buf) > _MAX_HEAD:
+            raise ValueError
+    req = Request(buf[:end], writer and writer.get_extra_info('peername'))
+    n = req.content_length
+    if n > MAX_BODY or not keep:
+        await _drain(reader, n - len(buf) + end, timeout)
+        return req, 413
+    if len(req.path) > MAX_PATH:
+        return req, 414
+    got = len(buf) - end  # of the body, read with the head
+    if got >= n:
+        req.body = buf[end:end + n]
+    else:  # read into one buffer: no copies of an 8 KB update chunk
+        req.body = body = bytearray(n)  # pyright: ignore
+        body[:got] = memoryview(buf)[end:]
+        buf = None
+        view = memoryview(body)
+        while got < n:
+            k = await reader.readinto(view[got:])
+            if not k:
+                raise EOFError
+            got += k
+    return req, 0
+
+
+async def _write(writer, res, head_only):
+    """Send ``res``: its head (made whole first: a MemoryError while it is
+    made has sent nothing, and the caller says so), then its body. Once a
+    write has begun, a MemoryError only ends the answer: the close that
+    follows is all that is left to say."""
+    body = res.body
+    headers = res.headers
+    whole = isinstance(body, (bytes, str))
+    if not whole and not head_only and not room():
+        # a streamed body allocates as it goes: a head sent now could
+        # be followed by a short body
+        _say(writer, LOW_MEMORY)
+        return
+    if whole and 'Content-Length' not in headers:
+        headers['Content-Length'] = len(body)
+    if body and 'Content-Type' not in headers:
+        headers['Content-Type'] = 'text/plain; charset=UTF-8'
+    status = res.status
+    head = ('HTTP/1.0 %d %s\r\n%s\r\n' % (
+        status, REASONS.get(status, 'Unknown'),
+        ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
+    try:
+        if head_only or not body:
+            await writer.awrite(head)
+        elif whole and len(body) <= _ONE_WRITE:
+            # bytes + str is bytes on MicroPython
+            await writer.awrite(head + body)  # pyright: ignore
+        else:
+            await writer.awrite(head)
+            if whole:
+                await writer.awrite(body)
+            elif hasattr(body, '__anext__'):
+                async for chunk in body:
+                    await writer.awrite(chunk)
+            else:
+                for chunk in body:
+                    await writer.awrite(chunk)
+    except MemoryError:
+        pass
 
 
 # A streamed answer (a file, un-gzipped as it goes) allocates a few small
@@ -231,118 +545,6 @@ def _close(body):
             pass
 
 
-class _Lines:
-    """The connection's reader as ``Request.create`` reads it: it asks for
-    the head a line at a time, and a socket's ``readline`` makes a system
-    call per byte (a 60-byte GET: 60 of them, and a trip through the event
-    loop each). Lines are cut from 512-byte reads instead; bytes read past
-    the head start the body. The head is capped at _MAX_HEAD bytes:
-    Microdot caps each line (``Request.max_readline``) but not their
-    number, so one client could fill a 96 KB heap with headers."""
-
-    def __init__(self, reader):
-        self.reader = reader
-        self.buf = b''
-        self.pos = 0  # of the first byte not handed out
-        self.head = 0  # bytes handed out as lines
-
-    async def readline(self):
-        buf, start = self.buf, self.pos
-        limit = Request.max_readline
-        while True:
-            nl = buf.find(b'\n', start)
-            if nl >= 0:
-                nl += 1
-                break
-            if len(buf) - start > limit:
-                raise ValueError('line too long')
-            chunk = await self.reader.read(_HEAD_CHUNK)
-            if not chunk:  # closed: the rest, as a socket's readline
-                nl = len(buf)
-                break
-            buf = buf[start:] + chunk if start < len(buf) else chunk
-            start = 0
-        self.head += nl - start
-        if self.head > _MAX_HEAD:
-            raise ValueError('request head too large')
-        self.buf, self.pos = buf, nl
-        return buf[start:nl]
-
-    def _kept(self, n):
-        """Up to ``n`` bytes read past the head, handed out once."""
-        buf, pos = self.buf, self.pos
-        if pos >= len(buf):
-            return b''
-        end = len(buf) if n < 0 else min(len(buf), pos + n)
-        self.pos = end
-        if end == len(buf):
-            self.buf, self.pos = b'', 0
-        return buf[pos:end]
-
-    async def read(self, n=-1):
-        return self._kept(n) or await self.reader.read(n)
-
-    async def readexactly(self, n):
-        if n < 0:  # a negative Content-Length
-            raise ValueError('negative length')
-        data = self._kept(n)
-        if len(data) < n:
-            data += await self.reader.readexactly(n - len(data))
-        return data
-
-
-class _Out:
-    """What ``Response.write`` writes to. It writes the status line, each
-    header and the blank line as writes of their own, each a system call
-    and a trip through the event loop. A body that is bytes is known whole:
-    then all is kept and goes out in one write (``flush``). A streamed body
-    (a file, events) goes out as written, after its head, which is kept
-    until the blank line that ends it: a head that runs out of memory half
-    way has sent nothing, and a 503 can still go out instead."""
-
-    def __init__(self, writer, whole):
-        self.writer = writer
-        self.whole = whole
-        self.kept = []
-        self.sent = False  # something went out
-
-    async def awrite(self, data):
-        kept = self.kept
-        if kept is None:  # the head went out: a streamed body
-            self.sent = True
-            await self.writer.awrite(data)
-            return
-        kept.append(data)
-        if not self.whole and data == b'\r\n':  # the head's end
-            await self.flush()
-
-    async def flush(self):
-        if self.kept:
-            data = b''.join(self.kept)
-            self.kept = None
-            self.sent = True
-            await self.writer.awrite(data)
-        self.kept = None
-
-
-async def _skip_head(reader):
-    length = 0
-    for _ in range(64):
-        line = await reader.readline()
-        if not line or line == b'\r\n' or line == b'\n':
-            break
-        if line[:15].lower() == b'content-length:':
-            try:
-                length = int(line[15:])
-            except ValueError:
-                pass
-    while 0 < length:
-        chunk = await reader.read(min(length, _DRAIN_CHUNK))
-        if not chunk:
-            break
-        length -= len(chunk)
-
-
 async def _drain(reader, length, timeout):
     async def skip():
         left = length
@@ -357,9 +559,11 @@ async def _drain(reader, length, timeout):
         pass
 
 
-async def _send_close(writer, data):
+def _say(writer, data):
+    """Send a canned answer. Not a coroutine: a call allocates nothing, and
+    the socket takes a few hundred bytes at once (a partial write would
+    need memory, and the answer ends with the close either way)."""
     try:
-        await writer.awrite(data)
-        await writer.aclose()
-    except OSError:
+        writer.write(data)
+    except (OSError, MemoryError):
         pass

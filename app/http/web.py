@@ -14,7 +14,6 @@ a stale app.js after a redeploy.
 import os
 from micropython import const
 import app
-from microdot import Response
 from app.errors import error
 
 try:
@@ -57,7 +56,7 @@ def _safe(name):
 def accepts_gzip(request):
     """True if the request's Accept-Encoding takes gzip: named (or ``*``)
     with a q above 0. No header: only identity (what urllib sends)."""
-    header = request.headers.get('Accept-Encoding')
+    header = request.headers.get('accept-encoding')
     if not header:
         return False
     star = False
@@ -92,7 +91,7 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
         # size and mtime: change whenever deploy.py writes a different file
         tag = '"%x-%x%s"' % (st[6], st[8], '-gz' if gz else '')
         headers['ETag'] = tag
-        if request.headers.get('If-None-Match') == tag:
+        if request.headers.get('if-none-match') == tag:
             return '', 304, headers
     if gz:
         headers['Content-Encoding'] = 'gzip'
@@ -104,49 +103,51 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
     else:
         size = _plain_size(path)
     headers['Content-Length'] = str(size)
-    if request.method == 'HEAD':  # Microdot would open the file and never close it
+    if request.method == 'HEAD':  # the head alone: no file to open
         return '', 200, headers
+    return stream(path, headers, not gz)
+
+
+def stream(path, headers, ungzip=False):
+    """The response streaming the file at ``path`` (un-gzipped with
+    ``ungzip``); ``headers`` give its Content-Length."""
     f = open(path, 'rb')
     try:
-        if not gz:
+        if ungzip:
             f = _ungzip(f)
-        return Response(_Body(f), 200, headers)
+        return _Body(f), 200, headers
     except BaseException:  # MemoryError: no answer, and no file left open
         f.close()
         raise
 
 
 class _Body:
-    """A file's bytes as Microdot sends a body (anything with
-    ``__anext__``), read into one buffer made with the response, before
-    its head goes out: a read allocates nothing (Microdot's would make a
-    new bytes object per chunk, any of which could fail once the head is
-    sent), and the un-gzip stream makes its 4 KB window at the first read,
-    which happens here. 512-byte reads: one block of 512 is found more
-    easily in a small, cut-up heap; a file is a few KB gzipped."""
+    """A file's bytes as the server streams a body (an iterator of
+    chunks), read into one buffer made with the response, before its head
+    goes out: a read allocates nothing (a new bytes object per chunk could
+    fail once the head is sent), and the un-gzip stream makes its 4 KB
+    window at the first read, which happens here. 512-byte reads: one
+    block of 512 is found more easily in a small, cut-up heap; a file is a
+    few KB gzipped."""
 
     def __init__(self, f):
         self.f = f
         self.buf = bytearray(512)
         self.n = f.readinto(self.buf)  # the first chunk, now
 
-    def __aiter__(self):
+    def __iter__(self):
         return self
 
-    async def __anext__(self):
+    def __next__(self):
         n = self.n
         if n is None:
             n = self.f.readinto(self.buf)
         self.n = None
         if not n:
-            self.close()
-            raise StopAsyncIteration
+            raise StopIteration
         return self.buf if n == len(self.buf) else memoryview(self.buf)[:n]
 
-    def close(self):
-        self.f.close()
-
-    async def aclose(self):  # Microdot: the client went away, or the end
+    def close(self):  # the server's, at the end or when the client is gone
         self.f.close()
 
 

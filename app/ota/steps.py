@@ -1,7 +1,7 @@
 """The steps of an update as the API takes them (app/http/ota.py routes
-``/api/ota/<step>`` here): GET manifest, POST begin, POST copy, PUT
-file/<path>?at=N, POST commit; app.ota.update does the work. Imported by
-the first update request, never at boot."""
+``/api/ota/<step>`` here, and serves GET manifest itself): POST begin,
+POST copy, PUT file/<path>?at=N, POST commit; app.ota.update does the
+work. Imported by the first update request, never at boot."""
 import app
 from app.errors import ApiError
 from app.strictjson import loads
@@ -17,14 +17,6 @@ def handle(request, step, store, image):
     """The answer to one update request (an ApiError: its JSON error);
     ``image()``: the running image's status (its version)."""
     method = request.method
-    if step == 'manifest' and method in ('GET', 'HEAD'):
-        from microdot import Response
-        try:
-            return Response.send_file(
-                getattr(app, 'IMAGE', '') + 'manifest.json',
-                content_type='application/json', max_age=0)
-        except OSError:
-            return {'files': {}}  # an image from before OTA
     from app.ota import update
     if method == 'PUT' and step.startswith('file/'):
         at = request.args.get('at', '0')

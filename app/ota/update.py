@@ -17,7 +17,7 @@ from app.errors import ApiError
 from app import ota
 
 _FILES = ('manifest.json', 'version.json') + ota.ROOT_FILES
-_DIRS = ('app/', 'lib/microdot/', 'static/')  # what an image holds
+_DIRS = ('app/', 'static/')  # what an image holds
 _SAFE = '_-./0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
 _BUF = 2048
 _staging = {}  # target, version: while an update is under way
@@ -96,8 +96,8 @@ def check_path(rel):
             ok = False
     if not ok:
         raise ApiError(400, 'invalid_path', 'an image holds main.py, '
-                       'manifest.json, version.json and files under app/, '
-                       'lib/microdot/ and static/, not "%s"' % rel[:80], 'path')
+                       'manifest.json, version.json and files under app/ '
+                       'and static/, not "%s"' % rel[:80], 'path')
     return rel
 
 

@@ -5,13 +5,13 @@ a burst of pulses on it; PUT /api/sim/clock moves the simulated clock.
 """
 from app import sim
 from app.board.board import CAP_IN
-from app.errors import ApiError, invalid, json_errors
+from app.errors import ApiError, invalid
 from app.strictjson import loads
 from app.validate import check_int, free_pins
 
 
 def install(app, registry, clock):
-    """Add the simulator's routes to the Microdot ``app``. ``clock``: a
+    """Add the simulator's routes to the ``app`` (app.http.server). ``clock``: a
     call that returns the board's clock (loaded on first use)."""
     def pins(request, pin):
         return drive(registry, pin, loads(request.body))
@@ -20,10 +20,8 @@ def install(app, registry, clock):
         from app.http import schedapi
         return schedapi.sim_clock(request, clock())
 
-    app.route('/api/sim/pins/<pin>', methods=['PUT'])(json_errors(pins))
-    app.route('/api/sim/clock', methods=['PUT'])(json_errors(sim_clock))
-    for route in app.url_map[-2:]:
-        route[1].compile()  # now, as app.http.api does for its own
+    app.route('/api/sim/pins/<pin>', ('PUT',))(pins)
+    app.route('/api/sim/clock', ('PUT',))(sim_clock)
 
 # a burst's fields: (name, lo, hi, default or None: required)
 _BURST = (('pulses', 1, 10000, None), ('high_ms', 1, 60000, 10),

@@ -31,7 +31,7 @@ import sys
 N = 8
 # What boot() + build_app() import with the default config, dependencies
 # first (tests/test_bench.py checks the list against a real boot)
-IMPORTS = ['asyncio', 'json', 'microdot', 'app.sim', 'app.errors',
+IMPORTS = ['asyncio', 'json', 'app.sim', 'app.errors',
            'app.board.board', 'app.board.bootpins', 'app.kinds',
            'app.kinds.handler', 'app.kinds.blink', 'app.strictjson',
            'app.validate', 'app.registry', 'app.schema', 'app.config',

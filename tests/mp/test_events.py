@@ -13,25 +13,29 @@ from fakes import Store
 
 
 class FakeSSE:
-    """Records what the task sends; ``drain=False`` is a client that never
-    reads (Microdot would leave everything in the queue)."""
+    """Records what the task sends, as app.http.events.Stream counts it;
+    ``drain=False`` is a client that never reads (the server takes
+    nothing from the stream's queue)."""
 
     def __init__(self, drain=True):
         self.queue = []
-        self.sent = []
+        self.events = []
+        self.sent = 0
         self.drain = drain
+        self.ready = asyncio.Event()  # set when the task ends
 
-    async def send(self, data, event=None):
-        self.sent.append((event, data))
+    def send(self, data, event):
+        self.events.append((event, data))
+        self.sent += 1
         if not self.drain:
             self.queue.append(data)
 
     @property
-    def taken(self):  # as app.http.events._Taken: what Microdot took to write
-        return len(self.sent) if self.drain else 0
+    def taken(self):  # as Stream.taken: what the server took to write
+        return self.sent if self.drain else 0
 
     def names(self, event):
-        return [d for e, d in self.sent if e == event]
+        return [d for e, d in self.events if e == event]
 
 
 def status():  # the /api/status document, as app.http.api's status_doc
@@ -42,7 +46,7 @@ def run_stream(st, sse, ms, during=None):
     """Run one stream's task for ``ms``; ``during()`` runs halfway."""
     async def main():
         st.open += 1  # as route() does
-        task = asyncio.create_task(st._stream(None, sse, [sse]))
+        task = asyncio.create_task(st._stream(sse))
         await asyncio.sleep_ms(ms // 2)
         if during:
             during()
@@ -63,9 +67,9 @@ def test_connect_sends_status_bindings_then_ready():
     st = events.Streams(reg, Store(), status)
     sse = FakeSSE()
     run_stream(st, sse, 300)
-    names = [e for e, _ in sse.sent]
+    names = [e for e, _ in sse.events]
     assert names[:4] == ['status', 'binding', 'binding', 'ready'], names
-    assert sse.sent[0][1] == {'board': 'sim', 'uptime_ms': 1}
+    assert sse.events[0][1] == {'board': 'sim', 'uptime_ms': 1}
     assert sorted(sse.names('ready')[0]['ids']) == ['a', 'b']
     assert names.count('binding') == 2, names  # nothing changed since
     assert st.open == 0  # the slot is given back when the task ends
@@ -105,7 +109,7 @@ def test_removed_is_sent():
     st = events.Streams(reg, Store(), status)
     sse = FakeSSE()
     run_stream(st, sse, 400, lambda: reg.delete('gone'))
-    assert sse.names('removed') == [{'id': 'gone'}], sse.sent
+    assert sse.names('removed') == [{'id': 'gone'}], sse.events
 
 
 def test_log_entries_are_sent_only_while_a_client_is_connected():
@@ -216,7 +220,7 @@ def test_a_client_that_reads_nothing_is_dropped():
         done = []
 
         async def main():
-            await st._stream(None, sse, [sse])
+            await st._stream(sse)
             done.append(1)
         unit.run(asyncio.wait_for_ms(main(), 3000))
         reg.delete('x')

@@ -1,9 +1,8 @@
-"""app.http.server's socket side, through the app with scripted streams: the
-head is read in chunks (not a system call per byte), bytes read past it
-start the body, and the response goes out in as few writes as it can.
-
-The test_microdot_* tests pin down what app.http.server relies on in Microdot
-(2.7): if an upgrade changes it, they fail here, by name."""
+"""app.http.server, pinwheel's HTTP core: its socket side, through the app
+with scripted streams (the head is read in chunks, not a system call per
+byte; bytes read past it start the body; the response goes out in as few
+writes as it can), and the core itself: parsing, routing, 404 vs 405,
+HEAD and OPTIONS, streamed bodies, hooks and error handlers."""
 import asyncio
 import json
 import unit
@@ -36,14 +35,10 @@ class Reader:
         self.chunks.pop(0)
         return c
 
-    async def readexactly(self, n):
-        out = b''
-        while len(out) < n:
-            c = await self.read(n - len(out))
-            if not c:
-                raise EOFError
-            out += c
-        return out
+    async def readinto(self, buf):
+        c = await self.read(len(buf))
+        buf[:len(c)] = c
+        return len(c)
 
     async def readline(self):
         raise AssertionError('the head is not read line by line')
@@ -86,6 +81,9 @@ def test_the_head_may_arrive_in_any_pieces():
     # a trickle, one byte at a time
     status, _, _, reader, _ = serve(app, [GET[i:i + 1] for i in range(len(GET))])
     assert status == 200 and reader.reads == len(GET)
+    bare = b'GET /api/status HTTP/1.0\n\n'  # bare newlines, a byte a read
+    status, _, _, reader, _ = serve(app, [bare[i:i + 1] for i in range(len(bare))])
+    assert status == 200 and reader.reads == len(bare)
 
 
 def test_bare_newlines_and_a_closed_connection():
@@ -204,78 +202,251 @@ def test_out_of_memory_is_a_canned_503():
     assert b''.join(writer.writes).count(b'HTTP/1.0') == 1, writer.writes
 
 
-class OnlyReadline:
-    """A stream with the two methods _Lines gives Request.create."""
-
-    def __init__(self, data):
-        self.data = data
-        self.calls = []
-
-    async def readline(self):
-        self.calls.append('readline')
-        i = self.data.find(b'\n') + 1 or len(self.data)
-        line, self.data = self.data[:i], self.data[i:]
-        return line
-
-    async def readexactly(self, n):
-        self.calls.append('readexactly')
-        data, self.data = self.data[:n], self.data[n:]
-        return data
-
-
-class OnlyAwrite:
-    """A stream with the one method _Out gives Response.write."""
-
-    def __init__(self):
-        self.writes = []
-
-    async def awrite(self, data):
-        self.writes.append(data)
+def test_a_request_is_parsed_from_its_head():
+    from app.http.server import Request
+    req = Request(b'PATCH /api/bindings/my%20led?live=1&x=a+b%21&flag HTTP/1.1'
+                  b'\r\nHost: x:80\r\nX-Token:  s3cret \r\n'
+                  b'Content-Length: 12\r\n\r\n', ('10.0.0.2', 5000))
+    assert req.method == 'PATCH' and req.path == '/api/bindings/my%20led'
+    assert req.args == {'live': '1', 'x': 'a b!', 'flag': ''}, req.args
+    # names are lower-case, values as sent less the spaces around them
+    assert req.headers == {'host': 'x:80', 'x-token': 's3cret',
+                           'content-length': '12'}, req.headers
+    assert req.content_length == 12 and req.body == b''
+    assert req.client_addr == ('10.0.0.2', 5000)
+    for bad in (b'GET /\r\n\r\n', b'\r\n', b'GET / HTTP/1.1\r\nNoColon\r\n',
+                b'POST / HTTP/1.1\r\nContent-Length: -1\r\n',
+                b'POST / HTTP/1.1\r\nContent-Length: ten\r\n',
+                b'GET / HTTP/1.1\r\nX: ' + b'a' * 2100 + b'\r\n',
+                b'GET / HTTP/1.1\r\nX: \xff\xfe\r\n',
+                b'GET /?a=%ff HTTP/1.1\r\n'):
+        try:
+            Request(bad, None)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
 
 
-def test_microdot_reads_a_request_by_readline_and_readexactly():
-    from microdot import Request
-    reg, app = make_app()
-    stream = OnlyReadline(post(BODY) + BODY)
-    req = unit.run(Request.create(app, stream, Writer(), ('x', 1)))
-    assert req.method == 'POST' and req.path == '/api/bindings'
-    assert req.headers['content-length'] == str(len(BODY))
-    assert req.body == BODY and req.content_length == len(BODY)
-    # the head by lines, the body in one readexactly: nothing else
-    assert stream.calls == ['readline'] * 5 + ['readexactly'], stream.calls
-    big = b'x' * (Request.max_body_length + 1)
-    stream = OnlyReadline(post(big) + big)
-    req = unit.run(Request.create(app, stream, Writer(), ('x', 1)))
-    # a body too large to keep is left unread, for the drain
-    assert req.body == b'' and stream.calls == ['readline'] * 5, stream.calls
-    assert req.content_length == len(big)
-    # a closed connection: no request
-    stream = OnlyReadline(b'')
-    assert unit.run(Request.create(app, stream, Writer(), ('x', 1))) is None
+def test_unquote():
+    from app.http.server import unquote
+    assert unquote('my%20led') == 'my led' and unquote('a+b') == 'a+b'
+    assert unquote('a+b', True) == 'a b' and unquote('%C3%A9') == '\u00e9'
+    assert unquote('100%') == '100%' and unquote('%zz%4') == '%zz%4'
+    assert unquote('%ff') == '%ff'  # not UTF-8: as it came
+    for bad in ('%ff', '%zz', '100%'):  # in a query: a 400
+        try:
+            unquote(bad, True)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
 
 
-def test_microdot_writes_a_response_by_awrite_and_says_its_reason():
-    from microdot import Response
-    res = Response({'a': 1}, 409, {'X-Test': 'y'})
-    assert res.reason is None and isinstance(res.body, bytes)
-    res.reason = 'Conflict'
-    out = OnlyAwrite()
-    unit.run(res.write(out))
-    data = b''.join(out.writes)
-    assert data.startswith(b'HTTP/1.0 409 Conflict\r\n'), data
-    assert data.endswith(b'\r\n\r\n{"a": 1}'), data
-    assert b'\r\nX-Test: y\r\n' in data, data
+def test_routes_match_by_segments():
+    from app.http.server import _match
+    for pattern, path, args in (
+            ('/api/status', '/api/status', []),
+            ('/api/status', '/api/status/', None),
+            ('/api/status', '/api/stat', None),
+            ('/', '/', []),
+            ('/api/bindings/<id>', '/api/bindings/led', ['led']),
+            ('/api/bindings/<id>', '/api/bindings/', None),
+            ('/api/bindings/<id>', '/api/bindings', None),
+            ('/api/bindings/<id>', '/api/bindings/led/on', None),
+            ('/api/bindings/<id>', '/api/bindingsx/led', None),
+            ('/api/bindings/<id>/<verb>', '/api/bindings/led/on',
+             ['led', 'on']),
+            ('/api/bindings/<id>/<verb>', '/api/bindings//on', None),
+            ('/static/<path:name>', '/static/a/b.js', ['a/b.js']),
+            ('/static/<path:name>', '/static/', None),
+            ('/static/<path:name>', '/statics/a', None),
+            ('/api/ota/<path:step>', '/api/ota/file/app/main.mpy',
+             ['file/app/main.mpy'])):
+        assert _match(pattern, path) == args, (pattern, path)
 
 
-def test_microdot_dispatch_returns_a_response_object():
-    from microdot import Response
-    reg, app = make_app()
-    req = unit.run(__import__('microdot').Request.create(
-        app, OnlyReadline(GET), Writer(), ('x', 1)))
-    res = unit.run(app.dispatch_request(req))
-    # app.http.server sets reason on it and picks one write by its body's type
-    assert isinstance(res, Response) and res.reason is None, res
-    assert isinstance(res.body, bytes) and res.status_code == 200
+def core_app():
+    from app.http.server import Server
+    app = Server()
+    calls = []
+
+    @app.route('/items', ('GET', 'POST'))
+    def items(request):
+        calls.append('items')
+        if request.method == 'POST':
+            return {'got': request.body.decode()}, 201, {'X-New': '1'}
+        return ['a', 'b']
+
+    @app.route('/items/<item>/<path:rest>', ('DELETE',))
+    def item(request, item, rest):
+        return '', 204, {'X-Item': item + ':' + rest}
+
+    @app.route('/text')
+    def text(request):
+        return 'plain'
+
+    @app.route('/nothing', ('POST',))
+    def nothing(request):
+        return None
+
+    @app.route('/fails')
+    def fails(request):
+        raise KeyError('k')
+    return app, calls
+
+
+def answer(app, raw):
+    status, head, body, _, writer = serve(app, [raw])
+    headers = {}
+    for line in head.split(b'\r\n')[1:]:
+        name, _, value = line.partition(b': ')
+        headers[name.decode().lower()] = value.decode()
+    return status, headers, body
+
+
+def test_core_answers_routes_404_405_head_and_options():
+    app, calls = core_app()
+    status, headers, body = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and json.loads(body) == ['a', 'b']
+    assert headers['content-type'] == 'application/json; charset=UTF-8'
+    assert headers['content-length'] == str(len(body))
+    status, headers, body = answer(
+        app, b'POST /items HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc')
+    assert (status, json.loads(body), headers['x-new']) == (
+        201, {'got': 'abc'}, '1'), (status, body)
+    status, headers, body = answer(app, b'DELETE /items/x/y/z HTTP/1.1\r\n\r\n')
+    assert (status, body, headers['x-item']) == (204, b'', 'x:y/z')
+    assert headers['content-length'] == '0'
+    status, headers, body = answer(app, b'GET /text HTTP/1.1\r\n\r\n')
+    assert (status, body) == (200, b'plain')
+    assert headers['content-type'].startswith('text/plain')
+    status, _, body = answer(app, b'POST /nothing HTTP/1.1\r\n\r\n')
+    assert (status, body) == (204, b'')
+    # HEAD: a GET route's head, no body, the GET's length
+    status, headers, body = answer(app, b'HEAD /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and body == b'' and headers['content-length'] == '10'
+    # 404: no route has the path; 405: one has, not with this method
+    status, _, body = answer(app, b'GET /nope HTTP/1.1\r\n\r\n')
+    assert status == 404 and json.loads(body)['error']['code'], body
+    status, _, body = answer(app, b'PUT /items HTTP/1.1\r\n\r\n')
+    assert status == 405, body
+    status, _, _ = answer(app, b'BREW /items HTTP/1.1\r\n\r\n')
+    assert status == 405
+    status, _, _ = answer(app, b'GET /items/x/y HTTP/1.1\r\n\r\n')
+    assert status == 405
+    status, headers, body = answer(app, b'OPTIONS /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and body == b'', body
+    assert headers['allow'] == 'GET, POST, HEAD, OPTIONS', headers
+    # an exception with no handler: 500, JSON
+    status, _, body = answer(app, b'GET /fails HTTP/1.1\r\n\r\n')
+    assert status == 500 and 'error' in json.loads(body), body
+    assert calls == ['items', 'items', 'items'], calls  # GET, POST, HEAD
+
+
+def test_core_hooks_and_error_handlers():
+    app, calls = core_app()
+    seen = []
+
+    @app.before_request
+    def before(request):
+        seen.append(('before', request.path))
+        if request.args.get('deny'):
+            return {'denied': True}, 403
+
+    @app.after_request
+    def after(request, response):
+        seen.append(('after', response.status))
+        response.headers['X-After'] = 'yes'
+
+    @app.after_error_request
+    def after_error(request, response):
+        seen.append(('error', response.status))
+        return response
+
+    @app.errorhandler(404)
+    def not_found(request):
+        return {'missing': request.path}, 404
+
+    @app.errorhandler(KeyError)
+    def key_error(request, exc):
+        return {'key': str(exc)}, 409
+
+    def stamp(request, response):
+        response.headers['X-Once'] = request.path
+
+    @app.route('/once')
+    def once(request):
+        request.after_request(stamp)
+        return 'ok'
+
+    status, headers, body = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and headers['x-after'] == 'yes'
+    assert seen == [('before', '/items'), ('after', 200)], seen
+    del seen[:]
+    # a before hook that answers: the handler does not run, after hooks do
+    status, _, body = answer(app, b'GET /items?deny=1 HTTP/1.1\r\n\r\n')
+    assert status == 403 and json.loads(body) == {'denied': True}
+    assert seen == [('before', '/items'), ('after', 403)], seen
+    assert calls == ['items'], calls
+    del seen[:]
+    # a 404 runs no route's hooks: the after_error ones
+    status, headers, body = answer(app, b'GET /nope HTTP/1.1\r\n\r\n')
+    assert (status, json.loads(body)) == (404, {'missing': '/nope'})
+    assert seen == [('error', 404)] and 'x-after' not in headers, seen
+    del seen[:]
+    status, _, body = answer(app, b'GET /fails HTTP/1.1\r\n\r\n')
+    assert (status, json.loads(body)) == (409, {'key': str(KeyError('k'))})
+    assert seen == [('before', '/fails'), ('error', 409)], seen
+    status, headers, _ = answer(app, b'GET /once HTTP/1.1\r\n\r\n')
+    assert headers['x-once'] == '/once'
+    _, headers, _ = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
+    assert 'x-once' not in headers  # that hook was the request's alone
+
+
+def test_core_streams_an_async_body_and_closes_it():
+    from app.http.server import Server
+    app = Server()
+    closed = []
+
+    class Chunks:
+        def __init__(self, parts):
+            self.parts = list(parts)
+
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            await asyncio.sleep_ms(1)
+            if not self.parts:
+                raise StopAsyncIteration
+            return self.parts.pop(0)
+
+        def close(self):
+            closed.append(len(self.parts))
+
+    @app.route('/events')
+    def events(request):
+        return Chunks([b'a', b'bc', b'd']), 200, {'Content-Type': 'text/x'}
+    status, head, body, _, writer = serve(app, [b'GET /events HTTP/1.1\r\n\r\n'])
+    assert (status, body) == (200, b'abcd'), body
+    assert b'content-length' not in head.lower()  # its length is unknown
+    assert writer.writes[1:] == [b'a', b'bc', b'd'], writer.writes
+    assert closed == [0]
+    # HEAD: the head alone; the body is closed unread
+    status, head, body, _, _ = serve(app, [b'HEAD /events HTTP/1.1\r\n\r\n'])
+    assert (status, body, closed) == (200, b'', [0, 3])
+
+
+def test_a_large_body_goes_out_in_a_write_of_its_own():
+    from app.http.server import Server
+    app = Server()
+    big = b'x' * 5000
+
+    @app.route('/big')
+    def send_big(request):
+        return big
+    status, head, body, _, writer = serve(app, [b'GET /big HTTP/1.1\r\n\r\n'])
+    assert status == 200 and body == big
+    assert len(writer.writes) == 2 and writer.writes[1] == big
 
 
 def test_every_status_has_its_reason():
@@ -303,9 +474,9 @@ def test_every_status_has_its_reason():
         assert reason and reason != 'N/A', status
 
 
-def test_an_event_stream_through_microdot_counts_what_it_wrote():
-    """app.http.events knows a client keeps up by the events Microdot took from
-    sse_response's iterator (not by Microdot's private queue)."""
+def test_an_event_stream_counts_what_the_server_wrote():
+    """app.http.events knows a client keeps up by the events the server took
+    from the stream's queue to write."""
     reg, app = make_app()
     reg.create({'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 1000})
 

@@ -25,7 +25,9 @@ from .build import file_hash
 MIN_FIRMWARE = (1, 21, 0)  # .mpy v6 and the `asyncio` module (was uasyncio)
 FIRMWARE_URL = 'https://micropython.org/download/'
 SIM_PLATFORMS = ('linux', 'darwin')  # the unix port: the virtual board
-MANAGED = ('app', 'lib/microdot', 'static')  # stale files here are removed
+# stale files here are removed: lib/microdot is what images before
+# pinwheel's own HTTP core held (a deploy clears it from such a board)
+MANAGED = ('app', 'lib/microdot', 'static')
 CHUNK = 4096  # bytes per write (base64 in the code sent)
 
 

@@ -1,5 +1,4 @@
-"""The flash image: ``app/**/*.py`` and the Microdot modules we use (from the
-pinned PyPI package, never vendored) compiled with mpy-cross, ``static/``
+"""The flash image: ``app/**/*.py`` compiled with mpy-cross, ``static/``
 gzipped, and a tiny ``main.py`` boot shim. ``config.json`` is not part of
 the image: a board keeps its own (it holds runtime changes)."""
 import hashlib
@@ -16,7 +15,10 @@ from pathlib import Path
 
 from . import ROOT, DeployError
 
-MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py', 'sse.py')  # sse needs helpers
+# Microdot is no part of an image (app/http/server.py is the HTTP core);
+# the bench's bare Microdot app gets these (``add_microdot``), compiled from
+# the pinned package of requirements-test.txt, never vendored
+MICRODOT_MODULES = ('__init__.py', 'microdot.py', 'helpers.py')
 BOOT_SHIM = """\
 # pinwheel boot shim: boot_image picks the image to run (slot.json, written
 # by an over-the-air update; none: the image at the flash root, as USB
@@ -158,6 +160,14 @@ def compile_mpy(src, dst, name, lines=False):
         raise SystemExit('mpy-cross failed on %s:\n%s' % (src, result.stderr))
 
 
+def add_microdot(out):
+    """Compile Microdot into ``out``/lib/microdot (the bench's bare app)."""
+    md = microdot_dir()
+    for name in MICRODOT_MODULES:
+        compile_mpy(md / name, Path(out) / 'lib' / 'microdot'
+                    / (Path(name).stem + '.mpy'), module_name('microdot', name))
+
+
 def microdot_dir():
     spec = importlib.util.find_spec('microdot')
     if spec is None or not spec.submodule_search_locations:
@@ -218,9 +228,6 @@ def build(out, sim=False, lines=False):
         shutil.rmtree(out)
     out.mkdir(parents=True)
     jobs = app_jobs(out, sim)
-    md = microdot_dir()
-    jobs += [(md / name, out / 'lib' / 'microdot' / (Path(name).stem + '.mpy'),
-              module_name('microdot', name)) for name in MICRODOT_MODULES]
     with ThreadPoolExecutor(4) as pool:  # one mpy-cross process per file
         list(pool.map(lambda job: compile_mpy(*job, lines=lines), jobs))
     static = ROOT / 'static'
