@@ -4,10 +4,8 @@ from time import ticks_diff, ticks_ms
 from app import VERSION, log
 from app.http import auth
 from app.http import ota
-from app.strictjson import loads
 from app.errors import ApiError, error, low_memory
 from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
-from app.validate import check_id, short
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
@@ -57,16 +55,23 @@ def _scrub(depth):
 
 
 
-def _binding_id(text):
-    """The id in a binding's URL; one no binding could have is a 404 here,
-    its text clipped (an id is at most 32 plain characters)."""
+def _binding_id(registry, text):
+    """The id in a binding's URL, if a binding has it; else a 404 that
+    shows the text clipped (a binding's id is at most 32 characters)."""
     binding_id = unquote(text)
-    try:
-        return check_id(binding_id)
-    except ApiError:
+    if registry.find(binding_id) is None:
         raise ApiError(404, 'not_found', 'no binding with id "%s"; GET '
-                       '/api/bindings lists them'
-                       % short(binding_id, 40, str), 'id')
+                       '/api/bindings lists them' % (
+                           binding_id if len(binding_id) <= 40
+                           else binding_id[:40] + '...'), 'id')
+    return binding_id
+
+
+def _body(request):
+    """The request's JSON body, parsed strictly (``app.strictjson``, loaded
+    by the first body: a board that is only read never holds it)."""
+    from app.strictjson import loads
+    return loads(request.body)
 
 
 def _bad_request(request, *exc):
@@ -132,12 +137,12 @@ def create_app(registry, store, mqtt=None, timing=None):
     def bindings(request):
         if request.method != 'POST':  # GET or HEAD
             return {'bindings': [h.to_dict() for h in registry.bindings]}
-        h = registry.create(loads(request.body))
+        h = registry.create(_body(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
     @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
     def binding(request, binding_id):
-        binding_id = _binding_id(binding_id)
+        binding_id = _binding_id(registry, binding_id)
         method = request.method
         if method == 'DELETE':
             registry.get(binding_id)  # 404 before 409
@@ -152,7 +157,7 @@ def create_app(registry, store, mqtt=None, timing=None):
         # PATCH ?live=1: applied to the running binding, not saved (a
         # slider while it moves); the PATCH without it (on release) saves
         live = partial and request.args.get('live') in ('1', 'true')
-        return registry.update(binding_id, loads(request.body), partial,
+        return registry.update(binding_id, _body(request), partial,
                                live).to_dict()
 
     # POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: one route
@@ -161,7 +166,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     def action(request, binding_id, verb):
         if verb not in VERBS:
             return _not_found(request)
-        return registry.do(verb, _binding_id(binding_id)).to_dict()
+        return registry.do(verb, _binding_id(registry, binding_id)).to_dict()
 
     @add('/api/status')
     def status(request):

@@ -6,14 +6,13 @@ a burst of pulses on it; PUT /api/sim/clock moves the simulated clock.
 from app import sim
 from app.board.board import CAP_IN
 from app.errors import ApiError, invalid
-from app.strictjson import loads
-from app.validate import check_int, free_pins
 
 
 def install(app, registry, clock):
     """Add the simulator's routes to the ``app`` (app.http.server). ``clock``: a
     call that returns the board's clock (loaded on first use)."""
     def pins(request, pin):
+        from app.strictjson import loads  # as a board: loaded by a body
         return drive(registry, pin, loads(request.body))
 
     def sim_clock(request):
@@ -33,6 +32,7 @@ def _burst_of(body):
     "bounce"}), checked; None for the level form."""
     if not isinstance(body, dict) or 'pulses' not in body:
         return None
+    from app.validate import check_int
     names = [f[0] for f in _BURST]
     for key in body:
         if key not in names:
@@ -59,6 +59,7 @@ def drive(registry, pin, body):
                           'pulses, high_ms, low_ms, bounce')
     if not registry.board.caps(pin):
         # the pins an answer of 200 awaits: inputs no output drives
+        from app.validate import free_pins
         held = [(h.id, h.pin_id) for h in registry.bindings if h.OUTPUT]
         raise ApiError(400, 'invalid_pin', 'pin %s does not exist on '
                        'the simulated board; pins you can drive: %s'
