@@ -710,9 +710,12 @@ $('#restore').onchange = e => {
 const sets = document.querySelectorAll('.set'), zone = $('#z-name');
 let zones = [];
 
+// a field typed into before the config came (a slow board) keeps what was typed
+for (const f of sets) f.addEventListener('input', e => { e.target.dataset.typed = 1; });
+
 async function loadSettings() {
   const c = await api('GET', '/api/config');
-  for (const f of sets) for (const el of f.elements) if (el.name) {
+  for (const f of sets) for (const el of f.elements) if (el.name && !el.dataset.typed) {
     const [a, b] = el.name.split('.'), v = b ? (c[a] || {})[b] : c[a];
     if (el.type == 'checkbox') el.checked = v ?? el.defaultChecked;
     else el.value = v ?? '';
@@ -742,6 +745,7 @@ function saveSettings(f, body) {
     await api('PATCH', '/api/config', body);
     if ('api_token' in body && body.api_token != '********') setToken(body.api_token);
     say(`${$('h3', f).textContent} saved.`);
+    for (const el of f.elements) delete el.dataset.typed;
     await loadSettings();
     refresh();
   }, f);

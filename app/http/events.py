@@ -1,6 +1,7 @@
 """Live updates: ``GET /api/events`` as Server-Sent Events.
 
-Events: ``status`` (every few seconds), ``binding`` (a binding's dict when
+Events: ``status`` (every few seconds, and after a new log entry),
+``binding`` (a binding's dict when
 it changed), ``removed`` (``{"id"}``), ``log`` (each new entry of the event
 log, ``app.log``), and after the state sent on connect ``ready``
 (``{"ids"}``: the bindings that exist, so a page that reconnects can drop
@@ -134,9 +135,12 @@ class Streams:
                     first = False
                     out.send({'ids': [h.id for h in
                                       self.registry.bindings]}, 'ready')
+                noted = bool(logs)
                 while logs:
                     out.send(logs.pop(0), 'log')
-                if ticks_diff(now, status_ms) >= _STATUS_MS:
+                # a new log line (MQTT connected or retrying, Wi-Fi, a
+                # rule) changes what the status shows: send it now too
+                if noted or ticks_diff(now, status_ms) >= _STATUS_MS:
                     status_ms = now
                     out.send(self.status(), 'status')
             await asyncio.sleep_ms(_POLL_MS)
