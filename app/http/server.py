@@ -101,6 +101,7 @@ class Request:
     alone. Made from the head (bytes, up to its blank line); ValueError if
     it is malformed."""
     t0 = None  # when it started, if a before hook notes it (the request log)
+    unread = 0  # bytes of a body too large to take, left to read away
 
     def __init__(self, head, client_addr):
         lines = head.decode().split('\n')
@@ -375,6 +376,9 @@ class Server:
                 pass
             finally:
                 self._reading.pop(task, None)
+            if status == 413:  # read the body away (past the deadline of
+                # the head: a client that stopped sending gets its 413)
+                await _drain(reader, req.unread, timeout)
             try:
                 res = self.dispatch(req, status)
             except MemoryError:  # even the error answer did not fit
@@ -459,7 +463,9 @@ async def _read(reader, writer, timeout, keep=True):
     req = Request(buf[:end], writer and writer.get_extra_info('peername'))
     n = req.content_length
     if n > MAX_BODY or not keep:
-        await _drain(reader, n - len(buf) + end, timeout)
+        req.unread = n - len(buf) + end
+        if not keep:
+            await _drain(reader, req.unread, timeout)
         return req, 413
     if len(req.path) > MAX_PATH:
         return req, 414
