@@ -6,6 +6,7 @@ one of them."""
 from app.strictjson import loads
 from app.errors import ApiError, invalid
 from app.validate import check_int
+from app.time.schedules import to_dict
 
 _MIN_EPOCH = 946684800  # 2000-01-01: no board clock goes further back
 _MAX_EPOCH = 4102444800  # 2100-01-01
@@ -72,8 +73,8 @@ def sim_clock(request, clock):
 
 def events(request, schedules):
     if request.method == 'POST':
-        ev = schedules.create(loads(request.body, _EVENT_EXAMPLE))
-        return ev.to_dict(), 201, {'Location': '/api/schedules/' + ev.id}
+        ev = to_dict(schedules.create(loads(request.body, _EVENT_EXAMPLE)))
+        return ev, 201, {'Location': '/api/schedules/' + ev['id']}
     return {'schedules': schedules.list(),
             'clock': schedules.clock.status()}
 
@@ -85,6 +86,6 @@ def event(request, schedules, event_id):
         return '', 204
     ev = schedules.get(event_id)  # 404 before 400 for a bad body
     if method in ('GET', 'HEAD'):
-        return ev.to_dict()
+        return to_dict(ev)
     body = loads(request.body, _EVENT_EXAMPLE)
-    return schedules.update(event_id, body, method == 'PATCH').to_dict()
+    return to_dict(schedules.update(event_id, body, method == 'PATCH'))

@@ -5,6 +5,7 @@ zone holds none of their code until a time route is called.
 
 ``Time`` is the one handle the rest of pinwheel has on them."""
 import asyncio
+import sys
 
 _UNSYNCED = {'synced': False, 'source': None}  # GET /api/status before any clock
 
@@ -25,15 +26,27 @@ def check(data):
     for a config that ``needed``): the zone parses, the events are
     well-formed; raises ApiError."""
     from app.errors import invalid
-    from app.time.schedules import check_all
     from app.time.tz import Zone
     try:
         Zone(data['time']['tz'])
     except ValueError as e:
         raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
                       '"EST5EDT,US", "<+0530>-5:30")' % e)
-    data['schedules'] = check_all(data['schedules'],
-                                  data['limits']['schedules'])
+    from app.time import checks
+    try:
+        data['schedules'] = checks.check_all(data['schedules'],
+                                             data['limits']['schedules'])
+    finally:
+        drop('checks')
+
+
+def drop(name):
+    """Forget the module ``app.time.<name>`` (``checks``, ``zones``: loaded
+    for a moment), so its code is freed once its last user lets go. An
+    import binds it on this package too, and that reference alone would
+    keep it alive."""
+    sys.modules.pop('app.time.' + name, None)
+    globals().pop(name, None)
 
 
 class Time:

@@ -12,7 +12,6 @@ answer costs no heap beyond this module, and a lookup is a ``find`` in it.
 Loaded while a zone is parsed or the table listed and dropped again after
 (``drop``): a board keeps the rules of its zone, never this code.
 """
-import sys
 from micropython import const
 
 _EU = const(((3, 5, 0, 3600), (10, 5, 0, 3600), True))  # at 01:00 UTC
@@ -78,14 +77,10 @@ JSON = (
 
 
 def drop():
-    """Forget this module: its table is freed once its last user lets go.
-    An import binds the module on the ``app.time`` package too, and that
-    reference alone would keep it alive."""
-    sys.modules.pop(__name__, None)
-    try:
-        del sys.modules['app.time'].zones  # pyright: ignore
-    except (AttributeError, KeyError):
-        pass
+    """Forget this module: its table is freed once its last user lets go
+    (``app.time.drop``)."""
+    from app.time import drop
+    drop('zones')
 
 
 def posix(name):
