@@ -44,13 +44,13 @@ _WEEK = const(8)  # days looked through for an event's next or last time
 # An event is a list (a list of 7 is a third of an instance's heap): its
 # spec, as config.json has it (the store's own dict, never copied), the
 # spec's time and weekdays compiled, and what became of it.
-SPEC = const(0)
-AT = const(1)  # minutes of the day, SUNRISE or SUNSET
-MASK = const(2)  # weekdays, bit 0 = Monday
-LAST_FIRED = const(3)  # when it last ran (Unix seconds)
-FIRED = const(4)  # the occurrence it last ran for
-NEXT_FIRE = const(5)
-ERROR = const(6)  # why its last firing failed
+_SPEC = const(0)
+_AT = const(1)  # minutes of the day, SUNRISE or SUNSET
+_MASK = const(2)  # weekdays, bit 0 = Monday
+_LAST_FIRED = const(3)  # when it last ran (Unix seconds)
+_FIRED = const(4)  # the occurrence it last ran for
+_NEXT_FIRE = const(5)
+_ERROR = const(6)  # why its last firing failed
 
 
 def minutes(at):
@@ -75,17 +75,17 @@ def event(spec, before=None):
         mask |= 1 << DAYS.index(d)
     ev = [spec, minutes(spec['at']) or 0, mask, None, None, None, None]
     if before is not None:
-        ev[LAST_FIRED] = before[LAST_FIRED]
-        ev[FIRED] = before[FIRED]
+        ev[_LAST_FIRED] = before[_LAST_FIRED]
+        ev[_FIRED] = before[_FIRED]
     return ev
 
 
 def to_dict(ev):
     """The event as the API shows it: its spec and what became of it."""
-    out = dict(ev[SPEC])
-    out['last_fired'] = ev[LAST_FIRED]
-    out['next_fire'] = ev[NEXT_FIRE]
-    out['error'] = ev[ERROR]
+    out = dict(ev[_SPEC])
+    out['last_fired'] = ev[_LAST_FIRED]
+    out['next_fire'] = ev[_NEXT_FIRE]
+    out['error'] = ev[_ERROR]
     return out
 
 
@@ -131,13 +131,13 @@ class Schedules:
         specs = self.store.data.get('schedules', [])
         if specs is self._known:
             return
-        old = {ev[SPEC]['id']: ev for ev in self.events}
+        old = {ev[_SPEC]['id']: ev for ev in self.events}
         self.events = [event(spec, old.get(spec['id'])) for spec in specs]
         self._known = specs
         self._fresh = True
 
     def specs(self):
-        return [ev[SPEC] for ev in self.events]
+        return [ev[_SPEC] for ev in self.events]
 
     def _changed(self):
         self._known = self.store.data['schedules'] = self.specs()
@@ -151,7 +151,7 @@ class Schedules:
     def get(self, event_id):
         self._follow_config()
         for ev in self.events:
-            if ev[SPEC]['id'] == event_id:
+            if ev[_SPEC]['id'] == event_id:
                 return ev
         raise ApiError(404, 'not_found', 'no event with id "%s"; GET '
                        '/api/schedules lists them' % short(event_id, 40, str),
@@ -173,10 +173,10 @@ class Schedules:
 
     def update(self, event_id, body, partial=True):
         old = self.get(event_id)
-        spec = _check('for_update', body, old[SPEC], partial, self.registry,
+        spec = _check('for_update', body, old[_SPEC], partial, self.registry,
                       self.store)
         ev = event(spec, old)
-        ev[ERROR] = old[ERROR]
+        ev[_ERROR] = old[_ERROR]
         self._plan(ev, self.clock.now())
         self.events[self.events.index(old)] = ev
         self._changed()
@@ -191,8 +191,8 @@ class Schedules:
         with ``cascade`` those events go too (saved with the binding's
         deletion, which follows)."""
         self._follow_config()
-        ids = [ev[SPEC]['id'] for ev in self.events
-               if ev[SPEC]['binding'] == binding_id]
+        ids = [ev[_SPEC]['id'] for ev in self.events
+               if ev[_SPEC]['binding'] == binding_id]
         if not ids:
             return
         if not cascade:
@@ -202,7 +202,7 @@ class Schedules:
                            % (binding_id, count(len(ids), 'event'),
                               ', '.join(ids), binding_id), 'id')
         self.events = [ev for ev in self.events
-                       if ev[SPEC]['binding'] != binding_id]
+                       if ev[_SPEC]['binding'] != binding_id]
         self._known = self.store.data['schedules'] = self.specs()
 
     # ------------------------------------------------------------- times
@@ -230,18 +230,18 @@ class Schedules:
     def when(self, ev, day):
         """When ``ev`` falls on local day ``day`` (Unix seconds), or None:
         not one of its weekdays, or no sunrise/sunset that day."""
-        if not ev[MASK] >> weekday(day) & 1:
+        if not ev[_MASK] >> weekday(day) & 1:
             return None
-        at = ev[AT]
+        at = ev[_AT]
         if at >= 0:
             return self.clock.zone().utc(day * DAY + at * 60)
         times = self._sun_times(day)
         if times is None:
-            ev[ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
-                % ev[SPEC]['at']
+            ev[_ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
+                % ev[_SPEC]['at']
             return None
         t = times[0 if at == SUNRISE else 1]
-        return None if t is None else t + ev[SPEC]['offset_min'] * 60
+        return None if t is None else t + ev[_SPEC]['offset_min'] * 60
 
     def next_after(self, ev, after):
         """The first time of ``ev`` after ``after``, or None."""
@@ -262,16 +262,16 @@ class Schedules:
         return None
 
     def _plan(self, ev, after):
-        """Set ``ev[NEXT_FIRE]`` to its first time after ``after`` that it
+        """Set ``ev[_NEXT_FIRE]`` to its first time after ``after`` that it
         has not fired for already."""
         t = None
-        if ev[SPEC]['enabled'] and self.clock.synced:
+        if ev[_SPEC]['enabled'] and self.clock.synced:
             t = self.next_after(ev, after)
-            fired = ev[FIRED]
+            fired = ev[_FIRED]
             # the clock went back over a time it fired at: not again
             while t is not None and fired is not None and fired - DAY < t <= fired:
                 t = self.next_after(ev, t)
-        ev[NEXT_FIRE] = t
+        ev[_NEXT_FIRE] = t
 
     # ------------------------------------------------------------ runner
 
@@ -286,7 +286,7 @@ class Schedules:
         if not self.clock.synced:
             self._fresh = True
             for ev in self.events:
-                ev[NEXT_FIRE] = None
+                ev[_NEXT_FIRE] = None
             return _MAX_SLEEP_S
         if not self._powered:  # before planning: what it fires is not due again
             self._powered = True
@@ -303,23 +303,23 @@ class Schedules:
             'catch_up_min', 5) * 60)
         soonest = now + _MAX_SLEEP_S
         for ev in self.events:
-            t = ev[NEXT_FIRE]
+            t = ev[_NEXT_FIRE]
             if t is not None and t <= now:
                 if now - t >= window:  # jumped over it: one inside the window?
                     t = self.next_after(ev, now - window)
                 if t is not None and t <= now:
                     self._fire(ev, t, now)
                 self._plan(ev, now)
-            t = ev[NEXT_FIRE]
+            t = ev[_NEXT_FIRE]
             if t is not None and t < soonest:
                 soonest = t
         return soonest - now if soonest > now else 1
 
     def _fire(self, ev, t, now, verb=None):
         """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
-        ev[LAST_FIRED] = now
-        ev[FIRED] = t
-        spec = ev[SPEC]
+        ev[_LAST_FIRED] = now
+        ev[_FIRED] = t
+        spec = ev[_SPEC]
         binding = spec['binding']
         verb = verb or spec['do']
         line = 'schedule "%s": %s "%s"' % (spec['id'], verb, binding)
@@ -333,7 +333,7 @@ class Schedules:
             error = e.message
         except Exception as e:  # the runner goes on whatever happens
             error = '%s: %s' % (type(e).__name__, e)
-        ev[ERROR] = error
+        ev[_ERROR] = error
         log.note(line if error is None else line + ': ' + error)
 
     def power_on(self, now):
@@ -345,7 +345,7 @@ class Schedules:
                 continue
             latest = None
             for ev in self.events:
-                spec = ev[SPEC]
+                spec = ev[_SPEC]
                 if spec['enabled'] and spec['binding'] == h.id \
                         and spec['do'] in _STATES:
                     t = self.last_before(ev, now)
@@ -353,7 +353,7 @@ class Schedules:
                         latest = (t, ev)
             if latest is not None:
                 ev = latest[1]
-                self._fire(ev, latest[0], now, _STATES[ev[SPEC]['do']])
+                self._fire(ev, latest[0], now, _STATES[ev[_SPEC]['do']])
 
     async def run(self):
         """The runner: a task of app.main, for ever."""
