@@ -35,9 +35,10 @@ action entry point (``registry.do``) and ``app.settings.change``.
 """
 import asyncio
 import json
+import sys
 from time import ticks_diff, ticks_ms
 from micropython import const
-from app import VERSION, log
+from app import log
 from app.changes import COUNTS, LEVEL, Feed
 from app.errors import ApiError
 from app.mqtt.client import Client, MqttError
@@ -58,31 +59,6 @@ _VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
 COMPONENTS = {'blink': 'switch', 'pattern': 'switch', 'switch': 'switch',
               'pulse': 'button', 'sample': 'binary_sensor',
               'edge': 'binary_sensor', 'counter': 'sensor', 'pwm': 'light'}
-_RUNNING = const("{{ 'ON' if value_json.running else 'OFF' }}")
-# what each component adds to the discovery message; S = the state topic,
-# C = the set topic
-_ENTITY = {
-    'switch': {'state_topic': 'S', 'command_topic': 'C',
-               'value_template': _RUNNING, 'payload_on': 'ON',
-               'payload_off': 'OFF', 'state_on': 'ON', 'state_off': 'OFF'},
-    'button': {'command_topic': 'C', 'payload_press': 'PULSE'},
-    # on while the input is active (a button pressed), whatever its pull
-    'binary_sensor': {'state_topic': 'S', 'value_template':
-                      "{{ 'ON' if value_json.active else 'OFF' }}"},
-    'sensor': {'state_topic': 'S', 'state_class': 'total_increasing',
-               'value_template': '{{ value_json.count }}'},
-    # brightness is the duty, 0-100 % both ways: Home Assistant scales its
-    # 0-255 to brightness_scale, so its 50 % sends {"duty": 50}. It sends
-    # the brightness first, then ON, which never restarts a running pwm.
-    'light': {'state_topic': 'S', 'command_topic': 'C',
-              'state_value_template': _RUNNING, 'payload_on': 'ON',
-              'payload_off': 'OFF', 'brightness_state_topic': 'S',
-              'brightness_command_topic': 'C', 'brightness_scale': 100,
-              'brightness_value_template': '{{ value_json.duty }}',
-              'brightness_command_template': '{"duty": {{ value }}}'},
-}
-
-
 def component(h):
     """The Home Assistant component a binding appears as."""
     name = COMPONENTS.get(h.KIND)
@@ -142,35 +118,6 @@ def _watch(h):
         COUNTS if name == 'sensor' else 0
 
 
-def default_client_id(http_port):
-    """``pinwheel-`` and the last two bytes of the Wi-Fi MAC (the board's
-    default hostname too); on the unix port, which has no MAC, the HTTP
-    port's four hex digits tell boards on one host apart."""
-    try:
-        import network
-        mac = network.WLAN(network.STA_IF).config('mac')
-        return 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
-    except Exception:
-        return 'pinwheel-%04x' % http_port
-
-
-def dashboard_url(host, port):
-    """Where the dashboard is: the Wi-Fi address when serving on all of
-    them (a board), else the address served on."""
-    if host in ('0.0.0.0', ''):
-        try:
-            import network
-            for iface in (network.STA_IF, network.AP_IF):
-                wlan = network.WLAN(iface)
-                if wlan.active() and (iface == network.AP_IF
-                                      or wlan.isconnected()):
-                    host = wlan.ifconfig()[0]
-                    break
-        except Exception:  # no network module: the unix port
-            host = '127.0.0.1'
-    return 'http://%s:%d/' % (host, port)
-
-
 def _seconds(ms):
     return '%g s' % (ms / 1000)
 
@@ -181,6 +128,17 @@ def _why(e):
     if isinstance(e, OSError):
         return 'the link to the broker broke: %s' % e
     return '%s: %s' % (type(e).__name__, e)
+
+
+def _drop():
+    """Forget ``app.mqtt.discovery`` (loaded for a moment): its code is
+    freed once the caller lets go. An import binds it on this package
+    too, and that reference alone would keep it alive."""
+    sys.modules.pop('app.mqtt.discovery', None)
+    try:
+        del sys.modules['app.mqtt'].discovery  # pyright: ignore
+    except (AttributeError, KeyError):
+        pass
 
 
 async def _later(func):
@@ -210,9 +168,13 @@ class Bridge:
         self.registry = registry
         self.store = store
         self.cfg = cfg
-        self.client_id = cfg['client_id'] or default_client_id(http_port)
+        from app.mqtt import discovery
+        try:
+            self.client_id, self.url = discovery.identity(cfg, http_host,
+                                                          http_port)
+        finally:
+            _drop()
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
-        self.url = dashboard_url(http_host, http_port)
         self.broker = '%s:%d' % (cfg['host'], cfg['port'])
         self.on_config = on_config
         self.state = 'connecting'
@@ -363,25 +325,6 @@ class Bridge:
         return '%s/%s/%s_%s/config' % (self.cfg['discovery_prefix'], name,
                                        self.client_id, binding_id)
 
-    def discovery(self, name, binding_id):
-        """The discovery message of one binding as component ``name``."""
-        base = '%s/%s' % (self.base, binding_id)
-        out = {'name': binding_id,
-               'unique_id': '%s_%s' % (self.client_id, binding_id),
-               'availability_topic': self.base + '/status',
-               'payload_available': 'online',
-               'payload_not_available': 'offline',
-               'json_attributes_topic': base + '/attributes',
-               'device': {'identifiers': [self.client_id],
-                          'name': self.client_id, 'manufacturer': 'pinwheel',
-                          'model': 'pinwheel ' + self.registry.board.name,
-                          'sw_version': VERSION,
-                          'configuration_url': self.url}}
-        for key, value in _ENTITY[name].items():
-            out[key] = (base + '/state' if value == 'S' else
-                        base + '/set' if value == 'C' else value)
-        return out
-
     async def _changes(self, client, feed, shown):
         """Publish what the change feed says changed: discovery for
         bindings new to this link or moved to another component, the
@@ -389,25 +332,19 @@ class Bridge:
         and empty messages for bindings that are gone (deleted while the
         link was down too: ``announced`` outlives links)."""
         announced = self.announced
-        for h in feed.due(ticks_ms()):
-            binding_id = h.id
-            name = component(h)
-            old = announced.get(binding_id)
-            if binding_id not in shown or old != name:
-                if old is not None and old != name:  # PUT to another kind
-                    await self._forget(client, binding_id, old, False)
-                if self.cfg['discovery']:
-                    await client.publish(
-                        self.discovery_topic(name, binding_id),
-                        json.dumps(self.discovery(name, binding_id)), True, 1)
-                announced[binding_id] = name
-            mark = shown.get(binding_id)
-            if mark is None or mark[0] is not h or mark[1] != h.error:
-                shown[binding_id] = (h, h.error)
-                await client.publish(self.topic(binding_id, 'attributes'),
-                                     json.dumps(attributes(h)), True)
-            await client.publish(self.topic(binding_id, 'state'),
-                                 json.dumps(state(h)), True)
+        due = feed.due(ticks_ms())
+        if due and self.cfg['discovery'] and any(
+                h.id not in shown or announced.get(h.id) != component(h)
+                for h in due):
+            from app.mqtt import discovery  # for this look only
+        else:
+            discovery = None
+        try:
+            for h in due:
+                await self._change(client, h, shown, discovery)
+        finally:
+            if discovery is not None:
+                _drop()
         for binding_id in feed.removed():
             del shown[binding_id]
         registry = self.registry
@@ -416,6 +353,29 @@ class Bridge:
                 if registry.find(binding_id) is None:
                     await self._forget(client, binding_id,
                                        announced.pop(binding_id), True)
+
+    async def _change(self, client, h, shown, discovery):
+        """Publish what changed of ``h`` (``discovery``: the module, when
+        a binding needs announcing)."""
+        announced = self.announced
+        binding_id = h.id
+        name = component(h)
+        old = announced.get(binding_id)
+        if binding_id not in shown or old != name:
+            if old is not None and old != name:  # PUT to another kind
+                await self._forget(client, binding_id, old, False)
+            if discovery is not None:
+                await client.publish(
+                    self.discovery_topic(name, binding_id),
+                    discovery.document(self, name, binding_id), True, 1)
+            announced[binding_id] = name
+        mark = shown.get(binding_id)
+        if mark is None or mark[0] is not h or mark[1] != h.error:
+            shown[binding_id] = (h, h.error)
+            await client.publish(self.topic(binding_id, 'attributes'),
+                                 json.dumps(attributes(h)), True)
+        await client.publish(self.topic(binding_id, 'state'),
+                             json.dumps(state(h)), True)
 
     async def _forget(self, client, binding_id, name, state):
         """Empty the retained discovery (Home Assistant then removes the
