@@ -1,5 +1,5 @@
-"""The checks of schedule events: a create, PUT or PATCH body, and the
-``schedules`` list of a config. Loaded while something is checked (boot,
+"""The checks of schedule events (a create, PUT or PATCH body, and the
+``schedules`` list of a config) and of the config's zone. Loaded while something is checked (boot,
 a change of the events or the config) and dropped again after
 (``app.time.drop``): a board runs its events without this code."""
 from app.errors import ApiError, invalid
@@ -10,6 +10,20 @@ from app.validate import check_id, check_int, count, short
 FIELDS = ('id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled')
 EXAMPLE = ('{"binding": "led", "do": "on", "at": "07:30", '
            '"days": ["mon", "fri"]}')
+
+
+def config(data):
+    """The config's clock and events (``app.time.check``): the zone
+    parses, the events are well-formed (given ids where they have none);
+    raises ApiError."""
+    from app.time.tz import Zone
+    try:
+        Zone(data['time']['tz'])
+    except ValueError as e:
+        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
+                      '"EST5EDT,US", "<+0530>-5:30")' % e)
+    data['schedules'] = check_all(data['schedules'],
+                                  data['limits']['schedules'])
 
 
 def check(body, base=None):

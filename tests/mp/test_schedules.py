@@ -425,4 +425,49 @@ def test_an_sntp_answer_is_read_or_refused():
     assert ntp.parse(b'short') is None
 
 
+
+def test_a_sync_asks_the_servers_in_turn_until_one_answers():
+    """``app.time.ntp.sync`` against an SNTP server in this VM (on a port
+    of its own: the looked-up addresses are the caller's to keep)."""
+    try:
+        import socket
+        from app.time import ntp
+    except ImportError:  # no socket module (the WebAssembly port)
+        return
+    import struct
+    from time import ticks_ms
+    port = 20000 + ticks_ms() % 10000  # below the ports the system hands out
+    here = socket.getaddrinfo('127.0.0.1', port)[0][-1]
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(here)
+    server.setblocking(False)
+
+    async def answer():
+        while True:
+            try:
+                _, addr = server.recvfrom(48)
+            except OSError:
+                await asyncio.sleep_ms(5)
+                continue
+            data = bytearray(48)
+            data[0], data[1] = 0x24, 2  # a server's answer, stratum 2
+            data[40:44] = struct.pack('!I', 1796148000 + 2208988800)
+            server.sendto(data, addr)
+
+    async def main():
+        task = asyncio.create_task(answer())
+        # "silent" answers nothing (a port nobody serves): the next is asked
+        addresses = {'silent': socket.getaddrinfo('127.0.0.1', port + 1)[0][-1],
+                     'here': here}
+        try:
+            return await ntp.sync({'ntp_servers': ['silent', 'here']},
+                                  addresses)
+        finally:
+            task.cancel()
+    try:
+        assert unit.run(main()) == 1796148000
+    finally:
+        server.close()
+
+
 unit.main(globals())
