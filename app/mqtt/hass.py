@@ -59,6 +59,8 @@ _VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
 COMPONENTS = {'blink': 'switch', 'pattern': 'switch', 'switch': 'switch',
               'pulse': 'button', 'sample': 'binary_sensor',
               'edge': 'binary_sensor', 'counter': 'sensor', 'pwm': 'light'}
+
+
 def component(h):
     """The Home Assistant component a binding appears as."""
     name = COMPONENTS.get(h.KIND)
