@@ -1,9 +1,9 @@
-"""The clock and what runs on it (``clock``, ``tz``, ``solar``,
-``schedules``), loaded when first needed and kept: a board whose config
-has no schedule events, no ``power_on: "schedule"`` binding and the UTC
-zone holds none of their code until a time route is called. What runs
-now and then (``checks``, ``zones``, ``ntp``) is loaded for the moment
-and dropped after (``drop``).
+"""The clock and what runs on it (``clock``, ``tz``, ``schedules``),
+loaded when first needed and kept: a board whose config has no schedule
+events, no ``power_on: "schedule"`` binding and the UTC zone holds none
+of their code until a time route is called. What runs now and then
+(``checks``, ``zones``, ``ntp``, ``solar`` for a day's sun times) is
+loaded for the moment and dropped after (``drop``).
 
 ``Time`` is the one handle the rest of pinwheel has on them."""
 import asyncio
@@ -32,10 +32,10 @@ def check(data):
 
 
 def drop(name):
-    """Forget the module ``app.time.<name>`` (``checks``, ``zones``: loaded
-    for a moment), so its code is freed once its last user lets go. An
-    import binds it on this package too, and that reference alone would
-    keep it alive."""
+    """Forget the module ``app.time.<name>`` (``checks``, ``zones``,
+    ``ntp``, ``solar``: loaded for a moment), so its code is freed once
+    its last user lets go. An import binds it on this package too, and
+    that reference alone would keep it alive."""
     import sys
     sys.modules.pop('app.time.' + name, None)
     globals().pop(name, None)

@@ -221,10 +221,14 @@ class Schedules:
             self._where = where
         times = self._sun.get(day)
         if times is None:
-            from app.time import solar  # loaded by the first sun event
+            from app.time import drop, solar  # for a day not seen yet
+            try:
+                times = solar.times(day, where[0], where[1])
+            finally:
+                drop('solar')
             if len(self._sun) > 9:
                 self._sun = {}
-            times = self._sun[day] = solar.times(day, where[0], where[1])
+            self._sun[day] = times
         return times
 
     def when(self, ev, day):
