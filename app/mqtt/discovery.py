@@ -1,7 +1,7 @@
 """Home Assistant discovery for the bridge (``app.mqtt.hass``): the board's
 identity (its client_id and dashboard address) and each binding's
 discovery message. Loaded when the bridge is made and when a link
-announces bindings, and dropped again after (``app.mqtt.hass._drop``):
+announces bindings, and dropped again after (``app.time.drop``):
 a board keeps none of this between announcements."""
 import json
 from micropython import const

@@ -35,7 +35,6 @@ action entry point (``registry.do``) and ``app.settings.change``.
 """
 import asyncio
 import json
-import sys
 from time import ticks_diff, ticks_ms
 from micropython import const
 from app import log
@@ -132,17 +131,6 @@ def _why(e):
     return '%s: %s' % (type(e).__name__, e)
 
 
-def _drop():
-    """Forget ``app.mqtt.discovery`` (loaded for a moment): its code is
-    freed once the caller lets go. An import binds it on this package
-    too, and that reference alone would keep it alive."""
-    sys.modules.pop('app.mqtt.discovery', None)
-    try:
-        del sys.modules['app.mqtt'].discovery  # pyright: ignore
-    except (AttributeError, KeyError):
-        pass
-
-
 async def _later(func):
     func()
 
@@ -171,11 +159,12 @@ class Bridge:
         self.store = store
         self.cfg = cfg
         from app.mqtt import discovery
+        from app.time import drop  # app.main has loaded it
         try:
             self.client_id, self.url = discovery.identity(cfg, http_host,
                                                           http_port)
         finally:
-            _drop()
+            drop('app.mqtt.discovery')
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
         self.broker = '%s:%d' % (cfg['host'], cfg['port'])
         self.on_config = on_config
@@ -346,7 +335,8 @@ class Bridge:
                 await self._change(client, h, shown, discovery)
         finally:
             if discovery is not None:
-                _drop()
+                from app.time import drop
+                drop('app.mqtt.discovery')
         for binding_id in feed.removed():
             del shown[binding_id]
         registry = self.registry

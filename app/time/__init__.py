@@ -28,17 +28,21 @@ def check(data):
     try:
         checks.config(data)
     finally:
-        drop('checks')
+        drop('app.time.checks')
 
 
 def drop(name):
-    """Forget the module ``app.time.<name>`` (``checks``, ``zones``,
-    ``ntp``, ``solar``: loaded for a moment), so its code is freed once
-    its last user lets go. An import binds it on this package too, and
-    that reference alone would keep it alive."""
+    """Forget the module ``name`` (``app.time.checks``, ``.zones``,
+    ``.ntp``, ``.solar``, ``app.mqtt.discovery``: loaded for a moment), so
+    its code is freed once its last user lets go. An import binds it on
+    its package too, and that reference alone would keep it alive."""
     import sys
-    sys.modules.pop('app.time.' + name, None)
-    globals().pop(name, None)
+    sys.modules.pop(name, None)
+    package, _, leaf = name.rpartition('.')
+    try:
+        delattr(sys.modules[package], leaf)
+    except (KeyError, AttributeError):
+        pass
 
 
 class Time:

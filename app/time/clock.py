@@ -152,7 +152,7 @@ async def keep_synced(clock):
         try:
             epoch = await ntp.sync(conf, addresses)
         finally:
-            drop('ntp')
+            drop('app.time.ntp')
         if epoch is not None:
             clock.set(epoch, 'ntp')
             fails = 0

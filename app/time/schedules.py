@@ -96,7 +96,7 @@ def _check(how, *args):
     try:
         return getattr(checks, how)(*args)
     finally:
-        drop('checks')
+        drop('app.time.checks')
 
 
 def make(registry, store):
@@ -225,7 +225,7 @@ class Schedules:
             try:
                 times = solar.times(day, where[0], where[1])
             finally:
-                drop('solar')
+                drop('app.time.solar')
             if len(self._sun) > 9:
                 self._sun = {}
             self._sun[day] = times

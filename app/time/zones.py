@@ -79,8 +79,8 @@ JSON = (
 def drop():
     """Forget this module: its table is freed once its last user lets go
     (``app.time.drop``)."""
-    from app.time import drop
-    drop('zones')
+    import app.time
+    app.time.drop(__name__)
 
 
 def posix(name):
