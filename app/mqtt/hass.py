@@ -30,8 +30,9 @@ the event log (``app.log``; nothing of the log is published). Connected,
 two more tasks run beside it: the listener takes commands, the publisher
 polls the change feed every 100 ms.
 
-Nothing here imports the HTTP layer: commands call the registry's one
-action entry point (``registry.do``) and ``app.settings.change``.
+Nothing here imports the HTTP layer: commands (``app.mqtt.commands``,
+loaded by the first one) call the registry's one action entry point
+(``registry.do``) and ``app.settings.change``.
 """
 import asyncio
 import json
@@ -39,7 +40,6 @@ from time import ticks_diff, ticks_ms
 from micropython import const
 from app import log
 from app.changes import COUNTS, LEVEL, Feed
-from app.errors import ApiError
 from app.mqtt.client import Client, MqttError
 
 _POLL_MS = const(100)
@@ -48,10 +48,7 @@ _FIRST_RETRY_MS = const(500)
 _MAX_RETRY_MS = const(8000)  # the board is back within 10 s of the broker
 _CHECK_MS = const(250)  # how often the link's health is looked at
 _BYE_MS = const(2000)  # how long "offline" and DISCONNECT may take
-_MAX_BODY = const(8192)  # as the REST API's bodies
-_COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
-                  'object (a PATCH body) to <base>/<binding>/set')
-_VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
+_MAX_BODY = const(8192)  # a command's, as the REST API's bodies (app.mqtt.commands)
 
 # kind -> Home Assistant component. A kind not here is a switch if it
 # drives an output, a binary_sensor if it reads an input.
@@ -129,10 +126,6 @@ def _why(e):
     if isinstance(e, OSError):
         return 'the link to the broker broke: %s' % e
     return '%s: %s' % (type(e).__name__, e)
-
-
-async def _later(func):
-    func()
 
 
 async def _goodbye(client, topic):
@@ -290,7 +283,9 @@ class Bridge:
         try:
             while True:
                 topic, payload = await client.receive()
-                await self._command(client, topic, payload)
+                # the commands' code: loaded by the first one, then kept
+                from app.mqtt import commands
+                await commands.take(self, client, topic, payload)
         except Exception as e:
             self._lost = self._lost or _why(e)
 
@@ -379,60 +374,3 @@ class Bridge:
             await client.publish(self.topic(binding_id, 'state'), b'', True)
             await client.publish(self.topic(binding_id, 'attributes'), b'',
                                  True)
-
-    # commands
-    async def _command(self, client, topic, payload):
-        """Apply one ``<base>/<name>/set`` message; a refusal is published
-        to ``<base>/<name>/error``."""
-        prefix = self.base + '/'
-        if not (topic.startswith(prefix) and topic.endswith('/set')):
-            return
-        name = topic[len(prefix):-4]
-        try:
-            if payload is None:
-                raise ApiError(413, 'too_large', 'the message is larger '
-                               'than %d bytes' % _MAX_BODY)
-            if name == 'config':
-                self._config(payload)
-            else:
-                self._binding(name, payload)
-        except ApiError as e:
-            await self._refuse(client, name, e.response()[0])
-        except MemoryError:
-            raise
-        except Exception as e:  # a bug: say so where the sender looks
-            await self._refuse(client, name, {'error': {
-                'code': 'internal', 'field': None,
-                'message': '%s: %s' % (type(e).__name__, e)}})
-
-    async def _refuse(self, client, name, body):
-        await client.publish('%s/%s/error' % (self.base, name),
-                             json.dumps(body))
-
-    def _binding(self, binding_id, payload):
-        """A command word (the registry's verb) or a PATCH body."""
-        registry = self.registry
-        binding_id = binding_id[:40]
-        word = payload.strip()
-        verb = _VERBS.get(word)
-        if verb is not None:
-            registry.do(verb, binding_id)
-            return
-        registry.get(binding_id)  # an unknown binding: 404 first
-        if word[:1] != b'{':
-            raise ApiError(400, 'invalid_command', _COMMANDS, None)
-        from app.strictjson import loads
-        registry.update(binding_id, loads(word), True)
-
-    def _config(self, payload):
-        if not self.cfg['allow_config']:
-            raise ApiError(403, 'forbidden', 'config over MQTT is off: set '
-                           'mqtt.allow_config to true (PATCH /api/config) to '
-                           'allow it', 'mqtt.allow_config')
-        from app import settings
-        from app.strictjson import loads
-        settings.change(self.registry, self.store,
-                        loads(payload, '{"limits": {"bindings": 8}}'))
-        if self.on_config is not None:
-            # a task of its own: restarting cancels this one's parent
-            asyncio.create_task(_later(self.on_config))
