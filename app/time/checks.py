@@ -2,10 +2,16 @@
 ``schedules`` list of a config) and of the config's zone. Loaded while something is checked (boot,
 a change of the events or the config) and dropped again after
 (``app.time.drop``): a board runs its events without this code."""
+from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
 from app.time.schedules import DAYS, minutes
-from app.validate import check_id, check_int, count, short
+
+# app.validate's id rule, looked at here first: a trusted boot
+# (app.startup) checks a saved config's events without loading the
+# checkers, so app.validate is loaded only to refuse (its messages).
+_ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
+               'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 FIELDS = ('id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled')
 EXAMPLE = ('{"binding": "led", "do": "on", "at": "07:30", '
@@ -35,6 +41,7 @@ def check(body, base=None):
                        'such as ' + EXAMPLE)
     for key in body:
         if key not in FIELDS:
+            from app.validate import short
             raise invalid(key[:32], 'unknown field %s for an event; allowed:'
                           ' %s' % (short(key), ', '.join(FIELDS)))
     spec = dict(base) if base else {}
@@ -52,7 +59,11 @@ def check(body, base=None):
     if at is None:
         raise invalid('at', 'at must be "HH:MM" (00:00 to 23:59, local '
                       'time), "sunrise" or "sunset"')
-    offset = check_int('offset_min', spec.get('offset_min', 0), -720, 720)
+    offset = spec.get('offset_min', 0)
+    if not (isinstance(offset, int) and not isinstance(offset, bool)
+            and -720 <= offset <= 720):
+        from app.validate import check_int
+        check_int('offset_min', offset, -720, 720)  # raises
     if offset and at >= 0:
         raise invalid('offset_min', 'offset_min goes with "sunrise" or '
                       '"sunset"; for a clock time change "at"')
@@ -68,8 +79,16 @@ def check(body, base=None):
            'offset_min': offset, 'days': [d for d in DAYS if d in days],
            'enabled': enabled}
     if 'id' in spec:
-        out['id'] = check_id(spec['id'])
+        out['id'] = _id(spec['id'])
     return out
+
+
+def _id(value):
+    if (isinstance(value, str) and 1 <= len(value) <= 32
+            and all(c in _ID_OK for c in value)):
+        return value
+    from app.validate import check_id
+    return check_id(value)  # raises
 
 
 def check_all(specs, limit):
@@ -79,6 +98,7 @@ def check_all(specs, limit):
     if not isinstance(specs, list):
         raise invalid('schedules', 'schedules must be a list of events')
     if len(specs) > limit:
+        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this config has more than %s '
                        '(limits.schedules)' % count(limit, 'event'),
                        'schedules')
@@ -122,6 +142,7 @@ def for_create(body, registry, store, specs):
     else:
         spec['id'] = new_id(specs)
     if len(specs) >= limit:
+        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this board holds at most '
                        '%s (limits.schedules); delete one first'
                        % count(limit, 'event'), None)
@@ -144,6 +165,7 @@ def usable(spec, registry, store):
     on a pulse binding, the sun needs a location."""
     h = registry.find(spec['binding'])
     if h is None:
+        from app.validate import short
         raise invalid('binding', 'no binding "%s"; bindings: %s' % (
             short(spec['binding'], 40, str),
             ', '.join(b.id for b in registry.bindings) or 'none'))

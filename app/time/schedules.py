@@ -31,7 +31,6 @@ from micropython import const
 from app import log
 from app.errors import ApiError
 from app.time.tz import DAY, weekday
-from app.validate import count, short
 
 DAYS = const(('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
 SUNRISE = const(-1)
@@ -153,6 +152,7 @@ class Schedules:
         for ev in self.events:
             if ev[_SPEC]['id'] == event_id:
                 return ev
+        from app.validate import short
         raise ApiError(404, 'not_found', 'no event with id "%s"; GET '
                        '/api/schedules lists them' % short(event_id, 40, str),
                        'id')
@@ -196,6 +196,7 @@ class Schedules:
         if not ids:
             return
         if not cascade:
+            from app.validate import count
             raise ApiError(409, 'binding_scheduled', 'binding "%s" is used '
                            'by %s: %s; delete them first, or DELETE '
                            '/api/bindings/%s?cascade=1 to delete them too'
