@@ -15,7 +15,7 @@ _COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
 _VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
 
 
-async def take(bridge, client, topic, payload):
+async def apply(bridge, client, topic, payload):
     """Apply one ``<base>/<name>/set`` message of ``bridge``'s link
     ``client``; a refusal is published to ``<base>/<name>/error``."""
     prefix = bridge.base + '/'

@@ -1,6 +1,6 @@
 """Home Assistant discovery for the bridge (``app.mqtt.hass``): the board's
-identity (its client_id and dashboard address) and each binding's
-discovery message. Loaded when the bridge is made and when a link
+default client_id and dashboard address, and each binding's discovery
+(config) message. Loaded when the bridge is made and when a link
 announces bindings, and dropped again after (``app.time.drop``):
 a board keeps none of this between announcements."""
 import json
@@ -32,14 +32,7 @@ _ENTITY = {
 }
 
 
-def identity(cfg, http_host, http_port):
-    """(client_id, dashboard address) of a bridge of the ``mqtt`` config
-    ``cfg``, served on ``http_host``:``http_port``."""
-    return (cfg['client_id'] or default_client_id(http_port),
-            dashboard_url(http_host, http_port))
-
-
-def default_client_id(http_port):
+def client_id(http_port):
     """``pinwheel-`` and the last two bytes of the Wi-Fi MAC (the board's
     default hostname too); on the unix port, which has no MAC, the HTTP
     port's four hex digits tell boards on one host apart."""
@@ -51,7 +44,7 @@ def default_client_id(http_port):
         return 'pinwheel-%04x' % http_port
 
 
-def dashboard_url(host, port):
+def url(host, port):
     """Where the dashboard is: the Wi-Fi address when serving on all of
     them (a board), else the address served on."""
     if host in ('0.0.0.0', ''):
@@ -68,7 +61,7 @@ def dashboard_url(host, port):
     return 'http://%s:%d/' % (host, port)
 
 
-def document(bridge, name, binding_id):
+def config(bridge, name, binding_id):
     """The discovery message (JSON text) of one binding of ``bridge`` as
     component ``name``."""
     base = '%s/%s' % (bridge.base, binding_id)

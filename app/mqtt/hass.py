@@ -154,8 +154,9 @@ class Bridge:
         from app.mqtt import discovery
         from app.time import drop  # app.main has loaded it
         try:
-            self.client_id, self.url = discovery.identity(cfg, http_host,
-                                                          http_port)
+            self.client_id = cfg['client_id'] or discovery.client_id(
+                http_port)
+            self.url = discovery.url(http_host, http_port)
         finally:
             drop('app.mqtt.discovery')
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
@@ -285,7 +286,7 @@ class Bridge:
                 topic, payload = await client.receive()
                 # the commands' code: loaded by the first one, then kept
                 from app.mqtt import commands
-                await commands.take(self, client, topic, payload)
+                await commands.apply(self, client, topic, payload)
         except Exception as e:
             self._lost = self._lost or _why(e)
 
@@ -318,16 +319,29 @@ class Bridge:
         and empty messages for bindings that are gone (deleted while the
         link was down too: ``announced`` outlives links)."""
         announced = self.announced
-        due = feed.due(ticks_ms())
-        if due and self.cfg['discovery'] and any(
-                h.id not in shown or announced.get(h.id) != component(h)
-                for h in due):
-            from app.mqtt import discovery  # for this look only
-        else:
-            discovery = None
+        discovery = None  # app.mqtt.discovery, for this look if one is new
         try:
-            for h in due:
-                await self._change(client, h, shown, discovery)
+            for h in feed.due(ticks_ms()):
+                binding_id = h.id
+                name = component(h)
+                old = announced.get(binding_id)
+                if binding_id not in shown or old != name:
+                    if old is not None and old != name:  # PUT to another kind
+                        await self._forget(client, binding_id, old, False)
+                    if self.cfg['discovery']:
+                        if discovery is None:
+                            from app.mqtt import discovery
+                        await client.publish(
+                            self.discovery_topic(name, binding_id),
+                            discovery.config(self, name, binding_id), True, 1)
+                    announced[binding_id] = name
+                mark = shown.get(binding_id)
+                if mark is None or mark[0] is not h or mark[1] != h.error:
+                    shown[binding_id] = (h, h.error)
+                    await client.publish(self.topic(binding_id, 'attributes'),
+                                         json.dumps(attributes(h)), True)
+                await client.publish(self.topic(binding_id, 'state'),
+                                     json.dumps(state(h)), True)
         finally:
             if discovery is not None:
                 from app.time import drop
@@ -340,29 +354,6 @@ class Bridge:
                 if registry.find(binding_id) is None:
                     await self._forget(client, binding_id,
                                        announced.pop(binding_id), True)
-
-    async def _change(self, client, h, shown, discovery):
-        """Publish what changed of ``h`` (``discovery``: the module, when
-        a binding needs announcing)."""
-        announced = self.announced
-        binding_id = h.id
-        name = component(h)
-        old = announced.get(binding_id)
-        if binding_id not in shown or old != name:
-            if old is not None and old != name:  # PUT to another kind
-                await self._forget(client, binding_id, old, False)
-            if discovery is not None:
-                await client.publish(
-                    self.discovery_topic(name, binding_id),
-                    discovery.document(self, name, binding_id), True, 1)
-            announced[binding_id] = name
-        mark = shown.get(binding_id)
-        if mark is None or mark[0] is not h or mark[1] != h.error:
-            shown[binding_id] = (h, h.error)
-            await client.publish(self.topic(binding_id, 'attributes'),
-                                 json.dumps(attributes(h)), True)
-        await client.publish(self.topic(binding_id, 'state'),
-                             json.dumps(state(h)), True)
 
     async def _forget(self, client, binding_id, name, state):
         """Empty the retained discovery (Home Assistant then removes the

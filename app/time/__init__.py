@@ -66,8 +66,8 @@ class Time:
             log.clock = s.clock
             asyncio.create_task(s.run())
             if self.network and not self.registry.board.sim:
-                from app.time.clock import keep_synced
-                asyncio.create_task(keep_synced(s.clock))
+                from app.time.clock import sync
+                asyncio.create_task(sync(s.clock))
         return s
 
     def clock(self):

@@ -13,9 +13,10 @@ from app.time.schedules import DAYS, minutes
 _ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
                'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
-FIELDS = ('id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled')
-EXAMPLE = ('{"binding": "led", "do": "on", "at": "07:30", '
-           '"days": ["mon", "fri"]}')
+_FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days',
+                 'enabled'))
+_EXAMPLE = const('{"binding": "led", "do": "on", "at": "07:30", '
+                 '"days": ["mon", "fri"]}')
 
 
 def config(data):
@@ -38,18 +39,18 @@ def check(body, base=None):
     store's to give)."""
     if not isinstance(body, dict):
         raise ApiError(400, 'invalid_json', 'the body must be a JSON object '
-                       'such as ' + EXAMPLE)
+                       'such as ' + _EXAMPLE)
     for key in body:
-        if key not in FIELDS:
+        if key not in _FIELDS:
             from app.validate import short
             raise invalid(key[:32], 'unknown field %s for an event; allowed:'
-                          ' %s' % (short(key), ', '.join(FIELDS)))
+                          ' %s' % (short(key), ', '.join(_FIELDS)))
     spec = dict(base) if base else {}
     spec.update(body)
     for key in ('binding', 'do', 'at'):
         if key not in spec:
             raise invalid(key, '%s is required; an event is like %s'
-                          % (key, EXAMPLE))
+                          % (key, _EXAMPLE))
     binding = spec['binding']
     if not isinstance(binding, str):
         raise invalid('binding', 'binding must be the id of a binding')
@@ -79,16 +80,12 @@ def check(body, base=None):
            'offset_min': offset, 'days': [d for d in DAYS if d in days],
            'enabled': enabled}
     if 'id' in spec:
-        out['id'] = _id(spec['id'])
+        out['id'] = value = spec['id']
+        if not (isinstance(value, str) and 1 <= len(value) <= 32
+                and all(c in _ID_OK for c in value)):
+            from app.validate import check_id
+            check_id(value)  # raises
     return out
-
-
-def _id(value):
-    if (isinstance(value, str) and 1 <= len(value) <= 32
-            and all(c in _ID_OK for c in value)):
-        return value
-    from app.validate import check_id
-    return check_id(value)  # raises
 
 
 def check_all(specs, limit):
@@ -128,7 +125,7 @@ def new_id(specs):
     return 'ev-%d' % n
 
 
-def for_create(body, registry, store, specs):
+def create(body, registry, store, specs):
     """A create body, checked (``usable``), its id given when it has none;
     409 for an id taken or no room under ``limits.schedules``. ``specs``:
     the events' specs now."""
@@ -149,7 +146,7 @@ def for_create(body, registry, store, specs):
     return spec
 
 
-def for_update(body, old, partial, registry, store):
+def update(body, old, partial, registry, store):
     """A PATCH (``partial``) or PUT body for the event whose spec is
     ``old``, checked (``usable``); the id cannot change."""
     if isinstance(body, dict) and body.get('id', old['id']) != old['id']:

@@ -138,7 +138,7 @@ class Clock:
         return {'synced': self.synced, 'source': self.source}
 
 
-async def keep_synced(clock):
+async def sync(clock):
     """Keep ``clock`` synced by NTP (``app.time.ntp``, loaded for each sync
     and dropped after): at boot, then every ``time.ntp_sync_s`` (default
     6 h); a failure is tried again after a minute, then less often, up to
@@ -148,9 +148,13 @@ async def keep_synced(clock):
     while True:
         conf = clock.store.data.get('time', {})
         every = conf.get('ntp_sync_s', 21600)
+        epoch = None
         from app.time import drop, ntp
         try:
-            epoch = await ntp.sync(conf, addresses)
+            for server in conf.get('ntp_servers') or ['pool.ntp.org']:
+                epoch = await ntp.query(server, addresses)
+                if epoch is not None:
+                    break
         finally:
             drop('app.time.ntp')
         if epoch is not None:

@@ -10,7 +10,7 @@ server and boot, and a server given as an IP address skips it. The
 timers run through it regardless (they are interrupts). A failed sync is
 tried again after a minute, then less often, up to ``ntp_sync_s``.
 
-The task that keeps the clock synced (``app.time.clock.keep_synced``)
+The task that keeps the clock synced (``app.time.clock.sync``)
 loads this module for each sync and drops it after, so a board holds
 this code only while it asks a server.
 """
@@ -39,8 +39,9 @@ def parse(data):
 
 
 async def query(server, addresses):
-    """Unix seconds from ``server``, or None; never raises. ``addresses``:
-    server name -> address, looked up once (the caller keeps it)."""
+    """Unix seconds from ``server`` (a name or an address), or None; never
+    raises. ``addresses``: server name -> address, looked up once (the
+    caller keeps it)."""
     packet = bytearray(48)
     packet[0] = 0x1B  # version 3, mode 3 (client)
     s = None
@@ -63,14 +64,4 @@ async def query(server, addresses):
     finally:
         if s is not None:
             s.close()
-    return None
-
-
-async def sync(conf, addresses):
-    """Unix seconds from the first of ``conf``'s ``ntp_servers`` (the
-    config's ``time``; default pool.ntp.org) that answers, or None."""
-    for server in conf.get('ntp_servers') or ['pool.ntp.org']:
-        epoch = await query(server, addresses)
-        if epoch is not None:
-            return epoch
     return None

@@ -88,16 +88,6 @@ def to_dict(ev):
     return out
 
 
-def _check(how, *args):
-    """``app.time.checks``'s function ``how`` on ``args``: the module is
-    loaded for it and dropped again."""
-    from app.time import checks, drop
-    try:
-        return getattr(checks, how)(*args)
-    finally:
-        drop('app.time.checks')
-
-
 def make(registry, store):
     """The board's clock and its schedules (``app.main`` runs them)."""
     from app.time.clock import Clock
@@ -163,8 +153,12 @@ class Schedules:
 
     def create(self, body):
         self._follow_config()
-        spec = _check('for_create', body, self.registry, self.store,
-                      self.specs())
+        from app.time import checks, drop  # for this check only
+        try:
+            spec = checks.create(body, self.registry, self.store,
+                                 self.specs())
+        finally:
+            drop('app.time.checks')
         ev = event(spec)
         self._plan(ev, self.clock.now())
         self.events.append(ev)
@@ -173,8 +167,12 @@ class Schedules:
 
     def update(self, event_id, body, partial=True):
         old = self.get(event_id)
-        spec = _check('for_update', body, old[_SPEC], partial, self.registry,
-                      self.store)
+        from app.time import checks, drop  # for this check only
+        try:
+            spec = checks.update(body, old[_SPEC], partial, self.registry,
+                                 self.store)
+        finally:
+            drop('app.time.checks')
         ev = event(spec, old)
         ev[_ERROR] = old[_ERROR]
         self._plan(ev, self.clock.now())
