@@ -2,16 +2,24 @@
 ``app.time.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
 GET/PATCH/PUT/DELETE /api/schedules/<id>, GET /api/time/zones and, on
 the simulated board, PUT /api/sim/clock. Loaded by the first request for
-one of them."""
-from app.strictjson import loads
+one of them. A body's parser and checks (``app.strictjson``,
+``app.validate``) are loaded by the first body, as the API's own: a
+board whose clock and events are only read never holds them."""
 from app.errors import ApiError, invalid
-from app.validate import check_int
+from app.time.schedules import to_dict
 
 _MIN_EPOCH = 946684800  # 2000-01-01: no board clock goes further back
 _MAX_EPOCH = 4102444800  # 2100-01-01
 _TIME_EXAMPLE = '{"epoch": 1796155200}'
 _EVENT_EXAMPLE = ('{"binding": "led", "do": "start", "at": "07:30", '
                   '"days": ["mon", "fri"]}')
+
+
+def _body(request, example):
+    """The request's JSON body, parsed strictly; ``example``: what one is
+    like, for the error."""
+    from app.strictjson import loads
+    return loads(request.body, example)
 
 
 def _object(body, allowed):
@@ -28,6 +36,7 @@ def _object(body, allowed):
 def _epoch(body, required=True):
     if 'epoch' not in body and not required:
         return None
+    from app.validate import check_int
     return check_int('epoch', body.get('epoch'), _MIN_EPOCH, _MAX_EPOCH)
 
 
@@ -35,7 +44,7 @@ def time(request, clock):
     """GET: the clock. PUT ``{"epoch": N}`` (Unix seconds; ``"source":
     "browser"`` when a page sends its own clock, else "manual"): set it."""
     if request.method == 'PUT':
-        body = _object(loads(request.body, _TIME_EXAMPLE), ('epoch', 'source'))
+        body = _object(_body(request, _TIME_EXAMPLE), ('epoch', 'source'))
         epoch = _epoch(body)
         source = body.get('source', 'manual')
         if source not in ('browser', 'manual'):
@@ -58,7 +67,7 @@ def sim_clock(request, clock):
     """PUT /api/sim/clock ``{"epoch": N, "synced": bool}`` (both optional):
     move the simulated board's clock; ``synced`` false stands for a board
     whose NTP has not answered yet."""
-    body = _object(loads(request.body, _TIME_EXAMPLE), ('epoch', 'synced'))
+    body = _object(_body(request, _TIME_EXAMPLE), ('epoch', 'synced'))
     epoch = _epoch(body, False)
     synced = body.get('synced', clock.synced)
     if not isinstance(synced, bool):
@@ -72,8 +81,8 @@ def sim_clock(request, clock):
 
 def events(request, schedules):
     if request.method == 'POST':
-        ev = schedules.create(loads(request.body, _EVENT_EXAMPLE))
-        return ev.to_dict(), 201, {'Location': '/api/schedules/' + ev.id}
+        ev = to_dict(schedules.create(_body(request, _EVENT_EXAMPLE)))
+        return ev, 201, {'Location': '/api/schedules/' + ev['id']}
     return {'schedules': schedules.list(),
             'clock': schedules.clock.status()}
 
@@ -85,6 +94,6 @@ def event(request, schedules, event_id):
         return '', 204
     ev = schedules.get(event_id)  # 404 before 400 for a bad body
     if method in ('GET', 'HEAD'):
-        return ev.to_dict()
-    body = loads(request.body, _EVENT_EXAMPLE)
-    return schedules.update(event_id, body, method == 'PATCH').to_dict()
+        return to_dict(ev)
+    body = _body(request, _EVENT_EXAMPLE)
+    return to_dict(schedules.update(event_id, body, method == 'PATCH'))

@@ -72,7 +72,6 @@ class Client:
         self.published = 0  # PUBLISH packets sent...
         self.received = 0  # ...and received
         self._reader = self._writer = None
-        self._lock = asyncio.Lock()  # one writer at a time (see _send)
         self._pid = 0
         self._sending = 0  # ticks_ms a write began, 0: none in progress
         self._rx = self._tx = 0  # ticks_ms of the last packet each way
@@ -170,20 +169,25 @@ class Client:
 
     async def _send(self, head, body, payload=b''):
         """Write one packet. Two tasks write (the publisher and the
-        listener's PUBACKs): asyncio's stream takes one drain at a time,
-        so a lock keeps whole packets in order."""
-        async with self._lock:
-            writer = self._writer
-            if writer is None:
-                raise MqttError('not connected')
-            self._sending = ticks_ms() or 1
+        listener's PUBACKs) and asyncio's stream takes one drain at a time:
+        a packet waits while another is being written (``_sending``; rare
+        and short, so a look every 5 ms does, without asyncio.Lock's
+        module)."""
+        while self._sending:
+            await asyncio.sleep_ms(5)
+        writer = self._writer
+        if writer is None:
+            raise MqttError('not connected')
+        self._sending = ticks_ms() or 1
+        try:
             writer.write(bytes((head,)) + _length(len(body) + len(payload))
                          + body)
             if payload:
                 writer.write(payload)
             await writer.drain()
-            self._sending = 0
             self._tx = ticks_ms()
+        finally:
+            self._sending = 0
 
     async def _packet(self):
         """(first byte, body) of the next packet; the body is None for one

@@ -30,16 +30,16 @@ the event log (``app.log``; nothing of the log is published). Connected,
 two more tasks run beside it: the listener takes commands, the publisher
 polls the change feed every 100 ms.
 
-Nothing here imports the HTTP layer: commands call the registry's one
-action entry point (``registry.do``) and ``app.settings.change``.
+Nothing here imports the HTTP layer: commands (``app.mqtt.commands``,
+loaded by the first one) call the registry's one action entry point
+(``registry.do``) and ``app.settings.change``.
 """
 import asyncio
 import json
 from time import ticks_diff, ticks_ms
 from micropython import const
-from app import VERSION, log
+from app import log
 from app.changes import COUNTS, LEVEL, Feed
-from app.errors import ApiError
 from app.mqtt.client import Client, MqttError
 
 _POLL_MS = const(100)
@@ -48,39 +48,13 @@ _FIRST_RETRY_MS = const(500)
 _MAX_RETRY_MS = const(8000)  # the board is back within 10 s of the broker
 _CHECK_MS = const(250)  # how often the link's health is looked at
 _BYE_MS = const(2000)  # how long "offline" and DISCONNECT may take
-_MAX_BODY = const(8192)  # as the REST API's bodies
-_COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
-                  'object (a PATCH body) to <base>/<binding>/set')
-_VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
+_MAX_BODY = const(8192)  # a command's, as the REST API's bodies (app.mqtt.commands)
 
 # kind -> Home Assistant component. A kind not here is a switch if it
 # drives an output, a binary_sensor if it reads an input.
 COMPONENTS = {'blink': 'switch', 'pattern': 'switch', 'switch': 'switch',
               'pulse': 'button', 'sample': 'binary_sensor',
               'edge': 'binary_sensor', 'counter': 'sensor', 'pwm': 'light'}
-_RUNNING = const("{{ 'ON' if value_json.running else 'OFF' }}")
-# what each component adds to the discovery message; S = the state topic,
-# C = the set topic
-_ENTITY = {
-    'switch': {'state_topic': 'S', 'command_topic': 'C',
-               'value_template': _RUNNING, 'payload_on': 'ON',
-               'payload_off': 'OFF', 'state_on': 'ON', 'state_off': 'OFF'},
-    'button': {'command_topic': 'C', 'payload_press': 'PULSE'},
-    # on while the input is active (a button pressed), whatever its pull
-    'binary_sensor': {'state_topic': 'S', 'value_template':
-                      "{{ 'ON' if value_json.active else 'OFF' }}"},
-    'sensor': {'state_topic': 'S', 'state_class': 'total_increasing',
-               'value_template': '{{ value_json.count }}'},
-    # brightness is the duty, 0-100 % both ways: Home Assistant scales its
-    # 0-255 to brightness_scale, so its 50 % sends {"duty": 50}. It sends
-    # the brightness first, then ON, which never restarts a running pwm.
-    'light': {'state_topic': 'S', 'command_topic': 'C',
-              'state_value_template': _RUNNING, 'payload_on': 'ON',
-              'payload_off': 'OFF', 'brightness_state_topic': 'S',
-              'brightness_command_topic': 'C', 'brightness_scale': 100,
-              'brightness_value_template': '{{ value_json.duty }}',
-              'brightness_command_template': '{"duty": {{ value }}}'},
-}
 
 
 def component(h):
@@ -142,35 +116,6 @@ def _watch(h):
         COUNTS if name == 'sensor' else 0
 
 
-def default_client_id(http_port):
-    """``pinwheel-`` and the last two bytes of the Wi-Fi MAC (the board's
-    default hostname too); on the unix port, which has no MAC, the HTTP
-    port's four hex digits tell boards on one host apart."""
-    try:
-        import network
-        mac = network.WLAN(network.STA_IF).config('mac')
-        return 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
-    except Exception:
-        return 'pinwheel-%04x' % http_port
-
-
-def dashboard_url(host, port):
-    """Where the dashboard is: the Wi-Fi address when serving on all of
-    them (a board), else the address served on."""
-    if host in ('0.0.0.0', ''):
-        try:
-            import network
-            for iface in (network.STA_IF, network.AP_IF):
-                wlan = network.WLAN(iface)
-                if wlan.active() and (iface == network.AP_IF
-                                      or wlan.isconnected()):
-                    host = wlan.ifconfig()[0]
-                    break
-        except Exception:  # no network module: the unix port
-            host = '127.0.0.1'
-    return 'http://%s:%d/' % (host, port)
-
-
 def _seconds(ms):
     return '%g s' % (ms / 1000)
 
@@ -181,10 +126,6 @@ def _why(e):
     if isinstance(e, OSError):
         return 'the link to the broker broke: %s' % e
     return '%s: %s' % (type(e).__name__, e)
-
-
-async def _later(func):
-    func()
 
 
 async def _goodbye(client, topic):
@@ -210,9 +151,15 @@ class Bridge:
         self.registry = registry
         self.store = store
         self.cfg = cfg
-        self.client_id = cfg['client_id'] or default_client_id(http_port)
+        from app.mqtt import discovery
+        from app.time import drop  # app.main has loaded it
+        try:
+            self.client_id = cfg['client_id'] or discovery.client_id(
+                http_port)
+            self.url = discovery.url(http_host, http_port)
+        finally:
+            drop('app.mqtt.discovery')
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
-        self.url = dashboard_url(http_host, http_port)
         self.broker = '%s:%d' % (cfg['host'], cfg['port'])
         self.on_config = on_config
         self.state = 'connecting'
@@ -337,7 +284,9 @@ class Bridge:
         try:
             while True:
                 topic, payload = await client.receive()
-                await self._command(client, topic, payload)
+                # the commands' code: loaded by the first one, then kept
+                from app.mqtt import commands
+                await commands.apply(self, client, topic, payload)
         except Exception as e:
             self._lost = self._lost or _why(e)
 
@@ -363,25 +312,6 @@ class Bridge:
         return '%s/%s/%s_%s/config' % (self.cfg['discovery_prefix'], name,
                                        self.client_id, binding_id)
 
-    def discovery(self, name, binding_id):
-        """The discovery message of one binding as component ``name``."""
-        base = '%s/%s' % (self.base, binding_id)
-        out = {'name': binding_id,
-               'unique_id': '%s_%s' % (self.client_id, binding_id),
-               'availability_topic': self.base + '/status',
-               'payload_available': 'online',
-               'payload_not_available': 'offline',
-               'json_attributes_topic': base + '/attributes',
-               'device': {'identifiers': [self.client_id],
-                          'name': self.client_id, 'manufacturer': 'pinwheel',
-                          'model': 'pinwheel ' + self.registry.board.name,
-                          'sw_version': VERSION,
-                          'configuration_url': self.url}}
-        for key, value in _ENTITY[name].items():
-            out[key] = (base + '/state' if value == 'S' else
-                        base + '/set' if value == 'C' else value)
-        return out
-
     async def _changes(self, client, feed, shown):
         """Publish what the change feed says changed: discovery for
         bindings new to this link or moved to another component, the
@@ -389,25 +319,33 @@ class Bridge:
         and empty messages for bindings that are gone (deleted while the
         link was down too: ``announced`` outlives links)."""
         announced = self.announced
-        for h in feed.due(ticks_ms()):
-            binding_id = h.id
-            name = component(h)
-            old = announced.get(binding_id)
-            if binding_id not in shown or old != name:
-                if old is not None and old != name:  # PUT to another kind
-                    await self._forget(client, binding_id, old, False)
-                if self.cfg['discovery']:
-                    await client.publish(
-                        self.discovery_topic(name, binding_id),
-                        json.dumps(self.discovery(name, binding_id)), True, 1)
-                announced[binding_id] = name
-            mark = shown.get(binding_id)
-            if mark is None or mark[0] is not h or mark[1] != h.error:
-                shown[binding_id] = (h, h.error)
-                await client.publish(self.topic(binding_id, 'attributes'),
-                                     json.dumps(attributes(h)), True)
-            await client.publish(self.topic(binding_id, 'state'),
-                                 json.dumps(state(h)), True)
+        discovery = None  # app.mqtt.discovery, for this look if one is new
+        try:
+            for h in feed.due(ticks_ms()):
+                binding_id = h.id
+                name = component(h)
+                old = announced.get(binding_id)
+                if binding_id not in shown or old != name:
+                    if old is not None and old != name:  # PUT to another kind
+                        await self._forget(client, binding_id, old, False)
+                    if self.cfg['discovery']:
+                        if discovery is None:
+                            from app.mqtt import discovery
+                        await client.publish(
+                            self.discovery_topic(name, binding_id),
+                            discovery.config(self, name, binding_id), True, 1)
+                    announced[binding_id] = name
+                mark = shown.get(binding_id)
+                if mark is None or mark[0] is not h or mark[1] != h.error:
+                    shown[binding_id] = (h, h.error)
+                    await client.publish(self.topic(binding_id, 'attributes'),
+                                         json.dumps(attributes(h)), True)
+                await client.publish(self.topic(binding_id, 'state'),
+                                     json.dumps(state(h)), True)
+        finally:
+            if discovery is not None:
+                from app.time import drop
+                drop('app.mqtt.discovery')
         for binding_id in feed.removed():
             del shown[binding_id]
         registry = self.registry
@@ -427,60 +365,3 @@ class Bridge:
             await client.publish(self.topic(binding_id, 'state'), b'', True)
             await client.publish(self.topic(binding_id, 'attributes'), b'',
                                  True)
-
-    # commands
-    async def _command(self, client, topic, payload):
-        """Apply one ``<base>/<name>/set`` message; a refusal is published
-        to ``<base>/<name>/error``."""
-        prefix = self.base + '/'
-        if not (topic.startswith(prefix) and topic.endswith('/set')):
-            return
-        name = topic[len(prefix):-4]
-        try:
-            if payload is None:
-                raise ApiError(413, 'too_large', 'the message is larger '
-                               'than %d bytes' % _MAX_BODY)
-            if name == 'config':
-                self._config(payload)
-            else:
-                self._binding(name, payload)
-        except ApiError as e:
-            await self._refuse(client, name, e.response()[0])
-        except MemoryError:
-            raise
-        except Exception as e:  # a bug: say so where the sender looks
-            await self._refuse(client, name, {'error': {
-                'code': 'internal', 'field': None,
-                'message': '%s: %s' % (type(e).__name__, e)}})
-
-    async def _refuse(self, client, name, body):
-        await client.publish('%s/%s/error' % (self.base, name),
-                             json.dumps(body))
-
-    def _binding(self, binding_id, payload):
-        """A command word (the registry's verb) or a PATCH body."""
-        registry = self.registry
-        binding_id = binding_id[:40]
-        word = payload.strip()
-        verb = _VERBS.get(word)
-        if verb is not None:
-            registry.do(verb, binding_id)
-            return
-        registry.get(binding_id)  # an unknown binding: 404 first
-        if word[:1] != b'{':
-            raise ApiError(400, 'invalid_command', _COMMANDS, None)
-        from app.strictjson import loads
-        registry.update(binding_id, loads(word), True)
-
-    def _config(self, payload):
-        if not self.cfg['allow_config']:
-            raise ApiError(403, 'forbidden', 'config over MQTT is off: set '
-                           'mqtt.allow_config to true (PATCH /api/config) to '
-                           'allow it', 'mqtt.allow_config')
-        from app import settings
-        from app.strictjson import loads
-        settings.change(self.registry, self.store,
-                        loads(payload, '{"limits": {"bindings": 8}}'))
-        if self.on_config is not None:
-            # a task of its own: restarting cancels this one's parent
-            asyncio.create_task(_later(self.on_config))

@@ -1,12 +1,12 @@
-"""The clock and what runs on it (``clock``, ``tz``, ``solar``, ``ntp``,
-``schedules``), loaded when first needed and kept: a board whose config
-has no schedule events, no ``power_on: "schedule"`` binding and the UTC
-zone holds none of their code until a time route is called.
+"""The clock and what runs on it (``clock``, ``tz``, ``schedules``),
+loaded when first needed and kept: a board whose config has no schedule
+events, no ``power_on: "schedule"`` binding and the UTC zone holds none
+of their code until a time route is called. What runs now and then
+(``checks``, ``zones``, ``ntp``, ``solar`` for a day's sun times) is
+loaded for the moment and dropped after (``drop``).
 
 ``Time`` is the one handle the rest of pinwheel has on them."""
 import asyncio
-
-_UNSYNCED = {'synced': False, 'source': None}  # GET /api/status before any clock
 
 
 def needed(data):
@@ -23,17 +23,26 @@ def needed(data):
 def check(data):
     """The config's clock and events, checked (``app.schema`` calls it
     for a config that ``needed``): the zone parses, the events are
-    well-formed; raises ApiError."""
-    from app.errors import invalid
-    from app.time.schedules import check_all
-    from app.time.tz import Zone
+    well-formed; raises ApiError (``app.time.checks``, loaded for it)."""
+    from app.time import checks
     try:
-        Zone(data['time']['tz'])
-    except ValueError as e:
-        raise invalid('time.tz', 'time.tz: %s (e.g. "UTC", "CET-1CEST,EU", '
-                      '"EST5EDT,US", "<+0530>-5:30")' % e)
-    data['schedules'] = check_all(data['schedules'],
-                                  data['limits']['schedules'])
+        checks.config(data)
+    finally:
+        drop('app.time.checks')
+
+
+def drop(name):
+    """Forget the module ``name`` (``app.time.checks``, ``.zones``,
+    ``.ntp``, ``.solar``, ``app.mqtt.discovery``: loaded for a moment), so
+    its code is freed once its last user lets go. An import binds it on
+    its package too, and that reference alone would keep it alive."""
+    import sys
+    sys.modules.pop(name, None)
+    package, _, leaf = name.rpartition('.')
+    try:
+        delattr(sys.modules[package], leaf)
+    except (KeyError, AttributeError):
+        pass
 
 
 class Time:
@@ -57,8 +66,8 @@ class Time:
             log.clock = s.clock
             asyncio.create_task(s.run())
             if self.network and not self.registry.board.sim:
-                from app.time import ntp
-                asyncio.create_task(ntp.run(s.clock))
+                from app.time.clock import sync
+                asyncio.create_task(sync(s.clock))
         return s
 
     def clock(self):
@@ -74,7 +83,9 @@ class Time:
 
     def status(self):
         """The ``clock`` of GET /api/status (unsynced while not loaded)."""
-        return self.loaded.clock.status() if self.loaded else _UNSYNCED
+        if self.loaded:
+            return self.loaded.clock.status()
+        return {'synced': False, 'source': None}
 
     def before_binding_delete(self, binding_id, cascade=False):
         if self.loaded is not None:

@@ -18,6 +18,7 @@ start: ``sim.advance_ms`` moves it too.
 Epoch seconds (~1.8e9) are heap integers on a 32-bit port: fine here, in
 the event loop; never in interrupt code.
 """
+import asyncio
 import time
 from time import ticks_diff
 from app.board.board import SIM, ticks_ms
@@ -135,3 +136,31 @@ class Clock:
     def status(self):
         """The ``clock`` of GET /api/status."""
         return {'synced': self.synced, 'source': self.source}
+
+
+async def sync(clock):
+    """Keep ``clock`` synced by NTP (``app.time.ntp``, loaded for each sync
+    and dropped after): at boot, then every ``time.ntp_sync_s`` (default
+    6 h); a failure is tried again after a minute, then less often, up to
+    that. Runs for ever (a task of ``app.time.Time``)."""
+    fails = 0
+    addresses = {}  # server name -> address: looked up once
+    while True:
+        conf = clock.store.data.get('time', {})
+        every = conf.get('ntp_sync_s', 21600)
+        epoch = None
+        from app.time import drop, ntp
+        try:
+            for server in conf.get('ntp_servers') or ['pool.ntp.org']:
+                epoch = await ntp.query(server, addresses)
+                if epoch is not None:
+                    break
+        finally:
+            drop('app.time.ntp')
+        if epoch is not None:
+            clock.set(epoch, 'ntp')
+            fails = 0
+            await asyncio.sleep(every)
+        else:
+            fails += 1
+            await asyncio.sleep(min(every, 60 << min(fails - 1, 8)))

@@ -9,6 +9,10 @@ that blocks (``getaddrinfo`` has no non-blocking form): it runs once per
 server and boot, and a server given as an IP address skips it. The
 timers run through it regardless (they are interrupts). A failed sync is
 tried again after a minute, then less often, up to ``ntp_sync_s``.
+
+The task that keeps the clock synced (``app.time.clock.sync``)
+loads this module for each sync and drops it after, so a board holds
+this code only while it asks a server.
 """
 import asyncio
 import socket
@@ -18,14 +22,6 @@ from micropython import const
 _NTP_TO_UNIX = const(2208988800)  # 1900-01-01 to 1970-01-01, in seconds
 _WAIT_MS = const(2000)  # per server
 _LOOK_MS = const(50)
-_addresses = {}  # server name -> address: looked up once
-
-
-def _address(server):
-    addr = _addresses.get(server)
-    if addr is None:
-        addr = _addresses[server] = socket.getaddrinfo(server, 123)[0][-1]
-    return addr
 
 
 def parse(data):
@@ -42,15 +38,20 @@ def parse(data):
     return secs - _NTP_TO_UNIX + (1 if frac >= 128 else 0)
 
 
-async def query(server):
-    """Unix seconds from ``server``, or None; never raises."""
+async def query(server, addresses):
+    """Unix seconds from ``server`` (a name or an address), or None; never
+    raises. ``addresses``: server name -> address, looked up once (the
+    caller keeps it)."""
     packet = bytearray(48)
     packet[0] = 0x1B  # version 3, mode 3 (client)
     s = None
     try:
+        addr = addresses.get(server)
+        if addr is None:
+            addr = addresses[server] = socket.getaddrinfo(server, 123)[0][-1]
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setblocking(False)
-        s.sendto(packet, _address(server))
+        s.sendto(packet, addr)
         for _ in range(_WAIT_MS // _LOOK_MS):
             await asyncio.sleep_ms(_LOOK_MS)
             try:
@@ -58,29 +59,9 @@ async def query(server):
             except OSError:  # EAGAIN: nothing yet
                 pass
     except Exception as e:  # no route, no DNS: tried again later
-        _addresses.pop(server, None)
+        addresses.pop(server, None)
         print('pinwheel: NTP %s: %r' % (server, e))
     finally:
         if s is not None:
             s.close()
     return None
-
-
-async def run(clock):
-    """Keep ``clock`` synced; runs for ever (a task of app.main)."""
-    fails = 0
-    while True:
-        conf = clock.store.data.get('time', {})
-        every = conf.get('ntp_sync_s', 21600)
-        epoch = None
-        for server in conf.get('ntp_servers') or ['pool.ntp.org']:
-            epoch = await query(server)
-            if epoch is not None:
-                break
-        if epoch is not None:
-            clock.set(epoch, 'ntp')
-            fails = 0
-            await asyncio.sleep(every)
-        else:
-            fails += 1
-            await asyncio.sleep(min(every, 60 << min(fails - 1, 8)))

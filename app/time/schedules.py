@@ -19,6 +19,8 @@ firing in the event log. Nothing here runs in an interrupt.
 - Each event keeps ``last_fired`` and ``next_fire`` (Unix seconds) and
   ``error``: why its last firing failed (its binding vanished, no timer
   free, no location for sunrise).
+- The checks of events (``app.time.checks``) are loaded while a body or
+  a config is checked and dropped again after.
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
@@ -27,24 +29,30 @@ firing in the event log. Nothing here runs in an interrupt.
 import asyncio
 from micropython import const
 from app import log
-from app.errors import ApiError, invalid
-from app.kinds.handler import VERBS
+from app.errors import ApiError
 from app.time.tz import DAY, weekday
-from app.validate import check_id, check_int, count, short
 
 DAYS = const(('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
-FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled'))
 SUNRISE = const(-1)
 SUNSET = const(-2)
 _MAX_SLEEP_S = const(60)
 # the verbs that leave a binding in a state, and that state (power-on)
 _STATES = {'on': 'on', 'start': 'on', 'off': 'off', 'stop': 'off'}
 _WEEK = const(8)  # days looked through for an event's next or last time
-_EXAMPLE = const('{"binding": "led", "do": "on", "at": "07:30", '
-                 '"days": ["mon", "fri"]}')
+
+# An event is a list (a list of 7 is a third of an instance's heap): its
+# spec, as config.json has it (the store's own dict, never copied), the
+# spec's time and weekdays compiled, and what became of it.
+_SPEC = const(0)
+_AT = const(1)  # minutes of the day, SUNRISE or SUNSET
+_MASK = const(2)  # weekdays, bit 0 = Monday
+_LAST_FIRED = const(3)  # when it last ran (Unix seconds)
+_FIRED = const(4)  # the occurrence it last ran for
+_NEXT_FIRE = const(5)
+_ERROR = const(6)  # why its last firing failed
 
 
-def _minutes(at):
+def minutes(at):
     """Minutes of the day of "HH:MM", SUNRISE or SUNSET; None if neither."""
     if at == 'sunrise':
         return SUNRISE
@@ -58,122 +66,26 @@ def _minutes(at):
     return None
 
 
-def check(body, base=None):
-    """An event's create, PUT or PATCH (``base``: the event's spec) body,
-    checked in full; returns its spec, defaults filled in (the id is the
-    store's to give)."""
-    if not isinstance(body, dict):
-        raise ApiError(400, 'invalid_json', 'the body must be a JSON object '
-                       'such as ' + _EXAMPLE)
-    for key in body:
-        if key not in FIELDS:
-            raise invalid(key[:32], 'unknown field %s for an event; allowed:'
-                          ' %s' % (short(key), ', '.join(FIELDS)))
-    spec = dict(base) if base else {}
-    spec.update(body)
-    for key in ('binding', 'do', 'at'):
-        if key not in spec:
-            raise invalid(key, '%s is required; an event is like %s'
-                          % (key, _EXAMPLE))
-    binding = spec['binding']
-    if not isinstance(binding, str):
-        raise invalid('binding', 'binding must be the id of a binding')
-    if spec['do'] not in VERBS:
-        raise invalid('do', 'do must be one of: ' + ', '.join(VERBS))
-    at = _minutes(spec['at'])
-    if at is None:
-        raise invalid('at', 'at must be "HH:MM" (00:00 to 23:59, local '
-                      'time), "sunrise" or "sunset"')
-    offset = check_int('offset_min', spec.get('offset_min', 0), -720, 720)
-    if offset and at >= 0:
-        raise invalid('offset_min', 'offset_min goes with "sunrise" or '
-                      '"sunset"; for a clock time change "at"')
-    days = spec.get('days', DAYS)
-    if (not isinstance(days, (list, tuple)) or not days
-            or any(d not in DAYS for d in days)):
-        raise invalid('days', 'days must be a non-empty list of: '
-                      + ', '.join(DAYS))
-    enabled = spec.get('enabled', True)
-    if not isinstance(enabled, bool):
-        raise invalid('enabled', 'enabled must be true or false')
-    out = {'binding': binding, 'do': spec['do'], 'at': spec['at'],
-           'offset_min': offset, 'days': [d for d in DAYS if d in days],
-           'enabled': enabled}
-    if 'id' in spec:
-        out['id'] = check_id(spec['id'])
+def event(spec, before=None):
+    """The event of a checked ``spec``; ``before``: the event it replaces,
+    whose record it keeps."""
+    mask = 0
+    for d in spec['days']:
+        mask |= 1 << DAYS.index(d)
+    ev = [spec, minutes(spec['at']) or 0, mask, None, None, None, None]
+    if before is not None:
+        ev[_LAST_FIRED] = before[_LAST_FIRED]
+        ev[_FIRED] = before[_FIRED]
+    return ev
+
+
+def to_dict(ev):
+    """The event as the API shows it: its spec and what became of it."""
+    out = dict(ev[_SPEC])
+    out['last_fired'] = ev[_LAST_FIRED]
+    out['next_fire'] = ev[_NEXT_FIRE]
+    out['error'] = ev[_ERROR]
     return out
-
-
-def check_all(specs, limit):
-    """The ``schedules`` of a config: a list of at most ``limit`` events
-    with unique ids (given where missing); the error's field names the
-    one at fault."""
-    if not isinstance(specs, list):
-        raise invalid('schedules', 'schedules must be a list of events')
-    if len(specs) > limit:
-        raise ApiError(409, 'limit_reached', 'this config has more than %s '
-                       '(limits.schedules)' % count(limit, 'event'),
-                       'schedules')
-    out = []
-    for i, one in enumerate(specs):
-        try:
-            spec = check(one)
-            if 'id' in spec and any(s['id'] == spec['id'] for s in out):
-                raise ApiError(409, 'id_exists', 'two events have id "%s"'
-                               % spec['id'], 'id')
-        except ApiError as e:
-            e.field = 'schedules[%d]%s' % (i, '.' + e.field if e.field else '')
-            e.message = 'schedules[%d]: %s' % (i, e.message)
-            raise
-        out.append(spec)
-    for spec in out:
-        if 'id' not in spec:
-            spec['id'] = _new_id(out)
-    return out
-
-
-def _new_id(specs):
-    n = 1
-    while any(s.get('id') == 'ev-%d' % n for s in specs):
-        n += 1
-    return 'ev-%d' % n
-
-
-class Event:
-    """One event, compiled from its spec, and what became of it."""
-
-    def __init__(self, spec):
-        self.id = spec['id']
-        self.binding = spec['binding']
-        self.do = spec['do']
-        at = _minutes(spec['at'])  # checked: never None here
-        self.at = 0 if at is None else at
-        self.offset = spec['offset_min']
-        self.mask = 0  # weekdays, bit 0 = Monday
-        for d in spec['days']:
-            self.mask |= 1 << DAYS.index(d)
-        self.enabled = spec['enabled']
-        self.last_fired = None  # when it last ran (Unix seconds)
-        self.fired = None  # the occurrence it last ran for
-        self.next_fire = None
-        self.error = None
-
-    def spec(self):
-        """The event as config.json and a create body have it."""
-        at = self.at
-        return {'id': self.id, 'binding': self.binding, 'do': self.do,
-                'at': 'sunrise' if at == SUNRISE else 'sunset'
-                if at == SUNSET else '%02d:%02d' % (at // 60, at % 60),
-                'offset_min': self.offset,
-                'days': [d for i, d in enumerate(DAYS) if self.mask >> i & 1],
-                'enabled': self.enabled}
-
-    def to_dict(self):
-        out = self.spec()
-        out['last_fired'] = self.last_fired
-        out['next_fire'] = self.next_fire
-        out['error'] = self.error
-        return out
 
 
 def make(registry, store):
@@ -208,19 +120,13 @@ class Schedules:
         specs = self.store.data.get('schedules', [])
         if specs is self._known:
             return
-        old = {ev.id: ev for ev in self.events}
-        self.events = []
-        for spec in specs:
-            ev = Event(spec)
-            before = old.get(ev.id)
-            if before is not None:
-                ev.last_fired, ev.fired = before.last_fired, before.fired
-            self.events.append(ev)
+        old = {ev[_SPEC]['id']: ev for ev in self.events}
+        self.events = [event(spec, old.get(spec['id'])) for spec in specs]
         self._known = specs
         self._fresh = True
 
     def specs(self):
-        return [ev.spec() for ev in self.events]
+        return [ev[_SPEC] for ev in self.events]
 
     def _changed(self):
         self._known = self.store.data['schedules'] = self.specs()
@@ -234,48 +140,26 @@ class Schedules:
     def get(self, event_id):
         self._follow_config()
         for ev in self.events:
-            if ev.id == event_id:
+            if ev[_SPEC]['id'] == event_id:
                 return ev
+        from app.validate import short
         raise ApiError(404, 'not_found', 'no event with id "%s"; GET '
                        '/api/schedules lists them' % short(event_id, 40, str),
                        'id')
 
     def list(self):
         self._follow_config()
-        return [ev.to_dict() for ev in self.events]
-
-    def _checked(self, body, base=None):
-        spec = check(body, base)
-        h = self.registry.find(spec['binding'])
-        if h is None:
-            raise invalid('binding', 'no binding "%s"; bindings: %s' % (
-                short(spec['binding'], 40, str),
-                ', '.join(b.id for b in self.registry.bindings) or 'none'))
-        if spec['do'] == 'pulse' and h.KIND != 'pulse':
-            raise invalid('do', '"pulse" acts on a pulse binding and "%s" is '
-                          'a %s; use on, start or toggle' % (h.id, h.KIND))
-        if spec['at'] in ('sunrise', 'sunset') and self._location() is None:
-            raise invalid('at', '%s needs the board\'s location: PATCH '
-                          '/api/config {"location": {"lat": 51.5, "lon": '
-                          '-0.1}}' % spec['at'])
-        return spec
+        return [to_dict(ev) for ev in self.events]
 
     def create(self, body):
         self._follow_config()
-        spec = self._checked(body)
-        limit = self.store.data['limits'].get('schedules', 64)
-        if 'id' in spec:
-            if any(ev.id == spec['id'] for ev in self.events):
-                raise ApiError(409, 'id_exists', 'an event with id "%s" '
-                               'exists already; PATCH it or choose another'
-                               ' id' % spec['id'], 'id')
-        else:
-            spec['id'] = _new_id([{'id': ev.id} for ev in self.events])
-        if len(self.events) >= limit:
-            raise ApiError(409, 'limit_reached', 'this board holds at most '
-                           '%s (limits.schedules); delete one first'
-                           % count(limit, 'event'), None)
-        ev = Event(spec)
+        from app.time import checks, drop  # for this check only
+        try:
+            spec = checks.create(body, self.registry, self.store,
+                                 self.specs())
+        finally:
+            drop('app.time.checks')
+        ev = event(spec)
         self._plan(ev, self.clock.now())
         self.events.append(ev)
         self._changed()
@@ -283,13 +167,14 @@ class Schedules:
 
     def update(self, event_id, body, partial=True):
         old = self.get(event_id)
-        if isinstance(body, dict) and body.get('id', old.id) != old.id:
-            raise invalid('id', 'id cannot change; DELETE the event and '
-                          'POST it with the new id')
-        spec = self._checked(body, old.spec() if partial else None)
-        spec['id'] = old.id
-        ev = Event(spec)
-        ev.last_fired, ev.fired, ev.error = old.last_fired, old.fired, old.error
+        from app.time import checks, drop  # for this check only
+        try:
+            spec = checks.update(body, old[_SPEC], partial, self.registry,
+                                 self.store)
+        finally:
+            drop('app.time.checks')
+        ev = event(spec, old)
+        ev[_ERROR] = old[_ERROR]
         self._plan(ev, self.clock.now())
         self.events[self.events.index(old)] = ev
         self._changed()
@@ -304,16 +189,19 @@ class Schedules:
         with ``cascade`` those events go too (saved with the binding's
         deletion, which follows)."""
         self._follow_config()
-        ids = [ev.id for ev in self.events if ev.binding == binding_id]
+        ids = [ev[_SPEC]['id'] for ev in self.events
+               if ev[_SPEC]['binding'] == binding_id]
         if not ids:
             return
         if not cascade:
+            from app.validate import count
             raise ApiError(409, 'binding_scheduled', 'binding "%s" is used '
                            'by %s: %s; delete them first, or DELETE '
                            '/api/bindings/%s?cascade=1 to delete them too'
                            % (binding_id, count(len(ids), 'event'),
                               ', '.join(ids), binding_id), 'id')
-        self.events = [ev for ev in self.events if ev.binding != binding_id]
+        self.events = [ev for ev in self.events
+                       if ev[_SPEC]['binding'] != binding_id]
         self._known = self.store.data['schedules'] = self.specs()
 
     # ------------------------------------------------------------- times
@@ -332,26 +220,31 @@ class Schedules:
             self._where = where
         times = self._sun.get(day)
         if times is None:
-            from app.time import solar  # loaded by the first sun event
+            from app.time import drop, solar  # for a day not seen yet
+            try:
+                times = solar.times(day, where[0], where[1])
+            finally:
+                drop('app.time.solar')
             if len(self._sun) > 9:
                 self._sun = {}
-            times = self._sun[day] = solar.times(day, where[0], where[1])
+            self._sun[day] = times
         return times
 
     def when(self, ev, day):
         """When ``ev`` falls on local day ``day`` (Unix seconds), or None:
         not one of its weekdays, or no sunrise/sunset that day."""
-        if not ev.mask >> weekday(day) & 1:
+        if not ev[_MASK] >> weekday(day) & 1:
             return None
-        if ev.at >= 0:
-            return self.clock.zone().utc(day * DAY + ev.at * 60)
+        at = ev[_AT]
+        if at >= 0:
+            return self.clock.zone().utc(day * DAY + at * 60)
         times = self._sun_times(day)
         if times is None:
-            ev.error = '%s needs "location": {"lat", "lon"} in the config' % (
-                'sunrise' if ev.at == SUNRISE else 'sunset')
+            ev[_ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
+                % ev[_SPEC]['at']
             return None
-        t = times[0 if ev.at == SUNRISE else 1]
-        return None if t is None else t + ev.offset * 60
+        t = times[0 if at == SUNRISE else 1]
+        return None if t is None else t + ev[_SPEC]['offset_min'] * 60
 
     def next_after(self, ev, after):
         """The first time of ``ev`` after ``after``, or None."""
@@ -372,16 +265,16 @@ class Schedules:
         return None
 
     def _plan(self, ev, after):
-        """Set ``ev.next_fire`` to its first time after ``after`` that it
+        """Set ``ev[_NEXT_FIRE]`` to its first time after ``after`` that it
         has not fired for already."""
         t = None
-        if ev.enabled and self.clock.synced:
+        if ev[_SPEC]['enabled'] and self.clock.synced:
             t = self.next_after(ev, after)
-            fired = ev.fired
+            fired = ev[_FIRED]
             # the clock went back over a time it fired at: not again
             while t is not None and fired is not None and fired - DAY < t <= fired:
                 t = self.next_after(ev, t)
-        ev.next_fire = t
+        ev[_NEXT_FIRE] = t
 
     # ------------------------------------------------------------ runner
 
@@ -396,7 +289,7 @@ class Schedules:
         if not self.clock.synced:
             self._fresh = True
             for ev in self.events:
-                ev.next_fire = None
+                ev[_NEXT_FIRE] = None
             return _MAX_SLEEP_S
         if not self._powered:  # before planning: what it fires is not due again
             self._powered = True
@@ -413,35 +306,38 @@ class Schedules:
             'catch_up_min', 5) * 60)
         soonest = now + _MAX_SLEEP_S
         for ev in self.events:
-            t = ev.next_fire
+            t = ev[_NEXT_FIRE]
             if t is not None and t <= now:
                 if now - t >= window:  # jumped over it: one inside the window?
                     t = self.next_after(ev, now - window)
                 if t is not None and t <= now:
                     self._fire(ev, t, now)
                 self._plan(ev, now)
-            t = ev.next_fire
+            t = ev[_NEXT_FIRE]
             if t is not None and t < soonest:
                 soonest = t
         return soonest - now if soonest > now else 1
 
     def _fire(self, ev, t, now, verb=None):
         """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
-        ev.last_fired = now
-        ev.fired = t
-        verb = verb or ev.do
-        line = 'schedule "%s": %s "%s"' % (ev.id, verb, ev.binding)
+        ev[_LAST_FIRED] = now
+        ev[_FIRED] = t
+        spec = ev[_SPEC]
+        binding = spec['binding']
+        verb = verb or spec['do']
+        line = 'schedule "%s": %s "%s"' % (spec['id'], verb, binding)
+        error = None
         try:
-            if self.registry.find(ev.binding) is None:
+            if self.registry.find(binding) is None:
                 raise ApiError(404, 'not_found', 'binding "%s" does not '
-                               'exist (deleted)' % ev.binding)
-            self.registry.do(verb, ev.binding, False)  # saved later (app.config.Saver)
-            ev.error = None
+                               'exist (deleted)' % binding)
+            self.registry.do(verb, binding, False)  # saved later (app.config.Saver)
         except ApiError as e:
-            ev.error = e.message
+            error = e.message
         except Exception as e:  # the runner goes on whatever happens
-            ev.error = '%s: %s' % (type(e).__name__, e)
-        log.note(line if ev.error is None else line + ': ' + ev.error)
+            error = '%s: %s' % (type(e).__name__, e)
+        ev[_ERROR] = error
+        log.note(line if error is None else line + ': ' + error)
 
     def power_on(self, now):
         """Put each ``power_on: "schedule"`` binding in the state its
@@ -452,13 +348,15 @@ class Schedules:
                 continue
             latest = None
             for ev in self.events:
-                if ev.enabled and ev.binding == h.id and ev.do in _STATES:
+                spec = ev[_SPEC]
+                if spec['enabled'] and spec['binding'] == h.id \
+                        and spec['do'] in _STATES:
                     t = self.last_before(ev, now)
                     if t is not None and (latest is None or t > latest[0]):
                         latest = (t, ev)
             if latest is not None:
                 ev = latest[1]
-                self._fire(ev, latest[0], now, _STATES[ev.do])
+                self._fire(ev, latest[0], now, _STATES[ev[_SPEC]['do']])
 
     async def run(self):
         """The runner: a task of app.main, for ever."""
