@@ -56,9 +56,8 @@ def time(request, clock):
 def zones(request):
     """GET /api/time/zones: ``{"zones": [{"name", "posix"}]}``, the named
     zones ``time.tz`` takes (``app.time.zones``: its table is this body,
-    sent as it is; the module is dropped again after)."""
+    sent as it is)."""
     from app.time import zones as table
-    table.drop()  # freed once the answer is sent
     return table.JSON, 200, {'Content-Type': 'application/json; charset=UTF-8',
                        'Cache-Control': 'max-age=86400'}
 

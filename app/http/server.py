@@ -376,8 +376,9 @@ class Server:
                 pass
             finally:
                 self._reading.pop(task, None)
-            if status == 413:  # read the body away (past the deadline of
-                # the head: a client that stopped sending gets its 413)
+            if status == 413 and req is not None:
+                # read the body away, past the deadline of the head: a
+                # client that stopped sending still gets its 413
                 await _drain(reader, req.unread, timeout)
             try:
                 res = self.dispatch(req, status)

@@ -1,8 +1,6 @@
 """Home Assistant discovery for the bridge (``app.mqtt.hass``): the board's
 default client_id and dashboard address, and each binding's discovery
-(config) message. Loaded when the bridge is made and when a link
-announces bindings, and dropped again after (``app.time.drop``):
-a board keeps none of this between announcements."""
+(config) message. Loaded when the bridge is made, and kept."""
 import json
 from micropython import const
 from app import VERSION

@@ -152,13 +152,8 @@ class Bridge:
         self.store = store
         self.cfg = cfg
         from app.mqtt import discovery
-        from app.time import drop  # app.main has loaded it
-        try:
-            self.client_id = cfg['client_id'] or discovery.client_id(
-                http_port)
-            self.url = discovery.url(http_host, http_port)
-        finally:
-            drop('app.mqtt.discovery')
+        self.client_id = cfg['client_id'] or discovery.client_id(http_port)
+        self.url = discovery.url(http_host, http_port)
         self.base = cfg['base'] or 'pinwheel/' + self.client_id
         self.broker = '%s:%d' % (cfg['host'], cfg['port'])
         self.on_config = on_config
@@ -319,33 +314,26 @@ class Bridge:
         and empty messages for bindings that are gone (deleted while the
         link was down too: ``announced`` outlives links)."""
         announced = self.announced
-        discovery = None  # app.mqtt.discovery, for this look if one is new
-        try:
-            for h in feed.due(ticks_ms()):
-                binding_id = h.id
-                name = component(h)
-                old = announced.get(binding_id)
-                if binding_id not in shown or old != name:
-                    if old is not None and old != name:  # PUT to another kind
-                        await self._forget(client, binding_id, old, False)
-                    if self.cfg['discovery']:
-                        if discovery is None:
-                            from app.mqtt import discovery
-                        await client.publish(
-                            self.discovery_topic(name, binding_id),
-                            discovery.config(self, name, binding_id), True, 1)
-                    announced[binding_id] = name
-                mark = shown.get(binding_id)
-                if mark is None or mark[0] is not h or mark[1] != h.error:
-                    shown[binding_id] = (h, h.error)
-                    await client.publish(self.topic(binding_id, 'attributes'),
-                                         json.dumps(attributes(h)), True)
-                await client.publish(self.topic(binding_id, 'state'),
-                                     json.dumps(state(h)), True)
-        finally:
-            if discovery is not None:
-                from app.time import drop
-                drop('app.mqtt.discovery')
+        for h in feed.due(ticks_ms()):
+            binding_id = h.id
+            name = component(h)
+            old = announced.get(binding_id)
+            if binding_id not in shown or old != name:
+                if old is not None and old != name:  # PUT to another kind
+                    await self._forget(client, binding_id, old, False)
+                if self.cfg['discovery']:
+                    from app.mqtt import discovery  # loaded by the first
+                    await client.publish(
+                        self.discovery_topic(name, binding_id),
+                        discovery.config(self, name, binding_id), True, 1)
+                announced[binding_id] = name
+            mark = shown.get(binding_id)
+            if mark is None or mark[0] is not h or mark[1] != h.error:
+                shown[binding_id] = (h, h.error)
+                await client.publish(self.topic(binding_id, 'attributes'),
+                                     json.dumps(attributes(h)), True)
+            await client.publish(self.topic(binding_id, 'state'),
+                                 json.dumps(state(h)), True)
         for binding_id in feed.removed():
             del shown[binding_id]
         registry = self.registry

@@ -1,9 +1,10 @@
 """The clock and what runs on it (``clock``, ``tz``, ``schedules``),
 loaded when first needed and kept: a board whose config has no schedule
 events, no ``power_on: "schedule"`` binding and the UTC zone holds none
-of their code until a time route is called. What runs now and then
-(``checks``, ``zones``, ``ntp``, ``solar`` for a day's sun times) is
-loaded for the moment and dropped after (``drop``).
+of their code until a time route is called. What only some configs need
+is loaded by its first use and kept too: ``checks`` (a config or body
+with events to check), ``zones`` (a zone given by name, or the list),
+``ntp`` (the first sync), ``solar`` (the first sun event).
 
 ``Time`` is the one handle the rest of pinwheel has on them."""
 import asyncio
@@ -25,24 +26,7 @@ def check(data):
     for a config that ``needed``): the zone parses, the events are
     well-formed; raises ApiError (``app.time.checks``, loaded for it)."""
     from app.time import checks
-    try:
-        checks.config(data)
-    finally:
-        drop('app.time.checks')
-
-
-def drop(name):
-    """Forget the module ``name`` (``app.time.checks``, ``.zones``,
-    ``.ntp``, ``.solar``, ``app.mqtt.discovery``: loaded for a moment), so
-    its code is freed once its last user lets go. An import binds it on
-    its package too, and that reference alone would keep it alive."""
-    import sys
-    sys.modules.pop(name, None)
-    package, _, leaf = name.rpartition('.')
-    try:
-        delattr(sys.modules[package], leaf)
-    except (KeyError, AttributeError):
-        pass
+    checks.config(data)
 
 
 class Time:

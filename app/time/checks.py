@@ -1,7 +1,7 @@
 """The checks of schedule events (a create, PUT or PATCH body, and the
-``schedules`` list of a config) and of the config's zone. Loaded while something is checked (boot,
-a change of the events or the config) and dropped again after
-(``app.time.drop``): a board runs its events without this code."""
+``schedules`` list of a config) and of the config's zone. Loaded by the
+first check (a boot with events or a zone, a change of the events or the
+config) and kept."""
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS

@@ -139,8 +139,8 @@ class Clock:
 
 
 async def sync(clock):
-    """Keep ``clock`` synced by NTP (``app.time.ntp``, loaded for each sync
-    and dropped after): at boot, then every ``time.ntp_sync_s`` (default
+    """Keep ``clock`` synced by NTP (``app.time.ntp``, loaded by the first
+    sync): at boot, then every ``time.ntp_sync_s`` (default
     6 h); a failure is tried again after a minute, then less often, up to
     that. Runs for ever (a task of ``app.time.Time``)."""
     fails = 0
@@ -149,14 +149,11 @@ async def sync(clock):
         conf = clock.store.data.get('time', {})
         every = conf.get('ntp_sync_s', 21600)
         epoch = None
-        from app.time import drop, ntp
-        try:
-            for server in conf.get('ntp_servers') or ['pool.ntp.org']:
-                epoch = await ntp.query(server, addresses)
-                if epoch is not None:
-                    break
-        finally:
-            drop('app.time.ntp')
+        from app.time import ntp
+        for server in conf.get('ntp_servers') or ['pool.ntp.org']:
+            epoch = await ntp.query(server, addresses)
+            if epoch is not None:
+                break
         if epoch is not None:
             clock.set(epoch, 'ntp')
             fails = 0

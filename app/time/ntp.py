@@ -10,9 +10,8 @@ server and boot, and a server given as an IP address skips it. The
 timers run through it regardless (they are interrupts). A failed sync is
 tried again after a minute, then less often, up to ``ntp_sync_s``.
 
-The task that keeps the clock synced (``app.time.clock.sync``)
-loads this module for each sync and drops it after, so a board holds
-this code only while it asks a server.
+The task that keeps the clock synced (``app.time.clock.sync``) loads
+this module for its first sync and keeps it.
 """
 import asyncio
 import socket

@@ -19,8 +19,8 @@ firing in the event log. Nothing here runs in an interrupt.
 - Each event keeps ``last_fired`` and ``next_fire`` (Unix seconds) and
   ``error``: why its last firing failed (its binding vanished, no timer
   free, no location for sunrise).
-- The checks of events (``app.time.checks``) are loaded while a body or
-  a config is checked and dropped again after.
+- The checks of events (``app.time.checks``) are loaded by the first
+  body or config with events to check, and kept.
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
@@ -153,12 +153,8 @@ class Schedules:
 
     def create(self, body):
         self._follow_config()
-        from app.time import checks, drop  # for this check only
-        try:
-            spec = checks.create(body, self.registry, self.store,
-                                 self.specs())
-        finally:
-            drop('app.time.checks')
+        from app.time import checks
+        spec = checks.create(body, self.registry, self.store, self.specs())
         ev = event(spec)
         self._plan(ev, self.clock.now())
         self.events.append(ev)
@@ -167,12 +163,9 @@ class Schedules:
 
     def update(self, event_id, body, partial=True):
         old = self.get(event_id)
-        from app.time import checks, drop  # for this check only
-        try:
-            spec = checks.update(body, old[_SPEC], partial, self.registry,
-                                 self.store)
-        finally:
-            drop('app.time.checks')
+        from app.time import checks
+        spec = checks.update(body, old[_SPEC], partial, self.registry,
+                             self.store)
         ev = event(spec, old)
         ev[_ERROR] = old[_ERROR]
         self._plan(ev, self.clock.now())
@@ -220,11 +213,8 @@ class Schedules:
             self._where = where
         times = self._sun.get(day)
         if times is None:
-            from app.time import drop, solar  # for a day not seen yet
-            try:
-                times = solar.times(day, where[0], where[1])
-            finally:
-                drop('app.time.solar')
+            from app.time import solar  # loaded by the first sun event
+            times = solar.times(day, where[0], where[1])
             if len(self._sun) > 9:
                 self._sun = {}
             self._sun[day] = times
