@@ -600,7 +600,7 @@ UNIX32_LABEL = ('MicroPython v%s unix port, 32-bit (MICROPY_FORCE_32BIT=1), '
 
 def flash_at(name, rev):
     """A flash dir holding app/ as it was at ``rev`` (sources: the VM
-    compiles them) and the image's lib."""
+    compiles them) and the Microdot it ran on."""
     path = WORK / name
     if path.exists():
         shutil.rmtree(path)
@@ -608,7 +608,7 @@ def flash_at(name, rev):
     archive = subprocess.run(['git', 'archive', rev, 'app'], cwd=ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(['tar', '-x', '-C', str(path)], input=archive, check=True)
-    shutil.copytree(vms.image() / 'lib', path / 'lib')
+    deploy.add_microdot(path)  # the app then ran on Microdot
     return path
 
 
