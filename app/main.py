@@ -51,7 +51,12 @@ def _check_time(data):
 CHECKS.append(_check_time)
 
 BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
-             'app.board.bootpins')
+             'app.board.bootpins',
+             # the checkers: the checking boot (a trusted one, for events'
+             # defaults) loads them; the first change that needs them
+             # loads them again, and they stay from then on
+             'app.schema', 'app.validate', 'app.strictjson',
+             'app.time.checks')
 
 
 def boot(path='config.json'):

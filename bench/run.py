@@ -547,6 +547,7 @@ def boot_heap():
     first = in_vm('boot_heap.py', path)
     saved = in_vm('boot_heap.py', path)
     return {'first': first['boot'], 'saved': saved['boot'],
+            'ring': saved['ring'],
             'modules_first': first['modules'],
             'modules_saved': saved['modules']}
 

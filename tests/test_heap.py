@@ -6,6 +6,9 @@ from vm import make_flash, run_micropython
 
 PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
 BOOT_ONLY = ['app.board.profiles', 'app.startup', 'app.board.bootpins']
+# the checkers: the checking boot (a fresh flash's) loads them and drops
+# them with the boot code; the first body loads them again, to stay
+CHECKERS = ['app.schema', 'app.validate', 'app.strictjson']
 
 
 def probe(tmp_path):
@@ -21,4 +24,6 @@ def test_boot_only_code_is_dropped_and_requests_are_served(tmp_path):
     for step in ('booted', 'served'):
         kept = [m for m in BOOT_ONLY if m in heap[step]]
         assert kept == [], (step, kept)
+    assert [m for m in CHECKERS if m in heap['booted']] == []
+    assert 'app.validate' in heap['served'] and 'app.validate' in heap['again']
     assert 'app.registry' in heap['served']  # the probe saw real modules

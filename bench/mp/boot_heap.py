@@ -25,10 +25,13 @@ app = build_app(registry, store)
 # a board joins Wi-Fi at boot and notes it (app.board.net): the event log's
 # ring is made by its first note; the unix port has no Wi-Fi to join
 from app import log  # noqa: E402
+gc.collect()
+before = gc.mem_alloc()
 log.note('wifi: joined "bench", IP 10.0.0.2')
 gc.collect()
 gc.collect()
 print('BENCH ' + json.dumps({
     'boot': gc.mem_alloc() - base, 'bindings': len(registry.bindings),
+    'ring': gc.mem_alloc() - before,  # the log's ring, made by that note
     'safe_mode': store.safe_mode,
     'modules': sorted(k for k in sys.modules if k.startswith('app'))}))

@@ -86,10 +86,23 @@ def _loaded():
 
 def _boot():
     """app.main.boot with the checkers unloaded first: (registry, store,
-    the checkers it loaded)."""
+    the checkers it loaded). Boot drops them again with the boot code
+    (app.main.BOOT_ONLY): a board keeps them only once a change needs
+    them."""
     _forget_checkers()
-    registry, store = main.boot(CONFIG)
-    return registry, store, _loaded()
+    seen = []
+    drop = main._drop_boot_code
+
+    def spy():  # what boot loaded, seen before it is dropped
+        seen.extend(_loaded())
+        drop()
+    main._drop_boot_code = spy
+    try:
+        registry, store = main.boot(CONFIG)
+    finally:
+        main._drop_boot_code = drop
+    assert _loaded() == [], _loaded()
+    return registry, store, seen
 
 
 def _off(registry):
