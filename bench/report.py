@@ -223,6 +223,10 @@ def heap32(m):
     for key in ('min_kb', 'everything_kb', 'saved_min_kb'):
         out['board_' + key] = out[key] and out[key] - sim + ring + (
             ntp if key == 'everything_kb' else 0)
+    feats = (u if how == 'measured' else m).get('min_heap_features') or {}
+    out['features'] = {name: r['min_kb'] * scale - sim + ring + (
+        ntp if name == 'schedules' else 0)
+        for name, r in feats.items() if r.get('min_kb')}
     out['per_binding'] = {k: round(r['binding'] * scale) for k, r in
                           (mem.get('per_binding') or {}).items()}
     return out
@@ -774,14 +778,46 @@ def summary(results):
     return lines
 
 
+# bench/run.py's FEATURES: each measured beside the default config alone
+FEATURES = (('mqtt', 'MQTT with Home Assistant'),
+            ('schedules', '16 schedule events with a zone and a place'),
+            ('kinds', '8 bindings of mixed kinds with 2 rules'))
+
+
+def _beside(free, h):
+    """What fits beside the default config on a board with ``free`` bytes,
+    one feature at a time (its smallest heap and 16 KB to spare, as for
+    everything on), then everything on at once."""
+    feats = h.get('features') or {}
+    fit, short = [], []
+    for name, label in FEATURES:
+        if name in feats:
+            need = feats[name]
+            if free >= need * KB + 16 * KB:
+                fit.append(label)
+            else:
+                short.append('%s (needs %d KB)' % (label, need))
+    parts = []
+    if fit or short:
+        parts.append('beside the default config, one at a time: %s%s' % (
+            ', '.join(fit) or 'none of the features',
+            '; not ' + ', '.join(short) if short else ''))
+    everything = h.get('board_everything_kb')
+    if everything:
+        parts.append('everything on (MQTT, schedules, 8 bindings): %s' % (
+            'fits' if free >= everything * KB + 16 * KB else
+            'needs %d KB, so not all at once' % everything))
+    return ''.join('; ' + p for p in parts)
+
+
 def fits(results):
     """One row per target: (target, profile, free bytes or None, what,
-    source, verdict, why)."""
+    source, verdict, why). The smallest heap a board needs is the larger
+    of the first boot's and a saved config's."""
     m = results.get('memory') or {}
     h = heap32(m) or {}
-    need = h.get('board_min_kb')
-    need = need and round(need)
-    everything = h.get('board_everything_kb')
+    need = max(h.get('board_min_kb') or 0, h.get('board_saved_min_kb') or 0)
+    need = need and round(need) or None
     boot = h.get('board_boot_kb')
     rows = []
     for target, profile, free, what, source in BOARDS:
@@ -792,13 +828,10 @@ def fits(results):
             verdict, why = 'unverified', 'no published free heap to compare'
         elif free >= need * KB + 32 * KB:
             verdict, why = 'yes', '%s KB left over the smallest heap' % (
-                free // KB - need)
-            if everything:
-                why += '; everything on (MQTT, schedules, 8 bindings): %s' % (
-                    'fits' if free >= everything * KB + 16 * KB else
-                    'needs %d KB, so not all at once' % everything)
+                free // KB - need) + _beside(free, h)
         elif free >= need * KB:
-            verdict, why = 'tight', 'less than 32 KB over the smallest heap'
+            verdict, why = 'tight', ('less than 32 KB over the smallest '
+                                     'heap' + _beside(free, h))
         else:
             verdict, why = 'no', 'short of the smallest heap by %d KB' % (
                 need - free // KB)
@@ -814,11 +847,16 @@ def boards_section(results):
              'bench/results.json; tests/test_bench.py keeps it in step. '
              'pinwheel on a 32-bit board, default config (one blink): %s KB '
              'of heap after boot and a smallest heap that serves of %s KB '
-             '(%s, see [the bench report](../bench/results.md#memory-on-a-'
+             '(the larger of its first boot after a deploy and a later one; '
+             '%s, see [the bench report](../bench/results.md#memory-on-a-'
              '32-bit-board)). "Fits" means the free heap at the prompt holds '
              'that with 32 KB to spare for requests; the esp32 port can grow '
              'its heap a little past its figure while the IDF has memory '
-             'left.' % (_kb1(boot), need, how), '',
+             'left. The features beside it are measured one at a time, each '
+             'added to the default config (bench/run.py, `FEATURES`), and '
+             'all at once ("everything on"); one fits where the free heap '
+             'holds its smallest heap with 16 KB to spare.'
+             % (_kb1(boot), need, how), '',
              '| target | profile | published free heap | what was measured |'
              ' fits | why |', '| --- | --- | ---: | --- | --- | --- |']
     for target, profile, free, what, source, verdict, why in rows:

@@ -529,6 +529,50 @@ def min_heap_everything(dashboard):
         broker.stop()
 
 
+# One feature at a time beside the default config (docs/boards.md says
+# which fit beside it on each board): (name, the config's added sections,
+# what the probe asks). The events are EVERYTHING_EVENTS', on the one blink.
+FEATURES = [
+    ('mqtt', lambda port: {'mqtt': {'host': '127.0.0.1', 'port': port,
+                                    'client_id': 'heap'}},
+     [('GET', '/api/status', None, 200), ('GET', '/', None, 200),
+      ('GET', '/api/bindings', None, 200),
+      ('POST', '/api/bindings/led/stop', None, 200),
+      ('GET', '/api/status', None, 200)]),
+    ('schedules', lambda port: {
+        'schedules': [dict(e, binding='led') for e in EVERYTHING_EVENTS],
+        'time': {'tz': 'CET-1CEST,M3.5.0,M10.5.0/3'},
+        'location': {'lat': 52.52, 'lon': 13.4},
+        'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64}},
+     [('GET', '/api/status', None, 200), ('GET', '/', None, 200),
+      ('GET', '/api/schedules', None, 200),
+      ('POST', '/api/bindings/led/stop', None, 200),
+      ('GET', '/api/status', None, 200)]),
+    ('kinds', lambda port: {
+        'bindings': EVERYTHING_BINDINGS,
+        'limits': {'bindings': 16, 'virtual_timers': 16}},
+     [('GET', '/api/status', None, 200), ('GET', '/', None, 200),
+      ('GET', '/api/bindings', None, 200),
+      ('POST', '/api/bindings/relay/start', None, 200),
+      ('PATCH', '/api/bindings/lamp', {'duty': 60}, 200),
+      ('GET', '/api/status', None, 200)]),
+]
+
+
+def min_heap_features(dashboard):
+    """{feature: the smallest heap of the default config with that one
+    feature added} (FEATURES; MQTT's broker started here)."""
+    out = {}
+    broker = Mosquitto('heap-broker-features')
+    try:
+        for name, sections, sequence in FEATURES:
+            config = dict(DEFAULT_CONFIG, **sections(broker.port))
+            out[name] = min_heap_pinwheel(dashboard, config, sequence)
+    finally:
+        broker.stop()
+    return out
+
+
 def min_heap_bare():
     """The bare Microdot app (bench/mp/bare.py) answering BARE_SEQUENCE:
     the floor under any Microdot app on this VM."""
@@ -571,6 +615,8 @@ def memory(opts):
     out['min_heap_everything'] = min_heap_everything(dashboard)
     out['min_heap_bare'] = min_heap_bare()
     out['boot_heap'] = boot_heap()
+    if not UNIX32:  # else measured on 32-bit only (below): bench time
+        out['min_heap_features'] = min_heap_features(dashboard)
     if UNIX32:  # the same on a 32-bit build of the unix port
         out['unix32'] = on_vm(UNIX32, lambda: {
             'version': vm_version(),
@@ -579,6 +625,7 @@ def memory(opts):
             'min_heap': min_heap_pinwheel(dashboard),
             'min_heap_saved': min_heap_pinwheel(dashboard, saved=True),
             'min_heap_everything': min_heap_everything(dashboard),
+            'min_heap_features': min_heap_features(dashboard),
             'min_heap_bare': min_heap_bare()})
     # live heap while serving, next to the bare app (same VM, same Microdot)
     pw = app_vm(flash('mem-pinwheel'))

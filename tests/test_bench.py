@@ -145,6 +145,30 @@ def test_a_boards_smallest_heap_holds_the_event_logs_ring():
     assert "makes the event log's ring (3.0 KB)" in table
 
 
+def test_the_board_table_says_which_features_fit_beside_the_default():
+    """Each feature's smallest heap beside the default config (bench/run.py
+    FEATURES, measured one at a time): a board lists those its free heap
+    holds with 16 KB to spare, and the rest with what they need; the
+    smallest heap a board needs is the larger of the two boots'."""
+    memory = dict(MEMORY, unix32={
+        'version': '1.28.0', 'memory': vm_figures(100000, 106000, 448),
+        'boot_heap': {'first': 80 * 1024, 'saved': 80 * 1024, 'ring': 0},
+        'min_heap': {'min_kb': 100}, 'min_heap_saved': {'min_kb': 104},
+        'min_heap_everything': {'min_kb': 200},
+        'min_heap_features': {'mqtt': {'min_kb': 110},
+                              'schedules': {'min_kb': 114},
+                              'kinds': {'min_kb': 130}}})
+    rows, need, _, _ = report.fits({'memory': memory})
+    assert need == 94  # 104 less the simulator's 10 KB
+    why = {target: why for target, _, _, _, _, _, why in rows}
+    assert why['ESP32'] == (
+        '37 KB left over the smallest heap; beside the default config, one '
+        'at a time: MQTT with Home Assistant, 16 schedule events with a zone '
+        'and a place; not 8 bindings of mixed kinds with 2 rules (needs 120 '
+        'KB); everything on (MQTT, schedules, 8 bindings): needs 190 KB, so '
+        'not all at once')
+
+
 def test_every_board_row_has_a_source_or_says_how_it_was_measured():
     rows, need, _, _ = report.fits({'memory': MEMORY})
     assert need == round(176 * 0.68 - 6.8)
