@@ -106,10 +106,18 @@ class Registry:
     def _add(self, binding_id, cls, pin, params, start):
         if start and cls.timer_for(params, None):
             self._check_timer()  # before the pin is touched
-        h = self._wire(cls(self.board, binding_id, pin, params))
+        try:
+            h = self._wire(cls(self.board, binding_id, pin, params))
+        except BaseException:  # MemoryError: the pin back as it was
+            self.board.release_pin(pin)
+            raise
         self.bindings.append(h)
         if start:
-            self._run(h)
+            try:
+                self._run(h)
+            except BaseException:  # MemoryError: no half-made binding
+                self._remove(h)
+                raise
         return h
 
     def create(self, body):
@@ -127,17 +135,45 @@ class Registry:
         need = start and cls.timer_for(params, old)  # old: still as it runs
         if need and old.timer is None:
             self._check_timer()
+        running = old.running
         self._halt(old)
         if pin != old.pin_id:
             self.board.release_pin(old.pin_id)
-        h = self._wire(cls(self.board, binding_id, pin, params))
-        h.carry_stats(old)
+        h = None
+        try:
+            h = self._wire(cls(self.board, binding_id, pin, params))
+            h.carry_stats(old)
+            if start:
+                self._run(h, need)  # the timer old gave back is free again
+        except BaseException:  # MemoryError: the old one back as it ran
+            self._revive(old, h, pin, running)
+            raise
         self.bindings[self.bindings.index(old)] = h
-        if start:
-            self._run(h, need)  # the timer old gave back is free again
         if not live:
             self._changed()
         return h
+
+    def _revive(self, old, new, pin, running):
+        """After an update failed half-way (a MemoryError near the heap's
+        limit): ``new`` (if made) let go, and ``old`` rebuilt as it was,
+        running if it ran; if even that fails, it stays in place stopped,
+        its error saying so."""
+        if new is not None:
+            self._halt(new)
+        if pin != old.pin_id:
+            self.board.release_pin(pin)
+        params = dict(old.params)
+        params['power_on'] = old.power_on
+        h = old
+        try:
+            h = self._wire(type(old)(self.board, old.id, old.pin_id, params))
+            h.carry_stats(old)
+            self.bindings[self.bindings.index(old)] = h
+            if running:
+                self._run(h)
+        except BaseException:
+            h.error = 'stopped: out of memory while it was being changed'
+            h.version = (h.version + 1) & MASK
 
     def do(self, verb, binding_id, durable=True):
         """``verb`` (one of ``VERBS``) on the binding ``binding_id``, as

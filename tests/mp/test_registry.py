@@ -226,6 +226,67 @@ def test_rejected_update_leaves_the_binding_running():
     cleanup(reg)
 
 
+def _fail_once(cls, *nth):
+    """Make the ``nth`` calls (counted from 1) of ``cls``'s constructor
+    raise MemoryError, as a heap at its limit would; returns the undo."""
+    made = cls.__init__
+    calls = [0]
+
+    def init(self, *args):
+        calls[0] += 1
+        if calls[0] in nth:
+            raise MemoryError('memory allocation failed')
+        made(self, *args)
+    cls.__init__ = init
+
+    def undo():
+        cls.__init__ = made
+    return undo
+
+
+def test_an_update_out_of_memory_leaves_the_binding_as_it_ran():
+    """A MemoryError while a PATCH or PUT builds the new binding (the
+    server answers 503 low_memory): the old one runs on as it was, on its
+    pin and timer, and nothing is saved; a create that fails leaves no
+    binding and its pin an input."""
+    from app.kinds.blink import Blink
+    from app.kinds.pulse import Pulse
+    reg = registry()
+    h = reg.create({'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 5})
+    assert unit.wait_until(lambda: h.fires > 2), h.fires
+    before = (reg.specs(), reg.board.timers_free, reg.changes)
+    for body in ({'period_ms': 7}, {'pin': 4}, {'kind': 'pulse',
+                                                'duration_ms': 10}):
+        undo = _fail_once(Pulse if 'kind' in body else Blink, 1)
+        try:
+            unit.raises(MemoryError, reg.update, 'a', body, True)
+        finally:
+            undo()
+        a = reg.get('a')
+        assert (reg.specs(), reg.board.timers_free, reg.changes) == before, body
+        assert a.running and a.error is None and a.fires >= h.fires, body
+        assert sim.line(2).mode == sim.Pin.OUT and sim.line(4).mode == sim.Pin.IN
+        fires = a.fires
+        assert unit.wait_until(lambda: a.fires > fires + 2), (body, a.fires)
+    # not even the old one can be made again: it stays, stopped, and says so
+    undo = _fail_once(Blink, 1, 2)
+    try:
+        unit.raises(MemoryError, reg.update, 'a', {'period_ms': 7}, True)
+    finally:
+        undo()
+    a = reg.get('a')
+    assert not a.running and 'out of memory' in a.error, a.error
+    assert reg.board.timers_free == reg.board.timers_total
+    # a create: all or nothing
+    undo = _fail_once(Blink, 1)
+    try:
+        unit.raises(MemoryError, reg.create, blink(id='b', pin=4, start=True))
+    finally:
+        undo()
+    assert [b.id for b in reg.bindings] == ['a'] and sim.line(4).mode == sim.Pin.IN
+    cleanup(reg)
+
+
 # --------------------------------------------------------------- replace_all
 
 def test_replace_all_is_all_or_nothing():
