@@ -149,6 +149,13 @@ def log_requests(app):
     app.after_error_request(done)
 
 
+def _collect_before_writes(request):
+    """A request that may keep something (a binding, a config, a module
+    loaded by its first body) starts on a collected heap."""
+    if request.method not in ('GET', 'HEAD'):
+        gc.collect()
+
+
 def use_time(timing):
     """Load the clock and schedules now if the config uses them (their
     runner and NTP start with them); otherwise the first time route or
@@ -266,12 +273,14 @@ async def serve(registry, store, log=True, running=None, timing=None):
     mqtt.apply()  # before the collection: the bridge lives as long
     gc.collect()
     # booted: collect once a quarter of the free heap has been allocated,
-    # not only when it is full: the GC never moves objects, and what a
-    # request keeps (a binding, a module loaded on first use) then lands
-    # in the low holes, not scattered between garbage. On a tight heap
-    # this lowers the smallest heap that serves; on a large one it runs
-    # as rarely as before (MicroPython's gc.threshold docs)
+    # not only when it is full, and before each write: the GC never moves
+    # objects, and what a request keeps (a binding, a module loaded on
+    # first use) then lands in the low holes, not scattered between
+    # garbage. On a tight heap this lowers the smallest heap that serves;
+    # on a large one it runs as rarely as before (MicroPython's
+    # gc.threshold docs). Writes are rare; reads pay no extra collection.
     gc.threshold(gc.mem_free() // 4)
+    app.before.append(_collect_before_writes)
     start_saver(registry)
     use_time(timing)
 

@@ -573,6 +573,33 @@ def min_heap_features(dashboard):
     return out
 
 
+def tight_heap_rate(min_kb, n=2000, rounds=3):
+    """GET /api/bindings a second, one connection, the default config: in a
+    heap 8 KB over the smallest that serves (where the GC's threshold,
+    app.main, collects often) and in the VM's default heap; the best of
+    ``rounds`` each, interleaved."""
+    path = flash('tight-rate')
+    best = {'tight': 0, 'large': 0}
+    for _ in range(rounds):
+        for which, heap in (('tight', '%dk' % (min_kb + 8)), ('large', None)):
+            vm = app_vm(path, heapsize=heap)
+            try:
+                vm.start()
+                conn = http.client.HTTPConnection('127.0.0.1', vm.port, 10)
+                for i in range(n + 50):
+                    if i == 50:  # warmed up
+                        t0 = time.perf_counter()
+                    conn.request('GET', '/api/bindings')
+                    conn.getresponse().read()
+                rate = n / (time.perf_counter() - t0)
+                conn.close()
+            finally:
+                vm.stop()
+            best[which] = max(best[which], rate)
+    return {'heap_kb': min_kb + 8, 'tight_rps': round(best['tight']),
+            'large_rps': round(best['large'])}
+
+
 def min_heap_bare():
     """The bare Microdot app (bench/mp/bare.py) answering BARE_SEQUENCE:
     the floor under any Microdot app on this VM."""
@@ -627,6 +654,10 @@ def memory(opts):
             'min_heap_everything': min_heap_everything(dashboard),
             'min_heap_features': min_heap_features(dashboard),
             'min_heap_bare': min_heap_bare()})
+        mk = out['unix32']['min_heap'].get('min_kb')
+        if mk:
+            out['unix32']['tight_rate'] = on_vm(
+                UNIX32, lambda: tight_heap_rate(mk))
     # live heap while serving, next to the bare app (same VM, same Microdot)
     pw = app_vm(flash('mem-pinwheel'))
     bare = app_vm(flash('mem-bare', scripts=['bare.py']), 'bare.py',

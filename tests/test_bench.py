@@ -145,6 +145,17 @@ def test_a_boards_smallest_heap_holds_the_event_logs_ring():
     assert "makes the event log's ring (3.0 KB)" in table
 
 
+def test_the_report_gives_the_rate_on_a_tight_heap():
+    memory = dict(MEMORY, unix32={
+        'version': '1.28.0', 'memory': vm_figures(100000, 106000, 448),
+        'min_heap': {'min_kb': 104}, 'min_heap_everything': {'min_kb': 200},
+        'tight_rate': {'heap_kb': 112, 'tight_rps': 1500, 'large_rps': 2400}})
+    table = report.markdown({'meta': META, 'memory': memory})
+    assert 'in a heap of 112 KB (8 KB over the smallest that serves, unix ' \
+        'port) `GET /api/bindings` is answered 1500 times a second over one ' \
+        'connection, against 2400 in the VM\'s default heap' in table
+
+
 def test_the_board_table_says_which_features_fit_beside_the_default():
     """Each feature's smallest heap beside the default config (bench/run.py
     FEATURES, measured one at a time): a board lists those its free heap
