@@ -148,8 +148,10 @@ class Schedules:
                        'id')
 
     def list(self):
+        """The events now, a copy of the list (not of the events): a
+        caller that awaits between them sees each once."""
         self._follow_config()
-        return [to_dict(ev) for ev in self.events]
+        return list(self.events)
 
     def create(self, body):
         self._follow_config()

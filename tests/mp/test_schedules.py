@@ -400,7 +400,7 @@ def test_the_runner_fires_when_the_clock_passes_8():
         task.cancel()
         return running(reg)
     assert unit.run(main())
-    assert sched.list()[0]['last_fired'] >= at(MONDAY + 7, 8, 0)
+    assert to_dict(sched.list()[0])['last_fired'] >= at(MONDAY + 7, 8, 0)
     reg.stop('led')
 
 
