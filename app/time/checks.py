@@ -1,17 +1,14 @@
 """The checks of schedule events (a create, PUT or PATCH body, and the
 ``schedules`` list of a config) and of the config's zone. Loaded by the
-first check (a boot with events or a zone, a change of the events or the
-config) and kept."""
+first check (a checking boot with events or a zone, a change of the
+events or the config: all of which load ``app.validate``, the API's
+checks, whose rules these use) and kept. A trusted boot checks nothing
+(``app.time.check``)."""
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
-from app.time.schedules import DAYS, minutes
-
-# app.validate's id rule, looked at here first: a trusted boot
-# (app.startup) checks a saved config's events without loading the
-# checkers, so app.validate is loaded only to refuse (its messages).
-_ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
-               'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+from app.time.schedules import DAYS, filled, minutes, named, new_id
+from app.validate import check_id, check_int, count, short
 
 _FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days',
                  'enabled'))
@@ -42,7 +39,6 @@ def check(body, base=None):
                        'such as ' + _EXAMPLE)
     for key in body:
         if key not in _FIELDS:
-            from app.validate import short
             raise invalid(key[:32], 'unknown field %s for an event; allowed:'
                           ' %s' % (short(key), ', '.join(_FIELDS)))
     spec = dict(base) if base else {}
@@ -60,12 +56,8 @@ def check(body, base=None):
     if at is None:
         raise invalid('at', 'at must be "HH:MM" (00:00 to 23:59, local '
                       'time), "sunrise" or "sunset"')
-    offset = spec.get('offset_min', 0)
-    if not (isinstance(offset, int) and not isinstance(offset, bool)
-            and -720 <= offset <= 720):
-        from app.validate import check_int
-        check_int('offset_min', offset, -720, 720)  # raises
-    if offset and at >= 0:
+    if check_int('offset_min', spec.get('offset_min', 0), -720, 720) \
+            and at >= 0:
         raise invalid('offset_min', 'offset_min goes with "sunrise" or '
                       '"sunset"; for a clock time change "at"')
     days = spec.get('days', DAYS)
@@ -73,19 +65,11 @@ def check(body, base=None):
             or any(d not in DAYS for d in days)):
         raise invalid('days', 'days must be a non-empty list of: '
                       + ', '.join(DAYS))
-    enabled = spec.get('enabled', True)
-    if not isinstance(enabled, bool):
+    if not isinstance(spec.get('enabled', True), bool):
         raise invalid('enabled', 'enabled must be true or false')
-    out = {'binding': binding, 'do': spec['do'], 'at': spec['at'],
-           'offset_min': offset, 'days': [d for d in DAYS if d in days],
-           'enabled': enabled}
     if 'id' in spec:
-        out['id'] = value = spec['id']
-        if not (isinstance(value, str) and 1 <= len(value) <= 32
-                and all(c in _ID_OK for c in value)):
-            from app.validate import check_id
-            check_id(value)  # raises
-    return out
+        check_id(spec['id'])
+    return filled(spec)
 
 
 def check_all(specs, limit):
@@ -95,7 +79,6 @@ def check_all(specs, limit):
     if not isinstance(specs, list):
         raise invalid('schedules', 'schedules must be a list of events')
     if len(specs) > limit:
-        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this config has more than %s '
                        '(limits.schedules)' % count(limit, 'event'),
                        'schedules')
@@ -103,7 +86,7 @@ def check_all(specs, limit):
     for i, one in enumerate(specs):
         try:
             spec = check(one)
-            if 'id' in spec and any(s['id'] == spec['id'] for s in out):
+            if 'id' in spec and any(s.get('id') == spec['id'] for s in out):
                 raise ApiError(409, 'id_exists', 'two events have id "%s"'
                                % spec['id'], 'id')
         except ApiError as e:
@@ -111,18 +94,7 @@ def check_all(specs, limit):
             e.message = 'schedules[%d]: %s' % (i, e.message)
             raise
         out.append(spec)
-    for spec in out:
-        if 'id' not in spec:
-            spec['id'] = new_id(out)
-    return out
-
-
-def new_id(specs):
-    """``ev-N``, the first N no event of ``specs`` has."""
-    n = 1
-    while any(s.get('id') == 'ev-%d' % n for s in specs):
-        n += 1
-    return 'ev-%d' % n
+    return named(out)
 
 
 def create(body, registry, store, specs):
@@ -139,7 +111,6 @@ def create(body, registry, store, specs):
     else:
         spec['id'] = new_id(specs)
     if len(specs) >= limit:
-        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this board holds at most '
                        '%s (limits.schedules); delete one first'
                        % count(limit, 'event'), None)
@@ -162,7 +133,6 @@ def usable(spec, registry, store):
     on a pulse binding, the sun needs a location."""
     h = registry.find(spec['binding'])
     if h is None:
-        from app.validate import short
         raise invalid('binding', 'no binding "%s"; bindings: %s' % (
             short(spec['binding'], 40, str),
             ', '.join(b.id for b in registry.bindings) or 'none'))
