@@ -30,11 +30,11 @@ def check(data, trusted=False):
     trusted boot, ``app.startup``): its events only get what the checks
     would give them (defaults, ids), and no checks are loaded."""
     if trusted:
-        from app.time.schedules import filled, named
-        data['schedules'] = named([filled(s) for s in data['schedules']])
-        return
-    from app.time import checks
-    checks.config(data)
+        from app.time.schedules import fill
+        fill(data)
+    else:
+        from app.time import checks
+        checks.config(data)
 
 
 class Time:

@@ -118,10 +118,10 @@ class Clock:
         if self.on_set is not None:
             self.on_set()
 
-    def local_days(self, utc):
-        """(local day number, local seconds of that day) at ``utc``."""
-        local = self.zone().local(utc)
-        return local // DAY, local % DAY
+    def local_day(self, utc):
+        """The local day (days from 1970-01-01) at ``utc``."""
+        zone = self.zone()
+        return (utc + zone.offset(utc)) // DAY
 
     def to_dict(self):
         """The body of GET /api/time."""

@@ -57,10 +57,6 @@ _ERROR = const(6)  # why its last firing failed
 _BASE = const(1704067200)
 
 
-def _kept(t):
-    return None if t is None else t - _BASE
-
-
 def _unix(t):
     return None if t is None else t + _BASE
 
@@ -79,15 +75,29 @@ def minutes(at):
     return None
 
 
+# The lists of days the events have, by their mask: events on the same days
+# share one list (nothing changes a spec's list in place: a change makes a
+# new spec). At most 8 are kept (a list is 32 bytes on a 32-bit board).
+_DAY_LISTS = {}
+
+
 def filled(spec):
     """An event's spec as the checks leave it (``app.time.checks``): its
     defaults filled in, its days in week order, no other key. Of a spec
     they passed: a trusted boot's events (``app.time.check``) are only
     filled (KeyError: one lacks what the checks require)."""
     days = spec.get('days', DAYS)
+    mask = 0
+    for i, d in enumerate(DAYS):
+        if d in days:
+            mask |= 1 << i
+    same = _DAY_LISTS.get(mask)
+    if same is None:
+        same = [d for d in DAYS if d in days]
+        if len(_DAY_LISTS) < 8:
+            _DAY_LISTS[mask] = same
     out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
-           'offset_min': spec.get('offset_min', 0),
-           'days': [d for d in DAYS if d in days],
+           'offset_min': spec.get('offset_min', 0), 'days': same,
            'enabled': spec.get('enabled', True)}
     if 'id' in spec:
         out['id'] = spec['id']
@@ -101,6 +111,12 @@ def named(specs):
         if 'id' not in spec:
             spec['id'] = new_id(specs)
     return specs
+
+
+def fill(data):
+    """The events of a trusted config (``app.time.check``): ``filled``
+    and ``named``, not checked."""
+    data['schedules'] = named([filled(s) for s in data['schedules']])
 
 
 def new_id(specs):
@@ -124,6 +140,12 @@ def event(spec, before=None):
     return ev
 
 
+def make(registry, store):
+    """The board's clock and its schedules (``app.time.Time``)."""
+    from app.time.clock import Clock
+    return Schedules(registry, store, Clock(store))
+
+
 def to_dict(ev):
     """The event as the API shows it: its spec and what became of it."""
     out = dict(ev[_SPEC])
@@ -131,12 +153,6 @@ def to_dict(ev):
     out['next_fire'] = _unix(ev[_NEXT_FIRE])
     out['error'] = ev[_ERROR]
     return out
-
-
-def make(registry, store):
-    """The board's clock and its schedules (``app.main`` runs them)."""
-    from app.time.clock import Clock
-    return Schedules(registry, store, Clock(store))
 
 
 class Schedules:
@@ -246,14 +262,10 @@ class Schedules:
 
     # ------------------------------------------------------------- times
 
-    def _location(self):
-        loc = self.store.data.get('location') or {}
-        lat, lon = loc.get('lat'), loc.get('lon')
-        return None if lat is None or lon is None else (lat, lon)
-
     def _sun_times(self, day):
-        where = self._location()
-        if where is None:
+        loc = self.store.data.get('location') or {}
+        where = loc.get('lat'), loc.get('lon')
+        if None in where:
             return None
         if where != self._where:
             self._sun = {}
@@ -286,7 +298,7 @@ class Schedules:
 
     def next_after(self, ev, after):
         """The first time of ``ev`` after ``after``, or None."""
-        day = self.clock.local_days(after)[0] - 1
+        day = self.clock.local_day(after) - 1
         for d in range(day, day + _WEEK + 1):
             t = self.when(ev, d)
             if t is not None and t > after:
@@ -295,7 +307,7 @@ class Schedules:
 
     def last_before(self, ev, now):
         """The latest time of ``ev`` at or before ``now`` within a week."""
-        day = self.clock.local_days(now)[0] + 1
+        day = self.clock.local_day(now) + 1
         for d in range(day, day - _WEEK - 1, -1):
             t = self.when(ev, d)
             if t is not None and t <= now:
@@ -312,7 +324,7 @@ class Schedules:
             # the clock went back over a time it fired at: not again
             while t is not None and fired is not None and fired - DAY < t <= fired:
                 t = self.next_after(ev, t)
-        ev[_NEXT_FIRE] = _kept(t)
+        ev[_NEXT_FIRE] = None if t is None else t - _BASE
 
     # ------------------------------------------------------------ runner
 
@@ -358,8 +370,8 @@ class Schedules:
 
     def _fire(self, ev, t, now, verb=None):
         """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
-        ev[_LAST_FIRED] = _kept(now)
-        ev[_FIRED] = _kept(t)
+        ev[_LAST_FIRED] = now - _BASE
+        ev[_FIRED] = t - _BASE
         spec = ev[_SPEC]
         binding = spec['binding']
         verb = verb or spec['do']

@@ -302,6 +302,16 @@ def test_a_trusted_boot_fills_the_events_as_the_checks_do():
     assert [e['id'] for e in checked['schedules']] == [
         'ev-2', 'ev-1', 'ev-3', 'wake']
     assert checked['schedules'][2]['days'] == ['tue', 'wed', 'fri']
+    # events on the same days share one list; a change of one is its own
+    reg, store, sched = setup()
+    one = sched.create({'binding': 'led', 'do': 'start', 'at': '08:00',
+                        'days': ['sat', 'sun']})
+    two = sched.create({'binding': 'led', 'do': 'stop', 'at': '09:00',
+                        'days': ['sun', 'sat']})
+    assert to_dict(one)['days'] is to_dict(two)['days']
+    sched.update(to_dict(two)['id'], {'days': ['mon']})
+    assert [to_dict(ev)['days'] for ev in sched.events] == [
+        ['sat', 'sun'], ['mon']]
     bad = schema.defaults()
     bad['schedules'] = [{'binding': 'led', 'at': '08:00'}]  # no "do"
     unit.raises(KeyError, check, bad, True)  # the checking boot follows
