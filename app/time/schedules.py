@@ -88,14 +88,15 @@ def filled(spec):
     filled (KeyError: one lacks what the checks require)."""
     days = spec.get('days', DAYS)
     mask = 0
+    same = []
     for i, d in enumerate(DAYS):
         if d in days:
             mask |= 1 << i
-    same = _DAY_LISTS.get(mask)
-    if same is None:
-        same = [d for d in DAYS if d in days]
-        if len(_DAY_LISTS) < 8:
-            _DAY_LISTS[mask] = same
+            same.append(d)
+    if mask in _DAY_LISTS:
+        same = _DAY_LISTS[mask]
+    elif len(_DAY_LISTS) < 8:
+        _DAY_LISTS[mask] = same
     out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
            'offset_min': spec.get('offset_min', 0), 'days': same,
            'enabled': spec.get('enabled', True)}

@@ -325,7 +325,10 @@ def test_events_are_checked_in_full():
                        ({'days': []}, 'days'), ({'days': ['monday']}, 'days'),
                        ({'offset_min': 5}, 'offset_min'),
                        ({'enabled': 1}, 'enabled'), ({'level': 1}, 'level'),
-                       ({'id': 'a b'}, 'id')):
+                       ({'id': 'a b'}, 'id'), ({'id': None}, 'id'),
+                       ({'id': ''}, 'id'), ({'id': 'x' * 33}, 'id'),
+                       ({'offset_min': 721}, 'offset_min'),
+                       ({'offset_min': True}, 'offset_min')):
         body = dict(good)
         body.update(bad)
         e = unit.raises(ApiError, sched.create, body)
