@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from vm import VM, make_flash, wait_for
+from vm import VM, make_flash, raw_exchange, wait_for
 
 LED = {'id': 'led', 'kind': 'blink', 'pin': 2, 'period_ms': 100,
        'start': False}
@@ -109,6 +109,41 @@ def test_event_crud_and_errors(board):
     assert board.get('/api/schedules/nope')[0] == 404
     assert board.delete('/api/schedules/wake')[0] == 204
     assert board.get('/api/schedules')[1]['schedules'] == []
+
+
+def test_the_list_is_the_same_json_streamed_event_by_event(tmp_path):
+    # GET /api/schedules is sent in pieces (one event each, no
+    # Content-Length): the document is the same as one dumps of it, empty
+    # or not, a binding id that is not ASCII included (a partial write of
+    # a str would resume at the wrong byte)
+    vm = VM(make_flash(tmp_path / 'flash', {'bindings': [LED]})).start()
+    try:
+        status, body, hdrs = vm.get('/api/schedules')
+        assert status == 200 and body == {'schedules': [], 'clock': {
+            'synced': True, 'source': 'ntp'}}, body
+        assert hdrs['content-type'] == 'application/json; charset=UTF-8'
+        for at in ('08:00', '20:00', '21:00'):
+            assert vm.post('/api/schedules', {'binding': 'led', 'do': 'start',
+                                              'at': at})[0] == 201
+        config = vm.get('/api/config')[1]
+        config['schedules'].append({'id': 'fan', 'binding': 'l\u00e4mpchen',
+                                    'do': 'stop', 'at': '22:00'})
+        status, body, _ = vm.put('/api/config', config)
+        assert status == 200, body
+        status, body, hdrs = vm.get('/api/schedules')
+        assert status == 200 and 'content-length' not in hdrs, hdrs
+        assert [e['id'] for e in body['schedules']] == [
+            'ev-1', 'ev-2', 'ev-3', 'fan'], body
+        assert body['schedules'][3]['binding'] == 'l\u00e4mpchen'
+        assert set(body['schedules'][0]) == {
+            'id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled',
+            'last_fired', 'next_fire', 'error'}
+        assert body['clock'] == {'synced': True, 'source': 'ntp'}
+        head = raw_exchange(vm.port, b'HEAD /api/schedules HTTP/1.0\r\n\r\n')
+        assert head.startswith(b'HTTP/1.0 200 ') and head.endswith(
+            b'\r\n\r\n'), head  # the head alone
+    finally:
+        vm.stop()
 
 
 def test_deleting_a_scheduled_binding_is_409_unless_cascade(board):

@@ -4,7 +4,8 @@ events, no ``power_on: "schedule"`` binding and the UTC zone holds none
 of their code until a time route is called. What only some configs need
 is loaded by its first use and kept too: ``checks`` (a config or body
 with events to check), ``zones`` (a zone given by name, or the list),
-``ntp`` (the first sync), ``solar`` (the first sun event).
+``ntp`` (a board with a network: it keeps the clock synced), ``solar``
+(the first sun event).
 
 ``Time`` is the one handle the rest of pinwheel has on them."""
 import asyncio
@@ -21,12 +22,19 @@ def needed(data):
     return False
 
 
-def check(data):
+def check(data, trusted=False):
     """The config's clock and events, checked (``app.schema`` calls it
     for a config that ``needed``): the zone parses, the events are
-    well-formed; raises ApiError (``app.time.checks``, loaded for it)."""
-    from app.time import checks
-    checks.config(data)
+    well-formed; raises ApiError (``app.time.checks``, loaded for it).
+    ``trusted``: a config this image checked on this board before (a
+    trusted boot, ``app.startup``): its events only get what the checks
+    would give them (defaults, ids), and no checks are loaded."""
+    if trusted:
+        from app.time.schedules import fill
+        fill(data)
+    else:
+        from app.time import checks
+        checks.config(data)
 
 
 class Time:
@@ -50,7 +58,7 @@ class Time:
             log.clock = s.clock
             asyncio.create_task(s.run())
             if self.network and not self.registry.board.sim:
-                from app.time.clock import sync
+                from app.time.ntp import sync
                 asyncio.create_task(sync(s.clock))
         return s
 

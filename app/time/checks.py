@@ -5,11 +5,12 @@ config) and kept."""
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
-from app.time.schedules import DAYS, minutes
+from app.time.schedules import DAYS, filled, minutes, named, new_id
 
 # app.validate's id rule, looked at here first: a trusted boot
-# (app.startup) checks a saved config's events without loading the
-# checkers, so app.validate is loaded only to refuse (its messages).
+# (app.startup) that checks a saved config's events (unless it tells
+# app.time.check it is trusted) does so without loading the checkers, so
+# app.validate is loaded only to refuse (its messages).
 _ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
                'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
@@ -73,19 +74,14 @@ def check(body, base=None):
             or any(d not in DAYS for d in days)):
         raise invalid('days', 'days must be a non-empty list of: '
                       + ', '.join(DAYS))
-    enabled = spec.get('enabled', True)
-    if not isinstance(enabled, bool):
+    if not isinstance(spec.get('enabled', True), bool):
         raise invalid('enabled', 'enabled must be true or false')
-    out = {'binding': binding, 'do': spec['do'], 'at': spec['at'],
-           'offset_min': offset, 'days': [d for d in DAYS if d in days],
-           'enabled': enabled}
-    if 'id' in spec:
-        out['id'] = value = spec['id']
-        if not (isinstance(value, str) and 1 <= len(value) <= 32
-                and all(c in _ID_OK for c in value)):
-            from app.validate import check_id
-            check_id(value)  # raises
-    return out
+    value = spec.get('id', 'ev')
+    if not (isinstance(value, str) and 1 <= len(value) <= 32
+            and all(c in _ID_OK for c in value)):
+        from app.validate import check_id
+        check_id(value)  # raises
+    return filled(spec)
 
 
 def check_all(specs, limit):
@@ -103,7 +99,7 @@ def check_all(specs, limit):
     for i, one in enumerate(specs):
         try:
             spec = check(one)
-            if 'id' in spec and any(s['id'] == spec['id'] for s in out):
+            if 'id' in spec and any(s.get('id') == spec['id'] for s in out):
                 raise ApiError(409, 'id_exists', 'two events have id "%s"'
                                % spec['id'], 'id')
         except ApiError as e:
@@ -111,18 +107,7 @@ def check_all(specs, limit):
             e.message = 'schedules[%d]: %s' % (i, e.message)
             raise
         out.append(spec)
-    for spec in out:
-        if 'id' not in spec:
-            spec['id'] = new_id(out)
-    return out
-
-
-def new_id(specs):
-    """``ev-N``, the first N no event of ``specs`` has."""
-    n = 1
-    while any(s.get('id') == 'ev-%d' % n for s in specs):
-        n += 1
-    return 'ev-%d' % n
+    return named(out)
 
 
 def create(body, registry, store, specs):

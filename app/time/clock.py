@@ -7,7 +7,9 @@ epoch (2000-01-01 where ``time.gmtime(0)`` says so, 1970 elsewhere: see
 MicroPython's ``time`` docs, "Epoch") and ``set`` writes
 ``machine.RTC().datetime``. It is not synced until NTP (``app.time.ntp``) or
 ``PUT /api/time`` sets it: an RP2040's RTC starts from a fixed date at
-every reset, and schedules never fire on a clock nobody set.
+every reset, and schedules never fire on a clock nobody set. The task
+that keeps it synced is ``app.time.ntp.sync``, loaded on a board with a
+network only.
 
 On the simulated board the clock is the host's, and ``set`` keeps an
 offset from it (``PUT /api/sim/clock`` moves it); it counts as synced by
@@ -18,13 +20,11 @@ start: ``sim.advance_ms`` moves it too.
 Epoch seconds (~1.8e9) are heap integers on a 32-bit port: fine here, in
 the event loop; never in interrupt code.
 """
-import asyncio
 import time
 from time import ticks_diff
 from app.board.board import SIM, ticks_ms
 from app.time.tz import DAY, Zone, civil_from_days, iso, weekday
 
-SOURCES = ('ntp', 'browser', 'manual', 'none')
 _PORT_EPOCH = 0 if time.gmtime(0)[0] == 1970 else 946684800
 
 
@@ -118,10 +118,10 @@ class Clock:
         if self.on_set is not None:
             self.on_set()
 
-    def local_days(self, utc):
-        """(local day number, local seconds of that day) at ``utc``."""
-        local = self.zone().local(utc)
-        return local // DAY, local % DAY
+    def local_day(self, utc):
+        """The local day (days from 1970-01-01) at ``utc``."""
+        zone = self.zone()
+        return (utc + zone.offset(utc)) // DAY
 
     def to_dict(self):
         """The body of GET /api/time."""
@@ -137,27 +137,3 @@ class Clock:
         """The ``clock`` of GET /api/status."""
         return {'synced': self.synced, 'source': self.source}
 
-
-async def sync(clock):
-    """Keep ``clock`` synced by NTP (``app.time.ntp``, loaded by the first
-    sync): at boot, then every ``time.ntp_sync_s`` (default
-    6 h); a failure is tried again after a minute, then less often, up to
-    that. Runs for ever (a task of ``app.time.Time``)."""
-    fails = 0
-    addresses = {}  # server name -> address: looked up once
-    while True:
-        conf = clock.store.data.get('time', {})
-        every = conf.get('ntp_sync_s', 21600)
-        epoch = None
-        from app.time import ntp
-        for server in conf.get('ntp_servers') or ['pool.ntp.org']:
-            epoch = await ntp.query(server, addresses)
-            if epoch is not None:
-                break
-        if epoch is not None:
-            clock.set(epoch, 'ntp')
-            fails = 0
-            await asyncio.sleep(every)
-        else:
-            fails += 1
-            await asyncio.sleep(min(every, 60 << min(fails - 1, 8)))

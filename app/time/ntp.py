@@ -10,8 +10,8 @@ server and boot, and a server given as an IP address skips it. The
 timers run through it regardless (they are interrupts). A failed sync is
 tried again after a minute, then less often, up to ``ntp_sync_s``.
 
-The task that keeps the clock synced (``app.time.clock.sync``) loads
-this module for its first sync and keeps it.
+``sync`` is the task that keeps the clock synced (``app.time.Time``
+starts it on a board with a network): this module is loaded only there.
 """
 import asyncio
 import socket
@@ -64,3 +64,27 @@ async def query(server, addresses):
         if s is not None:
             s.close()
     return None
+
+
+async def sync(clock):
+    """Keep ``clock`` synced by NTP: at boot, then every
+    ``time.ntp_sync_s`` (default 6 h); a failure is tried again after a
+    minute, then less often, up to that. Runs for ever (a task of
+    ``app.time.Time``)."""
+    fails = 0
+    addresses = {}  # server name -> address: looked up once
+    while True:
+        conf = clock.store.data.get('time', {})
+        every = conf.get('ntp_sync_s', 21600)
+        epoch = None
+        for server in conf.get('ntp_servers') or ['pool.ntp.org']:
+            epoch = await query(server, addresses)
+            if epoch is not None:
+                break
+        if epoch is not None:
+            clock.set(epoch, 'ntp')
+            fails = 0
+            await asyncio.sleep(every)
+        else:
+            fails += 1
+            await asyncio.sleep(min(every, 60 << min(fails - 1, 8)))

@@ -20,7 +20,8 @@ firing in the event log. Nothing here runs in an interrupt.
   ``error``: why its last firing failed (its binding vanished, no timer
   free, no location for sunrise).
 - The checks of events (``app.time.checks``) are loaded by the first
-  body or config with events to check, and kept.
+  body or config with events to check, and kept; a trusted boot's events
+  (a config this board checked before) are only ``filled``.
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
@@ -46,10 +47,18 @@ _WEEK = const(8)  # days looked through for an event's next or last time
 _SPEC = const(0)
 _AT = const(1)  # minutes of the day, SUNRISE or SUNSET
 _MASK = const(2)  # weekdays, bit 0 = Monday
-_LAST_FIRED = const(3)  # when it last ran (Unix seconds)
+_LAST_FIRED = const(3)  # when it last ran
 _FIRED = const(4)  # the occurrence it last ran for
 _NEXT_FIRE = const(5)
 _ERROR = const(6)  # why its last firing failed
+# The times an event keeps count seconds from 2024-01-01, not from 1970:
+# Unix seconds are past 2**30, a heap object each on a 32-bit board, and
+# these are small ints from 1990 to 2058 (correct beyond, only boxed).
+_BASE = const(1704067200)
+
+
+def _unix(t):
+    return None if t is None else t + _BASE
 
 
 def minutes(at):
@@ -66,6 +75,59 @@ def minutes(at):
     return None
 
 
+# The lists of days the events have, by their mask: events on the same days
+# share one list (nothing changes a spec's list in place: a change makes a
+# new spec). At most 8 are kept (a list is 32 bytes on a 32-bit board).
+_DAY_LISTS = {}
+
+
+def filled(spec):
+    """An event's spec as the checks leave it (``app.time.checks``): its
+    defaults filled in, its days in week order, no other key. Of a spec
+    they passed: a trusted boot's events (``app.time.check``) are only
+    filled (KeyError: one lacks what the checks require)."""
+    days = spec.get('days', DAYS)
+    mask = 0
+    same = []
+    for i, d in enumerate(DAYS):
+        if d in days:
+            mask |= 1 << i
+            same.append(d)
+    if mask in _DAY_LISTS:
+        same = _DAY_LISTS[mask]
+    elif len(_DAY_LISTS) < 8:
+        _DAY_LISTS[mask] = same
+    out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
+           'offset_min': spec.get('offset_min', 0), 'days': same,
+           'enabled': spec.get('enabled', True)}
+    if 'id' in spec:
+        out['id'] = spec['id']
+    return out
+
+
+def named(specs):
+    """``specs`` (a config's events), each without an id given one
+    (``new_id``)."""
+    for spec in specs:
+        if 'id' not in spec:
+            spec['id'] = new_id(specs)
+    return specs
+
+
+def fill(data):
+    """The events of a trusted config (``app.time.check``): ``filled``
+    and ``named``, not checked."""
+    data['schedules'] = named([filled(s) for s in data['schedules']])
+
+
+def new_id(specs):
+    """``ev-N``, the first N no event of ``specs`` has."""
+    n = 1
+    while any(s.get('id') == 'ev-%d' % n for s in specs):
+        n += 1
+    return 'ev-%d' % n
+
+
 def event(spec, before=None):
     """The event of a checked ``spec``; ``before``: the event it replaces,
     whose record it keeps."""
@@ -79,19 +141,19 @@ def event(spec, before=None):
     return ev
 
 
+def make(registry, store):
+    """The board's clock and its schedules (``app.time.Time``)."""
+    from app.time.clock import Clock
+    return Schedules(registry, store, Clock(store))
+
+
 def to_dict(ev):
     """The event as the API shows it: its spec and what became of it."""
     out = dict(ev[_SPEC])
-    out['last_fired'] = ev[_LAST_FIRED]
-    out['next_fire'] = ev[_NEXT_FIRE]
+    out['last_fired'] = _unix(ev[_LAST_FIRED])
+    out['next_fire'] = _unix(ev[_NEXT_FIRE])
     out['error'] = ev[_ERROR]
     return out
-
-
-def make(registry, store):
-    """The board's clock and its schedules (``app.main`` runs them)."""
-    from app.time.clock import Clock
-    return Schedules(registry, store, Clock(store))
 
 
 class Schedules:
@@ -148,8 +210,10 @@ class Schedules:
                        'id')
 
     def list(self):
+        """The events now, a copy of the list (not of the events): a
+        caller that awaits between them sees each once."""
         self._follow_config()
-        return [to_dict(ev) for ev in self.events]
+        return list(self.events)
 
     def create(self, body):
         self._follow_config()
@@ -199,14 +263,10 @@ class Schedules:
 
     # ------------------------------------------------------------- times
 
-    def _location(self):
-        loc = self.store.data.get('location') or {}
-        lat, lon = loc.get('lat'), loc.get('lon')
-        return None if lat is None or lon is None else (lat, lon)
-
     def _sun_times(self, day):
-        where = self._location()
-        if where is None:
+        loc = self.store.data.get('location') or {}
+        where = loc.get('lat'), loc.get('lon')
+        if None in where:
             return None
         if where != self._where:
             self._sun = {}
@@ -234,11 +294,12 @@ class Schedules:
                 % ev[_SPEC]['at']
             return None
         t = times[0 if at == SUNRISE else 1]
-        return None if t is None else t + ev[_SPEC]['offset_min'] * 60
+        return None if t is None else (
+            day * DAY + t + ev[_SPEC]['offset_min'] * 60)
 
     def next_after(self, ev, after):
         """The first time of ``ev`` after ``after``, or None."""
-        day = self.clock.local_days(after)[0] - 1
+        day = self.clock.local_day(after) - 1
         for d in range(day, day + _WEEK + 1):
             t = self.when(ev, d)
             if t is not None and t > after:
@@ -247,7 +308,7 @@ class Schedules:
 
     def last_before(self, ev, now):
         """The latest time of ``ev`` at or before ``now`` within a week."""
-        day = self.clock.local_days(now)[0] + 1
+        day = self.clock.local_day(now) + 1
         for d in range(day, day - _WEEK - 1, -1):
             t = self.when(ev, d)
             if t is not None and t <= now:
@@ -260,11 +321,11 @@ class Schedules:
         t = None
         if ev[_SPEC]['enabled'] and self.clock.synced:
             t = self.next_after(ev, after)
-            fired = ev[_FIRED]
+            fired = _unix(ev[_FIRED])
             # the clock went back over a time it fired at: not again
             while t is not None and fired is not None and fired - DAY < t <= fired:
                 t = self.next_after(ev, t)
-        ev[_NEXT_FIRE] = t
+        ev[_NEXT_FIRE] = None if t is None else t - _BASE
 
     # ------------------------------------------------------------ runner
 
@@ -296,22 +357,22 @@ class Schedules:
             'catch_up_min', 5) * 60)
         soonest = now + _MAX_SLEEP_S
         for ev in self.events:
-            t = ev[_NEXT_FIRE]
+            t = _unix(ev[_NEXT_FIRE])
             if t is not None and t <= now:
                 if now - t >= window:  # jumped over it: one inside the window?
                     t = self.next_after(ev, now - window)
                 if t is not None and t <= now:
                     self._fire(ev, t, now)
                 self._plan(ev, now)
-            t = ev[_NEXT_FIRE]
+            t = _unix(ev[_NEXT_FIRE])
             if t is not None and t < soonest:
                 soonest = t
         return soonest - now if soonest > now else 1
 
     def _fire(self, ev, t, now, verb=None):
         """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
-        ev[_LAST_FIRED] = now
-        ev[_FIRED] = t
+        ev[_LAST_FIRED] = now - _BASE
+        ev[_FIRED] = t - _BASE
         spec = ev[_SPEC]
         binding = spec['binding']
         verb = verb or spec['do']

@@ -43,8 +43,10 @@ def _half_day(lat, sin_d):
 
 def times(days, lat, lon):
     """(sunrise, sunset) of the date ``days`` (from 1970-01-01) at
-    ``lat``, ``lon`` (degrees, north and east positive) as Unix epoch
-    seconds; (None, None) on a day the sun does not rise or does not set."""
+    ``lat``, ``lon`` (degrees, north and east positive) in seconds from
+    that date's 00:00 UTC (below 0 or past a day far east or west: small
+    ints, where Unix seconds are heap objects on a 32-bit board); (None,
+    None) on a day the sun does not rise or does not set."""
     n = days - _J2000
     noon, sin_d = _sun(n, lon)
     out = []
@@ -57,5 +59,5 @@ def times(days, lat, lon):
         w = _half_day(lat, sin_d2)
         if w is None or w == -1:
             return None, None
-        out.append(days * 86400 + 43200 + int((t + sign * w) * 86400 + 0.5))
+        out.append(43200 + int((t + sign * w) * 86400 + 0.5))
     return out[0], out[1]

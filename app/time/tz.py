@@ -81,20 +81,17 @@ class Zone:
         if text not in ('UTC', 'GMT'):
             self.std, self.dst, self.rule = parse(text)
 
-    def _transitions(self, year, rule):
-        if self._year != year:
-            start, end, utc = rule
-            self._start = _moment(year, start) - (0 if utc else self.std)
-            self._end = _moment(year, end) - (0 if utc else self.dst or 0)
-            self._year = year
-        return self._start, self._end
-
     def is_dst(self, utc):
         rule = self.rule
         if rule is None:
             return False
-        start, end = self._transitions(
-            civil_from_days((utc + self.std) // DAY)[0], rule)
+        year = civil_from_days((utc + self.std) // DAY)[0]
+        if self._year != year:  # the year's changes, kept
+            start, end, utc_rule = rule
+            self._start = _moment(year, start) - (0 if utc_rule else self.std)
+            self._end = _moment(year, end) - (0 if utc_rule else self.dst or 0)
+            self._year = year
+        start, end = self._start, self._end
         if start < end:
             return start <= utc < end
         return not end <= utc < start  # southern hemisphere
@@ -103,10 +100,6 @@ class Zone:
         """Seconds east of UTC at ``utc``."""
         dst = self.dst
         return dst if dst is not None and self.is_dst(utc) else self.std
-
-    def local(self, utc):
-        """Local time at ``utc`` as epoch-like seconds."""
-        return utc + self.offset(utc)
 
     def utc(self, local):
         """The UTC seconds of local time ``local``. A time the clocks
@@ -139,7 +132,8 @@ def parse(text):
     if not isinstance(text, str) or len(text) > 64:
         raise ValueError('a string of at most 64 characters')
     if '/' in text and ',' not in text:  # Area/Location (rules: M3.5.0/3,...)
-        text = _named(text)
+        from app.time.zones import rules  # loaded by the first name
+        text = rules(text)
     name, i = _name(text, 0)
     if i == len(text) and name in ('UTC', 'GMT'):
         return 0, None, None
@@ -166,21 +160,6 @@ def parse(text):
         raise ValueError('the rule must be EU, US or '
                          'Mm.w.d[/time],Mm.w.d[/time]')
     return std, dst, (_when(parts[0]), _when(parts[1]), False)
-
-
-def _named(name):
-    """The POSIX rules of the zone called ``name`` (``app.time.zones``,
-    loaded by the first name); ValueError with a hint if there is none."""
-    from app.time.zones import like, posix
-    rules = posix(name)
-    if rules is None:
-        near = like(name)
-        raise ValueError('no zone named "%s"%s; GET /api/time/zones lists '
-                         'the named ones, or give POSIX rules such as '
-                         '"CET-1CEST,M3.5.0,M10.5.0/3"' % (
-                             name[:40], near and ' (did you mean "%s"?)'
-                             % near or ''))
-    return rules
 
 
 def _name(text, i):

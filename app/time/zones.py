@@ -73,21 +73,23 @@ JSON = (
     '{"name": "Pacific/Auckland", "posix": "NZST-12NZDT,M9.5.0,M4.1.0/3"}]}')
 
 
-def posix(name):
-    """The POSIX rules of the zone called ``name``, or None."""
-    if '"' in name or '\\' in name:
-        return None
-    key = '"name": "%s", "posix": "' % name
-    i = JSON.find(key)
-    if i < 0:
-        return None
-    i += len(key)
-    return JSON[i:JSON.find('"', i)]
-
-
-def like(name):
-    """The zone whose name is ``name`` but for upper and lower case, or
-    None (for a hint)."""
-    want = '"name": "%s"' % name.lower()
-    i = JSON.lower().find(want)
-    return JSON[i + 9:i + len(want) - 1] if i >= 0 else None
+def rules(name):
+    """The POSIX rules of the zone called ``name`` (``app.time.tz``);
+    ValueError with a hint if there is none."""
+    near = None
+    if '"' not in name and '\\' not in name:
+        key = '"name": "%s", "posix": "' % name
+        i = JSON.find(key)
+        if i >= 0:
+            i += len(key)
+            return JSON[i:JSON.find('"', i)]
+        # the name but for upper and lower case?
+        key = '"name": "%s"' % name.lower()
+        i = JSON.lower().find(key)
+        if i >= 0:
+            near = JSON[i + 9:i + len(key) - 1]
+    raise ValueError('no zone named "%s"%s; GET /api/time/zones lists '
+                     'the named ones, or give POSIX rules such as '
+                     '"CET-1CEST,M3.5.0,M10.5.0/3"' % (
+                         name[:40], near and ' (did you mean "%s"?)'
+                         % near or ''))

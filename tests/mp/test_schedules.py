@@ -116,8 +116,8 @@ def test_bad_zones_are_refused_with_a_reason():
 
 # ------------------------------------------------------------- sun
 
-def _near(t, days, hh, mm, offset_h):
-    local = t + offset_h * 3600 - days * 86400
+def _near(t, hh, mm, offset_h):
+    local = t + offset_h * 3600  # t: seconds from the date's 00:00 UTC
     want = hh * 3600 + mm * 60
     return abs(local - want) <= 150, (local // 3600, local % 3600 // 60)
 
@@ -139,9 +139,9 @@ def test_sunrise_and_sunset_match_published_tables():
     for lat, lon, date, off, rise, sets in cases:
         days = tz.days_from_civil(*date)
         r, s = solar.times(days, lat, lon)
-        ok, got = _near(r, days, rise[0], rise[1], off)
+        ok, got = _near(r, rise[0], rise[1], off)
         assert ok, ('sunrise', date, got, rise)
-        ok, got = _near(s, days, sets[0], sets[1], off)
+        ok, got = _near(s, sets[0], sets[1], off)
         assert ok, ('sunset', date, got, sets)
 
 
@@ -190,13 +190,40 @@ def test_local_time_and_a_dst_night_fire_once():
     assert fired == [at(sunday, 0, 30)], [tz.iso(t) for t in fired]
 
 
+def test_the_times_an_event_keeps_are_small_ints():
+    # Unix seconds are past 2**30: on a 32-bit board each would be a heap
+    # object held per event; the kept ones (last fired, the occurrence,
+    # the next) and the sun's cached times must add without allocating
+    import micropython
+    reg, store, sched = setup()
+    store.data['location'] = {'lat': 50.8365, 'lon': -0.7792}
+    ev = sched.create({'binding': 'led', 'do': 'start', 'at': '08:00'})
+    sun = sched.create({'binding': 'led', 'do': 'stop', 'at': 'sunset'})
+    sched.tick(at(MONDAY, 8, 0))
+    assert ev[3] is not None and ev[4] is not None and ev[5] is not None
+    assert sun[5] is not None and sched._sun
+    kept = [ev[3], ev[4], ev[5], sun[5]]
+    for rise, sets in sched._sun.values():
+        kept += [rise, sets]
+    total = 0
+    micropython.heap_lock()
+    try:
+        for t in kept:
+            total += t  # a heap int would need memory here
+    finally:
+        micropython.heap_unlock()
+    assert total
+    reg.stop('led')
+
+
 def test_forward_jump_within_catch_up_fires_late_beyond_it_skips():
     reg, store, sched = setup()
     ev = sched.create({'binding': 'led', 'do': 'start', 'at': '08:00'})
     sched.tick(at(MONDAY, 7, 58))
     sched.tick(at(MONDAY, 8, 3))  # 3 minutes late, catch_up_min 5
     assert running(reg) and to_dict(ev)['last_fired'] == at(MONDAY, 8, 3)
-    assert ev[4] == at(MONDAY, 8, 0)  # _FIRED: the occurrence it fired for
+    # _FIRED: the occurrence it fired for, kept in seconds from 2024
+    assert ev[4] == at(MONDAY, 8, 0) - tz.days_from_civil(2024, 1, 1) * 86400
     reg.stop('led')
     sched.tick(at(MONDAY + 1, 7, 58))
     sched.tick(at(MONDAY + 1, 8, 10))  # 10 minutes: beyond it
@@ -247,10 +274,47 @@ def test_sunrise_event_with_an_offset():
                        'offset_min': -30})
     day = tz.days_from_civil(2021, 12, 21)
     sched.tick(at(day, 6, 0))
-    rise = solar.times(day, 50.8365, -0.7792)[0]
+    rise = day * 86400 + solar.times(day, 50.8365, -0.7792)[0]
     assert to_dict(ev)['next_fire'] == rise - 30 * MIN, (to_dict(ev)['next_fire'], rise)
     sched.tick(to_dict(ev)['next_fire'])
     assert running(reg)
+
+
+def test_a_trusted_boot_fills_the_events_as_the_checks_do():
+    # a trusted boot (a config this board checked before) loads no checks:
+    # app.time.check(data, True) must give the events what they give
+    from app.time import check
+    from app.time.checks import config
+    events = [{'binding': 'led', 'do': 'start', 'at': '08:00'},
+              {'id': 'ev-1', 'binding': 'led', 'do': 'stop', 'at': 'sunset',
+               'offset_min': -30, 'days': ['sun', 'mon'], 'enabled': False},
+              {'binding': 'fan', 'do': 'toggle', 'at': '23:59',
+               'days': ['fri', 'tue', 'wed']},
+              {'days': ['sat'], 'at': 'sunrise', 'do': 'on', 'binding': 'x',
+               'id': 'wake'}]
+    checked = schema.defaults()
+    checked['schedules'] = [dict(e) for e in events]
+    config(checked)
+    trusted = schema.defaults()
+    trusted['schedules'] = [dict(e) for e in events]
+    check(trusted, True)
+    assert trusted['schedules'] == checked['schedules'], trusted['schedules']
+    assert [e['id'] for e in checked['schedules']] == [
+        'ev-2', 'ev-1', 'ev-3', 'wake']
+    assert checked['schedules'][2]['days'] == ['tue', 'wed', 'fri']
+    # events on the same days share one list; a change of one is its own
+    reg, store, sched = setup()
+    one = sched.create({'binding': 'led', 'do': 'start', 'at': '08:00',
+                        'days': ['sat', 'sun']})
+    two = sched.create({'binding': 'led', 'do': 'stop', 'at': '09:00',
+                        'days': ['sun', 'sat']})
+    assert to_dict(one)['days'] is to_dict(two)['days']
+    sched.update(to_dict(two)['id'], {'days': ['mon']})
+    assert [to_dict(ev)['days'] for ev in sched.events] == [
+        ['sat', 'sun'], ['mon']]
+    bad = schema.defaults()
+    bad['schedules'] = [{'binding': 'led', 'at': '08:00'}]  # no "do"
+    unit.raises(KeyError, check, bad, True)  # the checking boot follows
 
 
 def test_events_are_checked_in_full():
@@ -261,7 +325,10 @@ def test_events_are_checked_in_full():
                        ({'days': []}, 'days'), ({'days': ['monday']}, 'days'),
                        ({'offset_min': 5}, 'offset_min'),
                        ({'enabled': 1}, 'enabled'), ({'level': 1}, 'level'),
-                       ({'id': 'a b'}, 'id')):
+                       ({'id': 'a b'}, 'id'), ({'id': None}, 'id'),
+                       ({'id': ''}, 'id'), ({'id': 'x' * 33}, 'id'),
+                       ({'offset_min': 721}, 'offset_min'),
+                       ({'offset_min': True}, 'offset_min')):
         body = dict(good)
         body.update(bad)
         e = unit.raises(ApiError, sched.create, body)
@@ -400,7 +467,7 @@ def test_the_runner_fires_when_the_clock_passes_8():
         task.cancel()
         return running(reg)
     assert unit.run(main())
-    assert sched.list()[0]['last_fired'] >= at(MONDAY + 7, 8, 0)
+    assert to_dict(sched.list()[0])['last_fired'] >= at(MONDAY + 7, 8, 0)
     reg.stop('led')
 
 
