@@ -49,9 +49,10 @@ MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
 NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
 # Checks of sections that belong to a feature (the clock and events:
 # app.time), installed by app.main: the feature's code is loaded only for a
-# config that uses it. Each takes the checked config and raises ApiError.
-# Here, not in app.schema, so that installing one loads no checks; both
-# app.schema.check and a trusted boot (app.startup) run them.
+# config that uses it. Each takes the checked config and raises ApiError;
+# a trusted boot (app.startup) passes True too: fill in what the checks
+# would (defaults, ids), check and load nothing. Here, not in app.schema,
+# so that installing one loads no checks; both run them.
 CHECKS = []
 
 

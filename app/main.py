@@ -41,9 +41,9 @@ from app.config import CHECKS  # noqa: E402
 from app.time import Time, check, needed  # noqa: E402
 
 
-def _check_time(data):
+def _check_time(data, trusted=False):
     if needed(data):  # a config without clock or events loads none of it
-        check(data)
+        check(data, trusted)
 
 
 # the config's checks run it (app.schema, and a trusted boot's defaults):

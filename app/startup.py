@@ -295,9 +295,10 @@ def stamp(board):
 def _filled(data):
     """A config as ``app.schema.check`` returns it, for a file it passed:
     the defaults where a key is missing, numbers of ``location`` as
-    floats, the feature's checks (``CHECKS``: events get their defaults)
-    for a config that uses them. KeyError for a key the defaults do not
-    have (only the checks would know what to do with it)."""
+    floats, the feature's hooks (``CHECKS``, told the config is trusted:
+    events get their defaults, unchecked) for a config that uses them.
+    KeyError for a key the defaults do not have (only the checks would
+    know what to do with it)."""
     out = defaults()
     for key, value in data.items():
         default = out[key]
@@ -313,7 +314,7 @@ def _filled(data):
     for key in location:
         location[key] = float(location[key])
     for extra in CHECKS:
-        extra(out)
+        extra(out, True)
     return out
 
 

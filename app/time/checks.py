@@ -1,18 +1,14 @@
 """The checks of schedule events (a create, PUT or PATCH body, and the
 ``schedules`` list of a config) and of the config's zone. Loaded by the
-first check (a boot with events or a zone, a change of the events or the
-config) and kept."""
+first check (a checking boot with events or a zone, a change of the
+events or the config: all of which load ``app.validate``, the API's
+checks, whose rules these use) and kept. A trusted boot checks nothing
+(``app.time.check``)."""
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
 from app.time.schedules import DAYS, filled, minutes, named, new_id
-
-# app.validate's id rule, looked at here first: a trusted boot
-# (app.startup) that checks a saved config's events (unless it tells
-# app.time.check it is trusted) does so without loading the checkers, so
-# app.validate is loaded only to refuse (its messages).
-_ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
-               'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+from app.validate import check_id, check_int, count, short
 
 _FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days',
                  'enabled'))
@@ -43,7 +39,6 @@ def check(body, base=None):
                        'such as ' + _EXAMPLE)
     for key in body:
         if key not in _FIELDS:
-            from app.validate import short
             raise invalid(key[:32], 'unknown field %s for an event; allowed:'
                           ' %s' % (short(key), ', '.join(_FIELDS)))
     spec = dict(base) if base else {}
@@ -61,12 +56,8 @@ def check(body, base=None):
     if at is None:
         raise invalid('at', 'at must be "HH:MM" (00:00 to 23:59, local '
                       'time), "sunrise" or "sunset"')
-    offset = spec.get('offset_min', 0)
-    if not (isinstance(offset, int) and not isinstance(offset, bool)
-            and -720 <= offset <= 720):
-        from app.validate import check_int
-        check_int('offset_min', offset, -720, 720)  # raises
-    if offset and at >= 0:
+    if check_int('offset_min', spec.get('offset_min', 0), -720, 720) \
+            and at >= 0:
         raise invalid('offset_min', 'offset_min goes with "sunrise" or '
                       '"sunset"; for a clock time change "at"')
     days = spec.get('days', DAYS)
@@ -76,11 +67,8 @@ def check(body, base=None):
                       + ', '.join(DAYS))
     if not isinstance(spec.get('enabled', True), bool):
         raise invalid('enabled', 'enabled must be true or false')
-    value = spec.get('id', 'ev')
-    if not (isinstance(value, str) and 1 <= len(value) <= 32
-            and all(c in _ID_OK for c in value)):
-        from app.validate import check_id
-        check_id(value)  # raises
+    if 'id' in spec:
+        check_id(spec['id'])
     return filled(spec)
 
 
@@ -91,7 +79,6 @@ def check_all(specs, limit):
     if not isinstance(specs, list):
         raise invalid('schedules', 'schedules must be a list of events')
     if len(specs) > limit:
-        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this config has more than %s '
                        '(limits.schedules)' % count(limit, 'event'),
                        'schedules')
@@ -124,7 +111,6 @@ def create(body, registry, store, specs):
     else:
         spec['id'] = new_id(specs)
     if len(specs) >= limit:
-        from app.validate import count
         raise ApiError(409, 'limit_reached', 'this board holds at most '
                        '%s (limits.schedules); delete one first'
                        % count(limit, 'event'), None)
@@ -147,7 +133,6 @@ def usable(spec, registry, store):
     on a pulse binding, the sun needs a location."""
     h = registry.find(spec['binding'])
     if h is None:
-        from app.validate import short
         raise invalid('binding', 'no binding "%s"; bindings: %s' % (
             short(spec['binding'], 40, str),
             ', '.join(b.id for b in registry.bindings) or 'none'))
