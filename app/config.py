@@ -96,7 +96,11 @@ class Config:
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
-        (``app.board.bootpins``) from ``idle_pins`` if set."""
+        (``app.board.bootpins``) from ``idle_pins`` if set. The running
+        bindings live in the registry: ``data`` holds them only while a
+        save or a config change needs the whole document (``bindings`` is
+        an empty list otherwise: a second copy of every binding's fields
+        would cost heap for nothing)."""
         self.data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -112,6 +116,8 @@ class Config:
             self.error = {'code': 'save_failed', 'field': None, 'message':
                           'could not save %s: %s' % (self.path, e)}
             return
+        finally:
+            self.data['bindings'] = []
         saved(self)
 
     def pins_path(self):

@@ -72,6 +72,7 @@ def boot(path='config.json'):
         _drop_boot_code()
     log.store = store  # the event log's size is the config's
     persist(registry, store)
+    store.data['bindings'] = []  # built: the registry holds them (Config.save)
     return registry, store
 
 
@@ -160,7 +161,7 @@ def use_time(timing):
     """Load the clock and schedules now if the config uses them (their
     runner and NTP start with them); otherwise the first time route or
     config change that needs them does."""
-    if needed(timing.store.data):
+    if timing.needed():
         timing.schedules()
 
 

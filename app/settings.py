@@ -30,15 +30,16 @@ def change(registry, store, body, replace=False):
     all: ApiError, nothing changed. A secret sent back as "********"
     keeps its stored value."""
     board = registry.board
-    store.data['bindings'] = registry.specs()
+    current = dict(store.data)  # the registry has the bindings
+    current['bindings'] = registry.specs()
     if not replace:
-        new = merge(store.data, body)
+        new = merge(current, body)
     elif isinstance(body, dict) and 'bindings' not in body:
         raise invalid('bindings', 'bindings is required in a PUT; use PATCH '
                       'to change part of the config')
     else:
         new = body
-    data = schema.check(new, store.data)
+    data = schema.check(new, current)
     if data['board'] not in ('auto', board.name):
         raise invalid('board', 'this board is %s; use "auto" or "%s" (a '
                       'different board needs a reflash)'
@@ -59,7 +60,15 @@ def change(registry, store, body, replace=False):
         _forget(registry, store, 'a whole new config (PUT) replaced it')
     else:
         registry.on_change()
-    return schema.redact(store.data)
+    return shown(registry, store)
+
+
+def shown(registry, store):
+    """The running config as a client may see it: secrets redacted, the
+    bindings as the registry runs them."""
+    out = schema.redact(store.data)
+    out['bindings'] = registry.specs()
+    return out
 
 
 def merge(old, patch):

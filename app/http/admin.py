@@ -14,8 +14,9 @@ def config(request, registry, store):
     PATCH: only what is sent (``app.settings.change``)."""
     method = request.method
     if method not in ('PUT', 'PATCH'):
-        store.data['bindings'] = registry.specs()
-        return schema.redact(store.data)
+        out = schema.redact(store.data)
+        out['bindings'] = registry.specs()  # Config.save: the registry's
+        return out
     from app import settings  # loaded by the first change, and kept
     return settings.change(registry, store, loads(request.body, _EXAMPLE),
                            method == 'PUT')

@@ -70,8 +70,14 @@ class Time:
         schedules if the config needs them now."""
         if self.loaded is not None:
             self.loaded.wake()
-        elif needed(self.store.data):
+        elif self.needed():
             self.schedules()
+
+    def needed(self):
+        """``needed`` for the running config, whose bindings the registry
+        holds (app.config.Config.save)."""
+        return needed(self.store.data) or any(
+            h.power_on == 'schedule' for h in self.registry.bindings)
 
     def status(self):
         """The ``clock`` of GET /api/status (unsynced while not loaded)."""
