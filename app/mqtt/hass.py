@@ -133,11 +133,16 @@ def _watch(h):
 
 
 def _why(e):
-    if isinstance(e, MqttError):
-        return str(e)
-    if isinstance(e, OSError):
-        return 'the link to the broker broke: %s' % e
-    return '%s: %s' % (type(e).__name__, e)
+    """What went wrong, for the status and the log; never raises (near the
+    heap's limit, saying why must not end the link's task)."""
+    try:
+        if isinstance(e, MqttError):
+            return str(e)
+        if isinstance(e, OSError):
+            return 'the link to the broker broke: %s' % e
+        return '%s: %s' % (type(e).__name__, e)
+    except Exception:
+        return 'out of memory'
 
 
 async def _goodbye(client, topic):
@@ -245,56 +250,62 @@ class Bridge:
         delay = _FIRST_RETRY_MS
         told = None  # the failure last logged: a broker down is one line
         while True:
-            self.state = 'connecting'
             up_ms = None
-            client = self.client = Client(cfg['keepalive_s'])
-            try:
-                context = None
-                if cfg['tls']:
-                    import ssl
-                    # encrypted, not authenticated: a board holds no CA
-                    # certificates
-                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    context.verify_mode = ssl.CERT_NONE
-                # subscribed before "online": the broker takes one client's
-                # packets in order, so whoever sees "online" may send commands
-                await client.connect(cfg['host'], cfg['port'], context,
-                                     self.client_id, cfg['user'],
-                                     cfg['password'], status,
-                                     self.base + '/+/set')
-                await client.publish(status, b'online', True, 1)
-                up_ms = ticks_ms()
-                self.state = 'connected'
-                self.error = self._lost = None
-                log.note('mqtt: connected to ' + self.broker)
-                listener = asyncio.create_task(self._pump(client, True))
-                publisher = asyncio.create_task(self._pump(client, False))
+            try:  # nothing may end this task: near the heap's limit too
+                self.state = 'connecting'
+                client = self.client = Client(cfg['keepalive_s'])
                 try:
-                    while self._lost is None:
-                        self._lost = client.stalled()
-                        await asyncio.sleep_ms(_CHECK_MS)
-                finally:
-                    listener.cancel()
-                    publisher.cancel()
-                self.error = self._lost
-            except Exception as e:  # CancelledError is not an Exception
+                    context = None
+                    if cfg['tls']:
+                        import ssl
+                        # encrypted, not authenticated: a board holds no CA
+                        # certificates
+                        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                        context.verify_mode = ssl.CERT_NONE
+                    # subscribed before "online": the broker takes one
+                    # client's packets in order, so whoever sees "online" may
+                    # send commands
+                    await client.connect(cfg['host'], cfg['port'], context,
+                                         self.client_id, cfg['user'],
+                                         cfg['password'], status,
+                                         self.base + '/+/set')
+                    await client.publish(status, b'online', True, 1)
+                    up_ms = ticks_ms()
+                    self.state = 'connected'
+                    self.error = self._lost = None
+                    log.note('mqtt: connected to ' + self.broker)
+                    listener = asyncio.create_task(self._pump(client, True))
+                    publisher = asyncio.create_task(self._pump(client, False))
+                    try:
+                        while self._lost is None:
+                            self._lost = client.stalled()
+                            await asyncio.sleep_ms(_CHECK_MS)
+                    finally:
+                        listener.cancel()
+                        publisher.cancel()
+                    self.error = self._lost
+                except Exception as e:  # CancelledError is not an Exception
+                    self.error = _why(e)
+                self.client = None
+                self._counts[0] += client.published
+                self._counts[1] += client.received
+                client.close()
+                if up_ms is not None and ticks_diff(ticks_ms(), up_ms) > 8000:
+                    delay = _FIRST_RETRY_MS  # up a while: not a flapping link
+                self.state = 'retrying'
+                wait = '%g s' % (delay / 1000)
+                if up_ms is not None:
+                    told = None
+                    log.note('mqtt: lost (%s), retry in %s' % (self.error,
+                                                               wait))
+                elif self.error != told:
+                    told = self.error
+                    # the why last: the log keeps 100 bytes of a line
+                    log.note('mqtt: no link to %s (retry in %s): %s' % (
+                        self.broker, wait, self.error))
+            except Exception as e:  # no heap for the link, or to log it
+                self.state = 'retrying'
                 self.error = _why(e)
-            self.client = None
-            self._counts[0] += client.published
-            self._counts[1] += client.received
-            client.close()
-            if up_ms is not None and ticks_diff(ticks_ms(), up_ms) > 8000:
-                delay = _FIRST_RETRY_MS  # it was up a while: not a flapping link
-            self.state = 'retrying'
-            wait = '%g s' % (delay / 1000)
-            if up_ms is not None:
-                told = None
-                log.note('mqtt: lost (%s), retry in %s' % (self.error, wait))
-            elif self.error != told:
-                told = self.error
-                # the why last: the log keeps 100 bytes of a line
-                log.note('mqtt: no link to %s (retry in %s): %s' % (
-                    self.broker, wait, self.error))
             await asyncio.sleep_ms(delay)
             delay = min(delay * 2, _MAX_RETRY_MS)
 
