@@ -50,9 +50,19 @@ class Stream:
         self.task = asyncio.create_task(run(self))
 
     def send(self, data, event):
+        queue = self.queue
+        if event == 'status':
+            # a newer status replaces one still waiting (a client that
+            # reads slowly holds one, not MAX_QUEUE of them); first, so
+            # that its heap can be had for the new one
+            for i in range(len(queue)):
+                if queue[i].startswith(b'event: status'):
+                    queue.pop(i)
+                    self.sent -= 1
+                    break
         # bytes formatted from the JSON text: one copy of a large document
         # (the status), not two (a str frame, then its bytes); one write
-        self.queue.append(b'event: %s\ndata: %s\n\n' % (event, dumps(data)))
+        queue.append(b'event: %s\ndata: %s\n\n' % (event, dumps(data)))
         self.sent += 1
         self.ready.set()
 
