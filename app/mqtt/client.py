@@ -34,9 +34,9 @@ _TIMEOUT_MS = const(5000)  # to connect, and for the CONNACK: 5 s
 _MAX_PACKET = const(8448)
 _BUFFER = const(128)  # a state message and its topic fit
 # CONNACK's return codes 1 to 5 (MQTT 3.1.1, 3.2.2.3), split on a refusal
-_REFUSED = const('the broker does not speak MQTT 3.1.1|the broker rejected '
-                 'the client_id|the broker is unavailable|bad user name or '
-                 'password|not authorized')
+_REFUSED = const('the broker does not speak MQTT 3.1.1\nthe broker rejected '
+                 'the client_id\nthe broker is unavailable\nbad user name '
+                 'or password\nnot authorized')
 
 
 class MqttError(Exception):
@@ -46,7 +46,7 @@ class MqttError(Exception):
 def _string(text):
     """An MQTT UTF-8 string: two length bytes, then the bytes."""
     data = text.encode()
-    return len(data).to_bytes(2, 'big') + data
+    return bytes((len(data) >> 8, len(data) & 0xFF)) + data
 
 
 class Client:
@@ -77,6 +77,7 @@ class Client:
                 asyncio.open_connection(host, port, ssl=ssl), _TIMEOUT_MS)
             # clean session, a will at QoS 1, retained
             flags = 0x02 | 0x04 | 0x08 | 0x20
+            keepalive = self.keepalive_ms // 1000
             body = _string(client_id) + _string(will) + _string('offline')
             if user:  # 3.1.1 allows a password only with a user name
                 flags |= 0x80
@@ -85,8 +86,8 @@ class Client:
                     flags |= 0x40
                     body += _string(password)
             await self._send(_CONNECT, None, 0, (
-                b'\x00\x04MQTT\x04' + bytes((flags,)) + (
-                    self.keepalive_ms // 1000).to_bytes(2, 'big'), body))
+                b'\x00\x04MQTT\x04' + bytes((flags, keepalive >> 8,
+                                                keepalive & 0xFF)), body))
             topic, data = await asyncio.wait_for_ms(self.receive(),
                                                     _TIMEOUT_MS)
         except asyncio.TimeoutError:  # first: an OSError on some ports
@@ -99,7 +100,7 @@ class Client:
         if code:
             raise MqttError('the broker refused the connection: %s '
                             '(CONNACK code %d)' % (
-                                _REFUSED.split('|')[code - 1]
+                                _REFUSED.split('\n')[code - 1]
                                 if code <= 5 else '?', code))
         await self._send(_SUBSCRIBE, None, 1, _string(subscribe) + b'\x01')
 
@@ -233,8 +234,9 @@ class Client:
             self._rx = ticks_ms()
             kind = head[0] & 0xF0
             if n > _MAX_PACKET:  # keep a message's topic, drop the rest
-                topic = await s.readexactly(min(int.from_bytes(
-                    await s.readexactly(2), 'big'), n - 2))
+                size = await s.readexactly(2)
+                topic = await s.readexactly(min(size[0] << 8 | size[1],
+                                                n - 2))
                 n -= 2 + len(topic)
                 while n:
                     n -= len(await s.readexactly(min(n, 512)))
@@ -245,7 +247,7 @@ class Client:
             data = await s.readexactly(n)
             if kind == _PUBLISH:
                 self.received += 1
-                size = int.from_bytes(data[:2], 'big')
+                size = data[0] << 8 | data[1]
                 topic = data[2:2 + size].decode()
                 start = 2 + size
                 if head[0] & 0x06:  # QoS 1 (we subscribe at 1, so no 2)

@@ -61,7 +61,7 @@ def _binding(registry, binding_id, payload):
 
 
 def _config(bridge, payload):
-    if not bridge.cfg['allow_config']:
+    if not bridge.config['allow_config']:
         raise ApiError(403, 'forbidden', 'config over MQTT is off: set '
                        'mqtt.allow_config to true (PATCH /api/config) to '
                        'allow it', 'mqtt.allow_config')

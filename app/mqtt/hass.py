@@ -156,18 +156,17 @@ async def _goodbye(client, topic):
 
 
 class Bridge:
-    """The registry's bindings on one broker, as ``cfg`` (the config's
+    """The registry's bindings on one broker, as ``config`` (the config's
     checked ``mqtt`` section) says. ``on_config`` is called after a
     ``<base>/config/set`` changed the config (the caller restarts the
     bridge if the ``mqtt`` section changed)."""
 
-    def __init__(self, registry, store, cfg, http_host, http_port,
-                 on_config=None):
+    def __init__(self, registry, store, config, host, port, on_config=None):
         self.registry = registry
         self.store = store
-        self.cfg = cfg
+        self.config = config
         self.on_config = on_config
-        client_id = cfg['client_id']
+        client_id = config['client_id']
         try:
             import network
             if not client_id:
@@ -175,24 +174,24 @@ class Bridge:
                 # hostname too
                 mac = network.WLAN(network.STA_IF).config('mac')
                 client_id = 'pinwheel-%02x%02x' % (mac[-2], mac[-1])
-            if http_host in ('0.0.0.0', ''):
+            if host in ('0.0.0.0', ''):
                 # serving on every interface (a board): the dashboard is at
                 # the Wi-Fi address
                 for iface in (network.STA_IF, network.AP_IF):
                     wlan = network.WLAN(iface)
                     if wlan.active() and (iface == network.AP_IF
                                           or wlan.isconnected()):
-                        http_host = wlan.ifconfig()[0]
+                        host = wlan.ifconfig()[0]
                         break
         except Exception:  # no network module: the unix port
             pass
         # on the unix port the HTTP port's hex digits tell boards apart
-        self.client_id = client_id = client_id or 'pinwheel-%04x' % http_port
-        if http_host in ('0.0.0.0', ''):
-            http_host = '127.0.0.1'
-        self.url = 'http://%s:%d/' % (http_host, http_port)
-        self.base = cfg['base'] or 'pinwheel/' + client_id
-        self.broker = '%s:%d' % (cfg['host'], cfg['port'])
+        self.client_id = client_id = client_id or 'pinwheel-%04x' % port
+        if host in ('0.0.0.0', ''):
+            host = '127.0.0.1'
+        self.url = 'http://%s:%d/' % (host, port)
+        self.base = config['base'] or 'pinwheel/' + client_id
+        self.broker = config['host'] + ':' + str(config['port'])
         self.state = 'connecting'
         self.error = None
         self.client = None
@@ -245,7 +244,7 @@ class Bridge:
             # the old link's "offline" must not land after our "online", and
             # a second link with its client_id would push it off (its will)
             await after
-        cfg = self.cfg
+        cfg = self.config
         status = self.base + '/status'
         delay = _FIRST_RETRY_MS
         told = None  # the failure last logged: a broker down is one line
@@ -372,16 +371,17 @@ class Bridge:
         """Home Assistant discovery of a binding as component ``name``: its
         retained message (``on``), or an empty one (Home Assistant then
         removes the entity)."""
-        if not self.cfg['discovery']:
+        cfg = self.config
+        if not cfg['discovery']:
             return
         client_id = self.client_id
         payload = b''
         if on:
             payload = (_CONFIG % (
-                dumps('%s/%s' % (self.base, binding_id)), binding_id,
+                dumps(self.base + '/' + binding_id), binding_id,
                 client_id, binding_id, dumps(self.base + '/status'),
                 client_id, client_id, self.registry.board.name, VERSION,
                 dumps(self.url)), _ENTITY[name])
         await client.publish('%s/%s/%s_%s/config' % (
-            self.cfg['discovery_prefix'], name, client_id, binding_id),
+            cfg['discovery_prefix'], name, client_id, binding_id),
             payload, True, 1)
