@@ -134,8 +134,10 @@ class Streams:
                         out.send({'id': binding_id}, 'removed')
                     if first:
                         first = False
-                        out.send({'ids': [h.id for h in
-                                          self.registry.bindings]}, 'ready')
+                        ids = []  # a loop: a comprehension is a function
+                        for h in self.registry.bindings:
+                            ids.append(h.id)
+                        out.send({'ids': ids}, 'ready')
                     noted = bool(logs)
                     while logs:
                         out.send(logs.pop(0), 'log')
