@@ -310,6 +310,23 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     assert fresh.get('pinwheel/kit/relay/attributes') is None
 
 
+def test_a_base_with_letters_beyond_ascii(make_vm, broker, watch):
+    # lengths on the wire are bytes, not characters: a topic and a JSON
+    # payload in UTF-8 arrive whole
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [dict(BLINK, start=False)],
+                                    client_id='uni', base='häuser/gärten'))
+    connected(vm)
+    assert w.wait('häuser/gärten/status') == b'online'
+    doc = wait_discovered(w, 'uni', 'switch', 'led')
+    assert doc['state_topic'] == 'häuser/gärten/led/state', doc
+    assert doc['availability_topic'] == 'häuser/gärten/status', doc
+    assert w.wait_json('häuser/gärten/led/state', lambda d: True) == {
+        'running': False, 'error': None}
+    w.publish('häuser/gärten/led/set', 'ON')
+    wait_for(lambda: binding(vm, 'led')['running'], what='ON to start led')
+
+
 def binding(vm, binding_id):
     return vm.get('/api/bindings/' + binding_id)[1]
 

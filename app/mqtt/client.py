@@ -206,7 +206,9 @@ class Client:
             s.write(memoryview(buf)[:i])
             if not whole:
                 for part in parts:
-                    s.write(part)
+                    # a memoryview: the stream counts what the socket took
+                    # in bytes, and slices the rest by its length
+                    s.write(memoryview(part))
             await s.drain()
             self._tx = ticks_ms()
         finally:
