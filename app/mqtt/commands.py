@@ -9,7 +9,7 @@ import json
 from micropython import const
 from app.errors import ApiError
 
-_MAX_BODY = const(8192)  # as the REST API's bodies (app.mqtt.hass reads no more)
+_MAX_BODY = const(8192)  # as the REST API's bodies (app.mqtt.client reads no more)
 _COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
                   'object (a PATCH body) to <base>/<binding>/set')
 _VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
