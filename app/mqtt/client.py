@@ -56,7 +56,7 @@ class Client:
     def __init__(self, keepalive_s=60):
         self.keepalive_ms = keepalive_s * 1000
         self.published = self.received = 0  # PUBLISH packets each way
-        self._s = None  # asyncio's stream: reader and writer are one
+        self._reader = self._writer = None  # asyncio's (one object)
         self._pid = 0
         self._sending = 0  # ticks_ms a write began, 0: none in progress
         self._rx = self._tx = 0  # ticks_ms of the last packet each way
@@ -73,7 +73,7 @@ class Client:
         ``socket.getaddrinfo``, which blocks. Raises MqttError saying why
         (unreachable, refused, no answer)."""
         try:
-            self._s, _ = await asyncio.wait_for_ms(
+            self._reader, self._writer = await asyncio.wait_for_ms(
                 asyncio.open_connection(host, port, ssl=ssl), _TIMEOUT_MS)
             # clean session, a will at QoS 1, retained
             flags = 0x02 | 0x04 | 0x08 | 0x20
@@ -94,7 +94,7 @@ class Client:
             raise MqttError('no answer from the broker within 5 s')
         except OSError as e:  # refused shows here too, at the first write
             raise MqttError('cannot connect to the broker: %s' % e)
-        if topic is not None or len(data) != 2:
+        if topic is not None or not data or len(data) != 2:
             raise MqttError('the broker answered CONNECT with no CONNACK')
         code = data[1]
         if code:
@@ -129,15 +129,15 @@ class Client:
             if topic is not None:
                 await self.publish(topic, message, True, 1)
             await self._send(_DISCONNECT, None)
-            s = self._s
-            while s is not None and await s.read(64):
+            reader = self._reader
+            while reader is not None and await reader.read(64):
                 pass  # acknowledgements still on their way
         finally:
             self.close()
 
     def close(self):
-        s = self._s
-        self._s = None
+        s = self._writer
+        self._reader = self._writer = None
         if s is not None:
             try:
                 s.close()
@@ -147,7 +147,7 @@ class Client:
             except Exception:
                 pass
 
-    async def _send(self, kind, topic, pid=0, payload=b''):
+    async def _send(self, kind, topic, pid=0, payload=None):
         """Write one packet: the head byte ``kind``, ``topic`` as an MQTT
         string unless None, a new packet id if ``pid``, then ``payload``
         (as ``publish``'s). It is put together in the client's buffer and
@@ -160,12 +160,13 @@ class Client:
         without asyncio.Lock's module)."""
         while self._sending:
             await asyncio.sleep_ms(5)
-        s = self._s
+        s = self._writer
         if s is None:
             raise MqttError('not connected')
         self._sending = ticks_ms() or 1
         try:
-            parts = payload if isinstance(payload, tuple) else (payload,)
+            parts = () if payload is None else payload if isinstance(
+                payload, tuple) else (payload,)
             size = 0  # in bytes: a str's memoryview is its UTF-8
             for part in parts:
                 size += len(memoryview(part))
@@ -219,7 +220,9 @@ class Client:
         None if it was larger than 8 KB (read and dropped, its topic
         kept); (None, body) for a CONNACK. Acknowledges QoS 1 and takes
         the other control packets (PUBACK, SUBACK, PINGRESP) in passing."""
-        s = self._s
+        s = self._reader
+        if s is None:
+            raise MqttError('not connected')
         while True:
             head = await s.read(1)
             if not head:
