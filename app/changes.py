@@ -37,17 +37,13 @@ _SENT = const(6)
 _WATCH = const(7)
 
 
-def _all(h):
-    return ALL
-
-
 class Feed:
     """What one reader took of each binding of ``registry``. ``watch(h)``:
     the marks (``LEVEL | VERSION | COUNTS``) that are changes of ``h`` for
-    this reader, asked once per binding (and again when it is replaced);
-    ``slow_ms``: how often moving counters are due."""
+    this reader, asked once per binding (and again when it is replaced),
+    None: all of them; ``slow_ms``: how often moving counters are due."""
 
-    def __init__(self, registry, watch=_all, slow_ms=STATS_MS):
+    def __init__(self, registry, watch=None, slow_ms=STATS_MS):
         self.registry = registry
         self.watch = watch
         self.slow_ms = slow_ms
@@ -72,7 +68,8 @@ class Feed:
                 continue
             if s[_H] is not h:  # new to this reader, or replaced
                 s[_H] = h
-                s[_WATCH] = self.watch(h)
+                watch = self.watch
+                s[_WATCH] = ALL if watch is None else watch(h)
             s[_RUNNING] = h.running
             s[_ERROR] = h.error
             s[_LEVEL] = h.level
@@ -110,7 +107,10 @@ class Feed:
         registry = self.registry
         if len(seen) <= len(registry.bindings):
             return ()
-        gone = [i for i in seen if registry.find(i) is None]
+        gone = []  # a loop, not a comprehension: one function less
+        for binding_id in seen:
+            if registry.find(binding_id) is None:
+                gone.append(binding_id)
         for binding_id in gone:
             del seen[binding_id]
         return gone

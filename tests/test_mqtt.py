@@ -198,6 +198,61 @@ def discovery_topic(client_id, component, binding_id):
                                                binding_id)
 
 
+# Home Assistant's reading of a discovery message (its mqtt integration:
+# abbreviations.py, discovery.py, and the components' schemas): the
+# abbreviated keys spelled out (this is the part of its table that
+# pinwheel uses; a key not in it stays as it is, and fails the checks),
+# "~" at the start of a topic replaced by the "~" value, then each
+# schema's defaults for what the message leaves out.
+ABBREVIATIONS = {
+    'avty_t': 'availability_topic', 'bri_cmd_t': 'brightness_command_topic',
+    'bri_cmd_tpl': 'brightness_command_template',
+    'bri_scl': 'brightness_scale', 'bri_stat_t': 'brightness_state_topic',
+    'bri_val_tpl': 'brightness_value_template', 'cmd_t': 'command_topic',
+    'dev': 'device', 'json_attr_t': 'json_attributes_topic',
+    'pl_avail': 'payload_available', 'pl_not_avail': 'payload_not_available',
+    'pl_off': 'payload_off', 'pl_on': 'payload_on',
+    'pl_prs': 'payload_press', 'stat_cla': 'state_class',
+    'stat_off': 'state_off', 'stat_on': 'state_on', 'stat_t': 'state_topic',
+    'stat_val_tpl': 'state_value_template', 'uniq_id': 'unique_id',
+    'val_tpl': 'value_template'}
+DEVICE_ABBREVIATIONS = {
+    'cu': 'configuration_url', 'ids': 'identifiers', 'mf': 'manufacturer',
+    'mdl': 'model', 'name': 'name', 'sw': 'sw_version'}
+DEFAULTS = {
+    'switch': {'payload_on': 'ON', 'payload_off': 'OFF'},
+    'light': {'payload_on': 'ON', 'payload_off': 'OFF'},
+    'binary_sensor': {'payload_on': 'ON', 'payload_off': 'OFF'},
+    'button': {'payload_press': 'PRESS'}, 'sensor': {}}
+
+
+def discovered(raw, component):
+    """The discovery message ``raw`` as Home Assistant reads it."""
+    raw = json.loads(raw)
+    # keys in the abbreviations above, "~" and name: nothing Home Assistant
+    # would not know
+    assert set(raw) <= set(ABBREVIATIONS) | {'~', 'name'}, raw
+    doc = {ABBREVIATIONS.get(k, k): v for k, v in raw.items()}
+    if 'device' in doc:
+        doc['device'] = {DEVICE_ABBREVIATIONS.get(k, k): v
+                         for k, v in doc['device'].items()}
+    base = doc.pop('~', None)
+    for key, value in doc.items():
+        if base is not None and key.endswith('topic') and value[:1] == '~':
+            doc[key] = base + value[1:]
+    out = {'payload_available': 'online', 'payload_not_available': 'offline'}
+    out.update(DEFAULTS[component])
+    out.update(doc)
+    return out
+
+
+def wait_discovered(w, client_id, component, binding_id):
+    """The discovery message of a binding once there is one, read as Home
+    Assistant reads it."""
+    return discovered(w.wait(discovery_topic(client_id, component,
+                                             binding_id), bool), component)
+
+
 def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
         make_vm, broker, watch):
     w = watch()
@@ -206,11 +261,12 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     connected(vm)
     assert w.wait('pinwheel/kit/status') == b'online'
     for binding, component in KINDS:
-        doc = w.wait_json(discovery_topic('kit', component, binding['id']),
-                          lambda d: True)
+        doc = wait_discovered(w, 'kit', component, binding['id'])
         assert doc['unique_id'] == 'kit_' + binding['id']
         assert doc['name'] == binding['id']
         assert doc['availability_topic'] == 'pinwheel/kit/status'
+        assert w.get('pinwheel/kit/status') == \
+            doc['payload_available'].encode()  # shown as available
         assert doc['device'] == {
             'identifiers': ['kit'], 'name': 'kit', 'manufacturer': 'pinwheel',
             'model': 'pinwheel sim', 'sw_version': vm.get(
@@ -223,6 +279,8 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
             assert doc['state_topic'] == 'pinwheel/kit/%s/state' % binding['id']
         if component in ('switch', 'button'):
             assert doc['command_topic'] == 'pinwheel/kit/%s/set' % binding['id']
+        if component == 'button':  # a press is the registry's verb pulse
+            assert doc['payload_press'] == 'PULSE'
     # retained: a client that connects now gets them too
     late = watch()
     for binding, component in KINDS:
@@ -240,8 +298,7 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     assert vm.put('/api/bindings/led', {'kind': 'sample', 'pin': 35,
                                         'period_ms': 100})[0] == 200
     w.wait(discovery_topic('kit', 'switch', 'led'), lambda p: p == b'')
-    doc = w.wait_json(discovery_topic('kit', 'binary_sensor', 'led'),
-                      lambda d: True)
+    doc = wait_discovered(w, 'kit', 'binary_sensor', 'led')
     assert doc['unique_id'] == 'kit_led'
     # what a client connecting now is given: no trace of relay
     fresh = watch()
@@ -251,6 +308,23 @@ def test_discovery_for_every_kind_appears_and_vanishes_with_its_binding(
     assert fresh.get(discovery_topic('kit', 'switch', 'led')) is None
     assert fresh.get('pinwheel/kit/relay/state') is None
     assert fresh.get('pinwheel/kit/relay/attributes') is None
+
+
+def test_a_base_with_letters_beyond_ascii(make_vm, broker, watch):
+    # lengths on the wire are bytes, not characters: a topic and a JSON
+    # payload in UTF-8 arrive whole
+    w = watch()
+    vm = make_vm(config=mqtt_config(broker, [dict(BLINK, start=False)],
+                                    client_id='uni', base='häuser/gärten'))
+    connected(vm)
+    assert w.wait('häuser/gärten/status') == b'online'
+    doc = wait_discovered(w, 'uni', 'switch', 'led')
+    assert doc['state_topic'] == 'häuser/gärten/led/state', doc
+    assert doc['availability_topic'] == 'häuser/gärten/status', doc
+    assert w.wait_json('häuser/gärten/led/state', lambda d: True) == {
+        'running': False, 'error': None}
+    w.publish('häuser/gärten/led/set', 'ON')
+    wait_for(lambda: binding(vm, 'led')['running'], what='ON to start led')
 
 
 def binding(vm, binding_id):
@@ -576,8 +650,7 @@ def test_ten_boards_on_one_broker_with_eight_bindings_each(
             for b in bindings:
                 component = 'switch' if b['kind'] == 'blink' else \
                     'binary_sensor'
-                doc = w.wait_json(discovery_topic(client_id, component,
-                                                  b['id']), lambda d: True)
+                doc = wait_discovered(w, client_id, component, b['id'])
                 assert doc['device']['identifiers'] == [client_id]
         assert len(ids) == 10
         assert len([t for t, p in w.last.items() if p]) == 80
@@ -658,8 +731,8 @@ class HomeAssistant:
         self.client_id = client_id
 
     def doc(self, component, binding_id):
-        return self.w.wait_json(discovery_topic(self.client_id, component,
-                                                binding_id), lambda d: True)
+        return wait_discovered(self.w, self.client_id, component,
+                               binding_id)
 
     def state_of(self, doc, template_key='value_template'):
         payload = self.w.wait(doc['state_topic'])

@@ -50,8 +50,19 @@ class Stream:
         self.task = asyncio.create_task(run(self))
 
     def send(self, data, event):
-        self.queue.append(('event: %s\ndata: %s\n\n'
-                           % (event, dumps(data))).encode())
+        queue = self.queue
+        if event == 'status':
+            # a newer status replaces one still waiting (a client that
+            # reads slowly holds one, not MAX_QUEUE of them); first, so
+            # that its heap can be had for the new one
+            for i in range(len(queue)):
+                if queue[i].startswith(b'event: status'):
+                    queue.pop(i)
+                    self.sent -= 1
+                    break
+        # bytes formatted from the JSON text: one copy of a large document
+        # (the status), not two (a str frame, then its bytes); one write
+        queue.append(b'event: %s\ndata: %s\n\n' % (event, dumps(data)))
         self.sent += 1
         self.ready.set()
 
@@ -80,15 +91,12 @@ class Streams:
         self.status = status  # returns the /api/status document
         self.open = 0
 
-    @property
-    def limit(self):
-        return self.store.data['http'].get('max_streams', _DEFAULT_STREAMS)
-
     def route(self, request):
-        if self.open >= self.limit:
+        limit = self.store.data['http'].get('max_streams', _DEFAULT_STREAMS)
+        if self.open >= limit:
             return error(503, 'too_many_streams', 'at most %d event streams '
                          'may be open (http.max_streams); poll /api/bindings '
-                         'and /api/status instead' % self.limit, None,
+                         'and /api/status instead' % limit, None,
                          {'Retry-After': '10'})
         self.open += 1  # given back when the stream's task ends
         return Stream(self._stream), 200, {
@@ -104,43 +112,42 @@ class Streams:
             logs.append(entry)
         log.listeners.append(heard)
         try:
-            await self._send(out, feed, logs)
+            status_ms = ticks_ms()
+            out.send(self.status(), 'status')
+            first = True
+            taken = -1
+            moved_ms = status_ms
+            while True:
+                now = ticks_ms()
+                # the server takes an event when it has written the one
+                # before; if none was taken for STALL_MS while some wait,
+                # the client is gone without a reset: free the slot.
+                if out.taken != taken or out.sent == out.taken:
+                    taken = out.taken
+                    moved_ms = now
+                elif ticks_diff(now, moved_ms) > STALL_MS:
+                    return
+                if out.sent - out.taken < MAX_QUEUE:
+                    for h in feed.due(now):
+                        out.send(h.to_dict(), 'binding')
+                    for binding_id in feed.removed():
+                        out.send({'id': binding_id}, 'removed')
+                    if first:
+                        first = False
+                        ids = []  # a loop: a comprehension is a function
+                        for h in self.registry.bindings:
+                            ids.append(h.id)
+                        out.send({'ids': ids}, 'ready')
+                    noted = bool(logs)
+                    while logs:
+                        out.send(logs.pop(0), 'log')
+                    # a new log line (MQTT connected or retrying, Wi-Fi, a
+                    # rule) changes what the status shows: send it now too
+                    if noted or ticks_diff(now, status_ms) >= _STATUS_MS:
+                        status_ms = now
+                        out.send(self.status(), 'status')
+                await asyncio.sleep_ms(_POLL_MS)
         finally:
             log.listeners.remove(heard)
             self.open -= 1
             out.ready.set()  # the body ends once its queue is written
-
-    async def _send(self, out, feed, logs):
-        status_ms = ticks_ms()
-        out.send(self.status(), 'status')
-        first = True
-        taken = -1
-        moved_ms = status_ms
-        while True:
-            now = ticks_ms()
-            # the server takes an event when it has written the one
-            # before; if none was taken for STALL_MS while some wait, the
-            # client is gone without a reset: free the slot.
-            if out.taken != taken or out.sent == out.taken:
-                taken = out.taken
-                moved_ms = now
-            elif ticks_diff(now, moved_ms) > STALL_MS:
-                return
-            if out.sent - out.taken < MAX_QUEUE:
-                for h in feed.due(now):
-                    out.send(h.to_dict(), 'binding')
-                for binding_id in feed.removed():
-                    out.send({'id': binding_id}, 'removed')
-                if first:
-                    first = False
-                    out.send({'ids': [h.id for h in
-                                      self.registry.bindings]}, 'ready')
-                noted = bool(logs)
-                while logs:
-                    out.send(logs.pop(0), 'log')
-                # a new log line (MQTT connected or retrying, Wi-Fi, a
-                # rule) changes what the status shows: send it now too
-                if noted or ticks_diff(now, status_ms) >= _STATUS_MS:
-                    status_ms = now
-                    out.send(self.status(), 'status')
-            await asyncio.sleep_ms(_POLL_MS)

@@ -9,7 +9,7 @@ import json
 from micropython import const
 from app.errors import ApiError
 
-_MAX_BODY = const(8192)  # as the REST API's bodies (app.mqtt.hass reads no more)
+_MAX_BODY = const(8192)  # as the REST API's bodies (app.mqtt.client reads no more)
 _COMMANDS = const('send ON, OFF, TOGGLE, PULSE (a pulse binding) or a JSON '
                   'object (a PATCH body) to <base>/<binding>/set')
 _VERBS = {b'ON': 'on', b'OFF': 'off', b'TOGGLE': 'toggle', b'PULSE': 'pulse'}
@@ -61,7 +61,7 @@ def _binding(registry, binding_id, payload):
 
 
 def _config(bridge, payload):
-    if not bridge.cfg['allow_config']:
+    if not bridge.config['allow_config']:
         raise ApiError(403, 'forbidden', 'config over MQTT is off: set '
                        'mqtt.allow_config to true (PATCH /api/config) to '
                        'allow it', 'mqtt.allow_config')

@@ -197,6 +197,28 @@ def test_feed_counters_at_most_every_slow_ms_and_once_after_they_stop():
     assert list(feed.due(60000)) == []
 
 
+def test_a_newer_status_replaces_one_still_waiting():
+    # a client that reads slowly has one status waiting, the newest, and
+    # every other event in order; the counts are of what it will be sent
+    async def idle(stream):
+        await asyncio.sleep_ms(1000)
+
+    async def main():
+        out = events.Stream(idle)
+        out.send({'n': 1}, 'status')
+        out.send({'id': 'a'}, 'binding')
+        out.send({'n': 2}, 'status')
+        waiting = list(out.queue)
+        first = await out.__anext__()
+        out.close()
+        return waiting, first, out.sent, out.taken
+    waiting, first, sent, taken = unit.run(main())
+    assert waiting == [b'event: binding\ndata: {"id": "a"}\n\n',
+                       b'event: status\ndata: {"n": 2}\n\n'], waiting
+    assert first == waiting[0]
+    assert (sent, taken) == (2, 1)
+
+
 def test_limit_answers_503_json():
     reg = registry()
     for http, allowed in (({}, 3), ({'max_streams': 1}, 1), ({'max_streams': 0}, 0)):
