@@ -1,14 +1,18 @@
 """The REST API: JSON in, JSON out, and JSON errors for everything."""
 import gc
+import sys
+from json import load
 from time import ticks_diff, ticks_ms
+import app
 from app import VERSION, log
 from app.http import auth
-from app.http import ota
 from app.errors import ApiError, error, low_memory
 from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
+_image = {}  # the running image's version and date, and the flag's
+# rolled_back: read once, at boot
 # when last read (ticks_ms, 0 = never), mem_free, mem_alloc, largest free block
 _heap: list = [0, 0, 0, 0]
 
@@ -41,6 +45,50 @@ def heap_stats(fresh=False):
         _heap[3] = largest_free(free)
         gc.collect()  # the probe's block
     return _heap[1], _heap[2], _heap[3]
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return load(f)
+    except Exception:  # none (an image from before OTA), or damaged
+        return {}
+
+
+def image():
+    """{"version", "date", "trial", "rolled_back"} of the running image
+    (docs/ota.md): GET /api/status's "image"."""
+    if not _image:
+        _image.update(_read(getattr(app, 'IMAGE', '') + 'version.json'))
+        rolled = _image['rolled_back'] = _read('slot.json').get('rolled_back')
+        if rolled:  # once per boot, in the event log
+            log.note('update to version %s rolled back: %s'
+                     % (rolled.get('version'), rolled.get('why')))
+    trial = sys.modules.get('app.ota.trial')
+    return {'version': _image.get('version'), 'date': _image.get('date'),
+            'trial': bool(trial and trial.pending()),
+            'rolled_back': _image['rolled_back']}
+
+
+def host(store):
+    """{"name", "ip"}: the board's hostname (mDNS answers it as NAME.local
+    where the firmware runs a responder: docs/ota.md) and address."""
+    try:
+        import network
+    except ImportError:  # the unix port: the host's network
+        return {'name': store.data['wifi'].get('hostname') or 'pinwheel-sim',
+                'ip': store.data['http'].get('host') or '127.0.0.1'}
+    name = ip = None
+    try:
+        name = network.hostname() if hasattr(network, 'hostname') else None
+        for itf in (network.STA_IF, network.AP_IF):
+            wlan = network.WLAN(itf)
+            if wlan.active() and (itf == network.AP_IF or wlan.isconnected()):
+                ip = wlan.ifconfig()[0]
+                break
+    except Exception:  # a driver error must not break the status
+        pass
+    return {'name': name, 'ip': ip}
 
 
 def _scrub(depth):
@@ -110,6 +158,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     made here if None), persisting to ``store``. ``mqtt``
     (app.main.Mqtt): its status goes into /api/status, and it is told when
     the config changed."""
+    image()  # a rollback goes into the event log now, not at the first status
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
@@ -199,7 +248,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
-            'image': ota.image(), 'host': ota.host(store),  # docs/ota.md
+            'image': image(), 'host': host(store),  # docs/ota.md
             'mqtt': (mqtt and mqtt.status()) or {
                 'state': 'off', 'error': None, 'broker': None,
                 'client_id': None, 'base': None, 'published': 0,
