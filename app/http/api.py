@@ -7,7 +7,7 @@ import app
 from app import VERSION, log
 from app.http import auth
 from app.errors import ApiError, error, low_memory
-from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
+from app.http.server import MAX_BODY, MAX_PATH, Server, json_items, unquote
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
@@ -115,6 +115,10 @@ def _binding_id(registry, text):
     return binding_id
 
 
+def _to_dict(h):
+    return h.to_dict()
+
+
 def _body(request):
     """The request's JSON body, parsed strictly (``app.strictjson``, loaded
     by the first body: a board that is only read never holds it)."""
@@ -184,8 +188,9 @@ def create_app(registry, store, mqtt=None, timing=None):
     # One route per URL, whatever its methods: a route is a tuple in a list.
     @add('/api/bindings', ['GET', 'POST'])
     def bindings(request):
-        if request.method != 'POST':  # GET or HEAD
-            return {'bindings': [h.to_dict() for h in registry.bindings]}
+        if request.method != 'POST':  # GET or HEAD: one binding at a time
+            return json_items('{"bindings": [', registry.bindings, _to_dict,
+                              ']}')
         h = registry.create(_body(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 

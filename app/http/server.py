@@ -11,6 +11,20 @@ JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
 ``(body, status)``, or ``(body, status, headers)``. HEAD is served by
 GET routes (the head alone); OPTIONS answers the methods allowed.
 
+A long JSON list goes out in pieces: ``json_items(prefix, items, each,
+suffix)`` is the Response whose body is ``prefix``, the JSON of
+``each(item)`` for each of ``items`` (comma-separated), then ``suffix``
+(GET /api/bindings: ``'{"bindings": ['``, the bindings, ``h.to_dict``,
+``']}'``). Its first KB is made with the handler (an error, or the heap
+running out, there is the route's JSON error); if that is all of it, it
+goes out as any body, with its Content-Length, in one write. Else the
+head says ``Transfer-Encoding: chunked`` (RFC 9112 section 7.1;
+HTTP/1.1 requests: HTTP/1.0 and HEAD get the whole document made
+first) and the rest follows a KB a chunk, made as it goes: the heap
+holds one item and one KB, not the whole list and its document. If the
+heap runs out after the head, the connection closes without the last,
+empty chunk, which is how a client tells a cut answer from a whole one.
+
 Limits: the request must arrive within ``read_timeout_s`` (else 408 and
 close), connections beyond ``max_connections`` get a 503 at once, the
 head is capped at 4 KB (400), the path at 96 characters (414), a body at
@@ -25,6 +39,7 @@ system call per byte) and a response goes out in one write when its body
 is known and small.
 """
 import asyncio
+import sys
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
@@ -41,6 +56,7 @@ _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
 _GONE = const((32, 54, 104, 128))
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')  # a route's, by bit
 _HEX = const('0123456789abcdefABCDEF')
+_JSON = const('application/json; charset=UTF-8')
 # RFC 9110 section 15
 REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
@@ -107,7 +123,7 @@ class Request:
         lines = head.decode().split('\n')
         if len(lines[0]) > _MAX_LINE:
             raise ValueError
-        method, url, _ = lines[0].split()
+        method, url, self.version = lines[0].split()
         self.method = method
         self.client_addr = client_addr
         self.path, _, query = url.partition('?')
@@ -141,19 +157,58 @@ class Response:
     ``body``: bytes or str, dict or list (JSON, kept as the str ``dumps``
     makes: a copy the size of the document saved when it is ASCII, as
     JSON mostly is), or an iterator of bytes chunks (sync or async; closed
-    with its ``close()`` if it has one), streamed after the head."""
+    with its ``close()`` if it has one), streamed after the head.
+    ``more``: the pieces of a document still to make (``json_items``)."""
+    more = None
 
     def __init__(self, body: object = b'', status=200, headers=None):
         self.status = status
         self.headers = headers = {} if headers is None else headers
         if isinstance(body, (dict, list)):
             body = dumps(body)
-            headers['Content-Type'] = 'application/json; charset=UTF-8'
-        if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
-            # not ASCII: a stream's write of part of a str would resume
-            # at a character count, not at the byte it stopped at
-            body = body.encode()
-        self.body = body
+            headers['Content-Type'] = _JSON
+        self.body = _ascii(body)
+
+
+def _ascii(body):
+    """``body``, as bytes if it is a str that is not ASCII: a stream's
+    write of part of a str would resume at a character count, not at the
+    byte it stopped at, and Content-Length counts bytes."""
+    if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
+        return body.encode()
+    return body
+
+
+def json_items(prefix, items, each, suffix):
+    """The Response of a JSON document made and sent in pieces (the
+    module's docstring): ``prefix``, ``each(item)`` as JSON for each of
+    ``items``, ``suffix``."""
+    res = Response('', 200, {'Content-Type': _JSON})
+    res.more = _pieces(prefix, items, each, suffix)
+    return res
+
+
+def _pieces(prefix, items, each, suffix):
+    yield prefix
+    sep = ''
+    for item in items:
+        yield sep
+        yield dumps(each(item))
+        sep = ', '
+    yield suffix
+
+
+def _gather(more, limit):
+    """(the next pieces of ``more`` as one str, at least ``limit``
+    characters unless it ended first; True if it ended)."""
+    got = []
+    n = 0
+    for piece in more:
+        got.append(piece)
+        n += len(piece)
+        if n >= limit:
+            return ''.join(got), False
+    return ''.join(got), True
 
 
 def _response(res):
@@ -307,6 +362,15 @@ class Server:
         if res is None:
             res = handler(req, *args)
         res = _response(res)
+        more = res.more
+        if more is not None:  # json_items: the first KB now (or all of it)
+            body, ended = _gather(more, _ONE_WRITE if req.version == 'HTTP/1.1'
+                                  and req.method != 'HEAD' else sys.maxsize)
+            if ended:
+                res.body = _ascii(body)
+                res.more = None
+            else:
+                res.body = body
         for hooks in (self.after, req.hooks or ()):
             for hook in hooks:
                 res = hook(req, res) or res
@@ -492,23 +556,36 @@ async def _write(writer, res, head_only):
     write has begun, a MemoryError only ends the answer: the close that
     follows is all that is left to say."""
     body = res.body
+    more = res.more  # json_items' pieces after the first KB: chunks
     headers = res.headers
-    whole = isinstance(body, (bytes, str))
+    whole = isinstance(body, (bytes, str)) and more is None
     if not whole and not head_only and not room():
         # a streamed body allocates as it goes: a head sent now could
         # be followed by a short body
         _say(writer, LOW_MEMORY)
         return
-    if whole and 'Content-Length' not in headers:
+    if more is not None:
+        headers['Transfer-Encoding'] = 'chunked'
+        headers['Connection'] = 'close'
+    elif whole and 'Content-Length' not in headers:
         headers['Content-Length'] = len(body)
     if body and 'Content-Type' not in headers:
         headers['Content-Type'] = 'text/plain; charset=UTF-8'
     status = res.status
-    head = ('HTTP/1.0 %d %s\r\n%s\r\n' % (
-        status, REASONS.get(status, 'Unknown'),
+    head = ('HTTP/1.%d %d %s\r\n%s\r\n' % (
+        more is not None, status, REASONS.get(status, 'Unknown'),
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
     try:
-        if head_only or not body:
+        if more is not None:
+            await writer.awrite(head + _chunk(body))  # pyright: ignore
+            while more is not None:
+                body, ended = _gather(more, _ONE_WRITE)
+                body = _chunk(body) if body else ''
+                if ended:  # the last chunk: empty
+                    body += '0\r\n\r\n'
+                    more = None
+                await writer.awrite(body)
+        elif head_only or not body:
             await writer.awrite(head)
         elif whole and len(body) <= _ONE_WRITE:
             # bytes + str is bytes on MicroPython
@@ -541,6 +618,11 @@ def room(need=STREAM_ROOM):
         return True
     except MemoryError:
         return False
+
+
+def _chunk(text):
+    """``text`` (a str) as one chunk of a chunked body."""
+    return '%x\r\n%s\r\n' % (len(memoryview(text)), text)  # pyright: ignore
 
 
 def _close(body):
