@@ -6,8 +6,8 @@ from time import ticks_diff, ticks_ms
 import app
 from app import VERSION, log
 from app.http import auth
-from app.errors import ApiError, error, low_memory
-from app.http.server import MAX_BODY, MAX_PATH, Server, json_items, unquote
+from app.errors import ApiError
+from app.http.server import Server, http_error, json_items, unquote
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
@@ -126,36 +126,6 @@ def _body(request):
     return loads(request.body)
 
 
-def _bad_request(request, *exc):
-    return error(400, 'bad_request', 'malformed HTTP request')
-
-
-def _not_found(request, *exc):
-    return error(404, 'not_found', 'no such endpoint: %s; GET '
-                 '/api/openapi.json lists every endpoint, /api/kinds every '
-                 'kind' % (request.path if request else '?'))
-
-
-def _not_allowed(request, *exc):
-    return error(405, 'method_not_allowed', '%s is not allowed on %s'
-                 % (request.method, request.path) if request else
-                 'method not allowed')
-
-
-def _too_large(request, *exc):
-    return error(413, 'too_large', 'the body is larger than %d bytes'
-                 % MAX_BODY)
-
-
-def _too_long(request, *exc):
-    return error(414, 'uri_too_long', 'the path is longer than %d characters'
-                 % MAX_PATH)
-
-
-def _internal(request, *exc):
-    return error(500, 'internal', 'internal error; see the board log')
-
-
 def create_app(registry, store, mqtt=None, timing=None):
     """The app (app.http.server) serving ``registry`` and ``timing`` (an
     ``app.time.Time``: the clock and schedules, loaded when first used;
@@ -169,20 +139,6 @@ def create_app(registry, store, mqtt=None, timing=None):
     if timing is None:
         from app.time import Time
         timing = Time(registry, store)
-
-    for code, handler in ((400, _bad_request), (404, _not_found),
-                          (405, _not_allowed), (413, _too_large), (414, _too_long),
-                          (500, _internal)):
-        app.errorhandler(code)(handler)
-
-    @app.errorhandler(Exception)
-    def crashed(request, exc):
-        if isinstance(exc, ApiError):  # a request we refuse
-            return exc.response()
-        if isinstance(exc, MemoryError):
-            return low_memory()
-        print('pinwheel: %s: %r' % (request and request.path, exc))
-        return error(500, 'internal', '%s: %s' % (type(exc).__name__, exc))
 
     add = app.route
     # One route per URL, whatever its methods: a route is a tuple in a list.
@@ -219,7 +175,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     @add('/api/bindings/<binding_id>/<verb>', ['POST'])
     def action(request, binding_id, verb):
         if verb not in VERBS:
-            return _not_found(request)
+            return http_error(request, 404)
         return registry.do(verb, _binding_id(registry, binding_id)).to_dict()
 
     @add('/api/status')

@@ -1,10 +1,14 @@
 """pinwheel's HTTP core: a small server in Microdot's style, with limits.
 
-``Server`` is the app: ``route(url, methods)`` registers a handler,
-``errorhandler(status or exception class)`` the answer to an error,
+``Server`` is the app: ``route(url, methods)`` registers a handler;
 ``before_request``, ``after_request`` and ``after_error_request`` hooks
 run around handlers (a before hook that returns something answers
-instead of the handler). A handler gets the ``Request`` and the URL's
+instead of the handler). Errors are answered here, each as its JSON of
+app/errors.py: 400 ``bad_request``, 404 ``not_found``, 405
+``method_not_allowed``, 413 ``too_large``, 414 ``uri_too_long``; an
+``ApiError`` a handler raises is its own answer, a MemoryError 503
+``low_memory`` (with Retry-After), any other exception 500 ``internal``
+naming it. A handler gets the ``Request`` and the URL's
 arguments (``<name>``: one segment, ``<path:name>``: the rest), and
 returns a ``Response`` or what one is made of: a body (dict or list:
 JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
@@ -43,7 +47,7 @@ import sys
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
-from app.errors import error
+from app.errors import ApiError, error, low_memory
 
 MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
@@ -211,6 +215,37 @@ def _gather(more, limit):
     return ''.join(got), True
 
 
+def http_error(req, status):
+    """The JSON error answer to ``req`` (None: unreadable) of a status the
+    server answers itself: 400, 404, 405, 413, 414."""
+    if status == 404:
+        code, text = 'not_found', ('no such endpoint: %s; GET /api/openapi'
+                                   '.json lists every endpoint, /api/kinds '
+                                   'every kind' % req.path)
+    elif status == 405:
+        code, text = 'method_not_allowed', '%s is not allowed on %s' % (
+            req.method, req.path)
+    elif status == 413:
+        code, text = 'too_large', 'the body is larger than %d bytes' % MAX_BODY
+    elif status == 414:
+        code, text = 'uri_too_long', ('the path is longer than %d '
+                                      'characters' % MAX_PATH)
+    else:
+        code, text = 'bad_request', 'malformed HTTP request'
+    return Response(*error(status, code, text))
+
+
+def _failed(req, exc):
+    """The answer to a handler's exception ``exc``."""
+    if isinstance(exc, ApiError):  # a request we refuse
+        return Response(*exc.response())
+    if isinstance(exc, MemoryError):
+        return Response(*low_memory())
+    print('pinwheel: %s: %r' % (req and req.path, exc))
+    return Response(*error(500, 'internal', '%s: %s' % (type(exc).__name__,
+                                                        exc)))
+
+
 def _response(res):
     """A handler's return value as a Response (None: 204)."""
     if isinstance(res, Response):
@@ -259,7 +294,6 @@ class Server:
     def __init__(self, limits=None):
         self.limits = limits or dict
         self.routes = []  # (url pattern, method bits, handler)
-        self.errors = []  # (status or exception class, handler)
         self.before = []  # hooks: before_request, after_request,
         self.after = []  # after_error_request
         self.after_error = []
@@ -285,17 +319,6 @@ class Server:
             return handler
         return add
 
-    def errorhandler(self, key):
-        """Decorator: ``handler(request)`` answers an error status (400,
-        404, 405, 413, 414, 500), ``handler(request, exc)`` an exception of
-        a class (the first registered that fits). ``request`` may be
-        None. With no handler, the answer is the JSON error with code
-        "error" and the status's reason."""
-        def add(handler):
-            self.errors.append((key, handler))
-            return handler
-        return add
-
     def before_request(self, f):
         self.before.append(f)
         return f
@@ -308,23 +331,13 @@ class Server:
         self.after_error.append(f)
         return f
 
-    def _error(self, req, status, exc=None):
-        for key, handler in self.errors:
-            if key == status if exc is None else (
-                    isinstance(key, type) and isinstance(exc, key)):
-                return _response(handler(req) if exc is None
-                                 else handler(req, exc))
-        if exc is not None:
-            return self._error(req, 500)
-        return Response(*error(status, 'error', REASONS.get(status, '')))
-
     def dispatch(self, req, status=0):
         """The Response to ``req`` (None: malformed, a 400) or, with
         ``status``, its error answer; hooks run."""
         handled = False
         try:
             if req is None or status:
-                res = self._error(req, status or 400)
+                res = http_error(req, status or 400)
             else:
                 handler, args = self._find(req)
                 if handler is not None:
@@ -333,9 +346,9 @@ class Server:
                 elif req.method == 'OPTIONS':
                     res = self._options(req)
                 else:
-                    res = self._error(req, args)
-        except Exception as e:  # MemoryError too: its handler may answer
-            res = self._error(req, 0, e)
+                    res = http_error(req, args)
+        except Exception as e:  # MemoryError too: 503 if it fits
+            res = _failed(req, e)
         for hook in () if handled else self.after_error:
             res = hook(req, res) or res
         return res
@@ -377,9 +390,12 @@ class Server:
         return res
 
     def _options(self, req):
-        allow = [m for i, m in enumerate(METHODS) if any(
-            bits >> i & 1 and _match(url, req.path) is not None
-            for url, bits, _ in self.routes)]
+        allow = []
+        for i, m in enumerate(METHODS):
+            for url, bits, _ in self.routes:
+                if bits >> i & 1 and _match(url, req.path) is not None:
+                    allow.append(m)
+                    break
         if 'GET' in allow:
             allow.append('HEAD')
         allow.append('OPTIONS')
@@ -415,7 +431,11 @@ class Server:
             timeout = http.get('read_timeout_s', 5)
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
-                await self._refuse(reader, timeout)
+                try:  # read the request away (so the close is clean)
+                    await asyncio.wait_for(_read(reader, None, False),
+                                           min(timeout, 2))
+                except Exception:
+                    pass
                 _say(writer, _canned(503, 'busy', 'too many open '
                                      'connections; retry in a second'))
                 return
@@ -425,7 +445,7 @@ class Server:
                 self._watchdog = asyncio.create_task(self._watch())
             status = 0
             try:
-                req, status = await _read(reader, writer, timeout)
+                req, status = await _read(reader, writer)
             except asyncio.CancelledError:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
@@ -443,7 +463,10 @@ class Server:
             if status == 413 and req is not None:
                 # read the body away, past the deadline of the head: a
                 # client that stopped sending still gets its 413
-                await _drain(reader, req.unread, timeout)
+                try:
+                    await asyncio.wait_for(_skip(reader, req.unread), timeout)
+                except Exception:
+                    pass
             try:
                 res = self.dispatch(req, status)
             except MemoryError:  # even the error answer did not fit
@@ -482,19 +505,12 @@ class Server:
         while reading:
             await asyncio.sleep_ms(100)
             now = ticks_ms()
-            for task in [t for t, d in reading.items()
-                         if ticks_diff(now, d) >= 0]:
-                del reading[task]
-                task.cancel()
+            for task, deadline in list(reading.items()):
+                if ticks_diff(now, deadline) >= 0:
+                    del reading[task]
+                    task.cancel()
         self._watchdog = None
 
-    async def _refuse(self, reader, timeout):
-        """Read the request away (so the close is clean)."""
-        try:
-            await asyncio.wait_for(_read(reader, None, timeout, False),
-                                   min(timeout, 2))
-        except Exception:
-            pass
 
 
 def _end(buf, start):
@@ -506,7 +522,7 @@ def _end(buf, start):
     return a + 2 if b < 0 or a < b else b + 3
 
 
-async def _read(reader, writer, timeout, keep=True):
+async def _read(reader, writer, keep=True):
     """(request, 0), or (request, an error status to answer) after
     reading what it sent; (None, 0): the client sent nothing. ValueError:
     a malformed or oversized head. ``keep=False``: the body is read away."""
@@ -529,8 +545,8 @@ async def _read(reader, writer, timeout, keep=True):
     n = req.content_length
     if n > MAX_BODY or not keep:
         req.unread = n - len(buf) + end
-        if not keep:
-            await _drain(reader, req.unread, timeout)
+        if not keep:  # _refuse's: within its wait_for
+            await _skip(reader, req.unread)
         return req, 413
     if len(req.path) > MAX_PATH:
         return req, 414
@@ -634,18 +650,13 @@ def _close(body):
             pass
 
 
-async def _drain(reader, length, timeout):
-    async def skip():
-        left = length
-        while left > 0:
-            chunk = await reader.read(min(left, _DRAIN_CHUNK))
-            if not chunk:
-                break
-            left -= len(chunk)
-    try:
-        await asyncio.wait_for(skip(), timeout)
-    except Exception:
-        pass
+async def _skip(reader, left):
+    """Read ``left`` bytes away (or until the client closes)."""
+    while left > 0:
+        chunk = await reader.read(min(left, _DRAIN_CHUNK))
+        if not chunk:
+            break
+        left -= len(chunk)
 
 
 def _say(writer, data):

@@ -176,15 +176,28 @@ def test_out_of_memory_is_a_canned_503():
     def starved(request):
         raise MemoryError
 
-    def no_room_either(request, *exc):  # nor do the error answers
-        raise MemoryError
-
-    app.errorhandler(MemoryError)(no_room_either)
-    app.errorhandler(500)(no_room_either)
-
+    # the route's answer: a 503 low_memory made then
     status, head, body, _, _ = serve(app, [b'GET /starved HTTP/1.1\r\n\r\n'])
-    assert status == 503, (head, body)
+    assert status == 503 and b'\r\nRetry-After: 1\r\n' in head, head
     assert json.loads(body)['error']['code'] == 'low_memory', body
+    assert b'\r\nContent-Type: application/json; charset=UTF-8\r\n' in head, \
+        head  # not the canned one
+
+    import app.http.server as core
+    failed = core._failed
+
+    def no_room_either(request, exc):  # nor does the error answer
+        raise MemoryError
+    core._failed = no_room_either
+    try:
+        status, head, body, _, _ = serve(
+            app, [b'GET /starved HTTP/1.1\r\n\r\n'])
+    finally:
+        core._failed = failed
+    assert status == 503 and b'\r\nRetry-After: 1' in head, head
+    assert json.loads(body)['error']['code'] == 'low_memory', body
+    assert head.startswith(b'HTTP/1.0 503 Service Unavailable\r\n'
+                           b'Content-Type: application/json\r\n'), head
 
     class Huge:  # a body whose writing runs out of memory
         def __iter__(self):
@@ -362,13 +375,10 @@ def test_core_hooks_and_error_handlers():
         seen.append(('error', response.status))
         return response
 
-    @app.errorhandler(404)
-    def not_found(request):
-        return {'missing': request.path}, 404
-
-    @app.errorhandler(KeyError)
-    def key_error(request, exc):
-        return {'key': str(exc)}, 409
+    @app.route('/refused')
+    def refused(request):
+        from app.errors import ApiError
+        raise ApiError(409, 'conflict', 'in use', 'pin')
 
     def stamp(request, response):
         response.headers['X-Once'] = request.path
@@ -390,12 +400,21 @@ def test_core_hooks_and_error_handlers():
     del seen[:]
     # a 404 runs no route's hooks: the after_error ones
     status, headers, body = answer(app, b'GET /nope HTTP/1.1\r\n\r\n')
-    assert (status, json.loads(body)) == (404, {'missing': '/nope'})
+    assert status == 404, body
+    assert json.loads(body)['error']['code'] == 'not_found', body
+    assert '/nope' in json.loads(body)['error']['message'], body
     assert seen == [('error', 404)] and 'x-after' not in headers, seen
     del seen[:]
+    # a handler's exception: 500 naming it; an ApiError: its own answer
     status, _, body = answer(app, b'GET /fails HTTP/1.1\r\n\r\n')
-    assert (status, json.loads(body)) == (409, {'key': str(KeyError('k'))})
-    assert seen == [('before', '/fails'), ('error', 409)], seen
+    assert status == 500, body
+    assert json.loads(body)['error'] == {
+        'code': 'internal', 'message': 'KeyError: %s' % KeyError('k'),
+        'field': None}, body
+    assert seen == [('before', '/fails'), ('error', 500)], seen
+    status, _, body = answer(app, b'GET /refused HTTP/1.1\r\n\r\n')
+    assert (status, json.loads(body)) == (409, {'error': {
+        'code': 'conflict', 'message': 'in use', 'field': 'pin'}}), body
     status, headers, _ = answer(app, b'GET /once HTTP/1.1\r\n\r\n')
     assert headers['x-once'] == '/once'
     _, headers, _ = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
@@ -536,11 +555,6 @@ def items_app(n, fail_at=None):
     @app.route('/items')
     def items(request):
         return json_items('{"items": [', range(n), each, '], "end": 1}')
-
-    @app.errorhandler(MemoryError)
-    def low(request, exc):
-        from app.errors import low_memory
-        return low_memory()
     return app
 
 
