@@ -150,8 +150,15 @@ def create_app(registry, store, mqtt=None, timing=None):
         h = registry.create(_body(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
+    # and POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: the
+    # verbs of registry.do (docs/api.md, "Actions")
     @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
-    def binding(request, binding_id):
+    def binding(request, binding_id, verb=None):
+        if verb is not None:
+            if verb not in VERBS:
+                return http_error(request, 404)
+            return registry.do(verb, _binding_id(registry,
+                                                 binding_id)).to_dict()
         binding_id = _binding_id(registry, binding_id)
         method = request.method
         if method == 'DELETE':
@@ -170,21 +177,13 @@ def create_app(registry, store, mqtt=None, timing=None):
         return registry.update(binding_id, _body(request), partial,
                                live).to_dict()
 
-    # POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: one route
-    # for every verb of registry.do (docs/api.md, "Actions")
-    @add('/api/bindings/<binding_id>/<verb>', ['POST'])
-    def action(request, binding_id, verb):
-        if verb not in VERBS:
-            return http_error(request, 404)
-        return registry.do(verb, _binding_id(registry, binding_id)).to_dict()
+    add('/api/bindings/<binding_id>/<verb>', ['POST'])(binding)
 
     @add('/api/status')
-    def status(request):
-        return status_doc(bool(request.args.get('gc')))
-
-    def status_doc(fresh=False):
-        """The /api/status document (the event stream sends it too);
-        ``fresh``: the heap read now, after a collection."""
+    def status_doc(request=None):
+        """The /api/status document (the event stream sends it too, with
+        no request); ``?gc=1``: the heap read now, after a collection."""
+        fresh = request is not None and request.args.get('gc')
         if fresh:  # ?gc=1: live heap, without garbage
             _scrub(24)
             gc.collect()
@@ -216,15 +215,19 @@ def create_app(registry, store, mqtt=None, timing=None):
                 'received': 0},
         }
 
+    # one handler for three URLs: a function is heap, a comparison is not
     @add('/api/board')
     def board_info(request):
+        path = request.path
+        if path == '/api/log':  # app.log: the last events, oldest first
+            return {'events': log.entries()}
+        if path == '/api/kinds':
+            from app.http import kindinfo  # loaded by the first request
+            return kindinfo.kinds(board)
         from app.http import admin
         return admin.board(registry)
-
-    @add('/api/kinds')
-    def kinds(request):
-        from app.http import kindinfo  # loaded by the first request for it
-        return kindinfo.kinds(board)
+    add('/api/kinds')(board_info)
+    add('/api/log')(board_info)
 
     @add('/api/openapi.json')
     def openapi(request):
@@ -240,52 +243,40 @@ def create_app(registry, store, mqtt=None, timing=None):
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
         from app.http import admin
+        if request.path != '/api/config':  # /api/config/rejected
+            return admin.rejected(request, registry, store)
         out = admin.config(request, registry, store)
         if mqtt is not None and request.method in ('PUT', 'PATCH'):
             mqtt.apply()  # a changed mqtt section restarts the bridge
         timing.follow()  # the events, the zone or the place may be new
         return out
 
-    @add('/api/log')
-    def log_route(request):  # app.log: the last events, oldest first
-        return {'events': log.entries()}
-
-    @add('/api/config/rejected', ['GET', 'DELETE'])
-    def config_rejected(request):
-        from app.http import admin
-        return admin.rejected(request, registry, store)
+    add('/api/config/rejected', ['GET', 'DELETE'])(config)
 
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
     def clock(request):
         from app.http import schedapi
+        if request.path != '/api/time':  # /api/time/zones
+            return schedapi.zones(request)
         return schedapi.time(request, timing.clock())
-
-    @add('/api/time/zones')
-    def time_zones(request):
-        from app.http import schedapi
-        return schedapi.zones(request)
+    add('/api/time/zones')(clock)
 
     @add('/api/schedules', ['GET', 'POST'])
-    def events_list(request):
+    def events_list(request, event_id=None):
         from app.http import schedapi
-        return schedapi.events(request, timing.schedules())
-
-    @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
-    def event(request, event_id):
-        from app.http import schedapi
+        if event_id is None:
+            return schedapi.events(request, timing.schedules())
         return schedapi.event(request, timing.schedules(), unquote(event_id))
+    add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])(
+        events_list)
 
     # The dashboard: its files (app.http.web) and live updates (app.http.events).
     @add('/')
-    def index(request):
+    def static(request, name='index.html'):
         from app.http import web  # the dashboard: loaded by its first request
-        return web.send(request, 'index.html')
-
-    @add('/static/<path:name>')
-    def static(request, name):
-        from app.http import web
         return web.send(request, name)
+    add('/static/<path:name>')(static)
 
     streams = []  # app.http.events: imported by the first stream
 
