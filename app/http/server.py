@@ -171,16 +171,11 @@ class Response:
         if isinstance(body, (dict, list)):
             body = dumps(body)
             headers['Content-Type'] = _JSON
-        self.body = _ascii(body)
-
-
-def _ascii(body):
-    """``body``, as bytes if it is a str that is not ASCII: a stream's
-    write of part of a str would resume at a character count, not at the
-    byte it stopped at, and Content-Length counts bytes."""
-    if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
-        return body.encode()
-    return body
+        if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
+            # not ASCII: a stream's write of part of a str would resume
+            # at a character count, not at the byte it stopped at
+            body = body.encode()
+        self.body = body
 
 
 def json_items(prefix, items, each, suffix):
@@ -244,15 +239,6 @@ def _failed(req, exc):
     print('pinwheel: %s: %r' % (req and req.path, exc))
     return Response(*error(500, 'internal', '%s: %s' % (type(exc).__name__,
                                                         exc)))
-
-
-def _response(res):
-    """A handler's return value as a Response (None: 204)."""
-    if isinstance(res, Response):
-        return res
-    if isinstance(res, tuple):
-        return Response(*res)
-    return Response(b'', 204) if res is None else Response(res)
 
 
 def _match(pattern, path):
@@ -374,13 +360,16 @@ class Server:
                 break
         if res is None:
             res = handler(req, *args)
-        res = _response(res)
+            if res is None:
+                res = Response(b'', 204)
+        if not isinstance(res, Response):  # what a Response is made of
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
         more = res.more
         if more is not None:  # json_items: the first KB now (or all of it)
             body, ended = _gather(more, _ONE_WRITE if req.version == 'HTTP/1.1'
                                   and req.method != 'HEAD' else sys.maxsize)
-            if ended:
-                res.body = _ascii(body)
+            if ended:  # a body as any other
+                res.__init__(body, res.status, res.headers)
                 res.more = None
             else:
                 res.body = body
@@ -487,8 +476,13 @@ class Server:
             _say(writer, LOW_MEMORY)
         finally:
             self.open -= 1
-            if res is not None:
-                _close(res.body)
+            close = getattr(res, 'body', None)  # res may be None
+            close = getattr(close, 'close', None)  # a stream's
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
             # this frame may outlive the request (a stale pointer the GC
             # sees): it should not hold the request and its answer
             req = res = None
@@ -513,15 +507,6 @@ class Server:
 
 
 
-def _end(buf, start):
-    """The index just past the head's blank line in ``buf``, or 0."""
-    a = buf.find(b'\n\n', start)
-    b = buf.find(b'\n\r\n', start)
-    if a < 0:
-        return b + 3 if b >= 0 else 0
-    return a + 2 if b < 0 or a < b else b + 3
-
-
 async def _read(reader, writer, keep=True):
     """(request, 0), or (request, an error status to answer) after
     reading what it sent; (None, 0): the client sent nothing. ValueError:
@@ -536,7 +521,11 @@ async def _read(reader, writer, keep=True):
             break
         start = max(0, len(buf) - 2)
         buf = buf + chunk if buf else chunk
-        end = _end(buf, start)
+        # just past the head's blank line (bare newlines or CRLF), or 0
+        a = buf.find(b'\n\n', start)
+        b = buf.find(b'\n\r\n', start)
+        end = (b + 3 if b >= 0 else 0) if a < 0 else (
+            a + 2 if b < 0 or a < b else b + 3)
         if end:
             break
         if len(buf) > _MAX_HEAD:
@@ -593,10 +582,13 @@ async def _write(writer, res, head_only):
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
     try:
         if more is not None:
-            await writer.awrite(head + _chunk(body))  # pyright: ignore
+            chunk = '%x\r\n%s\r\n'  # a chunk of a chunked body: bytes
+            await writer.awrite(head + chunk % (  # pyright: ignore
+                len(memoryview(body)), body))  # pyright: ignore
             while more is not None:
                 body, ended = _gather(more, _ONE_WRITE)
-                body = _chunk(body) if body else ''
+                body = chunk % (len(memoryview(body)),  # pyright: ignore
+                                body) if body else ''
                 if ended:  # the last chunk: empty
                     body += '0\r\n\r\n'
                     more = None
@@ -634,20 +626,6 @@ def room(need=STREAM_ROOM):
         return True
     except MemoryError:
         return False
-
-
-def _chunk(text):
-    """``text`` (a str) as one chunk of a chunked body."""
-    return '%x\r\n%s\r\n' % (len(memoryview(text)), text)  # pyright: ignore
-
-
-def _close(body):
-    close = getattr(body, 'close', None)
-    if close is not None:
-        try:
-            close()
-        except Exception:
-            pass
 
 
 async def _skip(reader, left):
