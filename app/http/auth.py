@@ -36,26 +36,6 @@ def same(given, token):
     return diff == 0
 
 
-def bearer(request):
-    """The token the request carries, as bytes (b'' if none)."""
-    header = request.headers.get('authorization')
-    if header:
-        if header[:7].lower() == 'bearer ':
-            return header[7:].strip().encode()
-        return b''
-    if request.method == 'GET':
-        value = request.args.get('access_token')
-        if value:
-            return value.encode()
-    return b''
-
-
-def _same_host(origin, request):
-    # same origin: "http://<Host header>" (the dashboard served by the board)
-    host = request.headers.get('host')
-    return host is not None and origin.split('://', 1)[-1] == host
-
-
 def install(app, store):
     """Check every routed request before its handler runs; add CORS headers
     to responses for the allowed origins. Only one hook runs on a normal
@@ -71,7 +51,10 @@ def install(app, store):
             if origin is not None:
                 if origin in allowed:
                     request.after_request(grant)
-                elif write and not _same_host(origin, request):
+                # same origin: "http://<Host header>" (the dashboard
+                # served by the board)
+                elif write and origin.split('://', 1)[-1] != \
+                        request.headers.get('host'):
                     return error(403, 'forbidden_origin', 'requests from %s '
                                  'may not change this board; add the origin '
                                  'to http.cors_origins to allow it'
@@ -83,7 +66,13 @@ def install(app, store):
                           or not request.path.startswith('/api/')
                           or request.path == _PUBLIC):
             return None
-        given = bearer(request)
+        # the token the request carries, as bytes (b'' if none)
+        given = request.headers.get('authorization')
+        if given:
+            given = given[7:].strip() if given[:7].lower() == 'bearer ' else ''
+        elif method == 'GET':
+            given = request.args.get('access_token') or ''
+        given = given.encode() if given else b''
         if same(given, token.encode()):
             return None
         challenge = 'Bearer realm="pinwheel"'

@@ -39,10 +39,6 @@ _NAME_OK = const('_-.0123456789abcdefghijklmnopqrstuvwxyz'
                  'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 
-def _not_found(name):
-    return error(404, 'not_found', 'no such file: /static/%s' % name[:64])
-
-
 def _safe(name):
     """One plain file name we have a type for: no '/', '..', '%' or dot file."""
     if not name or name[0] == '.' or '..' in name or len(name) > 64:
@@ -100,8 +96,12 @@ def gzip_file(request, path, ctype, max_age=0, etag=None):
         return error(406, 'not_acceptable', 'this board stores %s gzipped '
                      'and cannot un-gzip it; send Accept-Encoding: gzip'
                      % path[:64], None, {'Vary': 'Accept-Encoding'})
-    else:
-        size = _plain_size(path)
+    else:  # the un-gzipped size: a gzip file ends with it (RFC 1952
+        # ISIZE, 4 bytes little-endian)
+        with open(path, 'rb') as f:
+            f.seek(-4, 2)
+            tail = f.read(4)
+        size = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
     headers['Content-Length'] = str(size)
     if request.method == 'HEAD':  # the head alone: no file to open
         return '', 200, headers
@@ -113,8 +113,9 @@ def stream(path, headers, ungzip=False):
     ``ungzip``); ``headers`` give its Content-Length."""
     f = open(path, 'rb')
     try:
-        if ungzip:
-            f = _ungzip(f)
+        if ungzip:  # read as its plain bytes; closing it closes f
+            import deflate
+            f = deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
         return _Body(f), 200, headers
     except BaseException:  # MemoryError: no answer, and no file left open
         f.close()
@@ -151,25 +152,9 @@ class _Body:
         self.f.close()
 
 
-def _ungzip(f):
-    """``f`` (a gzip file) read as its plain bytes; closing it closes ``f``."""
-    import deflate
-    return deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
-
-
-def _plain_size(path):
-    """The un-gzipped size: a gzip file ends with it (RFC 1952 ISIZE, 4
-    bytes little-endian)."""
-    with open(path, 'rb') as f:
-        f.seek(-4, 2)
-        tail = f.read(4)
-    return tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
-
-
 def send(request, name):
     """``static/<name>.gz``, gzip-encoded or plain, or a JSON 404."""
-    if not _safe(name):
-        return _not_found(name)
-    res = gzip_file(request, '%s/%s.gz' % (STATIC, name),
-                    TYPES[name.rsplit('.', 1)[1]], 0, True)
-    return _not_found(name) if res is None else res
+    return _safe(name) and gzip_file(
+        request, '%s/%s.gz' % (STATIC, name), TYPES[name.rsplit('.', 1)[1]],
+        0, True) or error(404, 'not_found', 'no such file: /static/%s'
+                          % name[:64])
