@@ -70,8 +70,11 @@ REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            500: 'Internal Server Error', 503: 'Service Unavailable'}
 
 
-def _canned(status, code, message):
-    body = dumps(error(status, code, message)[0])
+def _canned(answer):
+    """An error answer (app.errors' (body, status, headers)) as the bytes
+    sent, with Retry-After."""
+    body = dumps(answer[0])
+    status = answer[1]
     return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
             '%s' % (status, REASONS[status], len(body), body)).encode()
@@ -80,8 +83,7 @@ def _canned(status, code, message):
 # built now: when the heap is too full for a request, it is too full to
 # build an answer saying so (the 408 and the busy 503 are built when sent:
 # a MemoryError then answers low_memory instead)
-LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
-                     'this request; retry')
+LOW_MEMORY = _canned(low_memory())
 
 
 def unquote(text, query=False):
@@ -425,8 +427,8 @@ class Server:
                                            min(timeout, 2))
                 except Exception:
                     pass
-                _say(writer, _canned(503, 'busy', 'too many open '
-                                     'connections; retry in a second'))
+                _say(writer, _canned(error(503, 'busy', 'too many open '
+                                           'connections; retry in a second')))
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -439,8 +441,8 @@ class Server:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                _say(writer, _canned(408, 'timeout', 'the request did not '
-                                     'arrive in time'))
+                _say(writer, _canned(error(408, 'timeout', 'the request did '
+                                           'not arrive in time')))
                 return
             except MemoryError:  # no room to read it: 503, not a 400
                 _say(writer, LOW_MEMORY)
