@@ -1,5 +1,6 @@
 """Near the heap's limit a request fails whole (issue 18): every answer is
-complete (a body as long as its Content-Length says; a 503 low_memory with
+complete (a body as long as its Content-Length says, a chunked one with its
+last chunk; a 503 low_memory with
 Retry-After when the request found no memory), or the connection closes
 before any byte of one. Never a truncated body, and the board keeps
 serving. Tried on the real VM at every heap size, on an 8 KB grid, from
@@ -56,6 +57,9 @@ def whole(raw, what):
         assert len(body) == int(fields['content-length']), (
             what, status, 'a body shorter than its Content-Length',
             len(body), fields['content-length'])
+    if fields.get('transfer-encoding') == 'chunked':  # GET /api/bindings
+        assert body.endswith(b'\r\n0\r\n\r\n'), (
+            what, status, 'a chunked body without its last chunk', body[-80:])
     if status == 503:
         assert json.loads(body)['error']['code'] in ('low_memory', 'busy'), (
             what, body)

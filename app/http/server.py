@@ -584,17 +584,20 @@ async def _write(writer, res, head_only):
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
     try:
         if more is not None:
-            chunk = '%x\r\n%s\r\n'  # a chunk of a chunked body: bytes
-            await writer.awrite(head + chunk % (  # pyright: ignore
-                len(memoryview(body)), body))  # pyright: ignore
+            # chunks (RFC 9112 section 7.1): a size line (with the end of
+            # the chunk before), then the data as made, not copied
+            await writer.awrite(head + b'%x\r\n' % len(
+                memoryview(body)))  # pyright: ignore
+            await writer.awrite(body)
             while more is not None:
                 body, ended = _gather(more, _ONE_WRITE)
-                body = chunk % (len(memoryview(body)),  # pyright: ignore
-                                body) if body else ''
-                if ended:  # the last chunk: empty
-                    body += '0\r\n\r\n'
+                if ended:
                     more = None
-                await writer.awrite(body)
+                if body:
+                    await writer.awrite('\r\n%x\r\n' % len(
+                        memoryview(body)))  # pyright: ignore
+                    await writer.awrite(body)
+            await writer.awrite('\r\n0\r\n\r\n')  # and the last, empty one
         elif head_only or not body:
             await writer.awrite(head)
         elif whole and len(body) <= _ONE_WRITE:

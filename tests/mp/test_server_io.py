@@ -535,6 +535,8 @@ def unchunk(body):
         n = int(size, 16)
         if n == 0:
             return out, rest == b'\r\n'
+        if len(rest) == n:  # cut after a chunk's data: no end came
+            return out + rest, False
         assert rest[n:n + 2] == b'\r\n', body
         out += rest[:n]
         body = rest[n + 2:]
