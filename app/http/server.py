@@ -19,13 +19,13 @@ A long JSON list goes out in pieces: ``json_items(prefix, items, each,
 suffix)`` is the Response whose body is ``prefix``, the JSON of
 ``each(item)`` for each of ``items`` (comma-separated), then ``suffix``
 (GET /api/bindings: ``'{"bindings": ['``, the bindings, ``h.to_dict``,
-``']}'``). Its first KB is made with the handler (an error, or the heap
-running out, there is the route's JSON error); if that is all of it, it
-goes out as any body, with its Content-Length, in one write. Else the
-head says ``Transfer-Encoding: chunked`` (RFC 9112 section 7.1;
-HTTP/1.1 requests: HTTP/1.0 and HEAD get the whole document made
-first) and the rest follows a KB a chunk, made as it goes: the heap
-holds one item and one KB, not the whole list and its document. If the
+``']}'``). Its first 2 KB are made with the handler (an error, or the
+heap running out, there is the route's JSON error); if that is all of
+it, it goes out as any body, with its Content-Length. Else the head
+says ``Transfer-Encoding: chunked`` (RFC 9112 section 7.1; HTTP/1.1
+requests: HTTP/1.0 and HEAD get the whole document made first) and the
+rest follows a KB a chunk, made as it goes: the heap holds one item
+and a KB or two, not the whole list and its document. If the
 heap runs out after the head, the connection closes without the last,
 empty chunk, which is how a client tells a cut answer from a whole one.
 
@@ -56,6 +56,9 @@ _MAX_LINE = const(2048)  # one header line
 MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
+# json_items: a document up to this size goes out whole (no chunks: fewer
+# writes, and no room() probe), then a chunk per _ONE_WRITE
+_FIRST = const(2048)
 # a client that went away: broken pipe, reset (BSD, Linux), closed socket
 _GONE = const((32, 54, 104, 128))
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')  # a route's, by bit
@@ -367,8 +370,8 @@ class Server:
         if not isinstance(res, Response):  # what a Response is made of
             res = Response(*res) if isinstance(res, tuple) else Response(res)
         more = res.more
-        if more is not None:  # json_items: the first KB now (or all of it)
-            body, ended = _gather(more, _ONE_WRITE if req.version == 'HTTP/1.1'
+        if more is not None:  # json_items: the first 2 KB now (or all of it)
+            body, ended = _gather(more, _FIRST if req.version == 'HTTP/1.1'
                                   and req.method != 'HEAD' else sys.maxsize)
             if ended:  # a body as any other
                 res.__init__(body, res.status, res.headers)
@@ -563,7 +566,7 @@ async def _write(writer, res, head_only):
     write has begun, a MemoryError only ends the answer: the close that
     follows is all that is left to say."""
     body = res.body
-    more = res.more  # json_items' pieces after the first KB: chunks
+    more = res.more  # json_items' pieces after the first 2 KB: chunks
     headers = res.headers
     whole = isinstance(body, (bytes, str)) and more is None
     if not whole and not head_only and not room():
