@@ -11,7 +11,8 @@ that sets or clears the token takes effect on the next request.
 - A browser request whose ``Origin`` is neither this host nor listed in
   ``http.cors_origins`` may not change anything (403): a web page the user
   happens to visit cannot drive the relays, token or not.
-- CORS headers only for the origins in ``http.cors_origins`` (none by default).
+- CORS headers only for the origins in ``http.cors_origins`` (none by
+  default): app.http.cors, loaded by the first request from one.
 """
 from micropython import const
 from app.errors import error
@@ -49,7 +50,8 @@ def install(app, store):
         if write or allowed:
             origin = request.headers.get('origin')
             if origin is not None:
-                if origin in allowed:
+                if origin in allowed:  # CORS: app.http.cors, loaded now
+                    from app.http.cors import grant
                     request.after_request(grant)
                 # same origin: "http://<Host header>" (the dashboard
                 # served by the board)
@@ -83,25 +85,13 @@ def install(app, store):
                      'wrong API token', None,
                      {'WWW-Authenticate': challenge})
 
-    def grant(request, response):
-        """CORS headers for an Origin that check() found allowed."""
-        headers = response.headers
-        headers['Access-Control-Allow-Origin'] = request.headers['origin']
-        headers['Vary'] = 'Origin'
-        if request.method == 'OPTIONS':  # a preflight
-            headers['Access-Control-Allow-Methods'] = headers.get(
-                'Allow', 'GET, POST, PUT, PATCH, DELETE')
-            headers['Access-Control-Allow-Headers'] = \
-                'Authorization, Content-Type'
-            headers['Access-Control-Max-Age'] = '600'
-        return response
-
     def grant_on_error(request, response):
         """404/405 and preflights skip check(): look at the Origin here."""
         if request is None:
             return response
         allowed = store.data['http'].get('cors_origins')
         if allowed and request.headers.get('origin') in allowed:
+            from app.http.cors import grant
             return grant(request, response)
         return response
 
