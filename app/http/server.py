@@ -168,7 +168,7 @@ class Response:
     JSON mostly is), or an iterator of bytes chunks (sync or async; closed
     with its ``close()`` if it has one), streamed after the head.
     ``more``: the pieces of a document still to make (``json_items``)."""
-    more = None
+    more: object = None
 
     def __init__(self, body: object = b'', status=200, headers=None):
         self.status = status
@@ -611,10 +611,10 @@ async def _write(writer, res, head_only):
             if whole:
                 await writer.awrite(body)
             elif hasattr(body, '__anext__'):
-                async for chunk in body:
+                async for chunk in body:  # pyright: ignore
                     await writer.awrite(chunk)
             else:
-                for chunk in body:
+                for chunk in body:  # pyright: ignore
                     await writer.awrite(chunk)
     except MemoryError:
         pass
