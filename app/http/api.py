@@ -229,17 +229,6 @@ def create_app(registry, store, mqtt=None, timing=None):
     add('/api/kinds')(board_info)
     add('/api/log')(board_info)
 
-    @add('/api/openapi.json')
-    def openapi(request):
-        # a file, gzipped by deploy.py: the document costs no heap
-        from app.http import web
-        res = web.gzip_file(request, web.STATIC + '/openapi.json.gz',
-                            'application/json', 3600)
-        if res is None:
-            raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
-                           'not on this board; redeploy')
-        return res
-
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
         from app.http import admin
@@ -275,8 +264,11 @@ def create_app(registry, store, mqtt=None, timing=None):
     @add('/')
     def static(request, name='index.html'):
         from app.http import web  # the dashboard: loaded by its first request
+        if request.path == '/api/openapi.json':  # gzipped by deploy.py
+            name = 'openapi.json'  # a file: the document costs no heap
         return web.send(request, name)
     add('/static/<path:name>')(static)
+    add('/api/openapi.json')(static)
 
     streams = []  # app.http.events: imported by the first stream
 
