@@ -118,9 +118,10 @@ def unquote(text, query=False):
 
 
 class Request:
-    """One request: ``method``, ``path`` (without the query), ``args`` (the
-    query, %-decoded: {name: value}), ``headers`` ({lower-case name:
-    value}: ``headers.get('origin')``), ``content_length``, ``body``
+    """One request: ``method``, ``path`` (without the query), ``version``
+    ("HTTP/1.1"), ``args`` (the query, %-decoded: {name: value}),
+    ``headers`` ({lower-case name: value}: ``headers.get('origin')``),
+    ``content_length``, ``body``
     (bytes, or a bytearray when it came after the head), ``client_addr``
     ((host, port)). ``after_request(f)`` adds a hook for this request
     alone. Made from the head (bytes, up to its blank line); ValueError if
@@ -509,7 +510,6 @@ class Server:
                     del reading[task]
                     task.cancel()
         self._watchdog = None
-
 
 
 async def _read(reader, writer, keep=True):
