@@ -24,8 +24,9 @@ heap running out, there is the route's JSON error); if that is all of
 it, it goes out as any body, with its Content-Length. Else the head
 says ``Transfer-Encoding: chunked`` (RFC 9112 section 7.1; HTTP/1.1
 requests: HTTP/1.0 and HEAD get the whole document made first) and the
-rest follows a KB a chunk, made as it goes: the heap holds one item
-and a KB or two, not the whole list and its document. If the
+rest follows a KB a chunk, made as it goes and written piece by piece:
+the heap holds one item and a KB or two in pieces, not the whole list
+and its document, nor any block larger than an item. If the
 heap runs out after the head, the connection closes without the last,
 empty chunk, which is how a client tells a cut answer from a whole one.
 
@@ -204,16 +205,17 @@ def _pieces(prefix, items, each, suffix):
 
 
 def _gather(more, limit):
-    """(the next pieces of ``more`` as one str, at least ``limit``
-    characters unless it ended first; True if it ended)."""
+    """(the next pieces of ``more``, a list: at least ``limit`` bytes
+    unless it ended first; True if it ended)."""
     got = []
     n = 0
     for piece in more:
-        got.append(piece)
-        n += len(piece)
-        if n >= limit:
-            return ''.join(got), False
-    return ''.join(got), True
+        if piece:
+            got.append(piece)
+            n += len(memoryview(piece))  # pyright: ignore
+            if n >= limit:
+                return got, False
+    return got, True
 
 
 def http_error(req, status):
@@ -375,9 +377,9 @@ class Server:
             body, ended = _gather(more, _FIRST if req.version == 'HTTP/1.1'
                                   and req.method != 'HEAD' else sys.maxsize)
             if ended:  # a body as any other
-                res.__init__(body, res.status, res.headers)
+                res.__init__(''.join(body), res.status, res.headers)
                 res.more = None
-            else:
+            else:  # its pieces: chunks (_write)
                 res.body = body
         for hooks in (self.after, req.hooks or ()):
             for hook in hooks:
@@ -566,7 +568,7 @@ async def _write(writer, res, head_only):
     write has begun, a MemoryError only ends the answer: the close that
     follows is all that is left to say."""
     body = res.body
-    more = res.more  # json_items' pieces after the first 2 KB: chunks
+    more = res.more  # json_items' pieces after the first 2 KB (body)
     headers = res.headers
     whole = isinstance(body, (bytes, str)) and more is None
     if not whole and not head_only and not room():
@@ -587,20 +589,25 @@ async def _write(writer, res, head_only):
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
     try:
         if more is not None:
-            # chunks (RFC 9112 section 7.1): a size line (with the end of
-            # the chunk before), then the data as made, not copied
-            await writer.awrite(head + b'%x\r\n' % len(
-                memoryview(body)))  # pyright: ignore
-            await writer.awrite(body)
-            while more is not None:
+            # chunks (RFC 9112 section 7.1): a size line (after the end
+            # of the chunk before), then the pieces as made: no copy, no
+            # block larger than a piece
+            end = head  # what goes before the next size line
+            while True:
+                n = 0
+                for piece in body:  # pyright: ignore
+                    n += len(memoryview(piece))  # pyright: ignore
+                if n:
+                    await writer.awrite(end + b'%x\r\n' % n)
+                    for piece in body:  # pyright: ignore
+                        await writer.awrite(piece)
+                    end = b'\r\n'
+                if more is None:
+                    break
                 body, ended = _gather(more, _ONE_WRITE)
                 if ended:
                     more = None
-                if body:
-                    await writer.awrite('\r\n%x\r\n' % len(
-                        memoryview(body)))  # pyright: ignore
-                    await writer.awrite(body)
-            await writer.awrite('\r\n0\r\n\r\n')  # and the last, empty one
+            await writer.awrite(end + b'0\r\n\r\n')  # the last: empty
         elif head_only or not body:
             await writer.awrite(head)
         elif whole and len(body) <= _ONE_WRITE:
