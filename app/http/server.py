@@ -205,14 +205,14 @@ def _pieces(prefix, items, each, suffix):
 
 
 def _gather(more, limit):
-    """(the next pieces of ``more``, a list: at least ``limit`` bytes
+    """(the next pieces of ``more``, a list: at least ``limit`` characters
     unless it ended first; True if it ended)."""
     got = []
     n = 0
     for piece in more:
         if piece:
             got.append(piece)
-            n += len(memoryview(piece))  # pyright: ignore
+            n += len(piece)
             if n >= limit:
                 return got, False
     return got, True
