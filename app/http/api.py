@@ -17,32 +17,28 @@ _image = {}  # the running image's version and date, and the flag's
 _heap: list = [0, 0, 0, 0]
 
 
-def largest_free(free):
-    """The largest block that can be had now, to within a quarter (a lower
-    bound): free memory in pieces is what makes a request fail with the
-    total looking ample. Tries ``free`` and then 3/4 of the last try; the
-    probe blocks are garbage at once."""
-    n = free & ~15
-    while n > 256:
-        try:
-            bytearray(n)
-            return n
-        except MemoryError:
-            n = (n * 3 // 4) & ~15
-    return 0
-
-
 def heap_stats(fresh=False):
     """(mem_free, mem_alloc, largest free block), after a collection, read
     at most every 5 s unless ``fresh``: a collection walks the whole heap,
-    and a failed probe of ``largest_free`` costs one more."""
+    and a failed probe of the largest block costs one more."""
     now = ticks_ms() or 1
     if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 5000:
         _heap[0] = now
         gc.collect()
-        free = _heap[1] = gc.mem_free()
+        n = _heap[1] = gc.mem_free()
         _heap[2] = gc.mem_alloc()
-        _heap[3] = largest_free(free)
+        # the largest block that can be had now, to within a quarter (a
+        # lower bound): free memory in pieces is what makes a request fail
+        # with the total looking ample. Tries all that is free, then 3/4
+        # of the last try; the probe blocks are garbage at once.
+        n &= ~15
+        while n > 256:
+            try:
+                bytearray(n)
+                break
+            except MemoryError:
+                n = (n * 3 // 4) & ~15
+        _heap[3] = n if n > 256 else 0
         gc.collect()  # the probe's block
     return _heap[1], _heap[2], _heap[3]
 

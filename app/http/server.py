@@ -332,33 +332,26 @@ class Server:
         try:
             if req is None or status:
                 res = http_error(req, status or 400)
-            else:
-                handler, args = self._find(req)
-                if handler is not None:
-                    res = self._handle(req, handler, args)
-                    handled = True
-                elif req.method == 'OPTIONS':
-                    res = self._options(req)
-                else:
-                    res = http_error(req, args)
+            else:  # the first route with the path and the method
+                method = 'GET' if req.method == 'HEAD' else req.method
+                bit = 1 << METHODS.index(method) if method in METHODS else 0
+                res = 404  # no route with the path; 405: not the method
+                for url, bits, handler in self.routes:
+                    args = _match(url, req.path)
+                    if args is not None:
+                        if bits & bit:
+                            res = self._handle(req, handler, args)
+                            handled = True
+                            break
+                        res = 405
+                if not handled:
+                    res = self._options(req) if req.method == 'OPTIONS' \
+                        else http_error(req, res)
         except Exception as e:  # MemoryError too: 503 if it fits
             res = _failed(req, e)
         for hook in () if handled else self.after_error:
             res = hook(req, res) or res
         return res
-
-    def _find(self, req):
-        """(handler, URL args), or (None, 404 or 405)."""
-        method = 'GET' if req.method == 'HEAD' else req.method
-        bit = 1 << METHODS.index(method) if method in METHODS else 0
-        missing = 404
-        for url, bits, handler in self.routes:
-            args = _match(url, req.path)
-            if args is not None:
-                if bits & bit:
-                    return handler, args
-                missing = 405
-        return None, missing
 
     def _handle(self, req, handler, args):
         res = None
