@@ -250,8 +250,13 @@ def build_app(registry, store, mqtt=None, timing=None):
     if registry.board.sim:  # the unix port: the simulator's own routes
         from app.sim import routes
         routes.install(app, registry, timing.clock)
-    from app.http import ota  # over-the-air updates (docs/ota.md)
-    ota.install(app, store)
+
+    # over-the-air updates (docs/ota.md): app.http.ota loads with the
+    # first request to this route, not at boot
+    @app.route('/api/ota/<path:step>', ('GET', 'POST', 'PUT'))
+    def ota(request, step):
+        from app.http import ota
+        return ota.route(request, step, store)
     return app
 
 

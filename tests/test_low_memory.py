@@ -1,5 +1,6 @@
 """Near the heap's limit a request fails whole (issue 18): every answer is
-complete (a body as long as its Content-Length says; a 503 low_memory with
+complete (a body as long as its Content-Length says, a chunked one with its
+last chunk; a 503 low_memory with
 Retry-After when the request found no memory), or the connection closes
 before any byte of one. Never a truncated body, and the board keeps
 serving. Tried on the real VM at every heap size, on an 8 KB grid, from
@@ -18,6 +19,14 @@ SEQUENCE = [  # (method, path, body, headers): what a phone and curl send
     ('POST', '/api/bindings', {'id': 's', 'kind': 'sample', 'pin': 34,
                                'period_ms': 10, 'window': 256}, {}),
     ('GET', '/api/bindings', None, {}),
+    # three long patterns more: the document passes 2 KB and goes out in
+    # chunks (app/http/server.py, json_items)
+    *[('POST', '/api/bindings', {'id': 'long%d' % pin, 'kind': 'pattern',
+                                 'pin': pin, 'steps_ms': [86400000] * 32}, {})
+      for pin in (14, 15, 16)],
+    ('GET', '/api/bindings', None, {}),
+    *[('DELETE', '/api/bindings/long%d' % pin, None, {})
+      for pin in (14, 15, 16)],
     ('PATCH', '/api/bindings/p', {'steps_ms': [15, 25]}, {}),
     ('GET', '/api/kinds', None, {}),
     ('GET', '/api/board', None, {}),
@@ -41,6 +50,9 @@ def exchange(port, method, path, body, headers):
     return raw_exchange(port, head.encode() + b'\r\n' + data)
 
 
+chunked = []  # (heap KB, path) of the answers that came in chunks
+
+
 def whole(raw, what):
     """The status of a complete answer; None for a close before any byte.
     Fails on anything else."""
@@ -56,6 +68,10 @@ def whole(raw, what):
         assert len(body) == int(fields['content-length']), (
             what, status, 'a body shorter than its Content-Length',
             len(body), fields['content-length'])
+    if fields.get('transfer-encoding') == 'chunked':  # GET /api/bindings
+        chunked.append(what)
+        assert body.endswith(b'\r\n0\r\n\r\n'), (
+            what, status, 'a chunked body without its last chunk', body[-80:])
     if status == 503:
         assert json.loads(body)['error']['code'] in ('low_memory', 'busy'), (
             what, body)
@@ -92,6 +108,8 @@ def test_near_the_heap_limit_every_answer_is_whole(tmp_path):
     # the grid reached sizes where requests found no memory, and every one
     # of those was a whole 503 or a close before any byte
     tight = [k for k, got in seen.items() if 503 in got or None in got]
+    assert chunked, 'no GET /api/bindings went out in chunks'
+
     assert tight, ('no size was tight enough to matter', sorted(seen))
     # and with room enough, everything worked
     assert all(s is not None and s < 300 for s in seen[max(seen)]), seen

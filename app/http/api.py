@@ -1,46 +1,90 @@
 """The REST API: JSON in, JSON out, and JSON errors for everything."""
 import gc
+import sys
+from json import load
 from time import ticks_diff, ticks_ms
+import app
 from app import VERSION, log
 from app.http import auth
-from app.http import ota
-from app.errors import ApiError, error, low_memory
-from app.http.server import MAX_BODY, MAX_PATH, Server, unquote
+from app.errors import ApiError
+from app.http.server import Server, http_error, json_items, unquote
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
+_image = {}  # the running image's version and date, and the flag's
+# rolled_back: read once, at boot
 # when last read (ticks_ms, 0 = never), mem_free, mem_alloc, largest free block
 _heap: list = [0, 0, 0, 0]
-
-
-def largest_free(free):
-    """The largest block that can be had now, to within a quarter (a lower
-    bound): free memory in pieces is what makes a request fail with the
-    total looking ample. Tries ``free`` and then 3/4 of the last try; the
-    probe blocks are garbage at once."""
-    n = free & ~15
-    while n > 256:
-        try:
-            bytearray(n)
-            return n
-        except MemoryError:
-            n = (n * 3 // 4) & ~15
-    return 0
 
 
 def heap_stats(fresh=False):
     """(mem_free, mem_alloc, largest free block), after a collection, read
     at most every 5 s unless ``fresh``: a collection walks the whole heap,
-    and a failed probe of ``largest_free`` costs one more."""
+    and a failed probe of the largest block costs one more."""
     now = ticks_ms() or 1
     if fresh or not _heap[0] or ticks_diff(now, _heap[0]) >= 5000:
         _heap[0] = now
         gc.collect()
-        free = _heap[1] = gc.mem_free()
+        n = _heap[1] = gc.mem_free()
         _heap[2] = gc.mem_alloc()
-        _heap[3] = largest_free(free)
+        # the largest block that can be had now, to within a quarter (a
+        # lower bound): free memory in pieces is what makes a request fail
+        # with the total looking ample. Tries all that is free, then 3/4
+        # of the last try; the probe blocks are garbage at once.
+        n &= ~15
+        while n > 256:
+            try:
+                bytearray(n)
+                break
+            except MemoryError:
+                n = (n * 3 // 4) & ~15
+        _heap[3] = n if n > 256 else 0
         gc.collect()  # the probe's block
     return _heap[1], _heap[2], _heap[3]
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return load(f)
+    except Exception:  # none (an image from before OTA), or damaged
+        return {}
+
+
+def image():
+    """{"version", "date", "trial", "rolled_back"} of the running image
+    (docs/ota.md): GET /api/status's "image"."""
+    if not _image:
+        _image.update(_read(getattr(app, 'IMAGE', '') + 'version.json'))
+        rolled = _image['rolled_back'] = _read('slot.json').get('rolled_back')
+        if rolled:  # once per boot, in the event log
+            log.note('update to version %s rolled back: %s'
+                     % (rolled.get('version'), rolled.get('why')))
+    trial = sys.modules.get('app.ota.trial')
+    return {'version': _image.get('version'), 'date': _image.get('date'),
+            'trial': bool(trial and trial.pending()),
+            'rolled_back': _image['rolled_back']}
+
+
+def host(store):
+    """{"name", "ip"}: the board's hostname (mDNS answers it as NAME.local
+    where the firmware runs a responder: docs/ota.md) and address."""
+    try:
+        import network
+    except ImportError:  # the unix port: the host's network
+        return {'name': store.data['wifi'].get('hostname') or 'pinwheel-sim',
+                'ip': store.data['http'].get('host') or '127.0.0.1'}
+    name = ip = None
+    try:
+        name = network.hostname() if hasattr(network, 'hostname') else None
+        for itf in (network.STA_IF, network.AP_IF):
+            wlan = network.WLAN(itf)
+            if wlan.active() and (itf == network.AP_IF or wlan.isconnected()):
+                ip = wlan.ifconfig()[0]
+                break
+    except Exception:  # a driver error must not break the status
+        pass
+    return {'name': name, 'ip': ip}
 
 
 def _scrub(depth):
@@ -67,41 +111,15 @@ def _binding_id(registry, text):
     return binding_id
 
 
+def _to_dict(h):
+    return h.to_dict()
+
+
 def _body(request):
     """The request's JSON body, parsed strictly (``app.strictjson``, loaded
     by the first body: a board that is only read never holds it)."""
     from app.strictjson import loads
     return loads(request.body)
-
-
-def _bad_request(request, *exc):
-    return error(400, 'bad_request', 'malformed HTTP request')
-
-
-def _not_found(request, *exc):
-    return error(404, 'not_found', 'no such endpoint: %s; GET '
-                 '/api/openapi.json lists every endpoint, /api/kinds every '
-                 'kind' % (request.path if request else '?'))
-
-
-def _not_allowed(request, *exc):
-    return error(405, 'method_not_allowed', '%s is not allowed on %s'
-                 % (request.method, request.path) if request else
-                 'method not allowed')
-
-
-def _too_large(request, *exc):
-    return error(413, 'too_large', 'the body is larger than %d bytes'
-                 % MAX_BODY)
-
-
-def _too_long(request, *exc):
-    return error(414, 'uri_too_long', 'the path is longer than %d characters'
-                 % MAX_PATH)
-
-
-def _internal(request, *exc):
-    return error(500, 'internal', 'internal error; see the board log')
 
 
 def create_app(registry, store, mqtt=None, timing=None):
@@ -110,6 +128,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     made here if None), persisting to ``store``. ``mqtt``
     (app.main.Mqtt): its status goes into /api/status, and it is told when
     the config changed."""
+    image()  # a rollback goes into the event log now, not at the first status
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
     board = registry.board
@@ -117,31 +136,25 @@ def create_app(registry, store, mqtt=None, timing=None):
         from app.time import Time
         timing = Time(registry, store)
 
-    for code, handler in ((400, _bad_request), (404, _not_found),
-                          (405, _not_allowed), (413, _too_large), (414, _too_long),
-                          (500, _internal)):
-        app.errorhandler(code)(handler)
-
-    @app.errorhandler(Exception)
-    def crashed(request, exc):
-        if isinstance(exc, ApiError):  # a request we refuse
-            return exc.response()
-        if isinstance(exc, MemoryError):
-            return low_memory()
-        print('pinwheel: %s: %r' % (request and request.path, exc))
-        return error(500, 'internal', '%s: %s' % (type(exc).__name__, exc))
-
     add = app.route
     # One route per URL, whatever its methods: a route is a tuple in a list.
     @add('/api/bindings', ['GET', 'POST'])
     def bindings(request):
-        if request.method != 'POST':  # GET or HEAD
-            return {'bindings': [h.to_dict() for h in registry.bindings]}
+        if request.method != 'POST':  # GET or HEAD: one binding at a time
+            return json_items('{"bindings": [', registry.bindings, _to_dict,
+                              ']}')
         h = registry.create(_body(request))
         return h.to_dict(), 201, {'Location': '/api/bindings/' + h.id}
 
+    # and POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: the
+    # verbs of registry.do (docs/api.md, "Actions")
     @add('/api/bindings/<binding_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
-    def binding(request, binding_id):
+    def binding(request, binding_id, verb=None):
+        if verb is not None:
+            if verb not in VERBS:
+                return http_error(request, 404)
+            return registry.do(verb, _binding_id(registry,
+                                                 binding_id)).to_dict()
         binding_id = _binding_id(registry, binding_id)
         method = request.method
         if method == 'DELETE':
@@ -160,21 +173,13 @@ def create_app(registry, store, mqtt=None, timing=None):
         return registry.update(binding_id, _body(request), partial,
                                live).to_dict()
 
-    # POST /api/bindings/<id>/start, stop, on, off, toggle, pulse: one route
-    # for every verb of registry.do (docs/api.md, "Actions")
-    @add('/api/bindings/<binding_id>/<verb>', ['POST'])
-    def action(request, binding_id, verb):
-        if verb not in VERBS:
-            return _not_found(request)
-        return registry.do(verb, _binding_id(registry, binding_id)).to_dict()
+    add('/api/bindings/<binding_id>/<verb>', ['POST'])(binding)
 
     @add('/api/status')
-    def status(request):
-        return status_doc(bool(request.args.get('gc')))
-
-    def status_doc(fresh=False):
-        """The /api/status document (the event stream sends it too);
-        ``fresh``: the heap read now, after a collection."""
+    def status_doc(request=None):
+        """The /api/status document (the event stream sends it too, with
+        no request); ``?gc=1``: the heap read now, after a collection."""
+        fresh = request is not None and request.args.get('gc')
         if fresh:  # ?gc=1: live heap, without garbage
             _scrub(24)
             gc.collect()
@@ -199,83 +204,67 @@ def create_app(registry, store, mqtt=None, timing=None):
             # connections open now, refused at the cap, dropped for slowness
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
-            'image': ota.image(), 'host': ota.host(store),  # docs/ota.md
+            'image': image(), 'host': host(store),  # docs/ota.md
             'mqtt': (mqtt and mqtt.status()) or {
                 'state': 'off', 'error': None, 'broker': None,
                 'client_id': None, 'base': None, 'published': 0,
                 'received': 0},
         }
 
+    # one handler for three URLs: a function is heap, a comparison is not
     @add('/api/board')
     def board_info(request):
+        path = request.path
+        if path == '/api/log':  # app.log: the last events, oldest first
+            return {'events': log.entries()}
+        if path == '/api/kinds':
+            from app.http import kindinfo  # loaded by the first request
+            return kindinfo.kinds(board)
         from app.http import admin
         return admin.board(registry)
-
-    @add('/api/kinds')
-    def kinds(request):
-        from app.http import kindinfo  # loaded by the first request for it
-        return kindinfo.kinds(board)
-
-    @add('/api/openapi.json')
-    def openapi(request):
-        # a file, gzipped by deploy.py: the document costs no heap
-        from app.http import web
-        res = web.gzip_file(request, web.STATIC + '/openapi.json.gz',
-                            'application/json', 3600)
-        if res is None:
-            raise ApiError(404, 'not_found', 'static/openapi.json.gz is '
-                           'not on this board; redeploy')
-        return res
+    add('/api/kinds')(board_info)
+    add('/api/log')(board_info)
 
     @add('/api/config', ['GET', 'PUT', 'PATCH'])
     def config(request):
         from app.http import admin
+        if request.path != '/api/config':  # /api/config/rejected
+            return admin.rejected(request, registry, store)
         out = admin.config(request, registry, store)
         if mqtt is not None and request.method in ('PUT', 'PATCH'):
             mqtt.apply()  # a changed mqtt section restarts the bridge
         timing.follow()  # the events, the zone or the place may be new
         return out
 
-    @add('/api/log')
-    def log_route(request):  # app.log: the last events, oldest first
-        return {'events': log.entries()}
-
-    @add('/api/config/rejected', ['GET', 'DELETE'])
-    def config_rejected(request):
-        from app.http import admin
-        return admin.rejected(request, registry, store)
+    add('/api/config/rejected', ['GET', 'DELETE'])(config)
 
     # The clock and the schedules: app.http.schedapi, loaded by the first use.
     @add('/api/time', ['GET', 'PUT'])
     def clock(request):
         from app.http import schedapi
+        if request.path != '/api/time':  # /api/time/zones
+            return schedapi.zones(request)
         return schedapi.time(request, timing.clock())
-
-    @add('/api/time/zones')
-    def time_zones(request):
-        from app.http import schedapi
-        return schedapi.zones(request)
+    add('/api/time/zones')(clock)
 
     @add('/api/schedules', ['GET', 'POST'])
-    def events_list(request):
+    def events_list(request, event_id=None):
         from app.http import schedapi
-        return schedapi.events(request, timing.schedules())
-
-    @add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])
-    def event(request, event_id):
-        from app.http import schedapi
+        if event_id is None:
+            return schedapi.events(request, timing.schedules())
         return schedapi.event(request, timing.schedules(), unquote(event_id))
+    add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])(
+        events_list)
 
     # The dashboard: its files (app.http.web) and live updates (app.http.events).
     @add('/')
-    def index(request):
+    def static(request, name='index.html'):
         from app.http import web  # the dashboard: loaded by its first request
-        return web.send(request, 'index.html')
-
-    @add('/static/<path:name>')
-    def static(request, name):
-        from app.http import web
+        if request.path == '/api/openapi.json':  # gzipped by deploy.py
+            name = 'openapi.json'  # a file: the document costs no heap
         return web.send(request, name)
+    add('/static/<path:name>')(static)
+    add('/api/openapi.json')(static)
 
     streams = []  # app.http.events: imported by the first stream
 

@@ -11,7 +11,8 @@ that sets or clears the token takes effect on the next request.
 - A browser request whose ``Origin`` is neither this host nor listed in
   ``http.cors_origins`` may not change anything (403): a web page the user
   happens to visit cannot drive the relays, token or not.
-- CORS headers only for the origins in ``http.cors_origins`` (none by default).
+- CORS headers only for the origins in ``http.cors_origins`` (none by
+  default): app.http.cors, loaded by the first request from one.
 """
 from micropython import const
 from app.errors import error
@@ -36,26 +37,6 @@ def same(given, token):
     return diff == 0
 
 
-def bearer(request):
-    """The token the request carries, as bytes (b'' if none)."""
-    header = request.headers.get('authorization')
-    if header:
-        if header[:7].lower() == 'bearer ':
-            return header[7:].strip().encode()
-        return b''
-    if request.method == 'GET':
-        value = request.args.get('access_token')
-        if value:
-            return value.encode()
-    return b''
-
-
-def _same_host(origin, request):
-    # same origin: "http://<Host header>" (the dashboard served by the board)
-    host = request.headers.get('host')
-    return host is not None and origin.split('://', 1)[-1] == host
-
-
 def install(app, store):
     """Check every routed request before its handler runs; add CORS headers
     to responses for the allowed origins. Only one hook runs on a normal
@@ -69,9 +50,13 @@ def install(app, store):
         if write or allowed:
             origin = request.headers.get('origin')
             if origin is not None:
-                if origin in allowed:
+                if origin in allowed:  # CORS: app.http.cors, loaded now
+                    from app.http.cors import grant
                     request.after_request(grant)
-                elif write and not _same_host(origin, request):
+                # same origin: "http://<Host header>" (the dashboard
+                # served by the board)
+                elif write and origin.split('://', 1)[-1] != \
+                        request.headers.get('host'):
                     return error(403, 'forbidden_origin', 'requests from %s '
                                  'may not change this board; add the origin '
                                  'to http.cors_origins to allow it'
@@ -83,7 +68,13 @@ def install(app, store):
                           or not request.path.startswith('/api/')
                           or request.path == _PUBLIC):
             return None
-        given = bearer(request)
+        # the token the request carries, as bytes (b'' if none)
+        given = request.headers.get('authorization')
+        if given:
+            given = given[7:].strip() if given[:7].lower() == 'bearer ' else ''
+        elif method == 'GET':
+            given = request.args.get('access_token') or ''
+        given = given.encode() if given else b''
         if same(given, token.encode()):
             return None
         challenge = 'Bearer realm="pinwheel"'
@@ -94,25 +85,13 @@ def install(app, store):
                      'wrong API token', None,
                      {'WWW-Authenticate': challenge})
 
-    def grant(request, response):
-        """CORS headers for an Origin that check() found allowed."""
-        headers = response.headers
-        headers['Access-Control-Allow-Origin'] = request.headers['origin']
-        headers['Vary'] = 'Origin'
-        if request.method == 'OPTIONS':  # a preflight
-            headers['Access-Control-Allow-Methods'] = headers.get(
-                'Allow', 'GET, POST, PUT, PATCH, DELETE')
-            headers['Access-Control-Allow-Headers'] = \
-                'Authorization, Content-Type'
-            headers['Access-Control-Max-Age'] = '600'
-        return response
-
     def grant_on_error(request, response):
         """404/405 and preflights skip check(): look at the Origin here."""
         if request is None:
             return response
         allowed = store.data['http'].get('cors_origins')
         if allowed and request.headers.get('origin') in allowed:
+            from app.http.cors import grant
             return grant(request, response)
         return response
 

@@ -1,15 +1,34 @@
 """pinwheel's HTTP core: a small server in Microdot's style, with limits.
 
-``Server`` is the app: ``route(url, methods)`` registers a handler,
-``errorhandler(status or exception class)`` the answer to an error,
+``Server`` is the app: ``route(url, methods)`` registers a handler;
 ``before_request``, ``after_request`` and ``after_error_request`` hooks
 run around handlers (a before hook that returns something answers
-instead of the handler). A handler gets the ``Request`` and the URL's
+instead of the handler). Errors are answered here, each as its JSON of
+app/errors.py: 400 ``bad_request``, 404 ``not_found``, 405
+``method_not_allowed``, 413 ``too_large``, 414 ``uri_too_long``; an
+``ApiError`` a handler raises is its own answer, a MemoryError 503
+``low_memory`` (with Retry-After), any other exception 500 ``internal``
+naming it. A handler gets the ``Request`` and the URL's
 arguments (``<name>``: one segment, ``<path:name>``: the rest), and
 returns a ``Response`` or what one is made of: a body (dict or list:
 JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
 ``(body, status)``, or ``(body, status, headers)``. HEAD is served by
 GET routes (the head alone); OPTIONS answers the methods allowed.
+
+A long JSON list goes out in pieces: ``json_items(prefix, items, each,
+suffix)`` is the Response whose body is ``prefix``, the JSON of
+``each(item)`` for each of ``items`` (comma-separated), then ``suffix``
+(GET /api/bindings: ``'{"bindings": ['``, the bindings, ``h.to_dict``,
+``']}'``). Its first 2 KB are made with the handler (an error, or the
+heap running out, there is the route's JSON error); if that is all of
+it, it goes out as any body, with its Content-Length. Else the head
+says ``Transfer-Encoding: chunked`` (RFC 9112 section 7.1; HTTP/1.1
+requests: HTTP/1.0 and HEAD get the whole document made first) and the
+rest follows a KB a chunk, made as it goes and written piece by piece:
+the heap holds one item and a KB or two in pieces, not the whole list
+and its document, nor any block larger than an item. If the
+heap runs out after the head, the connection closes without the last,
+empty chunk, which is how a client tells a cut answer from a whole one.
 
 Limits: the request must arrive within ``read_timeout_s`` (else 408 and
 close), connections beyond ``max_connections`` get a 503 at once, the
@@ -25,10 +44,11 @@ system call per byte) and a response goes out in one write when its body
 is known and small.
 """
 import asyncio
+import sys
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
-from app.errors import error
+from app.errors import ApiError, error, low_memory
 
 MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
@@ -37,10 +57,14 @@ _MAX_LINE = const(2048)  # one header line
 MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
+# json_items: a document up to this size goes out whole (no chunks: fewer
+# writes, and no room() probe), then a chunk per _ONE_WRITE
+_FIRST = const(2048)
 # a client that went away: broken pipe, reset (BSD, Linux), closed socket
 _GONE = const((32, 54, 104, 128))
 METHODS = ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')  # a route's, by bit
 _HEX = const('0123456789abcdefABCDEF')
+_JSON = const('application/json; charset=UTF-8')
 # RFC 9110 section 15
 REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
@@ -50,8 +74,11 @@ REASONS = {200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified',
            500: 'Internal Server Error', 503: 'Service Unavailable'}
 
 
-def _canned(status, code, message):
-    body = dumps(error(status, code, message)[0])
+def _canned(answer):
+    """An error answer (app.errors' (body, status, headers)) as the bytes
+    sent, with Retry-After."""
+    body = dumps(answer[0])
+    status = answer[1]
     return ('HTTP/1.0 %d %s\r\nContent-Type: application/json\r\n'
             'Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n'
             '%s' % (status, REASONS[status], len(body), body)).encode()
@@ -60,8 +87,7 @@ def _canned(status, code, message):
 # built now: when the heap is too full for a request, it is too full to
 # build an answer saying so (the 408 and the busy 503 are built when sent:
 # a MemoryError then answers low_memory instead)
-LOW_MEMORY = _canned(503, 'low_memory', 'the board ran out of memory for '
-                     'this request; retry')
+LOW_MEMORY = _canned(low_memory())
 
 
 def unquote(text, query=False):
@@ -93,9 +119,10 @@ def unquote(text, query=False):
 
 
 class Request:
-    """One request: ``method``, ``path`` (without the query), ``args`` (the
-    query, %-decoded: {name: value}), ``headers`` ({lower-case name:
-    value}: ``headers.get('origin')``), ``content_length``, ``body``
+    """One request: ``method``, ``path`` (without the query), ``version``
+    ("HTTP/1.1"), ``args`` (the query, %-decoded: {name: value}),
+    ``headers`` ({lower-case name: value}: ``headers.get('origin')``),
+    ``content_length``, ``body``
     (bytes, or a bytearray when it came after the head), ``client_addr``
     ((host, port)). ``after_request(f)`` adds a hook for this request
     alone. Made from the head (bytes, up to its blank line); ValueError if
@@ -107,7 +134,7 @@ class Request:
         lines = head.decode().split('\n')
         if len(lines[0]) > _MAX_LINE:
             raise ValueError
-        method, url, _ = lines[0].split()
+        method, url, self.version = lines[0].split()
         self.method = method
         self.client_addr = client_addr
         self.path, _, query = url.partition('?')
@@ -141,14 +168,16 @@ class Response:
     ``body``: bytes or str, dict or list (JSON, kept as the str ``dumps``
     makes: a copy the size of the document saved when it is ASCII, as
     JSON mostly is), or an iterator of bytes chunks (sync or async; closed
-    with its ``close()`` if it has one), streamed after the head."""
+    with its ``close()`` if it has one), streamed after the head.
+    ``more``: the pieces of a document still to make (``json_items``)."""
+    more: object = None
 
     def __init__(self, body: object = b'', status=200, headers=None):
         self.status = status
         self.headers = headers = {} if headers is None else headers
         if isinstance(body, (dict, list)):
             body = dumps(body)
-            headers['Content-Type'] = 'application/json; charset=UTF-8'
+            headers['Content-Type'] = _JSON
         if isinstance(body, str) and len(memoryview(body)) != len(body):  # pyright: ignore
             # not ASCII: a stream's write of part of a str would resume
             # at a character count, not at the byte it stopped at
@@ -156,13 +185,68 @@ class Response:
         self.body = body
 
 
-def _response(res):
-    """A handler's return value as a Response (None: 204)."""
-    if isinstance(res, Response):
-        return res
-    if isinstance(res, tuple):
-        return Response(*res)
-    return Response(b'', 204) if res is None else Response(res)
+def json_items(prefix, items, each, suffix):
+    """The Response of a JSON document made and sent in pieces (the
+    module's docstring): ``prefix``, ``each(item)`` as JSON for each of
+    ``items``, ``suffix``."""
+    res = Response('', 200, {'Content-Type': _JSON})
+    res.more = _pieces(prefix, items, each, suffix)
+    return res
+
+
+def _pieces(prefix, items, each, suffix):
+    yield prefix
+    sep = ''
+    for item in items:
+        yield sep
+        yield dumps(each(item))
+        sep = ', '
+    yield suffix
+
+
+def _gather(more, limit):
+    """(the next pieces of ``more``, a list: at least ``limit`` characters
+    unless it ended first; True if it ended)."""
+    got = []
+    n = 0
+    for piece in more:
+        if piece:
+            got.append(piece)
+            n += len(piece)
+            if n >= limit:
+                return got, False
+    return got, True
+
+
+def http_error(req, status):
+    """The JSON error answer to ``req`` (None: unreadable) of a status the
+    server answers itself: 400, 404, 405, 413, 414."""
+    if status == 404:
+        code, text = 'not_found', ('no such endpoint: %s; GET /api/openapi'
+                                   '.json lists every endpoint, /api/kinds '
+                                   'every kind' % req.path)
+    elif status == 405:
+        code, text = 'method_not_allowed', '%s is not allowed on %s' % (
+            req.method, req.path)
+    elif status == 413:
+        code, text = 'too_large', 'the body is larger than %d bytes' % MAX_BODY
+    elif status == 414:
+        code, text = 'uri_too_long', ('the path is longer than %d '
+                                      'characters' % MAX_PATH)
+    else:
+        code, text = 'bad_request', 'malformed HTTP request'
+    return Response(*error(status, code, text))
+
+
+def _failed(req, exc):
+    """The answer to a handler's exception ``exc``."""
+    if isinstance(exc, ApiError):  # a request we refuse
+        return Response(*exc.response())
+    if isinstance(exc, MemoryError):
+        return Response(*low_memory())
+    print('pinwheel: %s: %r' % (req and req.path, exc))
+    return Response(*error(500, 'internal', '%s: %s' % (type(exc).__name__,
+                                                        exc)))
 
 
 def _match(pattern, path):
@@ -204,7 +288,6 @@ class Server:
     def __init__(self, limits=None):
         self.limits = limits or dict
         self.routes = []  # (url pattern, method bits, handler)
-        self.errors = []  # (status or exception class, handler)
         self.before = []  # hooks: before_request, after_request,
         self.after = []  # after_error_request
         self.after_error = []
@@ -230,17 +313,6 @@ class Server:
             return handler
         return add
 
-    def errorhandler(self, key):
-        """Decorator: ``handler(request)`` answers an error status (400,
-        404, 405, 413, 414, 500), ``handler(request, exc)`` an exception of
-        a class (the first registered that fits). ``request`` may be
-        None. With no handler, the answer is the JSON error with code
-        "error" and the status's reason."""
-        def add(handler):
-            self.errors.append((key, handler))
-            return handler
-        return add
-
     def before_request(self, f):
         self.before.append(f)
         return f
@@ -253,50 +325,33 @@ class Server:
         self.after_error.append(f)
         return f
 
-    def _error(self, req, status, exc=None):
-        for key, handler in self.errors:
-            if key == status if exc is None else (
-                    isinstance(key, type) and isinstance(exc, key)):
-                return _response(handler(req) if exc is None
-                                 else handler(req, exc))
-        if exc is not None:
-            return self._error(req, 500)
-        return Response(*error(status, 'error', REASONS.get(status, '')))
-
     def dispatch(self, req, status=0):
         """The Response to ``req`` (None: malformed, a 400) or, with
         ``status``, its error answer; hooks run."""
         handled = False
         try:
             if req is None or status:
-                res = self._error(req, status or 400)
-            else:
-                handler, args = self._find(req)
-                if handler is not None:
-                    res = self._handle(req, handler, args)
-                    handled = True
-                elif req.method == 'OPTIONS':
-                    res = self._options(req)
-                else:
-                    res = self._error(req, args)
-        except Exception as e:  # MemoryError too: its handler may answer
-            res = self._error(req, 0, e)
+                res = http_error(req, status or 400)
+            else:  # the first route with the path and the method
+                method = 'GET' if req.method == 'HEAD' else req.method
+                bit = 1 << METHODS.index(method) if method in METHODS else 0
+                res = 404  # no route with the path; 405: not the method
+                for url, bits, handler in self.routes:
+                    args = _match(url, req.path)
+                    if args is not None:
+                        if bits & bit:
+                            res = self._handle(req, handler, args)
+                            handled = True
+                            break
+                        res = 405
+                if not handled:
+                    res = self._options(req) if req.method == 'OPTIONS' \
+                        else http_error(req, res)
+        except Exception as e:  # MemoryError too: 503 if it fits
+            res = _failed(req, e)
         for hook in () if handled else self.after_error:
             res = hook(req, res) or res
         return res
-
-    def _find(self, req):
-        """(handler, URL args), or (None, 404 or 405)."""
-        method = 'GET' if req.method == 'HEAD' else req.method
-        bit = 1 << METHODS.index(method) if method in METHODS else 0
-        missing = 404
-        for url, bits, handler in self.routes:
-            args = _match(url, req.path)
-            if args is not None:
-                if bits & bit:
-                    return handler, args
-                missing = 405
-        return None, missing
 
     def _handle(self, req, handler, args):
         res = None
@@ -306,16 +361,31 @@ class Server:
                 break
         if res is None:
             res = handler(req, *args)
-        res = _response(res)
+            if res is None:
+                res = Response(b'', 204)
+        if not isinstance(res, Response):  # what a Response is made of
+            res = Response(*res) if isinstance(res, tuple) else Response(res)
+        more = res.more
+        if more is not None:  # json_items: the first 2 KB now (or all of it)
+            body, ended = _gather(more, _FIRST if req.version == 'HTTP/1.1'
+                                  and req.method != 'HEAD' else sys.maxsize)
+            if ended:  # a body as any other
+                res.__init__(''.join(body), res.status, res.headers)
+                res.more = None
+            else:  # its pieces: chunks (_write)
+                res.body = body
         for hooks in (self.after, req.hooks or ()):
             for hook in hooks:
                 res = hook(req, res) or res
         return res
 
     def _options(self, req):
-        allow = [m for i, m in enumerate(METHODS) if any(
-            bits >> i & 1 and _match(url, req.path) is not None
-            for url, bits, _ in self.routes)]
+        allow = []
+        for i, m in enumerate(METHODS):
+            for url, bits, _ in self.routes:
+                if bits >> i & 1 and _match(url, req.path) is not None:
+                    allow.append(m)
+                    break
         if 'GET' in allow:
             allow.append('HEAD')
         allow.append('OPTIONS')
@@ -351,9 +421,13 @@ class Server:
             timeout = http.get('read_timeout_s', 5)
             if self.open > http.get('max_connections', 16):
                 self.refused += 1
-                await self._refuse(reader, timeout)
-                _say(writer, _canned(503, 'busy', 'too many open '
-                                     'connections; retry in a second'))
+                try:  # read the request away (so the close is clean)
+                    await asyncio.wait_for(_read(reader, None, False),
+                                           min(timeout, 2))
+                except Exception:
+                    pass
+                _say(writer, _canned(error(503, 'busy', 'too many open '
+                                           'connections; retry in a second')))
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -361,13 +435,13 @@ class Server:
                 self._watchdog = asyncio.create_task(self._watch())
             status = 0
             try:
-                req, status = await _read(reader, writer, timeout)
+                req, status = await _read(reader, writer)
             except asyncio.CancelledError:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                _say(writer, _canned(408, 'timeout', 'the request did not '
-                                     'arrive in time'))
+                _say(writer, _canned(error(408, 'timeout', 'the request did '
+                                           'not arrive in time')))
                 return
             except MemoryError:  # no room to read it: 503, not a 400
                 _say(writer, LOW_MEMORY)
@@ -379,7 +453,10 @@ class Server:
             if status == 413 and req is not None:
                 # read the body away, past the deadline of the head: a
                 # client that stopped sending still gets its 413
-                await _drain(reader, req.unread, timeout)
+                try:
+                    await asyncio.wait_for(_skip(reader, req.unread), timeout)
+                except Exception:
+                    pass
             try:
                 res = self.dispatch(req, status)
             except MemoryError:  # even the error answer did not fit
@@ -400,8 +477,13 @@ class Server:
             _say(writer, LOW_MEMORY)
         finally:
             self.open -= 1
-            if res is not None:
-                _close(res.body)
+            close = getattr(res, 'body', None)  # res may be None
+            close = getattr(close, 'close', None)  # a stream's
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
             # this frame may outlive the request (a stale pointer the GC
             # sees): it should not hold the request and its answer
             req = res = None
@@ -418,31 +500,14 @@ class Server:
         while reading:
             await asyncio.sleep_ms(100)
             now = ticks_ms()
-            for task in [t for t, d in reading.items()
-                         if ticks_diff(now, d) >= 0]:
-                del reading[task]
-                task.cancel()
+            for task, deadline in list(reading.items()):
+                if ticks_diff(now, deadline) >= 0:
+                    del reading[task]
+                    task.cancel()
         self._watchdog = None
 
-    async def _refuse(self, reader, timeout):
-        """Read the request away (so the close is clean)."""
-        try:
-            await asyncio.wait_for(_read(reader, None, timeout, False),
-                                   min(timeout, 2))
-        except Exception:
-            pass
 
-
-def _end(buf, start):
-    """The index just past the head's blank line in ``buf``, or 0."""
-    a = buf.find(b'\n\n', start)
-    b = buf.find(b'\n\r\n', start)
-    if a < 0:
-        return b + 3 if b >= 0 else 0
-    return a + 2 if b < 0 or a < b else b + 3
-
-
-async def _read(reader, writer, timeout, keep=True):
+async def _read(reader, writer, keep=True):
     """(request, 0), or (request, an error status to answer) after
     reading what it sent; (None, 0): the client sent nothing. ValueError:
     a malformed or oversized head. ``keep=False``: the body is read away."""
@@ -456,7 +521,11 @@ async def _read(reader, writer, timeout, keep=True):
             break
         start = max(0, len(buf) - 2)
         buf = buf + chunk if buf else chunk
-        end = _end(buf, start)
+        # just past the head's blank line (bare newlines or CRLF), or 0
+        a = buf.find(b'\n\n', start)
+        b = buf.find(b'\n\r\n', start)
+        end = (b + 3 if b >= 0 else 0) if a < 0 else (
+            a + 2 if b < 0 or a < b else b + 3)
         if end:
             break
         if len(buf) > _MAX_HEAD:
@@ -465,8 +534,8 @@ async def _read(reader, writer, timeout, keep=True):
     n = req.content_length
     if n > MAX_BODY or not keep:
         req.unread = n - len(buf) + end
-        if not keep:
-            await _drain(reader, req.unread, timeout)
+        if not keep:  # _refuse's: within its wait_for
+            await _skip(reader, req.unread)
         return req, 413
     if len(req.path) > MAX_PATH:
         return req, 414
@@ -492,23 +561,47 @@ async def _write(writer, res, head_only):
     write has begun, a MemoryError only ends the answer: the close that
     follows is all that is left to say."""
     body = res.body
+    more = res.more  # json_items' pieces after the first 2 KB (body)
     headers = res.headers
-    whole = isinstance(body, (bytes, str))
+    whole = isinstance(body, (bytes, str)) and more is None
     if not whole and not head_only and not room():
         # a streamed body allocates as it goes: a head sent now could
         # be followed by a short body
         _say(writer, LOW_MEMORY)
         return
-    if whole and 'Content-Length' not in headers:
+    if more is not None:
+        headers['Transfer-Encoding'] = 'chunked'
+        headers['Connection'] = 'close'
+    elif whole and 'Content-Length' not in headers:
         headers['Content-Length'] = len(body)
     if body and 'Content-Type' not in headers:
         headers['Content-Type'] = 'text/plain; charset=UTF-8'
     status = res.status
-    head = ('HTTP/1.0 %d %s\r\n%s\r\n' % (
-        status, REASONS.get(status, 'Unknown'),
+    head = ('HTTP/1.%d %d %s\r\n%s\r\n' % (
+        more is not None, status, REASONS.get(status, 'Unknown'),
         ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
     try:
-        if head_only or not body:
+        if more is not None:
+            # chunks (RFC 9112 section 7.1): a size line (after the end
+            # of the chunk before), then the pieces as made: no copy, no
+            # block larger than a piece
+            end = head  # what goes before the next size line
+            while True:
+                n = 0
+                for piece in body:  # pyright: ignore
+                    n += len(memoryview(piece))  # pyright: ignore
+                if n:
+                    await writer.awrite(end + b'%x\r\n' % n)
+                    for piece in body:  # pyright: ignore
+                        await writer.awrite(piece)
+                    end = b'\r\n'
+                if more is None:
+                    break
+                body, ended = _gather(more, _ONE_WRITE)
+                if ended:
+                    more = None
+            await writer.awrite(end + b'0\r\n\r\n')  # the last: empty
+        elif head_only or not body:
             await writer.awrite(head)
         elif whole and len(body) <= _ONE_WRITE:
             # bytes + str is bytes on MicroPython
@@ -518,10 +611,10 @@ async def _write(writer, res, head_only):
             if whole:
                 await writer.awrite(body)
             elif hasattr(body, '__anext__'):
-                async for chunk in body:
+                async for chunk in body:  # pyright: ignore
                     await writer.awrite(chunk)
             else:
-                for chunk in body:
+                for chunk in body:  # pyright: ignore
                     await writer.awrite(chunk)
     except MemoryError:
         pass
@@ -543,27 +636,13 @@ def room(need=STREAM_ROOM):
         return False
 
 
-def _close(body):
-    close = getattr(body, 'close', None)
-    if close is not None:
-        try:
-            close()
-        except Exception:
-            pass
-
-
-async def _drain(reader, length, timeout):
-    async def skip():
-        left = length
-        while left > 0:
-            chunk = await reader.read(min(left, _DRAIN_CHUNK))
-            if not chunk:
-                break
-            left -= len(chunk)
-    try:
-        await asyncio.wait_for(skip(), timeout)
-    except Exception:
-        pass
+async def _skip(reader, left):
+    """Read ``left`` bytes away (or until the client closes)."""
+    while left > 0:
+        chunk = await reader.read(min(left, _DRAIN_CHUNK))
+        if not chunk:
+            break
+        left -= len(chunk)
 
 
 def _say(writer, data):

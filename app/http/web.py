@@ -1,5 +1,6 @@
-"""The dashboard's files, served at ``/`` and ``/static/<name>`` (the
-routes are in app/http/api.py; its live updates are app/http/events.py).
+"""The dashboard's files, served at ``/`` and ``/static/<name>``, and the
+API's description at ``/api/openapi.json`` (static/openapi.json; the
+routes are in app/http/api.py; live updates are app/http/events.py).
 
 The flash image holds only the gzipped copies deploy.py makes
 (``static/<name>.gz``). A client that takes gzip (``Accept-Encoding``,
@@ -39,10 +40,6 @@ _NAME_OK = const('_-.0123456789abcdefghijklmnopqrstuvwxyz'
                  'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 
-def _not_found(name):
-    return error(404, 'not_found', 'no such file: /static/%s' % name[:64])
-
-
 def _safe(name):
     """One plain file name we have a type for: no '/', '..', '%' or dot file."""
     if not name or name[0] == '.' or '..' in name or len(name) > 64:
@@ -76,45 +73,14 @@ def accepts_gzip(request):
     return star
 
 
-def gzip_file(request, path, ctype, max_age=0, etag=None):
-    """The response for the gzipped file at ``path``: as it is if the
-    client takes gzip, else un-gzipped as it streams; None if it is not
-    there."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    gz = accepts_gzip(request)
-    headers = {'Content-Type': ctype, 'Vary': 'Accept-Encoding',
-               'Cache-Control': 'max-age=%d' % max_age}
-    if etag:
-        # size and mtime: change whenever deploy.py writes a different file
-        tag = '"%x-%x%s"' % (st[6], st[8], '-gz' if gz else '')
-        headers['ETag'] = tag
-        if request.headers.get('if-none-match') == tag:
-            return '', 304, headers
-    if gz:
-        headers['Content-Encoding'] = 'gzip'
-        size = st[6]
-    elif not _CAN_UNGZIP:
-        return error(406, 'not_acceptable', 'this board stores %s gzipped '
-                     'and cannot un-gzip it; send Accept-Encoding: gzip'
-                     % path[:64], None, {'Vary': 'Accept-Encoding'})
-    else:
-        size = _plain_size(path)
-    headers['Content-Length'] = str(size)
-    if request.method == 'HEAD':  # the head alone: no file to open
-        return '', 200, headers
-    return stream(path, headers, not gz)
-
-
 def stream(path, headers, ungzip=False):
     """The response streaming the file at ``path`` (un-gzipped with
     ``ungzip``); ``headers`` give its Content-Length."""
     f = open(path, 'rb')
     try:
-        if ungzip:
-            f = _ungzip(f)
+        if ungzip:  # read as its plain bytes; closing it closes f
+            import deflate
+            f = deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
         return _Body(f), 200, headers
     except BaseException:  # MemoryError: no answer, and no file left open
         f.close()
@@ -151,25 +117,39 @@ class _Body:
         self.f.close()
 
 
-def _ungzip(f):
-    """``f`` (a gzip file) read as its plain bytes; closing it closes ``f``."""
-    import deflate
-    return deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
-
-
-def _plain_size(path):
-    """The un-gzipped size: a gzip file ends with it (RFC 1952 ISIZE, 4
-    bytes little-endian)."""
-    with open(path, 'rb') as f:
-        f.seek(-4, 2)
-        tail = f.read(4)
-    return tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
-
-
 def send(request, name):
-    """``static/<name>.gz``, gzip-encoded or plain, or a JSON 404."""
-    if not _safe(name):
-        return _not_found(name)
-    res = gzip_file(request, '%s/%s.gz' % (STATIC, name),
-                    TYPES[name.rsplit('.', 1)[1]], 0, True)
-    return _not_found(name) if res is None else res
+    """``static/<name>.gz`` as the answer: as it is if the client takes
+    gzip, else un-gzipped as it streams; a JSON 404 if there is no such
+    file."""
+    path = '%s/%s.gz' % (STATIC, name)
+    try:
+        if not _safe(name):
+            raise OSError
+        st = os.stat(path)
+    except OSError:
+        return error(404, 'not_found', 'no such file: /static/%s' % name[:64])
+    gz = accepts_gzip(request)
+    headers = {'Content-Type': TYPES[name.rsplit('.', 1)[1]],
+               'Vary': 'Accept-Encoding', 'Cache-Control': 'max-age=0'}
+    # size and mtime: change whenever deploy.py writes a different file
+    tag = '"%x-%x%s"' % (st[6], st[8], '-gz' if gz else '')
+    headers['ETag'] = tag
+    if request.headers.get('if-none-match') == tag:
+        return '', 304, headers
+    if gz:
+        headers['Content-Encoding'] = 'gzip'
+        size = st[6]
+    elif not _CAN_UNGZIP:
+        return error(406, 'not_acceptable', 'this board stores %s gzipped '
+                     'and cannot un-gzip it; send Accept-Encoding: gzip'
+                     % path[:64], None, {'Vary': 'Accept-Encoding'})
+    else:  # the un-gzipped size: a gzip file ends with it (RFC 1952
+        # ISIZE, 4 bytes little-endian)
+        with open(path, 'rb') as f:
+            f.seek(-4, 2)
+            tail = f.read(4)
+        size = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
+    headers['Content-Length'] = str(size)
+    if request.method == 'HEAD':  # the head alone: no file to open
+        return '', 200, headers
+    return stream(path, headers, not gz)

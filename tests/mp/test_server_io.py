@@ -176,15 +176,28 @@ def test_out_of_memory_is_a_canned_503():
     def starved(request):
         raise MemoryError
 
-    def no_room_either(request, *exc):  # nor do the error answers
-        raise MemoryError
-
-    app.errorhandler(MemoryError)(no_room_either)
-    app.errorhandler(500)(no_room_either)
-
+    # the route's answer: a 503 low_memory made then
     status, head, body, _, _ = serve(app, [b'GET /starved HTTP/1.1\r\n\r\n'])
-    assert status == 503, (head, body)
+    assert status == 503 and b'\r\nRetry-After: 1\r\n' in head, head
     assert json.loads(body)['error']['code'] == 'low_memory', body
+    assert b'\r\nContent-Type: application/json; charset=UTF-8\r\n' in head, \
+        head  # not the canned one
+
+    import app.http.server as core
+    failed = core._failed
+
+    def no_room_either(request, exc):  # nor does the error answer
+        raise MemoryError
+    core._failed = no_room_either
+    try:
+        status, head, body, _, _ = serve(
+            app, [b'GET /starved HTTP/1.1\r\n\r\n'])
+    finally:
+        core._failed = failed
+    assert status == 503 and b'\r\nRetry-After: 1' in head, head
+    assert json.loads(body)['error']['code'] == 'low_memory', body
+    assert head.startswith(b'HTTP/1.0 503 Service Unavailable\r\n'
+                           b'Content-Type: application/json\r\n'), head
 
     class Huge:  # a body whose writing runs out of memory
         def __iter__(self):
@@ -362,13 +375,10 @@ def test_core_hooks_and_error_handlers():
         seen.append(('error', response.status))
         return response
 
-    @app.errorhandler(404)
-    def not_found(request):
-        return {'missing': request.path}, 404
-
-    @app.errorhandler(KeyError)
-    def key_error(request, exc):
-        return {'key': str(exc)}, 409
+    @app.route('/refused')
+    def refused(request):
+        from app.errors import ApiError
+        raise ApiError(409, 'conflict', 'in use', 'pin')
 
     def stamp(request, response):
         response.headers['X-Once'] = request.path
@@ -390,12 +400,21 @@ def test_core_hooks_and_error_handlers():
     del seen[:]
     # a 404 runs no route's hooks: the after_error ones
     status, headers, body = answer(app, b'GET /nope HTTP/1.1\r\n\r\n')
-    assert (status, json.loads(body)) == (404, {'missing': '/nope'})
+    assert status == 404, body
+    assert json.loads(body)['error']['code'] == 'not_found', body
+    assert '/nope' in json.loads(body)['error']['message'], body
     assert seen == [('error', 404)] and 'x-after' not in headers, seen
     del seen[:]
+    # a handler's exception: 500 naming it; an ApiError: its own answer
     status, _, body = answer(app, b'GET /fails HTTP/1.1\r\n\r\n')
-    assert (status, json.loads(body)) == (409, {'key': str(KeyError('k'))})
-    assert seen == [('before', '/fails'), ('error', 409)], seen
+    assert status == 500, body
+    assert json.loads(body)['error'] == {
+        'code': 'internal', 'message': 'KeyError: %s' % KeyError('k'),
+        'field': None}, body
+    assert seen == [('before', '/fails'), ('error', 500)], seen
+    status, _, body = answer(app, b'GET /refused HTTP/1.1\r\n\r\n')
+    assert (status, json.loads(body)) == (409, {'error': {
+        'code': 'conflict', 'message': 'in use', 'field': 'pin'}}), body
     status, headers, _ = answer(app, b'GET /once HTTP/1.1\r\n\r\n')
     assert headers['x-once'] == '/once'
     _, headers, _ = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
@@ -506,6 +525,114 @@ def test_an_event_stream_counts_what_the_server_wrote():
         assert out.startswith(b'HTTP/1.0 200 OK\r\n'), out
         assert b'event: status' in out and b'event: binding' in out, out
         assert seen[-1].taken == 3, seen[-1].taken  # status, binding, ready
+
+
+def unchunk(body):
+    """A chunked body's data, and whether its last, empty chunk came."""
+    out = b''
+    while body:
+        size, _, rest = body.partition(b'\r\n')
+        n = int(size, 16)
+        if n == 0:
+            return out, rest == b'\r\n'
+        if len(rest) == n:  # cut after a chunk's data: no end came
+            return out + rest, False
+        assert rest[n:n + 2] == b'\r\n', body
+        out += rest[:n]
+        body = rest[n + 2:]
+    return out, False
+
+
+def items_app(n, fail_at=None):
+    """A Server with /items: json_items of ``n`` items (non-ASCII names:
+    the chunk sizes count bytes); item ``fail_at`` runs out of memory."""
+    from app.http.server import Server, json_items
+    app = Server()
+
+    def each(i):
+        if i == fail_at:
+            raise MemoryError
+        return {'id': 'caf\u00e9-%d' % i, 'n': i}
+
+    @app.route('/items')
+    def items(request):
+        return json_items('{"items": [', range(n), each, '], "end": 1}')
+    return app
+
+
+def want_items(n):
+    return {'items': [{'id': 'caf\u00e9-%d' % i, 'n': i} for i in range(n)],
+            'end': 1}
+
+
+def test_a_short_json_list_goes_out_whole_in_one_write():
+    app = items_app(3)
+    status, headers, body = answer(app, b'GET /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and json.loads(body) == want_items(3), body
+    assert headers['content-length'] == str(len(body)), headers
+    assert 'transfer-encoding' not in headers, headers
+    _, _, _, _, writer = serve(app, [b'GET /items HTTP/1.1\r\n\r\n'])
+    assert len(writer.writes) == 1, writer.writes
+
+
+def test_a_long_json_list_goes_out_in_chunks_a_kb_each():
+    app = items_app(200)
+    status, head, body, _, writer = serve(app, [b'GET /items HTTP/1.1\r\n\r\n'])
+    assert head.startswith(b'HTTP/1.1 200 OK\r\n'), head
+    assert b'\r\nTransfer-Encoding: chunked' in head, head
+    assert b'\r\nConnection: close' in head, head
+    assert b'Content-Length' not in head, head
+    data, ended = unchunk(body)
+    assert ended and json.loads(data) == want_items(200), body[-200:]
+    # made 2 KB, then a KB at a time, and sent as made
+    assert len(data) > 6000 and len(writer.writes) >= len(data) // 1200
+    assert max(len(w) for w in writer.writes) < 2500, writer.writes
+
+
+def test_http10_and_head_get_a_long_json_list_whole():
+    app = items_app(200)
+    status, headers, body = answer(app, b'GET /items HTTP/1.0\r\n\r\n')
+    assert status == 200 and json.loads(body) == want_items(200)
+    assert headers['content-length'] == str(len(body)), headers
+    assert 'transfer-encoding' not in headers, headers
+    status, headers, head_body = answer(app, b'HEAD /items HTTP/1.1\r\n\r\n')
+    assert status == 200 and head_body == b'', head_body
+    assert headers['content-length'] == str(len(body)), headers
+
+
+def test_a_json_list_that_runs_out_of_memory():
+    # within its first KB: the route's answer is a whole 503 low_memory
+    status, headers, body = answer(items_app(200, fail_at=5),
+                                   b'GET /items HTTP/1.1\r\n\r\n')
+    assert status == 503 and headers['retry-after'] == '1', headers
+    assert json.loads(body)['error']['code'] == 'low_memory', body
+    assert headers['content-length'] == str(len(body)), headers
+    # after its head went out: the connection closes without the last,
+    # empty chunk (a client sees a cut answer, never a whole-looking one)
+    status, head, body, _, writer = serve(items_app(200, fail_at=100),
+                                          [b'GET /items HTTP/1.1\r\n\r\n'])
+    assert status == 200 and b'chunked' in head, head
+    data, ended = unchunk(body)
+    assert not ended and data, body[-100:]
+    assert b''.join(writer.writes).count(b'HTTP/1.') == 1, writer.writes
+
+
+def test_get_bindings_sends_one_binding_at_a_time():
+    reg, app = make_app()
+    for i, pin in enumerate((4, 5, 12, 13)):
+        reg.create({'id': 'led%d' % i, 'kind': 'blink', 'pin': pin,
+                    'period_ms': 1000})
+    for pin in (14, 15, 16, 17):  # long patterns: over 2 KB in all
+        reg.create({'id': 'p%d' % pin, 'kind': 'pattern', 'pin': pin,
+                    'steps_ms': [1000 + i for i in range(32)]})
+    want = {'bindings': [h.to_dict() for h in reg.bindings]}
+    status, head, body, _, _ = serve(app, [GET])
+    assert b'chunked' in head, head
+    data, ended = unchunk(body)
+    assert ended and json.loads(data) == want
+    status, head, body, _, _ = serve(
+        app, [GET.replace(b'HTTP/1.1', b'HTTP/1.0')])
+    assert b'chunked' not in head and json.loads(body) == want, head
 
 
 unit.main(globals())
