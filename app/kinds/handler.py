@@ -101,6 +101,8 @@ class Handler:
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
+    HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
+    _hard = REQUIRED  # its value: none yet
     power_on = 'restore'  # what boot does with it (app.startup)
     error = None  # why it stopped on its own
     timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
@@ -117,8 +119,18 @@ class Handler:
         power_on = params.pop('power_on', 'restore')
         if power_on != 'restore':
             self.power_on = power_on
-        self.params = params
-        self._hard = board.timer_hard
+        # a copy: its table sized for what is left (heap per binding; the
+        # checked fields had power_on too)
+        self.params = params = dict(params)
+        # the hard= its board passes (Timer.init's; Pin.irq's for inputs):
+        # on the kind's class, set by its first binding (heap per binding:
+        # no slot), unless this one's board says otherwise
+        hard = getattr(board, self.HARD)
+        cls = type(self)
+        if cls._hard is REQUIRED:
+            cls._hard = hard
+        elif hard is not cls._hard:
+            self._hard = hard
         idle = self.idle_level(params)
         if idle != self.IDLE:  # else the class's (heap per binding)
             self.IDLE = idle

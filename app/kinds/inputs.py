@@ -48,12 +48,9 @@ class Input(Handler):
                'an edge this soon after the last one is a bounce'))
 
     # Heap per binding: each attribute costs a slot in the instance's
-    # table, so what the class can hold stays there, and the timer's hard=
-    # slot (an input kind has no timer) holds Pin.irq's.
-
-    def __init__(self, board, binding_id, pin_id, params):
-        Handler.__init__(self, board, binding_id, pin_id, params)
-        self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
+    # table, so what the class can hold stays there; ``_hard`` holds
+    # Pin.irq's hard= (an input kind has no timer; None: not passed).
+    HARD = 'irq_hard'
 
     def setup(self):
         params = self.params

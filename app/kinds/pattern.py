@@ -67,6 +67,9 @@ class Pattern(Handler):
             self._steps = array('i', steps + [0] + [
                 ms * per_ms + slack for ms in reversed(steps)])
             self._isr = self.isr_per_step
+            # its interrupt passes hard=: found in the instance's own
+            # table, not after a miss there and in the class's
+            self._hard = self._hard
             self._periodic = False  # one-shot: fires are due per step
         self._index = 0
         self._rounds = 0  # rounds played this run

@@ -11,8 +11,11 @@ A binding that reads an input (``edge``, ``counter``, ``sample``) may carry
   toggle, pulse, on, off), meaning what ``Registry.do`` does with it;
 - ``binding``: the id of the binding acted on.
 
-The interrupt only records what happened (one byte per edge in a ring of
-``EVENTS``; a full ring loses the edge and counts it in ``stats.drops``); the binding's deferred work runs the actions, in order,
+The interrupt only records what happened (``edge``, ``counter``: one byte
+per edge in a ring of ``EVENTS``, and a full ring loses the edge; a
+``sample``: its count of edges, which alternate, and the rules act on the
+``EVENTS`` latest since they last ran; lost edges count in
+``stats.drops``); the binding's deferred work runs the actions, in order,
 through ``Registry.act`` (which calls ``Registry.do``, as a REST call does:
 same checks, saved the same way, and noted in the event log). A rule naming a binding that does not exist is refused at create; one
 whose binding is deleted later shows in its own binding's ``error``. A rule
@@ -146,15 +149,21 @@ def run(h, act, count=None):
         tail = ring[EVENTS + 1]
         bits = ring[tail]
         ring[EVENTS + 1] = (tail + 1) & (EVENTS - 1)
-        for rule in on:
-            if WHEN.get(rule['when'], 0) & bits:
-                act(rule['do'], rule['binding'], h)
+        act_on(h, act, bits)
     if count is not None:
         for i, rule in enumerate(on):
             n = count_of(rule['when'])
             if n and count >= n and not ring[EVENTS + 2] & (1 << i):
                 ring[EVENTS + 2] |= 1 << i
                 act(rule['do'], rule['binding'], h)
+
+
+def act_on(h, act, bits):
+    """The rules of ``h`` that an edge with ``bits`` (RISING or FALLING,
+    and PRESS or RELEASE) matches, in order."""
+    for rule in h.params['on']:
+        if WHEN.get(rule['when'], 0) & bits:
+            act(rule['do'], rule['binding'], h)
 
 
 def reset(ring):
