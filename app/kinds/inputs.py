@@ -112,9 +112,9 @@ class Input(Handler):
         self.pin.irq(handler=None)
         Handler.stop(self)
 
-    def edge_isr(self, _=None):  # _: the pin
+    def edge_isr(self, _=None, ticks_us=ticks_us):  # _: the pin
         """One pin interrupt with a debounce: allocation-free, small ints
-        only."""
+        only (``ticks_us``: a local, no global lookup)."""
         level = self._pin_value()
         self.fires = (self.fires + 1) & MASK
         if level == self.level:  # an edge and its undo, too fast to see
