@@ -2,14 +2,15 @@
 from micropython import const
 from app.errors import invalid
 from app.board.board import ticks_ms
-from app.kinds.handler import PERIODIC
+from app.kinds.handler import PERIODIC, Handler
 from app.kinds.pwm import STEP_MS, Pwm, perceived, position, report_duty
 
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK and TICKS, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
 
 
 class Breathe(Pwm):
@@ -57,11 +58,9 @@ class Breathe(Pwm):
         # (rounding may end a breath at position lo - 1: the table's 0)
         self._back = hi + (half * down >> 16)
 
-    def timer_idle(self):
-        return not self.running
-
-    def work(self):
-        """Its timer runs as long as it does."""
+    # its timer runs as long as it does: the base's (no deferred work)
+    timer_idle = Handler.timer_idle
+    work = Handler.work
 
     def begin(self):
         try:
@@ -79,8 +78,8 @@ class Breathe(Pwm):
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
         below 2000 * 2**16."""
-        e = (self._clock() - self._t0) & TICKS  # pyright: ignore
-        self.fires = (self.fires + 1) & MASK
+        e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
+        self.fires = (self.fires + 1) & _MASK
         if e >= self._breath:  # the next breath (once per period_ms)
             e = self._next_breath(self._clock(), e)
         if e < self._half:
@@ -93,7 +92,7 @@ class Breathe(Pwm):
         """A breath ended (or more, after a stall): the time into this one
         (interrupt context, allocation-free)."""
         e %= self._breath
-        self._t0 = (now - e) & TICKS
+        self._t0 = (now - e) & _TICKS
         return e
 
     def report(self, out):

@@ -52,7 +52,7 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
 TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
-US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
+_US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
 SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
 # What can be done to a binding, one meaning each (app.registry's ``do``;
@@ -154,7 +154,7 @@ class Handler:
         self._max_was = 0
         # microseconds where the longest period fits ``ticks_diff`` with
         # room for lateness, else milliseconds
-        self._clock = ticks_us if self.longest_ms(params) <= US_MAX_MS \
+        self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
             else ticks_ms
         # Pre-bound once: taking self.f in the ISR would allocate.
         self._isr = getattr(self, 'isr', None)  # the timer's callback
@@ -188,11 +188,6 @@ class Handler:
         """The clock's units per ms."""
         return 1000 if self._clock is ticks_us else 1
 
-    def setup(self):
-        """Allocate what the ISR touches (buffers, constants)."""
-
-    def report(self, out):
-        """Add kind-specific live state to the dict ``out``."""
 
     def _drive(self, level):
         self.level = level
@@ -301,14 +296,19 @@ class Handler:
             self._pending = 0
             self.drops = (self.drops + 1) & MASK
 
-    def work(self):
+    def work(self, *_):
         """Deferred work after an interrupt (runs in scheduled context, may
-        allocate). Kinds override it; the base has none."""
+        allocate). Kinds override it; the base has none.
 
-    def act(self, do, target, source):
-        """What a rule or a kind's deferred work does to a binding: the
-        registry's ``act``, which ``Registry._wire`` sets on a binding with
-        rules or ``ACTS``."""
+        The same function, doing nothing, is the base's (one function
+        object for four: heap) ``setup()`` (allocate what the ISR touches:
+        buffers, constants), ``report(out)`` (add kind-specific live state
+        to the dict ``out``) and ``act(do, target, source)`` (what a rule or
+        a kind's deferred work does to a binding: the registry's ``act``,
+        which ``Registry._wire`` sets on a binding with rules or
+        ``ACTS``)."""
+
+    setup = report = act = work
 
     def fail(self, exc, where):
         """Stop this binding and record why (in ``error`` and the event

@@ -3,12 +3,13 @@ from array import array
 from micropython import const
 from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED, SLACK_US
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
 
 # A pattern runs a periodic timer at the greatest common divisor of its
 # steps and counts ticks (no Timer.init in the interrupt, and the rate of a
@@ -88,11 +89,11 @@ class Pattern(Handler):
             self._arm(PERIODIC, tick)
             # the first fire checked ends the first step
             self._late_after = (self._late_after + (steps[0] - 1)
-                                * self._period) & TICKS
+                                * self._period) & _TICKS
         else:
             slack = self._slack  # the shortest step's, for every step
             self._arm(ONE_SHOT, steps[0])
-            self._late_after = (self._late_after - self._slack + slack) & TICKS
+            self._late_after = (self._late_after - self._slack + slack) & _TICKS
             self._slack = slack
 
     def isr(self, _=None):
@@ -107,13 +108,13 @@ class Pattern(Handler):
             self._left = left
             return
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         i = self._index + 1
         left = self._steps[i]
         if not left:  # a round ended
-            rounds = (self._rounds & MASK) + 1
+            rounds = (self._rounds & _MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
@@ -121,7 +122,7 @@ class Pattern(Handler):
             i = 0
             left = self._steps[0]
         self._left = left
-        self._late_after = (after + left * self._period) & TICKS
+        self._late_after = (after + left * self._period) & _TICKS
         self._index = i
         level = ~i & 1
         self.level = level
@@ -131,14 +132,14 @@ class Pattern(Handler):
         """A step's end with a timer armed per step."""
         now = self._clock()
         after = self._late_after
-        if not (now - after) & TICKS_HALF:  # late: rare
+        if not (now - after) & _TICKS_HALF:  # late: rare
             self._off_time(now, after)
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         i = self._index + 1
         steps = self._steps
         ms = steps[i]
         if not ms:  # a round ended
-            rounds = (self._rounds & MASK) + 1
+            rounds = (self._rounds & _MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
@@ -149,7 +150,7 @@ class Pattern(Handler):
         level = ~i & 1
         self.level = level
         self._pin_value(level)
-        self._late_after = ((now & TICKS) + steps[~i]) & TICKS  # pyright: ignore
+        self._late_after = ((now & _TICKS) + steps[~i]) & _TICKS  # pyright: ignore
         if self._hard is None:
             self.timer.init(mode=ONE_SHOT, period=ms, callback=self._isr)
         else:

@@ -4,12 +4,13 @@ from array import array
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const()
-# folds into the bytecode only in its own module (imported, each use is a
-# global lookup); tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
+# tests/mp/test_isr.py checks they are the same.
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
 _SEEN = const(0x0FFFFFFF)  # the edge count the rules have seen: 28 bits
 
 
@@ -63,10 +64,10 @@ class Sample(Handler):
 
     def isr(self, _=None):
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
-        self._late_after = (after + self._period) & TICKS
-        self.fires = (self.fires + 1) & MASK
+        self._late_after = (after + self._period) & _TICKS
+        self.fires = (self.fires + 1) & _MASK
         level = self._pin_value()
         if level != self.level:
             self._edge(level)
@@ -76,7 +77,7 @@ class Sample(Handler):
         self.level = level
         head = self._head
         self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
-        self._head = (head + 1) & MASK
+        self._head = (head + 1) & _MASK
         if not self._pending:
             self.defer()
 
@@ -91,7 +92,7 @@ class Sample(Handler):
         new = (head - (seen >> 1)) & _SEEN
         level = seen & 1
         if new > rules.EVENTS:  # a burst: the oldest are skipped
-            self.drops = (self.drops + new - rules.EVENTS) & MASK
+            self.drops = (self.drops + new - rules.EVENTS) & _MASK
             level ^= (new - rules.EVENTS) & 1
             new = rules.EVENTS
         self._seen = ((head & _SEEN) << 1) | (level ^ (new & 1))
@@ -108,7 +109,7 @@ class Sample(Handler):
         """The last ``window`` readings this run, oldest first: the level
         now, flipped back at each edge (its fire number) going back."""
         fires, head = self.fires, self._head
-        n = (fires - self._from) & MASK  # readings this run
+        n = (fires - self._from) & _MASK  # readings this run
         window = self.params['window']
         if n > window:
             n = window
