@@ -51,9 +51,9 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
-TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
+_TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
 _US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
-SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
+_SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
 # What can be done to a binding, one meaning each (app.registry's ``do``;
 # docs/api.md, "Actions"): REST, rules, schedules and MQTT take these words
@@ -212,7 +212,7 @@ class Handler:
         per_ms = self.per_ms()
         period = period_ms * per_ms
         self._period = period
-        slack = SLACK_US * per_ms // 1000 or 1
+        slack = _SLACK_US * per_ms // 1000 or 1
         self._slack = slack = slack if slack < period >> 2 else period >> 2
         self._last_late = -1
         self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS  # pyright: ignore
@@ -237,7 +237,7 @@ class Handler:
         the first is taken back from ``late``, the k periods count in
         ``missed`` and due times move on by them."""
         slack = self._slack
-        late = ((((now - after) & TICKS) + TICKS_HALF) & TICKS) - TICKS_HALF + slack
+        late = ((((now - after) & TICKS) + _TICKS_HALF) & TICKS) - _TICKS_HALF + slack
         if late <= slack:  # just on time
             return after
         period = self._period
@@ -345,7 +345,7 @@ class Handler:
             slack = self._slack
             # the time since the next fire was due, signed (+-2**28)
             overdue = ((((self._clock() - self._late_after) & TICKS)  # pyright: ignore
-                        + TICKS_HALF) & TICKS) - TICKS_HALF + slack
+                        + _TICKS_HALF) & TICKS) - _TICKS_HALF + slack
             if self._last_late == self.fires and overdue > slack:
                 was = self._late_was
                 if was >= period >> 1:  # a burst would have come at once

@@ -1,15 +1,16 @@
 """pattern: an output playing a list of step lengths."""
 from array import array
 from micropython import const
-from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED, SLACK_US
+from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
-# into the bytecode only in its own module (imported, each use is a global
-# lookup), and a private one (_NAME) is no global of the module either;
-# tests/mp/test_isr.py checks they are the same.
+# app.kinds.handler's MASK, TICKS, TICKS_HALF and SLACK_US, made here: a
+# const() folds into the bytecode only in its own module (imported, each use
+# is a global lookup), and a private one (_NAME) is no global of the module
+# either; tests/mp/test_isr.py checks they are the same.
 _MASK = const(0x1FFFFFFF)
 _TICKS = const(0x1FFFFFFF)
 _TICKS_HALF = const(0x10000000)
+_SLACK_US = const(1000)
 
 # A pattern runs a periodic timer at the greatest common divisor of its
 # steps and counts ticks (no Timer.init in the interrupt, and the rate of a
@@ -61,7 +62,7 @@ class Pattern(Handler):
             self._steps = bytes([ms // tick for ms in steps] + [0])
         else:  # a timer armed per step
             per_ms = self.per_ms()
-            slack = SLACK_US * per_ms // 1000 or 1
+            slack = _SLACK_US * per_ms // 1000 or 1
             shortest = min(steps) * per_ms >> 2
             self._slack = slack = slack if slack < shortest else shortest
             # steps[~i] (from the end): step i's length + slack
