@@ -102,7 +102,7 @@ class Handler:
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
     HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
-    _hard = REQUIRED  # its value: none yet
+    _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
     error = None  # why it stopped on its own
     timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
@@ -296,19 +296,22 @@ class Handler:
             self._pending = 0
             self.drops = (self.drops + 1) & MASK
 
-    def work(self, *_):
+    def work(self):
         """Deferred work after an interrupt (runs in scheduled context, may
-        allocate). Kinds override it; the base has none.
+        allocate). Kinds override it; the base has none. The same function
+        is the base's ``setup()``: allocate what the ISR touches (buffers,
+        constants)."""
 
-        The same function, doing nothing, is the base's (one function
-        object for four: heap) ``setup()`` (allocate what the ISR touches:
-        buffers, constants), ``report(out)`` (add kind-specific live state
-        to the dict ``out``) and ``act(do, target, source)`` (what a rule or
-        a kind's deferred work does to a binding: the registry's ``act``,
-        which ``Registry._wire`` sets on a binding with rules or
-        ``ACTS``)."""
+    def act(self, *_):
+        """What a rule or a kind's deferred work does to a binding,
+        ``act(do, target, source)``: the registry's ``act``, which
+        ``Registry._wire`` sets on a binding with rules or ``ACTS``. The
+        same function, doing nothing, is the base's ``report(out)``: add
+        kind-specific live state to the dict ``out``. (One function object
+        for two: heap.)"""
 
-    setup = report = act = work
+    setup = work
+    report = act
 
     def fail(self, exc, where):
         """Stop this binding and record why (in ``error`` and the event

@@ -17,9 +17,10 @@ per edge in a ring of ``EVENTS``, and a full ring loses the edge; a
 ``EVENTS`` latest since they last ran; lost edges count in
 ``stats.drops``); the binding's deferred work runs the actions, in order,
 through ``Registry.act`` (which calls ``Registry.do``, as a REST call does:
-same checks, saved the same way, and noted in the event log). A rule naming a binding that does not exist is refused at create; one
-whose binding is deleted later shows in its own binding's ``error``. A rule
-may not lead back to its own binding, directly or through other rules.
+same checks, saved the same way, and noted in the event log). A rule naming
+a binding that does not exist is refused at create; one whose binding is
+deleted later shows in its own binding's ``error``. A rule may not lead
+back to its own binding, directly or through other rules.
 """
 from micropython import const
 from app.errors import ApiError, invalid
