@@ -36,6 +36,8 @@ WHEN = {'rising': RISING, 'falling': FALLING, 'press': PRESS,
 _KEYS = ('when', 'do', 'binding')
 _MAX = const(8)
 _COUNT_MAX = const(0x1FFFFFFF)
+_SEEN = const(0x0FFFFFFF)  # a sample's edge count as its rules keep it
+_MASK = const(0x1FFFFFFF)  # app.kinds.handler's: counters wrap here
 
 
 def count_of(when):
@@ -157,6 +159,28 @@ def run(h, act, count=None):
             if n and count >= n and not ring[EVENTS + 2] & (1 << i):
                 ring[EVENTS + 2] |= 1 << i
                 act(rule['do'], rule['binding'], h)
+
+
+def run_edges(h, act):
+    """A sample's rules, from its deferred work: on each edge since they
+    last ran, in order, the ``EVENTS`` latest at most (more count in
+    ``drops``). Edges alternate: ``h._seen`` holds the count they saw
+    (``_head``, 28 bits) << 1 | the level after the last one."""
+    seen = h._seen
+    head = h._head
+    new = (head - (seen >> 1)) & _SEEN
+    level = seen & 1
+    if new > EVENTS:  # a burst: the oldest are skipped
+        h.drops = (h.drops + new - EVENTS) & _MASK
+        level ^= (new - EVENTS) & 1
+        new = EVENTS
+    h._seen = ((head & _SEEN) << 1) | (level ^ (new & 1))
+    press = FALLING if h.params['pull'] == 'up' else RISING
+    while new:
+        new -= 1
+        level ^= 1
+        edge = RISING if level else FALLING
+        act_on(h, act, edge | (PRESS if edge == press else RELEASE))
 
 
 def act_on(h, act, bits):

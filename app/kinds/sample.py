@@ -11,7 +11,7 @@ from app.kinds.handler import Handler, PERIODIC, REQUIRED
 _MASK = const(0x1FFFFFFF)
 _TICKS = const(0x1FFFFFFF)
 _TICKS_HALF = const(0x10000000)
-_SEEN = const(0x0FFFFFFF)  # the edge count the rules have seen: 28 bits
+_SEEN = const(0x0FFFFFFF)  # as app.kinds.rules' (28 bits)
 
 
 class Sample(Handler):
@@ -27,7 +27,7 @@ class Sample(Handler):
     one). The readings are rebuilt from the edges and the fire count when
     they are read. The rules need no record of their own: edges alternate,
     so the count and the level after the last edge they saw give each new
-    edge's direction (``work``)."""
+    edge's direction (``app.kinds.rules.run_edges``)."""
     KIND = 'sample'
     _periodic = True  # fires are due every period: missed ones count
     OUTPUT = False
@@ -82,28 +82,10 @@ class Sample(Handler):
             self.defer()
 
     def work(self):
-        """Deferred: the rules act on each edge since the last run, in
-        order, the 16 latest at most (more count in ``drops``)."""
-        seen = self._seen
-        if seen is None:
-            return
-        from app.kinds import rules
-        head = self._head
-        new = (head - (seen >> 1)) & _SEEN
-        level = seen & 1
-        if new > rules.EVENTS:  # a burst: the oldest are skipped
-            self.drops = (self.drops + new - rules.EVENTS) & _MASK
-            level ^= (new - rules.EVENTS) & 1
-            new = rules.EVENTS
-        self._seen = ((head & _SEEN) << 1) | (level ^ (new & 1))
-        press = rules.FALLING if self.params['pull'] == 'up' \
-            else rules.RISING
-        while new:
-            new -= 1
-            level ^= 1
-            edge = rules.RISING if level else rules.FALLING
-            rules.act_on(self, self.act, edge | (
-                rules.PRESS if edge == press else rules.RELEASE))
+        """Deferred: the rules act on the edges since they last ran."""
+        if self._seen is not None:
+            from app.kinds import rules
+            rules.run_edges(self, self.act)
 
     def readings(self):
         """The last ``window`` readings this run, oldest first: the level
