@@ -18,7 +18,6 @@ class Breathe(Pwm):
     a timer that steps the duty every ``STEP_MS``, at ``FREQ_HZ``
     (``app.kinds.pwm``)."""
     KIND = 'breathe'
-    DOC = 'fades a PWM output up and down, again and again'
     TIMER = True
     ACTS = False
     FIELDS = (('period_ms', (200, 120000), 4000, 'ms',

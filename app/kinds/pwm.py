@@ -83,7 +83,6 @@ class Pwm(Handler):
     ``STEP_MS``, linearly in duty or, with ``"curve": "gamma"``, in
     perceived brightness. ``duty`` in a GET is the live duty."""
     KIND = 'pwm'
-    DOC = 'drives a PWM output: a dimmable LED or a fan, with fades'
     TIMER = False  # only while fading (timer_for)
     KEEP_PIN = True  # the PWM's pin
     ACTS = True  # a fade's end gives its timer back (Registry.act)
