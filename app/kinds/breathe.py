@@ -45,7 +45,7 @@ class Breathe(Pwm):
         self._target = lo
         if self._gamma:
             lo, hi = perceived(lo), perceived(hi)
-        self._from, self._to = lo, hi
+        self._from = lo  # (hi: no slot; begin reads max)
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
         half = self._half = breath >> 1  # up for half of it, down the rest
@@ -71,7 +71,7 @@ class Breathe(Pwm):
         self._table()
         position(self, self._from)
         self._fading = True
-        self.level = 1 if self._from or self._to else 0
+        self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
         self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.fade
 
     def isr(self, _=None):

@@ -112,6 +112,13 @@ class Handler:
     # from skipped periods, missed ones count; the kinds whose timer runs so
     # say True
     _periodic = False
+    # A kind without a timer from the pool (TIMER False: pin interrupts,
+    # a switch, a PWM that holds one only while it fades) has none of the
+    # lateness state until a fade arms one (``_arm``, main program): these
+    # are its values (heap per binding: 9 slots fewer)
+    late = late_max = missed = 0
+    _clock = ticks_us
+    _isr = None
 
     def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
@@ -140,24 +147,27 @@ class Handler:
         self.level = 0  # software copy: outputs are never read back
         self.running = False
         self.fires = 0
-        self.late = 0  # fires that came late (a catch-up burst's included)
-        self.late_max = 0  # the worst lateness of them, in the clock's units
-        self.missed = 0  # periods found skipped (more count when read)
         self.deferred = 0  # deferred work that ran
         self.drops = 0  # deferred work lost: the schedule queue was full
         self._pending = 0
-        self._late_after = 0  # the next fire is late after this (TICKS)
-        self._period = 0  # in the clock's units
-        self._slack = 0  # how late a fire may come and be on time
-        self._last_late = -1  # fires after the last late fire (see _off_time)
-        self._late_was = 0  # its lateness, and late_max before it
-        self._max_was = 0
-        # microseconds where the longest period fits ``ticks_diff`` with
-        # room for lateness, else milliseconds
-        self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
-            else ticks_ms
+        if self.TIMER:  # its interrupts check fires for lateness
+            self.late = 0  # fires that came late (a catch-up burst's too)
+            self.late_max = 0  # the worst lateness, in the clock's units
+            self.missed = 0  # periods found skipped (more count when read)
+            self._late_after = 0  # the next fire is late after this (TICKS)
+            self._period = 0  # in the clock's units
+            self._slack = 0  # how late a fire may come and be on time
+            self._last_late = -1  # fires after the last late fire
+            self._late_was = 0  # its lateness, and late_max before it
+            self._max_was = 0
+            # microseconds where the longest period fits ``ticks_diff``
+            # with room for lateness, else milliseconds
+            self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
+                else ticks_ms
         # Pre-bound once: taking self.f in the ISR would allocate.
-        self._isr = getattr(self, 'isr', None)  # the timer's callback
+        isr = getattr(self, 'isr', None)  # the timer's callback
+        if isr is not None:
+            self._isr = isr
         self._pin_value = pin.value
         self.setup()
         if self.OUTPUT:
@@ -394,9 +404,10 @@ class Handler:
         """Keep the counters of the binding this one replaces."""
         late, late_max, missed = old.timing()
         self.fires = old.fires
-        self.late = late
-        self.missed = missed
+        if late or late_max or missed:  # else, without a timer, the class's
+            self.late = late
+            self.missed = missed
+            self.late_max = late_max * self.per_ms() // old.per_ms()
         self.deferred = old.deferred
         self.drops = old.drops
-        self.late_max = late_max * self.per_ms() // old.per_ms()
         self.version = (old.version + 1) & MASK

@@ -65,12 +65,14 @@ class Input(Handler):
         # pre-bound: the interrupt's handler
         self._edge = self.edge_isr if self._debounce_us \
             else self.edge_isr_at_once
-        if params.get('on'):  # else the class's None (heap per binding)
+        # the rules' event ring (app.kinds.rules), or None: the interrupt
+        # finds either in the instance's own table (its class's is 2 misses
+        # later; and the slot fits the table it has)
+        self._ring = None
+        if params.get('on'):
             from app.kinds import rules
             self._ring = rules.ring(press)
         self.level = self._pin_value()
-
-    _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
 
     def presses(self):
         """Presses this run: the accepted edges (fires that were no bounce)

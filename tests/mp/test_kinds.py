@@ -185,6 +185,32 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
         reg.delete('b')
 
 
+def test_kinds_without_a_pool_timer_hold_no_lateness_state():
+    """Heap per binding: an edge, a counter, a switch and a pwm (TIMER
+    False) hold none of the timer kinds' lateness slots; their stats read
+    the class's zeros, also after a PATCH; a pwm's first fade makes what
+    its interrupt needs before it runs (test_pwm_fade_... runs it heap
+    locked)."""
+    reg = registry()
+    timed = ('late', 'late_max', 'missed', '_late_after', '_period',
+             '_slack', '_last_late', '_late_was', '_max_was', '_isr')
+    hs = [reg.create(body) for body in (
+        {'id': 'e', 'kind': 'edge', 'pin': 32, 'on': []},
+        {'id': 'c', 'kind': 'counter', 'pin': 33},
+        {'id': 's', 'kind': 'switch', 'pin': 4},
+        {'id': 'p', 'kind': 'pwm', 'pin': 2, 'fade_ms': 100})]
+    for h in hs:
+        held = [name for name in timed if name in h.__dict__]
+        assert held == ([] if h.KIND != 'pwm' else ['_isr']), (h.KIND, held)
+        s = h.to_dict()['stats']
+        assert (s['late'], s['late_max_us'], s['missed']) == (0, 0, 0), s
+    h = reg.update('e', {'debounce_ms': 5})
+    assert 'late' not in h.__dict__ and h.to_dict()['stats']['late'] == 0
+    p = reg.update('p', {'duty': 80})
+    assert p._fading and '_late_after' in p.__dict__
+    reg.replace_all([])
+
+
 def test_pin_irq_gets_hard_as_the_board_says():
     """rp2 and esp8266 take Pin.irq(hard=True); esp32's Pin.irq has no hard
     keyword (its handlers always run scheduled)."""
