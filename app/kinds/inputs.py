@@ -115,9 +115,10 @@ class Input(Handler):
         self.pin.irq(handler=None)
         Handler.stop(self)
 
-    def edge_isr(self, _=None, ticks_us=ticks_us):  # _: the pin
+    def edge_isr(self, _=None):  # _: the pin
         """One pin interrupt with a debounce: allocation-free, small ints
-        only (``ticks_us``: a local, no global lookup)."""
+        only. (``ticks_us`` stays a global: bench/mp/isr.py sets the
+        module's to a clock of its own.)"""
         level = self._pin_value()
         self.fires = (self.fires + 1) & _MASK
         if level == self.level:  # an edge and its undo, too fast to see
