@@ -45,12 +45,6 @@ def perceived(pm):
     return round(1000 * (pm / 1000) ** (1 / 2.2))
 
 
-def position(h, pos):
-    """Output the position ``pos`` (0-1000) of a fade of ``h`` from the
-    main program (the interrupts do the same: see ``Pwm.isr``)."""
-    h.set_duty(h._table()[pos])
-
-
 class Tenths(float):
     """A duty in % as JSON shows it: one decimal. MicroPython prints a
     double to 16 digits, and no double near 64.6 prints as 64.6 (it reads
