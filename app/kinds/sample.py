@@ -56,7 +56,10 @@ class Sample(Handler):
         self.level = self._pin_value()
 
     def begin(self):
-        self._from = self.fires
+        self._from = fires = self.fires
+        # the last edge before this run as if at its start: readings() stops
+        # there (an older run's edge >= 2**16 fires back could look recent)
+        self._stamps[(self._head - 1) & self._ring_mask] = fires & 0xFFFF
         self.level = level = self._pin_value()
         if self.params['on']:  # rules see the edges from now on
             self._seen = ((self._head & _SEEN) << 1) | level
@@ -100,7 +103,7 @@ class Sample(Handler):
         k = 0
         while k < head and k <= mask:
             age = (fires - self._stamps[(head - 1 - k) & mask]) & 0xFFFF
-            if age >= n:  # this run's readings end here (older runs too)
+            if age >= n:  # this run's readings end here (see begin)
                 break
             ages.append(age)
             k += 1

@@ -155,6 +155,30 @@ def test_sample_with_rules_isr_heap_locked():
     reg.replace_all([])
 
 
+def test_a_restarted_sample_reads_no_edge_of_an_earlier_run():
+    """Its edges count on across runs (``edges``); a restart's readings
+    end at the run's start, also where an earlier run's last edge is
+    2**16 + 1 fires back (its 16-bit stamp would look 1 fire old)."""
+    reg = registry()
+    set_level(36, 0)
+    h = reg.create({'kind': 'sample', 'pin': 36, 'period_ms': 1000,
+                    'window': 4})
+    h.timer.deinit()
+    set_level(36, 1)
+    assert unit.call_locked(h._isr, h.timer, 1) is None  # an edge
+    stamp = h.fires
+    h.start()
+    h.timer.deinit()
+    assert h.to_dict()['samples'] == [] and h.to_dict()['edges'] == 1
+    h.fires = stamp + 0xFFFE  # the next run starts 2**16 - 2 fires later
+    h.start()
+    h.timer.deinit()
+    assert unit.call_locked(h._isr, h.timer, 3) is None  # no edge: high
+    d = h.to_dict()  # (the old edge's stamp: 2**16 + 1 back, & 0xFFFF: 1)
+    assert d['samples'] == [1, 1, 1] and d['edges'] == 1, d
+    reg.replace_all([])
+
+
 def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
     reg = registry()
     for curve in ('linear', 'gamma'):
