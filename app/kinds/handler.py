@@ -157,9 +157,10 @@ class Handler:
             self._late_after = 0  # the next fire is late after this (TICKS)
             self._period = 0  # in the clock's units
             self._slack = 0  # how late a fire may come and be on time
-            self._last_late = -1  # fires after the last late fire
-            self._late_was = 0  # its lateness, and late_max before it
-            self._max_was = 0
+            if self._periodic:  # skipped periods are told from late fires
+                self._last_late = -1  # fires after the last late fire
+                self._late_was = 0  # its lateness, and late_max before it
+                self._max_was = 0
             # microseconds where the longest period fits ``ticks_diff``
             # with room for lateness, else milliseconds
             self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
@@ -224,7 +225,8 @@ class Handler:
         self._period = period
         slack = _SLACK_US * per_ms // 1000 or 1
         self._slack = slack = slack if slack < period >> 2 else period >> 2
-        self._last_late = -1
+        if self._periodic:
+            self._last_late = -1
         self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS  # pyright: ignore
         if self._hard is None:
             self.timer.init(mode=mode, period=period_ms, callback=self._isr)
@@ -250,25 +252,26 @@ class Handler:
         late = ((((now - after) & TICKS) + _TICKS_HALF) & TICKS) - _TICKS_HALF + slack
         if late <= slack:  # just on time
             return after
-        period = self._period
         fires = self.fires
-        was = self._late_was
-        if self._periodic and self._last_late == fires \
-                and was >= period >> 1 and late >= period >> 1 \
-                and late > was - (period >> 1):
-            # no catch-up since the last late fire: k periods were skipped
-            skipped = (late + (period >> 1)) // period
-            self.missed = (self.missed + skipped) & MASK
-            self.late = (self.late - 1) & MASK
-            self.late_max = self._max_was
-            after = (after + skipped * period) & TICKS
-            late -= skipped * period
-            if late <= slack:
-                self._last_late = -1
-                return after
-        self._last_late = (fires + 1) & MASK
-        self._late_was = late
-        self._max_was = self.late_max
+        if self._periodic:  # (one-shot kinds keep none of this)
+            period = self._period
+            was = self._late_was
+            if self._last_late == fires \
+                    and was >= period >> 1 and late >= period >> 1 \
+                    and late > was - (period >> 1):
+                # no catch-up since the last late fire: k periods skipped
+                skipped = (late + (period >> 1)) // period
+                self.missed = (self.missed + skipped) & MASK
+                self.late = (self.late - 1) & MASK
+                self.late_max = self._max_was
+                after = (after + skipped * period) & TICKS
+                late -= skipped * period
+                if late <= slack:
+                    self._last_late = -1
+                    return after
+            self._last_late = (fires + 1) & MASK
+            self._late_was = late
+            self._max_was = self.late_max
         self.late = (self.late + 1) & MASK
         if late > self.late_max:
             self.late_max = late

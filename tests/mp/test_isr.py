@@ -346,6 +346,8 @@ def test_a_running_binding_fits_a_29_slot_table_and_keeps_it():
         {'kind': 'sample', 'pin': 34, 'period_ms': 2, 'window': 256})]
     slots = [len(h.__dict__) for h in hs]
     assert max(slots) <= 29, [(h.KIND, n) for h, n in zip(hs, slots)]
+    # a one-shot timer (a pulse) has no periods to tell skipped from late
+    assert '_late_was' not in hs[1].__dict__ and hs[1]._periodic is False
     for n, level in enumerate((1, 0, 1)):
         sim.drive(34, level)
         sim.advance_ms(8)
