@@ -60,6 +60,9 @@ class Breathe(Pwm):
     # its timer runs as long as it does: the base's (no deferred work)
     timer_idle = Handler.timer_idle
     work = Handler.work
+    # a change starts a new breath: no fade from the live duty (Pwm's
+    # would move its lowest position there, past the table's end)
+    carry_stats = Handler.carry_stats
 
     def begin(self):
         try:

@@ -235,6 +235,25 @@ def test_kinds_without_a_pool_timer_hold_no_lateness_state():
     reg.replace_all([])
 
 
+def test_a_running_breathe_changed_breathes_on():
+    """A PATCH of a running breathe (its live duty half way up) starts a
+    new breath from its min: it never fades from the live duty as a pwm
+    does (its positions would run past the duty table: an IndexError in
+    its interrupt stopped it)."""
+    reg = registry()
+    reg.create({'id': 'g', 'kind': 'breathe', 'pin': 2, 'period_ms': 2000,
+                'curve': 'linear'})
+    sim.advance_ms(600)
+    h = reg.update('g', {'period_ms': 1000})
+    assert h.running and h._from == 0, h._from
+    t0 = ticks_ms()
+    while time.ticks_diff(ticks_ms(), t0) < 300:
+        sim.advance_ms(10)
+    d = h.to_dict()
+    assert d['error'] is None and d['running'] and h.fires > 0, d
+    reg.replace_all([])
+
+
 def test_pin_irq_gets_hard_as_the_board_says():
     """rp2 and esp8266 take Pin.irq(hard=True); esp32's Pin.irq has no hard
     keyword (its handlers always run scheduled)."""
