@@ -55,10 +55,22 @@ def schema(rule, board):
     return {'type': 'integer', 'minimum': rule[0], 'maximum': rule[1]}
 
 
+# One line about a built-in kind (MicroPython keeps no docstrings): here,
+# not on the class, so only a board that serves GET /api/kinds holds them.
+_DOCS = {
+    'breathe': 'fades a PWM output up and down, again and again',
+    'counter': 'counts pulses on an input pin: count, rate, a saved total',
+    'edge': 'watches a button or switch on an input pin: presses, rules',
+    'pwm': 'drives a PWM output: a dimmable LED or a fan, with fades',
+    'switch': 'a plain on/off output: a relay or a light; running means on',
+}
+
+
 def doc(cls):
-    """One line about the kind: its ``DOC`` if it has one (MicroPython
-    keeps no docstrings), else what kind of pin it drives or reads."""
-    return getattr(cls, 'DOC', None) or (
+    """One line about the kind: its ``DOC`` if it has one (a kind from
+    outside ``app/kinds``), a built-in kind's line, else what kind of pin
+    it drives or reads."""
+    return getattr(cls, 'DOC', None) or _DOCS.get(cls.KIND) or (
         'drives an output pin' if cls.OUTPUT else 'reads an input pin')
 
 

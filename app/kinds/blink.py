@@ -2,12 +2,13 @@
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
 
 
 class Blink(Handler):
@@ -23,10 +24,10 @@ class Blink(Handler):
 
     def isr(self, _=None):
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
-        self._late_after = (after + self._period) & TICKS
-        self.fires = (self.fires + 1) & MASK
+        self._late_after = (after + self._period) & _TICKS
+        self.fires = (self.fires + 1) & _MASK
         level = self.level ^ 1
         self.level = level
         self._pin_value(level)

@@ -2,14 +2,15 @@
 from micropython import const
 from app.errors import invalid
 from app.board.board import ticks_ms
-from app.kinds.handler import PERIODIC
-from app.kinds.pwm import STEP_MS, Pwm, perceived, position, report_duty
+from app.kinds.handler import PERIODIC, Handler
+from app.kinds.pwm import STEP_MS, Pwm, perceived, report_duty
 
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK and TICKS, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
 
 
 class Breathe(Pwm):
@@ -17,7 +18,6 @@ class Breathe(Pwm):
     a timer that steps the duty every ``STEP_MS``, at ``FREQ_HZ``
     (``app.kinds.pwm``)."""
     KIND = 'breathe'
-    DOC = 'fades a PWM output up and down, again and again'
     TIMER = True
     ACTS = False
     FIELDS = (('period_ms', (200, 120000), 4000, 'ms',
@@ -45,7 +45,7 @@ class Breathe(Pwm):
         self._target = lo
         if self._gamma:
             lo, hi = perceived(lo), perceived(hi)
-        self._from, self._to = lo, hi
+        self._from = lo  # (hi: no slot; begin reads max)
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
         half = self._half = breath >> 1  # up for half of it, down the rest
@@ -57,11 +57,12 @@ class Breathe(Pwm):
         # (rounding may end a breath at position lo - 1: the table's 0)
         self._back = hi + (half * down >> 16)
 
-    def timer_idle(self):
-        return not self.running
-
-    def work(self):
-        """Its timer runs as long as it does."""
+    # its timer runs as long as it does: the base's (no deferred work)
+    timer_idle = Handler.timer_idle
+    work = Handler.work
+    # a change starts a new breath: no fade from the live duty (Pwm's
+    # would move its lowest position there, past the table's end)
+    carry_stats = Handler.carry_stats
 
     def begin(self):
         try:
@@ -70,17 +71,16 @@ class Breathe(Pwm):
             self.fail(e, 'start')
             return
         self._t0 = ticks_ms()
-        self._table()
-        position(self, self._from)
+        self.set_duty(self._table()[self._from])  # as the interrupt does
         self._fading = True
-        self.level = 1 if self._from or self._to else 0
+        self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
         self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.fade
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
         below 2000 * 2**16."""
-        e = (self._clock() - self._t0) & TICKS  # pyright: ignore
-        self.fires = (self.fires + 1) & MASK
+        e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
+        self.fires = (self.fires + 1) & _MASK
         if e >= self._breath:  # the next breath (once per period_ms)
             e = self._next_breath(self._clock(), e)
         if e < self._half:
@@ -93,7 +93,7 @@ class Breathe(Pwm):
         """A breath ended (or more, after a stall): the time into this one
         (interrupt context, allocation-free)."""
         e %= self._breath
-        self._t0 = (now - e) & TICKS
+        self._t0 = (now - e) & _TICKS
         return e
 
     def report(self, out):

@@ -16,7 +16,6 @@ class Counter(Input):
     loses at most that many minutes of counts). Its interrupt is the edge
     kind's (``app.kinds.inputs``): each press is a pulse."""
     KIND = 'counter'
-    DOC = 'counts pulses on an input pin: count, rate, a saved total'
     FIELDS = Input.FIELDS[:2] + (
         ('interval_ms', (100, 3600000), 1000, 'ms',
          'the rate is the pulses of the last interval'),

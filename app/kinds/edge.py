@@ -7,7 +7,6 @@ class Edge(Input):
     level, how long ago the last edge was, and the bounces it rejected; its
     rules act on other bindings (``app.kinds.rules``)."""
     KIND = 'edge'
-    DOC = 'watches a button or switch on an input pin: presses, rules'
     FIELDS = Input.FIELDS + (
         ('on', 'rules', NO_RULES, None,
          'rules: when press/release/rising/falling, do start/stop/on/off/'

@@ -51,9 +51,9 @@ from app.board.board import Timer, schedule, ticks_ms, ticks_us
 
 MASK = const(0x1FFFFFFF)  # x + 1 stays a small int on 32-bit (< 2**30)
 TICKS = const(0x1FFFFFFF)  # due times: the low 29 bits of the clock's ticks
-TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
-US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
-SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
+_TICKS_HALF = const(0x10000000)  # bit 28: set in a negative TICKS difference
+_US_MAX_MS = const(33554)  # periods up to this many ms are timed in us (2**25 us)
+_SLACK_US = const(1000)  # a fire later than this (or a quarter period) is late
 REQUIRED = object()
 # What can be done to a binding, one meaning each (app.registry's ``do``;
 # docs/api.md, "Actions"): REST, rules, schedules and MQTT take these words
@@ -101,6 +101,8 @@ class Handler:
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
+    HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
+    _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
     error = None  # why it stopped on its own
     timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
@@ -110,6 +112,13 @@ class Handler:
     # from skipped periods, missed ones count; the kinds whose timer runs so
     # say True
     _periodic = False
+    # A kind without a timer from the pool (TIMER False: pin interrupts,
+    # a switch, a PWM that holds one only while it fades) has none of the
+    # lateness state until a fade arms one (``_arm``, main program): these
+    # are its values (heap per binding: 9 slots fewer)
+    late = late_max = missed = 0
+    _clock = ticks_us
+    _isr = None
 
     def __init__(self, board, binding_id, pin_id, params):
         self.id = binding_id
@@ -117,8 +126,18 @@ class Handler:
         power_on = params.pop('power_on', 'restore')
         if power_on != 'restore':
             self.power_on = power_on
-        self.params = params
-        self._hard = board.timer_hard
+        # a copy: its table sized for what is left (heap per binding; the
+        # checked fields had power_on too)
+        self.params = params = dict(params)
+        # the hard= its board passes (Timer.init's; Pin.irq's for inputs):
+        # on the kind's class, set by its first binding (heap per binding:
+        # no slot), unless this one's board says otherwise
+        hard = getattr(board, self.HARD)
+        cls = type(self)
+        if cls._hard is REQUIRED:
+            cls._hard = hard
+        elif hard is not cls._hard:
+            self._hard = hard
         idle = self.idle_level(params)
         if idle != self.IDLE:  # else the class's (heap per binding)
             self.IDLE = idle
@@ -128,24 +147,28 @@ class Handler:
         self.level = 0  # software copy: outputs are never read back
         self.running = False
         self.fires = 0
-        self.late = 0  # fires that came late (a catch-up burst's included)
-        self.late_max = 0  # the worst lateness of them, in the clock's units
-        self.missed = 0  # periods found skipped (more count when read)
         self.deferred = 0  # deferred work that ran
         self.drops = 0  # deferred work lost: the schedule queue was full
         self._pending = 0
-        self._late_after = 0  # the next fire is late after this (TICKS)
-        self._period = 0  # in the clock's units
-        self._slack = 0  # how late a fire may come and be on time
-        self._last_late = -1  # fires after the last late fire (see _off_time)
-        self._late_was = 0  # its lateness, and late_max before it
-        self._max_was = 0
-        # microseconds where the longest period fits ``ticks_diff`` with
-        # room for lateness, else milliseconds
-        self._clock = ticks_us if self.longest_ms(params) <= US_MAX_MS \
-            else ticks_ms
+        if self.TIMER:  # its interrupts check fires for lateness
+            self.late = 0  # fires that came late (a catch-up burst's too)
+            self.late_max = 0  # the worst lateness, in the clock's units
+            self.missed = 0  # periods found skipped (more count when read)
+            self._late_after = 0  # the next fire is late after this (TICKS)
+            self._period = 0  # in the clock's units
+            self._slack = 0  # how late a fire may come and be on time
+            if self._periodic:  # skipped periods are told from late fires
+                self._last_late = -1  # fires after the last late fire
+                self._late_was = 0  # its lateness, and late_max before it
+                self._max_was = 0
+            # microseconds where the longest period fits ``ticks_diff``
+            # with room for lateness, else milliseconds
+            self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
+                else ticks_ms
         # Pre-bound once: taking self.f in the ISR would allocate.
-        self._isr = getattr(self, 'isr', None)  # the timer's callback
+        isr = getattr(self, 'isr', None)  # the timer's callback
+        if isr is not None:
+            self._isr = isr
         self._pin_value = pin.value
         self.setup()
         if self.OUTPUT:
@@ -176,11 +199,6 @@ class Handler:
         """The clock's units per ms."""
         return 1000 if self._clock is ticks_us else 1
 
-    def setup(self):
-        """Allocate what the ISR touches (buffers, constants)."""
-
-    def report(self, out):
-        """Add kind-specific live state to the dict ``out``."""
 
     def _drive(self, level):
         self.level = level
@@ -205,9 +223,10 @@ class Handler:
         per_ms = self.per_ms()
         period = period_ms * per_ms
         self._period = period
-        slack = SLACK_US * per_ms // 1000 or 1
+        slack = _SLACK_US * per_ms // 1000 or 1
         self._slack = slack = slack if slack < period >> 2 else period >> 2
-        self._last_late = -1
+        if self._periodic:
+            self._last_late = -1
         self._late_after = ((self._clock() & TICKS) + period + slack) & TICKS  # pyright: ignore
         if self._hard is None:
             self.timer.init(mode=mode, period=period_ms, callback=self._isr)
@@ -230,28 +249,29 @@ class Handler:
         the first is taken back from ``late``, the k periods count in
         ``missed`` and due times move on by them."""
         slack = self._slack
-        late = ((((now - after) & TICKS) + TICKS_HALF) & TICKS) - TICKS_HALF + slack
+        late = ((((now - after) & TICKS) + _TICKS_HALF) & TICKS) - _TICKS_HALF + slack
         if late <= slack:  # just on time
             return after
-        period = self._period
         fires = self.fires
-        was = self._late_was
-        if self._periodic and self._last_late == fires \
-                and was >= period >> 1 and late >= period >> 1 \
-                and late > was - (period >> 1):
-            # no catch-up since the last late fire: k periods were skipped
-            skipped = (late + (period >> 1)) // period
-            self.missed = (self.missed + skipped) & MASK
-            self.late = (self.late - 1) & MASK
-            self.late_max = self._max_was
-            after = (after + skipped * period) & TICKS
-            late -= skipped * period
-            if late <= slack:
-                self._last_late = -1
-                return after
-        self._last_late = (fires + 1) & MASK
-        self._late_was = late
-        self._max_was = self.late_max
+        if self._periodic:  # (one-shot kinds keep none of this)
+            period = self._period
+            was = self._late_was
+            if self._last_late == fires \
+                    and was >= period >> 1 and late >= period >> 1 \
+                    and late > was - (period >> 1):
+                # no catch-up since the last late fire: k periods skipped
+                skipped = (late + (period >> 1)) // period
+                self.missed = (self.missed + skipped) & MASK
+                self.late = (self.late - 1) & MASK
+                self.late_max = self._max_was
+                after = (after + skipped * period) & TICKS
+                late -= skipped * period
+                if late <= slack:
+                    self._last_late = -1
+                    return after
+            self._last_late = (fires + 1) & MASK
+            self._late_was = late
+            self._max_was = self.late_max
         self.late = (self.late + 1) & MASK
         if late > self.late_max:
             self.late_max = late
@@ -291,12 +311,20 @@ class Handler:
 
     def work(self):
         """Deferred work after an interrupt (runs in scheduled context, may
-        allocate). Kinds override it; the base has none."""
+        allocate). Kinds override it; the base has none. The same function
+        is the base's ``setup()``: allocate what the ISR touches (buffers,
+        constants)."""
 
-    def act(self, do, target, source):
-        """What a rule or a kind's deferred work does to a binding: the
-        registry's ``act``, which ``Registry._wire`` sets on a binding with
-        rules or ``ACTS``."""
+    def act(self, *_):
+        """What a rule or a kind's deferred work does to a binding,
+        ``act(do, target, source)``: the registry's ``act``, which
+        ``Registry._wire`` sets on a binding with rules or ``ACTS``. The
+        same function, doing nothing, is the base's ``report(out)``: add
+        kind-specific live state to the dict ``out``. (One function object
+        for two: heap.)"""
+
+    setup = work
+    report = act
 
     def fail(self, exc, where):
         """Stop this binding and record why (in ``error`` and the event
@@ -333,7 +361,7 @@ class Handler:
             slack = self._slack
             # the time since the next fire was due, signed (+-2**28)
             overdue = ((((self._clock() - self._late_after) & TICKS)  # pyright: ignore
-                        + TICKS_HALF) & TICKS) - TICKS_HALF + slack
+                        + _TICKS_HALF) & TICKS) - _TICKS_HALF + slack
             if self._last_late == self.fires and overdue > slack:
                 was = self._late_was
                 if was >= period >> 1:  # a burst would have come at once
@@ -379,9 +407,10 @@ class Handler:
         """Keep the counters of the binding this one replaces."""
         late, late_max, missed = old.timing()
         self.fires = old.fires
-        self.late = late
-        self.missed = missed
+        if late or late_max or missed:  # else, without a timer, the class's
+            self.late = late
+            self.missed = missed
+            self.late_max = late_max * self.per_ms() // old.per_ms()
         self.deferred = old.deferred
         self.drops = old.drops
-        self.late_max = late_max * self.per_ms() // old.per_ms()
         self.version = (old.version + 1) & MASK

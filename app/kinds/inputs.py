@@ -20,17 +20,18 @@ from app.board.board import Pin, ticks_ms, ticks_us
 
 # app.kinds.handler's MASK and TICKS and app.kinds.rules' EVENTS, RISING
 # and FALLING, made here: a const() folds into the bytecode only in its own
-# module (imported, each use is a global lookup); tests/mp/test_isr.py
-# checks they are the same. The rules module is loaded by the first
+# module (imported, each use is a global lookup), and a private one (_NAME)
+# is no global of the module either; tests/mp/test_isr.py checks they are
+# the same. The rules module is loaded by the first
 # binding with rules.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-RING_EVENTS = const(16)
-RISING = const(1)
-FALLING = const(2)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_RING_EVENTS = const(16)
+_RISING = const(1)
+_FALLING = const(2)
 
 _LONG_AGO_MS = const(2000)  # past any debounce: no need to look at us
-_PRESS = {'rising': RISING, 'falling': FALLING, 'both': RISING | FALLING}
+_PRESS = {'rising': _RISING, 'falling': _FALLING, 'both': _RISING | _FALLING}
 _EDGES = ('rising', 'falling', 'both')
 NO_RULES = []  # the default of "on" (never changed)
 
@@ -48,12 +49,9 @@ class Input(Handler):
                'an edge this soon after the last one is a bounce'))
 
     # Heap per binding: each attribute costs a slot in the instance's
-    # table, so what the class can hold stays there, and the timer's hard=
-    # slot (an input kind has no timer) holds Pin.irq's.
-
-    def __init__(self, board, binding_id, pin_id, params):
-        Handler.__init__(self, board, binding_id, pin_id, params)
-        self._hard = board.irq_hard  # Pin.irq's hard= (None: not passed)
+    # table, so what the class can hold stays there; ``_hard`` holds
+    # Pin.irq's hard= (an input kind has no timer; None: not passed).
+    HARD = 'irq_hard'
 
     def setup(self):
         params = self.params
@@ -67,23 +65,25 @@ class Input(Handler):
         # pre-bound: the interrupt's handler
         self._edge = self.edge_isr if self._debounce_us \
             else self.edge_isr_at_once
-        if params.get('on'):  # else the class's None (heap per binding)
+        # the rules' event ring (app.kinds.rules), or None: the interrupt
+        # finds either in the instance's own table (its class's is 2 misses
+        # later; and the slot fits the table it has)
+        self._ring = None
+        if params.get('on'):
             from app.kinds import rules
             self._ring = rules.ring(press)
         self.level = self._pin_value()
-
-    _ring = None  # the rules' event ring (app.kinds.rules), if it has rules
 
     def presses(self):
         """Presses this run: the accepted edges (fires that were no bounce)
         alternate in level from the level at the start, so how many were
         presses follows from their number (the interrupt counts none)."""
-        accepted = (self.fires - self._fires0 - self.bounces) & MASK
+        accepted = (self.fires - self._fires0 - self.bounces) & _MASK
         press = self._press
-        if press == RISING | FALLING:
+        if press == _RISING | _FALLING:
             return accepted
         # rising: the 1st, 3rd, ... edge from low; falling: from high
-        return (accepted + (1 - self._level0 if press == RISING
+        return (accepted + (1 - self._level0 if press == _RISING
                             else self._level0)) // 2
 
     @classmethod
@@ -117,17 +117,18 @@ class Input(Handler):
 
     def edge_isr(self, _=None):  # _: the pin
         """One pin interrupt with a debounce: allocation-free, small ints
-        only."""
+        only. (``ticks_us`` stays a global: bench/mp/isr.py sets the
+        module's to a clock of its own.)"""
         level = self._pin_value()
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         if level == self.level:  # an edge and its undo, too fast to see
-            self.bounces = (self.bounces + 1) & MASK
+            self.bounces = (self.bounces + 1) & _MASK
             return
         self.level = level
         now = ticks_us()
-        if ((now - self._last_us) & TICKS < self._debounce_us  # pyright: ignore
+        if ((now - self._last_us) & _TICKS < self._debounce_us  # pyright: ignore
                 and self._too_soon()):
-            self.bounces = (self.bounces + 1) & MASK
+            self.bounces = (self.bounces + 1) & _MASK
             return
         self._last_us = now  # its ms time: the deferred work notes it
         if self._ring:  # as edge_isr_at_once
@@ -139,9 +140,9 @@ class Input(Handler):
         """One pin interrupt without a debounce (a counter's default): as
         ``edge_isr``, and every level change is an edge."""
         level = self._pin_value()
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         if level == self.level:
-            self.bounces = (self.bounces + 1) & MASK
+            self.bounces = (self.bounces + 1) & _MASK
             return
         self.level = level
         if self._ring:  # rules: note the edge for them
@@ -152,14 +153,14 @@ class Input(Handler):
     def _note(self, level):
         """Record the edge for the rules (interrupt context)."""
         ring = self._ring
-        bits = ring[RING_EVENTS + 3 + level]  # pyright: ignore
-        head = ring[RING_EVENTS]  # pyright: ignore
-        nxt = (head + 1) & (RING_EVENTS - 1)
-        if nxt == ring[RING_EVENTS + 1]:  # full: this edge is lost  # pyright: ignore
-            self.drops = (self.drops + 1) & MASK
+        bits = ring[_RING_EVENTS + 3 + level]  # pyright: ignore
+        head = ring[_RING_EVENTS]  # pyright: ignore
+        nxt = (head + 1) & (_RING_EVENTS - 1)
+        if nxt == ring[_RING_EVENTS + 1]:  # full: this edge is lost  # pyright: ignore
+            self.drops = (self.drops + 1) & _MASK
         else:
             ring[head] = bits  # pyright: ignore
-            ring[RING_EVENTS] = nxt  # pyright: ignore
+            ring[_RING_EVENTS] = nxt  # pyright: ignore
 
     def _too_soon(self):
         """The edge came within ``debounce_ms`` of the last accepted one by

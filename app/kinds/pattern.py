@@ -1,14 +1,16 @@
 """pattern: an output playing a list of step lengths."""
 from array import array
 from micropython import const
-from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED, SLACK_US
+from app.kinds.handler import Handler, ONE_SHOT, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
-# tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
+# app.kinds.handler's MASK, TICKS, TICKS_HALF and SLACK_US, made here: a
+# const() folds into the bytecode only in its own module (imported, each use
+# is a global lookup), and a private one (_NAME) is no global of the module
+# either; tests/mp/test_isr.py checks they are the same.
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
+_SLACK_US = const(1000)
 
 # A pattern runs a periodic timer at the greatest common divisor of its
 # steps and counts ticks (no Timer.init in the interrupt, and the rate of a
@@ -60,13 +62,16 @@ class Pattern(Handler):
             self._steps = bytes([ms // tick for ms in steps] + [0])
         else:  # a timer armed per step
             per_ms = self.per_ms()
-            slack = SLACK_US * per_ms // 1000 or 1
+            slack = _SLACK_US * per_ms // 1000 or 1
             shortest = min(steps) * per_ms >> 2
             self._slack = slack = slack if slack < shortest else shortest
             # steps[~i] (from the end): step i's length + slack
             self._steps = array('i', steps + [0] + [
                 ms * per_ms + slack for ms in reversed(steps)])
             self._isr = self.isr_per_step
+            # its interrupt passes hard=: found in the instance's own
+            # table, not after a miss there and in the class's
+            self._hard = self._hard
             self._periodic = False  # one-shot: fires are due per step
         self._index = 0
         self._rounds = 0  # rounds played this run
@@ -85,11 +90,11 @@ class Pattern(Handler):
             self._arm(PERIODIC, tick)
             # the first fire checked ends the first step
             self._late_after = (self._late_after + (steps[0] - 1)
-                                * self._period) & TICKS
+                                * self._period) & _TICKS
         else:
             slack = self._slack  # the shortest step's, for every step
             self._arm(ONE_SHOT, steps[0])
-            self._late_after = (self._late_after - self._slack + slack) & TICKS
+            self._late_after = (self._late_after - self._slack + slack) & _TICKS
             self._slack = slack
 
     def isr(self, _=None):
@@ -104,13 +109,13 @@ class Pattern(Handler):
             self._left = left
             return
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         i = self._index + 1
         left = self._steps[i]
         if not left:  # a round ended
-            rounds = (self._rounds & MASK) + 1
+            rounds = (self._rounds & _MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
@@ -118,7 +123,7 @@ class Pattern(Handler):
             i = 0
             left = self._steps[0]
         self._left = left
-        self._late_after = (after + left * self._period) & TICKS
+        self._late_after = (after + left * self._period) & _TICKS
         self._index = i
         level = ~i & 1
         self.level = level
@@ -128,14 +133,14 @@ class Pattern(Handler):
         """A step's end with a timer armed per step."""
         now = self._clock()
         after = self._late_after
-        if not (now - after) & TICKS_HALF:  # late: rare
+        if not (now - after) & _TICKS_HALF:  # late: rare
             self._off_time(now, after)
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         i = self._index + 1
         steps = self._steps
         ms = steps[i]
         if not ms:  # a round ended
-            rounds = (self._rounds & MASK) + 1
+            rounds = (self._rounds & _MASK) + 1
             self._rounds = rounds
             if rounds == self._repeat:
                 self._finish()
@@ -146,7 +151,7 @@ class Pattern(Handler):
         level = ~i & 1
         self.level = level
         self._pin_value(level)
-        self._late_after = ((now & TICKS) + steps[~i]) & TICKS  # pyright: ignore
+        self._late_after = ((now & _TICKS) + steps[~i]) & _TICKS  # pyright: ignore
         if self._hard is None:
             self.timer.init(mode=ONE_SHOT, period=ms, callback=self._isr)
         else:

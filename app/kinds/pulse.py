@@ -2,12 +2,13 @@
 from micropython import const
 from app.kinds.handler import Handler, ONE_SHOT, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
 
 
 class Pulse(Handler):
@@ -34,9 +35,9 @@ class Pulse(Handler):
 
     def isr(self, _=None):
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare  # pyright: ignore
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare  # pyright: ignore
             self._off_time(self._clock(), after)
-        self.fires = (self.fires + 1) & MASK
+        self.fires = (self.fires + 1) & _MASK
         idle = self.IDLE
         self.level = idle
         self._pin_value(idle)

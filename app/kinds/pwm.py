@@ -1,18 +1,19 @@
 """The ``pwm`` kind: a dimmable LED or a fan on ``machine.PWM``, with fades."""
 from array import array
 from micropython import const
-from app.errors import ApiError, invalid
+from app.errors import ApiError
 from app.kinds.handler import Handler, PERIODIC
 from app.board.board import PWM, Pin, ticks_ms
 
 STEP_MS = const(10)  # a fade moves the duty this often (at most 20 ms)
 FREQ_HZ = const(1000)  # breathe's frequency (it has no freq_hz)
 _FULL = const(65535)
-# app.kinds.handler's MASK and TICKS, made here: a const() folds into the
-# bytecode only in its own module (imported, each use is a global lookup);
+# app.kinds.handler's MASK and TICKS, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
 # tests/mp/test_isr.py checks they are the same.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
 _tables = {}  # (curve, shift) -> duty per 0.1 % of a fade, made once
 
 
@@ -42,12 +43,6 @@ def duty_table(curve, shift=0):
 def perceived(pm):
     """Perceived brightness (0-1000) of a duty in 0.1 % steps (0-1000)."""
     return round(1000 * (pm / 1000) ** (1 / 2.2))
-
-
-def position(h, pos):
-    """Output the position ``pos`` (0-1000) of a fade of ``h`` from the
-    main program (the interrupts do the same: see ``Pwm.isr``)."""
-    h.set_duty(h._table()[pos])
 
 
 class Tenths(float):
@@ -82,7 +77,6 @@ class Pwm(Handler):
     ``STEP_MS``, linearly in duty or, with ``"curve": "gamma"``, in
     perceived brightness. ``duty`` in a GET is the live duty."""
     KIND = 'pwm'
-    DOC = 'drives a PWM output: a dimmable LED or a fan, with fades'
     TIMER = False  # only while fading (timer_for)
     KEEP_PIN = True  # the PWM's pin
     ACTS = True  # a fade's end gives its timer back (Registry.act)
@@ -111,30 +105,11 @@ class Pwm(Handler):
 
     @classmethod
     def check_peers(cls, board, binding_id, pin, params, peers):
-        """rp2: the other pin of a PWM slice runs at the same frequency, and
-        GPIO n and n + 16 (one channel) never both. ``peers``: the other
-        bindings as (id, class, pin, params)."""
-        if board.pwm is None or not board.pwm[2]:
-            return
-        for other_id, other_cls, other_pin, other in peers:
-            if other_id == binding_id or not issubclass(other_cls, Pwm) \
-                    or (other_pin >> 1) & 7 != (pin >> 1) & 7:
-                continue
-            slice_ = (pin >> 1) & 7
-            if other_pin & 1 == pin & 1:
-                why = ('GPIO %d and %d are the same output of PWM slice %d'
-                       % (other_pin, pin, slice_))
-            elif other.get('freq_hz', FREQ_HZ) != params.get('freq_hz',
-                                                              FREQ_HZ):
-                why = ('PWM slice %d drives GPIO %d at %d Hz and GPIO %d '
-                       'would need %d Hz' % (
-                           slice_, other_pin, other.get('freq_hz', FREQ_HZ),
-                           pin, params.get('freq_hz', FREQ_HZ)))
-            else:
-                continue
-            raise ApiError(409, 'pwm_slice_in_use', '%s: binding "%s" uses '
-                           'it; use its frequency, another pin, or delete it'
-                           % (why, other_id), 'pin')
+        """rp2's PWM slices (``app.kinds.pwmslices``, loaded on such a
+        board only)."""
+        if board.pwm is not None and board.pwm[2]:
+            from app.kinds.pwmslices import check
+            check(binding_id, pin, params, peers)
 
     # Heap per binding: every attribute costs a slot in the instance's
     # table, so defaults stay on the class and a fade's state is made by
@@ -246,8 +221,8 @@ class Pwm(Handler):
         """A fade's step: the position from the time since it began
         (allocation-free, small ints: positions at most 1000, products
         below 2**26), its duty looked up."""
-        e = (self._clock() - self._t0) & TICKS  # pyright: ignore
-        self.fires = (self.fires + 1) & MASK
+        e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
+        self.fires = (self.fires + 1) & _MASK
         if e >= self._len:
             self._fade_end()
             return

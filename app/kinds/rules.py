@@ -11,12 +11,16 @@ A binding that reads an input (``edge``, ``counter``, ``sample``) may carry
   toggle, pulse, on, off), meaning what ``Registry.do`` does with it;
 - ``binding``: the id of the binding acted on.
 
-The interrupt only records what happened (one byte per edge in a ring of
-``EVENTS``; a full ring loses the edge and counts it in ``stats.drops``); the binding's deferred work runs the actions, in order,
+The interrupt only records what happened (``edge``, ``counter``: one byte
+per edge in a ring of ``EVENTS``, and a full ring loses the edge; a
+``sample``: its count of edges, which alternate, and the rules act on the
+``EVENTS`` latest since they last ran; lost edges count in
+``stats.drops``); the binding's deferred work runs the actions, in order,
 through ``Registry.act`` (which calls ``Registry.do``, as a REST call does:
-same checks, saved the same way, and noted in the event log). A rule naming a binding that does not exist is refused at create; one
-whose binding is deleted later shows in its own binding's ``error``. A rule
-may not lead back to its own binding, directly or through other rules.
+same checks, saved the same way, and noted in the event log). A rule naming
+a binding that does not exist is refused at create; one whose binding is
+deleted later shows in its own binding's ``error``. A rule may not lead
+back to its own binding, directly or through other rules.
 """
 from micropython import const
 from app.errors import ApiError, invalid
@@ -32,6 +36,8 @@ WHEN = {'rising': RISING, 'falling': FALLING, 'press': PRESS,
 _KEYS = ('when', 'do', 'binding')
 _MAX = const(8)
 _COUNT_MAX = const(0x1FFFFFFF)
+_SEEN = const(0x0FFFFFFF)  # a sample's edge count as its rules keep it
+_MASK = const(0x1FFFFFFF)  # app.kinds.handler's: counters wrap here
 
 
 def count_of(when):
@@ -146,15 +152,43 @@ def run(h, act, count=None):
         tail = ring[EVENTS + 1]
         bits = ring[tail]
         ring[EVENTS + 1] = (tail + 1) & (EVENTS - 1)
-        for rule in on:
-            if WHEN.get(rule['when'], 0) & bits:
-                act(rule['do'], rule['binding'], h)
+        act_on(h, act, bits)
     if count is not None:
         for i, rule in enumerate(on):
             n = count_of(rule['when'])
             if n and count >= n and not ring[EVENTS + 2] & (1 << i):
                 ring[EVENTS + 2] |= 1 << i
                 act(rule['do'], rule['binding'], h)
+
+
+def run_edges(h, act):
+    """A sample's rules, from its deferred work: on each edge since they
+    last ran, in order, the ``EVENTS`` latest at most (more count in
+    ``drops``). Edges alternate: ``h._seen`` holds the count they saw
+    (``_head``, 28 bits) << 1 | the level after the last one."""
+    seen = h._seen
+    head = h._head
+    new = (head - (seen >> 1)) & _SEEN
+    level = seen & 1
+    if new > EVENTS:  # a burst: the oldest are skipped
+        h.drops = (h.drops + new - EVENTS) & _MASK
+        level ^= (new - EVENTS) & 1
+        new = EVENTS
+    h._seen = ((head & _SEEN) << 1) | (level ^ (new & 1))
+    press = FALLING if h.params['pull'] == 'up' else RISING
+    while new:
+        new -= 1
+        level ^= 1
+        edge = RISING if level else FALLING
+        act_on(h, act, edge | (PRESS if edge == press else RELEASE))
+
+
+def act_on(h, act, bits):
+    """The rules of ``h`` that an edge with ``bits`` (RISING or FALLING,
+    and PRESS or RELEASE) matches, in order."""
+    for rule in h.params['on']:
+        if WHEN.get(rule['when'], 0) & bits:
+            act(rule['do'], rule['binding'], h)
 
 
 def reset(ring):

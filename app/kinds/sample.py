@@ -4,15 +4,14 @@ from array import array
 from micropython import const
 from app.kinds.handler import Handler, PERIODIC, REQUIRED
 
-# app.kinds.handler's MASK, TICKS and TICKS_HALF and app.kinds.rules'
-# EVENTS, made here: a const() folds into the bytecode only in its own
-# module (imported, each use is a global lookup); tests/mp/test_isr.py
-# checks they are the same. The rules module is loaded by the first
-# binding with rules.
-MASK = const(0x1FFFFFFF)
-TICKS = const(0x1FFFFFFF)
-TICKS_HALF = const(0x10000000)
-RING_EVENTS = const(16)
+# app.kinds.handler's MASK, TICKS and TICKS_HALF, made here: a const() folds
+# into the bytecode only in its own module (imported, each use is a global
+# lookup), and a private one (_NAME) is no global of the module either;
+# tests/mp/test_isr.py checks they are the same.
+_MASK = const(0x1FFFFFFF)
+_TICKS = const(0x1FFFFFFF)
+_TICKS_HALF = const(0x10000000)
+_SEEN = const(0x0FFFFFFF)  # as app.kinds.rules' (28 bits)
 
 
 class Sample(Handler):
@@ -22,10 +21,13 @@ class Sample(Handler):
     else a rising one.
 
     The interrupt stores nothing while the level stays: a reading that
-    differs from the last is an edge, and its fire number goes into a ring
-    (a power of two of at least ``window`` entries: every reading may be
+    differs from the last is an edge, counted in ``_head`` (every edge
+    since it was made: ``edges``), and its fire number goes into a ring (a
+    power of two of at least ``window`` entries: every reading may be
     one). The readings are rebuilt from the edges and the fire count when
-    they are read."""
+    they are read. The rules need no record of their own: edges alternate,
+    so the count and the level after the last edge they saw give each new
+    edge's direction (``app.kinds.rules.run_edges``)."""
     KIND = 'sample'
     _periodic = True  # fires are due every period: missed ones count
     OUTPUT = False
@@ -37,6 +39,10 @@ class Sample(Handler):
               ('on', 'rules', [], None,
                'rules: when press/release/rising/falling, do start/stop/'
                'on/off/toggle/pulse to a binding'))
+    # with rules: the edges they have seen (their count & _SEEN) << 1 | the
+    # level after the last one, else the class's None (heap per binding:
+    # one slot, no buffer)
+    _seen = None
 
     def setup(self):
         window = self.params['window']
@@ -46,64 +52,49 @@ class Sample(Handler):
         self._stamps = array('H', bytes(2 * size))  # fire numbers & 0xFFFF
         self._ring_mask = size - 1
         self._from = 0  # the fire count at the start of this run
-        self._head = 0  # edges this run (the next stamp's place & mask)
-        self.edges = 0
+        self._head = 0  # edges since it was made (the next stamp's place)
         self.level = self._pin_value()
-        on = self.params.get('on')
-        if on:  # without rules these stay the class's (heap per binding)
-            from app.kinds import rules
-            self._ring = rules.ring(
-                rules.FALLING if self.params['pull'] == 'up' else rules.RISING)
 
     def begin(self):
-        self._from = self.fires
-        self._head = 0
-        self.level = self._pin_value()
-        if self._ring is not None:
-            from app.kinds import rules
-            rules.reset(self._ring)
+        self._from = fires = self.fires
+        # the last edge before this run as if at its start: readings() stops
+        # there (an older run's edge >= 2**16 fires back could look recent)
+        self._stamps[(self._head - 1) & self._ring_mask] = fires & 0xFFFF
+        self.level = level = self._pin_value()
+        if self.params['on']:  # rules see the edges from now on
+            self._seen = ((self._head & _SEEN) << 1) | level
         self._arm(PERIODIC, self.params['period_ms'])
 
     def isr(self, _=None):
         after = self._late_after
-        if not (self._clock() - after) & TICKS_HALF:  # late: rare
+        if not (self._clock() - after) & _TICKS_HALF:  # late: rare
             after = self._off_time(self._clock(), after)
-        self._late_after = (after + self._period) & TICKS
-        self.fires = (self.fires + 1) & MASK
+        self._late_after = (after + self._period) & _TICKS
+        self.fires = (self.fires + 1) & _MASK
         level = self._pin_value()
         if level != self.level:
             self._edge(level)
 
-    _ring = None  # rules: see setup
-
     def _edge(self, level):
         """The level changed (interrupt context, allocation-free)."""
         self.level = level
-        self.edges = (self.edges + 1) & MASK
         head = self._head
         self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
-        self._head = (head + 1) & MASK
-        ring = self._ring
-        if ring is not None:  # for the rules: see app.kinds.inputs
-            head = ring[RING_EVENTS]
-            nxt = (head + 1) & (RING_EVENTS - 1)
-            if nxt == ring[RING_EVENTS + 1]:
-                self.drops = (self.drops + 1) & MASK
-            else:
-                ring[head] = ring[RING_EVENTS + 3 + level]  # its bits
-                ring[RING_EVENTS] = nxt
-        self.defer()
+        self._head = (head + 1) & _MASK
+        if not self._pending:
+            self.defer()
 
     def work(self):
-        if self._ring is not None:
+        """Deferred: the rules act on the edges since they last ran."""
+        if self._seen is not None:
             from app.kinds import rules
-            rules.run(self, self.act)
+            rules.run_edges(self, self.act)
 
     def readings(self):
         """The last ``window`` readings this run, oldest first: the level
         now, flipped back at each edge (its fire number) going back."""
         fires, head = self.fires, self._head
-        n = (fires - self._from) & MASK  # readings this run
+        n = (fires - self._from) & _MASK  # readings this run
         window = self.params['window']
         if n > window:
             n = window
@@ -112,7 +103,7 @@ class Sample(Handler):
         k = 0
         while k < head and k <= mask:
             age = (fires - self._stamps[(head - 1 - k) & mask]) & 0xFFFF
-            if age >= n:
+            if age >= n:  # this run's readings end here (see begin)
                 break
             ages.append(age)
             k += 1
@@ -129,7 +120,7 @@ class Sample(Handler):
         samples = self.readings()
         out['samples'] = samples
         out['high_count'] = sum(samples)
-        out['edges'] = self.edges
+        out['edges'] = self._head
         if not self.running:
             self.level = self._pin_value()
         out['level'] = self.level

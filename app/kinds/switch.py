@@ -8,7 +8,6 @@ class Switch(Handler):
     ``start`` and ``on`` are the same and a switch never takes one from
     the pool."""
     KIND = 'switch'
-    DOC = 'a plain on/off output: a relay or a light; running means on'
     TIMER = False
     FIELDS = (('active_level', (0, 1), 1, None,
                'the level that means on: 1, or 0 for an active-low relay'),)

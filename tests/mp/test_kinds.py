@@ -55,9 +55,9 @@ def test_rules_are_loaded_by_the_first_binding_with_rules():
             sim.drive(pin, level)
         # the sample reads the level on its timer: wait for it (a loaded
         # host may run the timer thread late), then change the level again
-        assert unit.wait_until(lambda: s.edges > n), (n, s.edges)
+        assert unit.wait_until(lambda: s._head > n), (n, s._head)
     assert unit.wait_until(lambda: s.deferred and reg.get('button').deferred)
-    assert reg.get('button').presses() == 2 and s.edges == 4, s.edges
+    assert reg.get('button').presses() == 2 and s._head == 4, s._head
     for h in reg.bindings:
         h.stop()
         h.start()
@@ -115,24 +115,67 @@ def test_edge_isr_heap_locked_at_the_extremes():
 
 
 def test_sample_with_rules_isr_heap_locked():
+    """A sample's interrupt keeps no record for its rules: its count of
+    edges (at its wrap here) and the level give each edge's direction.
+    The deferred work acts on the 16 latest since it last ran and counts
+    the older ones in drops."""
     reg = registry()
     reg.create({'id': 'relay', 'kind': 'pulse', 'pin': 4,
                 'duration_ms': 100, 'start': False})
+    set_level(33, 1)
     h = reg.create({'kind': 'sample', 'pin': 33, 'period_ms': DAY,
                     'window': 256, 'pull': 'up',
                     'on': [{'when': 'press', 'do': 'pulse',
+                            'binding': 'relay'},
+                           {'when': 'rising', 'do': 'stop',
                             'binding': 'relay'}]})
     h.timer.deinit()
-    h.edges = h.drops = MASK
+    h._head = h.drops = MASK
+    h._seen = ((MASK & 0x0FFFFFFF) << 1) | 1  # as begin() makes it
     h._pending = 1
     i = 0
-    while i < EVENTS + 4:
+    while i < EVENTS + 4:  # falling (a press: pull up), rising, ...
         set_level(33, i & 1)
         err = unit.call_locked(h._isr, h.timer, 1)
         assert err is None and h.error is None, (err, h.error)
         i += 1
-    assert h.drops > 0
+    assert h._head == EVENTS + 3 and h.to_dict()['edges'] == EVENTS + 3
+    acts = []
+    h.act = lambda do, target, source: acts.append(do)
+    h.work()
+    assert h.drops == 3, h.drops  # 4 edges skipped: MASK + 4 wraps to 3
+    assert acts == ['pulse', 'stop'] * (EVENTS // 2), acts
+    h.work()  # nothing new
+    assert len(acts) == EVENTS and h.drops == 3
+    set_level(33, 0)  # one more press
+    assert unit.call_locked(h._isr, h.timer, 1) is None
+    h.work()
+    assert acts[EVENTS:] == ['pulse'], acts
     h._pending = 0
+    reg.replace_all([])
+
+
+def test_a_restarted_sample_reads_no_edge_of_an_earlier_run():
+    """Its edges count on across runs (``edges``); a restart's readings
+    end at the run's start, also where an earlier run's last edge is
+    2**16 + 1 fires back (its 16-bit stamp would look 1 fire old)."""
+    reg = registry()
+    set_level(36, 0)
+    h = reg.create({'kind': 'sample', 'pin': 36, 'period_ms': 1000,
+                    'window': 4})
+    h.timer.deinit()
+    set_level(36, 1)
+    assert unit.call_locked(h._isr, h.timer, 1) is None  # an edge
+    stamp = h.fires
+    h.start()
+    h.timer.deinit()
+    assert h.to_dict()['samples'] == [] and h.to_dict()['edges'] == 1
+    h.fires = stamp + 0xFFFE  # the next run starts 2**16 - 2 fires later
+    h.start()
+    h.timer.deinit()
+    assert unit.call_locked(h._isr, h.timer, 3) is None  # no edge: high
+    d = h.to_dict()  # (the old edge's stamp: 2**16 + 1 back, & 0xFFFF: 1)
+    assert d['samples'] == [1, 1, 1] and d['edges'] == 1, d
     reg.replace_all([])
 
 
@@ -164,6 +207,51 @@ def test_pwm_fade_and_breathe_ticks_heap_locked_at_the_extremes():
         b._t0 = time.ticks_add(ticks_ms(), -DAY)  # a stalled timer
         assert unit.call_locked(b._isr, b.timer, 1) is None and b.error is None
         reg.delete('b')
+
+
+def test_kinds_without_a_pool_timer_hold_no_lateness_state():
+    """Heap per binding: an edge, a counter, a switch and a pwm (TIMER
+    False) hold none of the timer kinds' lateness slots; their stats read
+    the class's zeros, also after a PATCH; a pwm's first fade makes what
+    its interrupt needs before it runs (test_pwm_fade_... runs it heap
+    locked)."""
+    reg = registry()
+    timed = ('late', 'late_max', 'missed', '_late_after', '_period',
+             '_slack', '_last_late', '_late_was', '_max_was', '_isr')
+    hs = [reg.create(body) for body in (
+        {'id': 'e', 'kind': 'edge', 'pin': 32, 'on': []},
+        {'id': 'c', 'kind': 'counter', 'pin': 33},
+        {'id': 's', 'kind': 'switch', 'pin': 4},
+        {'id': 'p', 'kind': 'pwm', 'pin': 2, 'fade_ms': 100})]
+    for h in hs:
+        held = [name for name in timed if name in h.__dict__]
+        assert held == ([] if h.KIND != 'pwm' else ['_isr']), (h.KIND, held)
+        s = h.to_dict()['stats']
+        assert (s['late'], s['late_max_us'], s['missed']) == (0, 0, 0), s
+    h = reg.update('e', {'debounce_ms': 5})
+    assert 'late' not in h.__dict__ and h.to_dict()['stats']['late'] == 0
+    p = reg.update('p', {'duty': 80})
+    assert p._fading and '_late_after' in p.__dict__
+    reg.replace_all([])
+
+
+def test_a_running_breathe_changed_breathes_on():
+    """A PATCH of a running breathe (its live duty half way up) starts a
+    new breath from its min: it never fades from the live duty as a pwm
+    does (its positions would run past the duty table: an IndexError in
+    its interrupt stopped it)."""
+    reg = registry()
+    reg.create({'id': 'g', 'kind': 'breathe', 'pin': 2, 'period_ms': 2000,
+                'curve': 'linear'})
+    sim.advance_ms(600)
+    h = reg.update('g', {'period_ms': 1000})
+    assert h.running and h._from == 0, h._from
+    t0 = ticks_ms()
+    while time.ticks_diff(ticks_ms(), t0) < 300:
+        sim.advance_ms(10)
+    d = h.to_dict()
+    assert d['error'] is None and d['running'] and h.fires > 0, d
+    reg.replace_all([])
 
 
 def test_pin_irq_gets_hard_as_the_board_says():
