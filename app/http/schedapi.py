@@ -7,6 +7,7 @@ one of them. A body's parser and checks (``app.strictjson``,
 board whose clock and events are only read never holds them."""
 from json import dumps
 from app.errors import ApiError, invalid
+from app.http.server import json_items
 from app.time.schedules import to_dict
 
 _MIN_EPOCH = 946684800  # 2000-01-01: no board clock goes further back
@@ -79,28 +80,16 @@ def sim_clock(request, clock):
     return clock.to_dict()
 
 
-def _listing(schedules):
-    """GET /api/schedules' body in pieces, an event each (the server
-    streams it): its largest block is one event's JSON, where the whole
-    list as one string, and a copy of every event for it, was the
-    request that ran out of memory first on a full board."""
-    yield b'{"schedules": ['
-    sep = ''
-    for ev in schedules.list():
-        text = sep + dumps(to_dict(ev))
-        sep = ', '
-        # bytes: a str cut by a partial write resumes at a character
-        # count, wrong after a character that is not ASCII
-        yield text.encode()
-    yield ('], "clock": %s}' % dumps(schedules.clock.status())).encode()
-
-
 def events(request, schedules):
     if request.method == 'POST':
         ev = to_dict(schedules.create(_body(request, _EVENT_EXAMPLE)))
         return ev, 201, {'Location': '/api/schedules/' + ev['id']}
-    return _listing(schedules), 200, {
-        'Content-Type': 'application/json; charset=UTF-8'}
+    # an event at a time (app.http.server.json_items): its largest block
+    # is one event's JSON, where the whole list as one string, and a copy
+    # of every event for it, was the request that ran out of memory first
+    # on a full board
+    return json_items('{"schedules": [', schedules.list(), to_dict,
+                      '], "clock": %s}' % dumps(schedules.clock.status()))
 
 
 def event(request, schedules, event_id):
