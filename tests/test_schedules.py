@@ -112,29 +112,33 @@ def test_event_crud_and_errors(board):
 
 
 def test_the_list_is_the_same_json_streamed_event_by_event(tmp_path):
-    # GET /api/schedules is sent in pieces (one event each, no
-    # Content-Length): the document is the same as one dumps of it, empty
-    # or not, a binding id that is not ASCII included (a partial write of
-    # a str would resume at the wrong byte)
+    # GET /api/schedules is made an event at a time (the server's
+    # json_items): whole with its Content-Length up to 2 KB, chunked
+    # beyond; the document is the same as one dumps of it, empty or not,
+    # a binding id that is not ASCII included (a chunk's size counts
+    # bytes)
     vm = VM(make_flash(tmp_path / 'flash', {'bindings': [LED]})).start()
     try:
         status, body, hdrs = vm.get('/api/schedules')
         assert status == 200 and body == {'schedules': [], 'clock': {
             'synced': True, 'source': 'ntp'}}, body
         assert hdrs['content-type'] == 'application/json; charset=UTF-8'
-        for at in ('08:00', '20:00', '21:00'):
+        for hour in range(8, 20):
             assert vm.post('/api/schedules', {'binding': 'led', 'do': 'start',
-                                              'at': at})[0] == 201
+                                              'at': '%02d:00' % hour})[0] == 201
+        status, body, hdrs = vm.get('/api/schedules')
+        assert status == 200 and 'content-length' not in hdrs and hdrs[
+            'transfer-encoding'] == 'chunked', hdrs  # over 2 KB
         config = vm.get('/api/config')[1]
         config['schedules'].append({'id': 'fan', 'binding': 'l\u00e4mpchen',
                                     'do': 'stop', 'at': '22:00'})
         status, body, _ = vm.put('/api/config', config)
         assert status == 200, body
         status, body, hdrs = vm.get('/api/schedules')
-        assert status == 200 and 'content-length' not in hdrs, hdrs
+        assert status == 200 and hdrs['transfer-encoding'] == 'chunked', hdrs
         assert [e['id'] for e in body['schedules']] == [
-            'ev-1', 'ev-2', 'ev-3', 'fan'], body
-        assert body['schedules'][3]['binding'] == 'l\u00e4mpchen'
+            'ev-%d' % i for i in range(1, 13)] + ['fan'], body
+        assert body['schedules'][12]['binding'] == 'l\u00e4mpchen'
         assert set(body['schedules'][0]) == {
             'id', 'binding', 'do', 'at', 'offset_min', 'days', 'enabled',
             'last_fired', 'next_fire', 'error'}
