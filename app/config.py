@@ -93,6 +93,16 @@ class Config:
         # set by a boot that built the board with its pins; every save
         # writes it (``save_pins``)
         self.stamp: 'list | None' = None
+        # () -> the config's events, once app.time.schedules holds them
+        # (``data['schedules']`` is an empty list then): ``schedules``
+        self.events = None
+
+    def schedules(self):
+        """The config's events as config.json has them (a list of dicts):
+        the schedules' own form made into dicts while they run, as the
+        bindings are the registry's (``save``)."""
+        events = self.events
+        return self.data['schedules'] if events is None else events()
 
     def save(self, bindings):
         """Write the config with ``bindings``, then pins.json
@@ -100,13 +110,18 @@ class Config:
         bindings live in the registry: ``data`` holds them only while a
         save or a config change needs the whole document (``bindings`` is
         an empty list otherwise: a second copy of every binding's fields
-        would cost heap for nothing)."""
-        self.data['bindings'] = bindings
+        would cost heap for nothing); the events are the schedules' in
+        the same way (``schedules``)."""
+        data = self.data
+        events = self.schedules()  # may take new ones out of data first
+        kept = data['schedules']
+        data['schedules'] = events
+        data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
             keep_rejected(self)
             with open(tmp, 'w') as f:
-                json.dump(self.data, f)
+                json.dump(data, f)
             _replace(tmp, self.path)
             if self.idle_pins is not None:
                 self.save_pins(self.idle_pins())
@@ -117,7 +132,8 @@ class Config:
                           'could not save %s: %s' % (self.path, e)}
             return
         finally:
-            self.data['bindings'] = []
+            data['bindings'] = []
+            data['schedules'] = kept
         saved(self)
 
     def pins_path(self):

@@ -32,6 +32,7 @@ def change(registry, store, body, replace=False):
     board = registry.board
     current = dict(store.data)  # the registry has the bindings
     current['bindings'] = registry.specs()
+    current['schedules'] = store.schedules()  # and app.time the events
     if not replace:
         new = merge(current, body)
     elif isinstance(body, dict) and 'bindings' not in body:
@@ -68,6 +69,7 @@ def shown(registry, store):
     bindings as the registry runs them."""
     out = schema.redact(store.data)
     out['bindings'] = registry.specs()
+    out['schedules'] = store.schedules()
     return out
 
 

@@ -16,6 +16,7 @@ def config(request, registry, store):
     if method not in ('PUT', 'PATCH'):
         out = schema.redact(store.data)
         out['bindings'] = registry.specs()  # Config.save: the registry's
+        out['schedules'] = store.schedules()  # and the schedules'
         return out
     from app import settings  # loaded by the first change, and kept
     return settings.change(registry, store, loads(request.body, _EXAMPLE),

@@ -41,16 +41,22 @@ _MAX_SLEEP_S = const(60)
 _STATES = {'on': 'on', 'start': 'on', 'off': 'off', 'stop': 'off'}
 _WEEK = const(8)  # days looked through for an event's next or last time
 
-# An event is a list (a list of 7 is a third of an instance's heap): its
-# spec, as config.json has it (the store's own dict, never copied), the
-# spec's time and weekdays compiled, and what became of it.
-_SPEC = const(0)
-_AT = const(1)  # minutes of the day, SUNRISE or SUNSET
-_MASK = const(2)  # weekdays, bit 0 = Monday
-_LAST_FIRED = const(3)  # when it last ran
-_FIRED = const(4)  # the occurrence it last ran for
-_NEXT_FIRE = const(5)
-_ERROR = const(6)  # why its last firing failed
+# An event is a list (a list of 11 is a third of an instance's heap, and
+# less than half of a dict of its 7 keys): its spec's fields, its time and
+# weekdays compiled, and what became of it. The config's events are kept
+# in this form only: ``spec_of`` makes an event's dict again for whoever needs
+# the config's JSON (a save, GET /api/config: ``Config.schedules``).
+_ID = const(0)
+_BINDING = const(1)
+_DO = const(2)
+_AT = const(3)  # minutes of the day, SUNRISE or SUNSET
+_OFFSET = const(4)  # offset_min
+_MASK = const(5)  # weekdays, bit 0 = Monday
+_ENABLED = const(6)
+_LAST_FIRED = const(7)  # when it last ran
+_FIRED = const(8)  # the occurrence it last ran for
+_NEXT_FIRE = const(9)
+_ERROR = const(10)  # why its last firing failed
 # The times an event keeps count seconds from 2024-01-01, not from 1970:
 # Unix seconds are past 2**30, a heap object each on a 32-bit board, and
 # these are small ints from 1990 to 2058 (correct beyond, only boxed).
@@ -81,24 +87,32 @@ def minutes(at):
 _DAY_LISTS = {}
 
 
+def _days(mask):
+    """The list of the weekdays of ``mask``, in week order (shared)."""
+    same = _DAY_LISTS.get(mask)
+    if same is None:
+        same = [d for i, d in enumerate(DAYS) if mask >> i & 1]
+        if len(_DAY_LISTS) < 8:
+            _DAY_LISTS[mask] = same
+    return same
+
+
+def _mask(days):
+    mask = 0
+    for i, d in enumerate(DAYS):
+        if d in days:
+            mask |= 1 << i
+    return mask
+
+
 def filled(spec):
     """An event's spec as the checks leave it (``app.time.checks``): its
     defaults filled in, its days in week order, no other key. Of a spec
     they passed: a trusted boot's events (``app.time.check``) are only
     filled (KeyError: one lacks what the checks require)."""
-    days = spec.get('days', DAYS)
-    mask = 0
-    same = []
-    for i, d in enumerate(DAYS):
-        if d in days:
-            mask |= 1 << i
-            same.append(d)
-    if mask in _DAY_LISTS:
-        same = _DAY_LISTS[mask]
-    elif len(_DAY_LISTS) < 8:
-        _DAY_LISTS[mask] = same
     out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
-           'offset_min': spec.get('offset_min', 0), 'days': same,
+           'offset_min': spec.get('offset_min', 0),
+           'days': _days(_mask(spec.get('days', DAYS))),
            'enabled': spec.get('enabled', True)}
     if 'id' in spec:
         out['id'] = spec['id']
@@ -128,17 +142,47 @@ def new_id(specs):
     return 'ev-%d' % n
 
 
-def event(spec, before=None):
+def _key(event_id):
+    """How an event keeps ``event_id``: the N of an "ev-N" the board gave
+    (``new_id``), a small int where its string would be 32 bytes of heap;
+    any other id as it is."""
+    n = event_id[3:]
+    if event_id[:3] == 'ev-' and n.isdigit() and n[0] != '0' and len(n) < 9:
+        return int(n)
+    return event_id
+
+
+def _name(key):
+    """The id an event's ``_key`` stands for."""
+    return 'ev-%d' % key if isinstance(key, int) else key
+
+
+def event(spec, before=None, registry=None):
     """The event of a checked ``spec``; ``before``: the event it replaces,
-    whose record it keeps."""
-    mask = 0
-    for d in spec['days']:
-        mask |= 1 << DAYS.index(d)
-    ev = [spec, minutes(spec['at']) or 0, mask, None, None, None, None]
+    whose record it keeps. With ``registry``: the binding's id is the
+    running binding's own string (one copy of it on the heap)."""
+    binding = spec['binding']
+    h = None if registry is None else registry.find(binding)
+    ev = [_key(spec['id']), h.id if h else binding, spec['do'],
+          minutes(spec['at']) or 0,
+          spec['offset_min'], _mask(spec['days']), spec['enabled'],
+          None, None, None, None]
     if before is not None:
         ev[_LAST_FIRED] = before[_LAST_FIRED]
         ev[_FIRED] = before[_FIRED]
     return ev
+
+
+def spec_of(ev):
+    """The event's spec as config.json has it (``filled``, with its id)."""
+    at = ev[_AT]
+    out = {'binding': ev[_BINDING], 'do': ev[_DO],
+           'at': 'sunrise' if at == SUNRISE else 'sunset' if at == SUNSET
+           else '%02d:%02d' % (at // 60, at % 60),
+           'offset_min': ev[_OFFSET], 'days': _days(ev[_MASK]),
+           'enabled': ev[_ENABLED]}
+    out['id'] = _name(ev[_ID])
+    return out
 
 
 def make(registry, store):
@@ -149,7 +193,7 @@ def make(registry, store):
 
 def to_dict(ev):
     """The event as the API shows it: its spec and what became of it."""
-    out = dict(ev[_SPEC])
+    out = spec_of(ev)
     out['last_fired'] = _unix(ev[_LAST_FIRED])
     out['next_fire'] = _unix(ev[_NEXT_FIRE])
     out['error'] = ev[_ERROR]
@@ -164,7 +208,7 @@ class Schedules:
         self.store = store
         self.clock = clock
         self.events = []
-        self._known = None  # the list in store.data the events came from
+        self._known = None  # the empty list left in store.data['schedules']
         self._fresh = True  # plan every event before the next look
         self._last_now = 0
         self._powered = False  # power_on "schedule" applied
@@ -172,26 +216,35 @@ class Schedules:
         self._where = None  # the location _sun is for
         self._wake = asyncio.Event()
         clock.on_set = self.wake
+        store.events = self.config_events
         self._follow_config()
 
     # ---------------------------------------------------------- the store
 
     def _follow_config(self):
         """Take the events of store.data when they were replaced there
-        (boot, PUT or PATCH /api/config), keeping what each id recorded."""
-        specs = self.store.data.get('schedules', [])
+        (boot, PUT or PATCH /api/config), keeping what each id recorded.
+        store.data keeps none after (an empty list): the events are the
+        one copy, ``config_events`` gives their specs back."""
+        data = self.store.data
+        specs = data.get('schedules', self._known)
         if specs is self._known:
             return
-        old = {ev[_SPEC]['id']: ev for ev in self.events}
-        self.events = [event(spec, old.get(spec['id'])) for spec in specs]
-        self._known = specs
+        old = {ev[_ID]: ev for ev in self.events}
+        self.events = [event(spec, old.get(_key(spec['id'])), self.registry)
+                       for spec in specs]
+        self._known = data['schedules'] = []
         self._fresh = True
 
+    def config_events(self):
+        """The events as config.json has them (``Config.schedules``)."""
+        self._follow_config()
+        return self.specs()
+
     def specs(self):
-        return [ev[_SPEC] for ev in self.events]
+        return [spec_of(ev) for ev in self.events]
 
     def _changed(self):
-        self._known = self.store.data['schedules'] = self.specs()
         save = self.registry.on_change
         if save is not None:
             save()
@@ -201,8 +254,9 @@ class Schedules:
 
     def get(self, event_id):
         self._follow_config()
+        key = _key(event_id) if isinstance(event_id, str) else event_id
         for ev in self.events:
-            if ev[_SPEC]['id'] == event_id:
+            if ev[_ID] == key:
                 return ev
         from app.validate import short
         raise ApiError(404, 'not_found', 'no event with id "%s"; GET '
@@ -219,7 +273,7 @@ class Schedules:
         self._follow_config()
         from app.time import checks
         spec = checks.create(body, self.registry, self.store, self.specs())
-        ev = event(spec)
+        ev = event(spec, None, self.registry)
         self._plan(ev, self.clock.now())
         self.events.append(ev)
         self._changed()
@@ -228,9 +282,9 @@ class Schedules:
     def update(self, event_id, body, partial=True):
         old = self.get(event_id)
         from app.time import checks
-        spec = checks.update(body, old[_SPEC], partial, self.registry,
+        spec = checks.update(body, spec_of(old), partial, self.registry,
                              self.store)
-        ev = event(spec, old)
+        ev = event(spec, old, self.registry)
         ev[_ERROR] = old[_ERROR]
         self._plan(ev, self.clock.now())
         self.events[self.events.index(old)] = ev
@@ -246,8 +300,8 @@ class Schedules:
         with ``cascade`` those events go too (saved with the binding's
         deletion, which follows)."""
         self._follow_config()
-        ids = [ev[_SPEC]['id'] for ev in self.events
-               if ev[_SPEC]['binding'] == binding_id]
+        ids = [_name(ev[_ID]) for ev in self.events
+               if ev[_BINDING] == binding_id]
         if not ids:
             return
         if not cascade:
@@ -258,8 +312,7 @@ class Schedules:
                            % (binding_id, count(len(ids), 'event'),
                               ', '.join(ids), binding_id), 'id')
         self.events = [ev for ev in self.events
-                       if ev[_SPEC]['binding'] != binding_id]
-        self._known = self.store.data['schedules'] = self.specs()
+                       if ev[_BINDING] != binding_id]
 
     # ------------------------------------------------------------- times
 
@@ -291,11 +344,11 @@ class Schedules:
         times = self._sun_times(day)
         if times is None:
             ev[_ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
-                % ev[_SPEC]['at']
+                % ('sunrise' if at == SUNRISE else 'sunset')
             return None
         t = times[0 if at == SUNRISE else 1]
         return None if t is None else (
-            day * DAY + t + ev[_SPEC]['offset_min'] * 60)
+            day * DAY + t + ev[_OFFSET] * 60)
 
     def next_after(self, ev, after):
         """The first time of ``ev`` after ``after``, or None."""
@@ -319,7 +372,7 @@ class Schedules:
         """Set ``ev[_NEXT_FIRE]`` to its first time after ``after`` that it
         has not fired for already."""
         t = None
-        if ev[_SPEC]['enabled'] and self.clock.synced:
+        if ev[_ENABLED] and self.clock.synced:
             t = self.next_after(ev, after)
             fired = _unix(ev[_FIRED])
             # the clock went back over a time it fired at: not again
@@ -373,10 +426,9 @@ class Schedules:
         """Do what ``ev`` says (or ``verb``: power-on's on or off)."""
         ev[_LAST_FIRED] = now - _BASE
         ev[_FIRED] = t - _BASE
-        spec = ev[_SPEC]
-        binding = spec['binding']
-        verb = verb or spec['do']
-        line = 'schedule "%s": %s "%s"' % (spec['id'], verb, binding)
+        binding = ev[_BINDING]
+        verb = verb or ev[_DO]
+        line = 'schedule "%s": %s "%s"' % (_name(ev[_ID]), verb, binding)
         error = None
         try:
             if self.registry.find(binding) is None:
@@ -399,15 +451,14 @@ class Schedules:
                 continue
             latest = None
             for ev in self.events:
-                spec = ev[_SPEC]
-                if spec['enabled'] and spec['binding'] == h.id \
-                        and spec['do'] in _STATES:
+                if ev[_ENABLED] and ev[_BINDING] == h.id \
+                        and ev[_DO] in _STATES:
                     t = self.last_before(ev, now)
                     if t is not None and (latest is None or t > latest[0]):
                         latest = (t, ev)
             if latest is not None:
                 ev = latest[1]
-                self._fire(ev, latest[0], now, _STATES[ev[_SPEC]['do']])
+                self._fire(ev, latest[0], now, _STATES[ev[_DO]])
 
     async def run(self):
         """The runner: a task of app.main, for ever."""

@@ -200,9 +200,10 @@ def test_the_times_an_event_keeps_are_small_ints():
     ev = sched.create({'binding': 'led', 'do': 'start', 'at': '08:00'})
     sun = sched.create({'binding': 'led', 'do': 'stop', 'at': 'sunset'})
     sched.tick(at(MONDAY, 8, 0))
-    assert ev[3] is not None and ev[4] is not None and ev[5] is not None
-    assert sun[5] is not None and sched._sun
-    kept = [ev[3], ev[4], ev[5], sun[5]]
+    # an event's _LAST_FIRED, _FIRED, _NEXT_FIRE (app.time.schedules)
+    assert ev[7] is not None and ev[8] is not None and ev[9] is not None
+    assert sun[9] is not None and sched._sun
+    kept = [ev[7], ev[8], ev[9], sun[9]]
     for rise, sets in sched._sun.values():
         kept += [rise, sets]
     total = 0
@@ -223,7 +224,7 @@ def test_forward_jump_within_catch_up_fires_late_beyond_it_skips():
     sched.tick(at(MONDAY, 8, 3))  # 3 minutes late, catch_up_min 5
     assert running(reg) and to_dict(ev)['last_fired'] == at(MONDAY, 8, 3)
     # _FIRED: the occurrence it fired for, kept in seconds from 2024
-    assert ev[4] == at(MONDAY, 8, 0) - tz.days_from_civil(2024, 1, 1) * 86400
+    assert ev[8] == at(MONDAY, 8, 0) - tz.days_from_civil(2024, 1, 1) * 86400
     reg.stop('led')
     sched.tick(at(MONDAY + 1, 7, 58))
     sched.tick(at(MONDAY + 1, 8, 10))  # 10 minutes: beyond it
@@ -342,6 +343,26 @@ def test_events_are_checked_in_full():
     assert (e.status, e.code) == (409, 'id_exists')
 
 
+def test_ids_come_back_exactly_as_given():
+    # an event keeps an "ev-N" as its number: any other id as it is
+    reg, store, sched = setup()
+    ids = ['ev-07', 'ev-2', 'ev-123456789', 'ev-0', 'ev-x', 'EV-3', 'ev-']
+    for event_id in ids:
+        sched.create({'id': event_id, 'binding': 'led', 'do': 'on',
+                      'at': '08:00'})
+    ev = sched.create({'binding': 'led', 'do': 'off', 'at': '09:00'})
+    assert to_dict(ev)['id'] == 'ev-1'
+    assert [s['id'] for s in sched.specs()] == ids + ['ev-1']
+    for event_id in ids + ['ev-1']:
+        assert to_dict(sched.get(event_id))['id'] == event_id
+    assert to_dict(sched.get('ev-2'))['id'] == 'ev-2'
+    e = unit.raises(ApiError, sched.get, 'ev-7')  # not ev-07
+    assert e.status == 404
+    e = unit.raises(ApiError, sched.create, {'id': 'ev-2', 'binding': 'led',
+                                             'do': 'on', 'at': '08:00'})
+    assert (e.status, e.code) == (409, 'id_exists')
+
+
 def test_64_events_persist_and_come_back():
     reg, store, sched = setup()
     for i in range(64):
@@ -351,10 +372,13 @@ def test_64_events_persist_and_come_back():
     e = unit.raises(ApiError, sched.create,
                     {'binding': 'led', 'do': 'start', 'at': '23:59'})
     assert (e.status, e.code) == (409, 'limit_reached'), e.message
-    saved = store.data['schedules']
+    saved = sched.specs()
     assert len(saved) == 64 and store.saves == 64
+    assert store.data['schedules'] == []  # the events are the one copy
     # a restart: the config as config.json holds it, checked as at boot
-    data = schema.check(eval(repr(store.data)))  # a deep copy
+    data = eval(repr(store.data))  # a deep copy
+    data['schedules'] = eval(repr(saved))
+    data = schema.check(data)
     reg2, store2, sched2 = setup(store=Store(data))
     assert sched2.specs() == saved
     assert check_all(saved, 64) == saved
@@ -373,7 +397,7 @@ def test_a_binding_with_events_is_not_deleted_silently():
     assert 'on, off' in e.message, e.message
     sched.before_binding_delete('led', cascade=True)
     assert [to_dict(ev)['id'] for ev in sched.events] == ['fan-on']
-    assert store.data['schedules'] == sched.specs()
+    assert store.events() == sched.specs()
     # a binding that vanishes anyway (PUT /api/config): the event says so
     sched.tick(at(MONDAY, 7, 0))
     reg.replace_all([])
