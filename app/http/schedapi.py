@@ -1,7 +1,8 @@
 """The routes of the clock and the schedules (``app.time.clock``,
 ``app.time.schedules``): GET/PUT /api/time, GET/POST /api/schedules,
-GET/PATCH/PUT/DELETE /api/schedules/<id>, GET /api/time/zones and, on
-the simulated board, PUT /api/sim/clock. Loaded by the first request for
+GET/PATCH/PUT/DELETE /api/schedules/<id> and GET /api/time/zones (and
+the checks of a time body that PUT /api/sim/clock, ``app.sim.routes``,
+uses on the simulated board). Loaded by the first request for
 one of them. A body's parser and checks (``app.strictjson``,
 ``app.validate``) are loaded by the first body, as the API's own: a
 board whose clock and events are only read never holds them."""
@@ -62,22 +63,6 @@ def zones(request):
     from app.time import zones as table
     return table.JSON, 200, {'Content-Type': 'application/json; charset=UTF-8',
                        'Cache-Control': 'max-age=86400'}
-
-
-def sim_clock(request, clock):
-    """PUT /api/sim/clock ``{"epoch": N, "synced": bool}`` (both optional):
-    move the simulated board's clock; ``synced`` false stands for a board
-    whose NTP has not answered yet."""
-    body = _object(_body(request, _TIME_EXAMPLE), ('epoch', 'synced'))
-    epoch = _epoch(body, False)
-    synced = body.get('synced', clock.synced)
-    if not isinstance(synced, bool):
-        raise invalid('synced', 'synced must be true or false')
-    if epoch is not None:
-        clock.move(epoch)
-    if synced != clock.synced:
-        clock.mark('ntp', synced)
-    return clock.to_dict()
 
 
 def events(request, schedules):

@@ -243,6 +243,26 @@ else:
         _sub_ms = sub % 1000
 
 
+def _seconds(t):
+    return int(t) if isinstance(t, float) else t
+
+
+# The wall clock (Unix seconds) of app.time.clock: the host's, or without
+# threads the host's at start, moved by the virtual clock (``advance_ms``
+# moves it too). Here, not there: a board's image has none of it.
+if THREADED:
+    def wall_s():
+        return _seconds(time.time())
+else:
+    _wall = [_seconds(time.time()) * 1000, 0]  # ms since 1970, ticks_ms then
+
+    def wall_s():
+        now = ticks_ms()
+        _wall[0] += ticks_diff(now, _wall[1])  # pyright: ignore
+        _wall[1] = now
+        return _wall[0] // 1000
+
+
 # ------------------------------------------------------------------ timers
 
 _timers = []

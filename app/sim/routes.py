@@ -1,7 +1,8 @@
 """The simulated board's routes, installed by ``app.main`` on the unix
 port only (deploy leaves ``app/sim`` out of a board's image):
 PUT /api/sim/pins/<pin> forces the level of a simulated input pin, or plays
-a burst of pulses on it; PUT /api/sim/clock moves the simulated clock.
+a burst of pulses on it; PUT /api/sim/clock moves the simulated clock
+(``set_clock``).
 """
 from app import sim
 from app.board.board import CAP_IN
@@ -16,11 +17,33 @@ def install(app, registry, clock):
         return drive(registry, pin, loads(request.body))
 
     def sim_clock(request):
-        from app.http import schedapi
-        return schedapi.sim_clock(request, clock())
+        from app.http import schedapi as api  # its checks of a time body
+        body = api._object(api._body(request, api._TIME_EXAMPLE),
+                           ('epoch', 'synced'))
+        epoch = api._epoch(body, False)
+        now = clock()
+        synced = body.get('synced', now.synced)
+        if not isinstance(synced, bool):
+            raise invalid('synced', 'synced must be true or false')
+        return set_clock(now, epoch, synced).to_dict()
 
     app.route('/api/sim/pins/<pin>', ('PUT',))(pins)
     app.route('/api/sim/clock', ('PUT',))(sim_clock)
+
+def set_clock(clock, epoch=None, synced=None):
+    """PUT /api/sim/clock ``{"epoch": N, "synced": bool}`` (both
+    optional): move the simulated board's clock (an ``app.time.clock.Clock``)
+    to ``epoch``, synced or not as it was unless ``synced`` says (false: a
+    board whose NTP has not answered yet). Here, not in app.time.clock: a
+    board's image has none of it. Returns the clock."""
+    if epoch is not None:
+        clock._write(epoch)
+        if clock.on_set is not None:
+            clock.on_set()
+    if synced is not None and synced != clock.synced:
+        clock.mark('ntp', synced)
+    return clock
+
 
 # a burst's fields: (name, lo, hi, default or None: required)
 _BURST = (('pulses', 1, 10000, None), ('high_ms', 1, 60000, 10),

@@ -11,54 +11,27 @@ every reset, and schedules never fire on a clock nobody set. The task
 that keeps it synced is ``app.time.ntp.sync``, loaded on a board with a
 network only.
 
-On the simulated board the clock is the host's, and ``set`` keeps an
-offset from it (``PUT /api/sim/clock`` moves it); it counts as synced by
-NTP, as the host's clock is. Without threads (the WebAssembly port) it
-moves with the sim's virtual clock instead, from the host's time at
-start: ``sim.advance_ms`` moves it too.
+On the simulated board the clock is the host's (``app.sim.wall_s``),
+and ``set`` keeps an offset from it (``PUT /api/sim/clock`` moves it:
+``app.sim.routes.set_clock``); it counts as synced by NTP, as the host's
+clock is. Without threads (the WebAssembly port) it moves with the sim's
+virtual clock instead, from the host's time at start: ``sim.advance_ms``
+moves it too. That code is app.sim's: a board's image has none of it.
 
 Epoch seconds (~1.8e9) are heap integers on a 32-bit port: fine here, in
 the event loop; never in interrupt code.
 """
 import time
-from time import ticks_diff
-from app.board.board import SIM, ticks_ms
+from app.board.board import SIM
 from app.time.tz import DAY, Zone, civil_from_days, iso, weekday
 
 _PORT_EPOCH = 0 if time.gmtime(0)[0] == 1970 else 946684800
 
-
-def _seconds(t):
-    return int(t) if isinstance(t, float) else t
-
-
-def _board():
-    return time.time() + _PORT_EPOCH
-
-
-def _host_clock():
-    return _seconds(time.time())
-
-
-_virtual: list = [0, 0]  # ms since 1970, the sim's ticks_ms then
-
-
-def _virtual_clock():
-    now = ticks_ms()
-    _virtual[0] += ticks_diff(now, _virtual[1])  # pyright: ignore
-    _virtual[1] = now
-    return _virtual[0] // 1000
-
-
-_host = _board
-if SIM:
-    import machine  # the simulated board (app.sim) stands in for it
-    if machine.THREADED:  # pyright: ignore[reportAttributeAccessIssue]
-        _host = _host_clock
-    else:  # virtual time: the host's clock at start, then the sim's
-        _virtual[0] = _seconds(time.time()) * 1000
-        _virtual[1] = ticks_ms()  # pyright: ignore
-        _host = _virtual_clock
+if SIM:  # the simulated board's wall clock (app.sim stands in for machine)
+    from machine import wall_s as _host  # pyright: ignore[reportAttributeAccessIssue]
+else:
+    def _host():
+        return time.time() + _PORT_EPOCH
 
 
 class Clock:
@@ -92,13 +65,6 @@ class Clock:
         """Set the clock to ``epoch`` (Unix seconds); it counts as synced."""
         self._write(epoch)
         self.mark(source)
-
-    def move(self, epoch):
-        """The simulated board's clock to ``epoch``, synced or not as it
-        was (PUT /api/sim/clock: the tests' clock jumps)."""
-        self._write(epoch)
-        if self.on_set is not None:
-            self.on_set()
 
     def _write(self, epoch):
         if SIM:
