@@ -1,5 +1,6 @@
-"""The checks of schedule events (a create, PUT or PATCH body, and the
-``schedules`` list of a config) and of the config's zone. Loaded by the
+"""The checks of schedule events (a create, PUT or PATCH body, the
+``schedules`` list of a config, the deletion of a binding they act on)
+and of the config's zone. Loaded by the
 first check (a checking boot with events or a zone, a change of the
 events or the config: all of which load ``app.validate``, the API's
 checks, whose rules these use) and kept. A trusted boot checks nothing
@@ -7,7 +8,7 @@ checks, whose rules these use) and kept. A trusted boot checks nothing
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
-from app.time.schedules import DAYS, filled, minutes, named, new_id
+from app.time.schedules import DAYS, _name, filled, minutes, named, new_id
 from app.validate import check_id, check_int, count, short
 
 _FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days',
@@ -126,6 +127,21 @@ def update(body, old, partial, registry, store):
     spec = usable(check(body, old if partial else None), registry, store)
     spec['id'] = old['id']
     return spec
+
+
+def binding_delete(events, binding_id, cascade):
+    """DELETE of a binding (``Schedules.before_binding_delete``) that some
+    of ``events`` (the runner's) act on: a 409 naming them, or with
+    ``cascade`` the events without them."""
+    # an event's _ID and _BINDING (app.time.schedules)
+    ids = [_name(ev[0]) for ev in events if ev[1] == binding_id]
+    if not cascade:
+        raise ApiError(409, 'binding_scheduled', 'binding "%s" is used '
+                       'by %s: %s; delete them first, or DELETE '
+                       '/api/bindings/%s?cascade=1 to delete them too'
+                       % (binding_id, count(len(ids), 'event'),
+                          ', '.join(ids), binding_id), 'id')
+    return [ev for ev in events if ev[1] != binding_id]
 
 
 def usable(spec, registry, store):

@@ -298,21 +298,13 @@ class Schedules:
     def before_binding_delete(self, binding_id, cascade=False):
         """DELETE of a binding: a 409 naming the events that use it, or
         with ``cascade`` those events go too (saved with the binding's
-        deletion, which follows)."""
+        deletion, which follows). Its checks are ``app.time.checks``'s,
+        loaded by the first binding with events to delete."""
         self._follow_config()
-        ids = [_name(ev[_ID]) for ev in self.events
-               if ev[_BINDING] == binding_id]
-        if not ids:
-            return
-        if not cascade:
-            from app.validate import count
-            raise ApiError(409, 'binding_scheduled', 'binding "%s" is used '
-                           'by %s: %s; delete them first, or DELETE '
-                           '/api/bindings/%s?cascade=1 to delete them too'
-                           % (binding_id, count(len(ids), 'event'),
-                              ', '.join(ids), binding_id), 'id')
-        self.events = [ev for ev in self.events
-                       if ev[_BINDING] != binding_id]
+        if any(ev[_BINDING] == binding_id for ev in self.events):
+            from app.time import checks
+            self.events = checks.binding_delete(self.events, binding_id,
+                                                cascade)
 
     # ------------------------------------------------------------- times
 
