@@ -25,7 +25,8 @@ firing in the event log. Nothing here runs in an interrupt.
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
-  (a binding started meanwhile is not restarted).
+  (a binding started meanwhile is not restarted): ``app.time.poweron``,
+  loaded by a board that has such a binding.
 """
 import asyncio
 from micropython import const
@@ -37,9 +38,7 @@ DAYS = const(('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
 SUNRISE = const(-1)
 SUNSET = const(-2)
 _MAX_SLEEP_S = const(60)
-# the verbs that leave a binding in a state, and that state (power-on)
-_STATES = {'on': 'on', 'start': 'on', 'off': 'off', 'stop': 'off'}
-_WEEK = const(8)  # days looked through for an event's next or last time
+_WEEK = const(8)  # days looked through for an event's next time
 
 # An event is a list (a list of 11 is a third of an instance's heap, and
 # less than half of a dict of its 7 keys): its spec's fields, its time and
@@ -351,15 +350,6 @@ class Schedules:
                 return t
         return None
 
-    def last_before(self, ev, now):
-        """The latest time of ``ev`` at or before ``now`` within a week."""
-        day = self.clock.local_day(now) + 1
-        for d in range(day, day - _WEEK - 1, -1):
-            t = self.when(ev, d)
-            if t is not None and t <= now:
-                return t
-        return None
-
     def _plan(self, ev, after):
         """Set ``ev[_NEXT_FIRE]`` to its first time after ``after`` that it
         has not fired for already."""
@@ -389,7 +379,9 @@ class Schedules:
             return _MAX_SLEEP_S
         if not self._powered:  # before planning: what it fires is not due again
             self._powered = True
-            self.power_on(now)
+            if any(h.power_on == 'schedule' for h in self.registry.bindings):
+                from app.time import poweron  # loaded by the first, kept
+                poweron.apply(self, now)
         if self._fresh or now < self._last_now:
             # the first look (a minute's events are still due in it), the
             # events replaced, or the clock set back
@@ -433,24 +425,6 @@ class Schedules:
             error = '%s: %s' % (type(e).__name__, e)
         ev[_ERROR] = error
         log.note(line if error is None else line + ': ' + error)
-
-    def power_on(self, now):
-        """Put each ``power_on: "schedule"`` binding in the state its
-        latest on, start, off or stop event before ``now`` says: "on" or
-        "off" (one started by hand meanwhile keeps running as it is)."""
-        for h in list(self.registry.bindings):
-            if h.power_on != 'schedule':
-                continue
-            latest = None
-            for ev in self.events:
-                if ev[_ENABLED] and ev[_BINDING] == h.id \
-                        and ev[_DO] in _STATES:
-                    t = self.last_before(ev, now)
-                    if t is not None and (latest is None or t > latest[0]):
-                        latest = (t, ev)
-            if latest is not None:
-                ev = latest[1]
-                self._fire(ev, latest[0], now, _STATES[ev[_DO]])
 
     async def run(self):
         """The runner: a task of app.main, for ever."""
