@@ -383,6 +383,10 @@ def test_64_events_persist_and_come_back():
     reg2, store2, sched2 = setup(store=Store(data))
     assert sched2.specs() == saved
     assert check_all(saved, 64) == saved
+    # the same JSON, key for key, as the checked config's own dicts
+    import json
+    assert json.dumps(sched2.specs()) == json.dumps(
+        check_all(eval(repr(saved)), 64))
 
 
 def test_a_binding_with_events_is_not_deleted_silently():
