@@ -98,6 +98,8 @@ class Handler:
     # from the board's shortest to a day), 'periods' (a list of 2 to 32 of
     # them), 'pull' (null or one the board has) or (lo, hi): an integer in
     # range. unit and help are for people: the dashboard's forms show them.
+    # A built-in kind's help is None here, its line in app.http.kindinfo
+    # (see app.kinds): only GET /api/kinds holds those strings.
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
