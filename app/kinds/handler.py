@@ -122,15 +122,14 @@ class Handler:
     _clock = ticks_us
     _isr = None
 
-    def __init__(self, board, binding_id, pin_id, params):
+    def __init__(self, board, binding_id, pin_id, params, power_on='restore'):
         self.id = binding_id
         self.pin_id = pin_id
-        power_on = params.pop('power_on', 'restore')
         if power_on != 'restore':
             self.power_on = power_on
-        # a copy: its table sized for what is left (heap per binding; the
-        # checked fields had power_on too)
-        self.params = params = dict(params)
+        # kept as checked: only the kind's fields, its table no larger than
+        # they need (power_on comes apart: heap per binding)
+        self.params = params
         # the hard= its board passes (Timer.init's; Pin.irq's for inputs):
         # on the kind's class, set by its first binding (heap per binding:
         # no slot), unless this one's board says otherwise
