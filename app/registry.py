@@ -92,9 +92,15 @@ class Registry:
         h.start()
 
     def _wire(self, h):
-        """Give ``h`` the way to act (a kind with rules, a counter, pwm)."""
+        """Give ``h`` the way to act (a kind with rules, a counter, pwm):
+        this registry's ``act``, on the kind's class, set by its first such
+        binding (heap per binding: no slot). A board runs one registry; of
+        several (tests), the last to wire a binding of a kind acts for
+        that kind's bindings (``_act`` ignores one not its own)."""
         if h.params.get('on') or getattr(h, 'ACTS', False):
-            h.act = self._acts
+            cls = type(h)
+            if cls.act is not self._acts:
+                cls.act = self._acts
         return h
 
     def _halt(self, h):
@@ -103,11 +109,11 @@ class Registry:
         if timer is not None:
             self.board.release_timer(timer)
 
-    def _add(self, binding_id, cls, pin, params, start):
+    def _add(self, binding_id, cls, pin, params, start, power_on):
         if start and cls.timer_for(params, None):
             self._check_timer()  # before the pin is touched
         try:
-            h = self._wire(cls(self.board, binding_id, pin, params))
+            h = self._wire(cls(self.board, binding_id, pin, params, power_on))
         except BaseException:  # MemoryError: the pin back as it was
             self.board.release_pin(pin)
             raise
@@ -131,7 +137,8 @@ class Registry:
         ``live``: applied, not saved (a slider while it moves)."""
         from app import validate
         old = self.get(binding_id)
-        _, cls, pin, params, start = validate.body(self, body, old, partial)
+        _, cls, pin, params, start, power_on = validate.body(self, body, old,
+                                                             partial)
         need = start and cls.timer_for(params, old)  # old: still as it runs
         if need and old.timer is None:
             self._check_timer()
@@ -141,7 +148,8 @@ class Registry:
             self.board.release_pin(old.pin_id)
         h = None
         try:
-            h = self._wire(cls(self.board, binding_id, pin, params))
+            h = self._wire(cls(self.board, binding_id, pin, params,
+                               power_on))
             h.carry_stats(old)
             if start:
                 self._run(h, need)  # the timer old gave back is free again
@@ -162,11 +170,10 @@ class Registry:
             self._halt(new)
         if pin != old.pin_id:
             self.board.release_pin(pin)
-        params = dict(old.params)
-        params['power_on'] = old.power_on
         h = old
-        try:
-            h = self._wire(type(old)(self.board, old.id, old.pin_id, params))
+        try:  # old's params: old is let go of either way
+            h = self._wire(type(old)(self.board, old.id, old.pin_id,
+                                     old.params, old.power_on))
             h.carry_stats(old)
             self.bindings[self.bindings.index(old)] = h
             if running:
@@ -304,8 +311,8 @@ class Registry:
 
     def load(self, checked, virtual_timers=None):
         """Swap every binding for ``checked``: (id, class, pin, params,
-        start) each, as ``app.validate.body`` returns them (or a trusted
-        boot builds them, ``app.startup``)."""
+        start, power_on) each, as ``app.validate.body`` returns them (or a
+        trusted boot builds them, ``app.startup``)."""
         for h in list(self.bindings):
             self._remove(h)
         self.board.resize_pool(virtual_timers)

@@ -319,13 +319,13 @@ def _filled(data):
 
 
 def _checked(bodies, registry):
-    """The (id, class, pin, params, start) of each binding in ``bodies``,
-    as ``app.validate.body`` returns them for a body it passed: the kind's
-    defaults, ``power_on`` "restore" and ``start`` true where missing, an
-    id given as it gives one. KeyError where a body lacks what the checks
-    would have refused it for lacking; ValueError for a pin the board's
-    profile does not let it use that way (a flash pin is never driven,
-    whatever pins.json says)."""
+    """The (id, class, pin, params, start, power_on) of each binding in
+    ``bodies``, as ``app.validate.body`` returns them for a body it passed:
+    the kind's defaults, ``power_on`` "restore" and ``start`` true where
+    missing, an id given as it gives one. KeyError where a body lacks what
+    the checks would have refused it for lacking; ValueError for a pin the
+    board's profile does not let it use that way (a flash pin is never
+    driven, whatever pins.json says)."""
     from app import kinds
     from app.board.board import CAP_IN, CAP_OUT
     from app.kinds.handler import REQUIRED
@@ -354,9 +354,8 @@ def _checked(bodies, registry):
                 raise KeyError(name)
             else:
                 params[name] = default
-        params['power_on'] = body.get('power_on', 'restore')
-        items.append((binding_id, cls, pin, params,
-                      body.get('start', True)))
+        items.append((binding_id, cls, pin, params, body.get('start', True),
+                      body.get('power_on', 'restore')))
         ids.append(binding_id)
     return items
 

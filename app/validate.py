@@ -138,8 +138,9 @@ def _new_id(kind, taken):
 def body(registry, body, current=None, partial=False, taken=None,
          peers=None):
     """Check a create/PATCH/PUT ``body`` against ``registry``; return
-    (id, cls, pin, params, start). Whether a timer is free to start it is
-    the registry's to check.
+    (id, cls, pin, params, start, power_on): ``params`` the kind's fields
+    only (the binding keeps that dict). Whether a timer is free to start
+    it is the registry's to check.
 
     ``taken`` lists the (id, pin) pairs already in use; by default the
     live bindings, so ``Registry.replace_all`` can check a whole new set
@@ -168,8 +169,8 @@ def body(registry, body, current=None, partial=False, taken=None,
     if params.get('pull') and not caps & CAP_PULL:
         raise invalid('pull', 'pin %s has no internal pull resistors; '
                               'use "pull": null and an external one' % pin)
-    params['power_on'] = _power_on(body.get('power_on',
-                                            base.get('power_on', 'restore')))
+    power_on = _power_on(body.get('power_on', base.get('power_on',
+                                                       'restore')))
     if hasattr(cls, 'check'):  # checks across a kind's fields
         cls.check(board, pin, params)
     if peers is None:
@@ -188,7 +189,7 @@ def body(registry, body, current=None, partial=False, taken=None,
             'this config has more than %s (limits.bindings)' if in_config
             else 'this board holds at most %s; delete one first')
             % count(registry.max_bindings, 'binding'), None)
-    return binding_id, cls, pin, params, start
+    return binding_id, cls, pin, params, start, power_on
 
 
 def _kind(body, base):

@@ -1,5 +1,6 @@
 """Regenerate the per-kind parts of static/openapi.json from the kinds'
-FIELDS (app.http.kindinfo), on the MicroPython VM so it reads what a board runs:
+FIELDS and their help lines (app.http.kindinfo), on the MicroPython VM so it
+reads what a board runs:
 
     .venv/bin/micropython tools/openapi.py [OUT]
 
@@ -21,7 +22,7 @@ sys.path.insert(0, ROOT)
 from app.sim import install  # noqa: E402
 install()  # the simulated board is machine, as app.main makes it
 from app.kinds.handler import REQUIRED  # noqa: E402
-from app.http.kindinfo import doc, schema  # noqa: E402
+from app.http.kindinfo import doc, help_of, schema  # noqa: E402
 from app import kinds as kind_table  # noqa: E402
 from app.board.profiles import NAMES, load  # noqa: E402
 
@@ -169,8 +170,12 @@ def ordered(schema_dict):
     return out
 
 
-def field_schema(spec, board):
-    name, rule, default, unit, help_text = spec
+def field_schema(cls, spec, board):
+    name, rule, default, unit, _ = spec
+    help_text = help_of(cls, spec)
+    if help_text is None:
+        raise ValueError('%s.%s has no help: give it one in '
+                         'app.http.kindinfo' % (cls.KIND, name))
     out = schema(rule, board)
     if not is_required(spec) and default is not None:
         out['default'] = default
@@ -189,7 +194,7 @@ def create_schema(cls, common, board):
                  ('start', obj(('type', 'boolean'))),
                  ('power_on', common.get('power_on'))])
     for spec in cls.FIELDS:
-        props.set(spec[0], field_schema(spec, board))
+        props.set(spec[0], field_schema(cls, spec, board))
     required = ['kind', 'pin'] + [f[0] for f in cls.FIELDS if is_required(f)]
     return obj(('type', 'object'), ('additionalProperties', False),
                ('description', cls.KIND + ': ' + doc(cls)),

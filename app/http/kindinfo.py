@@ -6,6 +6,8 @@ the dashboard never pays for it.
 A field's ``schema`` is JSON Schema (``type``, ``minimum``, ``maximum``,
 ``items``, ``enum``...) built from the field's rule in ``Handler.FIELDS``;
 ``app.validate.check_field`` checks the same rules. A new rule needs both.
+A field's ``help`` is the built-in kinds' line in ``_HELP`` (their
+``FIELDS`` hold None), or a kind's own from its ``FIELDS``.
 """
 from micropython import const
 from app.kinds.handler import REQUIRED, VERBS
@@ -66,6 +68,56 @@ _DOCS = {
 }
 
 
+# A built-in kind's field help (the fifth element of a ``FIELDS`` entry is
+# None there): here, so only a board that serves GET /api/kinds (or the
+# tool that writes static/openapi.json) holds the ~25 strings. A new
+# built-in kind adds its fields' lines here; a kind from outside
+# ``app/kinds`` gives them in its ``FIELDS``.
+_PULL = 'internal pull resistor: up, down or none'
+_ACTIVE = 'the level that means on: 1, or 0 for an active-low relay'
+_RULES = ('rules: when press/release/rising/falling, do start/stop/on/off/'
+          'toggle/pulse to a binding')
+_INPUT = {'pull': _PULL,
+          'edge': 'which edge is a press: rising, falling or both',
+          'debounce_ms': 'an edge this soon after the last one is a bounce'}
+_HELP = {
+    'blink': {'period_ms':
+              'time between toggles: on for one period, off for the next'},
+    'breathe': {'period_ms': 'one breath: up from min to max and down again',
+                'min': 'the lowest duty', 'max': 'the highest duty',
+                'curve': 'linear in duty, or in perceived brightness (gamma)'},
+    'counter': dict(_INPUT, **{
+        'interval_ms': 'the rate is the pulses of the last interval',
+        'debounce_ms': 'a pulse this soon after the last edge is a bounce',
+        'total': 'the total to count on from (a meter reading)',
+        'on': 'rules: when press/release/rising/falling/count>=N, do '
+              'start/stop/on/off/toggle/pulse to a binding'}),
+    'edge': dict(_INPUT, on=_RULES),
+    'pattern': {'steps_ms': 'step lengths: on, off, on, ... (2 to 32 steps)',
+                'repeat': 'times to play the pattern; 0 plays it forever'},
+    'pulse': {'duration_ms': 'how long the output stays active',
+              'active_level': _ACTIVE},
+    'pwm': {'freq_hz': 'the PWM frequency',
+            'duty': 'the share of each period the pin is high, in 0.1 % '
+                    'steps',
+            'fade_ms': 'how long a change of duty takes; 0 jumps',
+            'curve': 'a fade linear in duty, or in perceived brightness '
+                     '(gamma)'},
+    'sample': {'period_ms': 'time between readings',
+               'window': 'how many recent readings to keep', 'pull': _PULL,
+               'on': _RULES},
+    'switch': {'active_level': _ACTIVE},
+}
+
+
+def help_of(cls, spec):
+    """The help line of field ``spec`` (a ``FIELDS`` entry) of kind
+    ``cls``: its own, else a built-in kind's from ``_HELP`` (None if it
+    has neither)."""
+    return spec[4] if spec[4] is not None else \
+        _HELP.get(cls.KIND, {}).get(spec[0])
+
+
 def doc(cls):
     """One line about the kind: its ``DOC`` if it has one (a kind from
     outside ``app/kinds``), a built-in kind's line, else what kind of pin
@@ -74,17 +126,17 @@ def doc(cls):
         'drives an output pin' if cls.OUTPUT else 'reads an input pin')
 
 
-def field(spec, board):
-    name, rule, default, unit, help_text = spec
+def field(cls, spec, board):
+    name, rule, default, unit, _ = spec
     required = default is REQUIRED
     return {'name': name, 'schema': schema(rule, board),
             'required': required, 'default': None if required else default,
-            'unit': unit, 'help': help_text}
+            'unit': unit, 'help': help_of(cls, spec)}
 
 
 def kind(cls, board):
     return {'kind': cls.KIND, 'output': cls.OUTPUT, 'doc': doc(cls),
-            'fields': [field(f, board) for f in cls.FIELDS]}
+            'fields': [field(cls, f, board) for f in cls.FIELDS]}
 
 
 def kinds(board):

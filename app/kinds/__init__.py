@@ -3,7 +3,11 @@ used (a binding of that kind, GET /api/kinds) and kept: a board that blinks
 an LED holds no pattern, PWM or pin-interrupt code. A new kind is one
 module here, ``app/kinds/<kind>.py`` holding the class ``<Kind>`` (its
 name capitalized), and its name in ``NAMES`` (and, for a new kind of
-field, its rule in ``app.validate``)."""
+field, its rule in ``app.validate``). Its fields' help lines (for the
+dashboard's forms and static/openapi.json) go in ``app.http.kindinfo``'s
+``_HELP`` under its name, with None as the help in its ``FIELDS``: only a
+board that serves GET /api/kinds holds them. (A kind registered from
+outside ``app/kinds`` may give its help in ``FIELDS`` instead.)"""
 import sys
 
 NAMES = ('blink', 'breathe', 'counter', 'edge', 'pattern', 'pulse', 'pwm',

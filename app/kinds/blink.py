@@ -15,8 +15,7 @@ class Blink(Handler):
     """Toggles an output every ``period_ms``."""
     KIND = 'blink'
     _periodic = True  # fires are due every period: missed ones count
-    FIELDS = (('period_ms', 'period', REQUIRED, 'ms',
-               'time between toggles: on for one period, off for the next'),)
+    FIELDS = (('period_ms', 'period', REQUIRED, 'ms', None),)
 
     def begin(self):
         self._drive(1)

@@ -20,12 +20,10 @@ class Breathe(Pwm):
     KIND = 'breathe'
     TIMER = True
     ACTS = False
-    FIELDS = (('period_ms', (200, 120000), 4000, 'ms',
-               'one breath: up from min to max and down again'),
-              ('min', 'duty', 0, '%', 'the lowest duty'),
-              ('max', 'duty', 100, '%', 'the highest duty'),
-              ('curve', ('linear', 'gamma'), 'gamma', None,
-               'linear in duty, or in perceived brightness (gamma)'))
+    FIELDS = (('period_ms', (200, 120000), 4000, 'ms', None),
+              ('min', 'duty', 0, '%', None),
+              ('max', 'duty', 100, '%', None),
+              ('curve', ('linear', 'gamma'), 'gamma', None, None))
 
     @classmethod
     def timer_for(cls, params, old):

@@ -17,15 +17,10 @@ class Counter(Input):
     kind's (``app.kinds.inputs``): each press is a pulse."""
     KIND = 'counter'
     FIELDS = Input.FIELDS[:2] + (
-        ('interval_ms', (100, 3600000), 1000, 'ms',
-         'the rate is the pulses of the last interval'),
-        ('debounce_ms', (0, 1000), 0, 'ms',
-         'a pulse this soon after the last edge is a bounce'),
-        ('total', (0, _TOTAL_MAX), 0, 'pulses',
-         'the total to count on from (a meter reading)'),
-        ('on', 'rules+count', NO_RULES, None,
-         'rules: when press/release/rising/falling/count>=N, do '
-         'start/stop/on/off/toggle/pulse to a binding'))
+        ('interval_ms', (100, 3600000), 1000, 'ms', None),
+        ('debounce_ms', (0, 1000), 0, 'ms', None),
+        ('total', (0, _TOTAL_MAX), 0, 'pulses', None),
+        ('on', 'rules+count', NO_RULES, None, None))
     ACTS = True  # saves through the registry's act
     save_ms = SAVE_MINUTES * 60000  # tests shorten it
 

@@ -7,7 +7,4 @@ class Edge(Input):
     level, how long ago the last edge was, and the bounces it rejected; its
     rules act on other bindings (``app.kinds.rules``)."""
     KIND = 'edge'
-    FIELDS = Input.FIELDS + (
-        ('on', 'rules', NO_RULES, None,
-         'rules: when press/release/rising/falling, do start/stop/on/off/'
-         'toggle/pulse to a binding'),)
+    FIELDS = Input.FIELDS + (('on', 'rules', NO_RULES, None, None),)

@@ -98,6 +98,8 @@ class Handler:
     # from the board's shortest to a day), 'periods' (a list of 2 to 32 of
     # them), 'pull' (null or one the board has) or (lo, hi): an integer in
     # range. unit and help are for people: the dashboard's forms show them.
+    # A built-in kind's help is None here, its line in app.http.kindinfo
+    # (see app.kinds): only GET /api/kinds holds those strings.
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
@@ -120,15 +122,14 @@ class Handler:
     _clock = ticks_us
     _isr = None
 
-    def __init__(self, board, binding_id, pin_id, params):
+    def __init__(self, board, binding_id, pin_id, params, power_on='restore'):
         self.id = binding_id
         self.pin_id = pin_id
-        power_on = params.pop('power_on', 'restore')
         if power_on != 'restore':
             self.power_on = power_on
-        # a copy: its table sized for what is left (heap per binding; the
-        # checked fields had power_on too)
-        self.params = params = dict(params)
+        # kept as checked: only the kind's fields, its table no larger than
+        # they need (power_on comes apart: heap per binding)
+        self.params = params
         # the hard= its board passes (Timer.init's; Pin.irq's for inputs):
         # on the kind's class, set by its first binding (heap per binding:
         # no slot), unless this one's board says otherwise
@@ -318,7 +319,8 @@ class Handler:
     def act(self, *_):
         """What a rule or a kind's deferred work does to a binding,
         ``act(do, target, source)``: the registry's ``act``, which
-        ``Registry._wire`` sets on a binding with rules or ``ACTS``. The
+        ``Registry._wire`` sets on the class of a kind with rules or
+        ``ACTS`` (a binding may hold its own: tests). The
         same function, doing nothing, is the base's ``report(out)``: add
         kind-specific live state to the dict ``out``. (One function object
         for two: heap.)"""

@@ -41,12 +41,9 @@ class Input(Handler):
     OUTPUT = False
     TIMER = False  # pin interrupts only
     KEEP_PIN = True  # for Pin.irq
-    FIELDS = (('pull', 'pull', None, None,
-               'internal pull resistor: up, down or none'),
-              ('edge', _EDGES, 'rising', None,
-               'which edge is a press: rising, falling or both'),
-              ('debounce_ms', (0, 1000), 20, 'ms',
-               'an edge this soon after the last one is a bounce'))
+    FIELDS = (('pull', 'pull', None, None, None),
+              ('edge', _EDGES, 'rising', None, None),
+              ('debounce_ms', (0, 1000), 20, 'ms', None))
 
     # Heap per binding: each attribute costs a slot in the instance's
     # table, so what the class can hold stays there; ``_hard`` holds

@@ -47,10 +47,8 @@ class Pattern(Handler):
     step's level is its parity."""
     KIND = 'pattern'
     _periodic = True  # on ticks; armed per step: False
-    FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms',
-               'step lengths: on, off, on, ... (2 to 32 steps)'),
-              ('repeat', (0, 1000000), 0, None,
-               'times to play the pattern; 0 plays it forever'))
+    FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms', None),
+              ('repeat', (0, 1000000), 0, None, None))
 
     def longest_ms(self, params):
         return max(params['steps_ms'])

@@ -16,10 +16,8 @@ class Pulse(Handler):
     Starting it again while it runs retriggers the full duration. The
     binding's ``level`` is the pin's live level, as for every kind."""
     KIND = 'pulse'
-    FIELDS = (('duration_ms', 'period', REQUIRED, 'ms',
-               'how long the output stays active'),
-              ('active_level', (0, 1), 1, None,
-               'the level that means on: 1, or 0 for an active-low relay'))
+    FIELDS = (('duration_ms', 'period', REQUIRED, 'ms', None),
+              ('active_level', (0, 1), 1, None, None))
 
     def setup(self):
         # the interrupt reads IDLE: found in the instance's own table, not

@@ -80,13 +80,10 @@ class Pwm(Handler):
     TIMER = False  # only while fading (timer_for)
     KEEP_PIN = True  # the PWM's pin
     ACTS = True  # a fade's end gives its timer back (Registry.act)
-    FIELDS = (('freq_hz', 'freq', 1000, 'Hz', 'the PWM frequency'),
-              ('duty', 'duty', 50, '%',
-               'the share of each period the pin is high, in 0.1 % steps'),
-              ('fade_ms', (0, 60000), 0, 'ms',
-               'how long a change of duty takes; 0 jumps'),
-              ('curve', ('linear', 'gamma'), 'linear', None,
-               'a fade linear in duty, or in perceived brightness (gamma)'))
+    FIELDS = (('freq_hz', 'freq', 1000, 'Hz', None),
+              ('duty', 'duty', 50, '%', None),
+              ('fade_ms', (0, 60000), 0, 'ms', None),
+              ('curve', ('linear', 'gamma'), 'linear', None, None))
 
     @classmethod
     def timer_for(cls, params, old):

@@ -31,14 +31,10 @@ class Sample(Handler):
     KIND = 'sample'
     _periodic = True  # fires are due every period: missed ones count
     OUTPUT = False
-    FIELDS = (('period_ms', 'period', REQUIRED, 'ms', 'time between readings'),
-              ('window', (1, 256), 32, 'readings',
-               'how many recent readings to keep'),
-              ('pull', 'pull', None, None,
-               'internal pull resistor: up, down or none'),
-              ('on', 'rules', [], None,
-               'rules: when press/release/rising/falling, do start/stop/'
-               'on/off/toggle/pulse to a binding'))
+    FIELDS = (('period_ms', 'period', REQUIRED, 'ms', None),
+              ('window', (1, 256), 32, 'readings', None),
+              ('pull', 'pull', None, None, None),
+              ('on', 'rules', [], None, None))
     # with rules: the edges they have seen (their count & _SEEN) << 1 | the
     # level after the last one, else the class's None (heap per binding:
     # one slot, no buffer)

@@ -9,8 +9,7 @@ class Switch(Handler):
     the pool."""
     KIND = 'switch'
     TIMER = False
-    FIELDS = (('active_level', (0, 1), 1, None,
-               'the level that means on: 1, or 0 for an active-low relay'),)
+    FIELDS = (('active_level', (0, 1), 1, None, None),)
 
     def begin(self):
         self._drive(self.params['active_level'])

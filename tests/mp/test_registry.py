@@ -767,6 +767,32 @@ def test_switch_power_on_policies():
     cleanup(reg)
 
 
+def test_power_on_is_kept_apart_from_the_fields():
+    """A binding's params hold its kind's fields only (the dict it keeps,
+    no larger than they need); power_on is its own, however it was built:
+    checked (create, PATCH), trusted (startup's _checked) or rebuilt after
+    a failed change (_revive)."""
+    reg = registry()
+    h = reg.create({'id': 'porch', 'kind': 'pulse', 'pin': 2,
+                    'duration_ms': 50, 'power_on': 'off', 'start': False})
+    assert h.params == {'duration_ms': 50, 'active_level': 1}, h.params
+    assert h.power_on == 'off' and h.spec()['power_on'] == 'off'
+    h = reg.update('porch', {'duration_ms': 60})  # PATCH: power_on stays
+    assert 'power_on' not in h.params and h.power_on == 'off'
+    h = reg.update('porch', {'power_on': 'restore'})
+    assert 'power_on' not in h.__dict__ and 'power_on' not in h.spec()
+    specs = [h.spec(), blink(id='led', pin=4, power_on='schedule')]
+    reg.load(startup._checked(specs, reg))
+    assert [(h.id, h.power_on, sorted(h.params)) for h in reg.bindings] == [
+        ('porch', 'restore', ['active_level', 'duration_ms']),
+        ('led', 'schedule', ['period_ms'])]
+    led = reg.get('led')
+    reg._revive(led, None, led.pin_id, False)
+    led = reg.get('led')
+    assert led.power_on == 'schedule' and 'power_on' not in led.params
+    cleanup(reg)
+
+
 # ------------------------------------------- rules and schedules through do
 
 def test_rule_actions_go_through_do_and_the_log():
