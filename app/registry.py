@@ -92,15 +92,9 @@ class Registry:
         h.start()
 
     def _wire(self, h):
-        """Give ``h`` the way to act (a kind with rules, a counter, pwm):
-        this registry's ``act``, on the kind's class, set by its first such
-        binding (heap per binding: no slot). A board runs one registry; of
-        several (tests), the last to wire a binding of a kind acts for
-        that kind's bindings (``_act`` ignores one not its own)."""
+        """Give ``h`` the way to act (a kind with rules, a counter, pwm)."""
         if h.params.get('on') or getattr(h, 'ACTS', False):
-            cls = type(h)
-            if cls.act is not self._acts:
-                cls.act = self._acts
+            h.act = self._acts
         return h
 
     def _halt(self, h):

@@ -319,8 +319,7 @@ class Handler:
     def act(self, *_):
         """What a rule or a kind's deferred work does to a binding,
         ``act(do, target, source)``: the registry's ``act``, which
-        ``Registry._wire`` sets on the class of a kind with rules or
-        ``ACTS`` (a binding may hold its own: tests). The
+        ``Registry._wire`` sets on a binding with rules or ``ACTS``. The
         same function, doing nothing, is the base's ``report(out)``: add
         kind-specific live state to the dict ``out``. (One function object
         for two: heap.)"""

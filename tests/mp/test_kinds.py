@@ -522,28 +522,6 @@ def test_count_rule_fires_once_per_run():
     reg.replace_all([])
 
 
-def test_rules_act_through_the_kinds_class():
-    """A binding with rules holds no ``act`` of its own (heap per binding):
-    its kind's class has the registry's, set by the registry that wired
-    it; the next registry (a board's checking boot after a trusted one
-    failed) takes over as it wires its own."""
-    for _ in range(2):
-        reg = registry()
-        relay = reg.create({'id': 'relay', 'kind': 'pulse', 'pin': 4,
-                            'duration_ms': 5000, 'start': False})
-        button = reg.create({'id': 'button', 'kind': 'edge', 'pin': 25,
-                             'debounce_ms': 0,
-                             'on': [{'when': 'press', 'do': 'pulse',
-                                     'binding': 'relay'}]})
-        meter = reg.create({'id': 'meter', 'kind': 'counter', 'pin': 26})
-        assert 'act' not in button.__dict__ and 'act' not in meter.__dict__
-        assert button.act == reg.act and meter.act == reg.act
-        sim.drive(25, 1)
-        assert unit.wait_until(lambda: relay.running, 3000)
-        reg.replace_all([])
-        sim.drive(25, 0)
-
-
 def test_counter_total_is_saved_every_n_minutes_and_on_stop():
     reg = registry()
     saved = []
