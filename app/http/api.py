@@ -126,8 +126,9 @@ def create_app(registry, store, mqtt=None, timing=None):
     """The app (app.http.server) serving ``registry`` and ``timing`` (an
     ``app.time.Time``: the clock and schedules, loaded when first used;
     made here if None), persisting to ``store``. ``mqtt``
-    (app.main.Mqtt): its status goes into /api/status, and it is told when
-    the config changed."""
+    (app.main.Mqtt): its status goes into /api/status ("off" included;
+    null only for an app made without one), and it is told when the
+    config changed."""
     image()  # a rollback goes into the event log now, not at the first status
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
@@ -205,10 +206,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
             'image': image(), 'host': host(store),  # docs/ota.md
-            'mqtt': (mqtt and mqtt.status()) or {
-                'state': 'off', 'error': None, 'broker': None,
-                'client_id': None, 'base': None, 'published': 0,
-                'received': 0},
+            'mqtt': mqtt and mqtt.status(),  # app.main.Mqtt
         }
 
     # one handler for three URLs: a function is heap, a comparison is not
