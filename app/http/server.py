@@ -578,9 +578,12 @@ async def _write(writer, res, head_only):
     if body and 'Content-Type' not in headers:
         headers['Content-Type'] = 'text/plain; charset=UTF-8'
     status = res.status
+    lines = []  # a loop: a comprehension is a function
+    for kv in headers.items():
+        lines.append('%s: %s\r\n' % kv)
     head = ('HTTP/1.%d %d %s\r\n%s\r\n' % (
         more is not None, status, REASONS.get(status, 'Unknown'),
-        ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
+        ''.join(lines))).encode()
     try:
         if more is not None:
             # chunks (RFC 9112 section 7.1): a size line (after the end

@@ -38,7 +38,7 @@ class FakeSSE:
         return [d for e, d in self.events if e == event]
 
 
-def status():  # the /api/status document, as app.http.api's status_doc
+def status():  # the /api/status document, as app.http.api's status route
     return {'board': 'sim', 'uptime_ms': 1}
 
 
