@@ -236,8 +236,13 @@ class Mqtt:
             self.bridge.start(goodbye)
 
     def status(self):
-        """The bridge's status, or None when MQTT is off."""
-        return self.bridge.status() if self.bridge is not None else None
+        """The ``mqtt`` block of GET /api/status: the bridge's, or "off"
+        with nothing sent or received when the config has no mqtt."""
+        if self.bridge is not None:
+            return self.bridge.status()
+        return {'state': 'off', 'error': None, 'broker': None,
+                'client_id': None, 'base': None, 'published': 0,
+                'received': 0}
 
 
 def build_app(registry, store, mqtt=None, timing=None):

@@ -126,8 +126,9 @@ def create_app(registry, store, mqtt=None, timing=None):
     """The app (app.http.server) serving ``registry`` and ``timing`` (an
     ``app.time.Time``: the clock and schedules, loaded when first used;
     made here if None), persisting to ``store``. ``mqtt``
-    (app.main.Mqtt): its status goes into /api/status, and it is told when
-    the config changed."""
+    (app.main.Mqtt): its status goes into /api/status ("off" included;
+    null only for an app made without one), and it is told when the
+    config changed."""
     image()  # a rollback goes into the event log now, not at the first status
     app = Server(lambda: store.data['http'])  # read timeout, connection cap
     auth.install(app, store)  # token, Origin check, CORS
@@ -176,7 +177,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     add('/api/bindings/<binding_id>/<verb>', ['POST'])(binding)
 
     @add('/api/status')
-    def status_doc(request=None):
+    def status(request=None):
         """The /api/status document (the event stream sends it too, with
         no request); ``?gc=1``: the heap read now, after a collection."""
         fresh = request is not None and request.args.get('gc')
@@ -185,8 +186,13 @@ def create_app(registry, store, mqtt=None, timing=None):
             gc.collect()
         mem_free, mem_alloc, largest = heap_stats(fresh)
         hs = registry.bindings
+        running = drops = missed = 0  # one loop: a generator is a function
         for h in hs:
             h.sync()
+            if h.running:
+                running += 1
+            drops += h.drops
+            missed += h.missed_now()
         return {
             'version': VERSION, 'board': board.name,
             'uptime_ms': ticks_diff(ticks_ms(), _BOOT_MS),
@@ -194,9 +200,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             'heap': {'free': mem_free, 'alloc': mem_alloc,
                      'largest_free': largest},
             'bindings': len(hs),
-            'running': sum(1 for h in hs if h.running),
-            'drops_total': sum(h.drops for h in hs),
-            'missed_total': sum(h.missed_now() for h in hs),
+            'running': running, 'drops_total': drops, 'missed_total': missed,
             'timers_free': board.timers_free,
             'safe_mode': store.safe_mode, 'config_error': store.error,
             'config_errors': store.config_errors,
@@ -205,10 +209,7 @@ def create_app(registry, store, mqtt=None, timing=None):
             'http': {'open': app.open, 'refused': app.refused,
                      'timeouts': app.timeouts},
             'image': image(), 'host': host(store),  # docs/ota.md
-            'mqtt': (mqtt and mqtt.status()) or {
-                'state': 'off', 'error': None, 'broker': None,
-                'client_id': None, 'base': None, 'published': 0,
-                'received': 0},
+            'mqtt': mqtt and mqtt.status(),  # app.main.Mqtt
         }
 
     # one handler for three URLs: a function is heap, a comparison is not
@@ -248,13 +249,13 @@ def create_app(registry, store, mqtt=None, timing=None):
     add('/api/time/zones')(clock)
 
     @add('/api/schedules', ['GET', 'POST'])
-    def events_list(request, event_id=None):
+    def schedules(request, event_id=None):
         from app.http import schedapi
         if event_id is None:
             return schedapi.events(request, timing.schedules())
         return schedapi.event(request, timing.schedules(), unquote(event_id))
     add('/api/schedules/<event_id>', ['GET', 'PATCH', 'PUT', 'DELETE'])(
-        events_list)
+        schedules)
 
     # The dashboard: its files (app.http.web) and live updates (app.http.events).
     @add('/')
@@ -272,7 +273,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     def events(request):
         if not streams:
             from app.http.events import Streams
-            streams.append(Streams(registry, store, status_doc))
+            streams.append(Streams(registry, store, status))
         return streams[0].route(request)
 
     return app

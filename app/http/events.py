@@ -10,7 +10,10 @@ the cards it missed the removal of).
 The stream is a response body: an async iterator of ``event:``/``data:``
 frames (the SSE format, WHATWG HTML section 9.2) that a task of its own
 queues; the server writes each frame as it takes it, and the task counts
-what was taken to know a client keeps up.
+what was taken to know a client keeps up. A frame is queued as its JSON
+text and goes out in three writes (its ``event:``/``data:`` prefix, the
+text, the blank line): the largest document (the status) is held once,
+not a second time as a frame made from it.
 
 ISR and scheduled code never touch a stream. Each stream's task polls the
 one change feed (``app.changes``) with ``asyncio.sleep_ms``. We do not wait
@@ -44,7 +47,8 @@ class Stream:
     cancels it."""
 
     def __init__(self, run):
-        self.queue = []
+        self.queue = []  # (event, JSON text) of each frame not yet taken
+        self.rest = []  # the frame being written: its pieces still to go
         self.sent = self.taken = 0
         self.ready = asyncio.Event()
         self.task = asyncio.create_task(run(self))
@@ -56,13 +60,16 @@ class Stream:
             # reads slowly holds one, not MAX_QUEUE of them); first, so
             # that its heap can be had for the new one
             for i in range(len(queue)):
-                if queue[i].startswith(b'event: status'):
+                if queue[i][0] == 'status':
                     queue.pop(i)
                     self.sent -= 1
                     break
-        # bytes formatted from the JSON text: one copy of a large document
-        # (the status), not two (a str frame, then its bytes); one write
-        queue.append(b'event: %s\ndata: %s\n\n' % (event, dumps(data)))
+        text = dumps(data)
+        if len(memoryview(text)) != len(text):  # pyright: ignore
+            # not ASCII: a write of part of a str would resume at a
+            # character count, not at the byte it stopped at
+            text = text.encode()
+        queue.append((event, text))
         self.sent += 1
         self.ready.set()
 
@@ -70,13 +77,19 @@ class Stream:
         return self
 
     async def __anext__(self):
+        rest = self.rest
+        if rest:
+            return rest.pop()
         while not self.queue:
             if self.task.done():
                 raise StopAsyncIteration
             self.ready.clear()
             await self.ready.wait()
         self.taken += 1
-        return self.queue.pop(0)
+        event, text = self.queue.pop(0)
+        rest.append(b'\n\n')
+        rest.append(text)
+        return b'event: %s\ndata: ' % event
 
     def close(self):
         self.task.cancel()

@@ -50,11 +50,11 @@ from micropython import const
 from json import dumps
 from app.errors import ApiError, error, low_memory
 
-MAX_BODY = const(8192)  # larger bodies get 413
+_MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
 _MAX_LINE = const(2048)  # one header line
-MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
+_MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
 # json_items: a document up to this size goes out whole (no chunks: fewer
@@ -229,10 +229,11 @@ def http_error(req, status):
         code, text = 'method_not_allowed', '%s is not allowed on %s' % (
             req.method, req.path)
     elif status == 413:
-        code, text = 'too_large', 'the body is larger than %d bytes' % MAX_BODY
+        code, text = 'too_large', ('the body is larger than %d bytes'
+                                   % _MAX_BODY)
     elif status == 414:
         code, text = 'uri_too_long', ('the path is longer than %d '
-                                      'characters' % MAX_PATH)
+                                      'characters' % _MAX_PATH)
     else:
         code, text = 'bad_request', 'malformed HTTP request'
     return Response(*error(status, code, text))
@@ -532,12 +533,12 @@ async def _read(reader, writer, keep=True):
             raise ValueError
     req = Request(buf[:end], writer and writer.get_extra_info('peername'))
     n = req.content_length
-    if n > MAX_BODY or not keep:
+    if n > _MAX_BODY or not keep:
         req.unread = n - len(buf) + end
         if not keep:  # _refuse's: within its wait_for
             await _skip(reader, req.unread)
         return req, 413
-    if len(req.path) > MAX_PATH:
+    if len(req.path) > _MAX_PATH:
         return req, 414
     got = len(buf) - end  # of the body, read with the head
     if got >= n:
@@ -577,9 +578,12 @@ async def _write(writer, res, head_only):
     if body and 'Content-Type' not in headers:
         headers['Content-Type'] = 'text/plain; charset=UTF-8'
     status = res.status
+    lines = []  # a loop: a comprehension is a function
+    for kv in headers.items():
+        lines.append('%s: %s\r\n' % kv)
     head = ('HTTP/1.%d %d %s\r\n%s\r\n' % (
         more is not None, status, REASONS.get(status, 'Unknown'),
-        ''.join(['%s: %s\r\n' % kv for kv in headers.items()]))).encode()
+        ''.join(lines))).encode()
     try:
         if more is not None:
             # chunks (RFC 9112 section 7.1): a size line (after the end
@@ -623,10 +627,10 @@ async def _write(writer, res, head_only):
 # A streamed answer (a file, un-gzipped as it goes) allocates a few small
 # blocks per chunk after its head has gone out; it starts only with this
 # much in one free block (after a collection if need be), so that it ends.
-STREAM_ROOM = const(2048)
+_STREAM_ROOM = const(2048)
 
 
-def room(need=STREAM_ROOM):
+def room(need=_STREAM_ROOM):
     """True if a block of ``need`` bytes can be had now. The probe block
     is garbage at once; a collection runs only if the heap is short."""
     try:

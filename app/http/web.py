@@ -81,40 +81,32 @@ def stream(path, headers, ungzip=False):
         if ungzip:  # read as its plain bytes; closing it closes f
             import deflate
             f = deflate.DeflateIO(f, deflate.GZIP, _WINDOW_BITS, True)
-        return _Body(f), 200, headers
     except BaseException:  # MemoryError: no answer, and no file left open
         f.close()
         raise
+    body = _chunks(f)
+    next(body)  # its first chunk read now (else f is closed, and it raises)
+    return body, 200, headers
 
 
-class _Body:
-    """A file's bytes as the server streams a body (an iterator of
-    chunks), read into one buffer made with the response, before its head
-    goes out: a read allocates nothing (a new bytes object per chunk could
-    fail once the head is sent), and the un-gzip stream makes its 4 KB
-    window at the first read, which happens here. 512-byte reads: one
-    block of 512 is found more easily in a small, cut-up heap; a file is a
-    few KB gzipped."""
-
-    def __init__(self, f):
-        self.f = f
-        self.buf = bytearray(512)
-        self.n = f.readinto(self.buf)  # the first chunk, now
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        n = self.n
-        if n is None:
-            n = self.f.readinto(self.buf)
-        self.n = None
-        if not n:
-            raise StopIteration
-        return self.buf if n == len(self.buf) else memoryview(self.buf)[:n]
-
-    def close(self):  # the server's, at the end or when the client is gone
-        self.f.close()
+def _chunks(f):
+    """A file's bytes as the server streams a body: a generator of chunks
+    (a function costs less heap than a class; the server's ``close()``
+    ends it, which closes ``f``). It reads into one buffer made with the
+    response, before its head goes out: a read allocates nothing (a new
+    bytes object per chunk could fail once the head is sent), and the
+    un-gzip stream makes its 4 KB window at the first read, which the
+    priming ``next()`` runs. 512-byte reads: one block of 512 is found
+    more easily in a small, cut-up heap; a file is a few KB gzipped."""
+    try:
+        buf = bytearray(512)
+        n = f.readinto(buf)
+        yield  # primed: started, so that close() runs the finally
+        while n:
+            yield buf if n == len(buf) else memoryview(buf)[:n]
+            n = f.readinto(buf)
+    finally:
+        f.close()
 
 
 def send(request, name):

@@ -38,7 +38,7 @@ class FakeSSE:
         return [d for e, d in self.events if e == event]
 
 
-def status():  # the /api/status document, as app.http.api's status_doc
+def status():  # the /api/status document, as app.http.api's status route
     return {'board': 'sim', 'uptime_ms': 1}
 
 
@@ -213,10 +213,29 @@ def test_a_newer_status_replaces_one_still_waiting():
         out.close()
         return waiting, first, out.sent, out.taken
     waiting, first, sent, taken = unit.run(main())
-    assert waiting == [b'event: binding\ndata: {"id": "a"}\n\n',
-                       b'event: status\ndata: {"n": 2}\n\n'], waiting
-    assert first == waiting[0]
+    assert waiting == [('binding', '{"id": "a"}'),
+                       ('status', '{"n": 2}')], waiting
+    assert first == b'event: binding\ndata: ', first
     assert (sent, taken) == (2, 1)
+
+
+def test_a_frame_goes_out_in_three_pieces():
+    # its prefix, the JSON text (as bytes when it is not ASCII: a partial
+    # write resumes at a byte), the blank line; then the stream ends
+    async def done(stream):  # as Streams._stream ends: the body ends
+        stream.ready.set()
+
+    async def main():
+        out = events.Stream(done)
+        out.send({'name': 'Küche'}, 'binding')
+        pieces = []
+        async for piece in out:
+            pieces.append(piece)
+        return pieces, out.taken
+    pieces, taken = unit.run(main())
+    assert pieces == [b'event: binding\ndata: ',
+                      '{"name": "Küche"}'.encode(), b'\n\n'], pieces
+    assert taken == 1
 
 
 def test_limit_answers_503_json():
