@@ -160,6 +160,12 @@ class Streams:
                         status_ms = now
                         out.send(self.status(), 'status')
                 await asyncio.sleep_ms(_POLL_MS)
+        except MemoryError:
+            # near the heap's limit: the stream ends whole (what is queued
+            # is written, then the body ends, below) rather than its task
+            # dying; the dashboard's EventSource connects again and is sent
+            # the state afresh, so no change is lost
+            pass
         finally:
             log.listeners.remove(heard)
             self.open -= 1

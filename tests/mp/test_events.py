@@ -238,6 +238,36 @@ def test_a_frame_goes_out_in_three_pieces():
     assert taken == 1
 
 
+def test_out_of_memory_ends_the_stream_whole():
+    """A MemoryError while a frame is made (a board at its heap's limit):
+    the task ends without raising, the body ends, the slot and the log
+    listener are given back; the client connects again."""
+    reg = registry()
+    calls = [0]
+
+    def short_of_memory():
+        calls[0] += 1
+        if calls[0] > 1:
+            raise MemoryError('memory allocation failed')
+        return status()
+    st = events.Streams(reg, Store(), short_of_memory)
+    sse = FakeSSE()
+    listeners = len(log.listeners)
+
+    async def main():
+        st.open += 1  # as route() does
+        task = asyncio.create_task(st._stream(sse))
+        await asyncio.sleep_ms(50)
+        log.note('a new line: its status frame runs out of memory')
+        # ended, and without an exception (a task that raised re-raises
+        # it here)
+        await asyncio.wait_for_ms(task, 1000)
+    unit.run(main())
+    assert sse.ready.is_set() and st.open == 0, st.open
+    assert len(log.listeners) == listeners
+    assert sse.names('status') == [status()], sse.events
+
+
 def test_limit_answers_503_json():
     reg = registry()
     for http, allowed in (({}, 3), ({'max_streams': 1}, 1), ({'max_streams': 0}, 0)):
