@@ -565,9 +565,11 @@ async def _write(writer, res, head_only):
     more = res.more  # json_items' pieces after the first 2 KB (body)
     headers = res.headers
     whole = isinstance(body, (bytes, str)) and more is None
-    if not whole and not head_only and not room():
+    if not whole and not head_only and not (
+            room() if more is None else room(_ONE_WRITE)):
         # a streamed body allocates as it goes: a head sent now could
-        # be followed by a short body
+        # be followed by a short body (json_items' chunks: a chunk's
+        # pieces, a KB in all, none of them larger)
         _say(writer, LOW_MEMORY)
         return
     if more is not None:
