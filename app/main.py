@@ -150,11 +150,19 @@ def log_requests(app):
     app.after_error_request(done)
 
 
+_collected_ms = [0]  # when _collect_before_writes last collected
+
+
 def _collect_before_writes(request):
     """A request that may keep something (a binding, a config, a module
-    loaded by its first body) starts on a collected heap."""
+    loaded by its first body) starts on a collected heap: at most once a
+    second, so a burst of writes (a slider, a script) pays for one
+    collection, not one each."""
     if request.method not in ('GET', 'HEAD'):
-        gc.collect()
+        now = ticks_ms()
+        if ticks_diff(now, _collected_ms[0]) >= 1000:
+            _collected_ms[0] = now
+            gc.collect()
 
 
 def use_time(timing):

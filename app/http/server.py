@@ -565,11 +565,10 @@ async def _write(writer, res, head_only):
     more = res.more  # json_items' pieces after the first 2 KB (body)
     headers = res.headers
     whole = isinstance(body, (bytes, str)) and more is None
-    if not whole and not head_only and not (
-            room() if more is None else room(_ONE_WRITE)):
+    if not whole and not head_only and not room():
         # a streamed body allocates as it goes: a head sent now could
-        # be followed by a short body (json_items' chunks: a chunk's
-        # pieces, a KB in all, none of them larger)
+        # be followed by a short body (json_items' chunks: a chunk's KB
+        # joined, and that with its size line)
         _say(writer, LOW_MEMORY)
         return
     if more is not None:
@@ -588,25 +587,26 @@ async def _write(writer, res, head_only):
         ''.join(lines))).encode()
     try:
         if more is not None:
-            # chunks (RFC 9112 section 7.1): a size line (after the end
-            # of the chunk before), then the pieces as made: no copy, no
-            # block larger than a piece
-            end = head  # what goes before the next size line
+            # chunks (RFC 9112 section 7.1): one write each, the head
+            # before the first and the last (empty) chunk after the last:
+            # small writes in a row would each wait for the client's
+            # delayed ACK (Nagle's algorithm), 40 ms an answer, and a
+            # server under load refusing at its connection cap
+            out = head
             while True:
-                n = 0
-                for piece in body:  # pyright: ignore
-                    n += len(memoryview(piece))  # pyright: ignore
-                if n:
-                    await writer.awrite(end + b'%x\r\n' % n)
-                    for piece in body:  # pyright: ignore
-                        await writer.awrite(piece)
-                    end = b'\r\n'
+                data = ''.join(body)  # pyright: ignore
+                n = len(memoryview(data))  # bytes, not characters
+                if n:  # bytes + str is bytes on MicroPython
+                    out = out + b'%x\r\n' % n + data + b'\r\n'  # pyright: ignore
+                data = None
                 if more is None:
                     break
+                await writer.awrite(out)
+                out = b''
                 body, ended = _gather(more, _ONE_WRITE)
                 if ended:
                     more = None
-            await writer.awrite(end + b'0\r\n\r\n')  # the last: empty
+            await writer.awrite(out + b'0\r\n\r\n')  # the last: empty
         elif head_only or not body:
             await writer.awrite(head)
         elif whole and len(body) <= _ONE_WRITE:
