@@ -150,7 +150,7 @@ def log_requests(app):
     app.after_error_request(done)
 
 
-_collected_ms = [0]  # when _collect_before_writes last collected
+_collected_ms: list = [0]  # when _collect_before_writes last collected
 
 
 def _collect_before_writes(request):

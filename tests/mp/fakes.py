@@ -60,6 +60,9 @@ class Writer:
     async def awrite(self, data):
         self.write(data)
 
+    async def drain(self):  # write() wrote it all already
+        pass
+
     async def aclose(self):
         pass
 
