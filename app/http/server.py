@@ -45,10 +45,6 @@ is known and small.
 """
 import asyncio
 import sys
-try:
-    import socket
-except ImportError:  # the WebAssembly port: its tests serve from streams
-    socket = None
 from time import ticks_add, ticks_diff, ticks_ms
 from micropython import const
 from json import dumps
@@ -420,7 +416,6 @@ class Server:
     async def handle_request(self, reader, writer):
         """Serve one connection: one request, one answer, close."""
         self.open += 1
-        _no_delay(writer)
         req = res = None
         try:
             http = self.limits()
@@ -640,20 +635,6 @@ async def _write(writer, res, head_only):
 # blocks per chunk after its head has gone out; it starts only with this
 # much in one free block (after a collection if need be), so that it ends.
 _STREAM_ROOM = const(2048)
-
-
-def _no_delay(writer):
-    """The connection's small writes go out at once (TCP_NODELAY): an
-    answer written in pieces (a head, json_items' chunks, a file) would
-    otherwise wait, piece after piece, for the client's delayed ACK
-    (Nagle's algorithm): 40 ms an answer, and a server under load refusing
-    at its connection cap. The esp32 and lwIP (rp2) sockets name the
-    option; the unix port's does not, and Linux's numbers stand in."""
-    try:
-        writer.s.setsockopt(getattr(socket, 'IPPROTO_TCP', 6),
-                            getattr(socket, 'TCP_NODELAY', 1), 1)
-    except (AttributeError, OSError):
-        pass
 
 
 def room(need=_STREAM_ROOM):
