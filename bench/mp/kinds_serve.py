@@ -36,12 +36,12 @@ def _watch(registry, source_id, target_id):
 def create_app(registry, store, *rest):
     app = _create_app(registry, store, *rest)
 
-    @app.post('/bench/watch/<source>/<target>')
+    @app.route('/bench/watch/<source>/<target>', ('POST',))
     def watch(request, source, target):
         _watch(registry, source, target)
         return {'ok': True}
 
-    @app.get('/bench/latency')
+    @app.route('/bench/latency')
     def latency(request):
         out = list(_delays)
         _delays.clear()
