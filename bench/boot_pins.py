@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """How soon after start the outputs sit at their idle level, on the VM,
 next to a bare ``Pin(n, Pin.OUT, value=0)`` script; the heap the
-config.json path allocates; and the heap per schedule event. Writes
-bench/boot_pins_results.json (not part of `make bench`: run it on its own).
+config.json path allocates; and the heap per schedule event (on the
+64-bit unix port, and on a 32-bit build of it when MICROPYTHON32 names
+one). Writes bench/boot_pins_results.json (not part of `make bench`: run
+it on its own).
 
-    .venv/bin/python bench/boot_pins.py [--runs N]
+    [MICROPYTHON32=...] .venv/bin/python bench/boot_pins.py [--runs N]
 
 Each script runs from a flash dir holding the built image and prints
 ``IDLE <pins> <us>`` when its pins are at idle: ``us`` is the time from
@@ -47,6 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MICROPYTHON = os.path.abspath(os.environ.get('MICROPYTHON') or BIN / 'micropython')
+# a 32-bit unix-port build, if one is at hand (as bench/run.py): the heap
+# per schedule event is measured on it too
+MICROPYTHON32 = os.environ.get('MICROPYTHON32')
 sys.path.insert(0, str(ROOT))
 import deploy  # noqa: E402
 
@@ -172,14 +177,33 @@ def run_script(flash, text, tag):
 
 
 def heap_per_event(image):
-    """On the unix port only: the WebAssembly port's collector keeps
-    garbage it cannot tell from live data (a 10 KB list dropped still
-    counts), so its mem_alloc figures are no measure of what stays."""
+    """bench/mp/sched_heap.py on the unix port, and on a 32-bit build of it
+    when MICROPYTHON32 names one (a board is 32-bit). Not on the
+    WebAssembly port: its collector keeps garbage it cannot tell from live
+    data (a 10 KB list dropped still counts), so its mem_alloc figures are
+    no measure of what stays."""
     env = dict(os.environ, MICROPYPATH='.frozen:%s:%s' % (image, image / 'lib'))
-    res = subprocess.run([MICROPYTHON, str(ROOT / 'bench' / 'mp' / 'sched_heap.py')],
-                         cwd=image, env=env, capture_output=True, text=True,
-                         timeout=120)
-    return _bench_line(res)
+    out = {'what': 'heap one schedule event holds (bytes, after gc; 64 '
+                   'events on one binding, ids the board gave; '
+                   'bench/mp/sched_heap.py): created one by one as POST '
+                   '/api/schedules does, and taken from a config as a boot '
+                   'does; config_bytes_per_event: its JSON in config.json'}
+    vms = [('vm64', MICROPYTHON)]
+    if MICROPYTHON32:
+        vms.append(('unix32', MICROPYTHON32))
+    for name, binary in vms:
+        res = subprocess.run([binary, str(ROOT / 'bench' / 'mp' / 'sched_heap.py')],
+                             cwd=image, env=env, capture_output=True,
+                             text=True, timeout=120)
+        out[name] = _bench_line(res)
+        out[name]['vm'] = vm_label(binary)
+    return out
+
+
+def vm_label(binary):
+    return subprocess.run([binary, '-c', 'import sys; print(sys.version, '
+                           'sys.maxsize > 2 ** 32 and "64-bit" or "32-bit")'],
+                          capture_output=True, text=True).stdout.strip()
 
 
 def _bench_line(res):
@@ -269,8 +293,7 @@ def main():
             'first_boot_repo_config': heap['flash-first'],
             'config_16_bytes': len(json.dumps(config_16()))},
         'heap_per_event': heap_per_event(image),
-        'vm': subprocess.run([MICROPYTHON, '-c', 'import sys; print(sys.version)'],
-                             capture_output=True, text=True).stdout.strip(),
+        'vm': vm_label(MICROPYTHON),
     }
     out = ROOT / 'bench' / 'boot_pins_results.json'
     out.write_text(json.dumps(results, indent=1) + '\n')
