@@ -5,8 +5,9 @@ run it on its own).
 
     .venv/bin/python bench/flash_saves.py
 
-bench/mp/flash_saves.py makes 60 REST changes on the unix port, its
-files on MicroPython's LittleFS over a RAM block device that counts what
+bench/mp/flash_saves.py boots each config as a board does (so the files
+saved are a board's: defaults filled in, pins.json's boot stamp) and makes
+60 REST changes on the unix port, its files on MicroPython's LittleFS over a RAM block device that counts what
 a board's flash would be asked to do, in rp2's geometry (4 KB blocks,
 256-byte programs) and esp32's (4 KB blocks, 32-byte programs): block
 erases and programmed bytes per save, for the repo's config.json (one
