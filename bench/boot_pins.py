@@ -192,7 +192,8 @@ def heap_per_event(image):
     if MICROPYTHON32:
         vms.append(('unix32', MICROPYTHON32))
     for name, binary in vms:
-        res = subprocess.run([binary, str(ROOT / 'bench' / 'mp' / 'sched_heap.py')],
+        res = subprocess.run([binary, str(ROOT / 'bench' / 'mp' /
+                                          'sched_heap.py')],
                              cwd=image, env=env, capture_output=True,
                              text=True, timeout=120)
         out[name] = _bench_line(res)

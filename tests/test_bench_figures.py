@@ -27,20 +27,23 @@ def test_schedules_md_quotes_boot_pins_results():
     page = text('schedules.md')
     ratio = r['ratio_in_vm']
     heap = r['heap_per_event']
+    parse = r['from_config_heap']
     for figure in (
-            'matching `pins.json` takes %s times the bare script' % ratio['early'],
+            'matching `pins.json` takes %s times the bare script'
+            % ratio['early'],
             '(`pins.json` stale) %s times with the repo\'s config and %s '
             'times with 16 bindings' % (ratio['stale'], ratio['stale_16']),
             'with no `pins.json`, %s times' % ratio['first'],
             'as after every config deploy before) %s times' % ratio['boot'],
             'its best run: %s ms against the bare script\'s %s ms' % (
-                round(r['ms_in_vm_min']['boot'], 1), r['ms_in_vm_min']['bare']),
+                round(r['ms_in_vm_min']['boot'], 1),
+                r['ms_in_vm_min']['bare']),
             'allocates %.1f KB (repo config) and %.1f KB (16 bindings' % (
-                r['from_config_heap']['repo_config']['bytes_allocated'] / 1000,
-                r['from_config_heap']['config_16']['bytes_allocated'] / 1000),
-            'it holds %d bytes of heap on a 32-bit build of the unix port when '
-            'a boot takes it from the config and %d when it is created by a '
-            'request (%d and %d on the 64-bit unix port)' % (
+                parse['repo_config']['bytes_allocated'] / 1000,
+                parse['config_16']['bytes_allocated'] / 1000),
+            'it holds %d bytes of heap on a 32-bit build of the unix port '
+            'when a boot takes it from the config and %d when it is created '
+            'by a request (%d and %d on the 64-bit unix port)' % (
                 heap['unix32']['heap_per_event_from_config_bytes'],
                 heap['unix32']['heap_per_event_bytes'],
                 heap['vm64']['heap_per_event_from_config_bytes'],
@@ -48,14 +51,16 @@ def test_schedules_md_quotes_boot_pins_results():
             'takes about %d bytes of config.json' % round(
                 heap['vm64']['config_bytes_per_event'], -1)):
         assert figure in page, figure
-    assert heap['unix32']['word_bits'] == 32 and heap['vm64']['word_bits'] == 64
+    assert heap['unix32']['word_bits'] == 32
+    assert heap['vm64']['word_bits'] == 64
 
 
 def test_internals_md_flash_table_is_flash_saves_results():
     r = results('flash_saves_results.json')
     page = (ROOT / 'docs' / 'internals.md').read_text()
-    rows = {m.group(1): (m.group(2), m.group(3)) for m in re.finditer(
-        r'^\| (rp2: [^|]+|esp32: [^|]+) \| ([^|]+) \| ([^|]+) \|$', page, re.M)}
+    row = r'^\| ((?:rp2|esp32): [^|]+) \| ([^|]+) \| ([^|]+) \|$'
+    rows = {m.group(1): (m.group(2), m.group(3))
+            for m in re.finditer(row, page, re.M)}
     assert len(rows) == 4, rows
 
     def cells(fmt, *keys, port='rp2'):
@@ -83,8 +88,10 @@ def test_api_md_quotes_kinds_results():
     for figure in (
             'it runs %s after the edge when idle (the median; 99 %% within '
             '%s), and 99 %% within %s under HTTP load (`bench/kinds.py`, %d '
-            'presses each' % (ms(r['idle']['p50_us'], 2), ms(r['idle']['p99_us']),
-                      ms(r['http_load']['p99_us']), r['idle']['presses']),):
+            'presses each' % (ms(r['idle']['p50_us'], 2),
+                              ms(r['idle']['p99_us']),
+                              ms(r['http_load']['p99_us']),
+                              r['idle']['presses']),):
         assert figure in page, figure
     assert r['idle']['n'] == r['idle']['presses']  # one action a press
     assert r['http_load']['n'] == r['http_load']['presses']
