@@ -6,14 +6,14 @@ and without rules, and each kind's budget (issue 18, on a 32-bit board:
 512 B for blink, pulse, pattern and sample, 1 KB for the others).
 ``with_timer``: the first time, when the pool's timer objects (and what
 else a first set of bindings leaves for reuse) are made with them;
-``binding``: the third time, with all that there already (a sample with rules
-holds 38 B a binding more in its second set than from the third on, 76
-on 64-bit; from the third on every figure repeats). The code is loaded
-before anything is measured (a binding of every body created and
-deleted: the kinds' modules, app.kinds.rules, and app.validate, which
-boot drops), so no figure holds a module's share. On the unix port each
-binding's Pin and timer is a Python object of the simulated board's (on
-a board they are the firmware's)."""
+``binding``: the third time, when all that exists already (a sample
+with rules holds 38 B a binding more in its second set than from the
+third on, 76 on 64-bit; from the third on every figure repeats). The
+code is loaded before anything is measured (a binding of every body
+created and deleted: the kinds' modules, app.kinds.rules, and
+app.validate, which boot drops), so no figure holds a module's share.
+On the unix port each binding's Pin and timer is a Python object of the
+simulated board's (on a board they are the firmware's)."""
 import gc
 import json
 import sys
