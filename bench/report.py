@@ -204,7 +204,8 @@ def heap32(m):
         return None
     sim = mem.get('sim', 0) * scale / KB
     # a board notes its Wi-Fi join at boot, which makes the event log's
-    # ring; the unix port joins none, so its smallest heaps leave it out
+    # ring: the smallest heaps' probes note it too (bench/mp/board_boot.py),
+    # so it is in both columns; its size is said
     ring = boots.get('ring', 0) * scale / KB
     # and with everything on, syncs its clock by NTP, which the simulated
     # board's clock does not (bench/mp/memory.py's ``ntp``)
@@ -221,10 +222,10 @@ def heap32(m):
     for key in ('boot_kb', 'first_boot_kb'):
         out['board_' + key] = out[key] - sim
     for key in ('min_kb', 'everything_kb', 'saved_min_kb'):
-        out['board_' + key] = out[key] and out[key] - sim + ring + (
+        out['board_' + key] = out[key] and out[key] - sim + (
             ntp if key == 'everything_kb' else 0)
     feats = (u if how == 'measured' else m).get('min_heap_features') or {}
-    out['features'] = {name: r['min_kb'] * scale - sim + ring + (
+    out['features'] = {name: r['min_kb'] * scale - sim + (
         ntp if name == 'schedules' else 0)
         for name, r in feats.items() if r.get('min_kb')}
     out['per_binding'] = {k: round(r['binding'] * scale) for k, r in
@@ -261,11 +262,11 @@ def md_heap32(m):
              '`machine` (`app.sim` and its routes, %.1f KB); a board never '
              'has it, so the board column leaves it out. A board notes its '
              'Wi-Fi join at boot, which makes the event log\'s ring (%.1f '
-             'KB); the unix port joins no Wi-Fi, so the board column adds '
-             'the ring to the smallest heaps (heap after boot has it in '
-             'both columns), and with everything on it syncs its clock by '
-             'NTP, which the simulated clock does not: the board column adds '
-             '`app.time.ntp` (%.1f KB) there. "Before" is the '
+             'KB); every run here notes the same line at the same point '
+             '(bench/mp/board_boot.py, bench/mp/boot_heap.py), so the ring '
+             'is in both columns. With everything on a board also syncs its '
+             'clock by NTP, which the simulated clock does not: the board '
+             'column adds `app.time.ntp` (%.1f KB) there. "Before" is the '
              'outside check of issue 18 (main at 14375fd, the same 32-bit '
              'build). Smallest heap: `-X heapsize` bisection on a 4 KB grid, '
              'each size passing 3 times in a row; "everything on" is 8 '

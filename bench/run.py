@@ -457,7 +457,8 @@ def min_heap(probe, lo=32, hi=512, step=4, confirm=3):
 def min_heap_pinwheel(dashboard, config=None, sequence=SEQUENCE,
                       stream=False, saved=False):
     """pinwheel (a fresh flash each probe: the sequence rewrites its
-    config.json) booting, serving / and passing ``sequence``; with
+    config.json) booting as a board does (bench/mp/board_boot.py: with the
+    event log's ring), serving / and passing ``sequence``; with
     ``stream`` an event-stream client stays connected throughout. A fresh
     flash boots as the first boot after a deploy (config.json checked in
     full); with ``saved`` it has booted once before, with room to spare,
@@ -466,10 +467,10 @@ def min_heap_pinwheel(dashboard, config=None, sequence=SEQUENCE,
     sequence = [x for x in sequence if dashboard or x[1] != '/']
 
     def start(heap):
-        path = flash('heap-probe', config)
+        path = flash('heap-probe', config, scripts=['board_boot.py'])
         if saved:
             app_vm(path).start().stop()
-        vm = app_vm(path, heapsize=heap)
+        vm = app_vm(path, 'board_boot.py', heapsize=heap)
         return _Streaming(vm) if stream else vm
     return min_heap(lambda kb: fits(start, sequence, kb))
 
@@ -578,11 +579,11 @@ def tight_heap_rate(min_kb, n=2000, rounds=3):
     heap 8 KB over the smallest that serves (where the GC's threshold,
     app.main, collects often) and in the VM's default heap; the best of
     ``rounds`` each, interleaved."""
-    path = flash('tight-rate')
+    path = flash('tight-rate', scripts=['board_boot.py'])
     best = {'tight': 0, 'large': 0}
     for _ in range(rounds):
         for which, heap in (('tight', '%dk' % (min_kb + 8)), ('large', None)):
-            vm = app_vm(path, heapsize=heap)
+            vm = app_vm(path, 'board_boot.py', heapsize=heap)
             try:
                 vm.start()
                 conn = http.client.HTTPConnection('127.0.0.1', vm.port, 10)
