@@ -8,7 +8,9 @@ app/errors.py: 400 ``bad_request``, 404 ``not_found``, 405
 ``method_not_allowed``, 413 ``too_large``, 414 ``uri_too_long``; an
 ``ApiError`` a handler raises is its own answer, a MemoryError 503
 ``low_memory`` (with Retry-After), any other exception 500 ``internal``
-naming it. A handler gets the ``Request`` and the URL's
+naming it (``app.http.fallback`` words the core's own errors and the
+answer to OPTIONS: loaded by the first, a board asked only what it
+serves never holds them). A handler gets the ``Request`` and the URL's
 arguments (``<name>``: one segment, ``<path:name>``: the rest), and
 returns a ``Response`` or what one is made of: a body (dict or list:
 JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
