@@ -1,9 +1,10 @@
 """The answers of the HTTP core (``app.http.server``) that no route
 makes: its JSON errors (400, 404, 405, 413, 414; 500 for a handler's
-exception) and OPTIONS. Loaded by the first such request, then kept: a
+exception; the canned 503 ``busy`` and 408 ``timeout``) and OPTIONS. Loaded by the first such request, then kept: a
 board asked only what it serves never holds them."""
 from app.errors import error
-from app.http.server import MAX_BODY, MAX_PATH, METHODS, Response, _match
+from app.http.server import MAX_BODY, MAX_PATH, METHODS, Response, _canned, \
+    _match
 
 
 def http_error(req, status):
@@ -51,3 +52,15 @@ def failed(req, exc):
     print('pinwheel: %s: %r' % (req and req.path, exc))
     return Response(*error(500, 'internal', '%s: %s' % (type(exc).__name__,
                                                         exc)))
+
+
+def busy():
+    """The bytes of the 503 to a connection beyond the cap."""
+    return _canned(error(503, 'busy', 'too many open connections; retry in '
+                         'a second'))
+
+
+def timeout():
+    """The bytes of the 408 to a request that did not arrive in time."""
+    return _canned(error(408, 'timeout', 'the request did not arrive in '
+                         'time'))

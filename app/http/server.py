@@ -390,8 +390,8 @@ class Server:
                                            min(timeout, 2))
                 except Exception:
                     pass
-                _say(writer, _canned(error(503, 'busy', 'too many open '
-                                           'connections; retry in a second')))
+                from app.http import fallback
+                _say(writer, fallback.busy())
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -404,8 +404,8 @@ class Server:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                _say(writer, _canned(error(408, 'timeout', 'the request did '
-                                           'not arrive in time')))
+                from app.http import fallback
+                _say(writer, fallback.timeout())
                 return
             except MemoryError:  # no room to read it: 503, not a 400
                 _say(writer, LOW_MEMORY)
