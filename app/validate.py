@@ -20,9 +20,9 @@ _ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
 
 
 def _no(why, *args):
-    """The refusal (an ApiError) ``app.refuse.<why>(*args)`` words."""
-    from app import refuse
-    return getattr(refuse, why)(*args)
+    """The refusal ``why`` (an ApiError), as ``app.refuse`` words it."""
+    from app.refuse import refusal
+    return refusal(why, args)
 
 
 def check_int(field, value, lo, hi):
