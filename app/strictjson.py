@@ -182,80 +182,72 @@ def _digits(raw, i, n):
 
 
 def _string(raw, i, n):
-    """From just after the opening quote; returns just after the closing."""
+    """From just after the opening quote; returns just after the closing.
+    Its escapes and multi-byte UTF-8 characters are checked here too (a
+    function each would be heap)."""
     while i < n:
         c = raw[i]
         if c == _QUOTE:
             return i + 1
-        if c == _BACKSLASH:
-            i = _escape(raw, i + 1, n)
+        if c == _BACKSLASH:  # an escape
+            i += 1
+            c = raw[i] if i < n else -1
+            if c == 0x75:  # \uXXXX
+                value = 0
+                k = i + 1
+                while k < i + 5:
+                    d = raw[k] if k < n else -1
+                    if 0x30 <= d <= 0x39:
+                        d -= 0x30
+                    elif 0x61 <= d <= 0x66:
+                        d -= 0x57
+                    elif 0x41 <= d <= 0x46:
+                        d -= 0x37
+                    else:
+                        raise ValueError(k, _HEX)
+                    value = value * 16 + d
+                    k += 1
+                if 0xd800 <= value <= 0xdfff:
+                    raise ValueError(i - 1, _SURROGATE)
+                i += 5
+            elif (c == _QUOTE or c == _BACKSLASH or c == 0x2f or c == 0x62
+                    or c == 0x66 or c == 0x6e or c == 0x72 or c == 0x74):
+                i += 1  # \" \\ \/ \b \f \n \r \t
+            else:
+                raise ValueError(i, _ESCAPE)
         elif c < 0x20:
             raise ValueError(i, _CONTROL)
         elif c < 0x80:
             i += 1
         else:
-            i = _utf8(raw, i, n)
-    raise ValueError(n, _STRING_END)
-
-
-def _escape(raw, i, n):
-    """After a backslash; returns just after the escape."""
-    c = raw[i] if i < n else -1
-    if c == 0x75:  # \uXXXX
-        value = 0
-        k = i + 1
-        while k < i + 5:
-            d = raw[k] if k < n else -1
-            if 0x30 <= d <= 0x39:
-                d -= 0x30
-            elif 0x61 <= d <= 0x66:
-                d -= 0x57
-            elif 0x41 <= d <= 0x46:
-                d -= 0x37
+            # a multi-byte UTF-8 character (RFC 3629: no overlong forms,
+            # no surrogates, nothing above U+10FFFF)
+            lo, hi = 0x80, 0xbf  # the range of the second byte
+            if 0xc2 <= c <= 0xdf:
+                more = 1
+            elif 0xe0 <= c <= 0xef:
+                more = 2
+                if c == 0xe0:
+                    lo = 0xa0
+                elif c == 0xed:  # U+D800-DFFF
+                    hi = 0x9f
+            elif 0xf0 <= c <= 0xf4:
+                more = 3
+                if c == 0xf0:
+                    lo = 0x90
+                elif c == 0xf4:
+                    hi = 0x8f
             else:
-                raise ValueError(k, _HEX)
-            value = value * 16 + d
-            k += 1
-        if 0xd800 <= value <= 0xdfff:
-            raise ValueError(i - 1, _SURROGATE)
-        return i + 5
-    if (c == _QUOTE or c == _BACKSLASH or c == 0x2f or c == 0x62
-            or c == 0x66 or c == 0x6e or c == 0x72 or c == 0x74):
-        return i + 1  # \" \\ \/ \b \f \n \r \t
-    raise ValueError(i, _ESCAPE)
-
-
-def _utf8(raw, i, n):
-    """A multi-byte UTF-8 character at ``i`` (RFC 3629: no overlong forms,
-    no surrogates, nothing above U+10FFFF); returns just after it."""
-    c = raw[i]
-    lo, hi = 0x80, 0xbf  # the range of the second byte
-    if 0xc2 <= c <= 0xdf:
-        more = 1
-    elif 0xe0 <= c <= 0xef:
-        more = 2
-        if c == 0xe0:
-            lo = 0xa0
-        elif c == 0xed:  # U+D800-DFFF
-            hi = 0x9f
-    elif 0xf0 <= c <= 0xf4:
-        more = 3
-        if c == 0xf0:
-            lo = 0x90
-        elif c == 0xf4:
-            hi = 0x8f
-    else:
-        more = 0
-    if more == 0 or i + more >= n:
-        raise ValueError(i, _UTF8)
-    c = raw[i + 1]
-    if not lo <= c <= hi:
-        raise ValueError(i, _UTF8_SURROGATE if hi == 0x9f else _UTF8)
-    end = i + more + 1
-    i += 2
-    while i < end:
-        c = raw[i]
-        if not 0x80 <= c <= 0xbf:
-            raise ValueError(i, _UTF8)
-        i += 1
-    return end
+                more = 0
+            if more == 0 or i + more >= n:
+                raise ValueError(i, _UTF8)
+            c = raw[i + 1]
+            if not lo <= c <= hi:
+                raise ValueError(i, _UTF8_SURROGATE if hi == 0x9f else _UTF8)
+            end = i + more + 1
+            i += 2
+            while i < end:
+                if not 0x80 <= raw[i] <= 0xbf:
+                    raise ValueError(i, _UTF8)
+                i += 1
+    raise ValueError(n, _STRING_END)
