@@ -9,7 +9,6 @@ array), so checking an 8 KB body costs no heap beyond that array.
 """
 import json
 from micropython import const
-from app.errors import ApiError
 
 _MAX_DEPTH = const(32)  # our documents nest 4 deep; json.loads recurses
 _QUOTE = const(0x22)
@@ -18,30 +17,43 @@ _OPEN_OBJECT = const(0x7b)  # '{'; its closer '}' is 2 above, as for '[' ']'
 _OPEN_ARRAY = const(0x5b)
 _COMMA = const(0x2c)
 _COLON = const(0x3a)
-BINDING_EXAMPLE = const('-d \'{"kind": "blink", "pin": 2, "period_ms": 500}\'')
+# What was expected where a text goes wrong: a number the scanner raises
+# (ValueError(offset, number)), an index into app.badjson.EXPECTED, which
+# words it (loaded by the first refusal: a board sent only good JSON never
+# holds the words).
+_VALUE = const(0)  # 'a value'
+_DEEP = const(1)  # 'at most 32 levels of nesting'
+_KEY_OR_END = const(2)  # '"' (a key) or '}'
+_ANY_VALUE = const(3)  # 'a value (an object, array, ... or null)'
+_END = const(4)  # 'the end of the text'
+_NEXT_KEY = const(5)  # ',' or '}'
+_NEXT_ITEM = const(6)  # ',' or ']'
+_KEY = const(7)  # '"' (a key)
+_COLON_HERE = const(8)  # ':'
+_DIGIT = const(9)
+_CONTROL = const(10)  # a control byte in a string
+_STRING_END = const(11)
+_HEX = const(12)  # \u and 4 hex digits
+_SURROGATE = const(13)
+_ESCAPE = const(14)
+_UTF8 = const(15)
+_UTF8_SURROGATE = const(16)
 
 
-def loads(raw, example=BINDING_EXAMPLE):
+def loads(raw, example=None):
     """``raw`` (a request's body, whatever its Content-Type says: curl -d
     sends a form type by default) parsed, or ApiError 400. ``example``:
-    what an empty body is told to send."""
-    if not raw:
-        raise ApiError(400, 'invalid_json', 'the body is empty; send a JSON '
-                       'object, e.g. ' + example)
-    where = problem(raw)
-    if where is not None:
-        raise ApiError(400, 'invalid_json', 'the body is not valid JSON: '
-                       + where)
-    try:
-        return json.loads(raw)
-    except MemoryError:
-        raise
-    except Exception:  # checked above; a parser that disagrees still says no
-        raise ApiError(400, 'invalid_json', 'the body is not valid JSON')
-
-
-class _Bad(Exception):
-    """(offset, what was expected there)"""
+    what an empty body is told to send (None: a binding's)."""
+    where = problem(raw) if raw else ''
+    if where is None:
+        try:
+            return json.loads(raw)
+        except MemoryError:
+            raise
+        except Exception:  # checked; a parser that disagrees still says no
+            pass
+    from app import badjson
+    raise badjson.refusal(where, example)
 
 
 def problem(raw):
@@ -53,31 +65,10 @@ def problem(raw):
     not UTF-8) and nesting deeper than 32."""
     try:
         _scan(raw)
-    except _Bad as e:
-        offset, expected = e.args
-        return 'at %s: expected %s' % (position(raw, offset), expected)
+    except ValueError as e:  # only _scan's own: (offset, what was expected)
+        from app import badjson
+        return badjson.where(raw, *e.args)
     return None
-
-
-def position(raw, offset):
-    """``line L column C`` of byte ``offset`` in ``raw`` (bytes), both from
-    1, as an editor shows them: a column counts UTF-8 characters."""
-    line = 1
-    start = 0
-    i = 0
-    n = min(offset, len(raw))
-    while i < n:
-        if raw[i] == 0x0a:
-            line += 1
-            start = i + 1
-        i += 1
-    column = 1
-    i = start
-    while i < n:
-        if not 0x80 <= raw[i] <= 0xbf:  # not a UTF-8 continuation byte
-            column += 1
-        i += 1
-    return 'line %d column %d' % (line, column)
 
 
 def _scan(raw):
@@ -88,11 +79,11 @@ def _scan(raw):
     while True:
         # a value starts at i
         if i >= n:
-            raise _Bad(i, 'a value')
+            raise ValueError(i, _VALUE)
         c = raw[i]
         if c == _OPEN_OBJECT or c == _OPEN_ARRAY:
             if depth == _MAX_DEPTH:
-                raise _Bad(i, 'at most %d levels of nesting' % _MAX_DEPTH)
+                raise ValueError(i, _DEEP)
             opened[depth] = c
             depth += 1
             i = _space(raw, i + 1, n)
@@ -100,7 +91,7 @@ def _scan(raw):
                 depth -= 1
                 i += 1
             elif c == _OPEN_OBJECT:
-                i = _key(raw, i, n, "'\"' (a key) or '}'")
+                i = _key(raw, i, n, _KEY_OR_END)
                 continue
             else:
                 continue
@@ -115,14 +106,13 @@ def _scan(raw):
         elif raw.startswith(b'null', i):
             i += 4
         else:
-            raise _Bad(i, 'a value (an object, array, string, number, '
-                       'true, false or null)')
+            raise ValueError(i, _ANY_VALUE)
         # after a value: close what it ends, or find the next one
         while True:
             i = _space(raw, i, n)
             if depth == 0:
                 if i < n:
-                    raise _Bad(i, 'the end of the text')
+                    raise ValueError(i, _END)
                 return
             bracket = opened[depth - 1]
             c = raw[i] if i < n else -1
@@ -131,11 +121,11 @@ def _scan(raw):
                 i += 1
                 continue
             if c != _COMMA:
-                raise _Bad(i, "',' or '}'" if bracket == _OPEN_OBJECT
-                           else "',' or ']'")
+                raise ValueError(i, _NEXT_KEY if bracket == _OPEN_OBJECT
+                                 else _NEXT_ITEM)
             i = _space(raw, i + 1, n)
             if bracket == _OPEN_OBJECT:
-                i = _key(raw, i, n, "'\"' (a key)")
+                i = _key(raw, i, n, _KEY)
             break
 
 
@@ -151,10 +141,10 @@ def _space(raw, i, n):
 def _key(raw, i, n, expected):
     """A key and its colon at ``i``; returns where its value starts."""
     if i >= n or raw[i] != _QUOTE:
-        raise _Bad(i, expected)
+        raise ValueError(i, expected)
     i = _space(raw, _string(raw, i + 1, n), n)
     if i >= n or raw[i] != _COLON:
-        raise _Bad(i, "':'")
+        raise ValueError(i, _COLON_HERE)
     return _space(raw, i + 1, n)
 
 
@@ -187,88 +177,77 @@ def _digits(raw, i, n):
     while i < n and 0x30 <= raw[i] <= 0x39:
         i += 1
     if i == start:
-        raise _Bad(i, 'a digit')
+        raise ValueError(i, _DIGIT)
     return i
 
 
 def _string(raw, i, n):
-    """From just after the opening quote; returns just after the closing."""
+    """From just after the opening quote; returns just after the closing.
+    Its escapes and multi-byte UTF-8 characters are checked here too (a
+    function each would be heap)."""
     while i < n:
         c = raw[i]
         if c == _QUOTE:
             return i + 1
-        if c == _BACKSLASH:
-            i = _escape(raw, i + 1, n)
+        if c == _BACKSLASH:  # an escape
+            i += 1
+            c = raw[i] if i < n else -1
+            if c == 0x75:  # \uXXXX
+                value = 0
+                k = i + 1
+                while k < i + 5:
+                    d = raw[k] if k < n else -1
+                    if 0x30 <= d <= 0x39:
+                        d -= 0x30
+                    elif 0x61 <= d <= 0x66:
+                        d -= 0x57
+                    elif 0x41 <= d <= 0x46:
+                        d -= 0x37
+                    else:
+                        raise ValueError(k, _HEX)
+                    value = value * 16 + d
+                    k += 1
+                if 0xd800 <= value <= 0xdfff:
+                    raise ValueError(i - 1, _SURROGATE)
+                i += 5
+            elif (c == _QUOTE or c == _BACKSLASH or c == 0x2f or c == 0x62
+                    or c == 0x66 or c == 0x6e or c == 0x72 or c == 0x74):
+                i += 1  # \" \\ \/ \b \f \n \r \t
+            else:
+                raise ValueError(i, _ESCAPE)
         elif c < 0x20:
-            raise _Bad(i, 'a character, not a control byte (escape it: \\n,'
-                       ' \\t, \\u0000)')
+            raise ValueError(i, _CONTROL)
         elif c < 0x80:
             i += 1
         else:
-            i = _utf8(raw, i, n)
-    raise _Bad(n, "'\"' (the end of the string)")
-
-
-def _escape(raw, i, n):
-    """After a backslash; returns just after the escape."""
-    c = raw[i] if i < n else -1
-    if c == 0x75:  # \uXXXX
-        value = 0
-        k = i + 1
-        while k < i + 5:
-            d = raw[k] if k < n else -1
-            if 0x30 <= d <= 0x39:
-                d -= 0x30
-            elif 0x61 <= d <= 0x66:
-                d -= 0x57
-            elif 0x41 <= d <= 0x46:
-                d -= 0x37
+            # a multi-byte UTF-8 character (RFC 3629: no overlong forms,
+            # no surrogates, nothing above U+10FFFF)
+            lo, hi = 0x80, 0xbf  # the range of the second byte
+            if 0xc2 <= c <= 0xdf:
+                more = 1
+            elif 0xe0 <= c <= 0xef:
+                more = 2
+                if c == 0xe0:
+                    lo = 0xa0
+                elif c == 0xed:  # U+D800-DFFF
+                    hi = 0x9f
+            elif 0xf0 <= c <= 0xf4:
+                more = 3
+                if c == 0xf0:
+                    lo = 0x90
+                elif c == 0xf4:
+                    hi = 0x8f
             else:
-                raise _Bad(k, 'a hex digit (\\u and 4 of them)')
-            value = value * 16 + d
-            k += 1
-        if 0xd800 <= value <= 0xdfff:
-            raise _Bad(i - 1, 'no UTF-16 surrogate (\\ud800-\\udfff); send '
-                       'the character as UTF-8')
-        return i + 5
-    if (c == _QUOTE or c == _BACKSLASH or c == 0x2f or c == 0x62
-            or c == 0x66 or c == 0x6e or c == 0x72 or c == 0x74):
-        return i + 1  # \" \\ \/ \b \f \n \r \t
-    raise _Bad(i, 'an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX')
-
-
-def _utf8(raw, i, n):
-    """A multi-byte UTF-8 character at ``i`` (RFC 3629: no overlong forms,
-    no surrogates, nothing above U+10FFFF); returns just after it."""
-    c = raw[i]
-    lo, hi = 0x80, 0xbf  # the range of the second byte
-    if 0xc2 <= c <= 0xdf:
-        more = 1
-    elif 0xe0 <= c <= 0xef:
-        more = 2
-        if c == 0xe0:
-            lo = 0xa0
-        elif c == 0xed:  # U+D800-DFFF
-            hi = 0x9f
-    elif 0xf0 <= c <= 0xf4:
-        more = 3
-        if c == 0xf0:
-            lo = 0x90
-        elif c == 0xf4:
-            hi = 0x8f
-    else:
-        more = 0
-    if more == 0 or i + more >= n:
-        raise _Bad(i, 'UTF-8 text')
-    c = raw[i + 1]
-    if not lo <= c <= hi:
-        raise _Bad(i, 'UTF-8 text (no UTF-16 surrogates)' if hi == 0x9f
-                   else 'UTF-8 text')
-    end = i + more + 1
-    i += 2
-    while i < end:
-        c = raw[i]
-        if not 0x80 <= c <= 0xbf:
-            raise _Bad(i, 'UTF-8 text')
-        i += 1
-    return end
+                more = 0
+            if more == 0 or i + more >= n:
+                raise ValueError(i, _UTF8)
+            c = raw[i + 1]
+            if not lo <= c <= hi:
+                raise ValueError(i, _UTF8_SURROGATE if hi == 0x9f else _UTF8)
+            end = i + more + 1
+            i += 2
+            while i < end:
+                if not 0x80 <= raw[i] <= 0xbf:
+                    raise ValueError(i, _UTF8)
+                i += 1
+    raise ValueError(n, _STRING_END)

@@ -2,29 +2,34 @@
 is touched.
 
 A kind lists its fields with their rules in ``FIELDS``; a new kind with a
-new kind of field adds its rule to ``check_field``.
+new kind of field adds its rule to ``check_field`` (and its message to
+``app.refuse``). A refusal is worded by ``app.refuse``, loaded by the first
+one: a board whose changes all pass never holds the messages.
 """
-from app.errors import ApiError, invalid
+from app.errors import ApiError
 from micropython import const
 from app.kinds.handler import REQUIRED
 from app import kinds
 from app.board.board import CAP_IN, CAP_OUT, CAP_PULL, pin_key
 
-_COMMON = const(('id', 'kind', 'pin', 'start', 'power_on'))
+COMMON = const(('id', 'kind', 'pin', 'start', 'power_on'))
 POWER_ON = const(('off', 'on', 'restore', 'schedule'))  # at boot; see app.startup
 _MAX_PERIOD_MS = const(86400000)  # one day
 _ID_OK = const('_-0123456789abcdefghijklmnopqrstuvwxyz'
                'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
 
 
+def _no(why, *args):
+    """The refusal ``why`` (an ApiError), as ``app.refuse`` words it."""
+    from app.refuse import refusal
+    return refusal(why, args)
+
+
 def check_int(field, value, lo, hi):
     # bool is an int subclass: refuse true/false where a number is meant
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise invalid(field, '%s must be an integer from %d to %d'
-                      % (field, lo, hi))
-    if not lo <= value <= hi:
-        raise invalid(field, '%s must be from %d to %d, got %s'
-                      % (field, lo, hi, short(value, 20, str)))
+    if not isinstance(value, int) or isinstance(value, bool) \
+            or not lo <= value <= hi:
+        raise _no('check_int', field, value, lo, hi)
     return value
 
 
@@ -35,26 +40,23 @@ def check_field(field, rule, value, board):
         return check_int(field, value, board.min_period_ms, _MAX_PERIOD_MS)
     if rule == 'periods':
         if not isinstance(value, list) or not 2 <= len(value) <= 32:
-            raise invalid(field, '%s must be a list of 2 to 32 durations in '
-                          'ms' % field)
+            raise _no('periods', field)
         for i, step in enumerate(value):
             check_field('%s[%d]' % (field, i), 'period', step, board)
         return value
     if rule == 'pull':
         if value is None or value in board.pulls:
             return value
-        raise invalid(field, 'pull must be null or one of: %s'
-                      % ', '.join(board.pulls))
+        raise _no('pull', field, board)
     if rule == 'duty':  # a percentage in 0.1 % steps
         if (isinstance(value, (int, float)) and not isinstance(value, bool)
                 and 0 <= value <= 100
                 and abs(value * 10 - round(value * 10)) < 0.001):
             return value
-        raise invalid(field, '%s must be a number from 0 to 100 in steps of '
-                      '0.1, got %s' % (field, short(value, 20, str)))
+        raise _no('duty', field, value)
     if rule == 'freq':  # the board's PWM range
         if not board.pwm:
-            raise invalid(field, 'board %s has no PWM' % board.name)
+            raise _no('freq', field, board)
         return check_int(field, value, board.pwm[0], board.pwm[1])
     if rule in ('rules', 'rules+count'):
         from app.kinds import rules  # loaded by the first binding with rules
@@ -62,15 +64,14 @@ def check_field(field, rule, value, board):
     if isinstance(rule[0], str):  # one of these words
         if value in rule:
             return value
-        raise invalid(field, '%s must be one of: %s' % (field, ', '.join(rule)))
+        raise _no('rule', field, rule)
     return check_int(field, value, rule[0], rule[1])
 
 
 def check_id(value):
     if (not isinstance(value, str) or not 1 <= len(value) <= 32
             or any(c not in _ID_OK for c in value)):
-        raise invalid('id', 'id must be 1 to 32 characters from '
-                            'A-Z, a-z, 0-9, "_" and "-"')
+        raise _no('check_id')
     return value
 
 
@@ -82,57 +83,6 @@ def free_pins(board, need, taken=()):
             if caps & need and p not in used]
     pins.sort(key=pin_key)
     return ', '.join(str(p) for p in pins) or 'none left'
-
-
-def _kinds():
-    return ', '.join(kinds.names())
-
-
-def _check_pin(board, pin, cls, binding_id, taken, in_config):
-    need = CAP_OUT if cls.OUTPUT else CAP_IN
-    what = 'an output' if cls.OUTPUT else 'an input'
-    if isinstance(pin, bool) or not isinstance(pin, (int, str)):
-        raise ApiError(400, 'invalid_pin', 'pin must be a GPIO number '
-                       'or a pin name such as "LED"', 'pin')
-    if isinstance(pin, str) and pin.isdigit():  # "5" would read as 5
-        raise ApiError(400, 'invalid_pin', 'pin must be a JSON number: '
-                       '%s, not "%s"' % (short(pin, show=str), short(pin, show=str)),
-                       'pin')
-    caps = board.caps(pin)
-    status, code = 400, 'invalid_pin'
-    if pin in board.reserved:
-        problem = 'pin %s is reserved on %s (%s)' % (
-            pin, board.name, board.reserved[pin])
-    elif not caps:
-        problem = 'pin %s does not exist on %s' % (short(pin, show=str),
-                                                   board.name)
-    elif not caps & need:
-        problem = 'pin %s cannot be %s; a %s needs %s pin' % (
-            pin, what, cls.KIND, what)
-    else:
-        problem = None
-        for other_id, other_pin in taken:
-            if other_pin == pin and other_id != binding_id:
-                status, code = 409, 'pin_in_use'
-                if in_config:  # the other one is in the same document
-                    problem = ('two bindings in this config use pin %s: '
-                               '"%s" and "%s"' % (pin, other_id, binding_id))
-                else:
-                    problem = ('pin %s is used by binding "%s"; delete it '
-                               'or pick another pin' % (pin, other_id))
-                break
-    if problem is not None:  # the free-pin list is built only for errors
-        raise ApiError(status, code, '%s; free pins for %s: %s' % (
-            problem, cls.KIND, free_pins(board, need, taken)), 'pin')
-    return caps
-
-
-def _new_id(kind, taken):
-    ids = [i for i, _ in taken]
-    n = 1
-    while '%s-%d' % (kind, n) in ids:
-        n += 1
-    return '%s-%d' % (kind, n)
 
 
 def body(registry, body, current=None, partial=False, taken=None,
@@ -149,28 +99,64 @@ def body(registry, body, current=None, partial=False, taken=None,
     """
     board = registry.board
     if not isinstance(body, dict):
-        raise ApiError(400, 'invalid_json', 'the body must be a JSON object'
-                       ' such as {"kind": "blink", "pin": 2, '
-                       '"period_ms": 500}')
+        raise _no('body')
     in_config = taken is not None  # checked against its own config
     if taken is None:
         taken = [(h.id, h.pin_id) for h in registry.bindings]
     base = current.spec() if current is not None and partial else {}
-    cls, body, base = _kind(body, base)
-    binding_id = _binding_id(body, cls, current, taken)
+    # the kind, and the part of base that still applies
+    kind = body.get('kind', base.get('kind'))
+    cls = kinds.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise _no('kind', kind)
+    if base and cls.KIND != base['kind']:  # the old kind's fields do not apply
+        base = {'pin': base['pin'], 'power_on': base.get('power_on', 'restore')}
+    for key in body:  # a field the kind does not have is refused
+        if key not in COMMON:
+            for f in cls.FIELDS:
+                if f[0] == key != 'level':  # live; pulse has active_level
+                    break
+            else:
+                raise _no('field', key, cls)
+    # the id
+    if current is not None:
+        binding_id = current.id
+        if body.get('id', binding_id) != binding_id:
+            raise _no('current')
+    elif 'id' in body:
+        binding_id = check_id(body['id'])
+        for i, _ in taken:
+            if i == binding_id:
+                raise _no('id_exists', binding_id)
+    else:
+        binding_id = _new_id(cls.KIND, taken)
+    # the pin
     pin = body.get('pin', base.get('pin'))
-    if pin is None:
-        raise ApiError(400, 'invalid_pin', 'pin is required; free pins for '
-                       '%s: %s' % (cls.KIND, free_pins(
-                           board, CAP_OUT if cls.OUTPUT else CAP_IN, taken)),
-                       'pin')
-    caps = _check_pin(board, pin, cls, binding_id, taken, in_config)
-    params = _params(body, base, cls, board)
+    caps = 0
+    if not isinstance(pin, bool) and (isinstance(pin, int) or isinstance(
+            pin, str) and not pin.isdigit()) and pin not in board.reserved:
+        caps = board.caps(pin)  # "5" (str) would read as 5: refused
+        for other_id, other_pin in taken:
+            if other_pin == pin and other_id != binding_id:
+                caps = 0  # in use
+    if not caps & (CAP_OUT if cls.OUTPUT else CAP_IN):
+        raise _no('pin', board, pin, cls, binding_id, taken, in_config)
+    # the kind's fields: from body, else base, else the default
+    params = {}
+    for name, rule, default, _, _ in cls.FIELDS:
+        if name in body:
+            params[name] = check_field(name, rule, body[name], board)
+        elif name in base:
+            params[name] = base[name]
+        elif default is REQUIRED:
+            raise _no('required', name, cls)
+        else:
+            params[name] = default
     if params.get('pull') and not caps & CAP_PULL:
-        raise invalid('pull', 'pin %s has no internal pull resistors; '
-                              'use "pull": null and an external one' % pin)
-    power_on = _power_on(body.get('power_on', base.get('power_on',
-                                                       'restore')))
+        raise _no('CAP_PULL', pin)
+    power_on = body.get('power_on', base.get('power_on', 'restore'))
+    if power_on not in POWER_ON:
+        raise _no('power_on')
     if hasattr(cls, 'check'):  # checks across a kind's fields
         cls.check(board, pin, params)
     if peers is None:
@@ -183,78 +169,18 @@ def body(registry, body, current=None, partial=False, taken=None,
         rules.links(binding_id, params['on'], rule_peers(peers, binding_id))
     start = body.get('start', True if current is None else current.running)
     if not isinstance(start, bool):
-        raise invalid('start', 'start must be true or false')
+        raise _no('start')
     if current is None and len(taken) >= registry.max_bindings:
-        raise ApiError(409, 'limit_reached', (
-            'this config has more than %s (limits.bindings)' if in_config
-            else 'this board holds at most %s; delete one first')
-            % count(registry.max_bindings, 'binding'), None)
+        raise _no('max_bindings', registry.max_bindings, in_config)
     return binding_id, cls, pin, params, start, power_on
 
 
-def _kind(body, base):
-    """The kind's class, ``body`` and the part of ``base`` that still
-    applies; a field the kind does not have is refused."""
-    kind = body.get('kind', base.get('kind'))
-    if kind is None:
-        raise invalid('kind', 'kind is required: one of ' + _kinds())
-    cls = kinds.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise ApiError(400, 'unknown_kind', 'unknown kind %s; valid kinds: '
-                       '%s' % (short(kind), _kinds()), 'kind')
-    if base and cls.KIND != base['kind']:  # the old kind's fields do not apply
-        base = {'pin': base['pin'], 'power_on': base.get('power_on', 'restore')}
-    names = [f[0] for f in cls.FIELDS]
-    for key in body:
-        if key == 'level':  # in every answer, and a pulse has active_level
-            raise invalid('level', 'level is the pin\'s live level, not a '
-                          'setting; %s' % ('use active_level for the level '
-                                           'that means on' if 'active_level'
-                                           in names else 'remove it'))
-        if key not in _COMMON and key not in names:
-            raise invalid(key[:32], 'unknown field %s for %s; allowed: %s'
-                          % (short(key), cls.KIND,
-                             ', '.join(_COMMON + tuple(names))))
-    return cls, body, base
-
-
-def _power_on(value):
-    if value not in POWER_ON:
-        raise invalid('power_on', 'power_on must be one of: %s (what the '
-                      'binding does at boot)' % ', '.join(POWER_ON))
-    return value
-
-
-def _binding_id(body, cls, current, taken):
-    if current is not None:
-        if 'id' in body and body['id'] != current.id:
-            raise invalid('id', 'id cannot change; DELETE the binding and '
-                                'POST it with the new id')
-        return current.id
-    if 'id' not in body:
-        return _new_id(cls.KIND, taken)
-    binding_id = check_id(body['id'])
-    if any(i == binding_id for i, _ in taken):
-        raise ApiError(409, 'id_exists', 'a binding with id "%s" exists'
-                       ' already; PATCH it or choose another id'
-                       % binding_id, 'id')
-    return binding_id
-
-
-def _params(body, base, cls, board):
-    """The kind's fields: from ``body``, else ``base``, else the default."""
-    params = {}
-    for name, rule, default, _, _ in cls.FIELDS:
-        if name in body:
-            params[name] = check_field(name, rule, body[name], board)
-        elif name in base:
-            params[name] = base[name]
-        elif default is REQUIRED:
-            raise invalid(name, '%s is required for a %s binding'
-                          % (name, cls.KIND))
-        else:
-            params[name] = default
-    return params
+def _new_id(kind, taken):
+    ids = [i for i, _ in taken]
+    n = 1
+    while '%s-%d' % (kind, n) in ids:
+        n += 1
+    return '%s-%d' % (kind, n)
 
 
 def rule_peers(peers, binding_id):
@@ -273,7 +199,7 @@ def bodies(registry, bodies, timers_total):
     of ``timers_total`` timers (for those that start); the error's field
     names the one at fault."""
     if not isinstance(bodies, list):
-        raise invalid('bindings', 'bindings must be a list of bindings')
+        raise _no('bodies')
     checked = []
     taken = []
     peers = []
@@ -283,14 +209,9 @@ def bodies(registry, bodies, timers_total):
             item = body(registry, one, None, False, taken, peers)
             starting += item[4] and item[1].timer_for(item[3], None)
             if starting > timers_total:
-                raise ApiError(409, 'no_free_timer', 'this config starts '
-                               'more bindings than the %s of the pool; set '
-                               '"start": false on some'
-                               % count(timers_total, 'timer'), None)
+                raise _no('timers_total', timers_total)
         except ApiError as e:
-            e.field = 'bindings[%d]%s' % (i, '.' + e.field if e.field else '')
-            e.message = 'bindings[%d]: %s' % (i, e.message)
-            raise
+            raise _no('at', e, i, '')
         checked.append(item)
         taken.append((item[0], item[2]))
         peers.append((item[0], item[1], item[2], item[3]))
@@ -301,9 +222,7 @@ def bodies(registry, bodies, timers_total):
                 rules.links(item[0], item[3]['on'],
                             rule_peers(peers, item[0]))
             except ApiError as e:
-                e.field = 'bindings[%d].%s' % (i, e.field)
-                e.message = 'bindings[%d]: %s' % (i, e.message)
-                raise
+                raise _no('at', e, i, '.')
     return checked
 
 

@@ -7,7 +7,7 @@ import app
 from app import VERSION, log
 from app.http import auth
 from app.errors import ApiError
-from app.http.server import Server, http_error, json_items, unquote
+from app.http.server import Server, json_items, unquote
 from app.kinds.handler import VERBS
 
 _BOOT_MS = ticks_ms()
@@ -153,6 +153,7 @@ def create_app(registry, store, mqtt=None, timing=None):
     def binding(request, binding_id, verb=None):
         if verb is not None:
             if verb not in VERBS:
+                from app.http.fallback import http_error
                 return http_error(request, 404)
             return registry.do(verb, _binding_id(registry,
                                                  binding_id)).to_dict()

@@ -13,9 +13,10 @@ that sets or clears the token takes effect on the next request.
   happens to visit cannot drive the relays, token or not.
 - CORS headers only for the origins in ``http.cors_origins`` (none by
   default): app.http.cors, loaded by the first request from one.
+
+A refusal (401, 403) is worded by app.http.denied, loaded by the first.
 """
 from micropython import const
-from app.errors import error
 
 _WRITES = const(('POST', 'PUT', 'PATCH', 'DELETE'))
 _PUBLIC = const('/api/openapi.json')
@@ -57,10 +58,8 @@ def install(app, store):
                 # served by the board)
                 elif write and origin.split('://', 1)[-1] != \
                         request.headers.get('host'):
-                    return error(403, 'forbidden_origin', 'requests from %s '
-                                 'may not change this board; add the origin '
-                                 'to http.cors_origins to allow it'
-                                 % origin[:64])
+                    from app.http.denied import origin as denied
+                    return denied(origin)
         token = data.get('api_token')
         if not token:
             return None
@@ -77,13 +76,8 @@ def install(app, store):
         given = given.encode() if given else b''
         if same(given, token.encode()):
             return None
-        challenge = 'Bearer realm="pinwheel"'
-        if given:
-            challenge += ', error="invalid_token"'
-        return error(401, 'unauthorized', 'this board needs its API token: '
-                     'send "Authorization: Bearer <token>"' if not given else
-                     'wrong API token', None,
-                     {'WWW-Authenticate': challenge})
+        from app.http.denied import token as denied
+        return denied(given)
 
     def grant_on_error(request, response):
         """404/405 and preflights skip check(): look at the Origin here."""

@@ -8,7 +8,9 @@ app/errors.py: 400 ``bad_request``, 404 ``not_found``, 405
 ``method_not_allowed``, 413 ``too_large``, 414 ``uri_too_long``; an
 ``ApiError`` a handler raises is its own answer, a MemoryError 503
 ``low_memory`` (with Retry-After), any other exception 500 ``internal``
-naming it. A handler gets the ``Request`` and the URL's
+naming it (``app.http.fallback`` words the core's own errors and the
+answer to OPTIONS: loaded by the first, a board asked only what it
+serves never holds them). A handler gets the ``Request`` and the URL's
 arguments (``<name>``: one segment, ``<path:name>``: the rest), and
 returns a ``Response`` or what one is made of: a body (dict or list:
 JSON; str; bytes; an iterator, sync or async, of chunks: streamed), or
@@ -50,11 +52,11 @@ from micropython import const
 from json import dumps
 from app.errors import ApiError, error, low_memory
 
-_MAX_BODY = const(8192)  # larger bodies get 413
+MAX_BODY = const(8192)  # larger bodies get 413
 _DRAIN_CHUNK = const(512)
 _MAX_HEAD = const(4096)  # request line + headers; a browser sends well under 2 KB
 _MAX_LINE = const(2048)  # one header line
-_MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
+MAX_PATH = const(96)  # our longest route with a 32-char id is 51; static names 64
 _HEAD_CHUNK = const(512)  # a GET from curl or wrk is under 100 bytes, a browser's ~600
 _ONE_WRITE = const(1024)  # a body up to this size goes out with its head
 # json_items: a document up to this size goes out whole (no chunks: fewer
@@ -218,38 +220,6 @@ def _gather(more, limit):
     return got, True
 
 
-def http_error(req, status):
-    """The JSON error answer to ``req`` (None: unreadable) of a status the
-    server answers itself: 400, 404, 405, 413, 414."""
-    if status == 404:
-        code, text = 'not_found', ('no such endpoint: %s; GET /api/openapi'
-                                   '.json lists every endpoint, /api/kinds '
-                                   'every kind' % req.path)
-    elif status == 405:
-        code, text = 'method_not_allowed', '%s is not allowed on %s' % (
-            req.method, req.path)
-    elif status == 413:
-        code, text = 'too_large', ('the body is larger than %d bytes'
-                                   % _MAX_BODY)
-    elif status == 414:
-        code, text = 'uri_too_long', ('the path is longer than %d '
-                                      'characters' % _MAX_PATH)
-    else:
-        code, text = 'bad_request', 'malformed HTTP request'
-    return Response(*error(status, code, text))
-
-
-def _failed(req, exc):
-    """The answer to a handler's exception ``exc``."""
-    if isinstance(exc, ApiError):  # a request we refuse
-        return Response(*exc.response())
-    if isinstance(exc, MemoryError):
-        return Response(*low_memory())
-    print('pinwheel: %s: %r' % (req and req.path, exc))
-    return Response(*error(500, 'internal', '%s: %s' % (type(exc).__name__,
-                                                        exc)))
-
-
 def _match(pattern, path):
     """The URL arguments (a list) if ``path`` matches ``pattern``, else
     None. Segment by segment, without regular expressions (MicroPython's
@@ -329,14 +299,13 @@ class Server:
     def dispatch(self, req, status=0):
         """The Response to ``req`` (None: malformed, a 400) or, with
         ``status``, its error answer; hooks run."""
-        handled = False
+        handled = res = False
         try:
-            if req is None or status:
-                res = http_error(req, status or 400)
-            else:  # the first route with the path and the method
+            if req is not None and not status:
+                # the first route with the path and the method
                 method = 'GET' if req.method == 'HEAD' else req.method
                 bit = 1 << METHODS.index(method) if method in METHODS else 0
-                res = 404  # no route with the path; 405: not the method
+                status = 404  # no route with the path; 405: not the method
                 for url, bits, handler in self.routes:
                     args = _match(url, req.path)
                     if args is not None:
@@ -344,12 +313,18 @@ class Server:
                             res = self._handle(req, handler, args)
                             handled = True
                             break
-                        res = 405
-                if not handled:
-                    res = self._options(req) if req.method == 'OPTIONS' \
-                        else http_error(req, res)
+                        status = 405
+            if not handled:  # the server's own answer: an error, OPTIONS
+                from app.http import fallback  # loaded by the first
+                res = fallback.answer(self, req, status)
         except Exception as e:  # MemoryError too: 503 if it fits
-            res = _failed(req, e)
+            if isinstance(e, ApiError):  # a request we refuse
+                res = Response(*e.response())
+            elif isinstance(e, MemoryError):
+                res = Response(*low_memory())
+            else:  # a 500 naming it
+                from app.http import fallback
+                res = fallback.failed(req, e)
         for hook in () if handled else self.after_error:
             res = hook(req, res) or res
         return res
@@ -379,18 +354,6 @@ class Server:
             for hook in hooks:
                 res = hook(req, res) or res
         return res
-
-    def _options(self, req):
-        allow = []
-        for i, m in enumerate(METHODS):
-            for url, bits, _ in self.routes:
-                if bits >> i & 1 and _match(url, req.path) is not None:
-                    allow.append(m)
-                    break
-        if 'GET' in allow:
-            allow.append('HEAD')
-        allow.append('OPTIONS')
-        return Response(b'', 200, {'Allow': ', '.join(allow)})
 
     async def start_server(self, host='0.0.0.0', port=5000, ready=None):
         """Serve until the socket closes. ``ready()``, if given, is called
@@ -427,8 +390,8 @@ class Server:
                                            min(timeout, 2))
                 except Exception:
                     pass
-                _say(writer, _canned(error(503, 'busy', 'too many open '
-                                           'connections; retry in a second')))
+                from app.http import fallback
+                _say(writer, fallback.busy())
                 return
             task = asyncio.current_task()
             self._reading[task] = ticks_add(ticks_ms(), timeout * 1000)
@@ -441,8 +404,8 @@ class Server:
                 if task in self._reading:  # not the watchdog's: pass it on
                     raise
                 self.timeouts += 1
-                _say(writer, _canned(error(408, 'timeout', 'the request did '
-                                           'not arrive in time')))
+                from app.http import fallback
+                _say(writer, fallback.timeout())
                 return
             except MemoryError:  # no room to read it: 503, not a 400
                 _say(writer, LOW_MEMORY)
@@ -533,12 +496,12 @@ async def _read(reader, writer, keep=True):
             raise ValueError
     req = Request(buf[:end], writer and writer.get_extra_info('peername'))
     n = req.content_length
-    if n > _MAX_BODY or not keep:
+    if n > MAX_BODY or not keep:
         req.unread = n - len(buf) + end
         if not keep:  # _refuse's: within its wait_for
             await _skip(reader, req.unread)
         return req, 413
-    if len(req.path) > _MAX_PATH:
+    if len(req.path) > MAX_PATH:
         return req, 414
     got = len(buf) - end  # of the body, read with the head
     if got >= n:

@@ -184,16 +184,16 @@ def test_out_of_memory_is_a_canned_503():
         head  # not the canned one
 
     import app.http.server as core
-    failed = core._failed
+    made = core.low_memory
 
-    def no_room_either(request, exc):  # nor does the error answer
+    def no_room_either():  # nor does the error answer
         raise MemoryError
-    core._failed = no_room_either
+    core.low_memory = no_room_either
     try:
         status, head, body, _, _ = serve(
             app, [b'GET /starved HTTP/1.1\r\n\r\n'])
     finally:
-        core._failed = failed
+        core.low_memory = made
     assert status == 503 and b'\r\nRetry-After: 1' in head, head
     assert json.loads(body)['error']['code'] == 'low_memory', body
     assert head.startswith(b'HTTP/1.0 503 Service Unavailable\r\n'
