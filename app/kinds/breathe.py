@@ -3,7 +3,7 @@ from micropython import const
 from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC, Handler
-from app.kinds.pwm import STEP_MS, Pwm, perceived, report_duty
+from app.kinds.pwm import STEP_MS, Pwm, position, report_duty
 
 # app.kinds.handler's MASK and TICKS, made here: a const() folds
 # into the bytecode only in its own module (imported, each use is a global
@@ -41,8 +41,7 @@ class Breathe(Pwm):
         params = self.params
         lo, hi = round(params['min'] * 10), round(params['max'] * 10)
         self._target = lo
-        if self._gamma:
-            lo, hi = perceived(lo), perceived(hi)
+        lo, hi = position(lo, self._gamma), position(hi, self._gamma)
         self._from = lo  # (hi: no slot; begin reads max)
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
@@ -76,7 +75,7 @@ class Breathe(Pwm):
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
-        below 2000 * 2**16."""
+        below 1000 * 2**16."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
         if e >= self._breath:  # the next breath (once per period_ms)

@@ -14,35 +14,42 @@ _FULL = const(65535)
 # tests/mp/test_isr.py checks they are the same.
 _MASK = const(0x1FFFFFFF)
 _TICKS = const(0x1FFFFFFF)
-_tables = {}  # (curve, shift) -> duty per 0.1 % of a fade, made once
+_tables = {}  # (curve, shift) -> duty per 0.2 % of a fade, made once
+_STEPS = const(500)  # a fade's positions: 0.2 % of its axis each
 
 
 def duty_table(curve, shift=0):
-    """duty_u16 >> ``shift`` for positions 0, 0.1, ... 100 % of a fade
-    (1001 entries, 2 KB, made with the first fade of that curve and kept:
+    """duty_u16 >> ``shift`` for positions 0, 0.2, ... 100 % of a fade
+    (501 entries, 1 KB, made with the first fade of that curve and kept:
     a step looks its duty up; the arithmetic, its products checked for
     overflow, costs half as much again), and 0 after them: a fade down
     may land on position -1 (its step rounds down), which is this 0.
     ``linear``: the duty itself; ``gamma``: 2.2 gamma of the perceived
-    brightness, linear between whole percents."""
+    brightness, linear between whole percents (so 0.2 % steps lose
+    nothing of the curve: only where a breathe's min and max fall, to
+    0.2 % of duty or of perceived brightness, and a fade's intermediate
+    steps; a fade ends exactly at its duty)."""
     table = _tables.get((curve, shift))
     if table is None:
         if curve == 'gamma':
             whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
         else:
             whole = [_FULL * i // 100 for i in range(101)]
-        table = _tables[(curve, shift)] = array('H', bytes(2004))
-        for pos in range(1001):
-            i = pos // 10
+        table = _tables[(curve, shift)] = array('H', bytes(2 * _STEPS + 4))
+        for pos in range(_STEPS + 1):
+            i = pos // 5
             a = whole[i]
             table[pos] = (a if i == 100 else a + (whole[i + 1] - a) * (
-                pos - i * 10) // 10) >> shift
+                pos - i * 5) // 5) >> shift
     return table
 
 
-def perceived(pm):
-    """Perceived brightness (0-1000) of a duty in 0.1 % steps (0-1000)."""
-    return round(1000 * (pm / 1000) ** (1 / 2.2))
+def position(pm, gamma):
+    """A duty in 0.1 % steps (0-1000) as a fade's position (0-500):
+    ``gamma``: of its perceived brightness."""
+    if gamma:
+        return round(_STEPS * (pm / 1000) ** (1 / 2.2))
+    return (pm + 1) >> 1
 
 
 class Tenths(float):
@@ -197,10 +204,10 @@ class Pwm(Handler):
     def fade(self, start, end, ms):
         """Move from ``start`` to ``end`` (0.1 % steps) over ``ms``."""
         gamma = self._gamma
-        self._from = perceived(start) if gamma else start
-        self._to = perceived(end) if gamma else end
+        self._from = position(start, gamma)
+        self._to = position(end, gamma)
         # positions per ms, 16 bits after the point: a step multiplies and
-        # shifts (no division in the interrupt; e * rate < 1000 * 2**16)
+        # shifts (no division in the interrupt; e * rate < 500 * 2**16)
         self._rate = ((self._to - self._from) << 16) // ms if ms else 0
         self._len = ms
         self._table()
@@ -216,8 +223,8 @@ class Pwm(Handler):
 
     def isr(self, _=None):
         """A fade's step: the position from the time since it began
-        (allocation-free, small ints: positions at most 1000, products
-        below 2**26), its duty looked up."""
+        (allocation-free, small ints: positions at most 500, products
+        below 2**25), its duty looked up."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
         if e >= self._len:
