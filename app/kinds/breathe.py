@@ -26,10 +26,6 @@ class Breathe(Pwm):
               ('curve', ('linear', 'gamma'), 'gamma', None, None))
 
     @classmethod
-    def timer_for(cls, params, old):
-        return True
-
-    @classmethod
     def check(cls, board, pin, params):
         Pwm.check(board, pin, params)
         if params['min'] > params['max']:
@@ -41,7 +37,8 @@ class Breathe(Pwm):
         params = self.params
         lo, hi = round(params['min'] * 10), round(params['max'] * 10)
         self._target = lo
-        lo, hi = position(lo, self._gamma), position(hi, self._gamma)
+        gamma = params['curve'] == 'gamma'
+        lo, hi = position(lo, gamma), position(hi, gamma)
         self._from = lo  # (hi: no slot; begin reads max)
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
@@ -68,30 +65,25 @@ class Breathe(Pwm):
             self.fail(e, 'start')
             return
         self._t0 = ticks_ms()
-        self.set_duty(self._table()[self._from])  # as the interrupt does
+        self._table()
+        self._duty(self._duty_of[self._from])  # as the interrupt does
         self._fading = True
         self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
-        self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.fade
+        self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.begin
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
         below 1000 * 2**16."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
-        if e >= self._breath:  # the next breath (once per period_ms)
-            e = self._next_breath(self._clock(), e)
+        if e >= self._breath:  # the next breath (once per period_ms, or
+            # more after a stall): the time into this one
+            e %= self._breath
+            self._t0 = (self._clock() - e) & _TICKS  # pyright: ignore
         if e < self._half:
             pos = self._from + (e * self._up >> 16)
         else:
             pos = self._back - (e * self._down >> 16)
         self._duty(self._duty_of[pos])  # pyright: ignore
 
-    def _next_breath(self, now, e):
-        """A breath ended (or more, after a stall): the time into this one
-        (interrupt context, allocation-free)."""
-        e %= self._breath
-        self._t0 = (now - e) & _TICKS
-        return e
-
-    def report(self, out):
-        report_duty(self, out)
+    report = report_duty

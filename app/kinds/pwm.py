@@ -94,9 +94,11 @@ class Pwm(Handler):
 
     @classmethod
     def timer_for(cls, params, old):
-        return (isinstance(old, Pwm) and old.running and old.KIND == cls.KIND
-                and params['fade_ms'] > 0
-                and old.live_pm() != round(params['duty'] * 10))
+        # a breathe (TIMER) runs on one; a pwm only for a fade
+        return cls.TIMER or (
+            isinstance(old, Pwm) and old.running and old.KIND == cls.KIND
+            and params['fade_ms'] > 0
+            and old.live_pm() != round(params['duty'] * 10))
 
     @classmethod
     def check(cls, board, pin, params):
@@ -118,8 +120,7 @@ class Pwm(Handler):
     # Heap per binding: every attribute costs a slot in the instance's
     # table, so defaults stay on the class and a fade's state is made by
     # the first fade.
-    _gamma = False  # True with "curve": "gamma"
-    _duty_of = None  # the duty at each position of a fade: see _table
+    _duty_of = None  # the duty at each position of a fade: duty_table's
     _shift = 0  # 6 where the port has only duty() (0-1023)
     _duty = None  # the PWM's duty_u16 (or duty) method, pre-bound
     _from = None  # a fade's start (set by carry_stats: the live duty)
@@ -130,8 +131,6 @@ class Pwm(Handler):
         # fades are timed in ms (positions from the elapsed time)
         self._clock = ticks_ms
         self._target = round(self.params.get('duty', 0) * 10)
-        if self.params['curve'] == 'gamma':
-            self._gamma = True
         self._pwm = None
         self._fading = False
 
@@ -165,20 +164,18 @@ class Pwm(Handler):
                 self._duty = self._pwm.duty  # pyright: ignore
 
     def _table(self):
-        """The duty at each position of a fade (0-1000), in the port's
-        units, for this binding's curve (main program)."""
-        table = self._duty_of = duty_table(
-            'gamma' if self._gamma else 'linear', self._shift)
-        return table
-
-    def set_duty(self, u):
-        """Set the duty ``u`` in the port's units."""
-        self.level = 1 if u else 0
-        self._duty(u)  # pyright: ignore
+        """The duty at each position of a fade, in the port's units, for
+        this binding's curve (main program); and whether that curve is
+        gamma's."""
+        curve = self.params['curve']
+        self._duty_of = duty_table(curve, self._shift)
+        return curve == 'gamma'
 
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
-        self.set_duty(pm * (_FULL >> self._shift) // 1000)
+        u = pm * (_FULL >> self._shift) // 1000
+        self.level = 1 if u else 0
+        self._duty(u)  # pyright: ignore
 
     def live_pm(self):
         """The live duty in 0.1 % steps, read back from the PWM (the
@@ -198,19 +195,16 @@ class Pwm(Handler):
         if start is None or self.timer is None or start == self._target:
             self.set_now(self._target)
             return
+        # a fade from the live duty to the target over fade_ms
         self.set_now(start)
-        self.fade(start, self._target, self.params['fade_ms'])
-
-    def fade(self, start, end, ms):
-        """Move from ``start`` to ``end`` (0.1 % steps) over ``ms``."""
-        gamma = self._gamma
+        end = self._target
+        ms = self._len = self.params['fade_ms']
+        gamma = self._table()
         self._from = position(start, gamma)
-        self._to = position(end, gamma)
         # positions per ms, 16 bits after the point: a step multiplies and
         # shifts (no division in the interrupt; e * rate < 500 * 2**16)
-        self._rate = ((self._to - self._from) << 16) // ms if ms else 0
-        self._len = ms
-        self._table()
+        self._rate = ((position(end, gamma) - self._from) << 16) // ms \
+            if ms else 0
         # on while it fades, unless it fades between 0 and 0 (the
         # interrupt keeps no level: the end sets it exactly)
         self.level = 1 if start or end else 0
@@ -227,17 +221,13 @@ class Pwm(Handler):
         below 2**25), its duty looked up."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
-        if e >= self._len:
-            self._fade_end()
+        if e >= self._len:  # the end: exactly at the target
+            self.set_now(self._target)
+            self._fading = False
+            self.timer.deinit()
+            self.defer()  # the end reaches the event stream; timer back
             return
         self._duty(self._duty_of[self._from + (e * self._rate >> 16)])  # pyright: ignore
-
-    def _fade_end(self):
-        """Exactly at the target; the timer goes back (interrupt context)."""
-        self.set_now(self._target)
-        self._fading = False
-        self.timer.deinit()
-        self.defer()  # the end reaches the event stream; timer back
 
     def stop(self):
         self._stopped = self.live_pm() if self.running else None
