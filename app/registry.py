@@ -88,7 +88,7 @@ class Registry:
             need = h.timer_for(h.params, None)
         if h.timer is None and need:
             self._check_timer()
-            h.attach(self.board.acquire_timer())
+            h.timer = self.board.acquire_timer()
         h.start()
 
     def _wire(self, h):
@@ -219,14 +219,6 @@ class Registry:
         self._changed(durable)
         return h
 
-    def start(self, binding_id):
-        """``do('start', binding_id)``."""
-        return self.do('start', binding_id)
-
-    def stop(self, binding_id):
-        """``do('stop', binding_id)``."""
-        return self.do('stop', binding_id)
-
     def _remove(self, h):
         self._halt(h)
         self.board.release_pin(h.pin_id)
@@ -255,7 +247,26 @@ class Registry:
             return
         self._busy += 1
         try:
-            self._act(do, target_id, source)
+            if source not in self.bindings:  # deleted or replaced since
+                pass
+            elif do == 'save':
+                self._changed(False)
+            elif do == 'release':  # a timer no longer needed (a fade ended)
+                self._release_idle()
+            else:
+                h = self.find(target_id)
+                line = 'rule of "%s": %s "%s"' % (source.id, do, target_id)
+                try:
+                    if h is None:
+                        raise ApiError(404, 'not_found', 'binding "%s" was '
+                                       'deleted; this rule does nothing'
+                                       % target_id)
+                    self._do(do, h, False)
+                except Exception as e:  # noted, then source's error below
+                    log.note('%s: %s' % (line, e.message if isinstance(
+                        e, ApiError) else repr(e)))
+                    raise
+                log.note(line)
         except Exception as e:
             if source.error is None:
                 source.error = 'a rule (%s "%s"): %s' % (
@@ -265,28 +276,6 @@ class Registry:
         finally:
             self._busy -= 1
         self._drain()
-
-    def _act(self, do, target_id, source):
-        if source not in self.bindings:  # deleted or replaced since
-            return
-        if do == 'save':
-            self._changed(False)
-            return
-        if do == 'release':  # a timer no longer needed (a fade that ended)
-            self._release_idle()
-            return
-        h = self.find(target_id)
-        line = 'rule of "%s": %s "%s"' % (source.id, do, target_id)
-        try:
-            if h is None:
-                raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
-                               'this rule does nothing' % target_id)
-            self._do(do, h, False)
-        except Exception as e:  # act gives it to source.error
-            log.note('%s: %s' % (line, e.message if isinstance(e, ApiError)
-                                 else repr(e)))
-            raise
-        log.note(line)
 
     def _drain(self):
         """Run the rule actions that waited for a change to end."""

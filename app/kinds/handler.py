@@ -107,7 +107,7 @@ class Handler:
     _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
     error = None  # why it stopped on its own
-    timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
+    timer: 'Timer' = None  # held only while running (the registry's)  # pyright: ignore
     version = 0  # bumped whenever deferred work ran or it started: a
     # change marker
     # fires are due every _period (a periodic timer): late ones are told
@@ -204,10 +204,6 @@ class Handler:
     def _drive(self, level):
         self.level = level
         self._pin_value(level)
-
-    def attach(self, timer):
-        """Take ``timer`` from the board's pool to run on."""
-        self.timer = timer
 
     def detach(self):
         """Stop and give back the timer (None if it held none)."""

@@ -345,7 +345,7 @@ def test_pwm_without_a_fade_takes_no_timer_and_jumps():
                                      'level_avg': 0.375}
     h = reg.update('fan', {'duty': 80})  # fade_ms 0: a jump
     assert h.timer is None and h.live_pm() == 800
-    reg.stop('fan')
+    reg.do('stop', 'fan')
     assert reg.board.pwm_info(2) is None and sim.line(2).level == 0
     for duty in (-1, 100.1, 33.33, '50', True):
         e = refused(reg.update, 'fan', {'duty': duty})
@@ -496,7 +496,7 @@ def test_actions_wait_for_a_change_under_way():
             reg.act('pulse', 'relay', h)
             seen.append(relay.running)
     reg.on_change = saving
-    reg.stop('button')
+    reg.do('stop', 'button')
     assert seen[:2] == [False, False] and relay.running, seen
     reg.replace_all([])
 
@@ -514,7 +514,7 @@ def test_count_rule_fires_once_per_run():
     assert not relay.running
     sim.burst(34, 5, 5, 5)
     assert unit.wait_until(lambda: relay.running, 3000)
-    reg.stop('relay')
+    reg.do('stop', 'relay')
     sim.burst(34, 5, 5, 5)
     assert unit.wait_until(lambda: not sim.line(34).burst.busy(), 3000)
     sim.advance_ms(5)
@@ -538,9 +538,9 @@ def test_counter_total_is_saved_every_n_minutes_and_on_stop():
     assert saved[-1][0]['total'] == 1006, saved
     sim.burst(34, 2, 5, 5)
     assert unit.wait_until(lambda: c.presses() == 8, 3000)
-    reg.stop('meter')
+    reg.do('stop', 'meter')
     assert saved[-1][0]['total'] == 1008 and not saved[-1][0]['start']
-    reg.start('meter')  # count starts again, the total goes on
+    reg.do('start', 'meter')  # count starts again, the total goes on
     assert c.to_dict()['count'] == 0 and c.to_dict()['total'] == 1008
     reg.replace_all([])
 
