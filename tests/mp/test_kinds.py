@@ -72,6 +72,33 @@ def test_rules_are_loaded_by_the_first_binding_with_rules():
         sim.drive(pin, 0)
 
 
+def test_rules_run_without_their_checks():
+    """Bindings with rules built as a trusted boot builds them (checked
+    before: Registry.load) run their rules without app.kinds.rulecheck;
+    the first check (app.validate's, through app.kinds.rules) loads it."""
+    import sys
+    import app.kinds
+    from app.kinds import get, rules
+    sys.modules.pop('app.kinds.rulecheck', None)  # as at a trusted boot
+    if hasattr(app.kinds, 'rulecheck'):
+        del app.kinds.rulecheck
+    reg = registry()
+    toggle = [{'when': 'press', 'do': 'toggle', 'binding': 'lamp'}]
+    reg.load([('lamp', get('blink'), 2, {'period_ms': 1000}, True,
+               'restore'),
+              ('button', get('edge'), 15, {'pull': None, 'edge': 'rising',
+                                           'debounce_ms': 0, 'on': toggle},
+               True, 'restore')])
+    sim.drive(15, 1)
+    assert unit.wait_until(lambda: not reg.get('lamp').running)
+    assert 'app.kinds.rulecheck' not in sys.modules
+    e = refused(reg.update, 'button', {'on': [{'when': 'press'}]})
+    assert e.field == 'on[0].do', (e.field, e.message)
+    assert 'app.kinds.rulecheck' in sys.modules and rules.check
+    reg.replace_all([])
+    sim.drive(15, 0)
+
+
 # ------------------------------------------------- interrupts, heap locked
 
 def test_edge_isr_heap_locked_at_the_extremes():
