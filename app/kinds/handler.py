@@ -139,7 +139,11 @@ class Handler:
             cls._hard = hard
         elif hard is not cls._hard:
             self._hard = hard
-        idle = self.idle_level(params)
+        # the level of the output while stopped (and from the moment the
+        # pin is made an output: boot never shows it another): a kind with
+        # an active_level idles at the other one (app.board.bootpins: the
+        # same rule)
+        idle = 1 - params.get('active_level', 1 - self.IDLE)
         if idle != self.IDLE:  # else the class's (heap per binding)
             self.IDLE = idle
         pin = board.pin(pin_id, self.OUTPUT, params.get('pull'), idle)
@@ -174,12 +178,6 @@ class Handler:
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
-
-    def idle_level(self, params):
-        """The level of the output while stopped (and from the moment the
-        pin is made an output: boot never shows it another): a kind with an
-        ``active_level`` idles at the other one."""
-        return 1 - params.get('active_level', 1 - self.IDLE)
 
     @classmethod
     def timer_for(cls, params, old) -> bool:

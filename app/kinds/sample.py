@@ -53,7 +53,7 @@ class Sample(Handler):
 
     def begin(self):
         self._from = fires = self.fires
-        # the last edge before this run as if at its start: readings() stops
+        # the last edge before this run as if at its start: report() stops
         # there (an older run's edge >= 2**16 fires back could look recent)
         self._stamps[(self._head - 1) & self._ring_mask] = fires & 0xFFFF
         self.level = level = self._pin_value()
@@ -86,9 +86,10 @@ class Sample(Handler):
             from app.kinds import rules
             rules.run_edges(self, self.act)
 
-    def readings(self):
-        """The last ``window`` readings this run, oldest first: the level
-        now, flipped back at each edge (its fire number) going back."""
+    def report(self, out):
+        """``samples``: the last ``window`` readings this run, oldest
+        first: the level now, flipped back at each edge (its fire number)
+        going back."""
         fires, head = self.fires, self._head
         n = (fires - self._from) & _MASK  # readings this run
         window = self.params['window']
@@ -104,16 +105,12 @@ class Sample(Handler):
             ages.append(age)
             k += 1
         level = self.level
-        out = [0] * n
+        samples = [0] * n
         j = 0  # edges newer than the reading at this age
         for age in range(n):
             while j < len(ages) and ages[j] < age:
                 j += 1
-            out[n - 1 - age] = level ^ (j & 1)
-        return out
-
-    def report(self, out):
-        samples = self.readings()
+            samples[n - 1 - age] = level ^ (j & 1)
         out['samples'] = samples
         out['high_count'] = sum(samples)
         out['edges'] = self._head
