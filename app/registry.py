@@ -50,11 +50,18 @@ class Registry:
         return None
 
     def specs(self):
-        return [h.spec() for h in self.bindings]
+        out = []  # (a loop: a comprehension is a function of its own)
+        for h in self.bindings:
+            out.append(h.spec())
+        return out
 
     def idle_pins(self):
         """[pin, idle level] of every output: what boot drives first."""
-        return [[h.pin_id, h.IDLE] for h in self.bindings if h.OUTPUT]
+        out = []
+        for h in self.bindings:
+            if h.OUTPUT:
+                out.append([h.pin_id, h.IDLE])
+        return out
 
     def _changed(self, durable=True):
         # durable: saved before the caller answers (REST); False: rule
@@ -75,11 +82,14 @@ class Registry:
         if not self.board.timers_free:
             # the holders only: an idle pwm, an edge, a counter or a switch
             # runs with no timer, and stopping one frees nothing
-            holders = [b.id for b in self.bindings if b.timer is not None]
+            holders = ''
+            for h in self.bindings:
+                if h.timer is not None:
+                    holders += (', ' if holders else '') + h.id
             raise ApiError(409, 'no_free_timer', 'all %d timers are held by '
                            'running bindings: %s; stop one first'
-                           % (self.board.timers_total,
-                              ', '.join(holders) or 'none'), None)
+                           % (self.board.timers_total, holders or 'none'),
+                           None)
 
     def _run(self, h, need=None):
         """Start ``h``, on a timer from the pool if it ``need``s one (by

@@ -54,7 +54,11 @@ class Board:
     def outputs(self):
         """The pins this board may drive (pins.json's ``out``: a boot that
         finds pins.json stale drives only these, app.board.bootpins)."""
-        return [pin for pin, caps in self.pins.items() if caps & CAP_OUT]
+        out = []  # (a loop: a comprehension is a function of its own)
+        for pin, caps in self.pins.items():
+            if caps & CAP_OUT:
+                out.append(pin)
+        return out
 
     def caps(self, pin):
         """Capability bits of ``pin``; 0 if it does not exist or is reserved."""

@@ -31,16 +31,15 @@ def duty_table(curve, shift=0):
     steps; a fade ends exactly at its duty)."""
     table = _tables.get((curve, shift))
     if table is None:
-        if curve == 'gamma':
-            whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
-        else:
-            whole = [_FULL * i // 100 for i in range(101)]
         table = _tables[(curve, shift)] = array('H', bytes(2 * _STEPS + 4))
-        for pos in range(_STEPS + 1):
-            i = pos // 5
-            a = whole[i]
-            table[pos] = (a if i == 100 else a + (whole[i + 1] - a) * (
-                pos - i * 5) // 5) >> shift
+        b = 0  # the duty at each whole percent, i; 5 positions from each
+        for i in range(1, 101):
+            a = b
+            b = round(_FULL * (i / 100) ** 2.2) if curve == 'gamma' \
+                else _FULL * i // 100
+            for k in range(5):
+                table[5 * i - 5 + k] = (a + (b - a) * k // 5) >> shift
+        table[_STEPS] = b >> shift
     return table
 
 
