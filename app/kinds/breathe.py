@@ -1,6 +1,5 @@
 """The ``breathe`` kind: a PWM output fading up and down, again and again."""
 from micropython import const
-from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC, Handler
 from app.kinds.pwm import STEP_MS, Pwm, position, report_duty
@@ -24,13 +23,6 @@ class Breathe(Pwm):
               ('min', 'duty', 0, '%', None),
               ('max', 'duty', 100, '%', None),
               ('curve', ('linear', 'gamma'), 'gamma', None, None))
-
-    @classmethod
-    def check(cls, board, pin, params):
-        Pwm.check(board, pin, params)
-        if params['min'] > params['max']:
-            raise invalid('max', 'max (%s) must be at least min (%s)'
-                          % (params['max'], params['min']))
 
     def setup(self):
         Pwm.setup(self)

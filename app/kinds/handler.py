@@ -106,6 +106,7 @@ class Handler:
     HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
     _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
+    RESTORE = True  # a save keeps whether it runs (spec's "start")
     error = None  # why it stopped on its own
     timer: 'Timer' = None  # held only while running (the registry's)  # pyright: ignore
     version = 0  # bumped whenever deferred work ran or it started: a
@@ -395,7 +396,7 @@ class Handler:
         out.update(self.params)
         if self.power_on != 'restore':  # the default: configs stay short
             out['power_on'] = self.power_on
-        out['start'] = self.running
+        out['start'] = self.running and self.RESTORE
         return out
 
     def carry_stats(self, old):

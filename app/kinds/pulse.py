@@ -16,6 +16,7 @@ class Pulse(Handler):
     Starting it again while it runs retriggers the full duration. The
     binding's ``level`` is the pin's live level, as for every kind."""
     KIND = 'pulse'
+    RESTORE = False  # a pulse is an action, not a state to restore
     FIELDS = (('duration_ms', 'period', REQUIRED, 'ms', None),
               ('active_level', (0, 1), 1, None, None))
 
@@ -43,7 +44,3 @@ class Pulse(Handler):
         if not self._pending:  # the end reaches the event stream
             self.defer()
 
-    def spec(self):
-        out = Handler.spec(self)
-        out['start'] = False  # a pulse is an action, not a state to restore
-        return out

@@ -1,7 +1,7 @@
 """The ``pwm`` kind: a dimmable LED or a fan on ``machine.PWM``, with fades."""
 from array import array
 from micropython import const
-from app.errors import ApiError
+from app.errors import ApiError, invalid
 from app.kinds.handler import Handler, PERIODIC
 from app.board.board import PWM, Pin, ticks_ms
 
@@ -107,6 +107,10 @@ class Pwm(Handler):
         if not isinstance(pin, int):
             raise ApiError(400, 'invalid_pin', 'pin %s has no PWM: a %s '
                            'needs a GPIO number' % (pin, cls.KIND), 'pin')
+        # a breathe's (one check for both kinds: a function fewer)
+        if params.get('min', 0) > params.get('max', 100):
+            raise invalid('max', 'max (%s) must be at least min (%s)'
+                          % (params['max'], params['min']))
 
     @classmethod
     def check_peers(cls, board, binding_id, pin, params, peers):
