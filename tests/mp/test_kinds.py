@@ -262,6 +262,20 @@ def test_kinds_without_a_pool_timer_hold_no_lateness_state():
     reg.replace_all([])
 
 
+def test_breathe_min_above_max_is_refused():
+    reg = registry()
+    e = refused(reg.create, {'kind': 'breathe', 'pin': 2, 'min': 60,
+                             'max': 40})
+    assert e.field == 'max' and 'at least min (60)' in e.message, e.message
+    h = reg.create({'id': 'g', 'kind': 'breathe', 'pin': 2, 'min': 40,
+                    'max': 40})
+    e = refused(reg.update, 'g', {'min': 40.1})
+    assert e.field == 'max', e.field
+    assert reg.create({'kind': 'pwm', 'pin': 4, 'duty': 100}).running
+    assert h.running
+    reg.replace_all([])
+
+
 def test_a_running_breathe_changed_breathes_on():
     """A PATCH of a running breathe (its live duty half way up) starts a
     new breath from its min: it never fades from the live duty as a pwm
