@@ -68,17 +68,13 @@ class Sample(Handler):
         self._late_after = (after + self._period) & _TICKS
         self.fires = (self.fires + 1) & _MASK
         level = self._pin_value()
-        if level != self.level:
-            self._edge(level)
-
-    def _edge(self, level):
-        """The level changed (interrupt context, allocation-free)."""
-        self.level = level
-        head = self._head
-        self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
-        self._head = (head + 1) & _MASK
-        if not self._pending:
-            self.defer()
+        if level != self.level:  # an edge: its fire number in the ring
+            self.level = level
+            head = self._head
+            self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
+            self._head = (head + 1) & _MASK
+            if not self._pending:
+                self.defer()
 
     def work(self):
         """Deferred: the rules act on the edges since they last ran."""
