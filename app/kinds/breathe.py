@@ -2,7 +2,7 @@
 from micropython import const
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC, Handler
-from app.kinds.pwm import STEP_MS, Pwm, position, report_duty
+from app.kinds.pwm import STEP_MS, Pwm, duty_table, position, report_duty
 
 # app.kinds.handler's MASK and TICKS, made here: a const() folds
 # into the bytecode only in its own module (imported, each use is a global
@@ -57,8 +57,8 @@ class Breathe(Pwm):
             self.fail(e, 'start')
             return
         self._t0 = ticks_ms()
-        self._table()
-        self._duty(self._duty_of[self._from])  # as the interrupt does
+        table = self._duty_of = duty_table(self.params['curve'], self._shift)
+        self._duty(table[self._from])  # as the interrupt does
         self._fading = True
         self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
         self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.begin

@@ -103,6 +103,9 @@ class Handler:
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
+    # the field of the longest period it arms that timer for (a list: the
+    # longest of them)
+    LONGEST = 'period_ms'
     HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
     _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
@@ -169,8 +172,10 @@ class Handler:
                 self._max_was = 0
             # microseconds where the longest period fits ``ticks_diff``
             # with room for lateness, else milliseconds
-            self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
-                else ticks_ms
+            longest = params.get(self.LONGEST, 0)
+            if type(longest) is list:  # steps: the longest of them
+                longest = max(longest)
+            self._clock = ticks_us if longest <= _US_MAX_MS else ticks_ms
         # Pre-bound once: taking self.f in the ISR would allocate.
         isr = getattr(self, 'isr', None)  # the timer's callback
         if isr is not None:
@@ -190,10 +195,6 @@ class Handler:
         """The timer held is no longer needed (given back at the next
         change, as ``Registry._release_idle`` does)."""
         return not self.running
-
-    def longest_ms(self, params):
-        """The longest period this binding arms its timer for."""
-        return params.get('period_ms', 0)
 
     def per_ms(self):
         """The clock's units per ms."""

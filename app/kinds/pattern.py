@@ -46,12 +46,10 @@ class Pattern(Handler):
     units with ``_slack`` added, last step first (step i's at ``~i``); a
     step's level is its parity."""
     KIND = 'pattern'
+    LONGEST = 'steps_ms'
     _periodic = True  # on ticks; armed per step: False
     FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms', None),
               ('repeat', (0, 1000000), 0, None, None))
-
-    def longest_ms(self, params):
-        return max(params['steps_ms'])
 
     def setup(self):
         steps = self.params['steps_ms']

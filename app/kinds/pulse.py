@@ -17,6 +17,7 @@ class Pulse(Handler):
     binding's ``level`` is the pin's live level, as for every kind."""
     KIND = 'pulse'
     RESTORE = False  # a pulse is an action, not a state to restore
+    LONGEST = 'duration_ms'
     FIELDS = (('duration_ms', 'period', REQUIRED, 'ms', None),
               ('active_level', (0, 1), 1, None, None))
 
@@ -24,9 +25,6 @@ class Pulse(Handler):
         # the interrupt reads IDLE: found in the instance's own table, not
         # after a miss there and in two classes'
         self.IDLE = self.IDLE
-
-    def longest_ms(self, params):
-        return params['duration_ms']
 
     def begin(self):
         self._drive(self.params['active_level'])

@@ -55,15 +55,11 @@ class Tenths(float):
     """A duty in % as JSON shows it: one decimal. MicroPython prints a
     double to 16 digits, and no double near 64.6 prints as 64.6 (it reads
     64.59999999999999); ``json.dumps`` prints a float subclass with its
-    ``__repr__``. A number like any float otherwise."""
+    ``__repr__``. A number like any float otherwise: ``Tenths(pm / 10)``
+    for a duty in 0.1 % steps (646 -> 64.6)."""
 
     def __repr__(self):
         return '%.1f' % (self + 0.0)
-
-
-def tenths(pm):
-    """``pm`` (0.1 % steps) as a duty for an answer: 646 -> 64.6."""
-    return Tenths(pm / 10)
 
 
 def report_duty(h, out):
@@ -72,8 +68,8 @@ def report_duty(h, out):
     0.1 % (``live_pm``)."""
     for field in h.FIELDS:
         if field[1] == 'duty':
-            out[field[0]] = tenths(round(out[field[0]] * 10))
-    out['duty'] = tenths(h.live_pm())
+            out[field[0]] = Tenths(round(out[field[0]] * 10) / 10)
+    out['duty'] = Tenths(h.live_pm() / 10)
 
 
 class Pwm(Handler):
@@ -166,14 +162,6 @@ class Pwm(Handler):
                 self._shift = 6
                 self._duty = self._pwm.duty  # pyright: ignore
 
-    def _table(self):
-        """The duty at each position of a fade, in the port's units, for
-        this binding's curve (main program); and whether that curve is
-        gamma's."""
-        curve = self.params['curve']
-        self._duty_of = duty_table(curve, self._shift)
-        return curve == 'gamma'
-
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
         u = pm * (_FULL >> self._shift) // 1000
@@ -202,7 +190,9 @@ class Pwm(Handler):
         self.set_now(start)
         end = self._target
         ms = self._len = self.params['fade_ms']
-        gamma = self._table()
+        curve = self.params['curve']
+        self._duty_of = duty_table(curve, self._shift)
+        gamma = curve == 'gamma'
         self._from = position(start, gamma)
         # positions per ms, 16 bits after the point: a step multiplies and
         # shifts (no division in the interrupt; e * rate < 500 * 2**16)
@@ -245,5 +235,5 @@ class Pwm(Handler):
 
     def report(self, out):
         report_duty(self, out)
-        out['target_duty'] = tenths(self._target)
+        out['target_duty'] = Tenths(self._target / 10)
         out['fading'] = self._fading
