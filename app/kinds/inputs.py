@@ -14,7 +14,6 @@ It records the edge for the rules (``app.kinds.rules``) and defers the rest.
 """
 from time import ticks_diff
 from micropython import const
-from app.errors import invalid
 from app.kinds.handler import Handler
 from app.board.board import Pin, ticks_ms, ticks_us
 
@@ -85,13 +84,11 @@ class Input(Handler):
 
     @classmethod
     def check(cls, board, pin, params):
-        """Checks across fields (``app.validate`` calls it)."""
-        if params['edge'] == 'both':
-            for i, rule in enumerate(params.get('on') or ()):
-                if rule['when'] == 'release':
-                    raise invalid('on[%d].when' % i, 'on[%d]: with "edge": '
-                                  '"both" every edge is a press; use rising '
-                                  'or falling for a release' % i)
+        """Checks across fields (``app.validate`` calls it): with ``"edge":
+        "both"``, no rule on a release (``app.kinds.rulecheck``)."""
+        if params['edge'] == 'both' and params.get('on'):
+            from app.kinds import rules
+            rules.no_release(params['on'])
 
     def begin(self):
         self.bounces = 0

@@ -90,3 +90,13 @@ def _path_back(start, home, peers, path):
             if found:
                 return found
     return None
+
+
+def no_release(rules):
+    """An input's ``"edge": "both"`` makes every edge a press: a rule on a
+    release would never act (``app.kinds.inputs``' check)."""
+    for i, rule in enumerate(rules):
+        if rule['when'] == 'release':
+            raise invalid('on[%d].when' % i, 'on[%d]: with "edge": "both" '
+                          'every edge is a press; use rising or falling for '
+                          'a release' % i)

@@ -262,6 +262,27 @@ def test_kinds_without_a_pool_timer_hold_no_lateness_state():
     reg.replace_all([])
 
 
+def test_a_release_rule_on_both_edges_is_refused():
+    """With "edge": "both" every edge is a press: a release rule would
+    never act."""
+    reg = registry()
+    reg.create({'id': 'relay', 'kind': 'switch', 'pin': 4})
+    rules = [{'when': 'press', 'do': 'toggle', 'binding': 'relay'},
+             {'when': 'release', 'do': 'off', 'binding': 'relay'}]
+    for kind in ('edge', 'counter'):
+        e = refused(reg.create, {'kind': kind, 'pin': 32, 'edge': 'both',
+                                 'on': rules})
+        assert e.field == 'on[1].when' and 'rising or falling' in e.message, \
+            (e.field, e.message)
+        h = reg.create({'kind': kind, 'pin': 32, 'edge': 'rising',
+                        'on': rules})
+        e = refused(reg.update, h.id, {'edge': 'both'})
+        assert e.field == 'on[1].when', e.field
+        assert reg.update(h.id, {'edge': 'both', 'on': rules[:1]}).running
+        reg.delete(h.id)
+    reg.replace_all([])
+
+
 def test_breathe_min_above_max_is_refused():
     reg = registry()
     e = refused(reg.create, {'kind': 'breathe', 'pin': 2, 'min': 60,
