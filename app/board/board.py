@@ -34,7 +34,9 @@ else:
 
 
 class Board:
-    """Pins, capabilities and a pool of timers for one board profile."""
+    """Pins, capabilities and a pool of timers for one board profile:
+    ``timers_total`` timers (its own and the shared queue's slots),
+    ``timers_free`` of them free."""
 
     def __init__(self, name='auto', virtual_timers=8, safe=False,
                  facts=None, shared_timers=16):
@@ -93,10 +95,6 @@ class Board:
         Pin(pin_id, Pin.IN)
 
     @property
-    def timers_total(self):
-        return len(self._timer_ids) + self.shared_max
-
-    @property
     def timers_free(self):
         return len(self._free) + self.shared_max - self._shared_used()
 
@@ -133,6 +131,7 @@ class Board:
         if not self._virtual or n == len(self._timer_ids) or len(self._free) != len(self._timer_ids):
             return
         self._timer_ids = (-1,) * n
+        self.timers_total = n  # (a virtual pool shares no timer)
         while len(self._timers) < n:  # timers made before are kept for reuse
             self._timers.append(None)
         self._free = list(range(n))

@@ -369,6 +369,7 @@ def build(board, name, virtual_timers, safe, facts, shared_timers):
         board.shared_max = shared_timers
     board._queue = None  # made when the first binding needs it
     board._timer_ids = ids
+    board.timers_total = len(ids) + board.shared_max
     board._timers = [None] * len(ids)  # created on first use
     board._free = list(range(len(ids)))
     if hasattr(micropython, 'alloc_emergency_exception_buf'):
