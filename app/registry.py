@@ -50,11 +50,18 @@ class Registry:
         return None
 
     def specs(self):
-        return [h.spec() for h in self.bindings]
+        out = []  # (a loop: a comprehension is a function of its own)
+        for h in self.bindings:
+            out.append(h.spec())
+        return out
 
     def idle_pins(self):
         """[pin, idle level] of every output: what boot drives first."""
-        return [[h.pin_id, h.IDLE] for h in self.bindings if h.OUTPUT]
+        out = []
+        for h in self.bindings:
+            if h.OUTPUT:
+                out.append([h.pin_id, h.IDLE])
+        return out
 
     def _changed(self, durable=True):
         # durable: saved before the caller answers (REST); False: rule
@@ -75,11 +82,14 @@ class Registry:
         if not self.board.timers_free:
             # the holders only: an idle pwm, an edge, a counter or a switch
             # runs with no timer, and stopping one frees nothing
-            holders = [b.id for b in self.bindings if b.timer is not None]
+            holders = ''
+            for h in self.bindings:
+                if h.timer is not None:
+                    holders += (', ' if holders else '') + h.id
             raise ApiError(409, 'no_free_timer', 'all %d timers are held by '
                            'running bindings: %s; stop one first'
-                           % (self.board.timers_total,
-                              ', '.join(holders) or 'none'), None)
+                           % (self.board.timers_total, holders or 'none'),
+                           None)
 
     def _run(self, h, need=None):
         """Start ``h``, on a timer from the pool if it ``need``s one (by
@@ -88,7 +98,7 @@ class Registry:
             need = h.timer_for(h.params, None)
         if h.timer is None and need:
             self._check_timer()
-            h.attach(self.board.acquire_timer())
+            h.timer = self.board.acquire_timer()
         h.start()
 
     def _wire(self, h):
@@ -121,39 +131,48 @@ class Registry:
         return h
 
     def create(self, body):
-        from app import validate
-        h = self._add(*validate.body(self, body))
-        self._changed()
-        return h
+        self._busy += 1  # rule actions wait (_done)
+        try:
+            from app import validate
+            h = self._add(*validate.body(self, body))
+            self._changed()
+            return h
+        finally:
+            self._done()
 
     def update(self, binding_id, body, partial=True, live=False):
         """PATCH (``partial``) or PUT. A running binding stays running.
         ``live``: applied, not saved (a slider while it moves)."""
-        from app import validate
-        old = self.get(binding_id)
-        _, cls, pin, params, start, power_on = validate.body(self, body, old,
-                                                             partial)
-        need = start and cls.timer_for(params, old)  # old: still as it runs
-        if need and old.timer is None:
-            self._check_timer()
-        running = old.running
-        self._halt(old)
-        if pin != old.pin_id:
-            self.board.release_pin(old.pin_id)
-        h = None
+        self._busy += 1  # rule actions wait (_done)
         try:
-            h = self._wire(cls(self.board, binding_id, pin, params,
-                               power_on))
-            h.carry_stats(old)
-            if start:
-                self._run(h, need)  # the timer old gave back is free again
-        except BaseException:  # MemoryError: the old one back as it ran
-            self._revive(old, h, pin, running)
-            raise
-        self.bindings[self.bindings.index(old)] = h
-        if not live:
-            self._changed()
-        return h
+            from app import validate
+            old = self.get(binding_id)
+            _, cls, pin, params, start, power_on = validate.body(
+                self, body, old, partial)
+            # old: still as it runs
+            need = start and cls.timer_for(params, old)
+            if need and old.timer is None:
+                self._check_timer()
+            running = old.running
+            self._halt(old)
+            if pin != old.pin_id:
+                self.board.release_pin(old.pin_id)
+            h = None
+            try:
+                h = self._wire(cls(self.board, binding_id, pin, params,
+                                   power_on))
+                h.carry_stats(old)
+                if start:
+                    self._run(h, need)  # the timer old gave back is free
+            except BaseException:  # MemoryError: the old one back as it ran
+                self._revive(old, h, pin, running)
+                raise
+            self.bindings[self.bindings.index(old)] = h
+            if not live:
+                self._changed()
+            return h
+        finally:
+            self._done()
 
     def _revive(self, old, new, pin, running):
         """After an update failed half-way (a MemoryError near the heap's
@@ -193,7 +212,11 @@ class Registry:
         stopped) saves nothing. ``durable``: saved before this returns (a
         request waits for it); False: by the saver task, coalesced (a
         schedule, MQTT's repeat of a state)."""
-        return self._do(verb, self.get(binding_id), durable)
+        self._busy += 1  # rule actions wait (_done)
+        try:
+            return self._do(verb, self.get(binding_id), durable)
+        finally:
+            self._done()
 
     def _do(self, verb, h, durable=True):
         if verb not in VERBS:
@@ -219,28 +242,24 @@ class Registry:
         self._changed(durable)
         return h
 
-    def start(self, binding_id):
-        """``do('start', binding_id)``."""
-        return self.do('start', binding_id)
-
-    def stop(self, binding_id):
-        """``do('stop', binding_id)``."""
-        return self.do('stop', binding_id)
-
     def _remove(self, h):
         self._halt(h)
         self.board.release_pin(h.pin_id)
         self.bindings.remove(h)
 
     def delete(self, binding_id):
-        self._remove(self.get(binding_id))
-        for h in self.bindings:  # rules that act on it show an error
-            for i, rule in enumerate(h.params.get('on') or ()):
-                if rule['binding'] == binding_id and h.error is None:
-                    h.error = ('on[%d]: binding "%s" was deleted; this rule '
-                               'does nothing' % (i, binding_id))
-                    h.version = (h.version + 1) & MASK
-        self._changed()
+        self._busy += 1  # rule actions wait (_done)
+        try:
+            self._remove(self.get(binding_id))
+            for h in self.bindings:  # rules that act on it show an error
+                for i, rule in enumerate(h.params.get('on') or ()):
+                    if rule['binding'] == binding_id and h.error is None:
+                        h.error = ('on[%d]: binding "%s" was deleted; this '
+                                   'rule does nothing' % (i, binding_id))
+                        h.version = (h.version + 1) & MASK
+            self._changed()
+        finally:
+            self._done()
 
     def act(self, do, target_id, source):
         """A rule's action (``app.kinds.rules``), from ``source``'s deferred
@@ -255,7 +274,26 @@ class Registry:
             return
         self._busy += 1
         try:
-            self._act(do, target_id, source)
+            if source not in self.bindings:  # deleted or replaced since
+                pass
+            elif do == 'save':
+                self._changed(False)
+            elif do == 'release':  # a timer no longer needed (a fade ended)
+                self._release_idle()
+            else:
+                h = self.find(target_id)
+                line = 'rule of "%s": %s "%s"' % (source.id, do, target_id)
+                try:
+                    if h is None:
+                        raise ApiError(404, 'not_found', 'binding "%s" was '
+                                       'deleted; this rule does nothing'
+                                       % target_id)
+                    self._do(do, h, False)
+                except Exception as e:  # noted, then source's error below
+                    log.note('%s: %s' % (line, e.message if isinstance(
+                        e, ApiError) else repr(e)))
+                    raise
+                log.note(line)
         except Exception as e:
             if source.error is None:
                 source.error = 'a rule (%s "%s"): %s' % (
@@ -263,33 +301,14 @@ class Registry:
                     else repr(e))
                 source.version = (source.version + 1) & MASK
         finally:
-            self._busy -= 1
-        self._drain()
+            self._done()
 
-    def _act(self, do, target_id, source):
-        if source not in self.bindings:  # deleted or replaced since
-            return
-        if do == 'save':
-            self._changed(False)
-            return
-        if do == 'release':  # a timer no longer needed (a fade that ended)
-            self._release_idle()
-            return
-        h = self.find(target_id)
-        line = 'rule of "%s": %s "%s"' % (source.id, do, target_id)
-        try:
-            if h is None:
-                raise ApiError(404, 'not_found', 'binding "%s" was deleted; '
-                               'this rule does nothing' % target_id)
-            self._do(do, h, False)
-        except Exception as e:  # act gives it to source.error
-            log.note('%s: %s' % (line, e.message if isinstance(e, ApiError)
-                                 else repr(e)))
-            raise
-        log.note(line)
-
-    def _drain(self):
-        """Run the rule actions that waited for a change to end."""
+    def _done(self):
+        """A change (create, update, do, delete, replace_all) or a rule's
+        action ended: the rule actions that came while one was under way
+        (a binding's deferred work may run in the middle of one) run now,
+        in order, each as a change of its own."""
+        self._busy -= 1
         later = self._later
         while later and not self._busy:
             self.act(*later.pop(0))
@@ -298,10 +317,14 @@ class Registry:
         """Swap every binding for ``bodies``: all of them or, if any is
         invalid, none (the error's field says which one). A virtual timer
         pool takes the size ``virtual_timers`` (the config's limit)."""
-        from app import validate
-        self.load(validate.bodies(
-            self, bodies, self.board.pool_size(virtual_timers)),
-            virtual_timers)
+        self._busy += 1  # rule actions wait (_done)
+        try:
+            from app import validate
+            self.load(validate.bodies(
+                self, bodies, self.board.pool_size(virtual_timers)),
+                virtual_timers)
+        finally:
+            self._done()
 
     def load(self, checked, virtual_timers=None):
         """Swap every binding for ``checked``: (id, class, pin, params,
@@ -313,20 +336,3 @@ class Registry:
         for item in checked:
             self._add(*item)
 
-
-def _guarded(change):
-    """``change`` (a Registry method) with rule actions held back until it
-    ends (see the module's docstring)."""
-    def run(self, *args, **kw):
-        self._busy += 1
-        try:
-            return change(self, *args, **kw)
-        finally:
-            self._busy -= 1
-            if self._later:
-                self._drain()
-    return run
-
-
-for _name in ('create', 'update', 'do', 'delete', 'replace_all'):
-    setattr(Registry, _name, _guarded(getattr(Registry, _name)))

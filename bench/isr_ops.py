@@ -63,9 +63,8 @@ SCENARIOS = {
             ('pattern.py', 'isr_per_step', 'jnjj')])],
     'sample': [('on time, no edge', [('sample.py', 'isr', 'jj')])],
     # an edge: its fire number noted, no rules, deferral pending (so
-    # _edge does not call defer)
-    'sample_edge': [('an edge', [('sample.py', 'isr', 'jn'),
-                                 ('sample.py', '_edge', 'j')])],
+    # the ISR does not call defer)
+    'sample_edge': [('an edge', [('sample.py', 'isr', 'jnj')])],
     'pwm': [('a fade step, linear', [('pwm.py', 'isr', 'j')])],
     'pwm_gamma': [('a fade step, gamma', [('pwm.py', 'isr', 'j')])],
     'breathe': [('up', [('breathe.py', 'isr', 'jn')])],

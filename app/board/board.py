@@ -34,7 +34,9 @@ else:
 
 
 class Board:
-    """Pins, capabilities and a pool of timers for one board profile."""
+    """Pins, capabilities and a pool of timers for one board profile:
+    ``timers_total`` timers (its own and the shared queue's slots),
+    ``timers_free`` of them free."""
 
     def __init__(self, name='auto', virtual_timers=8, safe=False,
                  facts=None, shared_timers=16):
@@ -42,59 +44,23 @@ class Board:
         the one the firmware says it is. ValueError names what is wrong
         and what to set; with ``safe`` an unknown board is built anyway,
         with no pins, for safe mode (never a guessed pin map). ``facts``:
-        ``(port, build, machine)`` instead of the running firmware's."""
-        from app.board import profiles  # its table: boot only, dropped below
-        if SIM and facts is None and name == 'auto':
-            name = 'sim'  # the simulated board runs its own profile
+        ``(port, build, machine)`` instead of the running firmware's. The
+        work is ``profiles.build``'s: boot code, dropped with its table."""
+        from app.board import profiles
         try:
-            facts = facts or firmware()
-            profile, hard, soft = profiles.resolve(
-                name, safe, facts, SIM, sys.implementation.version)
-            self._pool(virtual_timers, shared_timers, profile['timers'])
+            profiles.build(self, name, virtual_timers, safe, facts,
+                           shared_timers)
         finally:
             drop_profiles()
-        self.name = profile['name']
-        self.port = profile['port']
-        self.firmware = {'build': facts[1], 'machine': facts[2],
-                         'version': '.'.join(
-                             str(v) for v in sys.implementation.version[:3])}
-        self.sim = SIM
-        self.pins = profile['pins']
-        self.reserved = profile['reserved']
-        self.led = profile['led']
-        self.min_period_ms = profile['min_period_ms']
-        self.timer_hard = hard  # True, False or None: see profiles.callbacks
-        self.soft_callbacks = soft
-        self.pulls = ('up', 'down') if hasattr(Pin, 'PULL_DOWN') else ('up',)
-        # Pin.irq's hard= (None: the port takes no such keyword)
-        self.irq_hard = profile['callbacks'].get('pin_hard')
-        # (lowest Hz, highest Hz, rp2-style slices) or None: no PWM
-        self.pwm = profile.get('pwm') if PWM is not None else None
-
-    def _pool(self, virtual_timers, shared_timers, hardware):
-        self._hardware = hardware
-        ids = hardware or (-1,) * virtual_timers
-        self._virtual = not hardware
-        # A hardware pool keeps its last timer for a queue that more
-        # bindings share (app.board.timerqueue); virtual timers are a queue in
-        # the firmware already (rp2's soft timers, esp8266's os timers).
-        self._shared_id = -1
-        self.shared_max = 0  # 0: no shared timer
-        if not self._virtual and len(ids) > 1:
-            self._shared_id = ids[-1]
-            ids = ids[:-1]
-            self.shared_max = shared_timers
-        self._queue = None  # made when the first binding needs it
-        self._timer_ids = ids
-        self._timers: list = [None] * len(ids)  # created on first use
-        self._free = list(range(len(ids)))
-        if hasattr(micropython, 'alloc_emergency_exception_buf'):
-            micropython.alloc_emergency_exception_buf(100)
 
     def outputs(self):
         """The pins this board may drive (pins.json's ``out``: a boot that
         finds pins.json stale drives only these, app.board.bootpins)."""
-        return [pin for pin, caps in self.pins.items() if caps & CAP_OUT]
+        out = []  # (a loop: a comprehension is a function of its own)
+        for pin, caps in self.pins.items():
+            if caps & CAP_OUT:
+                out.append(pin)
+        return out
 
     def caps(self, pin):
         """Capability bits of ``pin``; 0 if it does not exist or is reserved."""
@@ -127,10 +93,6 @@ class Board:
     def release_pin(self, pin_id):
         """Leave a pin no binding uses as a high-impedance input."""
         Pin(pin_id, Pin.IN)
-
-    @property
-    def timers_total(self):
-        return len(self._timer_ids) + self.shared_max
 
     @property
     def timers_free(self):
@@ -169,6 +131,7 @@ class Board:
         if not self._virtual or n == len(self._timer_ids) or len(self._free) != len(self._timer_ids):
             return
         self._timer_ids = (-1,) * n
+        self.timers_total = n  # (a virtual pool shares no timer)
         while len(self._timers) < n:  # timers made before are kept for reuse
             self._timers.append(None)
         self._free = list(range(n))

@@ -339,3 +339,55 @@ def resolve(name, safe, facts, sim, version):
     if sim:  # the simulated Timer runs whatever profile is loaded
         return (profile,) + callbacks(find('sim'), (0, 0, 0))
     return (profile,) + callbacks(profile, version)
+
+
+def build(board, name, virtual_timers, safe, facts, shared_timers):
+    """What ``app.board.board.Board()`` does (its arguments): ``board``'s
+    profile, callbacks and timer pool. Boot code, dropped with this
+    module: a board keeps only what it built."""
+    import sys
+    import micropython
+    from app.board import board as mod  # SIM, firmware: tests swap them
+    if mod.SIM and facts is None and name == 'auto':
+        name = 'sim'  # the simulated board runs its own profile
+    facts = facts or mod.firmware()
+    version = sys.implementation.version
+    profile, hard, soft = resolve(name, safe, facts, mod.SIM, version)
+    # the timer pool
+    hardware = profile['timers']
+    board._hardware = hardware
+    ids = hardware or (-1,) * virtual_timers
+    board._virtual = not hardware
+    # A hardware pool keeps its last timer for a queue that more
+    # bindings share (app.board.timerqueue); virtual timers are a queue in
+    # the firmware already (rp2's soft timers, esp8266's os timers).
+    board._shared_id = -1
+    board.shared_max = 0  # 0: no shared timer
+    if hardware and len(ids) > 1:
+        board._shared_id = ids[-1]
+        ids = ids[:-1]
+        board.shared_max = shared_timers
+    board._queue = None  # made when the first binding needs it
+    board._timer_ids = ids
+    board.timers_total = len(ids) + board.shared_max
+    board._timers = [None] * len(ids)  # created on first use
+    board._free = list(range(len(ids)))
+    if hasattr(micropython, 'alloc_emergency_exception_buf'):
+        micropython.alloc_emergency_exception_buf(100)
+    board.name = profile['name']
+    board.port = profile['port']
+    board.firmware = {'build': facts[1], 'machine': facts[2],
+                      'version': '%d.%d.%d' % version[:3]}
+    board.sim = mod.SIM
+    board.pins = profile['pins']
+    board.reserved = profile['reserved']
+    board.led = profile['led']
+    board.min_period_ms = profile['min_period_ms']
+    board.timer_hard = hard  # True, False or None: see callbacks()
+    board.soft_callbacks = soft
+    board.pulls = ('up', 'down') if hasattr(mod.Pin, 'PULL_DOWN') \
+        else ('up',)
+    # Pin.irq's hard= (None: the port takes no such keyword)
+    board.irq_hard = profile['callbacks'].get('pin_hard')
+    # (lowest Hz, highest Hz, rp2-style slices) or None: no PWM
+    board.pwm = profile.get('pwm') if mod.PWM is not None else None

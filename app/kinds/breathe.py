@@ -1,9 +1,8 @@
 """The ``breathe`` kind: a PWM output fading up and down, again and again."""
 from micropython import const
-from app.errors import invalid
 from app.board.board import ticks_ms
 from app.kinds.handler import PERIODIC, Handler
-from app.kinds.pwm import STEP_MS, Pwm, perceived, report_duty
+from app.kinds.pwm import STEP_MS, Pwm, duty_table, position, report_duty
 
 # app.kinds.handler's MASK and TICKS, made here: a const() folds
 # into the bytecode only in its own module (imported, each use is a global
@@ -25,24 +24,13 @@ class Breathe(Pwm):
               ('max', 'duty', 100, '%', None),
               ('curve', ('linear', 'gamma'), 'gamma', None, None))
 
-    @classmethod
-    def timer_for(cls, params, old):
-        return True
-
-    @classmethod
-    def check(cls, board, pin, params):
-        Pwm.check(board, pin, params)
-        if params['min'] > params['max']:
-            raise invalid('max', 'max (%s) must be at least min (%s)'
-                          % (params['max'], params['min']))
-
     def setup(self):
         Pwm.setup(self)
         params = self.params
         lo, hi = round(params['min'] * 10), round(params['max'] * 10)
         self._target = lo
-        if self._gamma:
-            lo, hi = perceived(lo), perceived(hi)
+        gamma = params['curve'] == 'gamma'
+        lo, hi = position(lo, gamma), position(hi, gamma)
         self._from = lo  # (hi: no slot; begin reads max)
         self._t0 = 0  # when this breath began (ticks_ms)
         breath = self._breath = params['period_ms']
@@ -69,30 +57,25 @@ class Breathe(Pwm):
             self.fail(e, 'start')
             return
         self._t0 = ticks_ms()
-        self.set_duty(self._table()[self._from])  # as the interrupt does
+        table = self._duty_of = duty_table(self.params['curve'], self._shift)
+        self._duty(table[self._from])  # as the interrupt does
         self._fading = True
         self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
-        self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.fade
+        self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.begin
 
     def isr(self, _=None):
         """One step: allocation-free; times at most 120000 ms, products
-        below 2000 * 2**16."""
+        below 1000 * 2**16."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
-        if e >= self._breath:  # the next breath (once per period_ms)
-            e = self._next_breath(self._clock(), e)
+        if e >= self._breath:  # the next breath (once per period_ms, or
+            # more after a stall): the time into this one
+            e %= self._breath
+            self._t0 = (self._clock() - e) & _TICKS  # pyright: ignore
         if e < self._half:
             pos = self._from + (e * self._up >> 16)
         else:
             pos = self._back - (e * self._down >> 16)
         self._duty(self._duty_of[pos])  # pyright: ignore
 
-    def _next_breath(self, now, e):
-        """A breath ended (or more, after a stall): the time into this one
-        (interrupt context, allocation-free)."""
-        e %= self._breath
-        self._t0 = (now - e) & _TICKS
-        return e
-
-    def report(self, out):
-        report_duty(self, out)
+    report = report_duty

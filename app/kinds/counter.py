@@ -55,11 +55,8 @@ class Counter(Input):
             self._win = (now, count, (count - win[1]) * 1000000 // span,
                          win[3], win[4])
 
-    def rule_count(self) -> 'int | None':
-        return self.presses()
-
     def work(self):
-        Input.work(self)
+        Input.work(self, self.presses())  # its count>=N rules
         now = ticks_ms()
         self._roll(now)
         if ticks_diff(now, self._win[3]) >= self.save_ms \

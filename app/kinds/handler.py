@@ -103,11 +103,15 @@ class Handler:
     FIELDS = ()
     IDLE = 0  # the level of a stopped output
     TIMER = True  # runs on a timer from the pool; False: pin IRQs only
+    # the field of the longest period it arms that timer for (a list: the
+    # longest of them)
+    LONGEST = 'period_ms'
     HARD = 'timer_hard'  # the board's hard= for this kind (see __init__)
     _hard: 'bool | None' = REQUIRED  # its value: none yet  # pyright: ignore
     power_on = 'restore'  # what boot does with it (app.startup)
+    RESTORE = True  # a save keeps whether it runs (spec's "start")
     error = None  # why it stopped on its own
-    timer: 'Timer' = None  # held only while running (see attach)  # pyright: ignore
+    timer: 'Timer' = None  # held only while running (the registry's)  # pyright: ignore
     version = 0  # bumped whenever deferred work ran or it started: a
     # change marker
     # fires are due every _period (a periodic timer): late ones are told
@@ -139,7 +143,11 @@ class Handler:
             cls._hard = hard
         elif hard is not cls._hard:
             self._hard = hard
-        idle = self.idle_level(params)
+        # the level of the output while stopped (and from the moment the
+        # pin is made an output: boot never shows it another): a kind with
+        # an active_level idles at the other one (app.board.bootpins: the
+        # same rule)
+        idle = 1 - params.get('active_level', 1 - self.IDLE)
         if idle != self.IDLE:  # else the class's (heap per binding)
             self.IDLE = idle
         pin = board.pin(pin_id, self.OUTPUT, params.get('pull'), idle)
@@ -164,8 +172,10 @@ class Handler:
                 self._max_was = 0
             # microseconds where the longest period fits ``ticks_diff``
             # with room for lateness, else milliseconds
-            self._clock = ticks_us if self.longest_ms(params) <= _US_MAX_MS \
-                else ticks_ms
+            longest = params.get(self.LONGEST, 0)
+            if type(longest) is list:  # steps: the longest of them
+                longest = max(longest)
+            self._clock = ticks_us if longest <= _US_MAX_MS else ticks_ms
         # Pre-bound once: taking self.f in the ISR would allocate.
         isr = getattr(self, 'isr', None)  # the timer's callback
         if isr is not None:
@@ -174,12 +184,6 @@ class Handler:
         self.setup()
         if self.OUTPUT:
             self._drive(self.IDLE)
-
-    def idle_level(self, params):
-        """The level of the output while stopped (and from the moment the
-        pin is made an output: boot never shows it another): a kind with an
-        ``active_level`` idles at the other one."""
-        return 1 - params.get('active_level', 1 - self.IDLE)
 
     @classmethod
     def timer_for(cls, params, old) -> bool:
@@ -192,10 +196,6 @@ class Handler:
         change, as ``Registry._release_idle`` does)."""
         return not self.running
 
-    def longest_ms(self, params):
-        """The longest period this binding arms its timer for."""
-        return params.get('period_ms', 0)
-
     def per_ms(self):
         """The clock's units per ms."""
         return 1000 if self._clock is ticks_us else 1
@@ -204,10 +204,6 @@ class Handler:
     def _drive(self, level):
         self.level = level
         self._pin_value(level)
-
-    def attach(self, timer):
-        """Take ``timer`` from the board's pool to run on."""
-        self.timer = timer
 
     def detach(self):
         """Stop and give back the timer (None if it held none)."""
@@ -401,7 +397,7 @@ class Handler:
         out.update(self.params)
         if self.power_on != 'restore':  # the default: configs stay short
             out['power_on'] = self.power_on
-        out['start'] = self.running
+        out['start'] = self.running and self.RESTORE
         return out
 
     def carry_stats(self, old):

@@ -14,7 +14,6 @@ It records the edge for the rules (``app.kinds.rules``) and defers the rest.
 """
 from time import ticks_diff
 from micropython import const
-from app.errors import invalid
 from app.kinds.handler import Handler
 from app.board.board import Pin, ticks_ms, ticks_us
 
@@ -85,13 +84,11 @@ class Input(Handler):
 
     @classmethod
     def check(cls, board, pin, params):
-        """Checks across fields (``app.validate`` calls it)."""
-        if params['edge'] == 'both':
-            for i, rule in enumerate(params.get('on') or ()):
-                if rule['when'] == 'release':
-                    raise invalid('on[%d].when' % i, 'on[%d]: with "edge": '
-                                  '"both" every edge is a press; use rising '
-                                  'or falling for a release' % i)
+        """Checks across fields (``app.validate`` calls it): with ``"edge":
+        "both"``, no rule on a release (``app.kinds.rulecheck``)."""
+        if params['edge'] == 'both' and params.get('on'):
+            from app.kinds import rules
+            rules.no_release(params['on'])
 
     def begin(self):
         self.bounces = 0
@@ -123,8 +120,16 @@ class Input(Handler):
             return
         self.level = level
         now = ticks_us()
+        # within debounce_ms of the last accepted edge by ticks_us: a
+        # bounce, unless there was none this run, or it is long past and
+        # the difference has wrapped since (its low 29 bits: every ~9
+        # min), which ticks_ms tells: the deferred work notes it after
+        # each accepted edge (while that work is queued, the edge was just
+        # now)
         if ((now - self._last_us) & _TICKS < self._debounce_us  # pyright: ignore
-                and self._too_soon()):
+                and self._last_us >= 0  # pyright: ignore
+                and (self._pending or 0 <= ticks_diff(
+                    ticks_ms(), self._last_ms) < _LONG_AGO_MS)):
             self.bounces = (self.bounces + 1) & _MASK
             return
         self._last_us = now  # its ms time: the deferred work notes it
@@ -159,22 +164,9 @@ class Input(Handler):
             ring[head] = bits  # pyright: ignore
             ring[_RING_EVENTS] = nxt  # pyright: ignore
 
-    def _too_soon(self):
-        """The edge came within ``debounce_ms`` of the last accepted one by
-        ``ticks_us`` (interrupt context): a bounce, unless there was none
-        this run, or it is long past and the difference has wrapped since
-        (its low 29 bits: every ~9 min), which ``ticks_ms`` tells: the
-        deferred work notes it after each accepted edge (while that work
-        is queued, the edge was just now)."""
-        if self._last_us < 0:  # pyright: ignore
-            return False
-        if self._pending:
-            return True
-        gap = ticks_diff(ticks_ms(), self._last_ms)
-        return 0 <= gap < _LONG_AGO_MS
-
-    def work(self):
-        """Deferred: rules act. The interrupt reads no ms clock: the last
+    def work(self, count=None):
+        """Deferred: rules act (``count``: a counter's, for its
+        ``count>=N`` rules). The interrupt reads no ms clock: the last
         edge's time is this work's (it runs after each accepted edge,
         within a scheduler pass)."""
         self._last_ms = ticks_ms()
@@ -182,11 +174,7 @@ class Input(Handler):
             self._last_us = 0  # an edge since the start
         if self._ring is not None:
             from app.kinds import rules
-            rules.run(self, self.act, self.rule_count())
-
-    def rule_count(self) -> 'int | None':
-        """The count ``count>=N`` rules compare (None: the kind has none)."""
-        return None
+            rules.run(self, self.act, count)
 
     def report(self, out):
         out['presses'] = self.presses()

@@ -46,26 +46,28 @@ class Pattern(Handler):
     units with ``_slack`` added, last step first (step i's at ``~i``); a
     step's level is its parity."""
     KIND = 'pattern'
+    LONGEST = 'steps_ms'
     _periodic = True  # on ticks; armed per step: False
     FIELDS = (('steps_ms', 'periods', REQUIRED, 'ms', None),
               ('repeat', (0, 1000000), 0, None, None))
 
-    def longest_ms(self, params):
-        return max(params['steps_ms'])
-
     def setup(self):
         steps = self.params['steps_ms']
         tick = tick_ms(steps)
-        if tick:
-            self._steps = bytes([ms // tick for ms in steps] + [0])
+        if tick:  # (loops: a comprehension is a function of its own)
+            buf = bytearray(len(steps) + 1)
+            for i, ms in enumerate(steps):
+                buf[i] = ms // tick
+            self._steps = bytes(buf)
         else:  # a timer armed per step
             per_ms = self.per_ms()
             slack = _SLACK_US * per_ms // 1000 or 1
             shortest = min(steps) * per_ms >> 2
             self._slack = slack = slack if slack < shortest else shortest
             # steps[~i] (from the end): step i's length + slack
-            self._steps = array('i', steps + [0] + [
-                ms * per_ms + slack for ms in reversed(steps)])
+            buf = self._steps = array('i', steps + [0] + steps)
+            for i, ms in enumerate(steps):
+                buf[~i] = ms * per_ms + slack
             self._isr = self.isr_per_step
             # its interrupt passes hard=: found in the instance's own
             # table, not after a miss there and in the class's

@@ -16,6 +16,8 @@ class Pulse(Handler):
     Starting it again while it runs retriggers the full duration. The
     binding's ``level`` is the pin's live level, as for every kind."""
     KIND = 'pulse'
+    RESTORE = False  # a pulse is an action, not a state to restore
+    LONGEST = 'duration_ms'
     FIELDS = (('duration_ms', 'period', REQUIRED, 'ms', None),
               ('active_level', (0, 1), 1, None, None))
 
@@ -23,9 +25,6 @@ class Pulse(Handler):
         # the interrupt reads IDLE: found in the instance's own table, not
         # after a miss there and in two classes'
         self.IDLE = self.IDLE
-
-    def longest_ms(self, params):
-        return params['duration_ms']
 
     def begin(self):
         self._drive(self.params['active_level'])
@@ -43,7 +42,3 @@ class Pulse(Handler):
         if not self._pending:  # the end reaches the event stream
             self.defer()
 
-    def spec(self):
-        out = Handler.spec(self)
-        out['start'] = False  # a pulse is an action, not a state to restore
-        return out

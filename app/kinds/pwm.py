@@ -1,7 +1,7 @@
 """The ``pwm`` kind: a dimmable LED or a fan on ``machine.PWM``, with fades."""
 from array import array
 from micropython import const
-from app.errors import ApiError
+from app.errors import ApiError, invalid
 from app.kinds.handler import Handler, PERIODIC
 from app.board.board import PWM, Pin, ticks_ms
 
@@ -14,50 +14,52 @@ _FULL = const(65535)
 # tests/mp/test_isr.py checks they are the same.
 _MASK = const(0x1FFFFFFF)
 _TICKS = const(0x1FFFFFFF)
-_tables = {}  # (curve, shift) -> duty per 0.1 % of a fade, made once
+_tables = {}  # (curve, shift) -> duty per 0.2 % of a fade, made once
+_STEPS = const(500)  # a fade's positions: 0.2 % of its axis each
 
 
 def duty_table(curve, shift=0):
-    """duty_u16 >> ``shift`` for positions 0, 0.1, ... 100 % of a fade
-    (1001 entries, 2 KB, made with the first fade of that curve and kept:
+    """duty_u16 >> ``shift`` for positions 0, 0.2, ... 100 % of a fade
+    (501 entries, 1 KB, made with the first fade of that curve and kept:
     a step looks its duty up; the arithmetic, its products checked for
     overflow, costs half as much again), and 0 after them: a fade down
     may land on position -1 (its step rounds down), which is this 0.
     ``linear``: the duty itself; ``gamma``: 2.2 gamma of the perceived
-    brightness, linear between whole percents."""
+    brightness, linear between whole percents (so 0.2 % steps lose
+    nothing of the curve: only where a breathe's min and max fall, to
+    0.2 % of duty or of perceived brightness, and a fade's intermediate
+    steps; a fade ends exactly at its duty)."""
     table = _tables.get((curve, shift))
     if table is None:
-        if curve == 'gamma':
-            whole = [round(_FULL * (i / 100) ** 2.2) for i in range(101)]
-        else:
-            whole = [_FULL * i // 100 for i in range(101)]
-        table = _tables[(curve, shift)] = array('H', bytes(2004))
-        for pos in range(1001):
-            i = pos // 10
-            a = whole[i]
-            table[pos] = (a if i == 100 else a + (whole[i + 1] - a) * (
-                pos - i * 10) // 10) >> shift
+        table = _tables[(curve, shift)] = array('H', bytes(2 * _STEPS + 4))
+        b = 0  # the duty at each whole percent, i; 5 positions from each
+        for i in range(1, 101):
+            a = b
+            b = round(_FULL * (i / 100) ** 2.2) if curve == 'gamma' \
+                else _FULL * i // 100
+            for k in range(5):
+                table[5 * i - 5 + k] = (a + (b - a) * k // 5) >> shift
+        table[_STEPS] = b >> shift
     return table
 
 
-def perceived(pm):
-    """Perceived brightness (0-1000) of a duty in 0.1 % steps (0-1000)."""
-    return round(1000 * (pm / 1000) ** (1 / 2.2))
+def position(pm, gamma):
+    """A duty in 0.1 % steps (0-1000) as a fade's position (0-500):
+    ``gamma``: of its perceived brightness."""
+    if gamma:
+        return round(_STEPS * (pm / 1000) ** (1 / 2.2))
+    return (pm + 1) >> 1
 
 
 class Tenths(float):
     """A duty in % as JSON shows it: one decimal. MicroPython prints a
     double to 16 digits, and no double near 64.6 prints as 64.6 (it reads
     64.59999999999999); ``json.dumps`` prints a float subclass with its
-    ``__repr__``. A number like any float otherwise."""
+    ``__repr__``. A number like any float otherwise: ``Tenths(pm / 10)``
+    for a duty in 0.1 % steps (646 -> 64.6)."""
 
     def __repr__(self):
         return '%.1f' % (self + 0.0)
-
-
-def tenths(pm):
-    """``pm`` (0.1 % steps) as a duty for an answer: 646 -> 64.6."""
-    return Tenths(pm / 10)
 
 
 def report_duty(h, out):
@@ -66,8 +68,8 @@ def report_duty(h, out):
     0.1 % (``live_pm``)."""
     for field in h.FIELDS:
         if field[1] == 'duty':
-            out[field[0]] = tenths(round(out[field[0]] * 10))
-    out['duty'] = tenths(h.live_pm())
+            out[field[0]] = Tenths(round(out[field[0]] * 10) / 10)
+    out['duty'] = Tenths(h.live_pm() / 10)
 
 
 class Pwm(Handler):
@@ -87,9 +89,11 @@ class Pwm(Handler):
 
     @classmethod
     def timer_for(cls, params, old):
-        return (isinstance(old, Pwm) and old.running and old.KIND == cls.KIND
-                and params['fade_ms'] > 0
-                and old.live_pm() != round(params['duty'] * 10))
+        # a breathe (TIMER) runs on one; a pwm only for a fade
+        return cls.TIMER or (
+            isinstance(old, Pwm) and old.running and old.KIND == cls.KIND
+            and params['fade_ms'] > 0
+            and old.live_pm() != round(params['duty'] * 10))
 
     @classmethod
     def check(cls, board, pin, params):
@@ -99,6 +103,10 @@ class Pwm(Handler):
         if not isinstance(pin, int):
             raise ApiError(400, 'invalid_pin', 'pin %s has no PWM: a %s '
                            'needs a GPIO number' % (pin, cls.KIND), 'pin')
+        # a breathe's (one check for both kinds: a function fewer)
+        if params.get('min', 0) > params.get('max', 100):
+            raise invalid('max', 'max (%s) must be at least min (%s)'
+                          % (params['max'], params['min']))
 
     @classmethod
     def check_peers(cls, board, binding_id, pin, params, peers):
@@ -111,8 +119,7 @@ class Pwm(Handler):
     # Heap per binding: every attribute costs a slot in the instance's
     # table, so defaults stay on the class and a fade's state is made by
     # the first fade.
-    _gamma = False  # True with "curve": "gamma"
-    _duty_of = None  # the duty at each position of a fade: see _table
+    _duty_of = None  # the duty at each position of a fade: duty_table's
     _shift = 0  # 6 where the port has only duty() (0-1023)
     _duty = None  # the PWM's duty_u16 (or duty) method, pre-bound
     _from = None  # a fade's start (set by carry_stats: the live duty)
@@ -123,8 +130,6 @@ class Pwm(Handler):
         # fades are timed in ms (positions from the elapsed time)
         self._clock = ticks_ms
         self._target = round(self.params.get('duty', 0) * 10)
-        if self.params['curve'] == 'gamma':
-            self._gamma = True
         self._pwm = None
         self._fading = False
 
@@ -157,21 +162,11 @@ class Pwm(Handler):
                 self._shift = 6
                 self._duty = self._pwm.duty  # pyright: ignore
 
-    def _table(self):
-        """The duty at each position of a fade (0-1000), in the port's
-        units, for this binding's curve (main program)."""
-        table = self._duty_of = duty_table(
-            'gamma' if self._gamma else 'linear', self._shift)
-        return table
-
-    def set_duty(self, u):
-        """Set the duty ``u`` in the port's units."""
-        self.level = 1 if u else 0
-        self._duty(u)  # pyright: ignore
-
     def set_now(self, pm):
         """Jump to ``pm`` (0.1 % steps); allocation-free."""
-        self.set_duty(pm * (_FULL >> self._shift) // 1000)
+        u = pm * (_FULL >> self._shift) // 1000
+        self.level = 1 if u else 0
+        self._duty(u)  # pyright: ignore
 
     def live_pm(self):
         """The live duty in 0.1 % steps, read back from the PWM (the
@@ -191,19 +186,18 @@ class Pwm(Handler):
         if start is None or self.timer is None or start == self._target:
             self.set_now(self._target)
             return
+        # a fade from the live duty to the target over fade_ms
         self.set_now(start)
-        self.fade(start, self._target, self.params['fade_ms'])
-
-    def fade(self, start, end, ms):
-        """Move from ``start`` to ``end`` (0.1 % steps) over ``ms``."""
-        gamma = self._gamma
-        self._from = perceived(start) if gamma else start
-        self._to = perceived(end) if gamma else end
+        end = self._target
+        ms = self._len = self.params['fade_ms']
+        curve = self.params['curve']
+        self._duty_of = duty_table(curve, self._shift)
+        gamma = curve == 'gamma'
+        self._from = position(start, gamma)
         # positions per ms, 16 bits after the point: a step multiplies and
-        # shifts (no division in the interrupt; e * rate < 1000 * 2**16)
-        self._rate = ((self._to - self._from) << 16) // ms if ms else 0
-        self._len = ms
-        self._table()
+        # shifts (no division in the interrupt; e * rate < 500 * 2**16)
+        self._rate = ((position(end, gamma) - self._from) << 16) // ms \
+            if ms else 0
         # on while it fades, unless it fades between 0 and 0 (the
         # interrupt keeps no level: the end sets it exactly)
         self.level = 1 if start or end else 0
@@ -216,21 +210,17 @@ class Pwm(Handler):
 
     def isr(self, _=None):
         """A fade's step: the position from the time since it began
-        (allocation-free, small ints: positions at most 1000, products
-        below 2**26), its duty looked up."""
+        (allocation-free, small ints: positions at most 500, products
+        below 2**25), its duty looked up."""
         e = (self._clock() - self._t0) & _TICKS  # pyright: ignore
         self.fires = (self.fires + 1) & _MASK
-        if e >= self._len:
-            self._fade_end()
+        if e >= self._len:  # the end: exactly at the target
+            self.set_now(self._target)
+            self._fading = False
+            self.timer.deinit()
+            self.defer()  # the end reaches the event stream; timer back
             return
         self._duty(self._duty_of[self._from + (e * self._rate >> 16)])  # pyright: ignore
-
-    def _fade_end(self):
-        """Exactly at the target; the timer goes back (interrupt context)."""
-        self.set_now(self._target)
-        self._fading = False
-        self.timer.deinit()
-        self.defer()  # the end reaches the event stream; timer back
 
     def stop(self):
         self._stopped = self.live_pm() if self.running else None
@@ -245,5 +235,5 @@ class Pwm(Handler):
 
     def report(self, out):
         report_duty(self, out)
-        out['target_duty'] = tenths(self._target)
+        out['target_duty'] = Tenths(self._target / 10)
         out['fading'] = self._fading

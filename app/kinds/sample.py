@@ -53,7 +53,7 @@ class Sample(Handler):
 
     def begin(self):
         self._from = fires = self.fires
-        # the last edge before this run as if at its start: readings() stops
+        # the last edge before this run as if at its start: report() stops
         # there (an older run's edge >= 2**16 fires back could look recent)
         self._stamps[(self._head - 1) & self._ring_mask] = fires & 0xFFFF
         self.level = level = self._pin_value()
@@ -68,17 +68,13 @@ class Sample(Handler):
         self._late_after = (after + self._period) & _TICKS
         self.fires = (self.fires + 1) & _MASK
         level = self._pin_value()
-        if level != self.level:
-            self._edge(level)
-
-    def _edge(self, level):
-        """The level changed (interrupt context, allocation-free)."""
-        self.level = level
-        head = self._head
-        self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
-        self._head = (head + 1) & _MASK
-        if not self._pending:
-            self.defer()
+        if level != self.level:  # an edge: its fire number in the ring
+            self.level = level
+            head = self._head
+            self._stamps[head & self._ring_mask] = self.fires & 0xFFFF
+            self._head = (head + 1) & _MASK
+            if not self._pending:
+                self.defer()
 
     def work(self):
         """Deferred: the rules act on the edges since they last ran."""
@@ -86,9 +82,10 @@ class Sample(Handler):
             from app.kinds import rules
             rules.run_edges(self, self.act)
 
-    def readings(self):
-        """The last ``window`` readings this run, oldest first: the level
-        now, flipped back at each edge (its fire number) going back."""
+    def report(self, out):
+        """``samples``: the last ``window`` readings this run, oldest
+        first: the level now, flipped back at each edge (its fire number)
+        going back."""
         fires, head = self.fires, self._head
         n = (fires - self._from) & _MASK  # readings this run
         window = self.params['window']
@@ -104,16 +101,12 @@ class Sample(Handler):
             ages.append(age)
             k += 1
         level = self.level
-        out = [0] * n
+        samples = [0] * n
         j = 0  # edges newer than the reading at this age
         for age in range(n):
             while j < len(ages) and ages[j] < age:
                 j += 1
-            out[n - 1 - age] = level ^ (j & 1)
-        return out
-
-    def report(self, out):
-        samples = self.readings()
+            samples[n - 1 - age] = level ^ (j & 1)
         out['samples'] = samples
         out['high_count'] = sum(samples)
         out['edges'] = self._head

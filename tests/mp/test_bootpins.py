@@ -235,6 +235,8 @@ def test_output_kinds_and_idle_levels_match_the_kinds():
     """bootpins knows the kinds without importing them: its list and its
     idle rule (1 - active_level, default 1) must be the kinds' own."""
     from app import kinds
+    reg = Registry(Board('sim', 8), 16)
+    required = {'period_ms': 500, 'duration_ms': 50, 'steps_ms': [50, 50]}
     for name in kinds.names():
         cls = kinds.get(name)
         assert (name in bootpins.OUTPUT_KINDS) == cls.OUTPUT, name
@@ -242,9 +244,16 @@ def test_output_kinds_and_idle_levels_match_the_kinds():
             continue
         has_level = any(f[0] == 'active_level' for f in cls.FIELDS)
         for level in ((0, 1) if has_level else (None,)):
-            params = {} if level is None else {'active_level': level}
-            assert cls.idle_level(cls, params) == (1 if level == 0 else 0), \
-                (name, level)
+            body = {'kind': name, 'pin': 2, 'start': False}
+            for field in cls.FIELDS:
+                if field[0] in required:
+                    body[field[0]] = required[field[0]]
+            if level is not None:
+                body['active_level'] = level
+            h = reg.create(body)
+            assert h.IDLE == (1 if level == 0 else 0), (name, level)
+            assert sim.line(2).level == h.IDLE, (name, level)
+            reg.delete(h.id)
 
 
 unit.main(globals())

@@ -6,7 +6,7 @@ import unit
 from app import sim
 from app.board.board import Board
 from app.registry import Registry
-from app.kinds.pwm import tenths
+from app.kinds.pwm import Tenths
 
 
 
@@ -28,9 +28,9 @@ def shown(h):
 
 def test_every_tenth_prints_as_itself():
     for pm in range(1001):
-        text = json.dumps({'duty': tenths(pm)})
+        text = json.dumps({'duty': Tenths(pm / 10)})
         assert text == '{"duty": %d.%d}' % (pm // 10, pm % 10), text
-        assert tenths(pm) == pm / 10  # a number like any other
+        assert Tenths(pm / 10) == pm / 10  # a number like any other
 
 
 def test_pwm_duty_and_target_read_as_set():

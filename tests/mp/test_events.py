@@ -150,7 +150,7 @@ def test_feed_new_bindings_at_once_then_only_changes():
     reg.create({'id': 'a', 'kind': 'blink', 'pin': 2, 'period_ms': 500, 'start': False})
     feed = Feed(reg)
     assert [h.id for h in feed.due(0)] == ['a']
-    reg.start('a')
+    reg.do('start', 'a')
     assert list(feed.due(100)) == []  # within BINDING_MS of the last send
     assert [h.id for h in feed.due(changes.BINDING_MS)] == ['a']
     assert list(feed.due(1000)) == []  # nothing changed since

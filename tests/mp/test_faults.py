@@ -70,10 +70,10 @@ def test_deferred_exception_stops_only_that_binding():
         assert good.error is None and other.error is None
         assert good.running and other.running
         # a restart clears the error and runs again
-        reg.start(bad.id)
+        reg.do('start', bad.id)
         assert bad.error is None and bad.running
         for h in reg.bindings:
-            reg.stop(h.id)
+            reg.do('stop', h.id)
     finally:
         KINDS.pop('faulty', None)
 
@@ -95,7 +95,7 @@ def test_isr_exception_recorded_timer_stops():
         n = ok.fires
         settle(100)
         assert ok.fires > n + 5 and ok.running
-        reg.stop(ok.id)
+        reg.do('stop', ok.id)
     finally:
         KINDS.pop('raising', None)
 
@@ -143,7 +143,7 @@ def flood():
     # while it is flooded: that is what ``drops`` reports)
     assert sum(h.deferred for h in hs) > 0
     for h in hs:
-        reg.stop(h.id)
+        reg.do('stop', h.id)
     settle(50)
     # nothing queued was lost: no binding is wedged with a pending marker
     assert all(h._pending == 0 for h in hs), [
@@ -165,8 +165,8 @@ def test_soft_callbacks_every_fire_delivered_or_counted():
     sim.SOFT = True
     try:
         for h in hs:  # re-armed as soft timers
-            reg.stop(h.id)
-            reg.start(h.id)
+            reg.do('stop', h.id)
+            reg.do('start', h.id)
         settle(50)
         for _ in range(3):
             micropython.schedule(busy, 0)
@@ -175,7 +175,7 @@ def test_soft_callbacks_every_fire_delivered_or_counted():
         seen = [(h.fires, h.to_dict()['stats']['missed'], t.fires, t.lost,
                  t.skipped) for h, t in zip(hs, timers)]
         for h in hs:
-            reg.stop(h.id)
+            reg.do('stop', h.id)
     finally:
         sim.SOFT = False
     assert sum(lost for _, _, _, lost, _ in seen) > 0, seen  # it did overflow

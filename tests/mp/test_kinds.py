@@ -72,6 +72,33 @@ def test_rules_are_loaded_by_the_first_binding_with_rules():
         sim.drive(pin, 0)
 
 
+def test_rules_run_without_their_checks():
+    """Bindings with rules built as a trusted boot builds them (checked
+    before: Registry.load) run their rules without app.kinds.rulecheck;
+    the first check (app.validate's, through app.kinds.rules) loads it."""
+    import sys
+    import app.kinds
+    from app.kinds import get, rules
+    sys.modules.pop('app.kinds.rulecheck', None)  # as at a trusted boot
+    if hasattr(app.kinds, 'rulecheck'):
+        del app.kinds.rulecheck
+    reg = registry()
+    toggle = [{'when': 'press', 'do': 'toggle', 'binding': 'lamp'}]
+    reg.load([('lamp', get('blink'), 2, {'period_ms': 1000}, True,
+               'restore'),
+              ('button', get('edge'), 15, {'pull': None, 'edge': 'rising',
+                                           'debounce_ms': 0, 'on': toggle},
+               True, 'restore')])
+    sim.drive(15, 1)
+    assert unit.wait_until(lambda: not reg.get('lamp').running)
+    assert 'app.kinds.rulecheck' not in sys.modules
+    e = refused(reg.update, 'button', {'on': [{'when': 'press'}]})
+    assert e.field == 'on[0].do', (e.field, e.message)
+    assert 'app.kinds.rulecheck' in sys.modules and rules.check
+    reg.replace_all([])
+    sim.drive(15, 0)
+
+
 # ------------------------------------------------- interrupts, heap locked
 
 def test_edge_isr_heap_locked_at_the_extremes():
@@ -235,6 +262,41 @@ def test_kinds_without_a_pool_timer_hold_no_lateness_state():
     reg.replace_all([])
 
 
+def test_a_release_rule_on_both_edges_is_refused():
+    """With "edge": "both" every edge is a press: a release rule would
+    never act."""
+    reg = registry()
+    reg.create({'id': 'relay', 'kind': 'switch', 'pin': 4})
+    rules = [{'when': 'press', 'do': 'toggle', 'binding': 'relay'},
+             {'when': 'release', 'do': 'off', 'binding': 'relay'}]
+    for kind in ('edge', 'counter'):
+        e = refused(reg.create, {'kind': kind, 'pin': 32, 'edge': 'both',
+                                 'on': rules})
+        assert e.field == 'on[1].when' and 'rising or falling' in e.message, \
+            (e.field, e.message)
+        h = reg.create({'kind': kind, 'pin': 32, 'edge': 'rising',
+                        'on': rules})
+        e = refused(reg.update, h.id, {'edge': 'both'})
+        assert e.field == 'on[1].when', e.field
+        assert reg.update(h.id, {'edge': 'both', 'on': rules[:1]}).running
+        reg.delete(h.id)
+    reg.replace_all([])
+
+
+def test_breathe_min_above_max_is_refused():
+    reg = registry()
+    e = refused(reg.create, {'kind': 'breathe', 'pin': 2, 'min': 60,
+                             'max': 40})
+    assert e.field == 'max' and 'at least min (60)' in e.message, e.message
+    h = reg.create({'id': 'g', 'kind': 'breathe', 'pin': 2, 'min': 40,
+                    'max': 40})
+    e = refused(reg.update, 'g', {'min': 40.1})
+    assert e.field == 'max', e.field
+    assert reg.create({'kind': 'pwm', 'pin': 4, 'duty': 100}).running
+    assert h.running
+    reg.replace_all([])
+
+
 def test_a_running_breathe_changed_breathes_on():
     """A PATCH of a running breathe (its live duty half way up) starts a
     new breath from its min: it never fades from the live duty as a pwm
@@ -345,7 +407,7 @@ def test_pwm_without_a_fade_takes_no_timer_and_jumps():
                                      'level_avg': 0.375}
     h = reg.update('fan', {'duty': 80})  # fade_ms 0: a jump
     assert h.timer is None and h.live_pm() == 800
-    reg.stop('fan')
+    reg.do('stop', 'fan')
     assert reg.board.pwm_info(2) is None and sim.line(2).level == 0
     for duty in (-1, 100.1, 33.33, '50', True):
         e = refused(reg.update, 'fan', {'duty': duty})
@@ -496,7 +558,7 @@ def test_actions_wait_for_a_change_under_way():
             reg.act('pulse', 'relay', h)
             seen.append(relay.running)
     reg.on_change = saving
-    reg.stop('button')
+    reg.do('stop', 'button')
     assert seen[:2] == [False, False] and relay.running, seen
     reg.replace_all([])
 
@@ -514,7 +576,7 @@ def test_count_rule_fires_once_per_run():
     assert not relay.running
     sim.burst(34, 5, 5, 5)
     assert unit.wait_until(lambda: relay.running, 3000)
-    reg.stop('relay')
+    reg.do('stop', 'relay')
     sim.burst(34, 5, 5, 5)
     assert unit.wait_until(lambda: not sim.line(34).burst.busy(), 3000)
     sim.advance_ms(5)
@@ -538,9 +600,9 @@ def test_counter_total_is_saved_every_n_minutes_and_on_stop():
     assert saved[-1][0]['total'] == 1006, saved
     sim.burst(34, 2, 5, 5)
     assert unit.wait_until(lambda: c.presses() == 8, 3000)
-    reg.stop('meter')
+    reg.do('stop', 'meter')
     assert saved[-1][0]['total'] == 1008 and not saved[-1][0]['start']
-    reg.start('meter')  # count starts again, the total goes on
+    reg.do('start', 'meter')  # count starts again, the total goes on
     assert c.to_dict()['count'] == 0 and c.to_dict()['total'] == 1008
     reg.replace_all([])
 

@@ -158,13 +158,13 @@ def test_changes_are_reported_rejections_are_not():
     reg = registry()
     reg.create(blink(id='a'))
     reg.update('a', {'period_ms': 50})
-    reg.start('a')
-    reg.stop('a')
+    reg.do('start', 'a')
+    reg.do('stop', 'a')
     reg.delete('a')
     assert reg.changes == 5
     refused(reg, reg.create, blink(period_ms=0))
     refused(reg, reg.delete, 'a')
-    refused(reg, reg.start, 'a')
+    refused(reg, reg.do, 'start', 'a')
 
 
 # -------------------------------------------------------------- reconfigure
@@ -180,7 +180,7 @@ def test_reconfigure_keeps_running_state_and_stats():
     assert reg.board.timers_free == reg.board.timers_total - 1  # same timer
     assert unit.wait_until(lambda: h2.fires > fires + 2), (h2.fires, fires)
     assert not h.running  # the old object let go of the timer
-    reg.stop(h.id)
+    reg.do('stop', h.id)
     h3 = reg.update(h.id, {'period_ms': 5})
     assert not h3.running and h3.level == 0
     # PUT (not partial): a field left out returns to its default
@@ -206,7 +206,7 @@ def test_pin_change_idles_the_old_pin():
     assert sim.line(5).level == 0 and p.running
     p2 = reg.update(p.id, {'pin': 12})
     assert sim.line(5).mode == sim.Pin.IN and sim.line(12).level == 0 and p2.running
-    reg.stop(p.id)
+    reg.do('stop', p.id)
     assert sim.line(12).level == 1
     # a kind change on the same pin turns an output into an input
     h3 = reg.update(h.id, {'kind': 'sample', 'period_ms': 5}, True)
@@ -325,10 +325,10 @@ def test_only_running_bindings_hold_a_timer():
     for p in (2, 4, 5, 12):  # stopped: as many as the limit allows
         reg.create(blink(pin=p))
     assert reg.board.timers_free == 2
-    reg.start('blink-1')
-    reg.start('blink-2')
+    reg.do('start', 'blink-1')
+    reg.do('start', 'blink-2')
     assert reg.board.timers_free == 0
-    e = refused(reg, reg.start, 'blink-3')
+    e = refused(reg, reg.do, 'start', 'blink-3')
     assert (e.status, e.code) == (409, 'no_free_timer'), e.message
     assert '2 timers' in e.message and 'blink-1, blink-2' in e.message, e.message
     e = refused(reg, reg.create, blink(pin=13, start=True))
@@ -336,16 +336,16 @@ def test_only_running_bindings_hold_a_timer():
     assert sim.line(13).mode != sim.Pin.OUT  # the pin was not touched
     e = refused(reg, reg.update, 'blink-3', {'start': True})
     assert e.code == 'no_free_timer'
-    reg.stop('blink-1')  # gives its timer back
-    reg.start('blink-3')
+    reg.do('stop', 'blink-1')  # gives its timer back
+    reg.do('start', 'blink-3')
     # a reconfigure of a running binding needs no second timer
     reg.update('blink-2', {'pin': 14, 'period_ms': 7})
     assert reg.get('blink-2').running and reg.board.timers_free == 0
     # a pulse that ended on its own gives its timer back at the next change
-    reg.stop('blink-3')
+    reg.do('stop', 'blink-3')
     pulse = reg.create({'kind': 'pulse', 'pin': 15, 'duration_ms': 5})
     assert unit.wait_until(lambda: not pulse.running)
-    reg.start('blink-1')
+    reg.do('start', 'blink-1')
     assert pulse.timer is None and reg.get('blink-1').running
     e = refused(reg, reg.replace_all, [blink(pin=p, start=True)
                                       for p in (2, 4, 5)])
@@ -548,7 +548,7 @@ def test_pulse_by_hand():
     h.timer.deinit()
     unit.fire(h)
     assert not h.running and h.level == 0 and sim.line(2).level == 0
-    reg.start(h.id)
+    reg.do('start', h.id)
     assert h.running and sim.line(2).level == 1
     cleanup(reg)
     assert sim.line(2).mode == sim.Pin.IN
@@ -559,7 +559,7 @@ def test_pulse_start_while_running_retriggers():
     h = reg.create({'kind': 'pulse', 'pin': 2, 'duration_ms': 100000})
     due = h.timer._due
     sim.advance_ms(20)
-    reg.start(h.id)
+    reg.do('start', h.id)
     assert h.running and h.timer.active and sim.line(2).level == 1
     assert time.ticks_diff(h.timer._due, due) >= 15000, 'not re-armed'  # us
     cleanup(reg)
@@ -569,7 +569,7 @@ def test_blink_fires_schedule_nothing():
     reg = registry()
     h = reg.create({'kind': 'blink', 'pin': 2, 'period_ms': 2})
     assert unit.wait_until(lambda: h.fires > 20)
-    reg.stop(h.id)
+    reg.do('stop', h.id)
     d = h.to_dict()['stats']
     assert d['deferred'] == 0 and d['drops'] == 0, d
     cleanup(reg)

@@ -48,14 +48,14 @@ def setup():
 
 def test_rest_changes_save_at_once_rule_actions_only_mark():
     reg, store, saver = setup()
-    reg.start('relay')
+    reg.do('start', 'relay')
     assert (store.saves, saver.pending) == (1, False)
     reg.act('toggle', 'relay', reg.get('button'))  # as a rule does
     assert not reg.get('relay').running
     assert (store.saves, saver.pending) == (1, True)  # no write here
     reg.act('save', None, reg.get('button'))  # a counter's total
     assert store.saves == 1
-    reg.start('relay')  # durable: takes what was pending along
+    reg.do('start', 'relay')  # durable: takes what was pending along
     assert (store.saves, saver.pending) == (2, False)
     assert store.data['bindings'] == reg.specs()
     reg.replace_all([])
@@ -130,7 +130,7 @@ def test_a_failed_save_is_noted_once_and_tried_again():
     texts = [e['text'] for e in log.entries()[before:]]
     assert len(texts) == 1 and texts[0].startswith('save failed: '), texts
     assert saver.pending  # tried again
-    reg.start('led')
+    reg.do('start', 'led')
     assert len(log.entries()) == before + 1  # still failing: not again
     reg.replace_all([])
 

@@ -165,7 +165,7 @@ def test_a_weekday_event_fires_at_its_minute_and_only_then():
     assert not running(reg)
     sched.tick(at(MONDAY, 8, 0))
     assert running(reg) and to_dict(ev)['last_fired'] == at(MONDAY, 8, 0)
-    reg.stop('led')
+    reg.do('stop', 'led')
     for t in (at(MONDAY, 8, 0, 30), at(MONDAY, 8, 1), at(MONDAY, 9, 0),
               at(MONDAY + 1, 8, 0), at(MONDAY + 6, 8, 0)):
         sched.tick(t)
@@ -215,7 +215,7 @@ def test_the_times_an_event_keeps_are_small_ints():
     finally:
         micropython.heap_unlock()
     assert total
-    reg.stop('led')
+    reg.do('stop', 'led')
 
 
 def test_forward_jump_within_catch_up_fires_late_beyond_it_skips():
@@ -226,7 +226,7 @@ def test_forward_jump_within_catch_up_fires_late_beyond_it_skips():
     assert running(reg) and to_dict(ev)['last_fired'] == at(MONDAY, 8, 3)
     # _FIRED: the occurrence it fired for, kept in seconds from 2024
     assert ev[8] == at(MONDAY, 8, 0) - tz.days_from_civil(2024, 1, 1) * 86400
-    reg.stop('led')
+    reg.do('stop', 'led')
     sched.tick(at(MONDAY + 1, 7, 58))
     sched.tick(at(MONDAY + 1, 8, 10))  # 10 minutes: beyond it
     assert not running(reg)
@@ -437,8 +437,8 @@ def test_power_on_policies_across_a_restart():
     sched.tick(at(MONDAY, 12, 30))
     assert running(reg, 'sched')
     # booted at 01:00 on Tuesday: Monday's 22:00 stop wins
-    reg.stop('sched')
-    reg.start('sched')
+    reg.do('stop', 'sched')
+    reg.do('start', 'sched')
     sched._powered = False
     sched.tick(at(MONDAY + 1, 1, 0))
     assert not running(reg, 'sched')
@@ -478,7 +478,7 @@ def test_started_by_a_schedule_the_isr_stays_heap_locked_and_clean():
     sim.advance_ms(350)  # the sim runs each fire with the heap locked
     h.sync()
     assert h.running and h.error is None and h.fires > fires, h.error
-    reg.stop('led')
+    reg.do('stop', 'led')
 
 
 def test_the_runner_fires_when_the_clock_passes_8():
@@ -497,7 +497,7 @@ def test_the_runner_fires_when_the_clock_passes_8():
         return running(reg)
     assert unit.run(main())
     assert to_dict(sched.list()[0])['last_fired'] >= at(MONDAY + 7, 8, 0)
-    reg.stop('led')
+    reg.do('stop', 'led')
 
 
 def test_an_sntp_answer_is_read_or_refused():

@@ -55,7 +55,7 @@ def test_a_headless_board_saves_its_changes_and_pins():
     bindings, pins = _saved()
     assert [b['id'] for b in bindings] == ['led', 'relay'], bindings
     assert [4, 1] in pins and [2, 0] in pins, pins  # active low: idle high
-    registry.stop('led')
+    registry.do('stop', 'led')
     bindings, _ = _saved()
     assert bindings[0]['start'] is False, bindings
     registry.delete('relay')
