@@ -90,7 +90,10 @@ def _days(mask):
     """The list of the weekdays of ``mask``, in week order (shared)."""
     same = _DAY_LISTS.get(mask)
     if same is None:
-        same = [d for i, d in enumerate(DAYS) if mask >> i & 1]
+        same = []  # loops, not comprehensions: each is a function of heap
+        for i in range(7):
+            if mask >> i & 1:
+                same.append(DAYS[i])
         if len(_DAY_LISTS) < 8:
             _DAY_LISTS[mask] = same
     return same
@@ -130,15 +133,23 @@ def named(specs):
 def fill(data):
     """The events of a trusted config (``app.time.check``): ``filled``
     and ``named``, not checked."""
-    data['schedules'] = named([filled(s) for s in data['schedules']])
+    specs = data['schedules'] = list(data['schedules'])
+    for i in range(len(specs)):
+        specs[i] = filled(specs[i])
+    named(specs)
 
 
 def new_id(specs):
     """``ev-N``, the first N no event of ``specs`` has."""
-    n = 1
-    while any(s.get('id') == 'ev-%d' % n for s in specs):
+    n = 0
+    while True:
         n += 1
-    return 'ev-%d' % n
+        name = 'ev-%d' % n
+        for s in specs:
+            if s.get('id') == name:
+                break
+        else:
+            return name
 
 
 def _key(event_id):
@@ -229,9 +240,13 @@ class Schedules:
         specs = data.get('schedules', self._known)
         if specs is self._known:
             return
-        old = {ev[_ID]: ev for ev in self.events}
-        self.events = [event(spec, old.get(_key(spec['id'])), self.registry)
-                       for spec in specs]
+        old = {}
+        for ev in self.events:
+            old[ev[_ID]] = ev
+        events = self.events = []
+        for spec in specs:
+            events.append(event(spec, old.get(_key(spec['id'])),
+                                self.registry))
         self._known = data['schedules'] = []
         self._fresh = True
 
@@ -241,7 +256,10 @@ class Schedules:
         return self.specs()
 
     def specs(self):
-        return [spec_of(ev) for ev in self.events]
+        out = []
+        for ev in self.events:
+            out.append(spec_of(ev))
+        return out
 
     def _changed(self):
         save = self.registry.on_change
@@ -300,10 +318,12 @@ class Schedules:
         deletion, which follows). Its checks are ``app.time.checks``'s,
         loaded by the first binding with events to delete."""
         self._follow_config()
-        if any(ev[_BINDING] == binding_id for ev in self.events):
-            from app.time import checks
-            self.events = checks.binding_delete(self.events, binding_id,
-                                                cascade)
+        for ev in self.events:
+            if ev[_BINDING] == binding_id:
+                from app.time import checks
+                self.events = checks.binding_delete(self.events, binding_id,
+                                                    cascade)
+                return
 
     # ------------------------------------------------------------- times
 
@@ -379,9 +399,11 @@ class Schedules:
             return _MAX_SLEEP_S
         if not self._powered:  # before planning: what it fires is not due again
             self._powered = True
-            if any(h.power_on == 'schedule' for h in self.registry.bindings):
-                from app.time import poweron  # loaded by the first, kept
-                poweron.apply(self, now)
+            for h in self.registry.bindings:
+                if h.power_on == 'schedule':
+                    from app.time import poweron  # loaded by the first, kept
+                    poweron.apply(self, now)
+                    break
         if self._fresh or now < self._last_now:
             # the first look (a minute's events are still due in it), the
             # events replaced, or the clock set back
