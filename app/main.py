@@ -57,7 +57,10 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              # defaults) loads them; the first change that needs them
              # loads them again, and they stay from then on
              'app.schema', 'app.validate', 'app.strictjson',
-             'app.time.checks')
+             'app.time.checks',
+             # a zone's parser: the clock reads its zone at boot; a change
+             # that brings a new one loads it again, and it stays
+             'app.time.tzparse')
 # app.launch (app.main's steps before serving) is dropped by serve()
 
 
