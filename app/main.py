@@ -182,8 +182,7 @@ class Mqtt:
         if config:
             from app.mqtt.hass import Bridge
             self.bridge = Bridge(self.registry, self.store, config, self.host,
-                                 self.port, self.changed)
-            self.bridge.start(goodbye)
+                                 self.port, self.changed, goodbye)
 
     def status(self):
         """The ``mqtt`` block of GET /api/status: the bridge's, or "off"

@@ -76,8 +76,12 @@ class Time:
     def needed(self):
         """``needed`` for the running config, whose bindings the registry
         holds (app.config.Config.save)."""
-        return needed(self.store.data) or any(
-            h.power_on == 'schedule' for h in self.registry.bindings)
+        if needed(self.store.data):
+            return True
+        for h in self.registry.bindings:  # a loop: a generator is a function
+            if h.power_on == 'schedule':
+                return True
+        return False
 
     def status(self):
         """The ``clock`` of GET /api/status (unsynced while not loaded)."""
