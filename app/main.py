@@ -60,7 +60,9 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              'app.time.checks',
              # a zone's parser: the clock reads its zone at boot; a change
              # that brings a new one loads it again, and it stays
-             'app.time.tzparse')
+             'app.time.tzparse',
+             # events' defaults and ids: the trusted boot's and the checks'
+             'app.time.specs')
 # app.launch (app.main's steps before serving) is dropped by serve()
 
 

@@ -30,7 +30,7 @@ def check(data, trusted=False):
     trusted boot, ``app.startup``): its events only get what the checks
     would give them (defaults, ids), and no checks are loaded."""
     if trusted:
-        from app.time.schedules import fill
+        from app.time.specs import fill
         fill(data)
     else:
         from app.time import checks

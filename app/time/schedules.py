@@ -21,7 +21,7 @@ firing in the event log. Nothing here runs in an interrupt.
   free, no location for sunrise).
 - The checks of events (``app.time.checks``) are loaded by the first
   body or config with events to check, and kept; a trusted boot's events
-  (a config this board checked before) are only ``filled``.
+  (a config this board checked before) are only filled (``app.time.specs``).
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
@@ -107,54 +107,9 @@ def _mask(days):
     return mask
 
 
-def filled(spec):
-    """An event's spec as the checks leave it (``app.time.checks``): its
-    defaults filled in, its days in week order, no other key. Of a spec
-    they passed: a trusted boot's events (``app.time.check``) are only
-    filled (KeyError: one lacks what the checks require)."""
-    out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
-           'offset_min': spec.get('offset_min', 0),
-           'days': _days(_mask(spec.get('days', DAYS))),
-           'enabled': spec.get('enabled', True)}
-    if 'id' in spec:
-        out['id'] = spec['id']
-    return out
-
-
-def named(specs):
-    """``specs`` (a config's events), each without an id given one
-    (``new_id``)."""
-    for spec in specs:
-        if 'id' not in spec:
-            spec['id'] = new_id(specs)
-    return specs
-
-
-def fill(data):
-    """The events of a trusted config (``app.time.check``): ``filled``
-    and ``named``, not checked."""
-    specs = data['schedules'] = list(data['schedules'])
-    for i in range(len(specs)):
-        specs[i] = filled(specs[i])
-    named(specs)
-
-
-def new_id(specs):
-    """``ev-N``, the first N no event of ``specs`` has."""
-    n = 0
-    while True:
-        n += 1
-        name = 'ev-%d' % n
-        for s in specs:
-            if s.get('id') == name:
-                break
-        else:
-            return name
-
-
 def _key(event_id):
     """How an event keeps ``event_id``: the N of an "ev-N" the board gave
-    (``new_id``), a small int where its string would be 32 bytes of heap;
+    (``app.time.specs.new_id``), a small int where its string would be 32 bytes of heap;
     any other id as it is."""
     n = event_id[3:]
     if event_id[:3] == 'ev-' and n.isdigit() and n[0] != '0' and len(n) < 9:
@@ -184,7 +139,8 @@ def event(spec, before=None, registry=None):
 
 
 def spec_of(ev):
-    """The event's spec as config.json has it (``filled``, with its id)."""
+    """The event's spec as config.json has it (as ``app.time.specs.filled``
+    leaves it, with its id)."""
     at = ev[_AT]
     out = {'binding': ev[_BINDING], 'do': ev[_DO],
            'at': 'sunrise' if at == SUNRISE else 'sunset' if at == SUNSET
