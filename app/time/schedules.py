@@ -283,23 +283,6 @@ class Schedules:
 
     # ------------------------------------------------------------- times
 
-    def _sun_times(self, day):
-        loc = self.store.data.get('location') or {}
-        where = loc.get('lat'), loc.get('lon')
-        if None in where:
-            return None
-        if where != self._where:
-            self._sun = {}
-            self._where = where
-        times = self._sun.get(day)
-        if times is None:
-            from app.time import solar  # loaded by the first sun event
-            times = solar.times(day, where[0], where[1])
-            if len(self._sun) > 9:
-                self._sun = {}
-            self._sun[day] = times
-        return times
-
     def when(self, ev, day):
         """When ``ev`` falls on local day ``day`` (Unix seconds), or None:
         not one of its weekdays, or no sunrise/sunset that day."""
@@ -308,7 +291,21 @@ class Schedules:
         at = ev[_AT]
         if at >= 0:
             return self.clock.zone().utc(day * DAY + at * 60)
-        times = self._sun_times(day)
+        # the sun's times of the day at the config's place: a few days kept
+        loc = self.store.data.get('location') or {}
+        where = loc.get('lat'), loc.get('lon')
+        times = None
+        if None not in where:
+            if where != self._where:
+                self._sun = {}
+                self._where = where
+            times = self._sun.get(day)
+            if times is None:
+                from app.time import solar  # loaded by the first sun event
+                times = solar.times(day, where[0], where[1])
+                if len(self._sun) > 9:
+                    self._sun = {}
+                self._sun[day] = times
         if times is None:
             ev[_ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
                 % ('sunrise' if at == SUNRISE else 'sunset')
