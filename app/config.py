@@ -5,7 +5,7 @@ power cut leaves the old file or the new one, never half of one.
 
 Safe mode (``app.startup``): a config.json with parts that do not validate
 runs the rest. The file as it was is kept: it stays config.json until the
-first save, which moves it to config.rejected.json (``keep_rejected``);
+first save, which moves it to config.rejected.json (``Config.save``);
 it is dropped only by a whole new config (PUT /api/config) or on request
 (DELETE /api/config/rejected; ``app.settings``): no save loses a rejected
 binding.
@@ -119,7 +119,17 @@ class Config:
         data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
-            keep_rejected(self)
+            if self.rejected == self.path:
+                # a rejected config.json becomes config.rejected.json first
+                # (one kept before is replaced, and the log says so);
+                # OSError: the save fails and nothing is lost
+                moved = rejected_path(self.path)
+                if exists(moved):
+                    from app import log
+                    log.note('config: %s (kept before) replaced by the '
+                             'config.json rejected at this boot' % moved)
+                _replace(self.path, moved)
+                self.rejected = moved
             with open(tmp, 'w') as f:
                 json.dump(data, f)
             _replace(tmp, self.path)
@@ -161,21 +171,6 @@ class Config:
 def rejected_path(path):
     """Where the rejected file of ``path`` is kept: config.rejected.json."""
     return (path[:-5] if path.endswith('.json') else path) + '.rejected.json'
-
-
-def keep_rejected(store):
-    """Before a save: a rejected config.json becomes config.rejected.json
-    (one kept before is replaced, and the log says so). OSError: the save
-    fails and nothing is lost."""
-    if store.rejected != store.path:
-        return
-    kept = rejected_path(store.path)
-    if exists(kept):
-        from app import log
-        log.note('config: %s (kept before) replaced by the config.json '
-                 'rejected at this boot' % kept)
-    _replace(store.path, kept)
-    store.rejected = kept
 
 
 def saved(store):
