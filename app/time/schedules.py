@@ -182,7 +182,7 @@ class Schedules:
         self._where = None  # the location _sun is for
         self._wake = asyncio.Event()
         clock.on_set = self.wake
-        store.events = self.config_events
+        store.events = self.specs
         self._follow_config()
 
     # ---------------------------------------------------------- the store
@@ -191,7 +191,7 @@ class Schedules:
         """Take the events of store.data when they were replaced there
         (boot, PUT or PATCH /api/config), keeping what each id recorded.
         store.data keeps none after (an empty list): the events are the
-        one copy, ``config_events`` gives their specs back."""
+        one copy, ``specs`` gives their specs back."""
         data = self.store.data
         specs = data.get('schedules', self._known)
         if specs is self._known:
@@ -206,12 +206,9 @@ class Schedules:
         self._known = data['schedules'] = []
         self._fresh = True
 
-    def config_events(self):
+    def specs(self):
         """The events as config.json has them (``Config.schedules``)."""
         self._follow_config()
-        return self.specs()
-
-    def specs(self):
         out = []
         for ev in self.events:
             out.append(spec_of(ev))
