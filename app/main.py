@@ -39,17 +39,12 @@ import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
 from app import log  # noqa: E402
 from app.config import CHECKS  # noqa: E402
-from app.time import Time, check, needed  # noqa: E402
+from app.time import Time, check  # noqa: E402
 
-
-def _check_time(data, trusted=False):
-    if needed(data):  # a config without clock or events loads none of it
-        check(data, trusted)
-
-
-# the config's checks run it (app.schema, and a trusted boot's defaults):
-# installed in app.config's hook list, which loads no checks
-CHECKS.append(_check_time)
+# the config's clock and events: the config's checks run it (app.schema,
+# and a trusted boot's defaults); installed in app.config's hook list,
+# which loads no checks
+CHECKS.append(check)
 
 BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              'app.board.bootpins',

@@ -23,12 +23,15 @@ def needed(data):
 
 
 def check(data, trusted=False):
-    """The config's clock and events, checked (``app.schema`` calls it
-    for a config that ``needed``): the zone parses, the events are
-    well-formed; raises ApiError (``app.time.checks``, loaded for it).
-    ``trusted``: a config this image checked on this board before (a
-    trusted boot, ``app.startup``): its events only get what the checks
-    would give them (defaults, ids), and no checks are loaded."""
+    """The config's clock and events, checked (``app.schema`` calls it,
+    and a trusted boot): the zone parses, the events are well-formed;
+    raises ApiError (``app.time.checks``, loaded for it). A config that
+    is not ``needed`` loads none of it. ``trusted``: a config this image
+    checked on this board before (a trusted boot, ``app.startup``): its
+    events only get what the checks would give them (defaults, ids), and
+    no checks are loaded."""
+    if not needed(data):
+        return
     if trusted:
         from app.time.specs import fill
         fill(data)
