@@ -93,8 +93,9 @@ class Config:
         # set by a boot that built the board with its pins; every save
         # writes it (``save_pins``)
         self.stamp: 'list | None' = None
-        # () -> the config's events, once app.time.schedules holds them
-        # (``data['schedules']`` is an empty list then): ``schedules``
+        # (stream=None) -> the config's events, once app.time.schedules
+        # holds them (``data['schedules']`` is an empty list then):
+        # ``schedules``; with a stream, written to it (``save``)
         self.events = None
 
     def schedules(self):
@@ -113,9 +114,6 @@ class Config:
         would cost heap for nothing); the events are the schedules' in
         the same way (``schedules``)."""
         data = self.data
-        events = self.schedules()  # may take new ones out of data first
-        kept = data['schedules']
-        data['schedules'] = events
         data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
@@ -131,7 +129,25 @@ class Config:
                 _replace(self.path, moved)
                 self.rejected = moved
             with open(tmp, 'w') as f:
-                json.dump(data, f)
+                events = self.events
+                if events is None:
+                    json.dump(data, f)
+                else:
+                    # the events are written by the schedules one at a
+                    # time (each one's dict made, written, dropped), not
+                    # all made at once: a save's peak of heap
+                    f.write('{')
+                    sep = ''
+                    for key in data:
+                        f.write(sep)
+                        sep = ', '
+                        json.dump(key, f)
+                        f.write(': ')
+                        if key == 'schedules':
+                            events(f)
+                        else:
+                            json.dump(data[key], f)
+                    f.write('}')
             _replace(tmp, self.path)
             if self.idle_pins is not None:
                 self.save_pins(self.idle_pins())
@@ -143,7 +159,6 @@ class Config:
             return
         finally:
             data['bindings'] = []
-            data['schedules'] = kept
         saved(self)
 
     def pins_path(self):

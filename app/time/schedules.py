@@ -206,9 +206,21 @@ class Schedules:
         self._known = data['schedules'] = []
         self._fresh = True
 
-    def specs(self):
-        """The events as config.json has them (``Config.schedules``)."""
+    def specs(self, stream=None):
+        """The events as config.json has them (``Config.schedules``): a
+        list of dicts, or with ``stream`` written to it as a JSON array,
+        one event at a time (``Config.save``)."""
         self._follow_config()
+        if stream is not None:
+            from json import dump
+            stream.write('[')
+            sep = ''
+            for ev in self.events:
+                stream.write(sep)
+                sep = ', '
+                dump(spec_of(ev), stream)
+            stream.write(']')
+            return None
         out = []
         for ev in self.events:
             out.append(spec_of(ev))
