@@ -1,11 +1,13 @@
 """The steps of ``app.main`` that run once, before the board serves or runs
 headless: read PORT, boot, wire the app, say where it serves. Boot code:
-``app.main.serve`` drops it with the rest (``app.main.BOOT_ONLY``) once
-the app is built, so a serving board keeps only what requests and the
-features need (``app.main``); a headless board keeps it (``idle``).
+it forgets itself once the app is built (``app``) and ``app.main.serve``
+drops the rest (``app.main.BOOT_ONLY``), so a serving board keeps only
+what requests and the features need (``app.main``); a headless board
+keeps it (``idle``).
 """
 import asyncio
 import os
+import sys
 from app import main
 
 
@@ -74,6 +76,13 @@ def app(registry, store, log, running, timing):
     if token and board.sim:  # make run: a link that logs the dashboard in
         lines += '\npinwheel: dashboard http://%s:%d/#token=%s' % (
             host, at, token)
+    # the last step of the boot code: this module is forgotten (serve drops
+    # its own reference), so its code is freed
+    sys.modules.pop('app.launch', None)
+    try:
+        delattr(sys.modules['app'], 'launch')
+    except AttributeError:
+        pass
     return served, host, at, lines
 
 

@@ -58,7 +58,8 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              'app.time.tzparse',
              # events' defaults and ids: the trusted boot's and the checks'
              'app.time.specs')
-# app.launch (app.main's steps before serving) is dropped by serve()
+# app.launch (app.main's steps before serving) forgets itself when serving
+# starts (app.launch.app)
 
 
 def boot(path='config.json'):
@@ -91,11 +92,12 @@ def persist(registry, store):
     return saver
 
 
-def _drop_boot_code(names=BOOT_ONLY):
+def _drop_boot_code():
     """Forget the boot code, so its bytecode is freed: ``sys.modules``
     and the attribute an import binds on the package both hold it.
-    ``app.launch`` goes last, when serving starts (``serve``)."""
-    for name in names:
+    ``app.launch`` forgets itself, once the app is built
+    (``app.launch.app``)."""
+    for name in BOOT_ONLY:
         sys.modules.pop(name, None)
         package, _, leaf = name.rpartition('.')
         try:
@@ -217,8 +219,8 @@ async def serve(registry, store, log=True, running=None, timing=None):
     from app import launch  # the steps before serving: boot code
     app, host, port, lines = launch.app(registry, store, log, running,
                                         timing)
-    del launch  # the last reference: dropped with the boot code
-    _drop_boot_code(BOOT_ONLY + ('app.launch',))
+    del launch  # the last reference (launch.app forgot its module)
+    _drop_boot_code()
     gc.collect()
     # booted: collect once a quarter of the free heap has been allocated,
     # not only when it is full, and before each write: the GC never moves
