@@ -21,32 +21,6 @@ import json
 import os
 from time import ticks_add, ticks_diff, ticks_ms
 
-DEFAULTS = {
-    'board': 'auto',
-    'http': {'port': 8080},
-    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
-             'ap_fallback': True, 'ap_password': ''},
-    'api_token': None,
-    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
-    'mqtt': None,  # off; a dict switches it on (MQTT below)
-    'bindings': [],
-    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
-    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
-             'ntp_sync_s': 21600},
-    'location': {},
-    'schedule': {'catch_up_min': 5},
-    'schedules': [],
-    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
-}
-# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
-# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
-# base pinwheel/<client_id>.
-MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
-        'client_id': '', 'base': '', 'discovery': True,
-        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
-        'tls': False, 'allow_config': False}
-NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
 # Checks of sections that belong to a feature (the clock and events:
 # app.time), installed by app.main: the feature's code is loaded only for a
 # config that uses it. Each takes the checked config and raises ApiError;
@@ -57,14 +31,46 @@ CHECKS = []
 
 
 def defaults():
-    """A fresh config holding the defaults (``app.schema`` checks a
-    config against them)."""
-    out = dict(DEFAULTS)
-    for key in NESTED:
-        out[key] = dict(DEFAULTS[key])
-    out['bindings'] = []
-    out['schedules'] = []
-    return out
+    """A fresh config holding the defaults (``DEFAULTS``; ``app.schema``
+    checks a config against them)."""
+    return {
+        'board': 'auto',
+        'http': {'port': 8080},
+        'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
+                 'ap_fallback': True, 'ap_password': ''},
+        'api_token': None,
+        'auth': 'writes',  # with a token: "writes" or "all" (reads too)
+        'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
+        'mqtt': None,  # off; a dict switches it on (MQTT below)
+        'bindings': [],
+        # the clock, the place for sunrise/sunset, and the events
+        # (app.time.schedules)
+        'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
+                 'ntp_sync_s': 21600},
+        'location': {},
+        'schedule': {'catch_up_min': 5},
+        'schedules': [],
+        # the event log's ring (app.log): entries kept, 0 = off
+        'log': {'size': 32},
+    }
+
+
+def __getattr__(name):
+    """``DEFAULTS`` (a config holding the defaults: ``defaults()``) and
+    ``MQTT`` (app.mqtt.hass, docs/mqtt.md: what a "mqtt" object's missing
+    keys are; an empty client_id is pinwheel-XXXX, the MAC's last two
+    bytes, an empty base pinwheel/<client_id>), made when imported: boot
+    and the config's checks (app.schema) use them, and between those
+    nothing holds them in the heap (a module ``__getattr__``, PEP 562)."""
+    if name == 'DEFAULTS':
+        return defaults()
+    if name == 'MQTT':
+        return {'host': '', 'port': 1883, 'user': '', 'password': '',
+                'client_id': '', 'base': '', 'discovery': True,
+                'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
+                'tls': False, 'allow_config': False}
+    raise AttributeError(name)
+
 
 SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
 SAVE_GAP_MS = 5000  # ...and saves it at most once per gap
