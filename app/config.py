@@ -30,46 +30,14 @@ from time import ticks_add, ticks_diff, ticks_ms
 CHECKS = []
 
 
-def defaults():
-    """A fresh config holding the defaults (``DEFAULTS``; ``app.schema``
-    checks a config against them)."""
-    return {
-        'board': 'auto',
-        'http': {'port': 8080},
-        'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
-                 'ap_fallback': True, 'ap_password': ''},
-        'api_token': None,
-        'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-        'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
-        'mqtt': None,  # off; a dict switches it on (MQTT below)
-        'bindings': [],
-        # the clock, the place for sunrise/sunset, and the events
-        # (app.time.schedules)
-        'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
-                 'ntp_sync_s': 21600},
-        'location': {},
-        'schedule': {'catch_up_min': 5},
-        'schedules': [],
-        # the event log's ring (app.log): entries kept, 0 = off
-        'log': {'size': 32},
-    }
-
-
 def __getattr__(name):
-    """``DEFAULTS`` (a config holding the defaults: ``defaults()``) and
-    ``MQTT`` (app.mqtt.hass, docs/mqtt.md: what a "mqtt" object's missing
-    keys are; an empty client_id is pinwheel-XXXX, the MAC's last two
-    bytes, an empty base pinwheel/<client_id>), made when imported: boot
-    and the config's checks (app.schema) use them, and between those
-    nothing holds them in the heap (a module ``__getattr__``, PEP 562)."""
-    if name == 'DEFAULTS':
-        return defaults()
-    if name == 'MQTT':
-        return {'host': '', 'port': 1883, 'user': '', 'password': '',
-                'client_id': '', 'base': '', 'discovery': True,
-                'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
-                'tls': False, 'allow_config': False}
-    raise AttributeError(name)
+    """``defaults`` (a function: a fresh config holding the defaults),
+    ``DEFAULTS`` (one such config) and ``MQTT`` (what a "mqtt" object's
+    missing keys are): ``app.defaults``', boot code, loaded when they are
+    imported (a module ``__getattr__``, PEP 562): boot and the config's
+    checks (``app.schema``) use them, and nothing holds them in between."""
+    from app import defaults as made
+    return getattr(made, name)
 
 
 SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
@@ -81,6 +49,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
+        from app.defaults import defaults
         self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False

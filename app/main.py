@@ -57,7 +57,9 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              # that brings a new one loads it again, and it stays
              'app.time.tzparse',
              # events' defaults and ids: the trusted boot's and the checks'
-             'app.time.specs')
+             'app.time.specs',
+             # the config's defaults: boot's, and the config checks'
+             'app.defaults')
 # app.launch (app.main's steps before serving) forgets itself when serving
 # starts (app.launch.app)
 
