@@ -56,9 +56,6 @@ def app(registry, store, log, running, timing):
     host = store.data['http'].get('host') or (
         '127.0.0.1' if board.sim else '0.0.0.0')
     at = port(store)
-    if timing is None:
-        from app.time import Time
-        timing = Time(registry, store)
     timing.network = True
     mqtt = main.Mqtt(registry, store, host, at, timing)
     served = main.build_app(registry, store, mqtt, timing)

@@ -218,6 +218,8 @@ def build_app(registry, store, mqtt=None, timing=None):
 async def serve(registry, store, log=True, running=None, timing=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
+    if timing is None:
+        timing = Time(registry, store)
     from app import launch  # the steps before serving: boot code
     app, host, port, lines = launch.app(registry, store, log, running,
                                         timing)
