@@ -5,7 +5,7 @@ power cut leaves the old file or the new one, never half of one.
 
 Safe mode (``app.startup``): a config.json with parts that do not validate
 runs the rest. The file as it was is kept: it stays config.json until the
-first save, which moves it to config.rejected.json (``keep_rejected``);
+first save, which moves it to config.rejected.json (``Config.save``);
 it is dropped only by a whole new config (PUT /api/config) or on request
 (DELETE /api/config/rejected; ``app.settings``): no save loses a rejected
 binding.
@@ -21,32 +21,6 @@ import json
 import os
 from time import ticks_add, ticks_diff, ticks_ms
 
-DEFAULTS = {
-    'board': 'auto',
-    'http': {'port': 8080},
-    'wifi': {'ssid': '', 'password': '', 'timeout_s': 20,
-             'ap_fallback': True, 'ap_password': ''},
-    'api_token': None,
-    'auth': 'writes',  # with a token: "writes" or "all" (reads too)
-    'limits': {'bindings': 16, 'virtual_timers': 8, 'schedules': 64},
-    'mqtt': None,  # off; a dict switches it on (MQTT below)
-    'bindings': [],
-    # the clock, the place for sunrise/sunset, and the events (app.time.schedules)
-    'time': {'tz': 'UTC', 'ntp_servers': ['pool.ntp.org'],
-             'ntp_sync_s': 21600},
-    'location': {},
-    'schedule': {'catch_up_min': 5},
-    'schedules': [],
-    'log': {'size': 32},  # the event log's ring (app.log): entries kept, 0 = off
-}
-# MQTT (app.mqtt.hass, docs/mqtt.md): what a "mqtt" object's missing keys are.
-# An empty client_id is pinwheel-XXXX (the MAC's last two bytes), an empty
-# base pinwheel/<client_id>.
-MQTT = {'host': '', 'port': 1883, 'user': '', 'password': '',
-        'client_id': '', 'base': '', 'discovery': True,
-        'discovery_prefix': 'homeassistant', 'keepalive_s': 60,
-        'tls': False, 'allow_config': False}
-NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
 # Checks of sections that belong to a feature (the clock and events:
 # app.time), installed by app.main: the feature's code is loaded only for a
 # config that uses it. Each takes the checked config and raises ApiError;
@@ -56,15 +30,15 @@ NESTED = ('http', 'wifi', 'limits', 'time', 'location', 'schedule', 'log')
 CHECKS = []
 
 
-def defaults():
-    """A fresh config holding the defaults (``app.schema`` checks a
-    config against them)."""
-    out = dict(DEFAULTS)
-    for key in NESTED:
-        out[key] = dict(DEFAULTS[key])
-    out['bindings'] = []
-    out['schedules'] = []
-    return out
+def __getattr__(name):
+    """``defaults`` (a function: a fresh config holding the defaults),
+    ``DEFAULTS`` (one such config) and ``MQTT`` (what a "mqtt" object's
+    missing keys are): ``app.defaults``', boot code, loaded when they are
+    imported (a module ``__getattr__``, PEP 562): boot and the config's
+    checks (``app.schema``) use them, and nothing holds them in between."""
+    from app import defaults as made
+    return getattr(made, name)
+
 
 SAVE_DELAY_MS = 1000  # the saver looks this often for a dirty config...
 SAVE_GAP_MS = 5000  # ...and saves it at most once per gap
@@ -75,6 +49,7 @@ class Config:
 
     def __init__(self, path='config.json'):
         self.path = path
+        from app.defaults import defaults
         self.data = defaults()
         self.error = None  # what put us in safe mode, or a failed save
         self.safe_mode = False
@@ -93,8 +68,9 @@ class Config:
         # set by a boot that built the board with its pins; every save
         # writes it (``save_pins``)
         self.stamp: 'list | None' = None
-        # () -> the config's events, once app.time.schedules holds them
-        # (``data['schedules']`` is an empty list then): ``schedules``
+        # (stream=None) -> the config's events, once app.time.schedules
+        # holds them (``data['schedules']`` is an empty list then):
+        # ``schedules``; with a stream, written to it (``save``)
         self.events = None
 
     def schedules(self):
@@ -113,15 +89,40 @@ class Config:
         would cost heap for nothing); the events are the schedules' in
         the same way (``schedules``)."""
         data = self.data
-        events = self.schedules()  # may take new ones out of data first
-        kept = data['schedules']
-        data['schedules'] = events
         data['bindings'] = bindings
         tmp = self.path + '.tmp'
         try:
-            keep_rejected(self)
+            if self.rejected == self.path:
+                # a rejected config.json becomes config.rejected.json first
+                # (one kept before is replaced, and the log says so);
+                # OSError: the save fails and nothing is lost
+                moved = rejected_path(self.path)
+                if exists(moved):
+                    from app import log
+                    log.note('config: %s (kept before) replaced by the '
+                             'config.json rejected at this boot' % moved)
+                _replace(self.path, moved)
+                self.rejected = moved
             with open(tmp, 'w') as f:
-                json.dump(data, f)
+                events = self.events
+                if events is None:
+                    json.dump(data, f)
+                else:
+                    # the events are written by the schedules one at a
+                    # time (each one's dict made, written, dropped), not
+                    # all made at once: a save's peak of heap
+                    f.write('{')
+                    sep = ''
+                    for key in data:
+                        f.write(sep)
+                        sep = ', '
+                        json.dump(key, f)
+                        f.write(': ')
+                        if key == 'schedules':
+                            events(f)
+                        else:
+                            json.dump(data[key], f)
+                    f.write('}')
             _replace(tmp, self.path)
             if self.idle_pins is not None:
                 self.save_pins(self.idle_pins())
@@ -133,7 +134,6 @@ class Config:
             return
         finally:
             data['bindings'] = []
-            data['schedules'] = kept
         saved(self)
 
     def pins_path(self):
@@ -161,21 +161,6 @@ class Config:
 def rejected_path(path):
     """Where the rejected file of ``path`` is kept: config.rejected.json."""
     return (path[:-5] if path.endswith('.json') else path) + '.rejected.json'
-
-
-def keep_rejected(store):
-    """Before a save: a rejected config.json becomes config.rejected.json
-    (one kept before is replaced, and the log says so). OSError: the save
-    fails and nothing is lost."""
-    if store.rejected != store.path:
-        return
-    kept = rejected_path(store.path)
-    if exists(kept):
-        from app import log
-        log.note('config: %s (kept before) replaced by the config.json '
-                 'rejected at this boot' % kept)
-    _replace(store.path, kept)
-    store.rejected = kept
 
 
 def saved(store):

@@ -15,7 +15,9 @@ This module is where the parts are put together, and the only one: the
 simulated board stands in for ``machine`` on the unix port, persistence
 and the pins.json hook are installed on the registry whether the board
 serves or runs headless, and features the config does not use are never
-imported.
+imported. What runs once before serving (read PORT, boot, build the app)
+is ``app.launch``, dropped with the rest of the boot code once the board
+serves: this module keeps what requests and the features need.
 """
 try:
     from machine import Pin  # noqa: F401  (a board: the real one)
@@ -33,22 +35,16 @@ import gc  # noqa: E402
 # few requests.
 gc.threshold(4096)
 import asyncio  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 from time import ticks_diff, ticks_ms  # noqa: E402
 from app import log  # noqa: E402
 from app.config import CHECKS  # noqa: E402
-from app.time import Time, check, needed  # noqa: E402
+from app.time import Time, check  # noqa: E402
 
-
-def _check_time(data, trusted=False):
-    if needed(data):  # a config without clock or events loads none of it
-        check(data, trusted)
-
-
-# the config's checks run it (app.schema, and a trusted boot's defaults):
-# installed in app.config's hook list, which loads no checks
-CHECKS.append(_check_time)
+# the config's clock and events: the config's checks run it (app.schema,
+# and a trusted boot's defaults); installed in app.config's hook list,
+# which loads no checks
+CHECKS.append(check)
 
 BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              'app.board.bootpins',
@@ -56,7 +52,16 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              # defaults) loads them; the first change that needs them
              # loads them again, and they stay from then on
              'app.schema', 'app.validate', 'app.strictjson',
-             'app.time.checks')
+             'app.time.checks',
+             # a zone's parser: the clock reads its zone at boot; a change
+             # that brings a new one loads it again, and it stays
+             'app.time.tzparse',
+             # events' defaults and ids: the trusted boot's and the checks'
+             'app.time.specs',
+             # the config's defaults: boot's, and the config checks'
+             'app.defaults')
+# app.launch (app.main's steps before serving) forgets itself when serving
+# starts (app.launch.app)
 
 
 def boot(path='config.json'):
@@ -80,8 +85,8 @@ def persist(registry, store):
     """Save every change of ``registry`` to ``store`` (config.json, then
     pins.json with the outputs' idle levels) through one
     ``app.config.Saver``: REST changes at once, the rest (rule actions,
-    counters, schedules) coalesced by its task, which ``start_saver``
-    starts. Return the saver."""
+    counters, schedules) coalesced by its task, which
+    ``app.launch.start_saver`` starts. Return the saver."""
     from app.config import Saver
     store.idle_pins = registry.idle_pins
     store.drivable = registry.board.outputs()
@@ -91,7 +96,9 @@ def persist(registry, store):
 
 def _drop_boot_code():
     """Forget the boot code, so its bytecode is freed: ``sys.modules``
-    and the attribute an import binds on the package both hold it."""
+    and the attribute an import binds on the package both hold it.
+    ``app.launch`` forgets itself, once the app is built
+    (``app.launch.app``)."""
     for name in BOOT_ONLY:
         sys.modules.pop(name, None)
         package, _, leaf = name.rpartition('.')
@@ -101,53 +108,21 @@ def _drop_boot_code():
             pass
 
 
-def _port(store):
-    """The port to serve on: PORT (``make run PORT=``), else the config's."""
-    return _env_port() or store.data['http']['port']
+def _started(request):
+    """The request log's first hook (``app.launch.log_requests``)."""
+    request.t0 = ticks_ms()
 
 
-def _env_port():
-    """PINWHEEL_PORT (``make run PORT=``; the unix port only) or None. A
-    PORT that is not one: one line, exit 1."""
-    env = getattr(os, 'getenv', None)  # the unix port only
-    port = env and env('PINWHEEL_PORT')
-    if not port:
-        return None
-    if not (port.isdigit() and 1 <= int(port) <= 65535):
-        print('pinwheel: PORT=%s is not a port: use a number from 1 to 65535,'
-              ' e.g. make run PORT=8081' % port[:20])
-        raise SystemExit(1)
-    return int(port)
-
-
-def log_requests(app):
-    """Print one line per request: method, path, status and milliseconds.
-
-    The server's hooks (app.http.server): a ``before_request`` hook notes
-    the time (put first, so the time includes the token check),
-    ``after_request`` and ``after_error_request`` hooks print. A request
-    that matched no route (404, 405, a malformed one) never reaches
-    ``before_request``: its time shows as ``-``. Answers the server sends
-    before any hook (408, 503 at the connection cap) are not logged;
-    /api/status counts them."""
-    def started(request):
-        request.t0 = ticks_ms()
-
-    write = sys.stdout.write
-
-    def done(request, response):
-        if request is not None:  # None: a request the server could not parse
-            t0 = request.t0
-            # one write per line: print() writes the newline on its own,
-            # a second system call per request on the unix port
-            write('%s %s %d %s ms\n' % (
-                request.method, request.path, response.status,
-                '-' if t0 is None else ticks_diff(ticks_ms(), t0)))
-        return response
-
-    app.before.insert(0, started)
-    app.after_request(done)
-    app.after_error_request(done)
+def _done(request, response):
+    """The request log's line: method, path, status and milliseconds."""
+    if request is not None:  # None: a request the server could not parse
+        t0 = request.t0
+        # one write per line: print() writes the newline on its own,
+        # a second system call per request on the unix port
+        sys.stdout.write('%s %s %d %s ms\n' % (
+            request.method, request.path, response.status,
+            '-' if t0 is None else ticks_diff(ticks_ms(), t0)))
+    return response
 
 
 _collected_ms: list = [0]  # when _collect_before_writes last collected
@@ -165,44 +140,12 @@ def _collect_before_writes(request):
             gc.collect()
 
 
-def use_time(timing):
-    """Load the clock and schedules now if the config uses them (their
-    runner and NTP start with them); otherwise the first time route or
-    config change that needs them does."""
-    if timing.needed():
-        timing.schedules()
-
-
-def start_saver(registry):
-    """The saver's task (``persist``), once the loop runs, served or
-    headless."""
-    start = getattr(registry.on_change, 'start', None)
-    if start is not None:
-        start()
-
-
 def confirm_image():
     """An image on trial after an over-the-air update (app.ota.trial, which
     main.py imports only then) has come up: it stays (docs/ota.md)."""
     trial = sys.modules.get('app.ota.trial')
     if trial is not None:
         trial.confirm()
-
-
-async def idle(registry, why, timing=None):
-    """No network: the bindings run on their timers, nothing is served.
-    The loop stays up for deferred work: it wakes every second, which on
-    the unix port is when work a timer thread scheduled gets to run."""
-    board = registry.board
-    print('pinwheel: %s board, %d bindings, headless (%s): running the '
-          'bindings from config.json, no API' % (board.name,
-                                                 len(registry.bindings), why))
-    start_saver(registry)
-    if timing is not None:
-        use_time(timing)
-    confirm_image()
-    while True:
-        await asyncio.sleep(1)
 
 
 class Mqtt:
@@ -240,8 +183,7 @@ class Mqtt:
         if config:
             from app.mqtt.hass import Bridge
             self.bridge = Bridge(self.registry, self.store, config, self.host,
-                                 self.port, self.changed)
-            self.bridge.start(goodbye)
+                                 self.port, self.changed, goodbye)
 
     def status(self):
         """The ``mqtt`` block of GET /api/status: the bridge's, or "off"
@@ -276,20 +218,13 @@ def build_app(registry, store, mqtt=None, timing=None):
 async def serve(registry, store, log=True, running=None, timing=None):
     """Serve the API; once the socket is bound, print where. ``running``
     (a list) receives the app, so Ctrl-C can close its socket."""
-    board = registry.board
-    host = store.data['http'].get('host') or (
-        '127.0.0.1' if board.sim else '0.0.0.0')
-    port = _port(store)
     if timing is None:
         timing = Time(registry, store)
-    timing.network = True
-    mqtt = Mqtt(registry, store, host, port, timing)
-    app = build_app(registry, store, mqtt, timing)
-    if running is not None:
-        running.append(app)
-    if log:
-        log_requests(app)
-    mqtt.apply()  # before the collection: the bridge lives as long
+    from app import launch  # the steps before serving: boot code
+    app, host, port, lines = launch.app(registry, store, log, running,
+                                        timing)
+    del launch  # the last reference (launch.app forgot its module)
+    _drop_boot_code()
     gc.collect()
     # booted: collect once a quarter of the free heap has been allocated,
     # not only when it is full, and before each write: the GC never moves
@@ -299,28 +234,16 @@ async def serve(registry, store, log=True, running=None, timing=None):
     # on a large one it runs as rarely as before (MicroPython's
     # gc.threshold docs). Writes are rare; reads pay no extra collection.
     gc.threshold(gc.mem_free() // 4)
-    app.before.append(_collect_before_writes)
-    start_saver(registry)
-    use_time(timing)
 
     def ready():
         confirm_image()
-        print('pinwheel: %s board, %d bindings, serving http://%s:%d/'
-              % (board.name, len(registry.bindings), host, port))
-        token = store.data.get('api_token')
-        if token and board.sim:  # make run: a link that logs the dashboard in
-            print('pinwheel: dashboard http://%s:%d/#token=%s'
-                  % (host, port, token))
+        print(lines)
 
     try:
         await app.start_server(host=host, port=port, ready=ready)
     except OSError as e:  # the port is taken, or the address is not ours
-        from app import startup  # boot-only code: its words cost no heap
-        print(startup.cannot_serve(e, host, port, board.sim))
-        _drop_boot_code()
-        if board.sim:  # make run: say so and stop (PORT=... picks another)
-            raise SystemExit(1)
-        await idle(registry, 'no socket on port %d' % port, timing)
+        from app import launch
+        await launch.cannot_serve(e, registry, host, port, timing)
 
 
 def shutdown(registry, running):
@@ -334,8 +257,11 @@ def shutdown(registry, running):
     # what the saver holds and the counters' totals (app.kinds.counter):
     # saved as they are, "start" unchanged
     save = registry.on_change
-    if save and (getattr(save, 'pending', False) or any(
-            h.KIND == 'counter' for h in registry.bindings)):
+    pending = save and getattr(save, 'pending', False)
+    for h in registry.bindings:
+        if h.KIND == 'counter':
+            pending = save
+    if pending:
         save(True)
     stopped = 0
     for h in registry.bindings:
@@ -349,20 +275,13 @@ def shutdown(registry, running):
 def run(path='config.json', argv=None):
     """Boot and serve until Ctrl-C. ``--quiet`` (or ``"http": {"log":
     false}`` in config.json) turns the request log off."""
-    argv = sys.argv if argv is None else argv
-    _env_port()  # a PORT that is none: said before anything boots
-    registry, store = boot(path)
-    log = '--quiet' not in argv and store.data['http'].get('log', True)
-    from app.board import net
-    why = net.unavailable(store.data['wifi'], _port(store))
-    _drop_boot_code()
-    timing = Time(registry, store)
     running = []
+    from app import launch  # boot code: serve() drops it
+    registry, work = launch.start(path, sys.argv if argv is None else argv,
+                                  running)
+    del launch  # run's frame lives as long as the board serves
     try:
-        if why:
-            asyncio.run(idle(registry, why, timing))
-        else:
-            asyncio.run(serve(registry, store, log, running, timing))
+        asyncio.run(work)
     except KeyboardInterrupt:
         n = shutdown(registry, running)
         print('pinwheel: stopped (Ctrl-C): timers off, pins released (%d of '

@@ -155,7 +155,8 @@ def layer_of(module):
         return None
     if (ROOT / 'app' / parts[1]).is_dir():
         return parts[1]
-    return 'main' if parts[1] == 'main' else 'core'
+    # app.launch is app.main's boot half
+    return 'main' if parts[1] in ('main', 'launch') else 'core'
 
 
 def app_imports(path):

@@ -6,9 +6,10 @@ from vm import make_flash, run_micropython
 
 PROBE = Path(__file__).parent / 'mp' / 'heap_probe.py'
 BOOT_ONLY = ['app.board.profiles', 'app.startup', 'app.board.bootpins']
-# the checkers: the checking boot (a fresh flash's) loads them and drops
-# them with the boot code; the first body loads them again, to stay
-CHECKERS = ['app.schema', 'app.validate', 'app.strictjson']
+# the checkers (and the config's defaults): the checking boot (a fresh
+# flash's) loads them and drops them with the boot code; the first body
+# (the first config change: the defaults) loads them again, to stay
+CHECKERS = ['app.schema', 'app.validate', 'app.strictjson', 'app.defaults']
 
 
 def probe(tmp_path):
@@ -26,4 +27,5 @@ def test_boot_only_code_is_dropped_and_requests_are_served(tmp_path):
         assert kept == [], (step, kept)
     assert [m for m in CHECKERS if m in heap['booted']] == []
     assert 'app.validate' in heap['served'] and 'app.validate' in heap['again']
+    assert 'app.defaults' in heap['served']  # with the config's checks
     assert 'app.registry' in heap['served']  # the probe saw real modules

@@ -84,7 +84,7 @@ def test_the_docs_figures_are_the_codes():
     text_max = int(re.search(r'^TEXT_MAX = const\((\d+)\)', log, re.M).group(1))
     schema = (ROOT / 'app' / 'schema.py').read_text()
     size_max = int(re.search(r"'log\.size': \(0, (\d+)\)", schema).group(1))
-    config = (ROOT / 'app' / 'config.py').read_text()  # the defaults
+    config = (ROOT / 'app' / 'defaults.py').read_text()  # the defaults
     default = int(re.search(r"'log': \{'size': (\d+)\}", config).group(1))
     doc = ' '.join((ROOT / 'docs' / 'api.md').read_text().split())
     m = re.search(r'`log\.size` \(default (\d+), at most (\d+)\).*? (\d+) bytes '

@@ -58,6 +58,30 @@ def test_time_reads_and_sets_the_clock(board):
     assert status == 400 and body['error']['field'] == 'time.tz', body
 
 
+def test_a_zone_read_at_boot_applies_and_a_new_one_after_it(tmp_path):
+    """The zone's parser (app.time.tzparse) is boot code: the clock reads
+    the config's zone at boot, then the parser is dropped; a zone changed
+    later loads it again. Both boots: the checking one and a trusted one."""
+    vm = VM(make_flash(tmp_path / 'flash', {
+        'bindings': [LED], 'time': {'tz': 'CET-1CEST,EU'},
+        'schedules': [{'binding': 'led', 'do': 'start', 'at': '08:00'}]}))
+    vm.start()
+    try:
+        for _ in range(2):
+            vm.put('/api/sim/clock', {'epoch': epoch(2026, 12, 1, 18, 0)})
+            t = vm.get('/api/time')[1]
+            assert t['local'].startswith('2026-12-01T19:00:'), t
+            ev = vm.get('/api/schedules')[1]['schedules'][0]
+            assert ev['next_fire'] == epoch(2026, 12, 2, 7, 0), ev
+            vm = restart(vm)  # a trusted boot
+        vm.put('/api/sim/clock', {'epoch': epoch(2026, 12, 1, 18, 0)})
+        status, body, _ = vm.patch('/api/config', {'time': {'tz': 'JST-9'}})
+        assert status == 200, body
+        assert vm.get('/api/time')[1]['local'].startswith('2026-12-02T03:00:')
+    finally:
+        vm.stop()
+
+
 def test_an_event_fires_when_the_clock_reaches_its_minute(board):
     status, ev, hdrs = board.post('/api/schedules', {
         'binding': 'led', 'do': 'start', 'at': '08:00', 'days': ['tue']})

@@ -114,16 +114,6 @@ def state(h):
     return out
 
 
-def attributes(h):
-    """The binding's configuration and error: Home Assistant's attributes
-    (a counter's total, which moves, is in its state instead)."""
-    out = {'kind': h.KIND, 'pin': h.pin_id, 'power_on': h.power_on}
-    out.update(h.params)
-    out.pop('total', None)
-    out['error'] = h.error
-    return out
-
-
 def _watch(h):
     """The change feed's marks for Home Assistant: an input's level for a
     binary sensor, the counters for a sensor; never an output's toggles."""
@@ -159,9 +149,12 @@ class Bridge:
     """The registry's bindings on one broker, as ``config`` (the config's
     checked ``mqtt`` section) says. ``on_config`` is called after a
     ``<base>/config/set`` changed the config (the caller restarts the
-    bridge if the ``mqtt`` section changed)."""
+    bridge if the ``mqtt`` section changed). Its link runs as a task from
+    the start, after ``after`` if given (a task to wait for first: the
+    goodbye of the bridge this one replaces)."""
 
-    def __init__(self, registry, store, config, host, port, on_config=None):
+    def __init__(self, registry, store, config, host, port, on_config=None,
+                 after=None):
         self.registry = registry
         self.store = store
         self.config = config
@@ -195,17 +188,12 @@ class Bridge:
         self.state = 'connecting'
         self.error = None
         self.client = None
-        self.task = None
         # binding id -> [component, handler, error]: announced (kept across
         # links: one deleted while the link was down is emptied on the
         # next), and the handler and error whose attributes this link sent
         self.announced = {}
         self._counts = [0, 0]  # published, received by links that ended
         self._lost = None  # why the current link is dead
-
-    def start(self, after=None):
-        """Run the link as a task; ``after``: a task to wait for first (the
-        goodbye of the bridge this one replaces)."""
         self.task = asyncio.create_task(self.run(after))
 
     def stop(self):
@@ -351,8 +339,15 @@ class Bridge:
             if mark[1] is not h or mark[2] != h.error:
                 mark[1] = h
                 mark[2] = h.error
+                # its configuration and error: Home Assistant's attributes
+                # (a counter's total, which moves, is in its state instead)
+                out = {'kind': h.KIND, 'pin': h.pin_id,
+                       'power_on': h.power_on}
+                out.update(h.params)
+                out.pop('total', None)
+                out['error'] = h.error
                 await client.publish('%s/%s/attributes' % (base, binding_id),
-                                     dumps(attributes(h)), True)
+                                     dumps(out), True)
             await client.publish('%s/%s/state' % (base, binding_id),
                                  dumps(state(h)), True)
         feed.removed()  # the feed forgets them; announced does here:

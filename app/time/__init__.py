@@ -23,14 +23,17 @@ def needed(data):
 
 
 def check(data, trusted=False):
-    """The config's clock and events, checked (``app.schema`` calls it
-    for a config that ``needed``): the zone parses, the events are
-    well-formed; raises ApiError (``app.time.checks``, loaded for it).
-    ``trusted``: a config this image checked on this board before (a
-    trusted boot, ``app.startup``): its events only get what the checks
-    would give them (defaults, ids), and no checks are loaded."""
+    """The config's clock and events, checked (``app.schema`` calls it,
+    and a trusted boot): the zone parses, the events are well-formed;
+    raises ApiError (``app.time.checks``, loaded for it). A config that
+    is not ``needed`` loads none of it. ``trusted``: a config this image
+    checked on this board before (a trusted boot, ``app.startup``): its
+    events only get what the checks would give them (defaults, ids), and
+    no checks are loaded."""
+    if not needed(data):
+        return
     if trusted:
-        from app.time.schedules import fill
+        from app.time.specs import fill
         fill(data)
     else:
         from app.time import checks
@@ -76,8 +79,12 @@ class Time:
     def needed(self):
         """``needed`` for the running config, whose bindings the registry
         holds (app.config.Config.save)."""
-        return needed(self.store.data) or any(
-            h.power_on == 'schedule' for h in self.registry.bindings)
+        if needed(self.store.data):
+            return True
+        for h in self.registry.bindings:  # a loop: a generator is a function
+            if h.power_on == 'schedule':
+                return True
+        return False
 
     def status(self):
         """The ``clock`` of GET /api/status (unsynced while not loaded)."""

@@ -8,7 +8,8 @@ checks, whose rules these use) and kept. A trusted boot checks nothing
 from micropython import const
 from app.errors import ApiError, invalid
 from app.kinds.handler import VERBS
-from app.time.schedules import DAYS, _name, filled, minutes, named, new_id
+from app.time.schedules import DAYS, _name, minutes
+from app.time.specs import filled, named, new_id
 from app.validate import check_id, check_int, count, short
 
 _FIELDS = const(('id', 'binding', 'do', 'at', 'offset_min', 'days',

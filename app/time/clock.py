@@ -46,6 +46,7 @@ class Clock:
         self.last_sync = self.now() if SIM else None  # epoch seconds
         self.on_set = None
         self._zone = Zone()
+        self.zone()  # read now: made at boot, while its parser is loaded
 
     def now(self):
         """Unix epoch seconds (an int)."""

@@ -21,7 +21,7 @@ firing in the event log. Nothing here runs in an interrupt.
   free, no location for sunrise).
 - The checks of events (``app.time.checks``) are loaded by the first
   body or config with events to check, and kept; a trusted boot's events
-  (a config this board checked before) are only ``filled``.
+  (a config this board checked before) are only filled (``app.time.specs``).
 - ``power_on: "schedule"`` bindings boot stopped and, once the clock is
   synced, take the state the events imply: the latest on, start, off or
   stop event before now (within a week) wins, applied as "on" or "off"
@@ -90,7 +90,10 @@ def _days(mask):
     """The list of the weekdays of ``mask``, in week order (shared)."""
     same = _DAY_LISTS.get(mask)
     if same is None:
-        same = [d for i, d in enumerate(DAYS) if mask >> i & 1]
+        same = []  # loops, not comprehensions: each is a function of heap
+        for i in range(7):
+            if mask >> i & 1:
+                same.append(DAYS[i])
         if len(_DAY_LISTS) < 8:
             _DAY_LISTS[mask] = same
     return same
@@ -104,46 +107,9 @@ def _mask(days):
     return mask
 
 
-def filled(spec):
-    """An event's spec as the checks leave it (``app.time.checks``): its
-    defaults filled in, its days in week order, no other key. Of a spec
-    they passed: a trusted boot's events (``app.time.check``) are only
-    filled (KeyError: one lacks what the checks require)."""
-    out = {'binding': spec['binding'], 'do': spec['do'], 'at': spec['at'],
-           'offset_min': spec.get('offset_min', 0),
-           'days': _days(_mask(spec.get('days', DAYS))),
-           'enabled': spec.get('enabled', True)}
-    if 'id' in spec:
-        out['id'] = spec['id']
-    return out
-
-
-def named(specs):
-    """``specs`` (a config's events), each without an id given one
-    (``new_id``)."""
-    for spec in specs:
-        if 'id' not in spec:
-            spec['id'] = new_id(specs)
-    return specs
-
-
-def fill(data):
-    """The events of a trusted config (``app.time.check``): ``filled``
-    and ``named``, not checked."""
-    data['schedules'] = named([filled(s) for s in data['schedules']])
-
-
-def new_id(specs):
-    """``ev-N``, the first N no event of ``specs`` has."""
-    n = 1
-    while any(s.get('id') == 'ev-%d' % n for s in specs):
-        n += 1
-    return 'ev-%d' % n
-
-
 def _key(event_id):
     """How an event keeps ``event_id``: the N of an "ev-N" the board gave
-    (``new_id``), a small int where its string would be 32 bytes of heap;
+    (``app.time.specs.new_id``), a small int where its string would be 32 bytes of heap;
     any other id as it is."""
     n = event_id[3:]
     if event_id[:3] == 'ev-' and n.isdigit() and n[0] != '0' and len(n) < 9:
@@ -173,7 +139,8 @@ def event(spec, before=None, registry=None):
 
 
 def spec_of(ev):
-    """The event's spec as config.json has it (``filled``, with its id)."""
+    """The event's spec as config.json has it (as ``app.time.specs.filled``
+    leaves it, with its id)."""
     at = ev[_AT]
     out = {'binding': ev[_BINDING], 'do': ev[_DO],
            'at': 'sunrise' if at == SUNRISE else 'sunset' if at == SUNSET
@@ -215,7 +182,7 @@ class Schedules:
         self._where = None  # the location _sun is for
         self._wake = asyncio.Event()
         clock.on_set = self.wake
-        store.events = self.config_events
+        store.events = self.specs
         self._follow_config()
 
     # ---------------------------------------------------------- the store
@@ -224,24 +191,40 @@ class Schedules:
         """Take the events of store.data when they were replaced there
         (boot, PUT or PATCH /api/config), keeping what each id recorded.
         store.data keeps none after (an empty list): the events are the
-        one copy, ``config_events`` gives their specs back."""
+        one copy, ``specs`` gives their specs back."""
         data = self.store.data
         specs = data.get('schedules', self._known)
         if specs is self._known:
             return
-        old = {ev[_ID]: ev for ev in self.events}
-        self.events = [event(spec, old.get(_key(spec['id'])), self.registry)
-                       for spec in specs]
+        old = {}
+        for ev in self.events:
+            old[ev[_ID]] = ev
+        events = self.events = []
+        for spec in specs:
+            events.append(event(spec, old.get(_key(spec['id'])),
+                                self.registry))
         self._known = data['schedules'] = []
         self._fresh = True
 
-    def config_events(self):
-        """The events as config.json has them (``Config.schedules``)."""
+    def specs(self, stream=None):
+        """The events as config.json has them (``Config.schedules``): a
+        list of dicts, or with ``stream`` written to it as a JSON array,
+        one event at a time (``Config.save``)."""
         self._follow_config()
-        return self.specs()
-
-    def specs(self):
-        return [spec_of(ev) for ev in self.events]
+        if stream is not None:
+            from json import dump
+            stream.write('[')
+            sep = ''
+            for ev in self.events:
+                stream.write(sep)
+                sep = ', '
+                dump(spec_of(ev), stream)
+            stream.write(']')
+            return None
+        out = []
+        for ev in self.events:
+            out.append(spec_of(ev))
+        return out
 
     def _changed(self):
         save = self.registry.on_change
@@ -300,29 +283,14 @@ class Schedules:
         deletion, which follows). Its checks are ``app.time.checks``'s,
         loaded by the first binding with events to delete."""
         self._follow_config()
-        if any(ev[_BINDING] == binding_id for ev in self.events):
-            from app.time import checks
-            self.events = checks.binding_delete(self.events, binding_id,
-                                                cascade)
+        for ev in self.events:
+            if ev[_BINDING] == binding_id:
+                from app.time import checks
+                self.events = checks.binding_delete(self.events, binding_id,
+                                                    cascade)
+                return
 
     # ------------------------------------------------------------- times
-
-    def _sun_times(self, day):
-        loc = self.store.data.get('location') or {}
-        where = loc.get('lat'), loc.get('lon')
-        if None in where:
-            return None
-        if where != self._where:
-            self._sun = {}
-            self._where = where
-        times = self._sun.get(day)
-        if times is None:
-            from app.time import solar  # loaded by the first sun event
-            times = solar.times(day, where[0], where[1])
-            if len(self._sun) > 9:
-                self._sun = {}
-            self._sun[day] = times
-        return times
 
     def when(self, ev, day):
         """When ``ev`` falls on local day ``day`` (Unix seconds), or None:
@@ -332,7 +300,21 @@ class Schedules:
         at = ev[_AT]
         if at >= 0:
             return self.clock.zone().utc(day * DAY + at * 60)
-        times = self._sun_times(day)
+        # the sun's times of the day at the config's place: a few days kept
+        loc = self.store.data.get('location') or {}
+        where = loc.get('lat'), loc.get('lon')
+        times = None
+        if None not in where:
+            if where != self._where:
+                self._sun = {}
+                self._where = where
+            times = self._sun.get(day)
+            if times is None:
+                from app.time import solar  # loaded by the first sun event
+                times = solar.times(day, where[0], where[1])
+                if len(self._sun) > 9:
+                    self._sun = {}
+                self._sun[day] = times
         if times is None:
             ev[_ERROR] = '%s needs "location": {"lat", "lon"} in the config' \
                 % ('sunrise' if at == SUNRISE else 'sunset')
@@ -379,9 +361,11 @@ class Schedules:
             return _MAX_SLEEP_S
         if not self._powered:  # before planning: what it fires is not due again
             self._powered = True
-            if any(h.power_on == 'schedule' for h in self.registry.bindings):
-                from app.time import poweron  # loaded by the first, kept
-                poweron.apply(self, now)
+            for h in self.registry.bindings:
+                if h.power_on == 'schedule':
+                    from app.time import poweron  # loaded by the first, kept
+                    poweron.apply(self, now)
+                    break
         if self._fresh or now < self._last_now:
             # the first look (a minute's events are still due in it), the
             # events replaced, or the clock set back

@@ -67,10 +67,11 @@ def run_bridge(ms, fail=(), during=None):
     registry.create({'id': 'led', 'kind': 'blink', 'pin': 2,
                      'period_ms': 500, 'start': False})
     cfg = dict(MQTT, host='127.0.0.1', client_id='t')
-    bridge = hass.Bridge(registry, Store(), cfg, '127.0.0.1', 8080)
+    made = []
 
     async def main():
-        bridge.start()
+        bridge = hass.Bridge(registry, Store(), cfg, '127.0.0.1', 8080)
+        made.append(bridge)
         await asyncio.sleep_ms(ms // 2)
         if during:
             during()
@@ -86,7 +87,7 @@ def run_bridge(ms, fail=(), during=None):
         FakeClient.fail = set()
         registry.delete('led')
     assert alive, 'the bridge task ended'
-    return bridge
+    return made[0]
 
 
 def test_a_link_publishes_discovery_attributes_and_state():
