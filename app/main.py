@@ -52,7 +52,10 @@ BOOT_ONLY = ('app.startup', 'app.board.profiles', 'app.board.net',
              # defaults) loads them; the first change that needs them
              # loads them again, and they stay from then on
              'app.schema', 'app.validate', 'app.strictjson',
-             'app.time.checks',
+             'app.kinds.rulecheck', 'app.time.checks',
+             # a refusal's words: a checking boot that refuses a part loads
+             # them; the next refused change loads them again
+             'app.refuse', 'app.badjson',
              # a zone's parser: the clock reads its zone at boot; a change
              # that brings a new one loads it again, and it stays
              'app.time.tzparse',
@@ -267,7 +270,7 @@ def shutdown(registry, running):
     for h in registry.bindings:
         if h.running:
             stopped += 1
-        h.stop()  # not registry.stop: that would save "start": false
+        h.stop()  # not registry.do('stop'): that would save "start": false
         registry.board.release_pin(h.pin_id)
     return stopped
 

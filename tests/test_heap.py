@@ -9,7 +9,8 @@ BOOT_ONLY = ['app.board.profiles', 'app.startup', 'app.board.bootpins']
 # the checkers (and the config's defaults): the checking boot (a fresh
 # flash's) loads them and drops them with the boot code; the first body
 # (the first config change: the defaults) loads them again, to stay
-CHECKERS = ['app.schema', 'app.validate', 'app.strictjson', 'app.defaults']
+CHECKERS = ['app.schema', 'app.validate', 'app.strictjson',
+            'app.kinds.rulecheck', 'app.defaults']
 
 
 def probe(tmp_path):

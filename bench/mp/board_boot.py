@@ -12,10 +12,12 @@ import app.main
 from app import log
 
 _drop = app.main._drop_boot_code
+_joined = []
 
 
 def _joined_then_drop():
-    log.note('wifi: joined "bench", IP 10.0.0.2')
+    if not _joined:  # serving drops boot code again later: one join
+        _joined.append(log.note('wifi: joined "bench", IP 10.0.0.2'))
     _drop()
 
 
