@@ -37,6 +37,16 @@ class Board:
     """Pins, capabilities and a pool of timers for one board profile:
     ``timers_total`` timers (its own and the shared queue's slots),
     ``timers_free`` of them free."""
+    # set by profiles.build; said here for the type checker (an
+    # annotation alone makes no class attribute: no heap)
+    name: str
+    pins: dict
+    timer_hard: bool
+    shared_max: int
+    _shared_id: int
+    _hardware: tuple
+    _virtual: bool
+    _timers: list
 
     def __init__(self, name='auto', virtual_timers=8, safe=False,
                  facts=None, shared_timers=16):

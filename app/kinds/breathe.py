@@ -58,7 +58,7 @@ class Breathe(Pwm):
             return
         self._t0 = ticks_ms()
         table = self._duty_of = duty_table(self.params['curve'], self._shift)
-        self._duty(table[self._from])  # as the interrupt does
+        self._duty(table[self._from])  # pyright: ignore  (as the interrupt does)
         self._fading = True
         self.level = 1 if self.params['max'] else 0  # max 0: min 0 too
         self._arm(PERIODIC, STEP_MS)  # placed by the clock: see Pwm.begin
@@ -78,4 +78,4 @@ class Breathe(Pwm):
             pos = self._back - (e * self._down >> 16)
         self._duty(self._duty_of[pos])  # pyright: ignore
 
-    report = report_duty
+    report = report_duty  # pyright: ignore[reportAssignmentType]

@@ -55,7 +55,7 @@ class Counter(Input):
             self._win = (now, count, (count - win[1]) * 1000000 // span,
                          win[3], win[4])
 
-    def work(self):
+    def work(self):  # pyright: ignore[reportIncompatibleMethodOverride]
         Input.work(self, self.presses())  # its count>=N rules
         now = ticks_ms()
         self._roll(now)
