@@ -344,7 +344,8 @@ def md_memory(m):
     lines.append('| heap after serving a few requests (in-memory streams) '
                  '| %s | %s | | |' % (kb(v32.get('served')),
                                       kb(v64.get('served'))))
-    lines.append('| of which pinwheel\'s objects (boot + create_app) | %s | '
+    lines.append('| of which pinwheel\'s objects (boot + create_app; the '
+                 'boot code it loads and drops not counted) | %s | '
                  '%s | | |' % (kb(v32.get('boot_objects')),
                                kb(v64.get('boot_objects'))))
     lines.append('| smallest heap that boots, serves %s and passes create/'
@@ -395,6 +396,8 @@ def md_memory(m):
                                              n))
     lines.append('| `boot()` + `create_app()` (objects) | %s | %s |' % (
         v32.get('boot_objects', '—'), v64.get('boot_objects', '—')))
+    lines.append('| the boot code it drops (imported above) | -%s | -%s |' % (
+        v32.get('boot_dropped', '—'), v64.get('boot_dropped', '—')))
     lines.append('| the VM and the bench script | %s | %s |' % (
         v32.get('vm', '—'), v64.get('vm', '—')))
     lines += ['', '`app.sim` is the simulated board: a board never loads it.'
@@ -808,7 +811,7 @@ def _beside(free, h):
             if free >= need * KB + 16 * KB:
                 fit.append(label)
             else:
-                short.append('%s (needs %d KB)' % (label, need))
+                short.append('%s (needs %.0f KB)' % (label, need))
     parts = []
     if fit or short:
         parts.append('beside the default config, one at a time: %s%s' % (
@@ -818,7 +821,7 @@ def _beside(free, h):
     if everything:
         parts.append('everything on (MQTT, schedules, 8 bindings): %s' % (
             'fits' if free >= everything * KB + 16 * KB else
-            'needs %d KB, so not all at once' % everything))
+            'needs %.0f KB, so not all at once' % everything))
     return ''.join('; ' + p for p in parts)
 
 

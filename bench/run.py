@@ -1134,37 +1134,37 @@ def mqtt(opts):
     each against MQTT off."""
     broker = Mosquitto('mqtt-broker')
     dead = vms.free_port()  # nothing listens: connections are refused
-    vms = {'off': mqtt_vm('mqtt-off'),
+    apps = {'off': mqtt_vm('mqtt-off'),
            'connected': mqtt_vm('mqtt-on', '127.0.0.1', broker.port),
            'refused': mqtt_vm('mqtt-refused', '127.0.0.1', dead),
            # TEST-NET-1 (RFC 5737): no one answers, a connect times out
            'blackhole': mqtt_vm('mqtt-blackhole', '192.0.2.1', 1883)}
     out = {'bindings': len(MQTT_BINDINGS)}
     try:
-        for vm in vms.values():
+        for vm in apps.values():
             vm.start()
         deadline = time.monotonic() + 15
-        while mqtt_state(vms['connected'])['state'] != 'connected':
+        while mqtt_state(apps['connected'])['state'] != 'connected':
             if time.monotonic() > deadline:
                 raise RuntimeError('the board did not connect')
             time.sleep(0.1)
         time.sleep(2)  # discovery and state published
-        heap = {k: live_heap(vms[k]) for k in ('off', 'connected')}
+        heap = {k: live_heap(apps[k]) for k in ('off', 'connected')}
         out['heap'] = dict(heap, cost=heap['connected'] - heap['off'])
         n = 10 if opts.quick else 60
         lat = {}
         for label, loaded in (('idle', False), ('http_load', True)):
-            ms = publish_latency(vms['connected'], broker, n, loaded)
+            ms = publish_latency(apps['connected'], broker, n, loaded)
             lat[label] = {'n': len(ms), 'p50_ms': pct(ms, 0.5),
                           'p99_ms': pct(ms, 0.99), 'max_ms': pct(ms, 1.0)}
         out['publish_latency'] = lat
-        runs = {k: [] for k in vms}
-        for vm in vms.values():
+        runs = {k: [] for k in apps}
+        for vm in apps.values():
             wrk(vm, '/api/bindings', 10, 1)  # warm up
         for rep in range(opts.reps):
-            order = list(vms) if rep % 2 == 0 else list(vms)[::-1]  # ABBA
+            order = list(apps) if rep % 2 == 0 else list(apps)[::-1]  # ABBA
             for label in order:
-                runs[label].append(wrk(vms[label], '/api/bindings', 10,
+                runs[label].append(wrk(apps[label], '/api/bindings', 10,
                                        opts.secs)['rps'])
         rps = {k: round(median(v), 1) for k, v in runs.items()}
         out['throughput'] = {
@@ -1172,11 +1172,11 @@ def mqtt(opts):
                                  for k, v in runs.items()},
             'ratio': {k: round(rps[k] / rps['off'], 3)
                       for k in rps if k != 'off' and rps['off']}}
-        out['states'] = {k: mqtt_state(vm)['state'] for k, vm in vms.items()}
-        out['errors'] = {k: mqtt_state(vm)['error'] for k, vm in vms.items()}
-        out['alive'] = all(vm.alive() for vm in vms.values())
+        out['states'] = {k: mqtt_state(vm)['state'] for k, vm in apps.items()}
+        out['errors'] = {k: mqtt_state(vm)['error'] for k, vm in apps.items()}
+        out['alive'] = all(vm.alive() for vm in apps.values())
     finally:
-        for vm in vms.values():
+        for vm in apps.values():
             vm.stop()
         broker.stop()
     return out

@@ -21,17 +21,17 @@ _create_app = api.create_app
 def create_app(registry, store, *rest):
     app = _create_app(registry, store, *rest)
 
-    @app.get('/bench/heap')
+    @app.route('/bench/heap')
     def heap(request):
         gc.collect()
         return {'mem_alloc': gc.mem_alloc(), 'mem_free': gc.mem_free()}
 
-    @app.post('/bench/track/<bid>')
+    @app.route('/bench/track/<bid>', ('POST',))
     def track(request, bid):
         lateness.track(registry.get(bid).timer)
         return {'ok': True}
 
-    @app.get('/bench/hist/<bid>')
+    @app.route('/bench/hist/<bid>')
     def hist(request, bid):
         return lateness.take(registry.get(bid).timer)
 
