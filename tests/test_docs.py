@@ -185,6 +185,13 @@ def test_imports_go_one_way():
     assert wrong == []
 
 
+def test_the_profile_table_imports_nothing_of_the_app():
+    """app.board.board imports the profile table (its boot code); the table
+    imports nothing of the app back (issue #18's board <-> profiles cycle),
+    and deploy.py reads it on the host."""
+    assert app_imports(ROOT / 'app' / 'board' / 'profiles.py') == set()
+
+
 def test_the_module_map_names_every_module_and_only_those():
     text = (ROOT / 'docs' / 'internals.md').read_text()
     block = text.split('\n## Modules\n', 1)[1].split('```', 2)[1]

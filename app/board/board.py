@@ -56,10 +56,15 @@ class Board:
         with no pins, for safe mode (never a guessed pin map). ``facts``:
         ``(port, build, machine)`` instead of the running firmware's. The
         work is ``profiles.build``'s: boot code, dropped with its table."""
+        if facts is None:
+            if SIM and name == 'auto':
+                name = 'sim'  # the simulated board runs its own profile
+            facts = firmware()
         from app.board import profiles
-        try:
+        try:  # what it needs of this module is passed: no import back
             profiles.build(self, name, virtual_timers, safe, facts,
-                           shared_timers)
+                           shared_timers, SIM, hasattr(Pin, 'PULL_DOWN'),
+                           PWM is not None)
         finally:
             drop_profiles()
 

@@ -341,18 +341,16 @@ def resolve(name, safe, facts, sim, version):
     return (profile,) + callbacks(profile, version)
 
 
-def build(board, name, virtual_timers, safe, facts, shared_timers):
-    """What ``app.board.board.Board()`` does (its arguments): ``board``'s
-    profile, callbacks and timer pool. Boot code, dropped with this
-    module: a board keeps only what it built."""
+def build(board, name, virtual_timers, safe, facts, shared_timers, sim,
+          pull_down, pwm):
+    """What ``app.board.board.Board()`` does (its arguments, then what it
+    knows of the firmware: simulated, ``Pin.PULL_DOWN``, ``machine.PWM``):
+    ``board``'s profile, callbacks and timer pool. Boot code, dropped with
+    this module: a board keeps only what it built."""
     import sys
     import micropython
-    from app.board import board as mod  # SIM, firmware: tests swap them
-    if mod.SIM and facts is None and name == 'auto':
-        name = 'sim'  # the simulated board runs its own profile
-    facts = facts or mod.firmware()
     version = sys.implementation.version
-    profile, hard, soft = resolve(name, safe, facts, mod.SIM, version)
+    profile, hard, soft = resolve(name, safe, facts, sim, version)
     # the timer pool
     hardware = profile['timers']
     board._hardware = hardware
@@ -378,16 +376,15 @@ def build(board, name, virtual_timers, safe, facts, shared_timers):
     board.port = profile['port']
     board.firmware = {'build': facts[1], 'machine': facts[2],
                       'version': '%d.%d.%d' % version[:3]}
-    board.sim = mod.SIM
+    board.sim = sim
     board.pins = profile['pins']
     board.reserved = profile['reserved']
     board.led = profile['led']
     board.min_period_ms = profile['min_period_ms']
     board.timer_hard = hard  # True, False or None: see callbacks()
     board.soft_callbacks = soft
-    board.pulls = ('up', 'down') if hasattr(mod.Pin, 'PULL_DOWN') \
-        else ('up',)
+    board.pulls = ('up', 'down') if pull_down else ('up',)
     # Pin.irq's hard= (None: the port takes no such keyword)
     board.irq_hard = profile['callbacks'].get('pin_hard')
     # (lowest Hz, highest Hz, rp2-style slices) or None: no PWM
-    board.pwm = profile.get('pwm') if mod.PWM is not None else None
+    board.pwm = profile.get('pwm') if pwm else None
