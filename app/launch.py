@@ -67,8 +67,9 @@ def app(registry, store, log, running, timing):
     served.before.append(main._collect_before_writes)
     start_saver(registry)
     use_time(timing)
-    lines = 'pinwheel: %s board, %d bindings, serving http://%s:%d/' % (
-        board.name, len(registry.bindings), host, at)
+    n = len(registry.bindings)
+    lines = 'pinwheel: %s board, %d binding%s, serving http://%s:%d/' % (
+        board.name, n, '' if n == 1 else 's', host, at)
     token = store.data.get('api_token')
     if token and board.sim:  # make run: a link that logs the dashboard in
         lines += '\npinwheel: dashboard http://%s:%d/#token=%s' % (
@@ -133,9 +134,10 @@ async def idle(registry, why, timing=None):
     The loop stays up for deferred work: it wakes every second, which on
     the unix port is when work a timer thread scheduled gets to run."""
     board = registry.board
-    print('pinwheel: %s board, %d bindings, headless (%s): running the '
-          'bindings from config.json, no API' % (board.name,
-                                                 len(registry.bindings), why))
+    n = len(registry.bindings)
+    print('pinwheel: %s board, %d binding%s, headless (%s): running the '
+          'bindings from config.json, no API' % (
+              board.name, n, '' if n == 1 else 's', why))
     start_saver(registry)
     if timing is not None:
         use_time(timing)

@@ -133,7 +133,7 @@ def test_no_socket_module_runs_the_bindings_headless(tmp_path):
     assert alive, text  # no network is not a crash
     assert 'serving http://' not in text, text  # nothing was served
     lines = [ln for ln in text.splitlines() if 'headless' in ln]
-    assert lines == ['pinwheel: sim board, 1 bindings, headless (no socket '
+    assert lines == ['pinwheel: sim board, 1 binding, headless (no socket '
                      'module): running the bindings from config.json, no '
                      'API'], text
     # the blink keeps toggling pin 2 (every 20 ms) while nothing is served
