@@ -1,7 +1,8 @@
 """The answers of the HTTP core (``app.http.server``) that no route
 makes: its JSON errors (400, 404, 405, 413, 414; 500 for a handler's
-exception; the canned 503 ``busy`` and 408 ``timeout``) and OPTIONS. Loaded by the first such request, then kept: a
-board asked only what it serves never holds them."""
+exception; the canned 503 ``busy`` and 408 ``timeout``) and OPTIONS.
+Loaded by the first such request, then kept: a board asked only what it
+serves never holds them."""
 from app.errors import error
 from app.http.server import MAX_BODY, MAX_PATH, METHODS, Response, _canned, \
     _match
