@@ -1133,14 +1133,15 @@ def mqtt(opts):
     broker unreachable (refusing, and a blackhole address), and connected,
     each against MQTT off."""
     broker = Mosquitto('mqtt-broker')
-    dead = vms.free_port()  # nothing listens: connections are refused
-    apps = {'off': mqtt_vm('mqtt-off'),
-           'connected': mqtt_vm('mqtt-on', '127.0.0.1', broker.port),
-           'refused': mqtt_vm('mqtt-refused', '127.0.0.1', dead),
-           # TEST-NET-1 (RFC 5737): no one answers, a connect times out
-           'blackhole': mqtt_vm('mqtt-blackhole', '192.0.2.1', 1883)}
+    apps = {}
     out = {'bindings': len(MQTT_BINDINGS)}
-    try:
+    try:  # whatever fails, the broker and every VM made are stopped
+        dead = vms.free_port()  # nothing listens: connections are refused
+        apps['off'] = mqtt_vm('mqtt-off')
+        apps['connected'] = mqtt_vm('mqtt-on', '127.0.0.1', broker.port)
+        apps['refused'] = mqtt_vm('mqtt-refused', '127.0.0.1', dead)
+        # TEST-NET-1 (RFC 5737): no one answers, a connect times out
+        apps['blackhole'] = mqtt_vm('mqtt-blackhole', '192.0.2.1', 1883)
         for vm in apps.values():
             vm.start()
         deadline = time.monotonic() + 15
