@@ -356,6 +356,11 @@ def md_memory(m):
                      mh.get('min_kb', '—'), mb.get('min_kb', '—'),
                      kbr(b32['min_heap_kb']), b32['bare_kb'],
                      b64['min_heap_kb'], b64['bare_kb']))
+    me = m.get('min_heap_everything') or {}
+    if me.get('min_kb'):  # 32-bit: the board table above
+        lines.append('| smallest heap that serves everything on (as above) | '
+                     'see "Memory on a 32-bit board" | %d KB | | |'
+                     % me['min_kb'])
     lines.append('| live heap while serving over sockets (`GET /api/status?'
                  'gc=1`) | | %s (bare Microdot: %s) | | %s |' % (
                      kb((m.get('serving') or {}).get('pinwheel')),
